@@ -1,0 +1,27 @@
+// The subcommands of the raftkv binary, as library functions so tests can
+// call them directly. Each returns the process exit code (see README.md):
+//   0 success, 1 the run/check/replay found a problem, 2 bad input.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+namespace raftkv {
+
+struct RunOptions {
+  std::string config_path = "config.toml";
+  std::optional<uint64_t> seed;  // overrides the config's seed
+  std::string trace_path;        // JSON-lines trace; empty = none
+  bool quiet = false;            // no narrative, summary only
+};
+int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err);
+
+struct BenchOptions {
+  int64_t ops = 100000;  // committed client operations per scenario (at least)
+  bool json = false;
+};
+int bench_command(const BenchOptions& opts, std::ostream& out, std::ostream& err);
+
+}  // namespace raftkv

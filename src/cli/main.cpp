@@ -1,0 +1,58 @@
+// raftkv: command line entry point. Parses flags with CLI11 and hands off to
+// the subcommands in src/app. Exit codes: 0 ok, 1 a problem was found (replicas
+// disagree, a check failed, replay diverged), 2 bad input (flags, config or
+// trace file).
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "app/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "raftkv: a deterministic emulator of a key-value store replicated with Raft.\n"
+      "Every run can be recorded as a JSON-lines trace (schema: spec/trace-schema.md)."};
+  app.require_subcommand(1);
+
+  raftkv::RunOptions run;
+  std::string positional_config;
+  uint64_t seed = 0;
+  auto* run_cmd = app.add_subcommand("run", "Run the emulation described by a TOML config");
+  run_cmd->add_option("--config,-c", run.config_path, "TOML config file")
+      ->capture_default_str();
+  run_cmd->add_option("config_file", positional_config, "TOML config file (same as --config)");
+  auto* seed_opt = run_cmd->add_option("--seed,-s", seed, "RNG seed (overrides the config)");
+  run_cmd->add_option("--trace,-t", run.trace_path, "Write the JSON-lines trace to this file");
+  run_cmd->add_flag("--quiet,-q", run.quiet, "Print only the summary, no narrative");
+
+  raftkv::BenchOptions bench;
+  auto* bench_cmd = app.add_subcommand("bench", "Measure emulator throughput (tracing off and on)");
+  bench_cmd->add_option("--ops", bench.ops, "Committed client operations per scenario")
+      ->capture_default_str();
+  bench_cmd->add_flag("--json", bench.json, "Print the figures as JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;  // every flag error is "bad input"
+  }
+
+  if (run_cmd->parsed()) {
+    if (!positional_config.empty()) {
+      if (run_cmd->count("--config") > 0 && positional_config != run.config_path) {
+        std::cerr << "raftkv run: give the config either as --config or as a bare path, "
+                     "not both\n";
+        return 2;
+      }
+      run.config_path = positional_config;
+    }
+    if (seed_opt->count() > 0) run.seed = seed;
+    return raftkv::run_command(run, std::cout, std::cerr);
+  }
+  if (bench_cmd->parsed()) return raftkv::bench_command(bench, std::cout, std::cerr);
+  return 2;
+}

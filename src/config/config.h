@@ -1,0 +1,93 @@
+// Run configuration: everything a run needs besides the seed's randomness.
+//
+// Loaded from TOML (config.toml by default). Every key is optional and has
+// the default written here; README.md documents each one. A config that fails
+// validation is reported as a ConfigError naming the file, line and key.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace raftkv {
+
+struct TimingConfig {
+  int64_t heartbeat_interval_ms = 50;
+  int64_t election_timeout_min_ms = 150;
+  int64_t election_timeout_max_ms = 300;  // exclusive upper bound
+  int64_t network_latency_min_ms = 1;
+  int64_t network_latency_max_ms = 5;  // inclusive upper bound
+  // A client gives up on one node after this long and tries the next one.
+  int64_t client_timeout_ms = 500;
+  // A client gives up on a request after this long; its outcome is unknown.
+  int64_t client_deadline_ms = 5000;
+};
+
+struct NetworkConfig {
+  double loss = 0.0;       // probability a message is dropped in flight
+  double duplicate = 0.0;  // probability a message is delivered twice
+};
+
+// One scheduled fault. Which fields matter depends on `action`:
+//   crash, restart       -> node
+//   partition            -> groups (a partition of all node ids)
+//   heal                 -> nothing (restores full connectivity)
+//   cut, uncut           -> from, to (one-way link from -> to)
+struct FaultConfig {
+  int64_t at_ms = 0;
+  std::string action;
+  int node = 0;
+  std::vector<std::vector<int>> groups;
+  int from = 0;
+  int to = 0;
+  int line = 0;  // line of the [[faults]] entry in the config file
+};
+
+// Random faults ("nemesis"), drawn from the run's seeded RNG.
+struct NemesisConfig {
+  bool enabled = false;
+  std::vector<std::string> kinds = {"crash", "partition"};
+  int64_t mean_interval_ms = 1000;
+  int max_down = 1;  // most nodes crashed at once
+};
+
+struct Config {
+  int num_nodes = 5;
+  int num_clients = 3;
+  uint64_t seed = 1;
+  int requests_per_client = 5;
+  // Node sent StartElection at time 0 (as in the seed); 0 leaves the first
+  // election to election timeouts.
+  int initial_leader = 1;
+  // The run stops at this virtual time even if clients are still busy.
+  int64_t time_limit_ms = 60000;
+  // How long the run goes on (idle, heartbeats only) after the last client
+  // request completes, and after the last scheduled fault.
+  int64_t linger_ms = 500;
+  TimingConfig timing;
+  NetworkConfig network;
+  std::vector<FaultConfig> faults;
+  NemesisConfig nemesis;
+  std::string source = "<defaults>";  // where it was loaded from
+};
+
+// Bad configuration. what() is one line: "file:line:col: message".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads and validates a TOML file. Throws ConfigError on a missing or
+// unreadable file, a TOML syntax error, an unknown key (naming the nearest
+// valid one), a value of the wrong type or out of range, or a bad fault.
+Config load_config(const std::string& path);
+
+// Same, from TOML text; `name` is used in messages in place of a file name.
+Config parse_config(const std::string& text, const std::string& name);
+
+// Checks cross-field rules (ranges, min <= max, faults); throws ConfigError.
+// Called by load_config/parse_config and by tests that build a Config by hand.
+void validate_config(const Config& cfg, const std::string& name);
+
+}  // namespace raftkv

@@ -1,0 +1,13 @@
+// The effective configuration as JSON, for the trace header.
+#pragma once
+
+#include "config/config.h"
+#include "trace/codec.h"
+
+namespace raftkv {
+
+// Every key, defaults filled in, in the TOML file's shape. Probabilities are
+// written as strings so the trace stays integer-only (spec/trace-schema.md).
+json config_to_json(const Config& cfg);
+
+}  // namespace raftkv

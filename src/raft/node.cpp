@@ -1,0 +1,477 @@
+#include "raft/node.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace raftkv {
+
+Node::Node(int id, int num_nodes, PlantedBugs bugs) : id_(id), num_nodes_(num_nodes), bugs_(bugs) {}
+
+Node::Node(int id, int num_nodes, PersistentState persisted, PlantedBugs bugs)
+    : id_(id), num_nodes_(num_nodes), bugs_(bugs) {
+  term_ = persisted.term;
+  vote_ = persisted.vote;
+  log_ = std::move(persisted.log);
+}
+
+json Node::state_json() const {
+  return json{{"term", term_},         {"vote", vote_},         {"role", to_string(role_)},
+              {"commit", commit_},     {"applied", applied_},   {"last_index", last_index()},
+              {"last_term", last_term()}};
+}
+
+// ---------------------------------------------------------------------------
+// Step bracket
+
+void Node::begin_step(Effects& fx) {
+  fx_ = &fx;
+  dirty_ = false;
+}
+
+void Node::end_step() {
+  apply_committed();
+  // Figure 2: "respond to RPCs only after updating stable storage". All sends
+  // of this step are still queued in fx_->messages, so persisting here comes
+  // before any of them leaves the node.
+  if (dirty_) {
+    emit("persist", json{{"term", term_}, {"vote", vote_}, {"log_len", last_index()}});
+    dirty_ = false;
+  }
+  fx_ = nullptr;
+}
+
+void Node::emit(const char* event, json fields) {
+  if (!fx_->trace) return;
+  fields["event"] = event;
+  fields["node"] = id_;
+  fields["state"] = state_json();
+  fx_->events.push_back(std::move(fields));
+}
+
+void Node::send(Message msg) {
+  msg.from = id_;
+  fx_->messages.push_back(std::move(msg));
+}
+
+// ---------------------------------------------------------------------------
+// Inputs
+
+void Node::start(Effects& fx) {
+  begin_step(fx);
+  fx.reset_election_timer = true;
+  end_step();
+}
+
+void Node::on_timer(Timer timer, Effects& fx) {
+  begin_step(fx);
+  switch (timer) {
+    case Timer::Election:
+    case Timer::StartElection:
+      // §5.2: a follower (or candidate) that hears from no leader within its
+      // election timeout starts an election. A leader has no election timer.
+      if (role_ != Role::Leader) start_election();
+      break;
+    case Timer::Heartbeat:
+      // §5.2: the leader sends AppendEntries (empty when idle) to keep its
+      // authority; the same messages retry any entries not yet acknowledged.
+      if (role_ == Role::Leader) {
+        broadcast_append();
+        fx.arm_heartbeat_timer = true;
+      }
+      break;
+  }
+  end_step();
+}
+
+void Node::on_message(const Message& m, Effects& fx) {
+  begin_step(fx);
+  if (m.type == MsgType::ClientRequest) {
+    handle_client_request(m);
+  } else {
+    // §5.1: a server that sees a higher term adopts it and reverts to
+    // follower before doing anything else with the message.
+    bool ignore_term = bugs_.leader_ignores_higher_term && role_ == Role::Leader;
+    if (m.term > term_ && !ignore_term) adopt_term(m.term);
+    switch (m.type) {
+      case MsgType::RequestVote: handle_request_vote(m); break;
+      case MsgType::RequestVoteResponse: handle_vote_response(m); break;
+      case MsgType::AppendEntries: handle_append_entries(m); break;
+      case MsgType::AppendEntriesResponse: handle_append_response(m); break;
+      case MsgType::CommitNotification: handle_commit_notification(m); break;
+      case MsgType::ClientRequest:
+      case MsgType::ClientReply: break;  // clients' messages never reach here
+    }
+  }
+  end_step();
+}
+
+// ---------------------------------------------------------------------------
+// Roles and terms
+
+void Node::adopt_term(int64_t term) {
+  int64_t old_term = term_;
+  bool was_leader = role_ == Role::Leader;
+  term_ = term;
+  vote_ = 0;
+  role_ = Role::Follower;
+  leader_id_ = 0;
+  verified_ = 0;
+  votes_.clear();
+  // Requests appended in the old term may still commit under a new leader;
+  // this node can no longer promise a reply, so the clients will time out
+  // and retry (dedup makes the retry safe).
+  pending_.clear();
+  dirty_ = true;
+  emit("term_update", json{{"old_term", old_term}});
+  // A deposed leader had no election timer running.
+  if (was_leader) fx_->reset_election_timer = true;
+}
+
+void Node::start_election() {
+  // §5.2: increment currentTerm, vote for self, reset the election timer and
+  // send RequestVote to every other server.
+  term_ += 1;
+  role_ = Role::Candidate;
+  vote_ = id_;
+  leader_id_ = 0;
+  verified_ = 0;
+  votes_ = {id_};
+  dirty_ = true;
+  emit("become_candidate");
+  fx_->reset_election_timer = true;
+  if (static_cast<int>(votes_.size()) >= majority()) {
+    become_leader();  // a one-node cluster elects itself
+    return;
+  }
+  for (int peer = 1; peer <= num_nodes_; ++peer) {
+    if (peer == id_) continue;
+    Message m;
+    m.type = MsgType::RequestVote;
+    m.to = peer;
+    m.term = term_;
+    m.last_log_index = last_index();
+    m.last_log_term = last_term();
+    send(std::move(m));
+  }
+}
+
+void Node::become_leader() {
+  role_ = Role::Leader;
+  leader_id_ = id_;
+  json voters = json::array();
+  for (int v : votes_) voters.push_back(v);
+  emit("become_leader", json{{"votes", voters}});
+  // Figure 2: nextIndex starts just past the leader's log, matchIndex at 0.
+  next_index_.clear();
+  match_index_.clear();
+  for (int peer = 1; peer <= num_nodes_; ++peer) {
+    if (peer == id_) continue;
+    next_index_[peer] = last_index() + 1;
+    match_index_[peer] = 0;
+  }
+  pending_.clear();
+  fx_->arm_heartbeat_timer = true;
+  // §8: a no-op entry of the new term lets the leader commit everything
+  // before it (entries of older terms only commit indirectly, Figure 8).
+  append_to_log({Entry{term_, Command{}}});
+  broadcast_append();
+  leader_advance_commit();
+}
+
+void Node::become_follower(int leader) {
+  role_ = Role::Follower;
+  leader_id_ = leader;
+  votes_.clear();
+  emit("become_follower", json{{"leader", leader}});
+}
+
+// ---------------------------------------------------------------------------
+// RequestVote (§5.2, §5.4.1)
+
+bool Node::candidate_log_up_to_date(const Message& m) const {
+  // §5.4.1: compare the terms of the last entries, then the log lengths.
+  if (m.last_log_term != last_term()) return m.last_log_term > last_term();
+  return m.last_log_index >= last_index();
+}
+
+void Node::handle_request_vote(const Message& m) {
+  std::string reason;
+  if (m.term < term_) {
+    reason = "stale_term";
+  } else if (m.term > term_) {
+    reason = "stale_term";  // only with leader_ignores_higher_term planted
+  } else if (vote_ != 0 && vote_ != m.from && !bugs_.vote_twice) {
+    reason = "already_voted";  // one vote per term (Figure 2)
+  } else if (!candidate_log_up_to_date(m) && !bugs_.vote_without_log_check) {
+    reason = "log_not_up_to_date";
+  }
+  bool granted = reason.empty();
+  if (granted) {
+    if (vote_ != m.from) dirty_ = true;
+    vote_ = m.from;
+    // Figure 2: granting a vote resets the election timer.
+    fx_->reset_election_timer = true;
+  }
+  emit("vote", json{{"candidate", m.from}, {"granted", granted}, {"reason", reason}});
+  Message r;
+  r.type = MsgType::RequestVoteResponse;
+  r.to = m.from;
+  r.term = term_;
+  r.granted = granted;
+  r.reason = reason;
+  send(std::move(r));
+}
+
+void Node::handle_vote_response(const Message& m) {
+  // Only votes for this node's current candidacy count.
+  if (role_ != Role::Candidate || m.term != term_ || !m.granted) return;
+  votes_.insert(m.from);
+  if (static_cast<int>(votes_.size()) >= majority()) become_leader();
+}
+
+// ---------------------------------------------------------------------------
+// AppendEntries (§5.3)
+
+void Node::handle_append_entries(const Message& m) {
+  Message r;
+  r.type = MsgType::AppendEntriesResponse;
+  r.to = m.from;
+  if (m.term != term_ || role_ == Role::Leader) {
+    // Stale leader (or, with a planted bug, a leader that kept an old term).
+    r.term = term_;
+    r.reason = "stale_term";
+    send(std::move(r));
+    return;
+  }
+  // §5.2: a candidate that hears from a current-term leader steps down.
+  if (role_ == Role::Candidate) become_follower(m.from);
+  leader_id_ = m.from;
+  fx_->reset_election_timer = true;  // a valid heartbeat from the leader
+
+  // Consistency check: the log must hold prev_log_index with prev_log_term.
+  bool prev_ok = m.prev_log_index <= last_index() && term_at(m.prev_log_index) == m.prev_log_term;
+  if (!prev_ok && !bugs_.skip_prev_log_check) {
+    r.term = term_;
+    r.reason = "log_mismatch";
+    // Hint that lets the leader skip a whole conflicting term per round trip.
+    if (m.prev_log_index > last_index()) {
+      r.conflict_term = 0;
+      r.conflict_index = last_index() + 1;
+    } else {
+      r.conflict_term = term_at(m.prev_log_index);
+      int64_t first = m.prev_log_index;
+      while (first > 1 && term_at(first - 1) == r.conflict_term) --first;
+      r.conflict_index = first;
+    }
+    send(std::move(r));
+    return;
+  }
+
+  // Merge: skip entries already held; at the first conflict (same index,
+  // different term) delete that entry and all that follow, then append.
+  int64_t index = m.prev_log_index;
+  size_t i = 0;
+  for (; i < m.entries.size(); ++i) {
+    index = m.prev_log_index + 1 + static_cast<int64_t>(i);
+    if (index > last_index()) break;
+    if (term_at(index) == m.entries[i].term) continue;
+    if (bugs_.skip_truncate) {
+      // Planted bug: overwrite in place and keep the stale suffix.
+      log_[index - 1] = m.entries[i];
+      dirty_ = true;
+      emit("append", json{{"first_index", index}, {"entries", json::array({to_json(m.entries[i])})}});
+      continue;
+    }
+    int64_t removed = last_index() - index + 1;
+    log_.resize(index - 1);
+    dirty_ = true;
+    emit("truncate", json{{"from_index", index}, {"removed", removed}});
+    break;
+  }
+  if (i < m.entries.size()) {
+    append_to_log(std::vector<Entry>(m.entries.begin() + static_cast<long>(i), m.entries.end()));
+  }
+
+  int64_t last_new = m.prev_log_index + static_cast<int64_t>(m.entries.size());
+  verified_ = std::max(verified_, last_new);
+  // Figure 2: commitIndex = min(leaderCommit, index of last new entry).
+  int64_t new_commit = std::min(m.leader_commit, last_new);
+  if (new_commit > commit_) set_commit(new_commit);
+
+  r.term = term_;
+  r.success = true;
+  r.match_index = last_new;
+  send(std::move(r));
+}
+
+void Node::handle_append_response(const Message& m) {
+  if (role_ != Role::Leader || m.term != term_) return;  // stale reply
+  int peer = m.from;
+  if (m.success) {
+    int64_t match = std::max(match_index_[peer], m.match_index);
+    int64_t next = std::max(next_index_[peer], match + 1);
+    set_progress(peer, next, match);
+    leader_advance_commit();
+    if (next_index_[peer] <= last_index()) send_append(peer);  // still behind
+    return;
+  }
+  // Log mismatch: back up nextIndex using the follower's hint. If the leader
+  // holds entries of the conflicting term it resumes after its last one;
+  // otherwise it skips the follower's whole term.
+  int64_t next = m.conflict_index;
+  if (m.conflict_term > 0) {
+    for (int64_t k = last_index(); k >= 1; --k) {
+      if (term_at(k) == m.conflict_term) {
+        next = k + 1;
+        break;
+      }
+      if (term_at(k) < m.conflict_term) break;
+    }
+  }
+  next = std::max<int64_t>(next, match_index_[peer] + 1);
+  next = std::min(next, last_index() + 1);
+  set_progress(peer, next, match_index_[peer]);
+  send_append(peer);
+}
+
+void Node::handle_commit_notification(const Message& m) {
+  // The seed's fire-and-forget commit message. Only this term's leader may
+  // move the commit index, and only over entries verified to match its log.
+  if (m.term != term_ || role_ == Role::Leader) return;
+  int64_t new_commit = std::min(m.leader_commit, verified_);
+  if (new_commit > commit_) set_commit(new_commit);
+}
+
+// ---------------------------------------------------------------------------
+// Client requests
+
+void Node::handle_client_request(const Message& m) {
+  if (role_ != Role::Leader) {
+    emit("reject_client",
+         json{{"client", m.cmd.client}, {"client_seq", m.cmd.seq}, {"leader_hint", leader_id_}});
+    Message r;
+    r.type = MsgType::ClientReply;
+    r.client = m.cmd.client;
+    r.seq = m.cmd.seq;
+    r.result = Result{Status::NotLeader, ""};
+    r.leader_hint = leader_id_;
+    send(std::move(r));
+    return;
+  }
+  append_to_log({Entry{term_, m.cmd}});
+  pending_[last_index()] = m.cmd;
+  broadcast_append();
+  leader_advance_commit();  // a one-node cluster commits at once
+}
+
+// ---------------------------------------------------------------------------
+// Log, replication and commit
+
+void Node::append_to_log(std::vector<Entry> entries) {
+  if (entries.empty()) return;
+  int64_t first = last_index() + 1;
+  json traced;
+  if (fx_->trace) traced = to_json(entries);
+  for (Entry& e : entries) log_.push_back(std::move(e));
+  dirty_ = true;
+  emit("append", json{{"first_index", first}, {"entries", std::move(traced)}});
+}
+
+void Node::send_append(int peer) {
+  int64_t next = next_index_[peer];
+  Message m;
+  m.type = MsgType::AppendEntries;
+  m.to = peer;
+  m.term = term_;
+  m.prev_log_index = next - 1;
+  m.prev_log_term = term_at(next - 1);
+  int64_t last = std::min(last_index(), next + kMaxBatch - 1);
+  for (int64_t k = next; k <= last; ++k) m.entries.push_back(log_[k - 1]);
+  m.leader_commit = commit_;
+  // Pipelining: assume the entries will arrive and send only newer ones next
+  // time. If they are lost or reordered, the follower's rejection (or the
+  // next heartbeat's) backs nextIndex up again (§5.3).
+  if (!m.entries.empty()) set_progress(peer, last + 1, match_index_[peer]);
+  send(std::move(m));
+}
+
+void Node::broadcast_append() {
+  for (int peer = 1; peer <= num_nodes_; ++peer) {
+    if (peer != id_) send_append(peer);
+  }
+}
+
+void Node::set_progress(int peer, int64_t next, int64_t match) {
+  if (next_index_[peer] == next && match_index_[peer] == match) return;
+  next_index_[peer] = next;
+  match_index_[peer] = match;
+  emit("progress", json{{"peer", peer}, {"next_index", next}, {"match_index", match}});
+}
+
+void Node::leader_advance_commit() {
+  // Figure 2 / §5.4.2: commit the highest N replicated on a majority whose
+  // entry is from the current term. Older-term entries are never committed
+  // by counting replicas (Figure 8); they commit with the first current-term
+  // entry above them.
+  for (int64_t n = last_index(); n > commit_; --n) {
+    if (term_at(n) != term_ && !bugs_.commit_old_term) break;
+    int count = 1;  // the leader holds its whole log
+    for (const auto& [peer, match] : match_index_) {
+      if (match >= n) ++count;
+    }
+    if (count >= majority()) {
+      set_commit(n);
+      return;
+    }
+  }
+}
+
+void Node::set_commit(int64_t index) {
+  int64_t old_commit = commit_;
+  commit_ = index;
+  emit("commit", json{{"old_commit", old_commit}});
+  apply_committed();
+  if (role_ == Role::Leader) {
+    // The seed's CommitNotification: tell followers at once rather than
+    // waiting for the next AppendEntries to carry leaderCommit.
+    for (int peer = 1; peer <= num_nodes_; ++peer) {
+      if (peer == id_) continue;
+      Message m;
+      m.type = MsgType::CommitNotification;
+      m.to = peer;
+      m.term = term_;
+      m.leader_commit = commit_;
+      send(std::move(m));
+    }
+  }
+}
+
+void Node::apply_committed() {
+  // Figure 2: apply log[lastApplied+1 .. commitIndex] in order.
+  int64_t limit = bugs_.apply_before_commit ? last_index() : commit_;
+  while (applied_ < limit) {
+    ++applied_;
+    const Entry& e = log_[applied_ - 1];
+    Result result = store_.apply(e.cmd, !bugs_.no_client_dedup);
+    if (fx_->trace) {
+      emit("apply", json{{"index", applied_}, {"entry", to_json(e)}, {"result", to_json(result)}});
+    }
+    auto it = pending_.find(applied_);
+    if (it == pending_.end()) continue;
+    // The leader answers the client only now: the entry is committed and was
+    // appended in the leader's current term (pending_ is cleared on a term
+    // change).
+    if (role_ == Role::Leader && it->second == e.cmd) {
+      Message r;
+      r.type = MsgType::ClientReply;
+      r.client = e.cmd.client;
+      r.seq = e.cmd.seq;
+      r.result = result;
+      r.leader_hint = id_;
+      send(std::move(r));
+    }
+    pending_.erase(it);
+  }
+}
+
+}  // namespace raftkv

@@ -1,0 +1,158 @@
+// A Raft node as a pure state machine (Raft paper, Figure 2).
+//
+// The node does no I/O, owns no clock and draws no random numbers. The
+// runtime feeds it one input at a time -- a delivered message or a fired
+// timer -- and the node records what it wants done in an Effects value:
+// messages to send, timers to (re)arm and the trace events that describe its
+// state changes. This is what makes runs deterministic and traces replayable:
+// the same inputs in the same order always give the same effects.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "raft/kv.h"
+#include "raft/types.h"
+#include "trace/codec.h"
+
+namespace raftkv {
+
+// Classic Raft mistakes that the checker and the property tests must catch
+// (issue 4). All off by default; only code that names a field can turn one on.
+struct PlantedBugs {
+  bool vote_without_log_check = false;  // grant votes without §5.4.1's up-to-date check
+  bool vote_twice = false;              // grant a second vote in the same term
+  bool commit_old_term = false;         // commit earlier-term entries by counting (Fig. 8)
+  bool skip_truncate = false;           // overwrite a conflicting entry, keep what follows
+  bool skip_prev_log_check = false;     // accept AppendEntries without the prev-log match
+  bool apply_before_commit = false;     // apply entries as soon as they are in the log
+  bool leader_ignores_higher_term = false;  // a leader does not step down on a higher term
+  bool no_client_dedup = false;         // re-execute retried client commands
+
+  bool any() const {
+    return vote_without_log_check || vote_twice || commit_old_term || skip_truncate ||
+           skip_prev_log_check || apply_before_commit || leader_ignores_higher_term ||
+           no_client_dedup;
+  }
+};
+
+enum class Timer { Election, Heartbeat, StartElection };
+
+// What one step of a node asks of the runtime.
+struct Effects {
+  bool trace = false;             // build trace events? (off in benchmarks)
+  std::vector<json> events;       // effect events, in order (no seq/t yet)
+  std::vector<Message> messages;  // to send, in order, after the events
+  bool reset_election_timer = false;
+  bool arm_heartbeat_timer = false;
+};
+
+// Durable state (Figure 2 "Persistent state on all servers").
+struct PersistentState {
+  int64_t term = 0;
+  int vote = 0;
+  std::vector<Entry> log;
+};
+
+class Node {
+ public:
+  Node(int id, int num_nodes, PlantedBugs bugs = {});
+  // A node restarting from what it persisted: a follower with no volatile
+  // state (commit index, applied index and store start from zero).
+  Node(int id, int num_nodes, PersistentState persisted, PlantedBugs bugs = {});
+
+  // Boot: arms the election timer.
+  void start(Effects& fx);
+  void on_timer(Timer timer, Effects& fx);
+  void on_message(const Message& msg, Effects& fx);
+
+  // The trace's `state` object for this node.
+  json state_json() const;
+  PersistentState persistent_state() const { return PersistentState{term_, vote_, log_}; }
+
+  int id() const { return id_; }
+  int64_t term() const { return term_; }
+  int vote() const { return vote_; }
+  Role role() const { return role_; }
+  int64_t commit_index() const { return commit_; }
+  int64_t last_applied() const { return applied_; }
+  int64_t last_index() const { return static_cast<int64_t>(log_.size()); }
+  int64_t last_term() const { return term_at(last_index()); }
+  const std::vector<Entry>& log() const { return log_; }
+  const KvStore& store() const { return store_; }
+  int leader_hint() const { return leader_id_; }
+  const PlantedBugs& bugs() const { return bugs_; }
+
+ private:
+  static constexpr int64_t kMaxBatch = 64;  // entries per AppendEntries
+
+  int64_t term_at(int64_t index) const {
+    return index >= 1 && index <= last_index() ? log_[index - 1].term : 0;
+  }
+  int majority() const { return num_nodes_ / 2 + 1; }
+
+  // Step bracket: every input runs between begin_step and end_step, which
+  // applies newly committed entries and persists before any send leaves.
+  void begin_step(Effects& fx);
+  void end_step();
+  void emit(const char* event, json fields = json::object());
+  void send(Message msg);
+
+  void adopt_term(int64_t term);
+  void start_election();
+  void become_leader();
+  void become_follower(int leader);
+
+  void handle_request_vote(const Message& m);
+  void handle_vote_response(const Message& m);
+  void handle_append_entries(const Message& m);
+  void handle_append_response(const Message& m);
+  void handle_commit_notification(const Message& m);
+  void handle_client_request(const Message& m);
+
+  bool candidate_log_up_to_date(const Message& m) const;
+  void append_to_log(std::vector<Entry> entries);
+  void send_append(int peer);
+  void broadcast_append();
+  void leader_advance_commit();
+  void set_commit(int64_t index);
+  void apply_committed();
+  void set_progress(int peer, int64_t next, int64_t match);
+
+  const int id_;
+  const int num_nodes_;
+  const PlantedBugs bugs_;
+
+  // Persistent state (Figure 2).
+  int64_t term_ = 0;
+  int vote_ = 0;  // 0 = none
+  std::vector<Entry> log_;
+
+  // Volatile state on all servers.
+  Role role_ = Role::Follower;
+  int64_t commit_ = 0;
+  int64_t applied_ = 0;
+  KvStore store_;
+  int leader_id_ = 0;  // leader of term_ if known (for client hints)
+  // Highest index known to match the current term's leader's log. A
+  // CommitNotification may advance the commit index only this far: entries
+  // past it might still be stale entries from an older term.
+  int64_t verified_ = 0;
+
+  // Candidate state.
+  std::set<int> votes_;
+
+  // Leader state (Figure 2, reinitialized after election).
+  std::map<int, int64_t> next_index_;
+  std::map<int, int64_t> match_index_;
+  // Client requests appended in this term, by log index, awaiting commit.
+  std::map<int64_t, Command> pending_;
+
+  // Per-step bookkeeping.
+  Effects* fx_ = nullptr;
+  bool dirty_ = false;  // term, vote or log changed since the last persist
+};
+
+}  // namespace raftkv

@@ -1,0 +1,48 @@
+#include "raft/types.h"
+
+namespace raftkv {
+
+const char* to_string(Op op) {
+  switch (op) {
+    case Op::Put: return "put";
+    case Op::Get: return "get";
+    case Op::Delete: return "delete";
+    case Op::Noop: return "noop";
+  }
+  return "?";
+}
+
+const char* to_string(Status status) {
+  switch (status) {
+    case Status::Ok: return "ok";
+    case Status::KeyExists: return "key_exists";
+    case Status::NotFound: return "not_found";
+    case Status::NotLeader: return "not_leader";
+    case Status::Unknown: return "unknown";
+  }
+  return "?";
+}
+
+const char* to_string(Role role) {
+  switch (role) {
+    case Role::Follower: return "follower";
+    case Role::Candidate: return "candidate";
+    case Role::Leader: return "leader";
+  }
+  return "?";
+}
+
+const char* to_string(MsgType type) {
+  switch (type) {
+    case MsgType::RequestVote: return "RequestVote";
+    case MsgType::RequestVoteResponse: return "RequestVoteResponse";
+    case MsgType::AppendEntries: return "AppendEntries";
+    case MsgType::AppendEntriesResponse: return "AppendEntriesResponse";
+    case MsgType::CommitNotification: return "CommitNotification";
+    case MsgType::ClientRequest: return "ClientRequest";
+    case MsgType::ClientReply: return "ClientReply";
+  }
+  return "?";
+}
+
+}  // namespace raftkv

@@ -1,0 +1,98 @@
+// Protocol vocabulary shared by the node core, the runtime and the trace.
+//
+// Names follow the Raft paper (Ongaro & Ousterhout, Figure 2) and the seed
+// emulation: RequestVote, AppendEntries, CommitNotification and the client
+// requests Put/Get/Delete. spec/trace-schema.md gives the JSON form of each.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace raftkv {
+
+enum class Op { Put, Get, Delete, Noop };
+
+// A state machine command. (client, seq) identifies a client request so the
+// state machine can recognise a retried command (client dedup).
+struct Command {
+  Op op = Op::Noop;
+  std::string key;
+  std::string value;  // only for Put
+  int client = 0;     // 0 for Noop
+  int64_t seq = 0;    // 0 for Noop
+
+  bool operator==(const Command&) const = default;
+};
+
+struct Entry {
+  int64_t term = 0;
+  Command cmd;
+
+  bool operator==(const Entry&) const = default;
+};
+
+enum class Status { Ok, KeyExists, NotFound, NotLeader, Unknown };
+
+struct Result {
+  Status status = Status::Ok;
+  std::string value;  // the value read by a successful get
+
+  bool operator==(const Result&) const = default;
+};
+
+enum class Role { Follower, Candidate, Leader };
+
+enum class MsgType {
+  RequestVote,
+  RequestVoteResponse,
+  AppendEntries,
+  AppendEntriesResponse,
+  CommitNotification,
+  ClientRequest,
+  ClientReply,
+};
+
+// One message on the emulated network. A flat struct: which fields are
+// meaningful depends on `type` (see spec/trace-schema.md, "Messages").
+struct Message {
+  int64_t id = 0;  // assigned by the runtime when the message is sent
+  MsgType type = MsgType::RequestVote;
+  int from = 0;    // sending node (0 for ClientRequest)
+  int to = 0;      // receiving node (0 for ClientReply)
+  int client = 0;  // ClientRequest / ClientReply only
+  int64_t term = 0;
+
+  // RequestVote
+  int64_t last_log_index = 0;
+  int64_t last_log_term = 0;
+  // RequestVoteResponse
+  bool granted = false;
+  // RequestVoteResponse / AppendEntriesResponse
+  std::string reason;
+  // AppendEntries
+  int64_t prev_log_index = 0;
+  int64_t prev_log_term = 0;
+  std::vector<Entry> entries;
+  int64_t leader_commit = 0;  // also CommitNotification
+  // AppendEntriesResponse
+  bool success = false;
+  int64_t match_index = 0;
+  int64_t conflict_index = 0;
+  int64_t conflict_term = 0;
+  // ClientRequest
+  Command cmd;
+  // ClientReply
+  int64_t seq = 0;
+  Result result;
+  int leader_hint = 0;
+
+  bool operator==(const Message&) const = default;
+};
+
+const char* to_string(Op op);
+const char* to_string(Status status);
+const char* to_string(Role role);
+const char* to_string(MsgType type);
+
+}  // namespace raftkv

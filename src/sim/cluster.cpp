@@ -1,0 +1,545 @@
+#include "sim/cluster.h"
+
+#include <algorithm>
+#include <deque>
+
+#include "config/config_json.h"
+
+namespace raftkv {
+
+struct Cluster::ClientState {
+  int id = 0;
+  int target = 0;  // node the client believes is the leader
+  int64_t seq = 0;
+  int remaining = 0;
+  bool busy = false;
+  Command cmd;
+  int64_t invoked_ms = 0;
+  uint64_t gen = 0;  // invalidates timeouts and resends of earlier attempts
+  bool scripted = false;
+  std::deque<Command> script;
+};
+
+namespace {
+
+bool item_after(const auto& a, const auto& b) {
+  return a.time != b.time ? a.time > b.time : a.order > b.order;
+}
+
+}  // namespace
+
+Cluster::Cluster(const Config& cfg, PlantedBugs bugs) : cfg_(cfg), bugs_(bugs), rng_(cfg.seed) {
+  int n = cfg_.num_nodes;
+  nodes_.resize(n + 1);
+  up_.assign(n + 1, false);
+  persisted_.resize(n + 1);
+  election_gen_.assign(n + 1, 0);
+  heartbeat_gen_.assign(n + 1, 0);
+  group_of_.assign(n + 1, 0);
+  for (int id = 1; id <= n; ++id) nodes_[id] = std::make_unique<Node>(id, n, bugs_);
+  clients_.resize(cfg_.num_clients + 1);
+  for (int c = 1; c <= cfg_.num_clients; ++c) {
+    clients_[c] = std::make_unique<ClientState>();
+    clients_[c]->id = c;
+    clients_[c]->remaining = cfg_.requests_per_client;
+  }
+}
+
+Cluster::~Cluster() = default;
+
+void Cluster::add_sink(TraceSink* sink) { sinks_.push_back(sink); }
+
+void Cluster::set_drop_filter(std::function<bool(const Message&)> filter) {
+  drop_filter_ = std::move(filter);
+}
+
+void Cluster::set_client_script(int client, std::vector<Command> script) {
+  ClientState& c = *clients_.at(client);
+  c.scripted = true;
+  c.script.assign(script.begin(), script.end());
+  c.remaining = static_cast<int>(script.size());
+}
+
+json Cluster::header() const {
+  return json{{"format", "raftkv-trace"},
+              {"version", 1},
+              {"seed", cfg_.seed},
+              {"config", config_to_json(cfg_)}};
+}
+
+// ---------------------------------------------------------------------------
+// Scheduler
+
+void Cluster::schedule(int64_t at, ItemKind kind, int target, uint64_t gen, Message msg) {
+  Item item;
+  item.time = at;
+  item.order = next_order_++;
+  item.kind = kind;
+  item.target = target;
+  item.gen = gen;
+  item.msg = std::move(msg);
+  queue_.push_back(std::move(item));
+  std::push_heap(queue_.begin(), queue_.end(), item_after<Item, Item>);
+}
+
+void Cluster::start() {
+  started_ = true;
+  for (int id = 1; id <= cfg_.num_nodes; ++id) {
+    up_[id] = true;
+    emit_input("start", id);
+    run_node_step(id, [](Node& n, Effects& fx) { n.start(fx); });
+  }
+  // As in the seed, the runtime pokes one node to start the first election
+  // at once; initial_leader = 0 leaves it to the election timeouts.
+  if (cfg_.initial_leader > 0) schedule(0, ItemKind::StartElection, cfg_.initial_leader);
+  for (size_t i = 0; i < cfg_.faults.size(); ++i) {
+    schedule(cfg_.faults[i].at_ms, ItemKind::Fault, static_cast<int>(i));
+    last_fault_ms_ = std::max(last_fault_ms_, cfg_.faults[i].at_ms);
+  }
+}
+
+bool Cluster::done() const {
+  if (now_ >= cfg_.time_limit_ms) return true;
+  if (stats_.clients_done_ms < 0) return false;
+  int64_t end = std::max(stats_.clients_done_ms, last_fault_ms_) + cfg_.linger_ms;
+  return now_ >= end;
+}
+
+bool Cluster::step() {
+  if (queue_.empty()) return false;
+  const Item& top = queue_.front();
+  // Stop before the item that would cross the end of the run.
+  if (top.time > cfg_.time_limit_ms) {
+    now_ = cfg_.time_limit_ms;
+    return false;
+  }
+  if (stats_.clients_done_ms >= 0) {
+    int64_t end = std::max(stats_.clients_done_ms, last_fault_ms_) + cfg_.linger_ms;
+    if (top.time > end) {
+      now_ = end;
+      return false;
+    }
+  }
+  std::pop_heap(queue_.begin(), queue_.end(), item_after<Item, Item>);
+  Item item = std::move(queue_.back());
+  queue_.pop_back();
+  now_ = item.time;
+  dispatch(item);
+  return true;
+}
+
+void Cluster::run() {
+  if (!started_) start();
+  while (step()) {
+  }
+}
+
+void Cluster::run_until(int64_t t) {
+  if (!started_) start();
+  while (!queue_.empty() && queue_.front().time <= t && step()) {
+  }
+  if (now_ < t) now_ = t;
+}
+
+void Cluster::dispatch(Item& item) {
+  int id = item.target;
+  switch (item.kind) {
+    case ItemKind::Deliver:
+      deliver(item.msg);
+      break;
+    case ItemKind::ElectionTimer:
+    case ItemKind::StartElection: {
+      bool poke = item.kind == ItemKind::StartElection;
+      // A timer armed before the node crashed, was reset, or became leader is
+      // stale and silently discarded; only live timers are inputs.
+      if (!up_[id] || nodes_[id]->role() == Role::Leader) break;
+      if (!poke && item.gen != election_gen_[id]) break;
+      emit_input("timeout", id, json{{"timer", poke ? "start_election" : "election"}});
+      Timer timer = poke ? Timer::StartElection : Timer::Election;
+      run_node_step(id, [timer](Node& n, Effects& fx) { n.on_timer(timer, fx); });
+      break;
+    }
+    case ItemKind::HeartbeatTimer:
+      if (!up_[id] || item.gen != heartbeat_gen_[id] || nodes_[id]->role() != Role::Leader) break;
+      emit_input("timeout", id, json{{"timer", "heartbeat"}});
+      run_node_step(id, [](Node& n, Effects& fx) { n.on_timer(Timer::Heartbeat, fx); });
+      break;
+    case ItemKind::ClientNext:
+      client_next(id);
+      break;
+    case ItemKind::ClientTimeout:
+      client_on_timeout(id, item.gen);
+      break;
+    case ItemKind::ClientResend:
+      if (clients_[id]->busy && item.gen == clients_[id]->gen) client_send(id);
+      break;
+    case ItemKind::Fault:
+      apply_fault(cfg_.faults[static_cast<size_t>(id)]);
+      break;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Trace
+
+void Cluster::emit(json event) {
+  ++stats_.trace_events;
+  event["seq"] = next_seq_++;
+  event["t"] = now_;
+  for (TraceSink* sink : sinks_) sink->write(event);
+}
+
+void Cluster::emit_input(const char* event, int node, json fields) {
+  if (sinks_.empty()) return;
+  fields["event"] = event;
+  fields["node"] = node;
+  fields["state"] = nodes_[node]->state_json();
+  if (!up_[node]) fields["state"]["role"] = "down";
+  emit(std::move(fields));
+}
+
+// ---------------------------------------------------------------------------
+// Driving nodes
+
+void Cluster::run_node_step(int id, const std::function<void(Node&, Effects&)>& input) {
+  Node& n = *nodes_[id];
+  Role role_before = n.role();
+  int64_t term_before = n.term();
+  Effects fx;
+  fx.trace = !sinks_.empty();
+  input(n, fx);
+  // A node only raises its own term to stand for election (a one-node
+  // cluster goes straight to leader); adopting a higher term makes it follower.
+  if (n.term() > term_before && n.role() != Role::Follower) ++stats_.elections_started;
+  if (n.role() == Role::Leader && role_before != Role::Leader) {
+    ++stats_.leaders_elected;
+    if (stats_.first_leader_ms < 0) stats_.first_leader_ms = now_;
+  }
+  apply_effects(id, fx);
+  if (!clients_started_ && n.role() == Role::Leader) start_clients(id);
+}
+
+void Cluster::apply_effects(int id, Effects& fx) {
+  for (json& event : fx.events) emit(std::move(event));
+  if (fx.reset_election_timer) arm_election_timer(id);
+  if (fx.arm_heartbeat_timer) arm_heartbeat_timer(id);
+  for (Message& m : fx.messages) {
+    m.id = next_msg_id_++;
+    if (!sinks_.empty()) {
+      emit(json{{"event", "send"},
+                {"node", id},
+                {"state", nodes_[id]->state_json()},
+                {"msg", to_json(m)}});
+    }
+    transmit(std::move(m));
+  }
+}
+
+void Cluster::arm_election_timer(int id) {
+  // §5.2: randomized timeouts in [min, max) make split votes rare.
+  int64_t timeout = rng_.uniform(cfg_.timing.election_timeout_min_ms,
+                                 cfg_.timing.election_timeout_max_ms - 1);
+  schedule(now_ + timeout, ItemKind::ElectionTimer, id, ++election_gen_[id]);
+}
+
+void Cluster::arm_heartbeat_timer(int id) {
+  schedule(now_ + cfg_.timing.heartbeat_interval_ms, ItemKind::HeartbeatTimer, id,
+           ++heartbeat_gen_[id]);
+}
+
+// ---------------------------------------------------------------------------
+// Network
+
+std::string Cluster::link_blocked(int from, int to) const {
+  if (from == 0 || to == 0) return "";  // clients reach every node
+  if (group_of_[from] != group_of_[to]) return "partition";
+  for (const auto& [a, b] : cuts_) {
+    if (a == from && b == to) return "cut";
+  }
+  return "";
+}
+
+void Cluster::transmit(Message m) {
+  ++stats_.messages_sent;
+  if (m.type == MsgType::AppendEntries && m.entries.empty()) {
+    ++stats_.heartbeats_sent;
+    if (stats_.clients_done_ms >= 0) ++stats_.heartbeats_after_done;
+  }
+  auto drop = [this, &m](const char* reason) {
+    ++stats_.messages_dropped;
+    if (!sinks_.empty()) emit(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", reason}});
+  };
+  if (drop_filter_ && drop_filter_(m)) return drop("test");
+  std::string blocked = link_blocked(m.from, m.to);
+  if (!blocked.empty()) return drop(blocked.c_str());
+  if (rng_.chance(cfg_.network.loss)) return drop("loss");
+  const TimingConfig& t = cfg_.timing;
+  bool twice = rng_.chance(cfg_.network.duplicate);
+  if (twice) {
+    if (!sinks_.empty()) emit(json{{"event", "duplicate"}, {"msg", to_json(m)}});
+    int64_t at = now_ + rng_.uniform(t.network_latency_min_ms, t.network_latency_max_ms);
+    schedule(at, ItemKind::Deliver, 0, 0, m);
+  }
+  // Independent latencies reorder messages between the same pair of actors.
+  int64_t at = now_ + rng_.uniform(t.network_latency_min_ms, t.network_latency_max_ms);
+  schedule(at, ItemKind::Deliver, 0, 0, std::move(m));
+}
+
+void Cluster::deliver(Message& m) {
+  if (m.type == MsgType::ClientReply) {
+    ++stats_.messages_delivered;
+    if (!sinks_.empty()) {
+      emit(json{{"event", "client_receive"}, {"client", m.client}, {"msg", to_json(m)}});
+    }
+    client_on_reply(m);
+    return;
+  }
+  int id = m.to;
+  if (!up_[id]) {
+    ++stats_.messages_dropped;
+    if (!sinks_.empty()) emit(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", "node_down"}});
+    return;
+  }
+  ++stats_.messages_delivered;
+  if (!sinks_.empty()) emit_input("deliver", id, json{{"msg", to_json(m)}});
+  run_node_step(id, [&m](Node& n, Effects& fx) { n.on_message(m, fx); });
+}
+
+// ---------------------------------------------------------------------------
+// Faults
+
+void Cluster::crash(int id) {
+  if (!up_[id]) return;
+  // Only term, vote and log survive (they were persisted at the end of the
+  // node's last step); everything volatile is lost with the Node object.
+  persisted_[id] = nodes_[id]->persistent_state();
+  up_[id] = false;
+  ++election_gen_[id];
+  ++heartbeat_gen_[id];
+  emit_input("crash", id);
+}
+
+void Cluster::restart(int id) {
+  if (up_[id]) return;
+  nodes_[id] = std::make_unique<Node>(id, cfg_.num_nodes, persisted_[id], bugs_);
+  up_[id] = true;
+  emit_input("restart", id);
+  run_node_step(id, [](Node& n, Effects& fx) { n.start(fx); });
+}
+
+void Cluster::partition(const std::vector<std::vector<int>>& groups) {
+  for (size_t g = 0; g < groups.size(); ++g) {
+    for (int id : groups[g]) group_of_[id] = static_cast<int>(g) + 1;
+  }
+  if (!sinks_.empty()) emit(json{{"event", "partition"}, {"groups", groups}});
+}
+
+void Cluster::heal() {
+  std::fill(group_of_.begin(), group_of_.end(), 0);
+  cuts_.clear();
+  if (!sinks_.empty()) emit(json{{"event", "heal"}});
+}
+
+void Cluster::cut(int from, int to, bool is_cut) {
+  auto link = std::make_pair(from, to);
+  auto it = std::find(cuts_.begin(), cuts_.end(), link);
+  if (is_cut && it == cuts_.end()) cuts_.push_back(link);
+  if (!is_cut && it != cuts_.end()) cuts_.erase(it);
+  if (!sinks_.empty()) emit(json{{"event", is_cut ? "cut" : "uncut"}, {"from", from}, {"to", to}});
+}
+
+void Cluster::apply_fault(const FaultConfig& f) {
+  if (f.action == "crash") crash(f.node);
+  else if (f.action == "restart") restart(f.node);
+  else if (f.action == "partition") partition(f.groups);
+  else if (f.action == "heal") heal();
+  else if (f.action == "cut") cut(f.from, f.to, true);
+  else if (f.action == "uncut") cut(f.from, f.to, false);
+}
+
+// ---------------------------------------------------------------------------
+// Clients
+
+void Cluster::start_clients(int leader) {
+  // As in the seed, each client is handed the leader directly.
+  clients_started_ = true;
+  for (int c = 1; c <= cfg_.num_clients; ++c) {
+    clients_[c]->target = leader;
+    schedule(now_, ItemKind::ClientNext, c);
+  }
+  if (cfg_.num_clients == 0) stats_.clients_done_ms = now_;
+}
+
+Command Cluster::random_command(int client) {
+  // The seed's workload: get/put/delete on keys a-e, values val_0..val_99.
+  static const char* const kKeys[] = {"a", "b", "c", "d", "e"};
+  Command cmd;
+  int64_t kind = rng_.uniform(0, 2);
+  cmd.op = kind == 0 ? Op::Get : kind == 1 ? Op::Put : Op::Delete;
+  cmd.key = kKeys[rng_.uniform(0, 4)];
+  if (cmd.op == Op::Put) cmd.value = "val_" + std::to_string(rng_.uniform(0, 99));
+  cmd.client = client;
+  return cmd;
+}
+
+void Cluster::client_next(int id) {
+  ClientState& c = *clients_[id];
+  if (c.busy) return;
+  if (c.remaining <= 0) {
+    bool all_done = true;
+    for (int k = 1; k <= cfg_.num_clients; ++k) {
+      if (clients_[k]->busy || clients_[k]->remaining > 0) all_done = false;
+    }
+    if (all_done && stats_.clients_done_ms < 0) stats_.clients_done_ms = now_;
+    return;
+  }
+  --c.remaining;
+  if (c.scripted) {
+    c.cmd = c.script.front();
+    c.script.pop_front();
+    c.cmd.client = id;
+  } else {
+    c.cmd = random_command(id);
+  }
+  c.cmd.seq = ++c.seq;
+  c.busy = true;
+  c.invoked_ms = now_;
+  if (!sinks_.empty()) {
+    emit(json{{"event", "client_invoke"},
+              {"client", id},
+              {"client_seq", c.seq},
+              {"cmd", to_json(c.cmd)},
+              {"to", c.target}});
+  }
+  client_send(id);
+}
+
+void Cluster::client_send(int id) {
+  ClientState& c = *clients_[id];
+  ++c.gen;
+  Message m;
+  m.id = next_msg_id_++;
+  m.type = MsgType::ClientRequest;
+  m.to = c.target;
+  m.client = id;
+  m.cmd = c.cmd;
+  if (!sinks_.empty()) {
+    emit(json{{"event", "client_send"},
+              {"client", id},
+              {"client_seq", c.seq},
+              {"to", c.target},
+              {"msg", to_json(m)}});
+  }
+  int64_t left = c.invoked_ms + cfg_.timing.client_deadline_ms - now_;
+  schedule(now_ + std::max<int64_t>(1, std::min(cfg_.timing.client_timeout_ms, left)),
+           ItemKind::ClientTimeout, id, c.gen);
+  transmit(std::move(m));
+}
+
+void Cluster::client_on_reply(const Message& reply) {
+  ClientState& c = *clients_[reply.client];
+  if (!c.busy || reply.seq != c.seq) return;  // a late reply to an earlier request
+  if (reply.result.status != Status::NotLeader) {
+    client_complete(c.id, reply.result, reply.from);
+    return;
+  }
+  // Not the leader: follow the hint, or try the next node after a pause
+  // (no leader may be known yet while an election is under way).
+  int next = reply.leader_hint != 0 && reply.leader_hint != reply.from
+                 ? reply.leader_hint
+                 : reply.from % cfg_.num_nodes + 1;
+  bool hinted = reply.leader_hint != 0 && reply.leader_hint != reply.from;
+  c.target = next;
+  if (!sinks_.empty()) {
+    emit(json{{"event", "client_retry"},
+              {"client", c.id},
+              {"client_seq", c.seq},
+              {"reason", "not_leader"},
+              {"to", next}});
+  }
+  if (hinted) {
+    client_send(c.id);
+  } else {
+    ++c.gen;
+    schedule(now_ + cfg_.timing.heartbeat_interval_ms, ItemKind::ClientResend, c.id, c.gen);
+  }
+}
+
+void Cluster::client_on_timeout(int id, uint64_t gen) {
+  ClientState& c = *clients_[id];
+  if (!c.busy || gen != c.gen) return;
+  if (now_ - c.invoked_ms >= cfg_.timing.client_deadline_ms) {
+    // The request may or may not have taken effect; say so and move on.
+    client_complete(id, Result{Status::Unknown, ""}, 0);
+    return;
+  }
+  c.target = c.target % cfg_.num_nodes + 1;
+  if (!sinks_.empty()) {
+    emit(json{{"event", "client_retry"},
+              {"client", id},
+              {"client_seq", c.seq},
+              {"reason", "timeout"},
+              {"to", c.target}});
+  }
+  client_send(id);
+}
+
+void Cluster::client_complete(int id, Result result, int from) {
+  ClientState& c = *clients_[id];
+  c.busy = false;
+  ++c.gen;
+  history_.push_back(ClientOp{id, c.seq, c.cmd, result, c.invoked_ms, now_});
+  if (!sinks_.empty()) {
+    emit(json{{"event", "client_complete"},
+              {"client", id},
+              {"client_seq", c.seq},
+              {"result", to_json(result)},
+              {"from", from}});
+  }
+  schedule(now_, ItemKind::ClientNext, id);
+}
+
+// ---------------------------------------------------------------------------
+// End of run
+
+std::optional<int> Cluster::leader() const {
+  std::optional<int> best;
+  for (int id = 1; id <= cfg_.num_nodes; ++id) {
+    if (!up_[id] || nodes_[id]->role() != Role::Leader) continue;
+    if (!best || nodes_[id]->term() > nodes_[*best]->term()) best = id;
+  }
+  return best;
+}
+
+bool Cluster::replicas_agree() const {
+  const Node* first = nullptr;
+  for (int id = 1; id <= cfg_.num_nodes; ++id) {
+    if (!up_[id]) continue;
+    const Node& n = *nodes_[id];
+    if (!first) {
+      first = &n;
+      continue;
+    }
+    if (n.last_applied() != first->last_applied() ||
+        n.store().data() != first->store().data()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void Cluster::finish() {
+  if (sinks_.empty()) return;
+  json nodes = json::array();
+  for (int id = 1; id <= cfg_.num_nodes; ++id) {
+    json state = nodes_[id]->state_json();
+    if (!up_[id]) state["role"] = "down";
+    nodes.push_back(json{{"node", id},
+                         {"state", state},
+                         {"store_digest", nodes_[id]->store().digest()},
+                         {"store_size", nodes_[id]->store().data().size()}});
+  }
+  emit(json{{"event", "end"}, {"nodes", nodes}});
+}
+
+}  // namespace raftkv

@@ -1,0 +1,168 @@
+// The deterministic in-process runtime that drives the protocol core.
+//
+// One scheduler on a virtual clock (milliseconds) owns every actor: the Raft
+// nodes, the clients and the network. Each queued item -- a message delivery,
+// a timer, a client action, a fault -- runs to completion before the next, in
+// (time, insertion order) order, and every random choice (latency, timeouts,
+// loss, the client workload) comes from one seeded Rng. So a config and a seed
+// determine the whole run, and its trace, byte for byte.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "raft/node.h"
+#include "sim/rng.h"
+#include "trace/codec.h"
+
+namespace raftkv {
+
+// Receives every trace event (already numbered and time-stamped).
+class TraceSink {
+ public:
+  virtual ~TraceSink() = default;
+  virtual void write(const json& event) = 0;
+};
+
+// One client operation as the client saw it.
+struct ClientOp {
+  int client = 0;
+  int64_t seq = 0;
+  Command cmd;
+  Result result;  // status Unknown if the deadline passed
+  int64_t invoked_ms = 0;
+  int64_t completed_ms = 0;
+};
+
+struct RunStats {
+  int64_t messages_sent = 0;        // node and client messages put on the network
+  int64_t messages_delivered = 0;
+  int64_t messages_dropped = 0;
+  int64_t heartbeats_sent = 0;      // AppendEntries with no entries
+  int64_t elections_started = 0;
+  int64_t leaders_elected = 0;
+  int64_t trace_events = 0;
+  int64_t first_leader_ms = -1;
+  int64_t clients_done_ms = -1;     // when the last client request completed
+  int64_t heartbeats_after_done = 0;  // heartbeats sent while idle (after clients_done_ms)
+};
+
+class Cluster {
+ public:
+  explicit Cluster(const Config& cfg, PlantedBugs bugs = {});
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  // Trace consumers; add before start(). With none, no event is built.
+  void add_sink(TraceSink* sink);
+  // Tests: drop every message for which the filter returns true.
+  void set_drop_filter(std::function<bool(const Message&)> filter);
+  // Tests: give client `client` a fixed list of commands instead of random ones.
+  void set_client_script(int client, std::vector<Command> script);
+
+  // The trace header (line 1).
+  json header() const;
+
+  // Boots every node, schedules StartElection and the configured faults.
+  void start();
+  // Runs one scheduled item; false when the run is over.
+  bool step();
+  // Runs until the run is over (clients done + linger, or the time limit).
+  void run();
+  // Runs items up to and including virtual time t (tests).
+  void run_until(int64_t t);
+  // Emits the final `end` event (call once, after the run).
+  void finish();
+
+  // Faults, applied now (tests) or from the [[faults]] schedule.
+  void crash(int node);
+  void restart(int node);
+  void partition(const std::vector<std::vector<int>>& groups);
+  void heal();
+  void cut(int from, int to, bool is_cut);
+
+  int64_t now() const { return now_; }
+  bool done() const;
+  const Config& config() const { return cfg_; }
+  int num_nodes() const { return cfg_.num_nodes; }
+  const Node& node(int id) const { return *nodes_[id]; }
+  bool is_up(int id) const { return up_[id]; }
+  // The up leader with the highest term, if any.
+  std::optional<int> leader() const;
+  const RunStats& stats() const { return stats_; }
+  const std::vector<ClientOp>& history() const { return history_; }
+  // Do all up nodes hold the same applied prefix and store?
+  bool replicas_agree() const;
+
+ private:
+  enum class ItemKind {
+    Deliver, ElectionTimer, HeartbeatTimer, StartElection, ClientNext, ClientTimeout,
+    ClientResend, Fault,
+  };
+  struct Item {
+    int64_t time = 0;
+    uint64_t order = 0;
+    ItemKind kind = ItemKind::Deliver;
+    int target = 0;  // node id, client id or fault index
+    uint64_t gen = 0;
+    Message msg;
+  };
+  struct ClientState;
+
+  void schedule(int64_t at, ItemKind kind, int target, uint64_t gen = 0, Message msg = {});
+  void dispatch(Item& item);
+  void emit(json event);
+  void emit_input(const char* event, int node, json fields = json::object());
+  void run_node_step(int node, const std::function<void(Node&, Effects&)>& input);
+  void apply_effects(int node, Effects& fx);
+  void arm_election_timer(int node);
+  void arm_heartbeat_timer(int node);
+  void transmit(Message msg);
+  std::string link_blocked(int from, int to) const;
+  void deliver(Message& msg);
+  void apply_fault(const FaultConfig& f);
+
+  void start_clients(int leader);
+  void client_next(int client);
+  void client_send(int client);
+  void client_on_reply(const Message& reply);
+  void client_on_timeout(int client, uint64_t gen);
+  void client_complete(int client, Result result, int from);
+  Command random_command(int client);
+
+  const Config cfg_;
+  const PlantedBugs bugs_;
+  Rng rng_;
+  int64_t now_ = 0;
+  uint64_t next_order_ = 0;
+  std::vector<Item> queue_;  // binary heap ordered by (time, order)
+  int64_t next_msg_id_ = 1;
+  int64_t next_seq_ = 1;
+
+  std::vector<std::unique_ptr<Node>> nodes_;  // index = node id (0 unused)
+  std::vector<bool> up_;
+  std::vector<PersistentState> persisted_;    // what a crashed node restarts from
+  std::vector<uint64_t> election_gen_;
+  std::vector<uint64_t> heartbeat_gen_;
+
+  std::vector<int> group_of_;                // partition group per node (0 = all one)
+  std::vector<std::pair<int, int>> cuts_;    // one-way cut links
+
+  std::vector<std::unique_ptr<ClientState>> clients_;  // index = client id (0 unused)
+  bool clients_started_ = false;
+  std::vector<ClientOp> history_;
+
+  std::vector<TraceSink*> sinks_;
+  std::function<bool(const Message&)> drop_filter_;
+  RunStats stats_;
+  int64_t last_fault_ms_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace raftkv

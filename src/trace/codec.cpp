@@ -1,0 +1,197 @@
+#include "trace/codec.h"
+
+namespace raftkv {
+namespace {
+
+// Reads a required field of the given JSON type, or throws CodecError.
+const json& field(const json& j, const char* name) {
+  if (!j.is_object()) throw CodecError(std::string("expected an object holding '") + name + "'");
+  auto it = j.find(name);
+  if (it == j.end()) throw CodecError(std::string("missing field '") + name + "'");
+  return *it;
+}
+
+int64_t int_field(const json& j, const char* name) {
+  const json& v = field(j, name);
+  if (!v.is_number_integer()) throw CodecError(std::string("field '") + name + "' must be an integer");
+  return v.get<int64_t>();
+}
+
+std::string str_field(const json& j, const char* name) {
+  const json& v = field(j, name);
+  if (!v.is_string()) throw CodecError(std::string("field '") + name + "' must be a string");
+  return v.get<std::string>();
+}
+
+bool bool_field(const json& j, const char* name) {
+  const json& v = field(j, name);
+  if (!v.is_boolean()) throw CodecError(std::string("field '") + name + "' must be a boolean");
+  return v.get<bool>();
+}
+
+}  // namespace
+
+Op op_from_string(const std::string& s) {
+  if (s == "put") return Op::Put;
+  if (s == "get") return Op::Get;
+  if (s == "delete") return Op::Delete;
+  if (s == "noop") return Op::Noop;
+  throw CodecError("unknown op '" + s + "'");
+}
+
+Status status_from_string(const std::string& s) {
+  if (s == "ok") return Status::Ok;
+  if (s == "key_exists") return Status::KeyExists;
+  if (s == "not_found") return Status::NotFound;
+  if (s == "not_leader") return Status::NotLeader;
+  if (s == "unknown") return Status::Unknown;
+  throw CodecError("unknown result status '" + s + "'");
+}
+
+MsgType msg_type_from_string(const std::string& s) {
+  for (MsgType t : {MsgType::RequestVote, MsgType::RequestVoteResponse, MsgType::AppendEntries,
+                    MsgType::AppendEntriesResponse, MsgType::CommitNotification,
+                    MsgType::ClientRequest, MsgType::ClientReply}) {
+    if (s == to_string(t)) return t;
+  }
+  throw CodecError("unknown message type '" + s + "'");
+}
+
+json to_json(const Command& cmd) {
+  return json{{"op", to_string(cmd.op)},
+              {"key", cmd.key},
+              {"value", cmd.value},
+              {"client", cmd.client},
+              {"seq", cmd.seq}};
+}
+
+json to_json(const Entry& entry) { return json{{"term", entry.term}, {"cmd", to_json(entry.cmd)}}; }
+
+json to_json(const std::vector<Entry>& entries) {
+  json arr = json::array();
+  for (const Entry& e : entries) arr.push_back(to_json(e));
+  return arr;
+}
+
+json to_json(const Result& result) {
+  return json{{"status", to_string(result.status)}, {"value", result.value}};
+}
+
+json to_json(const Message& m) {
+  json j{{"id", m.id}, {"type", to_string(m.type)}, {"from", m.from}, {"to", m.to}};
+  switch (m.type) {
+    case MsgType::RequestVote:
+      j["term"] = m.term;
+      j["last_log_index"] = m.last_log_index;
+      j["last_log_term"] = m.last_log_term;
+      break;
+    case MsgType::RequestVoteResponse:
+      j["term"] = m.term;
+      j["granted"] = m.granted;
+      j["reason"] = m.reason;
+      break;
+    case MsgType::AppendEntries:
+      j["term"] = m.term;
+      j["prev_log_index"] = m.prev_log_index;
+      j["prev_log_term"] = m.prev_log_term;
+      j["entries"] = to_json(m.entries);
+      j["leader_commit"] = m.leader_commit;
+      break;
+    case MsgType::AppendEntriesResponse:
+      j["term"] = m.term;
+      j["success"] = m.success;
+      j["match_index"] = m.match_index;
+      j["conflict_index"] = m.conflict_index;
+      j["conflict_term"] = m.conflict_term;
+      j["reason"] = m.reason;
+      break;
+    case MsgType::CommitNotification:
+      j["term"] = m.term;
+      j["leader_commit"] = m.leader_commit;
+      break;
+    case MsgType::ClientRequest:
+      j["client"] = m.client;
+      j["cmd"] = to_json(m.cmd);
+      break;
+    case MsgType::ClientReply:
+      j["client"] = m.client;
+      j["seq"] = m.seq;
+      j["result"] = to_json(m.result);
+      j["leader_hint"] = m.leader_hint;
+      break;
+  }
+  return j;
+}
+
+Command command_from_json(const json& j) {
+  Command c;
+  c.op = op_from_string(str_field(j, "op"));
+  c.key = str_field(j, "key");
+  c.value = str_field(j, "value");
+  c.client = static_cast<int>(int_field(j, "client"));
+  c.seq = int_field(j, "seq");
+  return c;
+}
+
+Entry entry_from_json(const json& j) {
+  return Entry{int_field(j, "term"), command_from_json(field(j, "cmd"))};
+}
+
+Result result_from_json(const json& j) {
+  return Result{status_from_string(str_field(j, "status")), str_field(j, "value")};
+}
+
+Message message_from_json(const json& j) {
+  Message m;
+  m.id = int_field(j, "id");
+  m.type = msg_type_from_string(str_field(j, "type"));
+  m.from = static_cast<int>(int_field(j, "from"));
+  m.to = static_cast<int>(int_field(j, "to"));
+  switch (m.type) {
+    case MsgType::RequestVote:
+      m.term = int_field(j, "term");
+      m.last_log_index = int_field(j, "last_log_index");
+      m.last_log_term = int_field(j, "last_log_term");
+      break;
+    case MsgType::RequestVoteResponse:
+      m.term = int_field(j, "term");
+      m.granted = bool_field(j, "granted");
+      m.reason = str_field(j, "reason");
+      break;
+    case MsgType::AppendEntries: {
+      m.term = int_field(j, "term");
+      m.prev_log_index = int_field(j, "prev_log_index");
+      m.prev_log_term = int_field(j, "prev_log_term");
+      const json& entries = field(j, "entries");
+      if (!entries.is_array()) throw CodecError("field 'entries' must be an array");
+      for (const json& e : entries) m.entries.push_back(entry_from_json(e));
+      m.leader_commit = int_field(j, "leader_commit");
+      break;
+    }
+    case MsgType::AppendEntriesResponse:
+      m.term = int_field(j, "term");
+      m.success = bool_field(j, "success");
+      m.match_index = int_field(j, "match_index");
+      m.conflict_index = int_field(j, "conflict_index");
+      m.conflict_term = int_field(j, "conflict_term");
+      m.reason = str_field(j, "reason");
+      break;
+    case MsgType::CommitNotification:
+      m.term = int_field(j, "term");
+      m.leader_commit = int_field(j, "leader_commit");
+      break;
+    case MsgType::ClientRequest:
+      m.client = static_cast<int>(int_field(j, "client"));
+      m.cmd = command_from_json(field(j, "cmd"));
+      break;
+    case MsgType::ClientReply:
+      m.client = static_cast<int>(int_field(j, "client"));
+      m.seq = int_field(j, "seq");
+      m.result = result_from_json(field(j, "result"));
+      m.leader_hint = static_cast<int>(int_field(j, "leader_hint"));
+      break;
+  }
+  return m;
+}
+
+}  // namespace raftkv

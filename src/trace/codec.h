@@ -1,0 +1,35 @@
+// JSON form of the protocol types, exactly as spec/trace-schema.md defines it.
+// Encoding writes every field of a message type (no nulls); decoding accepts
+// only that form and throws CodecError naming the offending field.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "raft/types.h"
+
+namespace raftkv {
+
+using json = nlohmann::json;
+
+class CodecError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+json to_json(const Command& cmd);
+json to_json(const Entry& entry);
+json to_json(const std::vector<Entry>& entries);
+json to_json(const Result& result);
+json to_json(const Message& msg);
+
+Command command_from_json(const json& j);
+Entry entry_from_json(const json& j);
+Result result_from_json(const json& j);
+Message message_from_json(const json& j);
+
+Op op_from_string(const std::string& s);
+Status status_from_string(const std::string& s);
+MsgType msg_type_from_string(const std::string& s);
+
+}  // namespace raftkv
