@@ -65,6 +65,9 @@ struct Config {
   // How long the run goes on (idle, heartbeats only) after the last client
   // request completes, and after the last scheduled fault.
   int64_t linger_ms = 500;
+  // §8: a new leader appends a no-op entry of its term. false shows why the
+  // Figure 8 commit rule matters.
+  bool leader_noop = true;
   TimingConfig timing;
   NetworkConfig network;
   std::vector<FaultConfig> faults;

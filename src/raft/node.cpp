@@ -5,10 +5,11 @@
 
 namespace raftkv {
 
-Node::Node(int id, int num_nodes, PlantedBugs bugs) : id_(id), num_nodes_(num_nodes), bugs_(bugs) {}
+Node::Node(int id, int num_nodes, NodeOptions options)
+    : id_(id), num_nodes_(num_nodes), options_(options) {}
 
-Node::Node(int id, int num_nodes, PersistentState persisted, PlantedBugs bugs)
-    : id_(id), num_nodes_(num_nodes), bugs_(bugs) {
+Node::Node(int id, int num_nodes, PersistentState persisted, NodeOptions options)
+    : id_(id), num_nodes_(num_nodes), options_(options) {
   term_ = persisted.term;
   vote_ = persisted.vote;
   log_ = std::move(persisted.log);
@@ -173,7 +174,7 @@ void Node::become_leader() {
   fx_->arm_heartbeat_timer = true;
   // §8: a no-op entry of the new term lets the leader commit everything
   // before it (entries of older terms only commit indirectly, Figure 8).
-  append_to_log({Entry{term_, Command{}}});
+  if (options_.leader_noop) append_to_log({Entry{term_, Command{}}});
   broadcast_append();
   leader_advance_commit();
 }

@@ -38,6 +38,14 @@ struct PlantedBugs {
   }
 };
 
+// Protocol choices a user may change to see what they are for.
+struct NodeOptions {
+  // §8: a new leader appends a no-op of its term at once, so entries of
+  // earlier terms commit without waiting for a client. Off shows Figure 8.
+  bool leader_noop = true;
+  PlantedBugs bugs;
+};
+
 enum class Timer { Election, Heartbeat, StartElection };
 
 // What one step of a node asks of the runtime.
@@ -58,10 +66,10 @@ struct PersistentState {
 
 class Node {
  public:
-  Node(int id, int num_nodes, PlantedBugs bugs = {});
+  Node(int id, int num_nodes, NodeOptions options = {});
   // A node restarting from what it persisted: a follower with no volatile
   // state (commit index, applied index and store start from zero).
-  Node(int id, int num_nodes, PersistentState persisted, PlantedBugs bugs = {});
+  Node(int id, int num_nodes, PersistentState persisted, NodeOptions options = {});
 
   // Boot: arms the election timer.
   void start(Effects& fx);
@@ -123,7 +131,8 @@ class Node {
 
   const int id_;
   const int num_nodes_;
-  const PlantedBugs bugs_;
+  const NodeOptions options_;
+  const PlantedBugs& bugs_ = options_.bugs;
 
   // Persistent state (Figure 2).
   int64_t term_ = 0;

@@ -1,6 +1,7 @@
 #include "sim/cluster.h"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 
 #include "config/config_json.h"
@@ -28,7 +29,8 @@ bool item_after(const auto& a, const auto& b) {
 
 }  // namespace
 
-Cluster::Cluster(const Config& cfg, PlantedBugs bugs) : cfg_(cfg), bugs_(bugs), rng_(cfg.seed) {
+Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
+    : cfg_(cfg), node_options_{cfg.leader_noop, bugs}, rng_(cfg.seed) {
   int n = cfg_.num_nodes;
   nodes_.resize(n + 1);
   up_.assign(n + 1, false);
@@ -36,7 +38,7 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs) : cfg_(cfg), bugs_(bugs), 
   election_gen_.assign(n + 1, 0);
   heartbeat_gen_.assign(n + 1, 0);
   group_of_.assign(n + 1, 0);
-  for (int id = 1; id <= n; ++id) nodes_[id] = std::make_unique<Node>(id, n, bugs_);
+  for (int id = 1; id <= n; ++id) nodes_[id] = std::make_unique<Node>(id, n, node_options_);
   clients_.resize(cfg_.num_clients + 1);
   for (int c = 1; c <= cfg_.num_clients; ++c) {
     clients_[c] = std::make_unique<ClientState>();
@@ -96,6 +98,7 @@ void Cluster::start() {
     schedule(cfg_.faults[i].at_ms, ItemKind::Fault, static_cast<int>(i));
     last_fault_ms_ = std::max(last_fault_ms_, cfg_.faults[i].at_ms);
   }
+  if (cfg_.nemesis.enabled) schedule_nemesis();
 }
 
 bool Cluster::done() const {
@@ -120,12 +123,16 @@ bool Cluster::step() {
       return false;
     }
   }
+  pop_and_dispatch();
+  return true;
+}
+
+void Cluster::pop_and_dispatch() {
   std::pop_heap(queue_.begin(), queue_.end(), item_after<Item, Item>);
   Item item = std::move(queue_.back());
   queue_.pop_back();
   now_ = item.time;
   dispatch(item);
-  return true;
 }
 
 void Cluster::run() {
@@ -136,8 +143,8 @@ void Cluster::run() {
 
 void Cluster::run_until(int64_t t) {
   if (!started_) start();
-  while (!queue_.empty() && queue_.front().time <= t && step()) {
-  }
+  // Ignores the run's end conditions: a test decides how long to watch.
+  while (!queue_.empty() && queue_.front().time <= t) pop_and_dispatch();
   if (now_ < t) now_ = t;
 }
 
@@ -175,6 +182,9 @@ void Cluster::dispatch(Item& item) {
       break;
     case ItemKind::Fault:
       apply_fault(cfg_.faults[static_cast<size_t>(id)]);
+      break;
+    case ItemKind::Nemesis:
+      nemesis_act();
       break;
   }
 }
@@ -321,7 +331,7 @@ void Cluster::crash(int id) {
 
 void Cluster::restart(int id) {
   if (up_[id]) return;
-  nodes_[id] = std::make_unique<Node>(id, cfg_.num_nodes, persisted_[id], bugs_);
+  nodes_[id] = std::make_unique<Node>(id, cfg_.num_nodes, persisted_[id], node_options_);
   up_[id] = true;
   emit_input("restart", id);
   run_node_step(id, [](Node& n, Effects& fx) { n.start(fx); });
@@ -357,6 +367,94 @@ void Cluster::apply_fault(const FaultConfig& f) {
   else if (f.action == "uncut") cut(f.from, f.to, false);
 }
 
+void Cluster::start_election(int id) { schedule(now_, ItemKind::StartElection, id); }
+
+void Cluster::inject_request(int id, Command cmd) {
+  cmd.client = 0;
+  cmd.seq = 0;
+  Message m;
+  m.id = next_msg_id_++;
+  m.type = MsgType::ClientRequest;
+  m.to = id;
+  m.cmd = cmd;
+  if (!sinks_.empty()) {
+    emit(json{{"event", "client_send"}, {"client", 0}, {"client_seq", 0}, {"to", id},
+              {"msg", to_json(m)}});
+  }
+  transmit(std::move(m));
+}
+
+// ---------------------------------------------------------------------------
+// Nemesis: random faults from the run's RNG
+
+void Cluster::schedule_nemesis() {
+  // Exponential inter-arrival times with the configured mean.
+  double u = rng_.unit();
+  auto gap = static_cast<int64_t>(-static_cast<double>(cfg_.nemesis.mean_interval_ms) *
+                                  std::log(1.0 - u));
+  schedule(now_ + std::max<int64_t>(1, gap), ItemKind::Nemesis, 0);
+}
+
+void Cluster::nemesis_act() {
+  if (stats_.clients_done_ms >= 0) {
+    // The workload is over: undo every fault so the replicas can converge.
+    nemesis_repair_all();
+    return;
+  }
+  const auto& kinds = cfg_.nemesis.kinds;
+  if (kinds.empty()) return;
+  const std::string& kind = kinds[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(kinds.size()) - 1))];
+  int n = cfg_.num_nodes;
+  if (kind == "crash") {
+    std::vector<int> down, running;
+    for (int id = 1; id <= n; ++id) (up_[id] ? running : down).push_back(id);
+    bool can_crash = static_cast<int>(down.size()) < cfg_.nemesis.max_down && !running.empty();
+    // Restart a crashed node half the time, or whenever no more may crash.
+    if (!down.empty() && (!can_crash || rng_.chance(0.5))) {
+      restart(down[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(down.size()) - 1))]);
+    } else if (can_crash) {
+      crash(running[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(running.size()) - 1))]);
+    }
+  } else if (kind == "partition") {
+    bool partitioned = std::any_of(group_of_.begin(), group_of_.end(), [](int g) { return g; });
+    if (partitioned) {
+      heal();
+    } else if (n > 1) {
+      // A random minority (at least one node) is cut off from the rest.
+      std::vector<int> ids;
+      for (int id = 1; id <= n; ++id) ids.push_back(id);
+      for (int i = n - 1; i > 0; --i) std::swap(ids[i], ids[rng_.uniform(0, i)]);
+      int minority = static_cast<int>(rng_.uniform(1, (n - 1) / 2 > 0 ? (n - 1) / 2 : 1));
+      std::vector<std::vector<int>> groups(2);
+      for (int i = 0; i < n; ++i) groups[i < minority ? 0 : 1].push_back(ids[i]);
+      for (auto& g : groups) std::sort(g.begin(), g.end());
+      partition(groups);
+    }
+  } else if (kind == "cut" && n > 1) {
+    if (!cuts_.empty() && rng_.chance(0.5)) {
+      auto [from, to] = cuts_[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(cuts_.size()) - 1))];
+      cut(from, to, false);
+    } else {
+      int from = static_cast<int>(rng_.uniform(1, n));
+      int to = static_cast<int>(rng_.uniform(1, n - 1));
+      if (to >= from) ++to;
+      cut(from, to, true);
+    }
+  }
+  schedule_nemesis();
+}
+
+void Cluster::nemesis_repair_all() {
+  if (nemesis_repaired_) return;
+  nemesis_repaired_ = true;
+  for (int id = 1; id <= cfg_.num_nodes; ++id) {
+    if (!up_[id]) restart(id);
+  }
+  bool faulty = !cuts_.empty() ||
+                std::any_of(group_of_.begin(), group_of_.end(), [](int g) { return g; });
+  if (faulty) heal();
+}
+
 // ---------------------------------------------------------------------------
 // Clients
 
@@ -390,7 +488,12 @@ void Cluster::client_next(int id) {
     for (int k = 1; k <= cfg_.num_clients; ++k) {
       if (clients_[k]->busy || clients_[k]->remaining > 0) all_done = false;
     }
-    if (all_done && stats_.clients_done_ms < 0) stats_.clients_done_ms = now_;
+    if (all_done && stats_.clients_done_ms < 0) {
+      stats_.clients_done_ms = now_;
+      // Random faults stop with the workload and are undone, so the run ends
+      // with every node up and connected and the replicas can converge.
+      if (cfg_.nemesis.enabled) nemesis_repair_all();
+    }
     return;
   }
   --c.remaining;
@@ -437,6 +540,7 @@ void Cluster::client_send(int id) {
 }
 
 void Cluster::client_on_reply(const Message& reply) {
+  if (reply.client == 0) return;  // an injected request: nobody waits for it
   ClientState& c = *clients_[reply.client];
   if (!c.busy || reply.seq != c.seq) return;  // a late reply to an earlier request
   if (reply.result.status != Status::NotLeader) {

@@ -75,7 +75,8 @@ class Cluster {
   bool step();
   // Runs until the run is over (clients done + linger, or the time limit).
   void run();
-  // Runs items up to and including virtual time t (tests).
+  // Runs items up to and including virtual time t, ignoring the end
+  // conditions (tests).
   void run_until(int64_t t);
   // Emits the final `end` event (call once, after the run).
   void finish();
@@ -86,6 +87,12 @@ class Cluster {
   void partition(const std::vector<std::vector<int>>& groups);
   void heal();
   void cut(int from, int to, bool is_cut);
+  // Tests and scenarios: deliver StartElection to `node` now (as the runtime
+  // does to initial_leader at time 0).
+  void start_election(int node);
+  // Tests and scenarios: a ClientRequest from no client (client id 0, no
+  // dedup, reply ignored) sent to `node` now.
+  void inject_request(int node, Command cmd);
 
   int64_t now() const { return now_; }
   bool done() const;
@@ -103,7 +110,7 @@ class Cluster {
  private:
   enum class ItemKind {
     Deliver, ElectionTimer, HeartbeatTimer, StartElection, ClientNext, ClientTimeout,
-    ClientResend, Fault,
+    ClientResend, Fault, Nemesis,
   };
   struct Item {
     int64_t time = 0;
@@ -116,6 +123,7 @@ class Cluster {
   struct ClientState;
 
   void schedule(int64_t at, ItemKind kind, int target, uint64_t gen = 0, Message msg = {});
+  void pop_and_dispatch();
   void dispatch(Item& item);
   void emit(json event);
   void emit_input(const char* event, int node, json fields = json::object());
@@ -127,6 +135,9 @@ class Cluster {
   std::string link_blocked(int from, int to) const;
   void deliver(Message& msg);
   void apply_fault(const FaultConfig& f);
+  void schedule_nemesis();
+  void nemesis_act();
+  void nemesis_repair_all();
 
   void start_clients(int leader);
   void client_next(int client);
@@ -137,7 +148,7 @@ class Cluster {
   Command random_command(int client);
 
   const Config cfg_;
-  const PlantedBugs bugs_;
+  const NodeOptions node_options_;
   Rng rng_;
   int64_t now_ = 0;
   uint64_t next_order_ = 0;
@@ -162,6 +173,7 @@ class Cluster {
   std::function<bool(const Message&)> drop_filter_;
   RunStats stats_;
   int64_t last_fault_ms_ = 0;
+  bool nemesis_repaired_ = false;
   bool started_ = false;
 };
 

@@ -1,0 +1,56 @@
+// Helpers shared by the Catch2 tests.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "sim/cluster.h"
+
+namespace raftkv::testing {
+
+// Keeps every trace event in memory.
+class VectorSink : public TraceSink {
+ public:
+  void write(const json& event) override { events.push_back(event); }
+  std::vector<json> events;
+
+  std::vector<json> named(const std::string& name) const {
+    std::vector<json> out;
+    for (const json& e : events) {
+      if (e["event"] == name) out.push_back(e);
+    }
+    return out;
+  }
+};
+
+// A quiet configuration for tests: `nodes` nodes, `clients` clients.
+inline Config test_config(int nodes, int clients, int requests, uint64_t seed = 1) {
+  Config cfg;
+  cfg.num_nodes = nodes;
+  cfg.num_clients = clients;
+  cfg.requests_per_client = requests;
+  cfg.seed = seed;
+  return cfg;
+}
+
+inline Command put(const std::string& k, const std::string& v) {
+  return Command{Op::Put, k, v, 0, 0};
+}
+inline Command get(const std::string& k) { return Command{Op::Get, k, "", 0, 0}; }
+inline Command del(const std::string& k) { return Command{Op::Delete, k, "", 0, 0}; }
+
+// Runs a whole cluster and returns its trace as the JSON-lines text a file
+// would hold.
+inline std::string trace_text(const Config& cfg) {
+  Cluster cluster(cfg);
+  VectorSink sink;
+  cluster.add_sink(&sink);
+  cluster.run();
+  cluster.finish();
+  std::string text = cluster.header().dump() + "\n";
+  for (const json& e : sink.events) text += e.dump() + "\n";
+  return text;
+}
+
+}  // namespace raftkv::testing
