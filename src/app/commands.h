@@ -7,6 +7,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace raftkv {
 
@@ -15,8 +16,16 @@ struct RunOptions {
   std::optional<uint64_t> seed;  // overrides the config's seed
   std::string trace_path;        // JSON-lines trace; empty = none
   bool quiet = false;            // no narrative, summary only
+  std::vector<std::string> planted_bugs;  // --plant-bug NAME (testing the tests)
 };
 int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err);
+
+struct ReplayCommandOptions {
+  std::string input_path;  // a trace, or a scenario listing inputs only
+  bool narrate = false;    // print the narrative while replaying
+  std::string trace_path;  // scenarios: write the resulting trace here
+};
+int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ostream& err);
 
 struct BenchOptions {
   int64_t ops = 100000;  // committed client operations per scenario (at least)

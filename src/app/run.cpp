@@ -55,7 +55,22 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
     }
   }
 
-  Cluster cluster(cfg);
+  PlantedBugs bugs;
+  for (const std::string& name : opts.planted_bugs) {
+    if (!plant_bug(bugs, name)) {
+      err << "raftkv: unknown planted bug '" << name << "' (known:";
+      for (const std::string& known : planted_bug_names()) err << ' ' << known;
+      err << ")\n";
+      return 2;
+    }
+  }
+  if (bugs.any()) {
+    err << "raftkv: WARNING: running with planted protocol bug(s):";
+    for (const std::string& name : planted_bug_list(bugs)) err << ' ' << name;
+    err << " -- this run is deliberately NOT correct Raft\n";
+  }
+
+  Cluster cluster(cfg, bugs);
   FileSink file_sink(trace_file);
   NarrativeSink narrative(out);
   if (trace_file.is_open()) {

@@ -23,6 +23,17 @@ int main(int argc, char** argv) {
   auto* seed_opt = run_cmd->add_option("--seed,-s", seed, "RNG seed (overrides the config)");
   run_cmd->add_option("--trace,-t", run.trace_path, "Write the JSON-lines trace to this file");
   run_cmd->add_flag("--quiet,-q", run.quiet, "Print only the summary, no narrative");
+  run_cmd->add_option("--plant-bug", run.planted_bugs,
+                      "Plant a named protocol bug (repeatable; for testing the checker)");
+
+  raftkv::ReplayCommandOptions replay;
+  auto* replay_cmd = app.add_subcommand(
+      "replay", "Re-drive the node code with a trace's inputs and compare, or run a scenario");
+  replay_cmd->add_option("input", replay.input_path, "Trace or scenario file (JSON lines)")
+      ->required();
+  replay_cmd->add_flag("--narrate,-n", replay.narrate, "Print the narrative of the trace");
+  replay_cmd->add_option("--trace,-t", replay.trace_path,
+                         "Scenario input: write the resulting trace to this file");
 
   raftkv::BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Measure emulator throughput (tracing off and on)");
@@ -53,6 +64,7 @@ int main(int argc, char** argv) {
     if (seed_opt->count() > 0) run.seed = seed;
     return raftkv::run_command(run, std::cout, std::cerr);
   }
+  if (replay_cmd->parsed()) return raftkv::replay_command(replay, std::cout, std::cerr);
   if (bench_cmd->parsed()) return raftkv::bench_command(bench, std::cout, std::cerr);
   return 2;
 }

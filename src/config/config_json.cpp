@@ -34,6 +34,7 @@ json config_to_json(const Config& cfg) {
       {"initial_leader", cfg.initial_leader},
       {"time_limit_ms", cfg.time_limit_ms},
       {"linger_ms", cfg.linger_ms},
+      {"leader_noop", cfg.leader_noop},
       {"timing",
        {{"heartbeat_interval_ms", t.heartbeat_interval_ms},
         {"election_timeout_min_ms", t.election_timeout_min_ms},

@@ -66,7 +66,8 @@ json Cluster::header() const {
   return json{{"format", "raftkv-trace"},
               {"version", 1},
               {"seed", cfg_.seed},
-              {"config", config_to_json(cfg_)}};
+              {"config", config_to_json(cfg_)},
+              {"planted_bugs", planted_bug_list(node_options_.bugs)}};
 }
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,47 @@
+#include <fstream>
+#include <ostream>
+
+#include "app/commands.h"
+#include "replay/replay.h"
+
+namespace raftkv {
+
+int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ostream& err) {
+  std::ifstream in(opts.input_path, std::ios::binary);
+  if (!in) {
+    err << "raftkv replay: cannot open '" << opts.input_path << "'\n";
+    return 2;
+  }
+  std::ofstream trace_out;
+  ReplayOptions ro;
+  if (opts.narrate) ro.narrate = &out;
+  if (!opts.trace_path.empty()) {
+    trace_out.open(opts.trace_path, std::ios::out | std::ios::trunc | std::ios::binary);
+    if (!trace_out) {
+      err << "raftkv replay: cannot write '" << opts.trace_path << "'\n";
+      return 2;
+    }
+    ro.trace_out = &trace_out;
+  }
+  ReplayResult result;
+  try {
+    result = replay(in, opts.input_path, ro);
+  } catch (const ReplayInputError& e) {
+    err << "raftkv replay: malformed input: " << e.what() << '\n';
+    return 2;
+  }
+  if (!result.identical) {
+    out << "replay diverged at line " << result.divergence_line << " of " << opts.input_path
+        << " (after " << result.steps << " steps):\n  " << result.divergence << '\n';
+    return 1;
+  }
+  if (ro.trace_out) {
+    out << "scenario: ran " << result.steps << " steps, wrote " << result.events
+        << " events to " << opts.trace_path << '\n';
+  } else {
+    out << "replayed " << result.events << " events (" << result.steps << " steps), identical\n";
+  }
+  return 0;
+}
+
+}  // namespace raftkv

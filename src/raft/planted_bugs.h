@@ -1,0 +1,36 @@
+// Classic Raft mistakes that can be planted in the node on purpose, so the
+// checker and the property tests can be shown to catch them (issue 4).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace raftkv {
+
+// All off by default; only code that names a field (or `raftkv run --plant-bug
+// NAME`) turns one on, and the trace header lists the planted ones.
+struct PlantedBugs {
+  bool vote_without_log_check = false;  // grant votes without §5.4.1's up-to-date check
+  bool vote_twice = false;              // grant a second vote in the same term
+  bool commit_old_term = false;         // commit earlier-term entries by counting (Fig. 8)
+  bool skip_truncate = false;           // overwrite a conflicting entry, keep what follows
+  bool skip_prev_log_check = false;     // accept AppendEntries without the prev-log match
+  bool apply_before_commit = false;     // apply entries as soon as they are in the log
+  bool leader_ignores_higher_term = false;  // a leader does not step down on a higher term
+  bool no_client_dedup = false;         // re-execute retried client commands
+
+  bool any() const {
+    return vote_without_log_check || vote_twice || commit_old_term || skip_truncate ||
+           skip_prev_log_check || apply_before_commit || leader_ignores_higher_term ||
+           no_client_dedup;
+  }
+};
+
+// Every bug's name, as used on the command line and in the trace header.
+const std::vector<std::string>& planted_bug_names();
+// The names of the bugs planted in `bugs`.
+std::vector<std::string> planted_bug_list(const PlantedBugs& bugs);
+// Turns on the named bug; false if there is no bug of that name.
+bool plant_bug(PlantedBugs& bugs, const std::string& name);
+
+}  // namespace raftkv

@@ -1,0 +1,518 @@
+#include "replay/replay.h"
+
+#include <deque>
+#include <istream>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <set>
+
+#include "config/config.h"
+#include "config/config_json.h"
+#include "raft/node.h"
+#include "trace/codec.h"
+#include "trace/narrate.h"
+
+namespace raftkv {
+namespace {
+
+const std::set<std::string> kInputEvents = {"start", "deliver", "timeout", "crash", "restart"};
+const std::set<std::string> kEffectEvents = {
+    "term_update", "become_candidate", "become_leader", "become_follower", "vote",
+    "truncate",    "append",           "progress",      "commit",          "apply",
+    "persist",     "send",             "reject_client"};
+const std::set<std::string> kRuntimeEvents = {
+    "drop",          "duplicate",    "client_invoke", "client_send", "client_complete",
+    "client_receive", "client_retry", "partition",     "heal",        "cut",
+    "uncut",         "end"};
+
+// Reads one JSON object per line and names the line in every error.
+class LineReader {
+ public:
+  LineReader(std::istream& in, std::string name) : in_(in), name_(std::move(name)) {}
+
+  bool next(json& out) {
+    std::string text;
+    if (!std::getline(in_, text)) return false;
+    ++line_;
+    if (in_.eof() && !text.empty()) {
+      // getline hit the end without a newline: the file was cut short.
+      try {
+        out = json::parse(text);
+      } catch (const json::parse_error&) {
+        fail("truncated line (no newline at end of file and not valid JSON)");
+      }
+    } else {
+      if (text.empty()) fail("blank line");
+      try {
+        out = json::parse(text);
+      } catch (const json::parse_error& e) {
+        fail(std::string("invalid JSON: ") + e.what());
+      }
+    }
+    if (!out.is_object()) fail("expected a JSON object");
+    return true;
+  }
+
+  [[noreturn]] void fail(const std::string& msg) const {
+    throw ReplayInputError(name_, line_, msg);
+  }
+  int64_t line() const { return line_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::istream& in_;
+  std::string name_;
+  int64_t line_ = 0;
+};
+
+int64_t get_int(const LineReader& r, const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer()) {
+    r.fail(std::string("field '") + key + "' missing or not an integer");
+  }
+  return it->get<int64_t>();
+}
+
+std::string get_str(const LineReader& r, const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) {
+    r.fail(std::string("field '") + key + "' missing or not a string");
+  }
+  return it->get<std::string>();
+}
+
+// Owns the nodes and feeds them inputs exactly as the runtime does, turning
+// each step's Effects into the trace events the runtime would write.
+class Driver {
+ public:
+  Driver(int num_nodes, NodeOptions options)
+      : n_(num_nodes), options_(options), nodes_(num_nodes + 1), persisted_(num_nodes + 1),
+        up_(num_nodes + 1, false) {}
+
+  int num_nodes() const { return n_; }
+  bool exists(int id) const { return id >= 1 && id <= n_ && nodes_[id] != nullptr; }
+  bool up(int id) const { return up_[id]; }
+
+  json state(int id) const {
+    json s = nodes_[id]->state_json();
+    if (!up_[id]) s["role"] = "down";
+    return s;
+  }
+  const Node& node(int id) const { return *nodes_[id]; }
+
+  std::vector<json> start(int id) {
+    nodes_[id] = std::make_unique<Node>(id, n_, options_);
+    up_[id] = true;
+    return step(id, [](Node& n, Effects& fx) { n.start(fx); });
+  }
+  std::vector<json> timeout(int id, Timer timer) {
+    return step(id, [timer](Node& n, Effects& fx) { n.on_timer(timer, fx); });
+  }
+  std::vector<json> deliver(const Message& m) {
+    return step(m.to, [&m](Node& n, Effects& fx) { n.on_message(m, fx); });
+  }
+  void crash(int id) {
+    persisted_[id] = nodes_[id]->persistent_state();
+    up_[id] = false;
+  }
+  void restart_node(int id) {
+    nodes_[id] = std::make_unique<Node>(id, n_, persisted_[id], options_);
+    up_[id] = true;
+  }
+  std::vector<json> start_existing(int id) {
+    return step(id, [](Node& n, Effects& fx) { n.start(fx); });
+  }
+
+  // Messages of the last step, in send order (ids not yet assigned).
+  std::vector<Message>& last_messages() { return last_messages_; }
+
+ private:
+  template <typename F>
+  std::vector<json> step(int id, F input) {
+    Effects fx;
+    fx.trace = true;
+    input(*nodes_[id], fx);
+    std::vector<json> out = std::move(fx.events);
+    last_messages_ = std::move(fx.messages);
+    for (Message& m : last_messages_) {
+      m.from = id;
+      out.push_back(json{{"event", "send"}, {"node", id}, {"state", state(id)},
+                         {"msg", to_json(m)}});
+    }
+    return out;
+  }
+
+  int n_;
+  NodeOptions options_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<PersistentState> persisted_;
+  std::vector<bool> up_;
+  std::vector<Message> last_messages_;
+};
+
+NodeOptions options_from_header(const LineReader& r, const json& header, int* num_nodes) {
+  NodeOptions options;
+  const json* cfg = &header;
+  if (header.contains("config")) cfg = &header["config"];
+  if (!cfg->is_object()) r.fail("'config' must be an object");
+  *num_nodes = static_cast<int>(get_int(r, *cfg, "num_nodes"));
+  if (*num_nodes < 1 || *num_nodes > 1000) r.fail("num_nodes must be in 1..1000");
+  if (cfg->contains("leader_noop")) {
+    if (!(*cfg)["leader_noop"].is_boolean()) r.fail("'leader_noop' must be a boolean");
+    options.leader_noop = (*cfg)["leader_noop"].get<bool>();
+  }
+  if (header.contains("planted_bugs")) {
+    const json& bugs = header["planted_bugs"];
+    if (!bugs.is_array()) r.fail("'planted_bugs' must be an array of names");
+    for (const json& b : bugs) {
+      if (!b.is_string() || !plant_bug(options.bugs, b.get<std::string>())) {
+        r.fail("unknown planted bug " + b.dump());
+      }
+    }
+  }
+  return options;
+}
+
+json strip(json ev) {
+  ev.erase("seq");
+  ev.erase("t");
+  return ev;
+}
+
+// --- Trace mode -------------------------------------------------------------
+
+ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions& opts) {
+  int n = 0;
+  NodeOptions options = options_from_header(r, header, &n);
+  Driver d(n, options);
+  ReplayResult result;
+  Narrator narrator;
+  std::deque<json> expected;  // effects the node produced that the trace must show next
+  int64_t expected_from_line = 0;
+  std::map<int64_t, json> sent;  // message id -> message as sent
+  int64_t next_seq = 1;
+
+  auto diverge = [&](int64_t line, const std::string& what) {
+    result.identical = false;
+    result.divergence_line = line;
+    result.divergence = what;
+  };
+  // Ends a step: the node must not have produced anything the trace lacks.
+  auto close_step = [&]() {
+    if (expected.empty()) return true;
+    diverge(r.line(), "the node produced an event the trace does not have (step began at line " +
+                          std::to_string(expected_from_line) + "): actual " +
+                          expected.front().dump());
+    return false;
+  };
+  auto node_of = [&](const json& ev) {
+    int id = static_cast<int>(get_int(r, ev, "node"));
+    if (id < 1 || id > n) r.fail("node " + std::to_string(id) + " does not exist");
+    return id;
+  };
+
+  json ev;
+  while (r.next(ev)) {
+    ++result.events;
+    if (get_int(r, ev, "seq") != next_seq) r.fail("expected seq " + std::to_string(next_seq));
+    ++next_seq;
+    get_int(r, ev, "t");
+    std::string name = get_str(r, ev, "event");
+    if (opts.narrate) {
+      if (auto text = narrator.line(ev)) *opts.narrate << *text << '\n';
+    }
+
+    if (kEffectEvents.count(name)) {
+      if (expected.empty()) {
+        diverge(r.line(), "the trace has an event the node did not produce: " + ev.dump());
+        return result;
+      }
+      json actual = expected.front();
+      expected.pop_front();
+      if (name == "send") {
+        // Message ids are assigned by the runtime, not the node.
+        if (!ev.contains("msg") || !ev["msg"].is_object()) r.fail("send without a msg object");
+        actual["msg"]["id"] = get_int(r, ev["msg"], "id");
+        sent[actual["msg"]["id"].get<int64_t>()] = actual["msg"];
+      }
+      if (strip(ev) != actual) {
+        diverge(r.line(), "expected (trace) " + strip(ev).dump() + "\n  actual (code)  " +
+                              actual.dump());
+        return result;
+      }
+      continue;
+    }
+    if (kRuntimeEvents.count(name)) {
+      if (name == "client_send") {
+        if (!ev.contains("msg") || !ev["msg"].is_object()) r.fail("client_send without msg");
+        sent[get_int(r, ev["msg"], "id")] = ev["msg"];
+      }
+      if (name == "end") {
+        if (!close_step()) return result;
+        if (!ev.contains("nodes") || !ev["nodes"].is_array()) r.fail("end without nodes");
+        for (const json& ns : ev["nodes"]) {
+          int id = node_of(ns);
+          if (!d.exists(id)) continue;
+          json want = json{{"state", ns.value("state", json())},
+                           {"store_digest", ns.value("store_digest", std::string())}};
+          json have = json{{"state", d.state(id)},
+                           {"store_digest", d.node(id).store().digest()}};
+          if (want != have) {
+            diverge(r.line(), "final state of node " + std::to_string(id) + ": expected " +
+                                  want.dump() + ", actual " + have.dump());
+            return result;
+          }
+        }
+      }
+      continue;
+    }
+    if (!kInputEvents.count(name)) r.fail("unknown event '" + name + "'");
+
+    // An input event: the previous step must be fully accounted for.
+    if (!close_step()) return result;
+    ++result.steps;
+    expected_from_line = r.line();
+    int id = node_of(ev);
+    if (!ev.contains("state") || !ev["state"].is_object()) r.fail("input event without state");
+    std::vector<json> produced;
+    if (name == "start") {
+      produced = d.start(id);
+    } else if (name == "restart") {
+      if (!d.exists(id) || d.up(id)) {
+        diverge(r.line(), "restart of node " + std::to_string(id) + ", which is not crashed");
+        return result;
+      }
+      d.restart_node(id);
+    } else if (!d.exists(id) || !d.up(id)) {
+      diverge(r.line(), name + " at node " + std::to_string(id) + ", which is not running");
+      return result;
+    }
+    // The input's recorded state is the node's state when the input arrived
+    // (after a crash or restart: the state that resulted).
+    if (name == "crash") d.crash(id);
+    if (name != "start" && ev["state"] != d.state(id)) {
+      diverge(r.line(), "state of node " + std::to_string(id) + " before the step: expected " +
+                            ev["state"].dump() + ", actual " + d.state(id).dump());
+      return result;
+    }
+    if (name == "restart") {
+      produced = d.start_existing(id);
+    } else if (name == "timeout") {
+      std::string timer = get_str(r, ev, "timer");
+      Timer t = timer == "heartbeat"       ? Timer::Heartbeat
+                : timer == "start_election" ? Timer::StartElection
+                : timer == "election"       ? Timer::Election
+                                            : (r.fail("unknown timer '" + timer + "'"), Timer{});
+      produced = d.timeout(id, t);
+    } else if (name == "deliver") {
+      if (!ev.contains("msg") || !ev["msg"].is_object()) r.fail("deliver without msg");
+      Message m;
+      try {
+        m = message_from_json(ev["msg"]);
+      } catch (const CodecError& e) {
+        r.fail(std::string("msg: ") + e.what());
+      }
+      auto it = sent.find(m.id);
+      if (it == sent.end()) {
+        diverge(r.line(), "delivers message #" + std::to_string(m.id) + ", which was never sent");
+        return result;
+      }
+      if (it->second != ev["msg"]) {
+        diverge(r.line(), "delivered message #" + std::to_string(m.id) +
+                              " differs from the one sent: sent " + it->second.dump() +
+                              ", delivered " + ev["msg"].dump());
+        return result;
+      }
+      if (m.to != id) r.fail("deliver: msg.to is not the event's node");
+      produced = d.deliver(m);
+    }
+    if (name == "start" && ev["state"] != d.state(id)) {
+      diverge(r.line(), "state of node " + std::to_string(id) + " at start: expected " +
+                            ev["state"].dump() + ", actual " + d.state(id).dump());
+      return result;
+    }
+    expected.assign(produced.begin(), produced.end());
+  }
+  close_step();
+  return result;
+}
+
+// --- Scenario mode ----------------------------------------------------------
+
+ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions& opts) {
+  int n = 0;
+  NodeOptions options = options_from_header(r, header, &n);
+  Driver d(n, options);
+  Config cfg;
+  cfg.num_nodes = n;
+  cfg.num_clients = 0;
+  cfg.requests_per_client = 0;
+  cfg.initial_leader = 0;
+  cfg.seed = 0;
+  cfg.leader_noop = options.leader_noop;
+
+  ReplayResult result;
+  Narrator narrator;
+  int64_t seq = 1, t = 0, next_id = 1;
+  std::map<int64_t, Message> sent;
+  auto write = [&](json ev) {
+    ev["seq"] = seq++;
+    ev["t"] = t;
+    ++result.events;
+    if (opts.trace_out) *opts.trace_out << ev.dump() << '\n';
+    if (opts.narrate) {
+      if (auto text = narrator.line(ev)) *opts.narrate << *text << '\n';
+    }
+  };
+  auto write_step = [&](std::vector<json> events) {
+    size_t k = 0;
+    for (json& e : events) {
+      if (e["event"] == "send") {
+        Message& m = d.last_messages()[k++];
+        m.id = next_id++;
+        e["msg"]["id"] = m.id;
+        sent[m.id] = m;
+      }
+      write(std::move(e));
+    }
+    ++result.steps;
+  };
+  auto input = [&](const char* name, int id, json fields = json::object()) {
+    fields["event"] = name;
+    fields["node"] = id;
+    fields["state"] = d.state(id);
+    write(std::move(fields));
+  };
+
+  if (opts.trace_out) {
+    *opts.trace_out << json{{"format", "raftkv-trace"}, {"version", 1}, {"seed", 0},
+                            {"config", config_to_json(cfg)},
+                            {"planted_bugs", planted_bug_list(options.bugs)}}
+                           .dump()
+                    << '\n';
+  }
+  // Every node boots at time 0, as in a run.
+  for (int id = 1; id <= n; ++id) {
+    d.start(id);  // creates the node; its start step has no traced effects
+    input("start", id);
+  }
+
+  json ev;
+  while (r.next(ev)) {
+    std::string name = get_str(r, ev, "event");
+    if (ev.contains("t")) {
+      int64_t nt = get_int(r, ev, "t");
+      if (nt < t) r.fail("'t' goes backwards");
+      t = nt;
+    } else {
+      t += 1;
+    }
+    auto node_id = [&]() {
+      int id = static_cast<int>(get_int(r, ev, "node"));
+      if (id < 1 || id > n) r.fail("node " + std::to_string(id) + " does not exist");
+      return id;
+    };
+    if (name == "timeout") {
+      int id = node_id();
+      std::string timer = ev.value("timer", std::string("election"));
+      if (timer != "election" && timer != "heartbeat" && timer != "start_election") {
+        r.fail("unknown timer '" + timer + "'");
+      }
+      if (!d.up(id)) r.fail("timeout at node " + std::to_string(id) + ", which is crashed");
+      input("timeout", id, json{{"timer", timer}});
+      write_step(d.timeout(id, timer == "heartbeat"        ? Timer::Heartbeat
+                               : timer == "start_election" ? Timer::StartElection
+                                                           : Timer::Election));
+    } else if (name == "deliver" || name == "drop") {
+      int64_t id = get_int(r, ev, "id");
+      auto it = sent.find(id);
+      if (it == sent.end()) r.fail("no message #" + std::to_string(id) + " has been sent yet");
+      const Message& m = it->second;
+      if (name == "drop") {
+        write(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", "scenario"}});
+        continue;
+      }
+      if (m.type == MsgType::ClientReply) r.fail("message #" + std::to_string(id) +
+                                                 " is a ClientReply; clients are not emulated");
+      if (!d.up(m.to)) {
+        write(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", "node_down"}});
+        continue;
+      }
+      input("deliver", m.to, json{{"msg", to_json(m)}});
+      Message copy = m;
+      write_step(d.deliver(copy));
+    } else if (name == "client_request") {
+      int id = node_id();
+      if (!ev.contains("cmd") || !ev["cmd"].is_object()) r.fail("client_request needs 'cmd'");
+      json cmd = ev["cmd"];
+      for (const char* k : {"key", "value"}) {
+        if (!cmd.contains(k)) cmd[k] = "";
+      }
+      for (const char* k : {"client", "seq"}) {
+        if (!cmd.contains(k)) cmd[k] = 0;
+      }
+      Message m;
+      m.type = MsgType::ClientRequest;
+      m.to = id;
+      m.id = next_id++;
+      try {
+        m.cmd = command_from_json(cmd);
+      } catch (const CodecError& e) {
+        r.fail(std::string("cmd: ") + e.what());
+      }
+      m.client = m.cmd.client;
+      sent[m.id] = m;
+      write(json{{"event", "client_send"}, {"client", m.client}, {"client_seq", m.cmd.seq},
+                 {"to", id}, {"msg", to_json(m)}});
+      if (!d.up(id)) {
+        write(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", "node_down"}});
+        continue;
+      }
+      input("deliver", id, json{{"msg", to_json(m)}});
+      write_step(d.deliver(m));
+    } else if (name == "crash") {
+      int id = node_id();
+      if (!d.up(id)) r.fail("crash of node " + std::to_string(id) + ", which is already down");
+      d.crash(id);
+      input("crash", id);
+      ++result.steps;
+    } else if (name == "restart") {
+      int id = node_id();
+      if (d.up(id)) r.fail("restart of node " + std::to_string(id) + ", which is running");
+      d.restart_node(id);
+      input("restart", id);
+      write_step(d.start_existing(id));
+    } else {
+      r.fail("unknown scenario event '" + name +
+             "' (expected timeout, deliver, drop, client_request, crash or restart)");
+    }
+  }
+  json nodes = json::array();
+  for (int id = 1; id <= n; ++id) {
+    nodes.push_back(json{{"node", id},
+                         {"state", d.state(id)},
+                         {"store_digest", d.node(id).store().digest()},
+                         {"store_size", d.node(id).store().data().size()}});
+  }
+  write(json{{"event", "end"}, {"nodes", nodes}});
+  return result;
+}
+
+}  // namespace
+
+ReplayResult replay(std::istream& in, const std::string& name, const ReplayOptions& opts) {
+  LineReader r(in, name);
+  json header;
+  if (!r.next(header)) throw ReplayInputError(name, 1, "empty file (expected a header line)");
+  std::string format = header.value("format", std::string());
+  if (!header.contains("version") || header["version"] != 1) {
+    r.fail("unsupported or missing 'version' (expected 1)");
+  }
+  if (format == "raftkv-trace") return replay_trace(r, header, opts);
+  if (format == "raftkv-scenario") return run_scenario(r, header, opts);
+  r.fail("not a raftkv trace or scenario (header 'format' is '" + format +
+         "', expected 'raftkv-trace' or 'raftkv-scenario')");
+}
+
+}  // namespace raftkv
