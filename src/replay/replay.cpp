@@ -356,6 +356,7 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
   Narrator narrator;
   int64_t seq = 1, t = 0, next_id = 1;
   std::map<int64_t, Message> sent;
+  std::set<int64_t> pending;  // sent to a node, neither delivered nor dropped yet
   auto write = [&](json ev) {
     ev["seq"] = seq++;
     ev["t"] = t;
@@ -373,6 +374,7 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
         m.id = next_id++;
         e["msg"]["id"] = m.id;
         sent[m.id] = m;
+        if (m.type != MsgType::ClientReply) pending.insert(m.id);
       }
       write(std::move(e));
     }
@@ -383,6 +385,18 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
     fields["node"] = id;
     fields["state"] = d.state(id);
     write(std::move(fields));
+  };
+
+  auto deliver_or_drop = [&](const Message& m, bool drop) {
+    pending.erase(m.id);
+    if (drop || !d.up(m.to)) {
+      write(json{{"event", "drop"}, {"msg", to_json(m)},
+                 {"reason", drop ? "scenario" : "node_down"}});
+      return;
+    }
+    input("deliver", m.to, json{{"msg", to_json(m)}});
+    Message copy = m;
+    write_step(d.deliver(copy));
   };
 
   if (opts.trace_out) {
@@ -428,20 +442,26 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
       int64_t id = get_int(r, ev, "id");
       auto it = sent.find(id);
       if (it == sent.end()) r.fail("no message #" + std::to_string(id) + " has been sent yet");
-      const Message& m = it->second;
-      if (name == "drop") {
-        write(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", "scenario"}});
-        continue;
+      if (it->second.type == MsgType::ClientReply) {
+        r.fail("message #" + std::to_string(id) + " is a ClientReply; clients are not emulated");
       }
-      if (m.type == MsgType::ClientReply) r.fail("message #" + std::to_string(id) +
-                                                 " is a ClientReply; clients are not emulated");
-      if (!d.up(m.to)) {
-        write(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", "node_down"}});
-        continue;
+      deliver_or_drop(it->second, name == "drop");
+    } else if (name == "deliver_pending") {
+      // Every message pending now (not those this event's deliveries send),
+      // in id order, optionally only those to or from the listed nodes.
+      auto listed = [&](const char* key, int id) {
+        if (!ev.contains(key)) return true;
+        if (!ev[key].is_array()) r.fail(std::string("'") + key + "' must be a list of node ids");
+        for (const json& x : ev[key]) {
+          if (x == id) return true;
+        }
+        return false;
+      };
+      std::vector<int64_t> batch(pending.begin(), pending.end());
+      for (int64_t id : batch) {
+        const Message& m = sent[id];
+        if (listed("to", m.to) && listed("from", m.from)) deliver_or_drop(m, false);
       }
-      input("deliver", m.to, json{{"msg", to_json(m)}});
-      Message copy = m;
-      write_step(d.deliver(copy));
     } else if (name == "client_request") {
       int id = node_id();
       if (!ev.contains("cmd") || !ev["cmd"].is_object()) r.fail("client_request needs 'cmd'");
@@ -465,12 +485,7 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
       sent[m.id] = m;
       write(json{{"event", "client_send"}, {"client", m.client}, {"client_seq", m.cmd.seq},
                  {"to", id}, {"msg", to_json(m)}});
-      if (!d.up(id)) {
-        write(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", "node_down"}});
-        continue;
-      }
-      input("deliver", id, json{{"msg", to_json(m)}});
-      write_step(d.deliver(m));
+      deliver_or_drop(m, false);  // a client request arrives at once
     } else if (name == "crash") {
       int id = node_id();
       if (!d.up(id)) r.fail("crash of node " + std::to_string(id) + ", which is already down");
@@ -485,7 +500,8 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
       write_step(d.start_existing(id));
     } else {
       r.fail("unknown scenario event '" + name +
-             "' (expected timeout, deliver, drop, client_request, crash or restart)");
+             "' (expected timeout, deliver, deliver_pending, drop, client_request, crash or "
+             "restart)");
     }
   }
   json nodes = json::array();
