@@ -27,6 +27,14 @@ struct ReplayCommandOptions {
 };
 int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ostream& err);
 
+struct CheckCommandOptions {
+  std::vector<std::string> traces;
+  bool skip_linearizability = false;
+};
+// Exit 0 if every trace passes, 1 if any violates a check, 2 if any is
+// malformed (2 wins over 1).
+int check_command(const CheckCommandOptions& opts, std::ostream& out, std::ostream& err);
+
 struct BenchOptions {
   int64_t ops = 100000;  // committed client operations per scenario (at least)
   bool json = false;

@@ -26,6 +26,13 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--plant-bug", run.planted_bugs,
                       "Plant a named protocol bug (repeatable; for testing the checker)");
 
+  raftkv::CheckCommandOptions check;
+  auto* check_cmd = app.add_subcommand(
+      "check", "Verify election safety, log matching, KV semantics and more on traces");
+  check_cmd->add_option("traces", check.traces, "Trace files (JSON lines)")->required();
+  check_cmd->add_flag("--no-linearizability", check.skip_linearizability,
+                      "Skip the linearizability search of the client history");
+
   raftkv::ReplayCommandOptions replay;
   auto* replay_cmd = app.add_subcommand(
       "replay", "Re-drive the node code with a trace's inputs and compare, or run a scenario");
@@ -64,6 +71,7 @@ int main(int argc, char** argv) {
     if (seed_opt->count() > 0) run.seed = seed;
     return raftkv::run_command(run, std::cout, std::cerr);
   }
+  if (check_cmd->parsed()) return raftkv::check_command(check, std::cout, std::cerr);
   if (replay_cmd->parsed()) return raftkv::replay_command(replay, std::cout, std::cerr);
   if (bench_cmd->parsed()) return raftkv::bench_command(bench, std::cout, std::cerr);
   return 2;

@@ -1,0 +1,25 @@
+#include <ostream>
+
+#include "app/commands.h"
+#include "check/checker.h"
+
+namespace raftkv {
+
+int check_command(const CheckCommandOptions& opts, std::ostream& out, std::ostream& err) {
+  check::CheckOptions co;
+  co.linearizability = !opts.skip_linearizability;
+  int status = 0;
+  for (const std::string& path : opts.traces) {
+    try {
+      check::Report report = check::check_trace_file(path, co);
+      out << check::format_report(report) << '\n';
+      if (!report.ok()) status = std::max(status, 1);
+    } catch (const check::TraceFormatError& e) {
+      err << "raftkv check: malformed trace: " << e.what() << '\n';
+      status = 2;
+    }
+  }
+  return status;
+}
+
+}  // namespace raftkv
