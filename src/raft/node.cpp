@@ -428,6 +428,10 @@ void Node::leader_advance_commit() {
 }
 
 void Node::set_commit(int64_t index) {
+  // Correct code never commits past its log; a planted bug (skipping the
+  // prev-log check) can ask to, and must give a wrong trace, not a crash.
+  index = std::min(index, last_index());
+  if (index <= commit_) return;
   int64_t old_commit = commit_;
   commit_ = index;
   emit("commit", json{{"old_commit", old_commit}});
@@ -449,7 +453,7 @@ void Node::set_commit(int64_t index) {
 
 void Node::apply_committed() {
   // Figure 2: apply log[lastApplied+1 .. commitIndex] in order.
-  int64_t limit = bugs_.apply_before_commit ? last_index() : commit_;
+  int64_t limit = bugs_.apply_before_commit ? last_index() : std::min(commit_, last_index());
   while (applied_ < limit) {
     ++applied_;
     const Entry& e = log_[applied_ - 1];
