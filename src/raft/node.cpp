@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <functional>
 
 namespace raftkv {
 
@@ -35,7 +36,7 @@ void Node::end_step() {
   // of this step are still queued in fx_->messages, so persisting here comes
   // before any of them leaves the node.
   if (dirty_) {
-    emit("persist", json{{"term", term_}, {"vote", vote_}, {"log_len", last_index()}});
+    if (tracing()) emit("persist", json{{"term", term_}, {"vote", vote_}, {"log_len", last_index()}});
     dirty_ = false;
   }
   fx_ = nullptr;
@@ -123,7 +124,7 @@ void Node::adopt_term(int64_t term) {
   // and retry (dedup makes the retry safe).
   pending_.clear();
   dirty_ = true;
-  emit("term_update", json{{"old_term", old_term}});
+  if (tracing()) emit("term_update", json{{"old_term", old_term}});
   // A deposed leader had no election timer running.
   if (was_leader) fx_->reset_election_timer = true;
 }
@@ -138,7 +139,7 @@ void Node::start_election() {
   verified_ = 0;
   votes_ = {id_};
   dirty_ = true;
-  emit("become_candidate");
+  if (tracing()) emit("become_candidate");
   fx_->reset_election_timer = true;
   if (static_cast<int>(votes_.size()) >= majority()) {
     become_leader();  // a one-node cluster elects itself
@@ -161,15 +162,10 @@ void Node::become_leader() {
   leader_id_ = id_;
   json voters = json::array();
   for (int v : votes_) voters.push_back(v);
-  emit("become_leader", json{{"votes", voters}});
+  if (tracing()) emit("become_leader", json{{"votes", voters}});
   // Figure 2: nextIndex starts just past the leader's log, matchIndex at 0.
-  next_index_.clear();
-  match_index_.clear();
-  for (int peer = 1; peer <= num_nodes_; ++peer) {
-    if (peer == id_) continue;
-    next_index_[peer] = last_index() + 1;
-    match_index_[peer] = 0;
-  }
+  next_index_.assign(num_nodes_ + 1, last_index() + 1);
+  match_index_.assign(num_nodes_ + 1, 0);
   pending_.clear();
   fx_->arm_heartbeat_timer = true;
   // §8: a no-op entry of the new term lets the leader commit everything
@@ -183,7 +179,7 @@ void Node::become_follower(int leader) {
   role_ = Role::Follower;
   leader_id_ = leader;
   votes_.clear();
-  emit("become_follower", json{{"leader", leader}});
+  if (tracing()) emit("become_follower", json{{"leader", leader}});
 }
 
 // ---------------------------------------------------------------------------
@@ -213,7 +209,7 @@ void Node::handle_request_vote(const Message& m) {
     // Figure 2: granting a vote resets the election timer.
     fx_->reset_election_timer = true;
   }
-  emit("vote", json{{"candidate", m.from}, {"granted", granted}, {"reason", reason}});
+  if (tracing()) emit("vote", json{{"candidate", m.from}, {"granted", granted}, {"reason", reason}});
   Message r;
   r.type = MsgType::RequestVoteResponse;
   r.to = m.from;
@@ -280,13 +276,13 @@ void Node::handle_append_entries(const Message& m) {
       // Planted bug: overwrite in place and keep the stale suffix.
       log_[index - 1] = m.entries[i];
       dirty_ = true;
-      emit("append", json{{"first_index", index}, {"entries", json::array({to_json(m.entries[i])})}});
+      if (tracing()) emit("append", json{{"first_index", index}, {"entries", json::array({to_json(m.entries[i])})}});
       continue;
     }
     int64_t removed = last_index() - index + 1;
     log_.resize(index - 1);
     dirty_ = true;
-    emit("truncate", json{{"from_index", index}, {"removed", removed}});
+    if (tracing()) emit("truncate", json{{"from_index", index}, {"removed", removed}});
     break;
   }
   if (i < m.entries.size()) {
@@ -348,7 +344,7 @@ void Node::handle_commit_notification(const Message& m) {
 
 void Node::handle_client_request(const Message& m) {
   if (role_ != Role::Leader) {
-    emit("reject_client",
+    if (tracing()) emit("reject_client",
          json{{"client", m.cmd.client}, {"client_seq", m.cmd.seq}, {"leader_hint", leader_id_}});
     Message r;
     r.type = MsgType::ClientReply;
@@ -375,7 +371,7 @@ void Node::append_to_log(std::vector<Entry> entries) {
   if (fx_->trace) traced = to_json(entries);
   for (Entry& e : entries) log_.push_back(std::move(e));
   dirty_ = true;
-  emit("append", json{{"first_index", first}, {"entries", std::move(traced)}});
+  if (tracing()) emit("append", json{{"first_index", first}, {"entries", std::move(traced)}});
 }
 
 void Node::send_append(int peer) {
@@ -406,7 +402,7 @@ void Node::set_progress(int peer, int64_t next, int64_t match) {
   if (next_index_[peer] == next && match_index_[peer] == match) return;
   next_index_[peer] = next;
   match_index_[peer] = match;
-  emit("progress", json{{"peer", peer}, {"next_index", next}, {"match_index", match}});
+  if (tracing()) emit("progress", json{{"peer", peer}, {"next_index", next}, {"match_index", match}});
 }
 
 void Node::leader_advance_commit() {
@@ -414,17 +410,24 @@ void Node::leader_advance_commit() {
   // entry is from the current term. Older-term entries are never committed
   // by counting replicas (Figure 8); they commit with the first current-term
   // entry above them.
-  for (int64_t n = last_index(); n > commit_; --n) {
-    if (term_at(n) != term_ && !bugs_.commit_old_term) break;
-    int count = 1;  // the leader holds its whole log
-    for (const auto& [peer, match] : match_index_) {
-      if (match >= n) ++count;
-    }
-    if (count >= majority()) {
-      set_commit(n);
-      return;
-    }
+  // The highest index held by a majority is the majority()-th largest of
+  // the match indexes, counting the leader's own last index.
+  std::vector<int64_t>& matches = scratch_;
+  matches.clear();
+  for (int peer = 1; peer <= num_nodes_; ++peer) {
+    matches.push_back(peer == id_ ? last_index() : match_index_[peer]);
   }
+  auto kth = matches.begin() + (majority() - 1);
+  std::nth_element(matches.begin(), kth, matches.end(), std::greater<int64_t>());
+  int64_t n = *kth;
+  if (n <= commit_) return;
+  if (term_at(n) == term_) {
+    set_commit(n);
+    return;
+  }
+  if (!bugs_.commit_old_term) return;
+  // Planted bug: count replicas of an older-term entry and commit it.
+  set_commit(n);
 }
 
 void Node::set_commit(int64_t index) {
@@ -434,7 +437,7 @@ void Node::set_commit(int64_t index) {
   if (index <= commit_) return;
   int64_t old_commit = commit_;
   commit_ = index;
-  emit("commit", json{{"old_commit", old_commit}});
+  if (tracing()) emit("commit", json{{"old_commit", old_commit}});
   apply_committed();
   if (role_ == Role::Leader) {
     // The seed's CommitNotification: tell followers at once rather than

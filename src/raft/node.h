@@ -89,6 +89,9 @@ class Node {
   // applies newly committed entries and persists before any send leaves.
   void begin_step(Effects& fx);
   void end_step();
+  // Trace events are built only when someone reads them: call sites test
+  // tracing() first so a benchmark run pays nothing for them.
+  bool tracing() const { return fx_->trace; }
   void emit(const char* event, json fields = json::object());
   void send(Message msg);
 
@@ -138,10 +141,12 @@ class Node {
   std::set<int> votes_;
 
   // Leader state (Figure 2, reinitialized after election).
-  std::map<int, int64_t> next_index_;
-  std::map<int, int64_t> match_index_;
+  std::vector<int64_t> next_index_;   // by peer id (index 0 and self unused)
+  std::vector<int64_t> match_index_;
   // Client requests appended in this term, by log index, awaiting commit.
   std::map<int64_t, Command> pending_;
+
+  std::vector<int64_t> scratch_;  // reused by leader_advance_commit
 
   // Per-step bookkeeping.
   Effects* fx_ = nullptr;

@@ -23,9 +23,14 @@ struct Cluster::ClientState {
 
 namespace {
 
-bool item_after(const auto& a, const auto& b) {
-  return a.time != b.time ? a.time > b.time : a.order > b.order;
-}
+// Heap order: earliest time first, then first scheduled (a functor, so the
+// heap operations inline it).
+struct ItemAfter {
+  template <typename T>
+  bool operator()(const T& a, const T& b) const {
+    return a.time != b.time ? a.time > b.time : a.order > b.order;
+  }
+};
 
 }  // namespace
 
@@ -80,9 +85,18 @@ void Cluster::schedule(int64_t at, ItemKind kind, int target, uint64_t gen, Mess
   item.kind = kind;
   item.target = target;
   item.gen = gen;
-  item.msg = std::move(msg);
-  queue_.push_back(std::move(item));
-  std::push_heap(queue_.begin(), queue_.end(), item_after<Item, Item>);
+  if (kind == ItemKind::Deliver) {
+    if (free_slots_.empty()) {
+      item.msg_slot = msg_pool_.size();
+      msg_pool_.push_back(std::move(msg));
+    } else {
+      item.msg_slot = free_slots_.back();
+      free_slots_.pop_back();
+      msg_pool_[item.msg_slot] = std::move(msg);
+    }
+  }
+  queue_.push_back(item);
+  std::push_heap(queue_.begin(), queue_.end(), ItemAfter{});
 }
 
 void Cluster::start() {
@@ -129,7 +143,7 @@ bool Cluster::step() {
 }
 
 void Cluster::pop_and_dispatch() {
-  std::pop_heap(queue_.begin(), queue_.end(), item_after<Item, Item>);
+  std::pop_heap(queue_.begin(), queue_.end(), ItemAfter{});
   Item item = std::move(queue_.back());
   queue_.pop_back();
   now_ = item.time;
@@ -152,9 +166,12 @@ void Cluster::run_until(int64_t t) {
 void Cluster::dispatch(Item& item) {
   int id = item.target;
   switch (item.kind) {
-    case ItemKind::Deliver:
-      deliver(item.msg);
+    case ItemKind::Deliver: {
+      Message msg = std::move(msg_pool_[item.msg_slot]);
+      free_slots_.push_back(item.msg_slot);
+      deliver(msg);
       break;
+    }
     case ItemKind::ElectionTimer:
     case ItemKind::StartElection: {
       bool poke = item.kind == ItemKind::StartElection;

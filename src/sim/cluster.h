@@ -112,13 +112,15 @@ class Cluster {
     Deliver, ElectionTimer, HeartbeatTimer, StartElection, ClientNext, ClientTimeout,
     ClientResend, Fault, Nemesis,
   };
+  // Heap entries stay small (the heap moves them around a lot); a message
+  // in flight waits in msg_pool_ and the item holds its slot.
   struct Item {
     int64_t time = 0;
     uint64_t order = 0;
     ItemKind kind = ItemKind::Deliver;
     int target = 0;  // node id, client id or fault index
     uint64_t gen = 0;
-    Message msg;
+    size_t msg_slot = 0;  // Deliver only
   };
   struct ClientState;
 
@@ -153,6 +155,8 @@ class Cluster {
   int64_t now_ = 0;
   uint64_t next_order_ = 0;
   std::vector<Item> queue_;  // binary heap ordered by (time, order)
+  std::vector<Message> msg_pool_;
+  std::vector<size_t> free_slots_;
   int64_t next_msg_id_ = 1;
   int64_t next_seq_ = 1;
 
