@@ -1,0 +1,1714 @@
+// Trace checker: one pass over a raftkv trace, checking the Raft paper's Figure 3 properties,
+// the KV semantics and (at the end) linearizability. See checker.h and spec/checks.md.
+#include "check/checker.h"
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string_view>
+#include <unordered_map>
+
+#include "check/linearizability.h"
+
+namespace raftkv::check {
+
+TraceFormatError::TraceFormatError(const std::string& name, int64_t line, const std::string& msg)
+    : std::runtime_error(name + ":" + std::to_string(line) + ": " + msg), line_(line) {}
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int64_t kIntLimit = int64_t{1} << 31;  // every traced integer is in [0, 2^31)
+constexpr int kMaxDepth = 32;                    // the schema nests at most ~6 levels
+
+template <typename... Args>
+std::string cat(const Args&... args) {
+  std::ostringstream out;
+  (out << ... << args);
+  return out.str();
+}
+
+std::string join(const std::vector<int64_t>& xs) {
+  std::string s;
+  for (size_t i = 0; i < xs.size(); ++i) s += (i ? ", " : "") + std::to_string(xs[i]);
+  return s;
+}
+
+std::string quote(const std::string& s) { return "\"" + s + "\""; }
+
+// ---------------------------------------------------------------------------------------------
+// Hashing
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+constexpr uint64_t kFnvOffset = 1469598103934665603ull;
+constexpr uint64_t kFnvPrime = 1099511628211ull;
+
+uint64_t fnv_bytes(uint64_t h, std::string_view s) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= kFnvPrime;
+  }
+  return h;
+}
+
+uint64_t fnv_int(uint64_t h, int64_t v) {
+  for (int i = 0; i < 8; ++i) {
+    h ^= static_cast<uint64_t>(v >> (8 * i)) & 0xff;
+    h *= kFnvPrime;
+  }
+  return h;
+}
+
+// Length-prefixed so that ("ab","c") and ("a","bc") differ.
+uint64_t fnv_string(uint64_t h, std::string_view s) {
+  return fnv_bytes(fnv_int(h, static_cast<int64_t>(s.size())), s);
+}
+
+// Structural hash of a JSON value (objects are key-sorted in nlohmann::json), used to compare a
+// delivered message with the one sent under the same id without keeping every message.
+uint64_t hash_json(const json& v, uint64_t h = kFnvOffset) {
+  h = fnv_int(h, static_cast<int64_t>(v.type()));
+  switch (v.type()) {
+    case json::value_t::object:
+      for (const auto& [key, child] : v.items()) h = hash_json(child, fnv_string(h, key));
+      return h;
+    case json::value_t::array:
+      for (const json& child : v) h = hash_json(child, h);
+      return fnv_int(h, static_cast<int64_t>(v.size()));
+    case json::value_t::string: return fnv_string(h, v.get_ref<const std::string&>());
+    case json::value_t::boolean: return fnv_int(h, v.get<bool>() ? 1 : 0);
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return fnv_int(h, v.get<int64_t>());
+    default: return h;  // excluded by scan_values
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the JSON (format errors)
+
+// A reason the current line is not a valid trace line; the caller adds name and line number.
+class FormatIssue : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The schema's global encoding rules: no null anywhere, every number an integer in [0, 2^31),
+// and (our own guard) bounded nesting, so later recursion over a value is safe.
+void scan_values(const json& root) {
+  struct Item {
+    const json* value;
+    int depth;
+    std::string_view key;
+  };
+  auto issue = [](const Item& item, const std::string& what) {
+    std::string where = item.key.empty() ? "" : cat(" in field '", item.key, "'");
+    return FormatIssue(what + where);
+  };
+  std::vector<Item> stack{{&root, 1, ""}};
+  while (!stack.empty()) {
+    Item item = stack.back();
+    stack.pop_back();
+    const json& v = *item.value;
+    if (item.depth > kMaxDepth) throw issue(item, cat("nesting deeper than ", kMaxDepth));
+    switch (v.type()) {
+      case json::value_t::null: throw issue(item, "null value (the schema has no null)");
+      case json::value_t::number_float: throw issue(item, "non-integer number " + v.dump());
+      case json::value_t::number_integer:
+        if (v.get<int64_t>() < 0 || v.get<int64_t>() >= kIntLimit) {
+          throw issue(item, "integer " + v.dump() + " outside [0, 2^31)");
+        }
+        break;
+      case json::value_t::number_unsigned:
+        if (v.get<uint64_t>() >= static_cast<uint64_t>(kIntLimit)) {
+          throw issue(item, "integer " + v.dump() + " outside [0, 2^31)");
+        }
+        break;
+      case json::value_t::object:
+        for (auto it = v.begin(); it != v.end(); ++it) {
+          stack.push_back(Item{&it.value(), item.depth + 1, it.key()});
+        }
+        break;
+      case json::value_t::array:
+        for (const json& child : v) stack.push_back(Item{&child, item.depth + 1, item.key});
+        break;
+      case json::value_t::string:
+      case json::value_t::boolean: break;
+      default: throw issue(item, "unsupported JSON value");
+    }
+  }
+}
+
+// A JSON object being read, with its path for messages ("msg.entries").
+class Obj {
+ public:
+  Obj(const json& j, std::string path) : j_(j), path_(std::move(path)) {
+    if (!j_.is_object())
+      throw FormatIssue(cat("'", path_.empty() ? "line" : path_, "' must be an object"));
+  }
+
+  const json& get(const char* name) const {
+    auto it = j_.find(name);
+    if (it == j_.end()) throw FormatIssue(cat("missing field '", qualified(name), "'"));
+    return *it;
+  }
+  int64_t integer(const char* name) const {
+    const json& v = get(name);
+    if (!v.is_number_integer()) throw wrong_type(name, "an integer");
+    return v.get<int64_t>();
+  }
+  int node_id(const char* name) const { return static_cast<int>(integer(name)); }
+  const std::string& str(const char* name) const {
+    const json& v = get(name);
+    if (!v.is_string()) throw wrong_type(name, "a string");
+    return v.get_ref<const std::string&>();
+  }
+  bool boolean(const char* name) const {
+    const json& v = get(name);
+    if (!v.is_boolean()) throw wrong_type(name, "a boolean");
+    return v.get<bool>();
+  }
+  Obj object(const char* name) const {
+    const json& v = get(name);
+    if (!v.is_object()) throw wrong_type(name, "an object");
+    return Obj(v, qualified(name));
+  }
+  const json& array(const char* name) const {
+    const json& v = get(name);
+    if (!v.is_array()) throw wrong_type(name, "an array");
+    return v;
+  }
+  // One of a fixed set of strings.
+  const std::string& one_of(const char* name,
+                            std::initializer_list<std::string_view> allowed) const {
+    const std::string& s = str(name);
+    for (std::string_view a : allowed) {
+      if (s == a) return s;
+    }
+    throw FormatIssue(cat("field '", qualified(name), "' has unknown value ", quote(s)));
+  }
+  std::vector<int64_t> int_array(const char* name) const {
+    std::vector<int64_t> out;
+    for (const json& v : array(name)) {
+      if (!v.is_number_integer()) throw wrong_type(name, "an array of integers");
+      out.push_back(v.get<int64_t>());
+    }
+    return out;
+  }
+  const json& raw() const { return j_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string qualified(const char* name) const {
+    return path_.empty() ? name : path_ + "." + name;
+  }
+  FormatIssue wrong_type(const char* name, const char* what) const {
+    return FormatIssue(cat("field '", qualified(name), "' must be ", what));
+  }
+
+  const json& j_;
+  std::string path_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Trace vocabulary
+
+enum class Role { Follower, Candidate, Leader, Down };
+
+const char* role_name(Role r) {
+  switch (r) {
+    case Role::Follower: return "follower";
+    case Role::Candidate: return "candidate";
+    case Role::Leader: return "leader";
+    case Role::Down: return "down";
+  }
+  return "?";
+}
+
+struct NodeState {
+  int64_t term = 0;
+  int64_t vote = 0;
+  Role role = Role::Follower;
+  int64_t commit = 0;
+  int64_t applied = 0;
+  int64_t last_index = 0;
+  int64_t last_term = 0;
+};
+
+NodeState parse_state(const Obj& s) {
+  NodeState st;
+  st.term = s.integer("term");
+  st.vote = s.integer("vote");
+  const std::string& role = s.one_of("role", {"follower", "candidate", "leader", "down"});
+  st.role = role == "follower"    ? Role::Follower
+            : role == "candidate" ? Role::Candidate
+            : role == "leader"    ? Role::Leader
+                                  : Role::Down;
+  st.commit = s.integer("commit");
+  st.applied = s.integer("applied");
+  st.last_index = s.integer("last_index");
+  st.last_term = s.integer("last_term");
+  return st;
+}
+
+struct Command {
+  std::string op;  // put | get | delete | noop
+  std::string key;
+  std::string value;
+  int64_t client = 0;
+  int64_t seq = 0;
+  bool operator==(const Command&) const = default;
+};
+
+Command parse_command(const Obj& c) {
+  Command cmd;
+  cmd.op = c.one_of("op", {"put", "get", "delete", "noop"});
+  cmd.key = c.str("key");
+  cmd.value = c.str("value");
+  cmd.client = c.integer("client");
+  cmd.seq = c.integer("seq");
+  return cmd;
+}
+
+std::string describe(const Command& c) {
+  if (c.op == "noop") return "noop";
+  std::string s = c.op + " " + c.key;
+  if (c.op == "put") s += "=" + quote(c.value);
+  return cat(s, " (client ", c.client, " request ", c.seq, ")");
+}
+
+struct Entry {
+  int64_t term = 0;
+  Command cmd;
+  uint64_t hash = 0;  // of term and command
+};
+
+uint64_t entry_hash(int64_t term, const Command& c) {
+  uint64_t h = fnv_int(kFnvOffset, term);
+  h = fnv_string(h, c.op);
+  h = fnv_string(h, c.key);
+  h = fnv_string(h, c.value);
+  h = fnv_int(h, c.client);
+  h = fnv_int(h, c.seq);
+  return splitmix64(h);
+}
+
+Entry parse_entry(const Obj& e) {
+  Entry entry;
+  entry.term = e.integer("term");
+  entry.cmd = parse_command(e.object("cmd"));
+  entry.hash = entry_hash(entry.term, entry.cmd);
+  return entry;
+}
+
+std::vector<Entry> parse_entries(const Obj& parent, const char* name) {
+  std::vector<Entry> out;
+  const json& arr = parent.array(name);
+  out.reserve(arr.size());
+  for (size_t i = 0; i < arr.size(); ++i) {
+    out.push_back(parse_entry(
+        Obj(arr[i], cat(parent.path().empty() ? "" : parent.path() + ".", name, "[", i, "]"))));
+  }
+  return out;
+}
+
+std::string describe(const Entry& e, int64_t index) {
+  return cat("(index ", index, ", term ", e.term, ", ", describe(e.cmd), ")");
+}
+
+struct Result {
+  std::string status;  // ok | key_exists | not_found | not_leader | unknown
+  std::string value;
+  bool operator==(const Result&) const = default;
+};
+
+Result parse_result(const Obj& r) {
+  return Result{r.one_of("status", {"ok", "key_exists", "not_found", "not_leader", "unknown"}),
+                r.str("value")};
+}
+
+std::string describe(const Result& r) {
+  return r.value.empty() ? r.status : cat(r.status, " ", quote(r.value));
+}
+
+void require_ints(const Obj& o, std::initializer_list<const char*> names) {
+  for (const char* name : names) o.integer(name);
+}
+
+// The message fields spec/trace-schema.md requires, per type.
+struct MessageInfo {
+  int64_t id = 0;
+  std::string type;
+  int from = 0;
+  int to = 0;
+};
+
+MessageInfo validate_message(const Obj& m) {
+  MessageInfo info;
+  info.id = m.integer("id");
+  info.type = m.one_of(
+      "type", {"RequestVote", "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse",
+               "CommitNotification", "ClientRequest", "ClientReply"});
+  info.from = m.node_id("from");
+  info.to = m.node_id("to");
+  const std::string& t = info.type;
+  if (t == "RequestVote") {
+    require_ints(m, {"term", "last_log_index", "last_log_term"});
+  } else if (t == "RequestVoteResponse") {
+    require_ints(m, {"term"});
+    m.boolean("granted");
+    m.one_of("reason", {"", "stale_term", "already_voted", "log_not_up_to_date"});
+  } else if (t == "AppendEntries") {
+    require_ints(m, {"term", "prev_log_index", "prev_log_term", "leader_commit"});
+    parse_entries(m, "entries");
+  } else if (t == "AppendEntriesResponse") {
+    require_ints(m, {"term", "match_index", "conflict_index", "conflict_term"});
+    m.boolean("success");
+    m.one_of("reason", {"", "stale_term", "log_mismatch"});
+  } else if (t == "CommitNotification") {
+    require_ints(m, {"term", "leader_commit"});
+  } else if (t == "ClientRequest") {
+    require_ints(m, {"client"});
+    parse_command(m.object("cmd"));
+  } else {  // ClientReply
+    require_ints(m, {"client", "seq", "leader_hint"});
+    parse_result(m.object("result"));
+  }
+  return info;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sequential KV model (the state machine's specification, as in src/raft/kv.h)
+
+class KvModel {
+ public:
+  // put: ok if absent (key := value) else key_exists; get: ok with the value else not_found;
+  // delete: ok if present (removed) else not_found; noop: ok. A client command whose seq equals
+  // that client's last applied seq is a retry: it returns the remembered result and changes
+  // nothing. An older seq executes normally and does not replace the remembered result.
+  Result apply(const Command& cmd) {
+    if (cmd.op == "noop" || cmd.client == 0) return execute(cmd);
+    auto it = sessions_.find(cmd.client);
+    if (it != sessions_.end() && it->second.seq == cmd.seq) return it->second.result;
+    Result result = execute(cmd);
+    if (it == sessions_.end())
+      sessions_.emplace(cmd.client, Session{cmd.seq, result});
+    else if (cmd.seq > it->second.seq)
+      it->second = Session{cmd.seq, result};
+    return result;
+  }
+
+  void reset() {
+    data_.clear();
+    sessions_.clear();
+  }
+
+  int64_t size() const { return static_cast<int64_t>(data_.size()); }
+
+  // FNV-1a 64 over the sorted "key=value\n" lines, 16 lowercase hex digits (trace-schema `end`).
+  std::string digest() const {
+    uint64_t h = kFnvOffset;
+    for (const auto& [k, v] : data_) {
+      h = fnv_bytes(h, k);
+      h = fnv_bytes(h, "=");
+      h = fnv_bytes(h, v);
+      h = fnv_bytes(h, "\n");
+    }
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+  }
+
+ private:
+  struct Session {
+    int64_t seq = 0;
+    Result result;
+  };
+
+  Result execute(const Command& cmd) {
+    if (cmd.op == "put") {
+      bool inserted = data_.try_emplace(cmd.key, cmd.value).second;
+      return Result{inserted ? "ok" : "key_exists", ""};
+    }
+    if (cmd.op == "get") {
+      auto it = data_.find(cmd.key);
+      return it == data_.end() ? Result{"not_found", ""} : Result{"ok", it->second};
+    }
+    if (cmd.op == "delete") return Result{data_.erase(cmd.key) == 1 ? "ok" : "not_found", ""};
+    return Result{"ok", ""};
+  }
+
+  std::map<std::string, std::string> data_;  // ordered, for the digest
+  std::unordered_map<int64_t, Session> sessions_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+enum class Ev {
+  // input events
+  Start,
+  Deliver,
+  Timeout,
+  Crash,
+  Restart,
+  // effect events
+  TermUpdate,
+  BecomeCandidate,
+  BecomeLeader,
+  BecomeFollower,
+  Vote,
+  Truncate,
+  Append,
+  Progress,
+  Commit,
+  Apply,
+  Persist,
+  Send,
+  RejectClient,
+  // runtime events
+  Drop,
+  Duplicate,
+  ClientInvoke,
+  ClientSend,
+  ClientComplete,
+  ClientReceive,
+  ClientRetry,
+  Partition,
+  Heal,
+  Cut,
+  Uncut,
+  End,
+};
+
+const std::unordered_map<std::string_view, Ev>& event_table() {
+  static const std::unordered_map<std::string_view, Ev> table = {
+      {"start", Ev::Start},
+      {"deliver", Ev::Deliver},
+      {"timeout", Ev::Timeout},
+      {"crash", Ev::Crash},
+      {"restart", Ev::Restart},
+      {"term_update", Ev::TermUpdate},
+      {"become_candidate", Ev::BecomeCandidate},
+      {"become_leader", Ev::BecomeLeader},
+      {"become_follower", Ev::BecomeFollower},
+      {"vote", Ev::Vote},
+      {"truncate", Ev::Truncate},
+      {"append", Ev::Append},
+      {"progress", Ev::Progress},
+      {"commit", Ev::Commit},
+      {"apply", Ev::Apply},
+      {"persist", Ev::Persist},
+      {"send", Ev::Send},
+      {"reject_client", Ev::RejectClient},
+      {"drop", Ev::Drop},
+      {"duplicate", Ev::Duplicate},
+      {"client_invoke", Ev::ClientInvoke},
+      {"client_send", Ev::ClientSend},
+      {"client_complete", Ev::ClientComplete},
+      {"client_receive", Ev::ClientReceive},
+      {"client_retry", Ev::ClientRetry},
+      {"partition", Ev::Partition},
+      {"heal", Ev::Heal},
+      {"cut", Ev::Cut},
+      {"uncut", Ev::Uncut},
+      {"end", Ev::End},
+  };
+  return table;
+}
+
+bool is_input(Ev e) { return e <= Ev::Restart; }
+bool is_node_event(Ev e) { return e <= Ev::RejectClient; }
+
+// ---------------------------------------------------------------------------------------------
+// Checker state
+
+// One log slot as the checker rebuilds it: the entry's term, a hash of the entry and a hash of
+// the whole log prefix ending here (the Log Matching fingerprint).
+struct LogSlot {
+  int64_t term = 0;
+  uint64_t entry_hash = 0;
+  uint64_t prefix_hash = 0;
+};
+
+uint64_t chain(uint64_t prefix, uint64_t entry) { return splitmix64(prefix * kFnvPrime ^ entry); }
+
+constexpr uint64_t kEmptyPrefix = 0x6a09e667f3bcc908ull;
+
+struct NodeTrack {
+  bool down = false;
+  int64_t term = 0;
+  int64_t commit = 0;
+  int64_t applied = 0;
+  std::vector<LogSlot> log;  // log[i - 1] is index i
+  KvModel kv;
+
+  uint64_t prefix(int64_t index) const {
+    return index == 0 ? kEmptyPrefix : log[static_cast<size_t>(index - 1)].prefix_hash;
+  }
+  int64_t last_index() const { return static_cast<int64_t>(log.size()); }
+  int64_t last_term() const { return log.empty() ? 0 : log.back().term; }
+  int64_t term_at(int64_t index) const {
+    return index >= 1 && index <= last_index() ? log[static_cast<size_t>(index - 1)].term : 0;
+  }
+};
+
+struct SentMessage {
+  uint64_t hash = 0;
+  int64_t seq = 0;
+  int to = 0;
+  int64_t copies = 1;  // sends + duplicates - deliveries - drops
+};
+
+// The first time an (index, term) pair appeared in some log, with that log's prefix hash.
+struct PairRecord {
+  uint64_t prefix_hash = 0;
+  int64_t seq = 0;
+  int node = 0;
+};
+
+// An entry known to be committed: some node's commit index covered it.
+struct CommittedEntry {
+  int64_t term = 0;          // the entry's term
+  uint64_t prefix_hash = 0;  // prefix hash of the committing node's log at this index
+  int64_t commit_term = 0;   // the committing node's currentTerm when its commit covered it
+  int64_t seq = 0;
+  int node = 0;
+};
+
+struct AppliedRecord {
+  bool set = false;
+  uint64_t entry_hash = 0;
+  Entry entry;
+  int64_t seq = 0;
+  int node = 0;
+};
+
+// The result the state machine produced for a client request, from its first apply.
+struct AppliedResult {
+  Result result;
+  Command cmd;
+  int64_t seq = 0;
+  int node = 0;
+};
+
+struct ClientRequestTrack {
+  Command cmd;
+  int64_t invoke_seq = 0;
+  bool completed = false;
+  int64_t history_index = -1;  // into history_, -1 for a noop command
+};
+
+uint64_t client_key(int64_t client, int64_t seq) {
+  return (static_cast<uint64_t>(client) << 32) | static_cast<uint64_t>(seq);
+}
+
+uint64_t pair_key(int64_t index, int64_t term) {
+  return (static_cast<uint64_t>(index) << 32) | static_cast<uint64_t>(term);
+}
+
+// Thrown to stop at the first violation.
+struct Stop {
+  Violation violation;
+};
+
+// Everything known about the event being processed.
+struct NodeEvent {
+  Ev kind;
+  int64_t seq = 0;
+  int id = 0;
+  NodeTrack* node = nullptr;
+  NodeState st;
+};
+
+class TraceChecker {
+ public:
+  TraceChecker(const CheckOptions& options, Report& report) : options_(options), report_(report) {}
+
+  void header(const json& j);
+  void event(const json& j);
+  void finish();
+
+ private:
+  [[noreturn]] void fail(const char* check, std::vector<int64_t> seqs, std::vector<int> nodes,
+                         const std::string& explanation) const;
+  void count(const char* name, int64_t by = 1) { report_.counts[name] += by; }
+
+  // WellFormed helpers
+  void check_order(int64_t seq, int64_t t);
+  void check_node_id(int64_t id, int64_t seq, const char* what, bool zero_ok = false) const;
+  void check_client_id(int64_t id, int64_t seq) const;
+  void check_term(const NodeEvent& e);
+  void check_post_state(const NodeEvent& e);
+  SentMessage& sent_message(const Obj& msg, int64_t seq, const char* event);
+  void record_send(const Obj& msg, int64_t seq, int node);
+
+  // Node events
+  void node_event(Ev kind, const Obj& ev, int64_t seq);
+  void on_deliver(const NodeEvent& e, const Obj& ev);
+  void on_crash(const NodeEvent& e);
+  void on_restart(const NodeEvent& e);
+  void on_term_update(const NodeEvent& e, const Obj& ev);
+  void on_become_leader(const NodeEvent& e, const Obj& ev);
+  void on_truncate(const NodeEvent& e, const Obj& ev);
+  void on_append(const NodeEvent& e, const Obj& ev);
+  void on_commit(const NodeEvent& e, const Obj& ev);
+  void on_apply(const NodeEvent& e, const Obj& ev);
+  void on_send(const NodeEvent& e, const Obj& ev);
+
+  // The safety checks
+  void check_election_safety(const NodeEvent& e, const std::vector<int64_t>& votes);
+  void check_leader_completeness(const NodeEvent& e);
+  void check_log_matching(const NodeEvent& e, int64_t from_index);
+  void check_committed_kept(const NodeEvent& e, int64_t index, const char* verb);
+  void advance_commit(const NodeEvent& e);
+  void check_apply_safety(const NodeEvent& e, int64_t index, const Entry& entry);
+  void check_apply_result(const NodeEvent& e, int64_t index, const Entry& entry,
+                          const Result& traced);
+
+  // TermAdoption
+  void note_higher_term(const NodeEvent& e, const Obj& msg);
+  void check_term_adopted();
+
+  // Runtime events
+  void runtime_event(Ev kind, const Obj& ev, int64_t seq);
+  void on_client_invoke(const Obj& ev, int64_t seq);
+  void on_client_receive(const Obj& ev, int64_t seq);
+  void on_client_complete(const Obj& ev, int64_t seq);
+  void on_end(const Obj& ev, int64_t seq);
+  void check_linearizability();
+
+  const CheckOptions& options_;
+  Report& report_;
+  int num_nodes_ = 0;
+  int num_clients_ = 0;
+
+  int64_t last_seq_ = 0;
+  int64_t last_t_ = 0;
+  bool ended_ = false;
+  int step_node_ = 0;  // node of the current step's input event (0: no step yet)
+  int64_t step_seq_ = 0;
+
+  // A message with a term above its receiver's, delivered in the current step.
+  struct HigherTerm {
+    int node = 0;
+    int64_t term = 0;
+    int64_t seq = 0;
+    std::string type;
+  };
+  std::optional<HigherTerm> higher_term_;
+
+  std::vector<NodeTrack> nodes_;  // nodes_[id], id 1..num_nodes_
+  std::unordered_map<int64_t, SentMessage> sent_;
+  int64_t last_message_id_ = -1;
+
+  std::unordered_map<int64_t, std::pair<int, int64_t>> leader_of_term_;  // term -> (node, seq)
+  std::unordered_map<uint64_t, PairRecord> pairs_;
+  std::vector<CommittedEntry> committed_;    // committed_[i - 1] is index i
+  std::vector<int64_t> completeness_stack_;  // indices with strictly increasing commit_term
+  std::vector<AppliedRecord> applied_;       // applied_[i - 1] is index i
+  std::unordered_map<uint64_t, AppliedResult> results_;  // by (client, seq)
+
+  std::unordered_map<uint64_t, ClientRequestTrack> requests_;
+  std::vector<KvOperation> history_;
+};
+
+void TraceChecker::fail(const char* check, std::vector<int64_t> seqs, std::vector<int> nodes,
+                        const std::string& explanation) const {
+  std::sort(seqs.begin(), seqs.end());
+  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+  std::sort(nodes.begin(), nodes.end());
+  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+  throw Stop{Violation{check, std::move(seqs), std::move(nodes), explanation}};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header
+
+void TraceChecker::header(const json& j) {
+  Obj h(j, "");
+  const std::string& format = h.str("format");
+  if (format != "raftkv-trace") {
+    throw FormatIssue("format is " + quote(format) + ", expected \"raftkv-trace\"");
+  }
+  int64_t version = h.integer("version");
+  if (version != 1)
+    throw FormatIssue(cat("version is ", version, ", this checker reads version 1"));
+  h.integer("seed");
+  for (const json& bug : h.array("planted_bugs")) {
+    if (!bug.is_string()) throw FormatIssue("field 'planted_bugs' must be an array of strings");
+    report_.planted_bugs.push_back(bug.get<std::string>());
+  }
+  Obj config = h.object("config");
+  num_nodes_ = static_cast<int>(config.integer("num_nodes"));
+  num_clients_ = static_cast<int>(config.integer("num_clients"));
+  if (num_nodes_ < 1) throw FormatIssue("config.num_nodes must be at least 1");
+  nodes_.assign(static_cast<size_t>(num_nodes_) + 1, NodeTrack{});
+  report_.counts["nodes"] = num_nodes_;
+}
+
+// ---------------------------------------------------------------------------------------------
+// WellFormed
+
+void TraceChecker::check_order(int64_t seq, int64_t t) {
+  if (seq != last_seq_ + 1) {
+    fail(kWellFormed, {seq}, {},
+         cat("Event seq ", seq, " follows seq ", last_seq_,
+             ": seq must count 1, 2, 3, ... in file "
+             "order with no gaps (trace-schema \"Common fields\"), so an event is missing, "
+             "duplicated or reordered."));
+  }
+  if (t < last_t_) {
+    fail(kWellFormed, {seq - 1, seq}, {},
+         cat("Time goes backwards: event seq ", seq, " has t=", t, " ms after t=", last_t_,
+             " ms at seq ", seq - 1,
+             ". Virtual time never decreases in a trace; events that "
+             "share a millisecond are ordered by seq."));
+  }
+  last_seq_ = seq;
+  last_t_ = t;
+}
+
+void TraceChecker::check_node_id(int64_t id, int64_t seq, const char* what, bool zero_ok) const {
+  if ((zero_ok && id == 0) || (id >= 1 && id <= num_nodes_)) return;
+  fail(kWellFormed, {seq}, {},
+       cat("Event seq ", seq, " names node ", id, " as ", what, ", but the cluster has nodes 1..",
+           num_nodes_, " (config.num_nodes)", zero_ok ? " and 0 means none" : "", "."));
+}
+
+void TraceChecker::check_client_id(int64_t id, int64_t seq) const {
+  if (id >= 1 && id <= num_clients_) return;
+  fail(kWellFormed, {seq}, {},
+       cat("Event seq ", seq, " names client ", id, ", but the run has clients 1..", num_clients_,
+           " (config.num_clients)."));
+}
+
+// A node's currentTerm never decreases (Figure 2: it is persistent state and only ever set to a
+// higher term), including across a crash and restart.
+void TraceChecker::check_term(const NodeEvent& e) {
+  if (e.st.term >= e.node->term) return;
+  fail(kWellFormed, {e.seq}, {e.id},
+       cat("Node ", e.id, "'s term goes down from ", e.node->term, " to ", e.st.term, " at seq ",
+           e.seq,
+           ". currentTerm is persistent state that only ever increases (Raft Figure 2, "
+           "§5.1), across crashes and restarts too."));
+}
+
+// The event's `state` is the node's post-state: it must agree with what the checker rebuilt
+// from the events so far (log from append/truncate, applied index from apply, role down while
+// crashed). Without this, the log-based checks below would be checking a different log.
+void TraceChecker::check_post_state(const NodeEvent& e) {
+  NodeTrack& n = *e.node;
+  auto bad = [&](const std::string& what) {
+    fail(kWellFormed, {e.seq}, {e.id},
+         cat("Node ", e.id, "'s state at seq ", e.seq, " disagrees with its events: ", what,
+             ". Every node event's state is the node's complete post-state (trace-schema "
+             "\"Invariants\"), and the log is rebuilt from append and truncate events alone."));
+  };
+  if ((e.st.role == Role::Down) != n.down) {
+    bad(cat("role is ", role_name(e.st.role), " while the node is ",
+            n.down ? "crashed" : "running"));
+  }
+  if (e.st.last_index != n.last_index() || e.st.last_term != n.last_term()) {
+    bad(cat("state says last_index ", e.st.last_index, ", last_term ", e.st.last_term,
+            " but its log events give last_index ", n.last_index(), ", last_term ", n.last_term()));
+  }
+  n.term = e.st.term;
+  if (n.down) return;  // volatile state is gone while crashed; restart starts it from zero
+  if (e.st.applied != n.applied) {
+    bad(cat("state says applied ", e.st.applied, " but its apply events reach index ", n.applied));
+  }
+  if (e.st.commit < n.commit) {
+    bad(cat("commit index goes down from ", n.commit, " to ", e.st.commit,
+            " without a restart (Figure 2: commitIndex increases monotonically)"));
+  }
+  if (e.st.commit > n.commit) advance_commit(e);
+}
+
+SentMessage& TraceChecker::sent_message(const Obj& msg, int64_t seq, const char* event) {
+  int64_t id = msg.integer("id");
+  auto it = sent_.find(id);
+  if (it == sent_.end()) {
+    fail(kWellFormed, {seq}, {},
+         cat("The ", event, " at seq ", seq, " names message id ", id,
+             ", which no earlier send or client_send carried. The network can only deliver, "
+             "drop or duplicate a message that was sent."));
+  }
+  if (it->second.hash != hash_json(msg.raw())) {
+    fail(kWellFormed, {it->second.seq, seq}, {},
+         cat("The ", event, " at seq ", seq, " carries message id ", id,
+             " with different contents from the message sent under that id at seq ", it->second.seq,
+             ". The network must not alter messages: a deliver, drop or "
+             "duplicate repeats the sent message object exactly."));
+  }
+  return it->second;
+}
+
+// A message put on the network: by node `node`, or by a client when `node` is 0.
+void TraceChecker::record_send(const Obj& msg, int64_t seq, int node) {
+  MessageInfo info = validate_message(msg);
+  auto bad = [&](const std::string& what) {
+    fail(kWellFormed, {seq}, node ? std::vector<int>{node} : std::vector<int>{},
+         cat("Message id ", info.id, " (", info.type, ") sent at seq ", seq, " ", what, "."));
+  };
+  if (info.id <= last_message_id_) {
+    bad(cat("does not have an id above the previous one (", last_message_id_,
+            "): ids are unique and increase in send order"));
+  }
+  last_message_id_ = info.id;
+  bool by_client = node == 0;
+  if (by_client != (info.type == "ClientRequest")) {
+    bad(by_client ? "comes from a client, which only sends ClientRequest"
+                  : "comes from a node, but only clients send ClientRequest");
+  }
+  if (info.from != node) bad(cat("has from=", info.from, ", expected ", node));
+  if (info.type == "ClientReply") {
+    if (info.to != 0) bad(cat("has to=", info.to, "; a reply to a client has to=0"));
+  } else {
+    check_node_id(info.to, seq, "a message's receiver");
+    if (info.to == node) bad("is addressed to its own sender");
+  }
+  sent_[info.id] = SentMessage{hash_json(msg.raw()), seq, info.to, 1};
+  count("messages");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node events
+
+void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
+  int64_t id = ev.integer("node");
+  NodeState st = parse_state(ev.object("state"));
+  check_node_id(id, seq, "the event's node");
+  NodeEvent e{kind, seq, static_cast<int>(id), &nodes_[static_cast<size_t>(id)], st};
+  const std::string& name = ev.str("event");
+  if (e.node->down && kind != Ev::Restart) {
+    fail(kWellFormed, {seq}, {e.id},
+         cat("Node ", e.id, " is crashed, yet event seq ", seq, " (", name,
+             ") happens at it. A crashed node does nothing until it restarts."));
+  }
+  if (is_input(kind)) {
+    step_node_ = e.id;
+    step_seq_ = seq;
+  } else if (step_node_ != e.id) {
+    fail(kWellFormed, {step_seq_, seq}, {e.id},
+         cat("Effect event seq ", seq, " (", name, ") at node ", e.id,
+             " is not inside a step of "
+             "node ",
+             e.id,
+             step_node_
+                 ? cat(": the current step (seq ", step_seq_, ") belongs to node ", step_node_)
+                 : std::string(),
+             ". A node acts only while handling an input event of its own."));
+  }
+  check_term(e);
+
+  switch (kind) {
+    case Ev::Start: break;
+    case Ev::Deliver: on_deliver(e, ev); break;
+    case Ev::Timeout: ev.one_of("timer", {"election", "heartbeat", "start_election"}); break;
+    case Ev::Crash: on_crash(e); break;
+    case Ev::Restart: on_restart(e); break;
+    case Ev::TermUpdate: on_term_update(e, ev); break;
+    case Ev::BecomeCandidate: break;
+    case Ev::BecomeLeader: on_become_leader(e, ev); break;
+    case Ev::BecomeFollower: check_node_id(ev.integer("leader"), seq, "leader", true); break;
+    case Ev::Vote:
+      check_node_id(ev.integer("candidate"), seq, "candidate");
+      ev.boolean("granted");
+      ev.one_of("reason", {"", "stale_term", "already_voted", "log_not_up_to_date"});
+      break;
+    case Ev::Truncate: on_truncate(e, ev); break;
+    case Ev::Append: on_append(e, ev); break;
+    case Ev::Progress:
+      check_node_id(ev.integer("peer"), seq, "peer");
+      require_ints(ev, {"next_index", "match_index"});
+      break;
+    case Ev::Commit: on_commit(e, ev); break;
+    case Ev::Apply: on_apply(e, ev); break;
+    case Ev::Persist: require_ints(ev, {"term", "vote", "log_len"}); break;
+    case Ev::Send: on_send(e, ev); break;
+    case Ev::RejectClient:
+      require_ints(ev, {"client", "client_seq"});
+      check_node_id(ev.integer("leader_hint"), seq, "leader_hint", true);
+      break;
+    default: break;
+  }
+  check_post_state(e);
+}
+
+void TraceChecker::on_deliver(const NodeEvent& e, const Obj& ev) {
+  Obj msg = ev.object("msg");
+  SentMessage& m = sent_message(msg, e.seq, "deliver");
+  note_higher_term(e, msg);
+  if (m.to != 0 && m.to != e.id) {
+    fail(kWellFormed, {m.seq, e.seq}, {e.id, m.to},
+         cat("Message sent at seq ", m.seq, " to node ", m.to, " is delivered to node ", e.id,
+             " at seq ", e.seq, "."));
+  }
+  if (--m.copies < 0) {
+    fail(kWellFormed, {m.seq, e.seq}, {e.id},
+         cat("Message sent at seq ", m.seq, " is delivered at seq ", e.seq,
+             " more often than it "
+             "was sent and duplicated (every deliver or drop uses up one copy)."));
+  }
+  count("deliveries");
+}
+
+void TraceChecker::on_crash(const NodeEvent& e) {
+  e.node->down = true;
+  count("crashes");
+}
+
+// Restart: persisted term, vote and log survive; commit, applied and the store start from zero.
+void TraceChecker::on_restart(const NodeEvent& e) {
+  NodeTrack& n = *e.node;
+  if (!n.down) {
+    fail(kWellFormed, {e.seq}, {e.id},
+         cat("Node ", e.id, " restarts at seq ", e.seq, " without having crashed."));
+  }
+  if (e.st.commit != 0 || e.st.applied != 0 || e.st.role != Role::Follower) {
+    fail(kWellFormed, {e.seq}, {e.id},
+         cat("Node ", e.id, " restarts at seq ", e.seq, " as ", role_name(e.st.role),
+             " with commit ", e.st.commit, " and applied ", e.st.applied,
+             "; a restarted node is a follower with commit 0 and applied 0."));
+  }
+  n.down = false;
+  n.commit = 0;
+  n.applied = 0;
+  n.kv.reset();
+  count("restarts");
+}
+
+void TraceChecker::on_term_update(const NodeEvent& e, const Obj& ev) {
+  int64_t old_term = ev.integer("old_term");
+  if (old_term != e.node->term || e.st.term <= old_term) {
+    fail(kWellFormed, {e.seq}, {e.id},
+         cat("term_update at seq ", e.seq, " says node ", e.id, " moved from term ", old_term,
+             " to ", e.st.term, ", but its term was ", e.node->term,
+             "; a term update adopts a strictly higher term (§5.1)."));
+  }
+}
+
+void TraceChecker::on_become_leader(const NodeEvent& e, const Obj& ev) {
+  std::vector<int64_t> votes = ev.int_array("votes");
+  for (int64_t v : votes) check_node_id(v, e.seq, "a voter");
+  check_election_safety(e, votes);
+  check_leader_completeness(e);
+  count("leaders");
+}
+
+void TraceChecker::on_truncate(const NodeEvent& e, const Obj& ev) {
+  NodeTrack& n = *e.node;
+  int64_t from = ev.integer("from_index");
+  int64_t removed = ev.integer("removed");
+  // Leader Append-Only (Figure 3, §5.3): a leader never overwrites or deletes log entries.
+  if (e.st.role == Role::Leader) {
+    fail(kLeaderAppendOnly, {e.seq}, {e.id},
+         cat("Node ", e.id, " truncated its log from index ", from, " (", removed,
+             " entries) at seq ", e.seq, " while leader of term ", e.st.term,
+             ". Leader Append-Only (Raft Figure 3, §5.3): a leader never overwrites or deletes "
+             "entries in its log; it only appends. Only followers delete conflicting entries."));
+  }
+  if (from < 1 || from > n.last_index() || removed != n.last_index() - from + 1) {
+    fail(kWellFormed, {e.seq}, {e.id},
+         cat("truncate at seq ", e.seq, " removes ", removed, " entries from index ", from,
+             " of node ", e.id, "'s log of ", n.last_index(), " entries; it must remove index ",
+             "from_index through the last index, and from_index must exist."));
+  }
+  check_committed_kept(e, from, "deleted");
+  n.log.resize(static_cast<size_t>(from - 1));
+}
+
+// A node never removes or replaces an entry at or below its own commit index: committed entries
+// are final (State Machine Safety, Figure 3, §5.4.3; a correct follower's conflicts are always
+// above its commit index, because every leader holds all committed entries, §5.4).
+void TraceChecker::check_committed_kept(const NodeEvent& e, int64_t index, const char* verb) {
+  if (index > e.node->commit) return;
+  fail(kStateMachineSafety, {e.seq}, {e.id},
+       cat("Node ", e.id, " ", verb, " its entry at index ", index, " (term ",
+           e.node->term_at(index), ") at seq ", e.seq, " although its commit index is ",
+           e.node->commit,
+           ". State Machine Safety (Raft Figure 3, §5.4.3): a committed entry "
+           "is final; no node may replace it, or nodes would apply different commands at that "
+           "index."));
+}
+
+void TraceChecker::on_append(const NodeEvent& e, const Obj& ev) {
+  NodeTrack& n = *e.node;
+  int64_t first = ev.integer("first_index");
+  std::vector<Entry> entries = parse_entries(ev, "entries");
+  // Leader Append-Only (Figure 3, §5.3): a leader appends new entries only at the end.
+  if (e.st.role == Role::Leader && first != n.last_index() + 1) {
+    fail(kLeaderAppendOnly, {e.seq}, {e.id},
+         cat("Node ", e.id, " wrote ", entries.size(), " entries at index ", first, " at seq ",
+             e.seq, " while leader of term ", e.st.term, " with a log ending at index ",
+             n.last_index(),
+             ". Leader Append-Only (Raft Figure 3, §5.3): a leader only appends "
+             "at its last index + 1 and never overwrites entries."));
+  }
+  if (first < 1 || first > n.last_index() + 1) {
+    fail(kWellFormed, {e.seq}, {e.id},
+         cat("append at seq ", e.seq, " writes at index ", first, " but node ", e.id,
+             "'s log ends at index ", n.last_index(), "; a log has no holes."));
+  }
+  // Entries at or below the last index overwrite in place (only a buggy node does that: a
+  // correct follower truncates first); the rest extend the log.
+  size_t at = static_cast<size_t>(first - 1);
+  for (const Entry& entry : entries) {
+    LogSlot slot{entry.term, entry.hash, 0};
+    if (at < n.log.size()) {
+      if (n.log[at].entry_hash != entry.hash) {
+        check_committed_kept(e, static_cast<int64_t>(at) + 1, "overwrote");
+      }
+      n.log[at] = slot;
+    } else {
+      n.log.push_back(slot);
+    }
+    ++at;
+  }
+  if (entries.empty()) return;
+  check_log_matching(e, first);
+}
+
+void TraceChecker::on_commit(const NodeEvent& e, const Obj& ev) {
+  int64_t old_commit = ev.integer("old_commit");
+  if (old_commit != e.node->commit || e.st.commit <= old_commit) {
+    fail(kWellFormed, {e.seq}, {e.id},
+         cat("commit at seq ", e.seq, " says node ", e.id, "'s commit index moved from ",
+             old_commit, " to ", e.st.commit, ", but it was ", e.node->commit, "."));
+  }
+}
+
+void TraceChecker::on_apply(const NodeEvent& e, const Obj& ev) {
+  int64_t index = ev.integer("index");
+  Entry entry = parse_entry(ev.object("entry"));
+  Result result = parse_result(ev.object("result"));
+  check_apply_safety(e, index, entry);
+  e.node->applied = index;
+  check_apply_result(e, index, entry, result);
+  count("applies");
+}
+
+void TraceChecker::on_send(const NodeEvent& e, const Obj& ev) {
+  record_send(ev.object("msg"), e.seq, e.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ElectionSafety (Figure 3, §5.2): at most one leader can be elected in a given term.
+
+void TraceChecker::check_election_safety(const NodeEvent& e, const std::vector<int64_t>& votes) {
+  std::vector<int64_t> distinct = votes;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  bool self = std::binary_search(distinct.begin(), distinct.end(), int64_t{e.id});
+  int majority = num_nodes_ / 2 + 1;
+  if (!self || static_cast<int>(distinct.size()) < majority) {
+    fail(kElectionSafety, {e.seq}, {e.id},
+         cat("Node ", e.id, " became leader of term ", e.st.term, " at seq ", e.seq,
+             " with votes from {", join(distinct), "}, which is not a majority of ", num_nodes_,
+             " nodes including itself. Election "
+             "Safety (Raft Figure 3, §5.2) rests on a leader holding votes from a majority."));
+  }
+  auto [it, inserted] = leader_of_term_.try_emplace(e.st.term, e.id, e.seq);
+  if (!inserted && it->second.first != e.id) {
+    auto [other, other_seq] = it->second;
+    fail(kElectionSafety, {other_seq, e.seq}, {other, e.id},
+         cat("Node ", e.id, " became leader of term ", e.st.term, " at seq ", e.seq, ", but node ",
+             other, " had already become leader of term ", e.st.term, " at seq ", other_seq,
+             ". Election Safety (Raft Figure 3, §5.2) allows at most one leader per "
+             "term: each server votes at most once per term and a leader needs a majority, so "
+             "two leaders of one term mean some server voted twice or a vote was miscounted."));
+  }
+  report_.counts["terms"] = static_cast<int64_t>(leader_of_term_.size());
+}
+
+// ---------------------------------------------------------------------------------------------
+// LogMatching (Figure 3, §5.3): if two logs contain an entry with the same index and term, the
+// logs are identical in all entries up through that index.
+//
+// Every log slot carries a hash of the whole prefix ending there. The first time an (index,
+// term) pair appears anywhere its prefix hash is recorded; every later appearance must carry the
+// same hash. In Raft an (index, term) pair identifies one entry and one prefix forever (a leader
+// creates one entry per index in its term and never changes its log while leader), so comparing
+// against the first appearance, even if that log has since been truncated, is exact and costs
+// O(1) per appended entry.
+
+void TraceChecker::check_log_matching(const NodeEvent& e, int64_t from_index) {
+  NodeTrack& n = *e.node;
+  for (int64_t i = from_index; i <= n.last_index(); ++i) {
+    LogSlot& slot = n.log[static_cast<size_t>(i - 1)];
+    slot.prefix_hash = chain(n.prefix(i - 1), slot.entry_hash);
+    auto [it, inserted] =
+        pairs_.try_emplace(pair_key(i, slot.term), PairRecord{slot.prefix_hash, e.seq, e.id});
+    if (inserted) {
+      count("log_entries");
+      continue;
+    }
+    if (it->second.prefix_hash == slot.prefix_hash) continue;
+    const PairRecord& other = it->second;
+    std::string where = "at or before that index";
+    const NodeTrack& o = nodes_[static_cast<size_t>(other.node)];
+    if (o.last_index() >= i && o.prefix(i) == other.prefix_hash) {
+      for (int64_t k = 1; k <= i; ++k) {
+        if (o.prefix(k) != n.prefix(k)) {
+          where = cat("at index ", k, " (node ", e.id, " has term ", n.term_at(k), ", node ",
+                      other.node, " has term ", o.term_at(k),
+                      o.term_at(k) == n.term_at(k) ? ", different commands" : "", ")");
+          break;
+        }
+      }
+    }
+    fail(kLogMatching, {other.seq, e.seq}, {other.node, e.id},
+         cat("Node ", e.id, " holds entry (index ", i, ", term ", slot.term, ") after seq ", e.seq,
+             ", and node ", other.node, " held an entry with the same index and term at seq ",
+             other.seq, ", but the two logs differ ", where,
+             ". Log Matching (Raft Figure 3, "
+             "§5.3): logs that share an entry's index and term are identical up to it; the "
+             "AppendEntries consistency check on prevLogIndex/prevLogTerm (and truncating "
+             "conflicting entries) is what maintains it."));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commit tracking, feeding LeaderCompleteness and the committed half of StateMachineSafety.
+//
+// When a node's commit index rises to c, its entries 1..c are committed. The checker keeps the
+// committed prefix seen so far (entry term, prefix hash, and the committing node's term when it
+// first covered the entry). A node whose commit covers already-committed indices must agree with
+// them (one prefix-hash comparison), and indices past the known prefix are appended. O(1)
+// amortised per committed index.
+
+void TraceChecker::advance_commit(const NodeEvent& e) {
+  NodeTrack& n = *e.node;
+  int64_t c = e.st.commit;
+  if (c > n.last_index()) {
+    fail(kStateMachineSafety, {e.seq}, {e.id},
+         cat("Node ", e.id, "'s commit index reaches ", c, " at seq ", e.seq,
+             " but its log ends at index ", n.last_index(),
+             ". A node can only commit entries it "
+             "holds (Figure 2: commitIndex = min(leaderCommit, index of last new entry)), or it "
+             "would apply entries it does not have."));
+  }
+  auto known = static_cast<int64_t>(committed_.size());
+  int64_t overlap = std::min(c, known);
+  if (overlap > 0 &&
+      committed_[static_cast<size_t>(overlap - 1)].prefix_hash != n.prefix(overlap)) {
+    // Only on a violation: find the first index where this log leaves the committed prefix.
+    int64_t k = 1;
+    while (committed_[static_cast<size_t>(k - 1)].prefix_hash == n.prefix(k)) ++k;
+    const CommittedEntry& ce = committed_[static_cast<size_t>(k - 1)];
+    fail(kStateMachineSafety, {ce.seq, e.seq}, {ce.node, e.id},
+         cat("Node ", e.id, " commits through index ", c, " at seq ", e.seq,
+             ", but its entry at index ", k, " (term ", n.term_at(k),
+             ") differs from the entry "
+             "committed there (term ",
+             ce.term, ", committed by node ", ce.node, " at seq ", ce.seq,
+             "). State Machine Safety (Raft Figure 3, §5.4.3): once an entry is committed at an "
+             "index, no node may commit or apply a different entry at that index."));
+  }
+  for (int64_t i = known + 1; i <= c; ++i) {
+    const LogSlot& slot = n.log[static_cast<size_t>(i - 1)];
+    committed_.push_back(CommittedEntry{slot.term, slot.prefix_hash, e.st.term, e.seq, e.id});
+    // Keep the stack of indices whose commit_term is below that of every later index.
+    while (!completeness_stack_.empty() &&
+           committed_[static_cast<size_t>(completeness_stack_.back() - 1)].commit_term >=
+               e.st.term) {
+      completeness_stack_.pop_back();
+    }
+    completeness_stack_.push_back(i);
+  }
+  n.commit = c;
+  report_.counts["committed_entries"] = static_cast<int64_t>(committed_.size());
+}
+
+// ---------------------------------------------------------------------------------------------
+// LeaderCompleteness (Figure 3, §5.4): if a log entry is committed in a given term, that entry
+// is present in the logs of the leaders of all higher-numbered terms.
+//
+// An entry's commit term is not in the trace; the checker uses the term the committing node was
+// in when its commit index first covered the entry, which is at least the real commit term, so
+// the check never demands more than Raft guarantees. At become_leader of term T the new leader
+// must hold every committed entry whose commit term is < T. With K the highest such index, that
+// is one comparison of prefix hashes at K (the same prefix means every entry up to K is there).
+// K is found by binary search in a stack of the indices whose commit term is lower than that of
+// every later index (the largest index with commit term < T is always on it).
+
+void TraceChecker::check_leader_completeness(const NodeEvent& e) {
+  count("leaders_checked");
+  int64_t term = e.st.term;
+  auto it = std::partition_point(
+      completeness_stack_.begin(), completeness_stack_.end(),
+      [&](int64_t i) { return committed_[static_cast<size_t>(i - 1)].commit_term < term; });
+  if (it == completeness_stack_.begin()) return;
+  int64_t k = *(it - 1);
+  const NodeTrack& n = *e.node;
+  if (n.last_index() >= k && n.prefix(k) == committed_[static_cast<size_t>(k - 1)].prefix_hash) {
+    return;
+  }
+  // Name the first missing required entry.
+  int64_t missing = k;
+  for (int64_t i = 1; i <= k; ++i) {
+    const CommittedEntry& ce = committed_[static_cast<size_t>(i - 1)];
+    if (ce.commit_term < term && (n.last_index() < i || n.prefix(i) != ce.prefix_hash)) {
+      missing = i;
+      break;
+    }
+  }
+  const CommittedEntry& ce = committed_[static_cast<size_t>(missing - 1)];
+  std::string has = n.last_index() < missing
+                        ? cat("its log ends at index ", n.last_index())
+                        : cat("it has term ", n.term_at(missing), " there",
+                              n.term_at(missing) == ce.term ? " with a different history" : "");
+  fail(kLeaderCompleteness, {ce.seq, e.seq}, {ce.node, e.id},
+       cat("Node ", e.id, " became leader of term ", term, " at seq ", e.seq,
+           " without the committed entry (index ", missing, ", term ", ce.term, "): node ", ce.node,
+           "'s commit index covered it at seq ", ce.seq, " in term ", ce.commit_term, ", but ", has,
+           ". Leader Completeness (Raft Figure 3, §5.4): an entry committed in a "
+           "term is in the log of every leader of a higher term; the election restriction of "
+           "§5.4.1 (vote only for a candidate whose log is at least as up to date) and the rule "
+           "that leaders commit only current-term entries by counting (§5.4.2) guarantee it."));
+}
+
+// ---------------------------------------------------------------------------------------------
+// StateMachineSafety (Figure 3, §5.4.3): if a server has applied a log entry at a given index,
+// no other server will ever apply a different log entry for the same index. Also Figure 2's
+// rules for applying: in index order without gaps (lastApplied + 1), only committed entries
+// (index <= commitIndex), and the entry applied is the one in the node's own log.
+
+void TraceChecker::check_apply_safety(const NodeEvent& e, int64_t index, const Entry& entry) {
+  NodeTrack& n = *e.node;
+  auto fig2 =
+      " (Raft Figure 2: \"if commitIndex > lastApplied: increment lastApplied, apply "
+      "log[lastApplied] to state machine\")";
+  if (index != n.applied + 1) {
+    fail(kStateMachineSafety, {e.seq}, {e.id},
+         cat("Node ", e.id, " applied index ", index, " at seq ", e.seq, " after index ", n.applied,
+             ". Entries are applied one at a time in index order with no gaps", fig2,
+             ", so every node's state machine sees the same sequence of commands."));
+  }
+  if (index > e.st.commit) {
+    fail(kStateMachineSafety, {e.seq}, {e.id},
+         cat("Node ", e.id, " applied index ", index, " at seq ", e.seq,
+             " while its commit index was ", e.st.commit,
+             ". Only committed entries may be "
+             "applied",
+             fig2, "; an uncommitted entry can still be replaced by a new leader."));
+  }
+  if (index > n.last_index() || n.log[static_cast<size_t>(index - 1)].entry_hash != entry.hash) {
+    fail(kStateMachineSafety, {e.seq}, {e.id},
+         cat("Node ", e.id, " applied ", describe(entry, index), " at seq ", e.seq,
+             ", which is not the entry its log holds at that index",
+             index > n.last_index() ? " (its log is shorter)" : "", fig2, "."));
+  }
+  if (applied_.size() < static_cast<size_t>(index)) applied_.resize(static_cast<size_t>(index));
+  AppliedRecord& first = applied_[static_cast<size_t>(index - 1)];
+  if (!first.set) {
+    first = AppliedRecord{true, entry.hash, entry, e.seq, e.id};
+    return;
+  }
+  if (first.entry_hash == entry.hash) return;
+  fail(kStateMachineSafety, {first.seq, e.seq}, {first.node, e.id},
+       cat("Node ", e.id, " applied ", describe(entry, index), " at seq ", e.seq, ", but node ",
+           first.node, " applied a different entry at the same index, ",
+           describe(first.entry, index), ", at seq ", first.seq,
+           ". State Machine Safety (Raft "
+           "Figure 3, §5.4.3): no two servers apply different entries at the same index."));
+}
+
+// ---------------------------------------------------------------------------------------------
+// KVSemantics: each node's applies, replayed in order through the sequential KV model (with the
+// per-client dedup of retried commands), give exactly the traced results; and the result of each
+// client request is remembered for comparison with what the client was told.
+
+void TraceChecker::check_apply_result(const NodeEvent& e, int64_t index, const Entry& entry,
+                                      const Result& traced) {
+  Result expected = e.node->kv.apply(entry.cmd);
+  if (expected != traced) {
+    fail(kKVSemantics, {e.seq}, {e.id},
+         cat("Node ", e.id, " applied ", describe(entry, index), " at seq ", e.seq, " with result ",
+             describe(traced), ", but replaying node ", e.id,
+             "'s applied entries in index order through the sequential KV model gives ",
+             describe(expected),
+             ". (Model: put is ok if the key is absent else key_exists; "
+             "get returns the value or not_found; delete is ok if present else not_found; a "
+             "command repeating its client's last applied seq returns the remembered result and "
+             "changes nothing.)"));
+  }
+  if (entry.cmd.op == "noop" || entry.cmd.client == 0) return;
+  results_.try_emplace(client_key(entry.cmd.client, entry.cmd.seq),
+                       AppliedResult{traced, entry.cmd, e.seq, e.id});
+}
+
+// ---------------------------------------------------------------------------------------------
+// TermAdoption (Figure 2, "Rules for Servers / All Servers", §5.1): if an RPC request or
+// response contains term T > currentTerm, set currentTerm = T and convert to follower. A
+// deliver's `state` is the receiver's state before it handles the message (the deliver itself
+// changes nothing), so a message carrying a higher term must leave the receiver in at least that
+// term by the end of the step: checked at the next input event or at `end`.
+
+void TraceChecker::note_higher_term(const NodeEvent& e, const Obj& msg) {
+  const std::string& type = msg.str("type");
+  if (type == "ClientRequest" || type == "ClientReply") return;  // no term
+  int64_t term = msg.integer("term");
+  if (term <= e.st.term) return;
+  higher_term_ = HigherTerm{e.id, term, e.seq, type};
+  count("higher_terms_seen");
+}
+
+void TraceChecker::check_term_adopted() {
+  if (!higher_term_) return;
+  HigherTerm h = *higher_term_;
+  higher_term_.reset();
+  const NodeTrack& n = nodes_[static_cast<size_t>(h.node)];
+  if (n.term >= h.term) return;
+  fail(kTermAdoption, {h.seq}, {h.node},
+       cat("Node ", h.node, " received a ", h.type, " of term ", h.term, " at seq ", h.seq,
+           " but ended that step still in term ", n.term,
+           ". Raft Figure 2 (all servers) and "
+           "§5.1: a server that sees a higher term in any RPC request or response adopts it and "
+           "becomes a follower at once; a stale leader that keeps its term can go on acting as "
+           "leader."));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runtime events
+
+void TraceChecker::runtime_event(Ev kind, const Obj& ev, int64_t seq) {
+  switch (kind) {
+    case Ev::Drop: {
+      SentMessage& m = sent_message(ev.object("msg"), seq, "drop");
+      ev.one_of("reason", {"node_down", "loss", "partition", "cut", "test"});
+      if (--m.copies < 0) {
+        fail(kWellFormed, {m.seq, seq}, {},
+             cat("Message sent at seq ", m.seq, " is dropped at seq ", seq,
+                 " after all its "
+                 "copies were already delivered or dropped."));
+      }
+      count("drops");
+      break;
+    }
+    case Ev::Duplicate: ++sent_message(ev.object("msg"), seq, "duplicate").copies; break;
+    case Ev::ClientInvoke: on_client_invoke(ev, seq); break;
+    case Ev::ClientSend: {
+      // Client 0 with client_seq 0 is a request injected by the runtime (no client waits).
+      int64_t client = ev.integer("client");
+      if (client != 0) check_client_id(client, seq);
+      ev.integer("client_seq");
+      check_node_id(ev.integer("to"), seq, "the client's target");
+      record_send(ev.object("msg"), seq, 0);
+      break;
+    }
+    case Ev::ClientReceive: on_client_receive(ev, seq); break;
+    case Ev::ClientComplete: on_client_complete(ev, seq); break;
+    case Ev::ClientRetry:
+      check_client_id(ev.integer("client"), seq);
+      ev.integer("client_seq");
+      ev.one_of("reason", {"not_leader", "timeout"});
+      check_node_id(ev.integer("to"), seq, "the client's target");
+      break;
+    case Ev::Partition:
+      for (const json& group : ev.array("groups")) {
+        if (!group.is_array()) throw FormatIssue("field 'groups' must be an array of arrays");
+        for (const json& id : group) {
+          if (!id.is_number_integer()) throw FormatIssue("field 'groups' must hold node ids");
+          check_node_id(id.get<int64_t>(), seq, "a partition member");
+        }
+      }
+      break;
+    case Ev::Heal: break;
+    case Ev::Cut:
+    case Ev::Uncut:
+      check_node_id(ev.integer("from"), seq, "a link's source");
+      check_node_id(ev.integer("to"), seq, "a link's destination");
+      break;
+    case Ev::End: on_end(ev, seq); break;
+    default: break;
+  }
+}
+
+KvOpKind op_kind(const std::string& op) {
+  return op == "put" ? KvOpKind::Put : op == "get" ? KvOpKind::Get : KvOpKind::Delete;
+}
+
+// The network hands a ClientReply to its client: like a deliver, it uses up one sent copy.
+void TraceChecker::on_client_receive(const Obj& ev, int64_t seq) {
+  int64_t client = ev.integer("client");
+  Obj msg = ev.object("msg");
+  SentMessage& m = sent_message(msg, seq, "client_receive");
+  if (msg.str("type") != "ClientReply" || msg.integer("client") != client) {
+    fail(kWellFormed, {m.seq, seq}, {},
+         cat("client_receive at seq ", seq, " hands client ", client, " a ", msg.str("type"),
+             " for client ", msg.integer("client"),
+             "; clients receive only their own "
+             "ClientReply messages."));
+  }
+  if (--m.copies < 0) {
+    fail(kWellFormed, {m.seq, seq}, {},
+         cat("Message sent at seq ", m.seq, " reaches its client at seq ", seq,
+             " more often than "
+             "it was sent and duplicated."));
+  }
+  count("deliveries");
+}
+
+void TraceChecker::on_client_invoke(const Obj& ev, int64_t seq) {
+  int64_t client = ev.integer("client");
+  int64_t request = ev.integer("client_seq");
+  Command cmd = parse_command(ev.object("cmd"));
+  check_client_id(client, seq);
+  check_node_id(ev.integer("to"), seq, "the client's target", true);
+  if (cmd.client != client || cmd.seq != request) {
+    fail(kWellFormed, {seq}, {},
+         cat("client_invoke at seq ", seq, " is for client ", client, " request ", request,
+             " but its command carries client ", cmd.client, " seq ", cmd.seq, "."));
+  }
+  ClientRequestTrack track{cmd, seq, false, -1};
+  if (cmd.op != "noop") {
+    KvOperation op;
+    op.client = static_cast<int>(client);
+    op.request_seq = request;
+    op.kind = op_kind(cmd.op);
+    op.key = cmd.key;
+    op.value = cmd.value;
+    op.invoke = seq;
+    track.history_index = static_cast<int64_t>(history_.size());
+    history_.push_back(std::move(op));
+  }
+  auto [it, inserted] = requests_.try_emplace(client_key(client, request), std::move(track));
+  if (!inserted) {
+    fail(kWellFormed, {it->second.invoke_seq, seq}, {},
+         cat("Client ", client, " invokes request ", request, " at seq ", seq,
+             " a second time (first at seq ", it->second.invoke_seq, ")."));
+  }
+  count("client_ops");
+}
+
+// KVSemantics, client side: a reply the client accepted as final (ok / key_exists / not_found)
+// must be the result the state machine produced for the entry carrying that (client, seq).
+// unknown (deadline passed) and not_leader are legitimate answers and are not compared.
+void TraceChecker::on_client_complete(const Obj& ev, int64_t seq) {
+  int64_t client = ev.integer("client");
+  int64_t request = ev.integer("client_seq");
+  Result result = parse_result(ev.object("result"));
+  int64_t from = ev.integer("from");
+  check_client_id(client, seq);
+  check_node_id(from, seq, "the replying node", true);
+  auto it = requests_.find(client_key(client, request));
+  if (it == requests_.end() || it->second.completed) {
+    fail(kWellFormed, {seq}, {},
+         cat("client_complete at seq ", seq, " for client ", client, " request ", request,
+             it == requests_.end() ? ", which was never invoked." : ", which already completed."));
+  }
+  ClientRequestTrack& track = it->second;
+  track.completed = true;
+  bool definite =
+      result.status == "ok" || result.status == "key_exists" || result.status == "not_found";
+  if (track.history_index >= 0) {
+    KvOperation& op = history_[static_cast<size_t>(track.history_index)];
+    op.complete = seq;
+    op.reply_node = static_cast<int>(from);
+    op.outcome = result.status == "ok"           ? KvOutcome::Ok
+                 : result.status == "key_exists" ? KvOutcome::KeyExists
+                 : result.status == "not_found"  ? KvOutcome::NotFound
+                                                 : KvOutcome::Unknown;
+    op.read_value = result.value;
+  }
+  if (!definite) return;
+  std::vector<int> nodes;
+  if (from != 0) nodes.push_back(static_cast<int>(from));
+  auto applied = results_.find(client_key(client, request));
+  if (applied == results_.end()) {
+    fail(kKVSemantics, {track.invoke_seq, seq}, nodes,
+         cat("Client ", client, " accepted result ", describe(result), " for request ", request,
+             " (", describe(track.cmd), ") at seq ", seq,
+             ", but no node has applied an entry "
+             "for that request. A leader replies only after the entry is committed and applied "
+             "(§5.3, §8), so this acknowledgement is not backed by the state machine."));
+  }
+  const AppliedResult& a = applied->second;
+  count("client_results_compared");
+  if (a.cmd == track.cmd && a.result == result) return;
+  nodes.push_back(a.node);
+  fail(kKVSemantics, {a.seq, seq}, nodes,
+       cat("Client ", client, " accepted result ", describe(result), " for request ", request, " (",
+           describe(track.cmd), ") at seq ", seq,
+           ", but the entry for that request, "
+           "applied by node ",
+           a.node, " at seq ", a.seq, ", is ", describe(a.cmd), " with result ", describe(a.result),
+           ". A client reply must report the result "
+           "the state machine produced for the client's own command."));
+}
+
+// The final state of every node: the usual post-state checks, and KVSemantics on the store
+// digest of every running node (its replayed KV model must hold exactly that store).
+void TraceChecker::on_end(const Obj& ev, int64_t seq) {
+  for (const json& item : ev.array("nodes")) {
+    Obj final_state(item, "nodes[]");
+    int64_t id = final_state.integer("node");
+    NodeState st = parse_state(final_state.object("state"));
+    const std::string& digest = final_state.str("store_digest");
+    int64_t size = final_state.integer("store_size");
+    check_node_id(id, seq, "a final node");
+    NodeEvent e{Ev::End, seq, static_cast<int>(id), &nodes_[static_cast<size_t>(id)], st};
+    check_term(e);
+    check_post_state(e);
+    if (e.node->down) continue;
+    if (digest != e.node->kv.digest() || size != e.node->kv.size()) {
+      fail(kKVSemantics, {seq}, {e.id},
+           cat("Node ", e.id, "'s final store has ", size, " keys and digest ", digest,
+               ", but replaying its applied entries through the sequential KV model gives ",
+               e.node->kv.size(), " keys and digest ", e.node->kv.digest(), "."));
+    }
+  }
+  ended_ = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Linearizability of the client-visible history (see check/linearizability.h).
+
+void TraceChecker::check_linearizability() {
+  if (!options_.linearizability) return;
+  LinearizabilityOptions lin;
+  lin.max_steps_per_key = options_.linearizability_steps_per_key;
+  lin.max_steps_total = options_.linearizability_steps_total;
+  LinearizabilityResult r = raftkv::check::check_linearizability(history_, lin);
+  report_.counts["linearizability_ops"] = r.operations;
+  report_.counts["linearizability_keys"] = r.keys;
+  report_.counts["linearizability_steps"] = r.steps;
+  report_.counts["linearizability_inconclusive_keys"] = r.inconclusive_keys;
+  report_.linearizability_inconclusive = r.inconclusive_keys > 0;
+  if (r.verdict != LinearizabilityVerdict::NotLinearizable) return;
+  const KvOperation& stuck = history_[r.stuck_op];
+  std::vector<int64_t> seqs{stuck.invoke};
+  if (stuck.complete) seqs.push_back(stuck.complete);
+  std::vector<int> nodes;
+  if (stuck.reply_node) nodes.push_back(stuck.reply_node);
+  if (r.last_writer) {
+    const KvOperation& w = history_[*r.last_writer];
+    seqs.push_back(w.invoke);
+    if (w.complete) seqs.push_back(w.complete);
+    if (w.reply_node) nodes.push_back(w.reply_node);
+  }
+  fail(kLinearizability, seqs, nodes,
+       r.explanation +
+           " Linearizability: every operation must appear to take effect at one "
+           "instant between its invocation and its completion (Raft §8: read and write requests "
+           "are answered by the leader only after committing them).");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driving
+
+void TraceChecker::event(const json& j) {
+  Obj ev(j, "");
+  int64_t seq = ev.integer("seq");
+  int64_t t = ev.integer("t");
+  const std::string& name = ev.str("event");
+  auto it = event_table().find(name);
+  if (it == event_table().end()) throw FormatIssue("unknown event " + quote(name));
+  if (ended_) throw FormatIssue("event after the 'end' event");
+  check_order(seq, t);
+  ++report_.events;
+  if (is_input(it->second) || it->second == Ev::End) check_term_adopted();  // a step ended
+  if (is_node_event(it->second))
+    node_event(it->second, ev, seq);
+  else
+    runtime_event(it->second, ev, seq);
+}
+
+void TraceChecker::finish() {
+  if (!ended_) throw FormatIssue("the trace stops without an 'end' event (truncated?)");
+  check_linearizability();
+}
+
+}  // namespace
+
+Report check_trace(std::istream& in, const std::string& name, const CheckOptions& options) {
+  Report report;
+  report.trace_name = name;
+  TraceChecker checker(options, report);
+  std::string line;
+  int64_t line_no = 0;
+  try {
+    while (std::getline(in, line)) {
+      ++line_no;
+      if (in.eof()) throw FormatIssue("last line has no line end (truncated file?)");
+      if (line.empty()) throw FormatIssue("blank line");
+      json j;
+      try {
+        j = json::parse(line);
+      } catch (const json::exception& e) {
+        throw FormatIssue(std::string("invalid JSON: ") + e.what());
+      }
+      scan_values(j);
+      if (line_no == 1)
+        checker.header(j);
+      else
+        checker.event(j);
+    }
+    if (in.bad()) throw FormatIssue("read error");
+    if (line_no == 0) throw FormatIssue("empty trace: no header line");
+    ++line_no;  // a problem found at the end is reported just past the last line
+    checker.finish();
+  } catch (const FormatIssue& issue) {
+    throw TraceFormatError(name, line_no, issue.what());
+  } catch (const Stop& stop) {
+    report.violation = stop.violation;
+  }
+  return report;
+}
+
+Report check_trace_file(const std::string& path, const CheckOptions& options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw TraceFormatError(path, 0, "cannot open the trace file");
+  return check_trace(in, path, options);
+}
+
+std::string format_report(const Report& r) {
+  auto c = [&r](const char* name) {
+    auto it = r.counts.find(name);
+    return it == r.counts.end() ? int64_t{0} : it->second;
+  };
+  std::ostringstream out;
+  if (r.violation) {
+    const Violation& v = *r.violation;
+    out << "VIOLATION " << r.trace_name << ": " << v.check;
+    if (!v.seqs.empty()) out << " at seq " << join(v.seqs);
+    if (!v.nodes.empty()) {
+      out << " on node" << (v.nodes.size() > 1 ? "s " : " ")
+          << join(std::vector<int64_t>(v.nodes.begin(), v.nodes.end()));
+    }
+    out << "\n  " << v.explanation;
+    return out.str();
+  }
+  out << "OK " << r.trace_name << ": " << r.events << " events; WellFormed ok (" << c("messages")
+      << " messages, " << c("crashes") << " crashes); ElectionSafety ok (" << c("leaders")
+      << " leaders in " << c("terms") << " terms); LeaderAppendOnly ok; TermAdoption ok ("
+      << c("higher_terms_seen") << " higher terms seen); "
+      << "LogMatching ok (" << c("log_entries") << " distinct entries); LeaderCompleteness ok ("
+      << c("committed_entries") << " committed entries, " << c("leaders_checked")
+      << " leaders checked); StateMachineSafety ok (" << c("applies") << " applies); "
+      << "KVSemantics ok (" << c("client_results_compared") << " client results compared); ";
+  std::string bugs;
+  for (const std::string& b : r.planted_bugs) bugs += (bugs.empty() ? "" : ", ") + b;
+  if (r.linearizability_inconclusive) {
+    out << "Linearizability: inconclusive (budget) on " << c("linearizability_inconclusive_keys")
+        << " of " << c("linearizability_keys") << " keys";
+  } else if (r.counts.count("linearizability_ops")) {
+    out << "Linearizability ok (" << c("linearizability_ops") << " ops on "
+        << c("linearizability_keys") << " keys)";
+  } else {
+    out << "Linearizability not checked";
+  }
+  if (!bugs.empty()) out << " [planted bugs: " << bugs << "]";
+  return out.str();
+}
+
+}  // namespace raftkv::check

@@ -1,0 +1,84 @@
+// The trace checker: reads a raftkv trace (spec/trace-schema.md) and verifies the Raft safety
+// properties of Figure 3 of the Raft paper (Ongaro & Ousterhout 2014), the higher-term rule of
+// Figure 2, the KV state machine's semantics and the linearizability of the client-visible
+// history. spec/checks.md documents every check; the names below are the ones spec/ and
+// RaftKV.tla use.
+//
+// Checking is one pass over the trace; every check except Linearizability costs O(1) amortised
+// per event (hash maps, per-index prefix hashes of the logs, no rescans). Linearizability runs
+// once at the end over the client history (see check/linearizability.h). The first violation
+// stops the check and is reported; a trace that cannot be read (bad JSON, truncated, missing
+// or mistyped field, unknown event, wrong format/version, a null) raises TraceFormatError.
+#pragma once
+
+#include <cstdint>
+#include <istream>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace raftkv::check {
+
+// The check names, exactly as spec/checks.md and RaftKV.tla spell them.
+inline constexpr const char* kWellFormed = "WellFormed";
+inline constexpr const char* kElectionSafety = "ElectionSafety";
+inline constexpr const char* kLeaderAppendOnly = "LeaderAppendOnly";
+inline constexpr const char* kLogMatching = "LogMatching";
+inline constexpr const char* kLeaderCompleteness = "LeaderCompleteness";
+inline constexpr const char* kStateMachineSafety = "StateMachineSafety";
+inline constexpr const char* kTermAdoption = "TermAdoption";
+inline constexpr const char* kKVSemantics = "KVSemantics";
+inline constexpr const char* kLinearizability = "Linearizability";
+
+struct Violation {
+  std::string check;          // one of the names above
+  std::vector<int64_t> seqs;  // the trace events involved (their `seq`), ascending
+  std::vector<int> nodes;     // the nodes involved, ascending (may be empty for client checks)
+  std::string explanation;    // one paragraph
+};
+
+struct Report {
+  std::string trace_name;
+  int64_t events = 0;  // events read (the header line not counted)
+  std::optional<Violation> violation;
+  std::vector<std::string> planted_bugs;  // from the header (normally empty)
+  // Linearizability ran out of budget on some key: neither a pass nor a violation.
+  bool linearizability_inconclusive = false;
+  // Summary figures: "nodes", "messages", "deliveries", "drops", "crashes", "restarts",
+  // "leaders", "terms", "higher_terms_seen", "log_entries" (distinct (index, term) pairs),
+  // "committed_entries", "leaders_checked", "applies", "client_ops",
+  // "client_results_compared", "linearizability_ops", "linearizability_keys",
+  // "linearizability_steps", "linearizability_inconclusive_keys".
+  std::map<std::string, int64_t> counts;
+
+  bool ok() const { return !violation.has_value(); }
+};
+
+// A trace that cannot be read as a raftkv-trace version 1 file. what() is "NAME:LINE: message";
+// line 0 means the file itself (e.g. it cannot be opened).
+class TraceFormatError : public std::runtime_error {
+ public:
+  TraceFormatError(const std::string& name, int64_t line, const std::string& msg);
+  int64_t line() const { return line_; }
+
+ private:
+  int64_t line_;
+};
+
+struct CheckOptions {
+  bool linearizability = true;  // false skips the client-history search
+  int64_t linearizability_steps_per_key = 2'000'000;
+  int64_t linearizability_steps_total = 20'000'000;
+};
+
+Report check_trace(std::istream& in, const std::string& name, const CheckOptions& options = {});
+Report check_trace_file(const std::string& path, const CheckOptions& options = {});
+
+// Human summary. A passing trace gives one line:
+//   "OK name: N events; WellFormed ok; ElectionSafety ok (L leaders in T terms); ..."
+// a violating one gives "VIOLATION name: Check at seq a, b on node(s) x, y" and the explanation.
+std::string format_report(const Report& report);
+
+}  // namespace raftkv::check

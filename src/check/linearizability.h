@@ -1,0 +1,110 @@
+// Linearizability of the client-visible KV history (the `Linearizability` check).
+//
+// A history is the set of client operations, each with the position of its invocation
+// (client_invoke) and of its completion (client_complete) in the trace. Positions are trace
+// `seq` numbers, which order every pair of events strictly, so "A happened before B" is simply
+// A.complete < B.invoke.
+//
+// Algorithm (Wing & Gong 1993, with Lowe's 2017 memoisation, the approach of Knossos and
+// Porcupine; written from the papers, no code taken from either project):
+//
+//  1. P-compositionality. Keys are independent objects and linearizability is a local property
+//     (Herlihy & Wing 1990), so the history is split per key and each key is searched alone.
+//  2. Each operation becomes a call entry at `invoke` and a return entry at `complete`; the
+//     entries of one key are sorted by position into a doubly linked list.
+//  3. Depth-first search. Walk the list from its head. At a call entry, try to linearize that
+//     operation now: run it through the sequential model of one key (absent or holding a value:
+//     put is ok if absent else key_exists, get returns the value or not_found, delete is ok if
+//     present else not_found). If the model's result matches the observed one, and the pair
+//     (set of linearized operations, model state) has not been seen before, push a frame, remove
+//     the call and its return from the list ("lift") and restart from the head. At a return
+//     entry the operation it closes has not been linearized although it has returned: undo the
+//     most recent choice (pop a frame, "unlift") and try the next call after it. An empty stack
+//     there means no linearization exists.
+//  4. Lowe's memoisation: a cache of (linearized set, state) pairs already explored. Two search
+//     paths reaching the same pair have the same future, so the second is cut. The set is kept
+//     as a 128-bit Zobrist hash (XOR of two random 64-bit words per operation, updated in O(1)
+//     per step) instead of an n-bit bitset, so a cache entry is 20 bytes whatever the history's
+//     length; a false cache hit needs a 128-bit collision, which is negligible.
+//  5. Unknown outcomes. An operation whose result is `unknown` (the client's deadline passed),
+//     `not_leader` as a final answer, or that never completed may have taken effect at any point
+//     after its invocation, or never. Its return is "at infinity": it has no return entry, so
+//     the search never has to place it, and any model result is accepted for it. The search
+//     succeeds as soon as every operation with a known outcome is linearized (the unknown ones
+//     left can take effect at the end, unobserved, or never). Unknown operations wait in a
+//     separate list ordered by invocation, and are tried only at a dead end (where the scan
+//     of step 3 reaches a return entry), each one invoked before that return; this is still an
+//     exhaustive search (every child of every search node is tried; only the order changes)
+//     but pending unknown operations cost nothing while the known ones fit. Two more
+//     reductions: an unknown get is dropped up front (it changes nothing and observes
+//     nothing), and an unknown operation is never linearized at a point where it would not
+//     change the state (placing it later, or never, is always at least as permissive).
+//  6. Budget. Every attempt to linearize an operation costs one step. A key that exceeds the
+//     per-key step budget, or any key searched after the whole check's budget ran out, is
+//     reported as inconclusive rather than searched forever. Inconclusive is not a violation.
+//
+// On a violation the result names the key, the operation that no linearization could place,
+// and, from the longest linearizable prefix the search found, the key's value there and the
+// operation that wrote it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace raftkv::check {
+
+enum class KvOpKind { Put, Get, Delete };
+
+// What the client observed. Unknown covers `unknown`, a final `not_leader` and "never completed".
+enum class KvOutcome { Ok, KeyExists, NotFound, Unknown };
+
+struct KvOperation {
+  int client = 0;
+  int64_t request_seq = 0;  // the client's request number (cmd.seq)
+  KvOpKind kind = KvOpKind::Get;
+  std::string key;
+  std::string value;     // put's value
+  int64_t invoke = 0;    // trace seq of client_invoke (> 0)
+  int64_t complete = 0;  // trace seq of client_complete; 0 = never completed
+  KvOutcome outcome = KvOutcome::Unknown;
+  std::string read_value;  // the value a successful get returned
+  int reply_node = 0;      // the node whose reply completed the op (0 = none)
+};
+
+struct LinearizabilityOptions {
+  int64_t max_steps_per_key = 2'000'000;  // search steps before a key is inconclusive
+  int64_t max_steps_total = 20'000'000;   // across all keys of one history
+};
+
+enum class LinearizabilityVerdict { Linearizable, NotLinearizable, Inconclusive };
+
+struct LinearizabilityResult {
+  LinearizabilityVerdict verdict = LinearizabilityVerdict::Linearizable;
+  int64_t keys = 0;                                 // keys searched (or skipped as inconclusive)
+  int64_t operations = 0;                           // operations in the history
+  int64_t steps = 0;                                // search steps over all keys
+  int64_t inconclusive_keys = 0;                    // keys that ran out of budget
+  std::vector<std::string> inconclusive_key_names;  // the first few of them
+
+  // NotLinearizable only.
+  std::string key;
+  size_t stuck_op = 0;                      // index into the history
+  std::optional<size_t> last_writer;        // index into the history
+  int64_t prefix_length = 0;                // ops in the longest linearizable prefix found
+  std::optional<std::string> prefix_value;  // the key's value after that prefix (nullopt: absent)
+  std::string explanation;
+};
+
+// Checks a history. Throws std::invalid_argument for an ill-formed one: invoke <= 0, a
+// completion not after its invocation, or a known outcome without a completion. (An outcome the
+// operation cannot produce, such as a get answering key_exists, is not ill-formed: no
+// linearization can place that operation, so the history is not linearizable.)
+LinearizabilityResult check_linearizability(const std::vector<KvOperation>& history,
+                                            const LinearizabilityOptions& options = {});
+
+// "client 2 get x -> not_found (invoked at seq 12, completed at seq 14)".
+std::string describe_operation(const KvOperation& op);
+
+}  // namespace raftkv::check
