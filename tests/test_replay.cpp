@@ -1,6 +1,7 @@
 // Replay: traces re-run identically on the node code; any edit is found.
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "replay/replay.h"
@@ -196,4 +197,27 @@ TEST_CASE("The Figure 8 scenario reproduces the schedule on the real code", "[re
     // The scenario's trace is itself a trace: it replays identically.
     CHECK(replay_text(trace.str()).identical);
   }
+}
+
+#include "replay/export_tla.h"
+
+TEST_CASE("export-tla writes one line per replay step", "[replay][tla]") {
+  std::string text = trace_text(test_config(3, 1, 4));
+  std::istringstream in(text);
+  std::ostringstream out;
+  int64_t steps = export_tla(in, "test", out);
+  ReplayResult r = replay_text(text);
+  CHECK(steps == r.steps);
+  std::vector<std::string> lines = lines_of(out.str());
+  REQUIRE(static_cast<int64_t>(lines.size()) == steps);
+  std::set<std::string> actions;
+  for (const std::string& line : lines) {
+    json step = json::parse(line);
+    actions.insert(step["action"].get<std::string>());
+    CHECK(step["log"].size() == step["post"]["last_index"].get<size_t>());
+  }
+  CHECK(actions == std::set<std::string>{"Start", "Timeout", "Heartbeat", "Receive",
+                                         "ClientRequest"});
+  std::istringstream bad("{\"format\":\"nope\"}\n");
+  CHECK_THROWS_AS(export_tla(bad, "bad", out), ReplayInputError);
 }

@@ -35,6 +35,10 @@ struct CheckCommandOptions {
 // malformed (2 wins over 1).
 int check_command(const CheckCommandOptions& opts, std::ostream& out, std::ostream& err);
 
+// Exit 0 on success, 2 on unreadable or malformed input.
+int export_tla_command(const std::string& trace_path, const std::string& out_path,
+                       std::ostream& out, std::ostream& err);
+
 struct BenchOptions {
   int64_t ops = 100000;  // committed client operations per scenario (at least)
   bool json = false;

@@ -2,6 +2,7 @@
 #include <ostream>
 
 #include "app/commands.h"
+#include "replay/export_tla.h"
 #include "replay/replay.h"
 
 namespace raftkv {
@@ -40,6 +41,28 @@ int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ost
         << " events to " << opts.trace_path << '\n';
   } else {
     out << "replayed " << result.events << " events (" << result.steps << " steps), identical\n";
+  }
+  return 0;
+}
+
+int export_tla_command(const std::string& trace_path, const std::string& out_path,
+                       std::ostream& out, std::ostream& err) {
+  std::ifstream in(trace_path, std::ios::binary);
+  if (!in) {
+    err << "raftkv export-tla: cannot open '" << trace_path << "'\n";
+    return 2;
+  }
+  std::ofstream file(out_path, std::ios::out | std::ios::trunc | std::ios::binary);
+  if (!file) {
+    err << "raftkv export-tla: cannot write '" << out_path << "'\n";
+    return 2;
+  }
+  try {
+    int64_t steps = export_tla(in, trace_path, file);
+    out << "wrote " << steps << " steps to " << out_path << '\n';
+  } catch (const ReplayInputError& e) {
+    err << "raftkv export-tla: malformed trace: " << e.what() << '\n';
+    return 2;
   }
   return 0;
 }

@@ -42,6 +42,13 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("--trace,-t", replay.trace_path,
                          "Scenario input: write the resulting trace to this file");
 
+  std::string export_in, export_out;
+  auto* export_cmd = app.add_subcommand(
+      "export-tla", "Regroup a trace into one line per step for TLA+ trace validation");
+  export_cmd->add_option("trace", export_in, "Trace file (JSON lines)")->required();
+  export_cmd->add_option("out", export_out, "Output file (JSON lines, one step per line)")
+      ->required();
+
   raftkv::BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Measure emulator throughput (tracing off and on)");
   bench_cmd->add_option("--ops", bench.ops, "Committed client operations per scenario")
@@ -72,6 +79,9 @@ int main(int argc, char** argv) {
     return raftkv::run_command(run, std::cout, std::cerr);
   }
   if (check_cmd->parsed()) return raftkv::check_command(check, std::cout, std::cerr);
+  if (export_cmd->parsed()) {
+    return raftkv::export_tla_command(export_in, export_out, std::cout, std::cerr);
+  }
   if (replay_cmd->parsed()) return raftkv::replay_command(replay, std::cout, std::cerr);
   if (bench_cmd->parsed()) return raftkv::bench_command(bench, std::cout, std::cerr);
   return 2;
