@@ -634,6 +634,11 @@ TEST_CASE("WellFormed: events at a crashed node and unknown node ids", "[checker
     tb.end();
     REQUIRE(violated(tb.check()) == "WellFormed");
   }
+  SECTION("the end event misses a node") {
+    TraceBuilder tb = normal_run();
+    tb.events.back()["nodes"].erase(1);
+    REQUIRE(violated(tb.check()) == "WellFormed");
+  }
   SECTION("state disagreeing with the log events") {
     TraceBuilder tb = normal_run();
     tb.find(is_event("persist"), 3)["state"]["last_index"] = 7;
@@ -1079,6 +1084,10 @@ TEST_CASE("TraceFormatError: wrong header", "[checker][format]") {
   }
   SECTION("missing config") {
     tb.header.erase("config");
+    CHECK(format_error_line(tb.text()) == 1);
+  }
+  SECTION("an absurd cluster size") {
+    tb.header["config"]["num_nodes"] = 2000000000;
     CHECK(format_error_line(tb.text()) == 1);
   }
 }

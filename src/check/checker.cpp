@@ -22,6 +22,7 @@ using json = nlohmann::json;
 
 constexpr int64_t kIntLimit = int64_t{1} << 31;  // every traced integer is in [0, 2^31)
 constexpr int kMaxDepth = 32;                    // the schema nests at most ~6 levels
+constexpr int kMaxNodes = 1000;                  // the config's limit (src/config/config.cpp)
 
 template <typename... Args>
 std::string cat(const Args&... args) {
@@ -749,7 +750,9 @@ void TraceChecker::header(const json& j) {
   Obj config = h.object("config");
   num_nodes_ = static_cast<int>(config.integer("num_nodes"));
   num_clients_ = static_cast<int>(config.integer("num_clients"));
-  if (num_nodes_ < 1) throw FormatIssue("config.num_nodes must be at least 1");
+  if (num_nodes_ < 1 || num_nodes_ > kMaxNodes) {
+    throw FormatIssue(cat("config.num_nodes must be in 1..", kMaxNodes));
+  }
   nodes_.assign(static_cast<size_t>(num_nodes_) + 1, NodeTrack{});
   report_.counts["nodes"] = num_nodes_;
 }
@@ -897,14 +900,12 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
     step_node_ = e.id;
     step_seq_ = seq;
   } else if (step_node_ != e.id) {
+    std::string current = step_node_ == 0 ? std::string(": no step has begun")
+                                          : cat(": the current step (seq ", step_seq_,
+                                                ") belongs to node ", step_node_);
     fail(kWellFormed, {step_seq_, seq}, {e.id},
          cat("Effect event seq ", seq, " (", name, ") at node ", e.id,
-             " is not inside a step of "
-             "node ",
-             e.id,
-             step_node_
-                 ? cat(": the current step (seq ", step_seq_, ") belongs to node ", step_node_)
-                 : std::string(),
+             " is not inside a step of node ", e.id, current,
              ". A node acts only while handling an input event of its own."));
   }
   check_term(e);
@@ -1549,6 +1550,7 @@ void TraceChecker::on_client_complete(const Obj& ev, int64_t seq) {
 // The final state of every node: the usual post-state checks, and KVSemantics on the store
 // digest of every running node (its replayed KV model must hold exactly that store).
 void TraceChecker::on_end(const Obj& ev, int64_t seq) {
+  std::vector<bool> listed(nodes_.size(), false);
   for (const json& item : ev.array("nodes")) {
     Obj final_state(item, "nodes[]");
     int64_t id = final_state.integer("node");
@@ -1556,6 +1558,11 @@ void TraceChecker::on_end(const Obj& ev, int64_t seq) {
     const std::string& digest = final_state.str("store_digest");
     int64_t size = final_state.integer("store_size");
     check_node_id(id, seq, "a final node");
+    if (listed[static_cast<size_t>(id)]) {
+      fail(kWellFormed, {seq}, {static_cast<int>(id)},
+           cat("The end event lists node ", id, " twice."));
+    }
+    listed[static_cast<size_t>(id)] = true;
     NodeEvent e{Ev::End, seq, static_cast<int>(id), &nodes_[static_cast<size_t>(id)], st};
     check_term(e);
     check_post_state(e);
@@ -1565,6 +1572,14 @@ void TraceChecker::on_end(const Obj& ev, int64_t seq) {
            cat("Node ", e.id, "'s final store has ", size, " keys and digest ", digest,
                ", but replaying its applied entries through the sequential KV model gives ",
                e.node->kv.size(), " keys and digest ", e.node->kv.digest(), "."));
+    }
+  }
+  for (int id = 1; id <= num_nodes_; ++id) {
+    if (!listed[static_cast<size_t>(id)]) {
+      fail(kWellFormed, {seq}, {id},
+           cat("The end event does not list node ", id,
+               "; it gives the final state of every "
+               "node."));
     }
   }
   ended_ = true;

@@ -24,7 +24,7 @@
 //  4. Lowe's memoisation: a cache of (linearized set, state) pairs already explored. Two search
 //     paths reaching the same pair have the same future, so the second is cut. The set is kept
 //     as a 128-bit Zobrist hash (XOR of two random 64-bit words per operation, updated in O(1)
-//     per step) instead of an n-bit bitset, so a cache entry is 20 bytes whatever the history's
+//     per step) instead of an n-bit bitset, so a cache entry is 24 bytes whatever the history's
 //     length; a false cache hit needs a 128-bit collision, which is negligible.
 //  5. Unknown outcomes. An operation whose result is `unknown` (the client's deadline passed),
 //     `not_leader` as a final answer, or that never completed may have taken effect at any point
@@ -32,14 +32,25 @@
 //     the search never has to place it, and any model result is accepted for it. The search
 //     succeeds as soon as every operation with a known outcome is linearized (the unknown ones
 //     left can take effect at the end, unobserved, or never). Unknown operations wait in a
-//     separate list ordered by invocation, and are tried only at a dead end (where the scan
-//     of step 3 reaches a return entry), each one invoked before that return; this is still an
-//     exhaustive search (every child of every search node is tried; only the order changes)
-//     but pending unknown operations cost nothing while the known ones fit. Two more
-//     reductions: an unknown get is dropped up front (it changes nothing and observes
-//     nothing), and an unknown operation is never linearized at a point where it would not
-//     change the state (placing it later, or never, is always at least as permissive).
-//  6. Budget. Every attempt to linearize an operation costs one step. A key that exceeds the
+//     separate list ordered by invocation and are tried only at a dead end (where the scan of
+//     step 3 reaches a return entry), each one invoked before that return. Every child of every
+//     search node is still tried; only the order changes.
+//  6. Exact reductions (none changes the verdict; tests/test_checker.cpp compares the search
+//     with a brute-force enumeration on thousands of random small histories):
+//     a. A callable read-only op (get, put -> key_exists, delete -> not_found) that accepts the
+//        current state is placed at once, with no alternatives: moving it to the front of any
+//        linearization from that node keeps it valid.
+//     b. Values that no get returns behave alike (the model compares a value only with a get's
+//        result), so they are one state.
+//     c. An unknown get is dropped up front, and an unknown op is only placed where it changes
+//        the state (placing it later, or never, is at least as permissive).
+//     d. Between two known ops, only the unknown runs [], [put], [delete], [delete, put] are
+//        needed (a run matters only through the state it leaves; the ops dropped from it can
+//        take effect later or never), and only when they give a state that some callable
+//        known op accepts. The run so far is part of the cache key.
+//     e. Unknown ops with identical transitions (every delete; puts of one value) are tried
+//        earliest first, so equivalent paths meet in the cache.
+//  7. Budget. Every attempt to linearize an operation costs one step. A key that exceeds the
 //     per-key step budget, or any key searched after the whole check's budget ran out, is
 //     reported as inconclusive rather than searched forever. Inconclusive is not a violation.
 //
