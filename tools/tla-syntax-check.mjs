@@ -6,12 +6,12 @@
 // NODE_MODULES names the node_modules folder that holds them (.ci/run and
 // tools/dev install them in build/npm).
 import { readFileSync, readdirSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const modules = process.env.NODE_MODULES || join(root, 'build', 'npm', 'node_modules');
+const modules = resolve(process.env.NODE_MODULES || join(root, 'build', 'npm', 'node_modules'));
 const require = createRequire(join(modules, 'x.js'));
 const { Parser, Language } = await import(require.resolve('web-tree-sitter'));
 await Parser.init();

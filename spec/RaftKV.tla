@@ -1,0 +1,526 @@
+------------------------------- MODULE RaftKV -------------------------------
+(***************************************************************************)
+(* Raft with a key-value state machine and client dedup, exactly as the   *)
+(* raftkv emulator implements it (src/raft/node.cpp, src/raft/kv.cpp):    *)
+(* the Raft paper's Figure 2 for a fixed membership, plus the seed's       *)
+(* CommitNotification, AppendEntries pipelining and the conflict hint of   *)
+(* section 5.3.                                                            *)
+(*                                                                         *)
+(* One action is one step of the emulator: an input (a delivered message,  *)
+(* a fired timer, a client request, a crash or a restart) together with    *)
+(* every state change and message the node produces while handling it.    *)
+(* That is also what a trace calls a step (spec/trace-schema.md), which is *)
+(* how TraceRaftKV.tla maps a trace onto this spec.                        *)
+(*                                                                         *)
+(* Each handler is written as a pure operator from a node's local state    *)
+(* (a record, see LS) to [s |-> new local state, out |-> messages sent].  *)
+(* The actions (Timeout, Heartbeat, ClientRequest, Receive, Crash,         *)
+(* Restart) compute that record and commit it with UpdateNode.             *)
+(*                                                                         *)
+(* Network: msgs is the set of every message ever sent. Delivering a       *)
+(* message does not remove it, so a message can be delivered any number   *)
+(* of times (duplication), in any order (reordering) or never (loss); no   *)
+(* separate Drop or Duplicate action is needed.                            *)
+(*                                                                         *)
+(* Abstracted away: time (timers fire in any order whenever the runtime    *)
+(* would let them), the client side (retries, deadlines, leader hints and  *)
+(* ClientReply messages; a client request is an action that gives a        *)
+(* leader a command), partitions (a partitioned message is a lost one) and *)
+(* the leader's pending-reply table.                                       *)
+(***************************************************************************)
+EXTENDS Naturals, Sequences, FiniteSets, TLC
+
+CONSTANTS
+    Server,      \* the node ids (1..N in a trace; model values in MCRaftKV)
+    Nil,         \* "none": votedFor of a node that has not voted (0 in a trace)
+    Commands,    \* the client commands ClientRequest may hand a leader
+    LeaderNoop   \* a new leader appends a no-op of its term (config leader_noop)
+
+ASSUME LeaderNoop \in BOOLEAN
+ASSUME Nil \notin Server
+
+\* Entries per AppendEntries (kMaxBatch in src/raft/node.h).
+MaxBatch == 64
+
+VARIABLES
+    node,       \* node[i]: server i's local state, a record (see NodeState below)
+    msgs,       \* every message ever sent
+    \* History variables, only read by the invariants.
+    committed,  \* [index, entry, term]: entry was committed at index by a node in term
+    elected     \* [term, leader]: leader won an election in term
+
+historyVars == <<committed, elected>>
+vars == <<node, msgs, historyVars>>
+
+(***************************************************************************)
+(* node[i] has the fields of Figure 2, named as in the trace's `state`:     *)
+(*   term      currentTerm (persistent)                                     *)
+(*   vote      votedFor, Nil = none (persistent)                            *)
+(*   log       a sequence of [term, cmd] (persistent)                       *)
+(*   role      "follower", "candidate", "leader" or "down" (crashed)        *)
+(*   commit    commitIndex                                                  *)
+(*   applied   lastApplied                                                  *)
+(*   store     the KV store: a function from the keys present to values     *)
+(*   sessions  client dedup: client -> [seq, result] of its last applied cmd *)
+(*   votes     candidate: the nodes that granted it a vote (itself included)*)
+(*   next      leader: nextIndex, a function Server -> index                *)
+(*   match     leader: matchIndex, a function Server -> index               *)
+(*   verified  highest index known to match this term's leader's log        *)
+(* Everything but term, vote and log is lost in a crash.                    *)
+(***************************************************************************)
+
+\* Figure 2's variables as state functions, for the invariants.
+currentTerm == [i \in Server |-> node[i].term]
+votedFor == [i \in Server |-> node[i].vote]
+log == [i \in Server |-> node[i].log]
+role == [i \in Server |-> node[i].role]
+commitIndex == [i \in Server |-> node[i].commit]
+lastApplied == [i \in Server |-> node[i].applied]
+
+-----------------------------------------------------------------------------
+(* Helpers *)
+
+Min(a, b) == IF a < b THEN a ELSE b
+Max(a, b) == IF a > b THEN a ELSE b
+MaxOf(S) == CHOOSE x \in S : \A y \in S : y <= x
+MinOf(S) == CHOOSE x \in S : \A y \in S : x <= y
+
+Majority == Cardinality(Server) \div 2 + 1
+
+TermAt(lg, k) == IF k >= 1 /\ k <= Len(lg) THEN lg[k].term ELSE 0
+LastTerm(lg) == TermAt(lg, Len(lg))
+
+\* Functions with a changing domain (the store and the dedup table).
+EmptyFn == [x \in {} |-> 0]
+SetKey(f, k, v) == [x \in DOMAIN f \cup {k} |-> IF x = k THEN v ELSE f[x]]
+RemoveKey(f, k) == [x \in DOMAIN f \ {k} |-> f[x]]
+
+-----------------------------------------------------------------------------
+(* The KV state machine (src/raft/kv.cpp) *)
+
+NoopCmd == [op |-> "noop", key |-> "", value |-> "", client |-> 0, seq |-> 0]
+Res(status, value) == [status |-> status, value |-> value]
+
+\* Execute one command on a store: [store, result].
+Execute(st, c) ==
+    CASE c.op = "put" ->
+            IF c.key \in DOMAIN st
+            THEN [store |-> st, result |-> Res("key_exists", "")]
+            ELSE [store |-> SetKey(st, c.key, c.value), result |-> Res("ok", "")]
+      [] c.op = "get" ->
+            [store |-> st,
+             result |-> IF c.key \in DOMAIN st THEN Res("ok", st[c.key])
+                                               ELSE Res("not_found", "")]
+      [] c.op = "delete" ->
+            IF c.key \in DOMAIN st
+            THEN [store |-> RemoveKey(st, c.key), result |-> Res("ok", "")]
+            ELSE [store |-> st, result |-> Res("not_found", "")]
+      [] OTHER -> [store |-> st, result |-> Res("ok", "")]
+
+\* Apply one command with client dedup: [store, sessions, result]. A command
+\* repeating its client's last applied seq returns the remembered result and
+\* changes nothing; no-ops and client 0 (injected requests) are not deduped.
+ApplyCmd(st, ss, c) ==
+    IF c.op = "noop" \/ c.client = 0
+    THEN LET x == Execute(st, c) IN [store |-> x.store, sessions |-> ss, result |-> x.result]
+    ELSE IF c.client \in DOMAIN ss /\ ss[c.client].seq = c.seq
+         THEN [store |-> st, sessions |-> ss, result |-> ss[c.client].result]
+         ELSE LET x == Execute(st, c) IN
+              [store |-> x.store,
+               result |-> x.result,
+               sessions |-> IF c.client \notin DOMAIN ss \/ c.seq > ss[c.client].seq
+                            THEN SetKey(ss, c.client, [seq |-> c.seq, result |-> x.result])
+                            ELSE ss]
+
+\* Apply a sequence of entries in order: [store, sessions, results].
+RECURSIVE ApplyEntries(_, _, _)
+ApplyEntries(st, ss, ents) ==
+    IF ents = <<>>
+    THEN [store |-> st, sessions |-> ss, results |-> <<>>]
+    ELSE LET r1 == ApplyCmd(st, ss, Head(ents).cmd)
+             r2 == ApplyEntries(r1.store, r1.sessions, Tail(ents))
+         IN [store |-> r2.store, sessions |-> r2.sessions,
+             results |-> <<r1.result>> \o r2.results]
+
+\* The sequential KV model applied to a log prefix (used by KVSemantics).
+KVModel(lg, n) == ApplyEntries(EmptyFn, EmptyFn, SubSeq(lg, 1, n))
+
+-----------------------------------------------------------------------------
+(* Messages: records with exactly the fields of spec/trace-schema.md (no id). *)
+
+RequestVoteMsg(i, j, s) ==
+    [type |-> "RequestVote", from |-> i, to |-> j, term |-> s.term,
+     last_log_index |-> Len(s.log), last_log_term |-> LastTerm(s.log)]
+
+VoteResponseMsg(i, j, term, granted, reason) ==
+    [type |-> "RequestVoteResponse", from |-> i, to |-> j, term |-> term,
+     granted |-> granted, reason |-> reason]
+
+\* AppendEntries from leader i to j with the entries from nextIndex on.
+AppendEntriesMsg(i, j, s) ==
+    LET next == s.next[j]
+        last == Min(Len(s.log), next + MaxBatch - 1)
+    IN [type |-> "AppendEntries", from |-> i, to |-> j, term |-> s.term,
+        prev_log_index |-> next - 1, prev_log_term |-> TermAt(s.log, next - 1),
+        entries |-> SubSeq(s.log, next, last), leader_commit |-> s.commit]
+
+AppendResponseMsg(i, j, term, success, match, cindex, cterm, reason) ==
+    [type |-> "AppendEntriesResponse", from |-> i, to |-> j, term |-> term,
+     success |-> success, match_index |-> match, conflict_index |-> cindex,
+     conflict_term |-> cterm, reason |-> reason]
+
+CommitNotificationMsg(i, j, term, commit) ==
+    [type |-> "CommitNotification", from |-> i, to |-> j, term |-> term,
+     leader_commit |-> commit]
+
+-----------------------------------------------------------------------------
+(* A node's local state as one record, and the pure step operators.        *)
+(* Each returns [s |-> new local state, out |-> set of messages sent].      *)
+
+InitNext == [j \in Server |-> 1]
+InitMatch == [j \in Server |-> 0]
+
+LS(i) == node[i]
+
+Same(s) == [s |-> s, out |-> {}]
+
+\* Section 5.1: a higher term seen in a message: adopt it, clear the vote,
+\* become follower. (nextIndex/matchIndex are reset too; the code keeps them
+\* but never reads them before become_leader reinitialises them.)
+AdoptTerm(s, t) ==
+    [s EXCEPT !.term = t, !.vote = Nil, !.role = "follower", !.verified = 0,
+              !.votes = {}, !.next = InitNext, !.match = InitMatch]
+
+\* send_append with pipelining: when entries go out, nextIndex moves past them.
+SendAppend(s, i, j) ==
+    LET m == AppendEntriesMsg(i, j, s) IN
+    [s |-> IF Len(m.entries) > 0
+           THEN [s EXCEPT !.next[j] = m.prev_log_index + Len(m.entries) + 1]
+           ELSE s,
+     out |-> {m}]
+
+BroadcastAppend(s, i) ==
+    LET m(j) == AppendEntriesMsg(i, j, s) IN
+    [s |-> [s EXCEPT !.next = [j \in Server |->
+                                 IF j # i /\ Len(m(j).entries) > 0
+                                 THEN m(j).prev_log_index + Len(m(j).entries) + 1
+                                 ELSE s.next[j]]],
+     out |-> {m(j) : j \in Server \ {i}}]
+
+\* set_commit: never past the log; a leader tells every follower at once.
+SetCommit(s, i, n) ==
+    LET idx == Min(n, Len(s.log)) IN
+    IF idx <= s.commit THEN Same(s)
+    ELSE [s |-> [s EXCEPT !.commit = idx],
+          out |-> IF s.role = "leader"
+                  THEN {CommitNotificationMsg(i, j, s.term, idx) : j \in Server \ {i}}
+                  ELSE {}]
+
+\* Figure 2 / section 5.4.2 (Figure 8): the largest N replicated on a majority
+\* (the leader counts its whole log) within the suffix of current-term entries.
+Replicated(s, i, n) == 1 + Cardinality({j \in Server \ {i} : s.match[j] >= n}) >= Majority
+AdvanceCommit(s, i) ==
+    LET cands == {n \in (s.commit + 1)..Len(s.log) :
+                    /\ \A k \in n..Len(s.log) : s.log[k].term = s.term
+                    /\ Replicated(s, i, n)}
+    IN IF cands = {} THEN Same(s) ELSE SetCommit(s, i, MaxOf(cands))
+
+BecomeLeader(s, i) ==
+    LET s1 == [s EXCEPT !.role = "leader",
+                        !.next = [j \in Server |-> Len(s.log) + 1],
+                        !.match = InitMatch]
+        s2 == IF LeaderNoop
+              THEN [s1 EXCEPT !.log = Append(s1.log, [term |-> s1.term, cmd |-> NoopCmd])]
+              ELSE s1
+        r3 == BroadcastAppend(s2, i)
+        r4 == AdvanceCommit(r3.s, i)
+    IN [s |-> r4.s, out |-> r3.out \cup r4.out]
+
+\* Section 5.2: term + 1, vote for self, RequestVote to every other node.
+StartElection(s, i) ==
+    LET s1 == [s EXCEPT !.term = s.term + 1, !.role = "candidate", !.vote = i,
+                        !.verified = 0, !.votes = {i}]
+    IN IF 1 >= Majority
+       THEN BecomeLeader(s1, i)
+       ELSE [s |-> s1, out |-> {RequestVoteMsg(i, j, s1) : j \in Server \ {i}}]
+
+\* RequestVote (sections 5.2, 5.4.1). s is the state after any term adoption.
+HandleRequestVote(s, i, m) ==
+    LET upToDate == \/ m.last_log_term > LastTerm(s.log)
+                    \/ /\ m.last_log_term = LastTerm(s.log)
+                       /\ m.last_log_index >= Len(s.log)
+        reason == IF m.term # s.term THEN "stale_term"
+                  ELSE IF s.vote # Nil /\ s.vote # m.from THEN "already_voted"
+                  ELSE IF ~upToDate THEN "log_not_up_to_date"
+                  ELSE ""
+        granted == reason = ""
+    IN [s |-> IF granted THEN [s EXCEPT !.vote = m.from] ELSE s,
+        out |-> {VoteResponseMsg(i, m.from, s.term, granted, reason)}]
+
+HandleVoteResponse(s, i, m) ==
+    IF s.role = "candidate" /\ m.term = s.term /\ m.granted
+    THEN LET s1 == [s EXCEPT !.votes = @ \cup {m.from}] IN
+         IF Cardinality(s1.votes) >= Majority THEN BecomeLeader(s1, i) ELSE Same(s1)
+    ELSE Same(s)
+
+\* The follower's hint on a log mismatch.
+ConflictTerm(lg, prev) == IF prev > Len(lg) THEN 0 ELSE TermAt(lg, prev)
+ConflictIndex(lg, prev) ==
+    IF prev > Len(lg) THEN Len(lg) + 1
+    ELSE IF prev = 0 THEN 0
+    ELSE MinOf({k \in 1..prev : \A x \in k..prev : TermAt(lg, x) = TermAt(lg, prev)})
+
+\* Merge entries after prev: keep the entries already held; at the first
+\* conflict (same index, different term) delete it and all that follow.
+MergeLog(lg, prev, ents) ==
+    LET diff == {k \in 1..Len(ents) : prev + k > Len(lg) \/ TermAt(lg, prev + k) # ents[k].term}
+    IN IF diff = {} THEN lg
+       ELSE LET k0 == MinOf(diff) IN
+            SubSeq(lg, 1, prev + k0 - 1) \o SubSeq(ents, k0, Len(ents))
+
+\* AppendEntries (section 5.3). s is the state after any term adoption.
+HandleAppendEntries(s, i, m) ==
+    IF m.term # s.term \/ s.role = "leader"
+    THEN [s |-> s, out |-> {AppendResponseMsg(i, m.from, s.term, FALSE, 0, 0, 0, "stale_term")}]
+    ELSE LET s1 == IF s.role = "candidate" THEN [s EXCEPT !.role = "follower", !.votes = {}]
+                   ELSE s
+             prev == m.prev_log_index
+         IN IF ~(prev <= Len(s1.log) /\ TermAt(s1.log, prev) = m.prev_log_term)
+            THEN [s |-> s1,
+                  out |-> {AppendResponseMsg(i, m.from, s1.term, FALSE, 0,
+                                             ConflictIndex(s1.log, prev),
+                                             ConflictTerm(s1.log, prev), "log_mismatch")}]
+            ELSE LET lastNew == prev + Len(m.entries)
+                     s2 == [s1 EXCEPT !.log = MergeLog(s1.log, prev, m.entries),
+                                      !.verified = Max(s1.verified, lastNew)]
+                     r3 == IF Min(m.leader_commit, lastNew) > s2.commit
+                           THEN SetCommit(s2, i, Min(m.leader_commit, lastNew))
+                           ELSE Same(s2)
+                 IN [s |-> r3.s,
+                     out |-> r3.out \cup
+                             {AppendResponseMsg(i, m.from, s1.term, TRUE, lastNew, 0, 0, "")}]
+
+\* The leader's next nextIndex after a log_mismatch reply: past its last entry
+\* of the conflicting term if it has one, else the follower's conflict_index.
+BackUp(lg, m) ==
+    LET le == {k \in 1..Len(lg) : TermAt(lg, k) <= m.conflict_term}
+        k0 == IF le = {} THEN 0 ELSE MaxOf(le)
+    IN IF m.conflict_term > 0 /\ k0 > 0 /\ TermAt(lg, k0) = m.conflict_term
+       THEN k0 + 1 ELSE m.conflict_index
+
+HandleAppendResponse(s, i, m) ==
+    IF s.role # "leader" \/ m.term # s.term THEN Same(s)
+    ELSE LET j == m.from IN
+         IF m.success
+         THEN LET match == Max(s.match[j], m.match_index)
+                  s1 == [s EXCEPT !.match[j] = match, !.next[j] = Max(s.next[j], match + 1)]
+                  r2 == AdvanceCommit(s1, i)
+                  r3 == IF r2.s.next[j] <= Len(r2.s.log) THEN SendAppend(r2.s, i, j)
+                        ELSE Same(r2.s)
+              IN [s |-> r3.s, out |-> r2.out \cup r3.out]
+         ELSE LET next == Min(Max(BackUp(s.log, m), s.match[j] + 1), Len(s.log) + 1)
+              IN SendAppend([s EXCEPT !.next[j] = next], i, j)
+
+\* The seed's CommitNotification: only this term's leader may move the commit
+\* index, and only over entries verified to match its log.
+HandleCommitNotification(s, i, m) ==
+    IF m.term # s.term \/ s.role = "leader" THEN Same(s)
+    ELSE SetCommit(s, i, Min(m.leader_commit, s.verified))
+
+\* End of every step: apply log[lastApplied+1 .. commitIndex] in order.
+EndStep(s) ==
+    LET lim == Min(s.commit, Len(s.log)) IN
+    IF s.applied >= lim THEN s
+    ELSE LET r == ApplyEntries(s.store, s.sessions, SubSeq(s.log, s.applied + 1, lim)) IN
+         [s EXCEPT !.applied = lim, !.store = r.store, !.sessions = r.sessions]
+
+\* The results of the entries a step applied (TraceRaftKV compares them with
+\* the trace's apply events).
+StepResults(i, s2) ==
+    ApplyEntries(node[i].store, node[i].sessions,
+                 SubSeq(s2.log, node[i].applied + 1, s2.applied)).results
+
+(* The complete steps, with EndStep applied. *)
+
+TimeoutStep(i) == LET r == StartElection(LS(i), i) IN [s |-> EndStep(r.s), out |-> r.out]
+
+HeartbeatStep(i) == LET r == BroadcastAppend(LS(i), i) IN [s |-> EndStep(r.s), out |-> r.out]
+
+ClientStep(i, c) ==
+    LET s0 == LS(i)
+        s1 == [s0 EXCEPT !.log = Append(s0.log, [term |-> s0.term, cmd |-> c])]
+        r2 == BroadcastAppend(s1, i)
+        r3 == AdvanceCommit(r2.s, i)
+    IN [s |-> EndStep(r3.s), out |-> r2.out \cup r3.out]
+
+ReceiveStep(i, m) ==
+    LET s0 == LS(i)
+        s1 == IF m.term > s0.term THEN AdoptTerm(s0, m.term) ELSE s0
+        r == CASE m.type = "RequestVote"           -> HandleRequestVote(s1, i, m)
+               [] m.type = "RequestVoteResponse"   -> HandleVoteResponse(s1, i, m)
+               [] m.type = "AppendEntries"         -> HandleAppendEntries(s1, i, m)
+               [] m.type = "AppendEntriesResponse" -> HandleAppendResponse(s1, i, m)
+               [] m.type = "CommitNotification"    -> HandleCommitNotification(s1, i, m)
+    IN [s |-> EndStep(r.s), out |-> r.out]
+
+-----------------------------------------------------------------------------
+(* Committing a step's result *)
+
+\* History: keep, per (index, entry), the lowest term in which a node committed it.
+AddCommits(i, s2) ==
+    LET new == {[index |-> k, entry |-> s2.log[k], term |-> s2.term] :
+                   k \in (node[i].commit + 1)..s2.commit}
+        all == committed \cup new
+    IN {c \in all : ~\E d \in all : d.index = c.index /\ d.entry = c.entry /\ d.term < c.term}
+
+UpdateNode(i, s2, out) ==
+    /\ node' = [node EXCEPT ![i] = s2]
+    /\ msgs' = msgs \cup out
+    /\ committed' = IF s2.commit > node[i].commit THEN AddCommits(i, s2) ELSE committed
+    /\ elected' = IF s2.role = "leader" /\ node[i].role # "leader"
+                  THEN elected \cup {[term |-> s2.term, leader |-> i]}
+                  ELSE elected
+
+DoStep(i, r) == LET rr == r IN UpdateNode(i, rr.s, rr.out)
+
+-----------------------------------------------------------------------------
+(* The actions *)
+
+InitNode == [term |-> 0, vote |-> Nil, log |-> <<>>, role |-> "follower", commit |-> 0,
+             applied |-> 0, store |-> EmptyFn, sessions |-> EmptyFn, votes |-> {},
+             next |-> InitNext, match |-> InitMatch, verified |-> 0]
+
+Init ==
+    /\ node = [i \in Server |-> InitNode]
+    /\ msgs = {}
+    /\ committed = {}
+    /\ elected = {}
+
+\* Election timeout (or the runtime's StartElection poke) at a follower or candidate.
+Timeout(i) ==
+    /\ node[i].role \in {"follower", "candidate"}
+    /\ DoStep(i, TimeoutStep(i))
+
+\* The leader's heartbeat tick: AppendEntries to every follower from its nextIndex.
+Heartbeat(i) ==
+    /\ node[i].role = "leader"
+    /\ DoStep(i, HeartbeatStep(i))
+
+\* A client request reaches the leader (a non-leader only answers not_leader,
+\* which changes nothing and is not modelled).
+ClientRequest(i, c) ==
+    /\ node[i].role = "leader"
+    /\ DoStep(i, ClientStep(i, c))
+
+\* Deliveries that change nothing (stale or redundant replies and commit
+\* notifications) are left out of Next: they are stuttering steps anyway, and
+\* with a network that never forgets a message they would be re-tried in
+\* every state. (TraceRaftKV still accepts them: it uses ReceiveStep.)
+NoOp(m) ==
+    LET s == node[m.to] IN
+    /\ m.term <= s.term
+    /\ \/ m.type = "RequestVoteResponse" /\
+           ~(s.role = "candidate" /\ m.term = s.term /\ m.granted /\ m.from \notin s.votes)
+       \/ m.type = "AppendEntriesResponse" /\ ~(s.role = "leader" /\ m.term = s.term)
+       \/ m.type = "CommitNotification" /\
+           ~(s.role # "leader" /\ m.term = s.term /\ Min(m.leader_commit, s.verified) > s.commit)
+
+\* The network delivers a message (any message ever sent, to a running node).
+Receive(m) ==
+    /\ m \in msgs
+    /\ node[m.to].role # "down"
+    /\ ~NoOp(m)
+    /\ DoStep(m.to, ReceiveStep(m.to, m))
+
+\* A crash loses everything volatile; term, vote and log were persisted at the
+\* end of the node's last step.
+Crash(i) ==
+    /\ node[i].role # "down"
+    /\ node' = [node EXCEPT ![i] = [InitNode EXCEPT !.term = node[i].term,
+                                                   !.vote = node[i].vote,
+                                                   !.log = node[i].log,
+                                                   !.role = "down"]]
+    /\ UNCHANGED <<msgs, historyVars>>
+
+\* A restart: a follower with its persisted term, vote and log; commit 0.
+Restart(i) ==
+    /\ node[i].role = "down"
+    /\ node' = [node EXCEPT ![i].role = "follower"]
+    /\ UNCHANGED <<msgs, historyVars>>
+
+ProtocolNext ==
+    \/ \E i \in Server : Timeout(i) \/ Heartbeat(i)
+    \/ \E i \in Server, c \in Commands : ClientRequest(i, c)
+    \/ \E m \in msgs : Receive(m)
+
+FaultNext == \E i \in Server : Crash(i) \/ Restart(i)
+
+Next == ProtocolNext \/ FaultNext
+
+Spec == Init /\ [][Next]_vars
+
+-----------------------------------------------------------------------------
+(* Invariants: the names are the trace checker's (spec/checks.md). *)
+
+Roles == {"follower", "candidate", "leader", "down"}
+
+Entries == [term : Nat, cmd : Commands \cup {NoopCmd}]
+
+NodeTypeOK(s) ==
+    /\ DOMAIN s = {"term", "vote", "log", "role", "commit", "applied", "store", "sessions",
+                   "votes", "next", "match", "verified"}
+    /\ s.term \in Nat /\ s.vote \in Server \cup {Nil} /\ s.log \in Seq(Entries)
+    /\ s.role \in Roles /\ s.commit \in Nat /\ s.applied \in Nat
+    /\ \A k \in DOMAIN s.store : s.store[k] \in STRING
+    /\ \A c \in DOMAIN s.sessions : s.sessions[c].seq \in Nat
+    /\ s.votes \subseteq Server /\ s.next \in [Server -> Nat \ {0}]
+    /\ s.match \in [Server -> Nat] /\ s.verified \in Nat
+
+TypeOK ==
+    /\ \A i \in Server : NodeTypeOK(node[i])
+    /\ \A m \in msgs : m.from \in Server /\ m.to \in Server /\ m.term \in Nat
+    /\ \A c \in committed : c.index \in Nat \ {0} /\ c.entry \in Entries /\ c.term \in Nat
+    /\ \A e \in elected : e.term \in Nat /\ e.leader \in Server
+
+\* At most one leader is elected in a term (Figure 3, section 5.2).
+ElectionSafety ==
+    \A e1, e2 \in elected : e1.term = e2.term => e1.leader = e2.leader
+
+\* Logs that share an entry's index and term are identical up to it (section 5.3).
+LogMatching ==
+    \A i, j \in Server : \A k \in 1..Min(Len(log[i]), Len(log[j])) :
+        log[i][k].term = log[j][k].term => SubSeq(log[i], 1, k) = SubSeq(log[j], 1, k)
+
+\* An entry committed in a term is in the log of every leader of a higher term (section 5.4).
+LeaderCompleteness ==
+    \A c \in committed : \A i \in Server :
+        (role[i] = "leader" /\ currentTerm[i] > c.term) =>
+            c.index <= Len(log[i]) /\ log[i][c.index] = c.entry
+
+\* No two nodes commit or apply different entries at one index (section 5.4.3),
+\* and only committed entries of a node's own log are applied (Figure 2).
+StateMachineSafety ==
+    /\ \A c, d \in committed : c.index = d.index => c.entry = d.entry
+    /\ \A i \in Server :
+        /\ lastApplied[i] <= commitIndex[i]
+        /\ commitIndex[i] <= Len(log[i])
+        /\ \A c \in committed : c.index <= commitIndex[i] => log[i][c.index] = c.entry
+
+\* Each node's store and dedup table are the sequential KV model (with client
+\* dedup) applied to its log prefix 1..lastApplied.
+KVSemantics ==
+    \A i \in Server :
+        LET r == KVModel(node[i].log, node[i].applied) IN
+        node[i].store = r.store /\ node[i].sessions = r.sessions
+
+\* A leader never overwrites or deletes entries in its log (Figure 3).
+IsPrefix(a, b) == Len(a) <= Len(b) /\ a = SubSeq(b, 1, Len(a))
+LeaderAppendOnly ==
+    [][\A i \in Server :
+         (role[i] = "leader" /\ role'[i] = "leader" /\ currentTerm'[i] = currentTerm[i])
+            => IsPrefix(log[i], log'[i])]_vars
+
+\* Terms never decrease, and a node that sees a higher term steps down (section 5.1).
+TermMonotonic == [][\A i \in Server : currentTerm'[i] >= currentTerm[i]]_vars
+
+=============================================================================
