@@ -1,0 +1,87 @@
+// spec/ stays honest to the code: every event the emulator writes is
+// documented in spec/trace-schema.md, and every step export-tla names maps
+// to an action of spec/RaftKV.tla.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "replay/export_tla.h"
+#include "support.h"
+
+using namespace raftkv;
+using namespace raftkv::testing;
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Event names written by a faulty run and by every sample trace.
+std::set<std::string> event_names(std::vector<std::string>* traces) {
+  Config cfg = test_config(5, 3, 30, 4);
+  cfg.network.loss = 0.1;
+  cfg.network.duplicate = 0.1;
+  cfg.nemesis.enabled = true;
+  cfg.nemesis.kinds = {"crash", "partition", "cut"};
+  cfg.nemesis.mean_interval_ms = 100;
+  cfg.nemesis.max_down = 2;
+  traces->push_back(trace_text(cfg));
+  for (const auto& f : std::filesystem::directory_iterator(std::string(RAFTKV_SOURCE_DIR) +
+                                                           "/traces")) {
+    if (f.path().extension() == ".jsonl") traces->push_back(read_file(f.path().string()));
+  }
+  std::set<std::string> names;
+  for (const std::string& text : *traces) {
+    std::istringstream in(text);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) names.insert(json::parse(line)["event"].get<std::string>());
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("Every traced event is documented in spec/trace-schema.md", "[spec]") {
+  std::vector<std::string> traces;
+  std::set<std::string> names = event_names(&traces);
+  CHECK(names.size() >= 25);
+  std::string schema = read_file(std::string(RAFTKV_SOURCE_DIR) + "/spec/trace-schema.md");
+  REQUIRE_FALSE(schema.empty());
+  for (const std::string& name : names) {
+    INFO("event '" << name << "' has no row in spec/trace-schema.md");
+    bool documented = schema.find("| `" + name + "`") != std::string::npos ||
+                      schema.find("/ `" + name + "`") != std::string::npos;
+    CHECK(documented);
+  }
+}
+
+TEST_CASE("Every exported step maps to an action of spec/RaftKV.tla", "[spec][tla]") {
+  std::vector<std::string> traces;
+  event_names(&traces);
+  std::string tla = read_file(std::string(RAFTKV_SOURCE_DIR) + "/spec/RaftKV.tla");
+  REQUIRE_FALSE(tla.empty());
+  std::set<std::string> actions;
+  for (const std::string& text : traces) {
+    std::istringstream in(text);
+    std::ostringstream out;
+    export_tla(in, "trace", out);
+    std::istringstream steps(out.str());
+    for (std::string line; std::getline(steps, line);) {
+      actions.insert(json::parse(line)["action"].get<std::string>());
+    }
+  }
+  CHECK(actions.count("Receive") == 1);
+  for (const std::string& action : actions) {
+    if (action == "Start") continue;  // a node's boot is the spec's Init
+    INFO("step action '" << action << "' is not defined in spec/RaftKV.tla");
+    CHECK(std::regex_search(tla, std::regex("\\n" + action + "\\(")));
+  }
+}
