@@ -76,10 +76,20 @@ int bench_command(const BenchOptions& opts, std::ostream& out, std::ostream& err
     err << "raftkv bench: --ops must be at least 1\n";
     return 2;
   }
+  if (opts.tracing != "off" && opts.tracing != "on" && opts.tracing != "both") {
+    err << "raftkv bench: --tracing must be off, on or both\n";
+    return 2;
+  }
+  if (opts.scenario != "all" && opts.scenario != "5x3" && opts.scenario != "51x16") {
+    err << "raftkv bench: --scenario must be 5x3, 51x16 or all\n";
+    return 2;
+  }
   const Scenario scenarios[] = {{"5x3", 5, 3}, {"51x16", 51, 16}};
   std::string json_out = "[";
   for (const Scenario& s : scenarios) {
+    if (opts.scenario != "all" && opts.scenario != s.name) continue;
     for (bool trace : {false, true}) {
+      if (opts.tracing != "both" && (opts.tracing == "on") != trace) continue;
       Figures f = measure(s, opts.ops, trace);
       std::string label = std::string(s.name) + (trace ? " trace=on" : " trace=off");
       char buf[1024];

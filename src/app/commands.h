@@ -42,6 +42,8 @@ int export_tla_command(const std::string& trace_path, const std::string& out_pat
 struct BenchOptions {
   int64_t ops = 100000;  // committed client operations per scenario (at least)
   bool json = false;
+  std::string tracing = "both";  // "off", "on" or "both"
+  std::string scenario = "all";  // "5x3", "51x16" or "all"
 };
 int bench_command(const BenchOptions& opts, std::ostream& out, std::ostream& err);
 

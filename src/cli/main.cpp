@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--ops", bench.ops, "Committed client operations per scenario")
       ->capture_default_str();
   bench_cmd->add_flag("--json", bench.json, "Print the figures as JSON");
+  bench_cmd->add_option("--tracing", bench.tracing, "off, on or both")->capture_default_str();
+  bench_cmd->add_option("--scenario", bench.scenario, "5x3, 51x16 or all")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
