@@ -1,32 +1,33 @@
 ------------------------------ MODULE MCRaftKV ------------------------------
 (***************************************************************************)
-(* Model-checking configuration for RaftKV: three servers (model values,   *)
-(* with symmetry), a few terms, short logs, two keys, two values, two      *)
-(* clients and a bounded number of crashes. See MCRaftKV.cfg for the       *)
-(* bounds and spec/README.md for the figures.                              *)
+(* Model-checking configuration for RaftKV (bounds in MCRaftKV.cfg):       *)
+(* three servers (model values, with symmetry), terms up to MaxTerm, logs  *)
+(* up to MaxLogLen entries, at most MaxMsgs distinct messages ever sent    *)
+(* (the network keeps every message, so this bounds the length of the     *)
+(* behaviours explored), at most MaxCrashes crashes, and client commands   *)
+(* over two keys, two values and two clients.                              *)
 (***************************************************************************)
 EXTENDS RaftKV
 
-CONSTANTS s1, s2, s3       \* model values
-CONSTANTS MaxTerm,         \* no node goes past this term
-          MaxLogLen,       \* no log grows past this length
-          MaxCrashes       \* crashes in a behaviour
+CONSTANTS MaxTerm,      \* no node goes past this term
+          MaxLogLen,    \* no log grows past this length
+          MaxMsgs,      \* distinct messages sent in a behaviour
+          MaxCrashes    \* crashes in a behaviour
 
-VARIABLE crashes           \* crashes so far (bounds the fault actions)
-
-MCServer == {s1, s2, s3}
+VARIABLE crashes        \* crashes so far
 
 Cmd(op, k, v, c, n) == [op |-> op, key |-> k, value |-> v, client |-> c, seq |-> n]
 
-\* Two keys, two values, two clients. Client 1 writes "a" then reads it
-\* (seq 1, 2); client 2 deletes "a" or writes "b" (seq 1). Any command may be
-\* handed to a leader more than once, which is what a client retry does, so
-\* the dedup table is exercised.
-MCCommands ==
-    { Cmd("put", "a", "x", 1, 1),
-      Cmd("get", "a", "", 1, 2),
-      Cmd("delete", "a", "", 2, 1),
-      Cmd("put", "b", "y", 2, 1) }
+\* Two keys ("a", "b"), two values ("x", "y"), two clients (1, 2); the
+\* first NumCommands of these are handed to leaders (fewer, fewer states).
+\* A leader may be handed the same command more than once, which is what a
+\* client's retry does, so the dedup table is exercised whenever a log
+\* holds a command twice.
+CONSTANT NumCommands
+MCCommandSeq ==
+    << Cmd("put", "a", "x", 1, 1), Cmd("get", "a", "", 2, 1),
+       Cmd("delete", "a", "", 1, 2), Cmd("put", "b", "y", 2, 2) >>
+MCCommands == {MCCommandSeq[k] : k \in 1..NumCommands}
 
 MCInit == Init /\ crashes = 0
 
@@ -38,7 +39,8 @@ MCNext ==
 MCSpec == MCInit /\ [][MCNext]_<<vars, crashes>>
 
 MCConstraint ==
-    \A i \in Server : currentTerm[i] <= MaxTerm /\ Len(log[i]) <= MaxLogLen
+    /\ \A i \in Server : node[i].term <= MaxTerm /\ Len(node[i].log) <= MaxLogLen
+    /\ Cardinality(msgs) <= MaxMsgs
 
-MCSymmetry == Permutations(MCServer)
+MCSymmetry == Permutations(Server)
 =============================================================================

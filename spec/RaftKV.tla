@@ -488,23 +488,26 @@ ElectionSafety ==
 
 \* Logs that share an entry's index and term are identical up to it (section 5.3).
 LogMatching ==
-    \A i, j \in Server : \A k \in 1..Min(Len(log[i]), Len(log[j])) :
-        log[i][k].term = log[j][k].term => SubSeq(log[i], 1, k) = SubSeq(log[j], 1, k)
+    \A i, j \in Server :
+        LET li == node[i].log
+            lj == node[j].log
+        IN \A k \in 1..Min(Len(li), Len(lj)) :
+               li[k].term = lj[k].term => SubSeq(li, 1, k) = SubSeq(lj, 1, k)
 
 \* An entry committed in a term is in the log of every leader of a higher term (section 5.4).
 LeaderCompleteness ==
     \A c \in committed : \A i \in Server :
-        (role[i] = "leader" /\ currentTerm[i] > c.term) =>
-            c.index <= Len(log[i]) /\ log[i][c.index] = c.entry
+        (node[i].role = "leader" /\ node[i].term > c.term) =>
+            c.index <= Len(node[i].log) /\ node[i].log[c.index] = c.entry
 
 \* No two nodes commit or apply different entries at one index (section 5.4.3),
 \* and only committed entries of a node's own log are applied (Figure 2).
 StateMachineSafety ==
     /\ \A c, d \in committed : c.index = d.index => c.entry = d.entry
     /\ \A i \in Server :
-        /\ lastApplied[i] <= commitIndex[i]
-        /\ commitIndex[i] <= Len(log[i])
-        /\ \A c \in committed : c.index <= commitIndex[i] => log[i][c.index] = c.entry
+        /\ node[i].applied <= node[i].commit
+        /\ node[i].commit <= Len(node[i].log)
+        /\ \A c \in committed : c.index <= node[i].commit => node[i].log[c.index] = c.entry
 
 \* Each node's store and dedup table are the sequential KV model (with client
 \* dedup) applied to its log prefix 1..lastApplied.
@@ -517,10 +520,10 @@ KVSemantics ==
 IsPrefix(a, b) == Len(a) <= Len(b) /\ a = SubSeq(b, 1, Len(a))
 LeaderAppendOnly ==
     [][\A i \in Server :
-         (role[i] = "leader" /\ role'[i] = "leader" /\ currentTerm'[i] = currentTerm[i])
-            => IsPrefix(log[i], log'[i])]_vars
+         (node[i].role = "leader" /\ node'[i].role = "leader" /\ node'[i].term = node[i].term)
+            => IsPrefix(node[i].log, node'[i].log)]_vars
 
 \* Terms never decrease, and a node that sees a higher term steps down (section 5.1).
-TermMonotonic == [][\A i \in Server : currentTerm'[i] >= currentTerm[i]]_vars
+TermMonotonic == [][\A i \in Server : node'[i].term >= node[i].term]_vars
 
 =============================================================================

@@ -1,0 +1,302 @@
+---------------------------- MODULE TraceRaftKV ----------------------------
+(***************************************************************************)
+(* Trace validation of a raftkv JSON-lines trace against RaftKV, in the    *)
+(* style of Cirstea, Kuppe, Merz et al. ("Validating Traces of Distributed *)
+(* Programs Against TLA+ Specifications", the etcd raft and CCF work): the *)
+(* trace is read with the Json community module, each step of the trace is *)
+(* mapped to one RaftKV action constrained by the values the trace logged, *)
+(* and TLC checks that the whole trace is a behaviour of the spec.         *)
+(*                                                                         *)
+(* The trace file is named by the environment variable JSON (IOEnv).       *)
+(* It is the raw trace the emulator writes (spec/trace-schema.md); no      *)
+(* export step is needed.                                                  *)
+(*                                                                         *)
+(* A trace step is an input event (start, deliver, timeout, crash,         *)
+(* restart) with the effect events that follow it up to the next input or *)
+(* runtime event (drop and duplicate events, which the network writes      *)
+(* right after a send, may sit among them and are ignored there). The      *)
+(* input fixes the RaftKV step (ReceiveStep, ClientStep, TimeoutStep,      *)
+(* HeartbeatStep, Crash, Restart); that step is then required to agree     *)
+(* with everything the trace logged: the node's post-state, the protocol   *)
+(* messages sent (as a set), the log changes (append/truncate), the apply  *)
+(* results, the leader's progress (nextIndex/matchIndex), the persist      *)
+(* event, become_leader's votes, commit and term_update events. Runtime    *)
+(* events (client_*, partition, heal, cut, uncut) are stuttering steps;    *)
+(* drop and duplicate of a protocol message require that it was sent, and  *)
+(* end compares every node's final state and store size with the spec's.  *)
+(*                                                                         *)
+(* Acceptance: l is the index of the next trace event; the trace is        *)
+(* accepted iff l reaches Len(TraceLog) + 1 (property TraceAccepted). A    *)
+(* step that does not match leaves TLC without a successor state, which it *)
+(* reports as a deadlock (TraceRaftKV.cfg keeps deadlock checking on) and  *)
+(* then as a violation of TraceAccepted. The failing check is printed      *)
+(* ("TraceRaftKV: trace line N ... mismatch: what", expected vs actual).   *)
+(***************************************************************************)
+EXTENDS RaftKV, Json, IOUtils, Sequences, Naturals, FiniteSets, TLC
+
+-----------------------------------------------------------------------------
+(* The trace *)
+
+TraceFile == IF "JSON" \in DOMAIN IOEnv THEN IOEnv.JSON ELSE "trace.jsonl"
+
+TraceRaw == ndJsonDeserialize(TraceFile)
+TraceHeader == TraceRaw[1]
+TraceLog == Tail(TraceRaw)      \* the events; TraceLog[k] is line k + 1 of the file
+
+ASSUME TraceHeader.format = "raftkv-trace" /\ TraceHeader.version = 1
+
+\* Constants of RaftKV, taken from the trace header (TraceRaftKV.cfg maps them).
+TraceServer == 1..TraceHeader.config.num_nodes
+TraceNil == 0
+TraceLeaderNoop == TraceHeader.config.leader_noop
+TraceCommands == {}   \* client commands come from the trace's ClientRequest messages
+
+(* Event names, as in spec/trace-schema.md. Every event of the trace must  *)
+(* have one of these names: an unknown name fails the ASSUME below.        *)
+InputEvents == {"start", "deliver", "timeout", "crash", "restart"}
+EffectEvents == {"term_update", "become_candidate", "become_leader", "become_follower",
+                 "vote", "truncate", "append", "progress", "commit", "apply", "persist",
+                 "send", "reject_client"}
+NetEvents == {"drop", "duplicate"}
+RuntimeEvents == NetEvents \cup
+                 {"client_invoke", "client_send", "client_complete", "client_receive",
+                  "client_retry", "partition", "heal", "cut", "uncut", "end"}
+KnownEvents == InputEvents \cup EffectEvents \cup RuntimeEvents
+
+ASSUME \A k \in 1..Len(TraceLog) : TraceLog[k].event \in KnownEvents
+
+ProtocolTypes == {"RequestVote", "RequestVoteResponse", "AppendEntries",
+                  "AppendEntriesResponse", "CommitNotification"}
+
+\* A traced protocol message as a RaftKV message (the same fields, without id).
+MsgOf(m) ==
+    CASE m.type = "RequestVote" ->
+            [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
+             last_log_index |-> m.last_log_index, last_log_term |-> m.last_log_term]
+      [] m.type = "RequestVoteResponse" ->
+            [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
+             granted |-> m.granted, reason |-> m.reason]
+      [] m.type = "AppendEntries" ->
+            [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
+             prev_log_index |-> m.prev_log_index, prev_log_term |-> m.prev_log_term,
+             entries |-> m.entries, leader_commit |-> m.leader_commit]
+      [] m.type = "AppendEntriesResponse" ->
+            [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
+             success |-> m.success, match_index |-> m.match_index,
+             conflict_index |-> m.conflict_index, conflict_term |-> m.conflict_term,
+             reason |-> m.reason]
+      [] m.type = "CommitNotification" ->
+            [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
+             leader_commit |-> m.leader_commit]
+
+-----------------------------------------------------------------------------
+VARIABLE l   \* the index in TraceLog of the next event to match
+
+traceVars == <<vars, l>>
+
+Event == TraceLog[l]
+
+\* The first index after the step that starts at l.
+RECURSIVE StepEndFrom(_)
+StepEndFrom(j) ==
+    IF j > Len(TraceLog) \/ TraceLog[j].event \notin EffectEvents \cup NetEvents
+    THEN j ELSE StepEndFrom(j + 1)
+
+\* On a mismatch, say what did not match (TLC prints it), then fail.
+Check(cond, what, expected, actual) ==
+    IF cond THEN TRUE
+    ELSE /\ PrintT(<<"TraceRaftKV: trace line", l + 1, "seq", Event.seq, Event.event,
+                     "node", IF "node" \in DOMAIN Event THEN Event.node ELSE 0,
+                     "mismatch:", what, "trace:", expected, "spec:", actual>>)
+         /\ FALSE
+
+\* Compare a RaftKV local state with a traced `state` object.
+StateView(s) ==
+    [term |-> s.term, vote |-> s.vote, role |-> s.role, commit |-> s.commit,
+     applied |-> s.applied, last_index |-> Len(s.log), last_term |-> LastTerm(s.log)]
+TraceStateView(st) ==
+    [term |-> st.term, vote |-> st.vote, role |-> st.role, commit |-> st.commit,
+     applied |-> st.applied, last_index |-> st.last_index, last_term |-> st.last_term]
+DurableView(v) == [v EXCEPT !.commit = 0, !.applied = 0]
+
+Only(E, name) == SelectSeq(E, LAMBDA e : e.event = name)
+
+\* The log as the step's truncate and append events leave it.
+RECURSIVE FoldLog(_, _)
+FoldLog(lg, E) ==
+    IF E = <<>> THEN lg
+    ELSE LET e == Head(E)
+             lg2 == CASE e.event = "truncate" -> SubSeq(lg, 1, e.from_index - 1)
+                      [] e.event = "append" ->
+                            SubSeq(lg, 1, e.first_index - 1) \o e.entries
+                              \o SubSeq(lg, e.first_index + Len(e.entries), Len(lg))
+                      [] OTHER -> lg
+         IN FoldLog(lg2, Tail(E))
+
+\* The checks of one node step: RaftKV's step result r at node i against the
+\* effect events E of the trace step and the post-state post.
+StepMatches(i, r, E, post) ==
+    LET s0 == node[i]
+        s2 == r.s
+        sent == {MsgOf(E[k].msg) : k \in {k \in DOMAIN E : E[k].event = "send" /\
+                                                        E[k].msg.type \in ProtocolTypes}}
+        applies == Only(E, "apply")
+        results == StepResults(i, s2)
+        progress == Only(E, "progress")
+        peers == {progress[k].peer : k \in DOMAIN progress}
+        LastProgress(p) == progress[CHOOSE k \in DOMAIN progress :
+                                      progress[k].peer = p /\
+                                      \A k2 \in DOMAIN progress : progress[k2].peer = p => k2 <= k]
+        persists == Only(E, "persist")
+        durableChanged == s2.term # s0.term \/ s2.vote # s0.vote \/ s2.log # s0.log
+        leaders == Only(E, "become_leader")
+        commits == Only(E, "commit")
+        termUpdates == Only(E, "term_update")
+    IN
+    /\ Check(\A k \in DOMAIN E : E[k].node = i, "effect events of another node", E, i)
+    /\ Check(StateView(s2) = TraceStateView(post), "post-state",
+             TraceStateView(post), StateView(s2))
+    /\ Check(s2.log = FoldLog(s0.log, E), "log (append/truncate)", FoldLog(s0.log, E), s2.log)
+    /\ Check(r.out = sent, "protocol messages sent", sent, r.out)
+    /\ Check(/\ Len(applies) = s2.applied - s0.applied
+             /\ \A k \in DOMAIN applies :
+                   /\ applies[k].index = s0.applied + k
+                   /\ applies[k].entry = s2.log[s0.applied + k]
+                   /\ applies[k].result = results[k],
+             "apply (index, entry, KV result)", applies, results)
+    /\ Check(\A p \in peers : /\ s2.next[p] = LastProgress(p).next_index
+                              /\ s2.match[p] = LastProgress(p).match_index,
+             "progress (nextIndex/matchIndex)", progress, [n |-> s2.next, m |-> s2.match])
+    /\ Check(IF durableChanged
+             THEN Len(persists) = 1 /\ persists[1].term = s2.term /\ persists[1].vote = s2.vote
+                  /\ persists[1].log_len = Len(s2.log)
+             ELSE persists = <<>>,
+             "persist", persists, [term |-> s2.term, vote |-> s2.vote, log_len |-> Len(s2.log)])
+    /\ Check(IF s2.role = "leader" /\ s0.role # "leader"
+             THEN Len(leaders) = 1 /\ {leaders[1].votes[k] : k \in DOMAIN leaders[1].votes} = s2.votes
+             ELSE leaders = <<>>,
+             "become_leader (votes)", leaders, s2.votes)
+    /\ Check(IF s2.commit > s0.commit
+             THEN Len(commits) = 1 /\ commits[1].old_commit = s0.commit
+             ELSE commits = <<>>,
+             "commit", commits, s2.commit)
+    /\ Check(IF s2.term > s0.term /\ s2.role = "follower"
+             THEN Len(termUpdates) = 1 /\ termUpdates[1].old_term = s0.term
+             ELSE termUpdates = <<>>,
+             "term_update", termUpdates, s2.term)
+    /\ UpdateNode(i, s2, r.out)
+
+\* A node step starting at l: RaftKV step r at node i.
+NodeStep(i, r) ==
+    LET e == StepEndFrom(l + 1)
+        E == SelectSeq(SubSeq(TraceLog, l + 1, e - 1), LAMBDA x : x.event \in EffectEvents)
+        post == IF E = <<>> THEN Event.state ELSE E[Len(E)].state
+    IN /\ StepMatches(i, r, E, post)
+       /\ l' = e
+
+\* The input event's state is the node's state before the step.
+PreStateOK(i) ==
+    Check(StateView(node[i]) = TraceStateView(Event.state), "pre-state",
+          TraceStateView(Event.state), StateView(node[i]))
+
+-----------------------------------------------------------------------------
+(* Input events -> RaftKV actions *)
+
+\* start: the node boots with empty state (RaftKV's Init already has it).
+StartEvent ==
+    /\ Event.event = "start"
+    /\ PreStateOK(Event.node)
+    /\ NodeStep(Event.node, [s |-> node[Event.node], out |-> {}])
+
+\* deliver of a protocol message -> Receive (ReceiveStep).
+\* deliver of a ClientRequest -> ClientRequest (ClientStep) at a leader; a
+\* non-leader only answers not_leader (reject_client): a stuttering step.
+DeliverEvent ==
+    /\ Event.event = "deliver"
+    /\ LET i == Event.node
+           m == Event.msg
+       IN /\ Check(node[i].role # "down", "delivery to a crashed node", m, node[i].role)
+          /\ PreStateOK(i)
+          /\ IF m.type = "ClientRequest"
+             THEN IF node[i].role = "leader"
+                  THEN NodeStep(i, ClientStep(i, m.cmd))
+                  ELSE NodeStep(i, [s |-> node[i], out |-> {}])
+             ELSE /\ Check(MsgOf(m) \in msgs, "delivered message was never sent", m, "")
+                  /\ NodeStep(i, ReceiveStep(i, MsgOf(m)))
+
+\* timeout: election / start_election -> Timeout; heartbeat -> Heartbeat.
+TimeoutEvent ==
+    /\ Event.event = "timeout"
+    /\ LET i == Event.node IN
+       /\ PreStateOK(i)
+       /\ IF Event.timer = "heartbeat"
+          THEN /\ Check(node[i].role = "leader", "heartbeat at a non-leader", "leader", node[i].role)
+               /\ NodeStep(i, HeartbeatStep(i))
+          ELSE /\ Check(node[i].role \in {"follower", "candidate"}, "election timeout at a leader",
+                        "follower or candidate", node[i].role)
+               /\ NodeStep(i, TimeoutStep(i))
+
+\* crash -> Crash. The trace's crash state shows the node's last commit and
+\* applied indices (the node object is frozen), so only the durable fields
+\* and the role are compared.
+CrashEvent ==
+    /\ Event.event = "crash"
+    /\ LET i == Event.node IN
+       /\ Check(node[i].role # "down", "crash of a crashed node", "up", node[i].role)
+       /\ Crash(i)
+       /\ Check(DurableView(StateView(node'[i])) = DurableView(TraceStateView(Event.state)),
+                "crash state", TraceStateView(Event.state), StateView(node'[i]))
+       /\ l' = StepEndFrom(l + 1)
+
+\* restart -> Restart (the node's start step that follows emits nothing).
+RestartEvent ==
+    /\ Event.event = "restart"
+    /\ LET i == Event.node IN
+       /\ Check(node[i].role = "down", "restart of a running node", "down", node[i].role)
+       /\ Restart(i)
+       /\ Check(StateView(node'[i]) = TraceStateView(Event.state), "restart state",
+                TraceStateView(Event.state), StateView(node'[i]))
+       /\ l' = StepEndFrom(l + 1)
+
+\* The final state of every node (store contents are compared by size).
+EndNodeOK(rec) ==
+    LET s == node[rec.node] IN
+    IF rec.state.role = "down"
+    THEN DurableView(StateView(s)) = DurableView(TraceStateView(rec.state)) /\ s.role = "down"
+    ELSE StateView(s) = TraceStateView(rec.state) /\ Cardinality(DOMAIN s.store) = rec.store_size
+
+\* Runtime events: stuttering steps (with a few sanity checks).
+RuntimeEvent ==
+    /\ Event.event \in RuntimeEvents
+    /\ CASE Event.event \in NetEvents /\ Event.msg.type \in ProtocolTypes ->
+              Check(MsgOf(Event.msg) \in msgs, "dropped or duplicated message was never sent",
+                    Event.msg, "")
+         [] Event.event = "end" ->
+              Check(\A k \in DOMAIN Event.nodes : EndNodeOK(Event.nodes[k]), "final states",
+                    Event.nodes, [i \in Server |-> StateView(node[i])])
+         [] OTHER -> TRUE
+    /\ UNCHANGED vars
+    /\ l' = l + 1
+
+-----------------------------------------------------------------------------
+TraceInit == Init /\ l = 1
+
+TraceNext ==
+    \/ /\ l <= Len(TraceLog)
+       /\ \/ StartEvent \/ DeliverEvent \/ TimeoutEvent \/ CrashEvent \/ RestartEvent
+          \/ RuntimeEvent
+    \* The whole trace matched: stutter (so that TLC reports no deadlock).
+    \/ l > Len(TraceLog) /\ UNCHANGED traceVars
+
+TraceSpec == TraceInit /\ [][TraceNext]_traceVars /\ WF_traceVars(TraceNext)
+
+\* The trace is a behaviour of RaftKV: every line was matched.
+TraceAccepted == <>(l > Len(TraceLog))
+
+\* What TLC prints for each state of a counterexample (instead of the whole state).
+TraceAlias ==
+    [line |-> l + 1,
+     seq |-> IF l <= Len(TraceLog) THEN Event.seq ELSE "end of trace",
+     event |-> IF l <= Len(TraceLog) THEN Event.event ELSE "",
+     node |-> IF l <= Len(TraceLog) /\ "node" \in DOMAIN Event THEN Event.node ELSE 0]
+=============================================================================
