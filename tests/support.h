@@ -1,6 +1,8 @@
 // Helpers shared by the Catch2 tests.
 #pragma once
 
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,15 @@ class VectorSink : public TraceSink {
     return out;
   }
 };
+
+// Every leader a trace saw, by term.
+inline std::map<int64_t, std::set<int>> leaders_by_term(const VectorSink& sink) {
+  std::map<int64_t, std::set<int>> out;
+  for (const json& e : sink.named("become_leader")) {
+    out[e["state"]["term"].get<int64_t>()].insert(e["node"].get<int>());
+  }
+  return out;
+}
 
 // A quiet configuration for tests: `nodes` nodes, `clients` clients.
 inline Config test_config(int nodes, int clients, int requests, uint64_t seed = 1) {

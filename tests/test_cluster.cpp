@@ -9,19 +9,6 @@
 using namespace raftkv;
 using namespace raftkv::testing;
 
-namespace {
-
-// Every leader the trace saw, by term.
-std::map<int64_t, std::set<int>> leaders_by_term(const VectorSink& sink) {
-  std::map<int64_t, std::set<int>> out;
-  for (const json& e : sink.named("become_leader")) {
-    out[e["state"]["term"].get<int64_t>()].insert(e["node"].get<int>());
-  }
-  return out;
-}
-
-}  // namespace
-
 TEST_CASE("The seed's KV sequence against a running cluster", "[cluster][kv]") {
   Config cfg = test_config(3, 1, 0);
   Cluster cluster(cfg);

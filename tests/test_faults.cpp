@@ -12,13 +12,6 @@ using namespace raftkv::testing;
 
 namespace {
 
-std::map<int64_t, std::set<int>> leaders_by_term(const VectorSink& sink) {
-  std::map<int64_t, std::set<int>> out;
-  for (const json& e : sink.named("become_leader")) {
-    out[e["state"]["term"].get<int64_t>()].insert(e["node"].get<int>());
-  }
-  return out;
-}
 
 void require_one_leader_per_term(const VectorSink& sink) {
   for (const auto& [term, nodes] : leaders_by_term(sink)) {
