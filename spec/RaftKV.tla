@@ -43,7 +43,7 @@ ASSUME Nil \notin Server
 MaxBatch == 64
 
 VARIABLES
-    node,       \* node[i]: server i's local state, a record (see NodeState below)
+    node,       \* node[i]: server i's local state, a record (fields below)
     msgs,       \* every message ever sent
     \* History variables, only read by the invariants.
     committed,  \* [index, entry, term]: entry was committed at index by a node in term
