@@ -33,8 +33,8 @@ std::set<std::string> event_names(std::vector<std::string>* traces) {
   cfg.nemesis.mean_interval_ms = 100;
   cfg.nemesis.max_down = 2;
   traces->push_back(trace_text(cfg));
-  for (const auto& f : std::filesystem::directory_iterator(std::string(RAFTKV_SOURCE_DIR) +
-                                                           "/traces")) {
+  for (const auto& f :
+       std::filesystem::directory_iterator(std::string(RAFTKV_SOURCE_DIR) + "/traces")) {
     if (f.path().extension() == ".jsonl") traces->push_back(read_file(f.path().string()));
   }
   std::set<std::string> names;
@@ -119,8 +119,9 @@ TEST_CASE("Every traced event has a mapping in spec/TraceRaftKV.tla", "[spec][tl
       tla_known_events(read_file(std::string(RAFTKV_SOURCE_DIR) + "/spec/TraceRaftKV.tla"));
   REQUIRE(known.size() >= 25);
   for (const std::string& name : unmapped(names, known)) {
-    FAIL_CHECK("event '" << name << "' is in a trace but not in KnownEvents of "
-                         "spec/TraceRaftKV.tla (add its mapping there and in spec/README.md)");
+    FAIL_CHECK("event '" << name
+                         << "' is in a trace but not in KnownEvents of "
+                            "spec/TraceRaftKV.tla (add its mapping there and in spec/README.md)");
   }
   // The check can fail: a name the emulator does not write is reported.
   names.insert("frobnicate");

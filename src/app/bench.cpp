@@ -8,6 +8,7 @@
 #include "app/commands.h"
 #include "app/summary.h"
 #include "sim/cluster.h"
+#include "trace/json_writer.h"
 
 namespace raftkv {
 namespace {
@@ -17,7 +18,8 @@ namespace {
 class SerializingSink : public TraceSink {
  public:
   void write(const json& event) override {
-    buffer_ = event.dump();
+    buffer_.clear();
+    append_json(event, buffer_);
     bytes_ += static_cast<int64_t>(buffer_.size()) + 1;
   }
   int64_t bytes() const { return bytes_; }
@@ -113,9 +115,9 @@ int bench_command(const BenchOptions& opts, std::ostream& out, std::ostream& err
                       "%s: committed_ops %lld\n%s: committed_ops_per_s %.0f\n"
                       "%s: trace_events_per_s %.0f\n%s: trace_bytes %lld\n"
                       "%s: peak_rss_kb %ld\n",
-                      label.c_str(), f.wall_s, label.c_str(), f.delivered / f.wall_s,
-                      label.c_str(), static_cast<long long>(f.committed), label.c_str(),
-                      f.committed / f.wall_s, label.c_str(), f.events / f.wall_s, label.c_str(),
+                      label.c_str(), f.wall_s, label.c_str(), f.delivered / f.wall_s, label.c_str(),
+                      static_cast<long long>(f.committed), label.c_str(), f.committed / f.wall_s,
+                      label.c_str(), f.events / f.wall_s, label.c_str(),
                       static_cast<long long>(f.trace_bytes), label.c_str(), f.peak_rss_kb);
         out << buf << std::flush;
       }

@@ -8,6 +8,7 @@
 #include "app/summary.h"
 #include "config/config.h"
 #include "sim/cluster.h"
+#include "trace/json_writer.h"
 #include "trace/narrate.h"
 
 namespace raftkv {
@@ -16,10 +17,16 @@ namespace {
 class FileSink : public TraceSink {
  public:
   explicit FileSink(std::ostream& out) : out_(out) {}
-  void write(const json& event) override { out_ << event.dump() << '\n'; }
+  void write(const json& event) override {
+    line_.clear();
+    append_json(event, line_);
+    line_ += '\n';
+    out_ << line_;
+  }
 
  private:
   std::ostream& out_;
+  std::string line_;
 };
 
 class NarrativeSink : public TraceSink {
@@ -80,8 +87,8 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
   if (!opts.quiet) {
     cluster.add_sink(&narrative);
     out << "Config: " << cfg.num_nodes << " nodes, " << cfg.num_clients << " clients, "
-        << cfg.requests_per_client << " requests each, seed " << cfg.seed << " (from "
-        << cfg.source << ")\n";
+        << cfg.requests_per_client << " requests each, seed " << cfg.seed << " (from " << cfg.source
+        << ")\n";
     out << "Peers configured: every node knows nodes 1.." << cfg.num_nodes << "\n";
   }
   cluster.run();
