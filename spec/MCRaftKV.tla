@@ -26,7 +26,7 @@ Cmd(op, k, v, c, n) == [op |-> op, key |-> k, value |-> v, client |-> c, seq |->
 CONSTANT NumCommands
 MCCommandSeq ==
     << Cmd("put", "a", "x", 1, 1), Cmd("get", "a", "", 2, 1),
-       Cmd("delete", "a", "", 1, 2), Cmd("put", "b", "y", 2, 2) >>
+       Cmd("put", "b", "y", 2, 2), Cmd("delete", "a", "", 1, 2) >>
 MCCommands == {MCCommandSeq[k] : k \in 1..NumCommands}
 
 MCInit == Init /\ crashes = 0

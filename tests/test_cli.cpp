@@ -16,8 +16,8 @@ struct Result {
 
 // Runs `raftkv ARGS` from the source directory (where config.toml lives).
 Result raftkv(const std::string& args) {
-  std::string cmd = std::string("cd '") + RAFTKV_SOURCE_DIR + "' && '" + RAFTKV_BINARY + "' " +
-                    args + " 2>&1";
+  std::string cmd =
+      std::string("cd '") + RAFTKV_SOURCE_DIR + "' && '" + RAFTKV_BINARY + "' " + args + " 2>&1";
   Result r;
   FILE* pipe = popen(cmd.c_str(), "r");
   REQUIRE(pipe != nullptr);
@@ -29,15 +29,13 @@ Result raftkv(const std::string& args) {
   return r;
 }
 
-std::string temp_path(const std::string& name) {
-  return std::string(RAFTKV_BINARY) + "." + name;
-}
+std::string temp_path(const std::string& name) { return std::string(RAFTKV_BINARY) + "." + name; }
 
 }  // namespace
 
 TEST_CASE("--help works for the binary and every subcommand", "[cli]") {
-  for (std::string args : {"--help", "run --help", "check --help", "replay --help",
-                           "bench --help", "export-tla --help"}) {
+  for (std::string args : {"--help", "run --help", "check --help", "replay --help", "bench --help",
+                           "export-tla --help"}) {
     Result r = raftkv(args);
     INFO(args << "\n" << r.out);
     CHECK(r.code == 0);
@@ -46,8 +44,8 @@ TEST_CASE("--help works for the binary and every subcommand", "[cli]") {
 }
 
 TEST_CASE("Bad flags exit 2 with a message", "[cli]") {
-  for (std::string args : {"", "frobnicate", "run --no-such-flag", "run --seed notanumber",
-                           "check", "run --plant-bug no_such_bug"}) {
+  for (std::string args : {"", "frobnicate", "run --no-such-flag", "run --seed notanumber", "check",
+                           "run --plant-bug no_such_bug"}) {
     Result r = raftkv(args);
     INFO("args: '" << args << "'\n" << r.out);
     CHECK(r.code == 2);

@@ -12,8 +12,8 @@ using namespace raftkv::testing;
 TEST_CASE("The seed's KV sequence against a running cluster", "[cluster][kv]") {
   Config cfg = test_config(3, 1, 0);
   Cluster cluster(cfg);
-  cluster.set_client_script(1, {put("x", "hello"), get("x"), put("x", "world"), del("x"),
-                                get("x"), del("x")});
+  cluster.set_client_script(
+      1, {put("x", "hello"), get("x"), put("x", "world"), del("x"), get("x"), del("x")});
   cluster.run();
   const auto& h = cluster.history();
   REQUIRE(h.size() == 6);
@@ -95,8 +95,7 @@ TEST_CASE("Without heartbeats a follower times out (the timer really runs)", "[c
   CHECK(cluster.stats().elections_started > 1);
 }
 
-TEST_CASE("A leader cut off is replaced and steps down when it hears the new term",
-          "[cluster]") {
+TEST_CASE("A leader cut off is replaced and steps down when it hears the new term", "[cluster]") {
   Config cfg = test_config(5, 0, 0);
   Cluster cluster(cfg);
   VectorSink sink;
@@ -104,9 +103,8 @@ TEST_CASE("A leader cut off is replaced and steps down when it hears the new ter
   cluster.run_until(500);
   REQUIRE(cluster.leader() == 1);
   bool isolate = true;
-  cluster.set_drop_filter([&isolate](const Message& m) {
-    return isolate && (m.from == 1 || m.to == 1);
-  });
+  cluster.set_drop_filter(
+      [&isolate](const Message& m) { return isolate && (m.from == 1 || m.to == 1); });
   cluster.run_until(2000);
   // The rest elected a new leader in a later term; node 1 still thinks it leads.
   int new_leader = 0;

@@ -342,8 +342,7 @@ TEST_CASE("Values of the wrong type are located and named", "[config]") {
         "cfg.toml:2:9: key 'nemesis.kinds' must be an array of strings, got string");
   CHECK(error_of("[nemesis]\nkinds = [\"crash\", 3]\n") ==
         "cfg.toml:2:19: key 'nemesis.kinds[1]' must be a string, got integer");
-  CHECK(error_of("seed = 1979-05-27\n") ==
-        "cfg.toml:1:8: key 'seed' must be an integer, got date");
+  CHECK(error_of("seed = 1979-05-27\n") == "cfg.toml:1:8: key 'seed' must be an integer, got date");
   CHECK(error_of("[faults]\nat_ms = 1\n") ==
         "cfg.toml:1:1: key 'faults' must be an array of tables ([[faults]]), got table");
   CHECK(error_of("faults = [1]\n") ==
@@ -381,10 +380,8 @@ TEST_CASE("Out-of-range values are located and named", "[config]") {
   };
   const Case cases[] = {
       {"num_nodes = 0\n", "cfg.toml:1:13: key 'num_nodes' must be between 1 and 1000, got 0"},
-      {"num_nodes = 1001\n",
-       "cfg.toml:1:13: key 'num_nodes' must be between 1 and 1000, got 1001"},
-      {"num_clients = -1\n",
-       "cfg.toml:1:15: key 'num_clients' must be between 0 and 1000, got -1"},
+      {"num_nodes = 1001\n", "cfg.toml:1:13: key 'num_nodes' must be between 1 and 1000, got 1001"},
+      {"num_clients = -1\n", "cfg.toml:1:15: key 'num_clients' must be between 0 and 1000, got -1"},
       {"num_clients = 1001\n",
        "cfg.toml:1:15: key 'num_clients' must be between 0 and 1000, got 1001"},
       {"requests_per_client = -1\n",
@@ -442,10 +439,10 @@ TEST_CASE("Cross-field timing errors point at one of the keys", "[config]") {
              StartsWith("cfg.toml:2:22: timing.client_timeout_ms (500) must be <= "
                         "timing.client_deadline_ms (100)"));
   // Equal latency bounds and equal client timeout/deadline are fine.
-  CHECK_NOTHROW(parse_config(
-      "[timing]\nnetwork_latency_min_ms = 3\nnetwork_latency_max_ms = 3\n"
-      "client_timeout_ms = 900\nclient_deadline_ms = 900\n",
-      kName));
+  CHECK_NOTHROW(
+      parse_config("[timing]\nnetwork_latency_min_ms = 3\nnetwork_latency_max_ms = 3\n"
+                   "client_timeout_ms = 900\nclient_deadline_ms = 900\n",
+                   kName));
 }
 
 TEST_CASE("Bad faults name the entry's line and the field", "[config]") {
@@ -517,8 +514,7 @@ TEST_CASE("Bad faults name the entry's line and the field", "[config]") {
           "cfg.toml:3:1: faults[0].groups: node 3 appears more than once (in groups 0 and 1)");
     CHECK(partition("[[1, 1, 2, 3, 4, 5]]") ==
           "cfg.toml:3:1: faults[0].groups: node 1 appears more than once (twice in group 0)");
-    CHECK(partition("[[1, 2, 3, 4, 5], []]") ==
-          "cfg.toml:3:1: faults[0].groups: group 1 is empty");
+    CHECK(partition("[[1, 2, 3, 4, 5], []]") == "cfg.toml:3:1: faults[0].groups: group 1 is empty");
     CHECK(partition("[[1, 2, 3], [4, 5, 6]]") ==
           "cfg.toml:3:1: faults[0].groups: node 6 does not exist (num_nodes = 5)");
     CHECK(partition("[]") ==
@@ -583,8 +579,7 @@ TEST_CASE("validate_config checks a Config built in code", "[config]") {
   crash.action = "crash";
   crash.node = 9;
   cfg.faults.push_back(crash);
-  CHECK(validate_error(cfg) ==
-        "hand-built: faults[0].node: node 9 does not exist (num_nodes = 5)");
+  CHECK(validate_error(cfg) == "hand-built: faults[0].node: node 9 does not exist (num_nodes = 5)");
   cfg.faults[0].line = 7;
   CHECK(validate_error(cfg) ==
         "hand-built:7:1: faults[0].node: node 9 does not exist (num_nodes = 5)");
@@ -714,8 +709,12 @@ groups = [[1, 2], [3, 4, 5]]
       char c = alphabet[rng() % alphabet.size()];
       switch (rng() % 3) {
         case 0: text.insert(at, 1, c); break;
-        case 1: if (at < text.size()) text.erase(at, 1); break;
-        default: if (at < text.size()) text[at] = c; break;
+        case 1:
+          if (at < text.size()) text.erase(at, 1);
+          break;
+        default:
+          if (at < text.size()) text[at] = c;
+          break;
       }
     }
     try {

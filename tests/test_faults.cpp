@@ -12,7 +12,6 @@ using namespace raftkv::testing;
 
 namespace {
 
-
 void require_one_leader_per_term(const VectorSink& sink) {
   for (const auto& [term, nodes] : leaders_by_term(sink)) {
     INFO("term " << term);
@@ -166,8 +165,7 @@ TEST_CASE("Scenario 4: a partitioned leader never commits and its clients see no
   require_acknowledged_writes_committed(cluster);
 }
 
-TEST_CASE("Scenario 5: backup repairs a conflicting follower per term, not per entry",
-          "[faults]") {
+TEST_CASE("Scenario 5: backup repairs a conflicting follower per term, not per entry", "[faults]") {
   Config cfg = test_config(5, 0, 0);
   Cluster cluster(cfg);
   VectorSink sink;
@@ -183,7 +181,8 @@ TEST_CASE("Scenario 5: backup repairs a conflicting follower per term, not per e
     if (cluster.node(id).role() == Role::Leader) new_leader = id;
   }
   REQUIRE(new_leader != 0);
-  for (int i = 0; i < 50; ++i) cluster.inject_request(new_leader, put("k" + std::to_string(i), "v"));
+  for (int i = 0; i < 50; ++i)
+    cluster.inject_request(new_leader, put("k" + std::to_string(i), "v"));
   cluster.run_until(2000);
   REQUIRE(cluster.node(1).last_index() >= 51);
   size_t before = sink.events.size();
@@ -265,8 +264,7 @@ struct Figure8 {
 
 }  // namespace
 
-TEST_CASE("Scenario 6: Figure 8 -- an old-term entry on a majority is not committed",
-          "[faults]") {
+TEST_CASE("Scenario 6: Figure 8 -- an old-term entry on a majority is not committed", "[faults]") {
   Figure8 ok{PlantedBugs{}};
   Cluster& c = *ok.cluster;
   REQUIRE(c.node(5).role() == Role::Leader);

@@ -49,9 +49,9 @@ Config gen_config() {
   cfg.network.duplicate = *rc::gen::inRange(0, 11) / 100.0;
   if (*rc::gen::arbitrary<bool>() && cfg.num_nodes > 1) {
     cfg.nemesis.enabled = true;
-    cfg.nemesis.kinds = *rc::gen::element(std::vector<std::string>{"crash"},
-                                          std::vector<std::string>{"partition"},
-                                          std::vector<std::string>{"crash", "partition", "cut"});
+    cfg.nemesis.kinds =
+        *rc::gen::element(std::vector<std::string>{"crash"}, std::vector<std::string>{"partition"},
+                          std::vector<std::string>{"crash", "partition", "cut"});
     cfg.nemesis.mean_interval_ms = *rc::gen::inRange(50, 600);
     cfg.nemesis.max_down = *rc::gen::inRange(0, cfg.num_nodes);
   }
@@ -89,13 +89,12 @@ Outcome run_and_check(const Config& cfg, PlantedBugs bugs = {}) {
 std::string describe(const Config& cfg) {
   std::ostringstream s;
   s << "nodes " << cfg.num_nodes << ", clients " << cfg.num_clients << " x "
-    << cfg.requests_per_client << ", seed " << cfg.seed << ", initial_leader "
-    << cfg.initial_leader << ", leader_noop " << cfg.leader_noop << ", heartbeat "
-    << cfg.timing.heartbeat_interval_ms << ", election " << cfg.timing.election_timeout_min_ms
-    << "-" << cfg.timing.election_timeout_max_ms << ", latency "
-    << cfg.timing.network_latency_min_ms << "-" << cfg.timing.network_latency_max_ms
-    << ", loss " << cfg.network.loss << ", duplicate " << cfg.network.duplicate << ", nemesis "
-    << (cfg.nemesis.enabled ? "on" : "off");
+    << cfg.requests_per_client << ", seed " << cfg.seed << ", initial_leader " << cfg.initial_leader
+    << ", leader_noop " << cfg.leader_noop << ", heartbeat " << cfg.timing.heartbeat_interval_ms
+    << ", election " << cfg.timing.election_timeout_min_ms << "-"
+    << cfg.timing.election_timeout_max_ms << ", latency " << cfg.timing.network_latency_min_ms
+    << "-" << cfg.timing.network_latency_max_ms << ", loss " << cfg.network.loss << ", duplicate "
+    << cfg.network.duplicate << ", nemesis " << (cfg.nemesis.enabled ? "on" : "off");
   if (cfg.nemesis.enabled) {
     s << " (every " << cfg.nemesis.mean_interval_ms << " ms, max_down " << cfg.nemesis.max_down
       << ")";
@@ -130,8 +129,7 @@ std::string result_text(const rc::detail::TestResult& r) {
 
 }  // namespace
 
-TEST_CASE("Random clusters, networks and faults never violate a checked property",
-          "[property]") {
+TEST_CASE("Random clusters, networks and faults never violate a checked property", "[property]") {
   int runs = property_runs(40);
   auto result = check_property("raft safety", runs, [] {
     Config cfg = gen_config();
@@ -189,8 +187,10 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
           ++runs;
           Outcome o = run_and_check(cfg, bug.bugs);
           if (caught_by.empty()) {
-            if (!o.report.ok()) caught_by = o.report.violation->check;
-            else if (!o.agree) caught_by = "replicas disagree at the end";
+            if (!o.report.ok())
+              caught_by = o.report.violation->check;
+            else if (!o.agree)
+              caught_by = "replicas disagree at the end";
           }
           RC_ASSERT(o.report.ok() && o.agree);
         },

@@ -216,8 +216,8 @@ TEST_CASE("export-tla writes one line per replay step", "[replay][tla]") {
     actions.insert(step["action"].get<std::string>());
     CHECK(step["log"].size() == step["post"]["last_index"].get<size_t>());
   }
-  CHECK(actions == std::set<std::string>{"Start", "Timeout", "Heartbeat", "Receive",
-                                         "ClientRequest"});
+  CHECK(actions ==
+        std::set<std::string>{"Start", "Timeout", "Heartbeat", "Receive", "ClientRequest"});
   std::istringstream bad("{\"format\":\"nope\"}\n");
   CHECK_THROWS_AS(export_tla(bad, "bad", out), ReplayInputError);
 }

@@ -28,7 +28,9 @@ std::vector<Sample> samples() {
   return out;
 }
 
-std::string path_of(const Sample& s) { return std::string(RAFTKV_SOURCE_DIR) + "/traces/" + s.file; }
+std::string path_of(const Sample& s) {
+  return std::string(RAFTKV_SOURCE_DIR) + "/traces/" + s.file;
+}
 
 }  // namespace
 

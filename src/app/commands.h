@@ -13,9 +13,9 @@ namespace raftkv {
 
 struct RunOptions {
   std::string config_path = "config.toml";
-  std::optional<uint64_t> seed;  // overrides the config's seed
-  std::string trace_path;        // JSON-lines trace; empty = none
-  bool quiet = false;            // no narrative, summary only
+  std::optional<uint64_t> seed;           // overrides the config's seed
+  std::string trace_path;                 // JSON-lines trace; empty = none
+  bool quiet = false;                     // no narrative, summary only
   std::vector<std::string> planted_bugs;  // --plant-bug NAME (testing the tests)
 };
 int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err);

@@ -37,8 +37,8 @@ int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ost
     return 1;
   }
   if (ro.trace_out) {
-    out << "scenario: ran " << result.steps << " steps, wrote " << result.events
-        << " events to " << opts.trace_path << '\n';
+    out << "scenario: ran " << result.steps << " steps, wrote " << result.events << " events to "
+        << opts.trace_path << '\n';
   } else {
     out << "replayed " << result.events << " events (" << result.steps << " steps), identical\n";
   }

@@ -46,15 +46,16 @@ void print_summary(const Cluster& cluster, std::ostream& out) {
   for (int id = 1; id <= cluster.num_nodes(); ++id) {
     const Node& n = cluster.node(id);
     char line[256];
-    std::snprintf(line, sizeof line,
-                  "node %d: %-9s term %lld  log %lld  commit %lld  applied %lld  ", id,
-                  cluster.is_up(id) ? to_string(n.role()) : "down",
-                  static_cast<long long>(n.term()), static_cast<long long>(n.last_index()),
-                  static_cast<long long>(n.commit_index()),
-                  static_cast<long long>(n.last_applied()));
+    std::snprintf(
+        line, sizeof line, "node %d: %-9s term %lld  log %lld  commit %lld  applied %lld  ", id,
+        cluster.is_up(id) ? to_string(n.role()) : "down", static_cast<long long>(n.term()),
+        static_cast<long long>(n.last_index()), static_cast<long long>(n.commit_index()),
+        static_cast<long long>(n.last_applied()));
     out << line;
-    if (n.store().data().size() <= 8) out << "store " << store_text(n.store());
-    else out << "store " << n.store().data().size() << " keys";
+    if (n.store().data().size() <= 8)
+      out << "store " << store_text(n.store());
+    else
+      out << "store " << n.store().data().size() << " keys";
     out << "  digest " << n.store().digest() << "\n";
   }
   bool agree = cluster.replicas_agree();
@@ -86,15 +87,14 @@ void print_summary(const Cluster& cluster, std::ostream& out) {
 
   int64_t committed = committed_client_ops(cluster);
   char line[256];
-  std::snprintf(line, sizeof line,
-                "Messages: %lld sent, %lld delivered, %lld dropped; %.1f per committed client "
-                "operation (%lld committed)\n",
-                static_cast<long long>(st.messages_sent),
-                static_cast<long long>(st.messages_delivered),
-                static_cast<long long>(st.messages_dropped),
-                committed ? static_cast<double>(st.messages_sent) / static_cast<double>(committed)
-                          : 0.0,
-                static_cast<long long>(committed));
+  std::snprintf(
+      line, sizeof line,
+      "Messages: %lld sent, %lld delivered, %lld dropped; %.1f per committed client "
+      "operation (%lld committed)\n",
+      static_cast<long long>(st.messages_sent), static_cast<long long>(st.messages_delivered),
+      static_cast<long long>(st.messages_dropped),
+      committed ? static_cast<double>(st.messages_sent) / static_cast<double>(committed) : 0.0,
+      static_cast<long long>(committed));
   out << line;
   if (st.clients_done_ms >= 0 && cluster.now() > st.clients_done_ms) {
     double idle_s = static_cast<double>(cluster.now() - st.clients_done_ms) / 1000.0;

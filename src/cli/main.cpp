@@ -17,8 +17,7 @@ int main(int argc, char** argv) {
   std::string positional_config;
   uint64_t seed = 0;
   auto* run_cmd = app.add_subcommand("run", "Run the emulation described by a TOML config");
-  run_cmd->add_option("--config,-c", run.config_path, "TOML config file")
-      ->capture_default_str();
+  run_cmd->add_option("--config,-c", run.config_path, "TOML config file")->capture_default_str();
   run_cmd->add_option("config_file", positional_config, "TOML config file (same as --config)");
   auto* seed_opt = run_cmd->add_option("--seed,-s", seed, "RNG seed (overrides the config)");
   run_cmd->add_option("--trace,-t", run.trace_path, "Write the JSON-lines trace to this file");
@@ -55,8 +54,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bench_cmd->add_flag("--json", bench.json, "Print the figures as JSON");
   bench_cmd->add_option("--tracing", bench.tracing, "off, on or both")->capture_default_str();
-  bench_cmd->add_option("--scenario", bench.scenario, "5x3, 51x16 or all")
-      ->capture_default_str();
+  bench_cmd->add_option("--scenario", bench.scenario, "5x3, 51x16 or all")->capture_default_str();
 
   try {
     app.parse(argc, argv);

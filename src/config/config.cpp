@@ -55,14 +55,13 @@ constexpr std::string_view kTopKeys[] = {
     "num_nodes",      "num_clients",   "seed",      "requests_per_client",
     "initial_leader", "time_limit_ms", "linger_ms", "leader_noop",
     "timing",         "network",       "faults",    "nemesis"};
-constexpr std::string_view kTimingKeys[] = {
-    "heartbeat_interval_ms",  "election_timeout_min_ms", "election_timeout_max_ms",
-    "network_latency_min_ms", "network_latency_max_ms",  "client_timeout_ms",
-    "client_deadline_ms"};
+constexpr std::string_view kTimingKeys[] = {"heartbeat_interval_ms",   "election_timeout_min_ms",
+                                            "election_timeout_max_ms", "network_latency_min_ms",
+                                            "network_latency_max_ms",  "client_timeout_ms",
+                                            "client_deadline_ms"};
 constexpr std::string_view kNetworkKeys[] = {"loss", "duplicate"};
 constexpr std::string_view kFaultKeys[] = {"at_ms", "action", "node", "groups", "from", "to"};
-constexpr std::string_view kNemesisKeys[] = {"enabled", "kinds", "mean_interval_ms",
-                                             "max_down"};
+constexpr std::string_view kNemesisKeys[] = {"enabled", "kinds", "mean_interval_ms", "max_down"};
 constexpr std::string_view kFaultActions[] = {"crash", "restart", "partition",
                                               "heal",  "cut",     "uncut"};
 constexpr std::string_view kNemesisKinds[] = {"crash", "partition", "cut"};
@@ -360,8 +359,8 @@ class PreScan {
   void open(char kind, size_t at) {
     open_.push_back(kind);
     if (static_cast<int>(open_.size()) > kMaxBracketDepth) {
-      reject(at, "arrays/tables nested more than " + std::to_string(kMaxBracketDepth) +
-                     " levels deep");
+      reject(at,
+             "arrays/tables nested more than " + std::to_string(kMaxBracketDepth) + " levels deep");
     }
   }
 
@@ -386,8 +385,9 @@ class PreScan {
           ++next;
         }
         if (static_cast<unsigned char>(peek(next)) >= 0x80) {
-          reject(next, "non-ASCII character after a backslash in a multi-line string "
-                       "(not supported by toml++ 3.3)");
+          reject(next,
+                 "non-ASCII character after a backslash in a multi-line string "
+                 "(not supported by toml++ 3.3)");
         }
         i_ = next > i_ + 1 ? next : i_ + 2;
         continue;
@@ -625,8 +625,8 @@ class Reader {
     for (auto&& [key, node] : table) {
       if (is_one_of(key.str(), allowed)) continue;
       std::string where = label.empty() ? "" : " in " + std::string(label);
-      Position at = key.source().begin.line > 0 ? position_of(key.source())
-                                                : position_of(node.source());
+      Position at =
+          key.source().begin.line > 0 ? position_of(key.source()) : position_of(node.source());
       fail(name_, at,
            "unknown key " + quoted(key.str()) + where + key_suggestion(key.str(), schema));
     }
@@ -750,8 +750,9 @@ class Reader {
     if (const toml::node* at = entry.get("at_ms")) fault.at_ms = read_int32(*at, field("at_ms"));
     const toml::node* action = entry.get("action");
     if (action == nullptr) {
-      fail(name_, line_at, field("action") + ": missing (every fault needs an action: " +
-                               list_of(kFaultActions) + ")");
+      fail(name_, line_at,
+           field("action") + ": missing (every fault needs an action: " + list_of(kFaultActions) +
+               ")");
     }
     fault.action = read_string(*action, field("action"));
     if (!is_one_of(fault.action, kFaultActions)) {
@@ -769,8 +770,9 @@ class Reader {
       const toml::node* value = entry.get(key);
       bool is_needed = is_one_of(key, needed);
       if (is_needed && value == nullptr) {
-        fail(name_, line_at, field(key) + ": missing (action " + quoted(fault.action) +
-                                 " requires " + quoted(key) + ")");
+        fail(name_, line_at,
+             field(key) + ": missing (action " + quoted(fault.action) + " requires " + quoted(key) +
+                 ")");
       }
       if (!is_needed && value != nullptr) {
         fail_at(*value, field(key) + ": not used by action " + quoted(fault.action));
@@ -843,8 +845,8 @@ class Checker {
 
   [[noreturn]] void fail_fault(const FaultConfig& fault, size_t index, std::string_view field,
                                const std::string& message) {
-    std::string text = "faults[" + std::to_string(index) + "]." + std::string(field) + ": " +
-                       message;
+    std::string text =
+        "faults[" + std::to_string(index) + "]." + std::string(field) + ": " + message;
     if (fault.line > 0) fail(name_, Position{fault.line, 1}, text);
     if (positions_ != nullptr) fail(name_, Position{}, text);
     fail(name_, std::nullopt, text);
@@ -919,8 +921,8 @@ class Checker {
                   int num_nodes) {
     if (node >= 1 && node <= num_nodes) return;
     fail_fault(fault, index, field,
-               "node " + std::to_string(node) + " does not exist (num_nodes = " +
-                   std::to_string(num_nodes) + ")");
+               "node " + std::to_string(node) +
+                   " does not exist (num_nodes = " + std::to_string(num_nodes) + ")");
   }
 
   void check_groups(const FaultConfig& fault, size_t index, int num_nodes) {
@@ -933,10 +935,9 @@ class Checker {
         check_node(fault, index, "groups", node, num_nodes);
         int& seen = group_of[static_cast<size_t>(node)];
         if (seen >= 0) {
-          std::string where = seen == static_cast<int>(g)
-                                  ? "twice in group " + std::to_string(g)
-                                  : "in groups " + std::to_string(seen) + " and " +
-                                        std::to_string(g);
+          std::string where = seen == static_cast<int>(g) ? "twice in group " + std::to_string(g)
+                                                          : "in groups " + std::to_string(seen) +
+                                                                " and " + std::to_string(g);
           fail_fault(fault, index, "groups",
                      "node " + std::to_string(node) + " appears more than once (" + where + ")");
         }
@@ -983,9 +984,8 @@ class Checker {
     // as the run applies them) so impossible schedules fail here, not mid-run.
     std::vector<size_t> order(cfg.faults.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return cfg.faults[a].at_ms < cfg.faults[b].at_ms;
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return cfg.faults[a].at_ms < cfg.faults[b].at_ms; });
     std::vector<std::optional<size_t>> crashed_by(static_cast<size_t>(n) + 1);
     for (size_t i : order) {
       const FaultConfig& f = cfg.faults[i];
@@ -1053,8 +1053,8 @@ Config load_config(const std::string& path) {
 
 Config parse_config(const std::string& text, const std::string& name) {
   if (text.size() > kMaxConfigBytes) {
-    fail(name, Position{}, "config is too large (more than " +
-                               std::to_string(kMaxConfigBytes >> 20) + " MiB)");
+    fail(name, Position{},
+         "config is too large (more than " + std::to_string(kMaxConfigBytes >> 20) + " MiB)");
   }
   PreScan(text, name).run();
   toml::table root;

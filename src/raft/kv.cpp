@@ -32,8 +32,7 @@ Result KvStore::execute(const Command& cmd) {
     }
     case Op::Delete:
       return data_.erase(cmd.key) == 1 ? Result{Status::Ok, ""} : Result{Status::NotFound, ""};
-    case Op::Noop:
-      return Result{Status::Ok, ""};
+    case Op::Noop: return Result{Status::Ok, ""};
   }
   return Result{Status::Ok, ""};
 }

@@ -17,8 +17,8 @@ Node::Node(int id, int num_nodes, PersistentState persisted, NodeOptions options
 }
 
 json Node::state_json() const {
-  return json{{"term", term_},         {"vote", vote_},         {"role", to_string(role_)},
-              {"commit", commit_},     {"applied", applied_},   {"last_index", last_index()},
+  return json{{"term", term_},           {"vote", vote_},       {"role", to_string(role_)},
+              {"commit", commit_},       {"applied", applied_}, {"last_index", last_index()},
               {"last_term", last_term()}};
 }
 
@@ -36,7 +36,8 @@ void Node::end_step() {
   // of this step are still queued in fx_->messages, so persisting here comes
   // before any of them leaves the node.
   if (dirty_) {
-    if (tracing()) emit("persist", json{{"term", term_}, {"vote", vote_}, {"log_len", last_index()}});
+    if (tracing())
+      emit("persist", json{{"term", term_}, {"vote", vote_}, {"log_len", last_index()}});
     dirty_ = false;
   }
   fx_ = nullptr;
@@ -209,7 +210,8 @@ void Node::handle_request_vote(const Message& m) {
     // Figure 2: granting a vote resets the election timer.
     fx_->reset_election_timer = true;
   }
-  if (tracing()) emit("vote", json{{"candidate", m.from}, {"granted", granted}, {"reason", reason}});
+  if (tracing())
+    emit("vote", json{{"candidate", m.from}, {"granted", granted}, {"reason", reason}});
   Message r;
   r.type = MsgType::RequestVoteResponse;
   r.to = m.from;
@@ -276,7 +278,9 @@ void Node::handle_append_entries(const Message& m) {
       // Planted bug: overwrite in place and keep the stale suffix.
       log_[index - 1] = m.entries[i];
       dirty_ = true;
-      if (tracing()) emit("append", json{{"first_index", index}, {"entries", json::array({to_json(m.entries[i])})}});
+      if (tracing())
+        emit("append",
+             json{{"first_index", index}, {"entries", json::array({to_json(m.entries[i])})}});
       continue;
     }
     int64_t removed = last_index() - index + 1;
@@ -344,8 +348,9 @@ void Node::handle_commit_notification(const Message& m) {
 
 void Node::handle_client_request(const Message& m) {
   if (role_ != Role::Leader) {
-    if (tracing()) emit("reject_client",
-         json{{"client", m.cmd.client}, {"client_seq", m.cmd.seq}, {"leader_hint", leader_id_}});
+    if (tracing())
+      emit("reject_client",
+           json{{"client", m.cmd.client}, {"client_seq", m.cmd.seq}, {"leader_hint", leader_id_}});
     Message r;
     r.type = MsgType::ClientReply;
     r.client = m.cmd.client;
@@ -402,7 +407,8 @@ void Node::set_progress(int peer, int64_t next, int64_t match) {
   if (next_index_[peer] == next && match_index_[peer] == match) return;
   next_index_[peer] = next;
   match_index_[peer] = match;
-  if (tracing()) emit("progress", json{{"peer", peer}, {"next_index", next}, {"match_index", match}});
+  if (tracing())
+    emit("progress", json{{"peer", peer}, {"next_index", next}, {"match_index", match}});
 }
 
 void Node::leader_advance_commit() {

@@ -20,8 +20,6 @@
 
 namespace raftkv {
 
-
-
 // Protocol choices a user may change to see what they are for.
 struct NodeOptions {
   // §8: a new leader appends a no-op of its term at once, so entries of
@@ -141,7 +139,7 @@ class Node {
   std::set<int> votes_;
 
   // Leader state (Figure 2, reinitialized after election).
-  std::vector<int64_t> next_index_;   // by peer id (index 0 and self unused)
+  std::vector<int64_t> next_index_;  // by peer id (index 0 and self unused)
   std::vector<int64_t> match_index_;
   // Client requests appended in this term, by log index, awaiting commit.
   std::map<int64_t, Command> pending_;

@@ -10,14 +10,14 @@ namespace raftkv {
 // All off by default; only code that names a field (or `raftkv run --plant-bug
 // NAME`) turns one on, and the trace header lists the planted ones.
 struct PlantedBugs {
-  bool vote_without_log_check = false;  // grant votes without §5.4.1's up-to-date check
-  bool vote_twice = false;              // grant a second vote in the same term
-  bool commit_old_term = false;         // commit earlier-term entries by counting (Fig. 8)
-  bool skip_truncate = false;           // overwrite a conflicting entry, keep what follows
-  bool skip_prev_log_check = false;     // accept AppendEntries without the prev-log match
-  bool apply_before_commit = false;     // apply entries as soon as they are in the log
+  bool vote_without_log_check = false;      // grant votes without §5.4.1's up-to-date check
+  bool vote_twice = false;                  // grant a second vote in the same term
+  bool commit_old_term = false;             // commit earlier-term entries by counting (Fig. 8)
+  bool skip_truncate = false;               // overwrite a conflicting entry, keep what follows
+  bool skip_prev_log_check = false;         // accept AppendEntries without the prev-log match
+  bool apply_before_commit = false;         // apply entries as soon as they are in the log
   bool leader_ignores_higher_term = false;  // a leader does not step down on a higher term
-  bool no_client_dedup = false;         // re-execute retried client commands
+  bool no_client_dedup = false;             // re-execute retried client commands
 
   bool any() const {
     return vote_without_log_check || vote_twice || commit_old_term || skip_truncate ||

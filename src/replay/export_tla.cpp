@@ -110,8 +110,10 @@ int64_t export_tla(std::istream& in, const std::string& name, std::ostream& out)
       json& log = logs[id];
       int64_t k = first;
       for (const json& e : ev["entries"]) {
-        if (k <= static_cast<int64_t>(log.size())) log[static_cast<size_t>(k - 1)] = e;
-        else log.push_back(e);
+        if (k <= static_cast<int64_t>(log.size()))
+          log[static_cast<size_t>(k - 1)] = e;
+        else
+          log.push_back(e);
         ++k;
       }
     }

@@ -18,13 +18,13 @@ namespace {
 
 const std::set<std::string> kInputEvents = {"start", "deliver", "timeout", "crash", "restart"};
 const std::set<std::string> kEffectEvents = {
-    "term_update", "become_candidate", "become_leader", "become_follower", "vote",
-    "truncate",    "append",           "progress",      "commit",          "apply",
-    "persist",     "send",             "reject_client"};
-const std::set<std::string> kRuntimeEvents = {
-    "drop",          "duplicate",    "client_invoke", "client_send", "client_complete",
-    "client_receive", "client_retry", "partition",     "heal",        "cut",
-    "uncut",         "end"};
+    "term_update",  "become_candidate", "become_leader", "become_follower", "vote",    "truncate",
+    "append",       "progress",         "commit",        "apply",           "persist", "send",
+    "reject_client"};
+const std::set<std::string> kRuntimeEvents = {"drop",         "duplicate",       "client_invoke",
+                                              "client_send",  "client_complete", "client_receive",
+                                              "client_retry", "partition",       "heal",
+                                              "cut",          "uncut",           "end"};
 
 // Reads one JSON object per line and names the line in every error.
 class LineReader {
@@ -87,7 +87,10 @@ std::string get_str(const LineReader& r, const json& j, const char* key) {
 class Driver {
  public:
   Driver(int num_nodes, NodeOptions options)
-      : n_(num_nodes), options_(options), nodes_(num_nodes + 1), persisted_(num_nodes + 1),
+      : n_(num_nodes),
+        options_(options),
+        nodes_(num_nodes + 1),
+        persisted_(num_nodes + 1),
         up_(num_nodes + 1, false) {}
 
   int num_nodes() const { return n_; }
@@ -137,8 +140,8 @@ class Driver {
     last_messages_ = std::move(fx.messages);
     for (Message& m : last_messages_) {
       m.from = id;
-      out.push_back(json{{"event", "send"}, {"node", id}, {"state", state(id)},
-                         {"msg", to_json(m)}});
+      out.push_back(
+          json{{"event", "send"}, {"node", id}, {"state", state(id)}, {"msg", to_json(m)}});
     }
     return out;
   }
@@ -237,8 +240,8 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
         sent[actual["msg"]["id"].get<int64_t>()] = actual["msg"];
       }
       if (strip(ev) != actual) {
-        diverge(r.line(), "expected (trace) " + strip(ev).dump() + "\n  actual (code)  " +
-                              actual.dump());
+        diverge(r.line(),
+                "expected (trace) " + strip(ev).dump() + "\n  actual (code)  " + actual.dump());
         return result;
       }
       continue;
@@ -256,8 +259,7 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
           if (!d.exists(id)) continue;
           json want = json{{"state", ns.value("state", json())},
                            {"store_digest", ns.value("store_digest", std::string())}};
-          json have = json{{"state", d.state(id)},
-                           {"store_digest", d.node(id).store().digest()}};
+          json have = json{{"state", d.state(id)}, {"store_digest", d.node(id).store().digest()}};
           if (want != have) {
             diverge(r.line(), "final state of node " + std::to_string(id) + ": expected " +
                                   want.dump() + ", actual " + have.dump());
@@ -300,7 +302,7 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
       produced = d.start_existing(id);
     } else if (name == "timeout") {
       std::string timer = get_str(r, ev, "timer");
-      Timer t = timer == "heartbeat"       ? Timer::Heartbeat
+      Timer t = timer == "heartbeat"        ? Timer::Heartbeat
                 : timer == "start_election" ? Timer::StartElection
                 : timer == "election"       ? Timer::Election
                                             : (r.fail("unknown timer '" + timer + "'"), Timer{});
@@ -390,8 +392,8 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
   auto deliver_or_drop = [&](const Message& m, bool drop) {
     pending.erase(m.id);
     if (drop || !d.up(m.to)) {
-      write(json{{"event", "drop"}, {"msg", to_json(m)},
-                 {"reason", drop ? "scenario" : "node_down"}});
+      write(json{
+          {"event", "drop"}, {"msg", to_json(m)}, {"reason", drop ? "scenario" : "node_down"}});
       return;
     }
     input("deliver", m.to, json{{"msg", to_json(m)}});
@@ -400,7 +402,9 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
   };
 
   if (opts.trace_out) {
-    *opts.trace_out << json{{"format", "raftkv-trace"}, {"version", 1}, {"seed", 0},
+    *opts.trace_out << json{{"format", "raftkv-trace"},
+                            {"version", 1},
+                            {"seed", 0},
                             {"config", config_to_json(cfg)},
                             {"planted_bugs", planted_bug_list(options.bugs)}}
                            .dump()
@@ -483,8 +487,11 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
       }
       m.client = m.cmd.client;
       sent[m.id] = m;
-      write(json{{"event", "client_send"}, {"client", m.client}, {"client_seq", m.cmd.seq},
-                 {"to", id}, {"msg", to_json(m)}});
+      write(json{{"event", "client_send"},
+                 {"client", m.client},
+                 {"client_seq", m.cmd.seq},
+                 {"to", id},
+                 {"msg", to_json(m)}});
       deliver_or_drop(m, false);  // a client request arrives at once
     } else if (name == "crash") {
       int id = node_id();

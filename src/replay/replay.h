@@ -38,7 +38,7 @@ struct ReplayResult {
 };
 
 struct ReplayOptions {
-  std::ostream* narrate = nullptr;  // print the narrative of the trace here
+  std::ostream* narrate = nullptr;    // print the narrative of the trace here
   std::ostream* trace_out = nullptr;  // scenarios: write the full trace here
 };
 

@@ -189,21 +189,13 @@ void Cluster::dispatch(Item& item) {
       emit_input("timeout", id, json{{"timer", "heartbeat"}});
       run_node_step(id, [](Node& n, Effects& fx) { n.on_timer(Timer::Heartbeat, fx); });
       break;
-    case ItemKind::ClientNext:
-      client_next(id);
-      break;
-    case ItemKind::ClientTimeout:
-      client_on_timeout(id, item.gen);
-      break;
+    case ItemKind::ClientNext: client_next(id); break;
+    case ItemKind::ClientTimeout: client_on_timeout(id, item.gen); break;
     case ItemKind::ClientResend:
       if (clients_[id]->busy && item.gen == clients_[id]->gen) client_send(id);
       break;
-    case ItemKind::Fault:
-      apply_fault(cfg_.faults[static_cast<size_t>(id)]);
-      break;
-    case ItemKind::Nemesis:
-      nemesis_act();
-      break;
+    case ItemKind::Fault: apply_fault(cfg_.faults[static_cast<size_t>(id)]); break;
+    case ItemKind::Nemesis: nemesis_act(); break;
   }
 }
 
@@ -265,8 +257,8 @@ void Cluster::apply_effects(int id, Effects& fx) {
 
 void Cluster::arm_election_timer(int id) {
   // §5.2: randomized timeouts in [min, max) make split votes rare.
-  int64_t timeout = rng_.uniform(cfg_.timing.election_timeout_min_ms,
-                                 cfg_.timing.election_timeout_max_ms - 1);
+  int64_t timeout =
+      rng_.uniform(cfg_.timing.election_timeout_min_ms, cfg_.timing.election_timeout_max_ms - 1);
   schedule(now_ + timeout, ItemKind::ElectionTimer, id, ++election_gen_[id]);
 }
 
@@ -325,7 +317,8 @@ void Cluster::deliver(Message& m) {
   int id = m.to;
   if (!up_[id]) {
     ++stats_.messages_dropped;
-    if (!sinks_.empty()) emit(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", "node_down"}});
+    if (!sinks_.empty())
+      emit(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", "node_down"}});
     return;
   }
   ++stats_.messages_delivered;
@@ -377,12 +370,18 @@ void Cluster::cut(int from, int to, bool is_cut) {
 }
 
 void Cluster::apply_fault(const FaultConfig& f) {
-  if (f.action == "crash") crash(f.node);
-  else if (f.action == "restart") restart(f.node);
-  else if (f.action == "partition") partition(f.groups);
-  else if (f.action == "heal") heal();
-  else if (f.action == "cut") cut(f.from, f.to, true);
-  else if (f.action == "uncut") cut(f.from, f.to, false);
+  if (f.action == "crash")
+    crash(f.node);
+  else if (f.action == "restart")
+    restart(f.node);
+  else if (f.action == "partition")
+    partition(f.groups);
+  else if (f.action == "heal")
+    heal();
+  else if (f.action == "cut")
+    cut(f.from, f.to, true);
+  else if (f.action == "uncut")
+    cut(f.from, f.to, false);
 }
 
 void Cluster::start_election(int id) { schedule(now_, ItemKind::StartElection, id); }
@@ -396,7 +395,10 @@ void Cluster::inject_request(int id, Command cmd) {
   m.to = id;
   m.cmd = cmd;
   if (!sinks_.empty()) {
-    emit(json{{"event", "client_send"}, {"client", 0}, {"client_seq", 0}, {"to", id},
+    emit(json{{"event", "client_send"},
+              {"client", 0},
+              {"client_seq", 0},
+              {"to", id},
               {"msg", to_json(m)}});
   }
   transmit(std::move(m));
@@ -408,8 +410,8 @@ void Cluster::inject_request(int id, Command cmd) {
 void Cluster::schedule_nemesis() {
   // Exponential inter-arrival times with the configured mean.
   double u = rng_.unit();
-  auto gap = static_cast<int64_t>(-static_cast<double>(cfg_.nemesis.mean_interval_ms) *
-                                  std::log(1.0 - u));
+  auto gap =
+      static_cast<int64_t>(-static_cast<double>(cfg_.nemesis.mean_interval_ms) * std::log(1.0 - u));
   schedule(now_ + std::max<int64_t>(1, gap), ItemKind::Nemesis, 0);
 }
 
@@ -421,7 +423,8 @@ void Cluster::nemesis_act() {
   }
   const auto& kinds = cfg_.nemesis.kinds;
   if (kinds.empty()) return;
-  const std::string& kind = kinds[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(kinds.size()) - 1))];
+  const std::string& kind =
+      kinds[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(kinds.size()) - 1))];
   int n = cfg_.num_nodes;
   if (kind == "crash") {
     std::vector<int> down, running;
@@ -431,7 +434,8 @@ void Cluster::nemesis_act() {
     if (!down.empty() && (!can_crash || rng_.chance(0.5))) {
       restart(down[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(down.size()) - 1))]);
     } else if (can_crash) {
-      crash(running[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(running.size()) - 1))]);
+      crash(
+          running[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(running.size()) - 1))]);
     }
   } else if (kind == "partition") {
     bool partitioned = std::any_of(group_of_.begin(), group_of_.end(), [](int g) { return g; });
@@ -450,7 +454,8 @@ void Cluster::nemesis_act() {
     }
   } else if (kind == "cut" && n > 1) {
     if (!cuts_.empty() && rng_.chance(0.5)) {
-      auto [from, to] = cuts_[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(cuts_.size()) - 1))];
+      auto [from, to] =
+          cuts_[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(cuts_.size()) - 1))];
       cut(from, to, false);
     } else {
       int from = static_cast<int>(rng_.uniform(1, n));
@@ -468,8 +473,8 @@ void Cluster::nemesis_repair_all() {
   for (int id = 1; id <= cfg_.num_nodes; ++id) {
     if (!up_[id]) restart(id);
   }
-  bool faulty = !cuts_.empty() ||
-                std::any_of(group_of_.begin(), group_of_.end(), [](int g) { return g; });
+  bool faulty =
+      !cuts_.empty() || std::any_of(group_of_.begin(), group_of_.end(), [](int g) { return g; });
   if (faulty) heal();
 }
 
@@ -642,8 +647,7 @@ bool Cluster::replicas_agree() const {
       first = &n;
       continue;
     }
-    if (n.last_applied() != first->last_applied() ||
-        n.store().data() != first->store().data()) {
+    if (n.last_applied() != first->last_applied() || n.store().data() != first->store().data()) {
       return false;
     }
   }

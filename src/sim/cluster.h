@@ -40,15 +40,15 @@ struct ClientOp {
 };
 
 struct RunStats {
-  int64_t messages_sent = 0;        // node and client messages put on the network
+  int64_t messages_sent = 0;  // node and client messages put on the network
   int64_t messages_delivered = 0;
   int64_t messages_dropped = 0;
-  int64_t heartbeats_sent = 0;      // AppendEntries with no entries
+  int64_t heartbeats_sent = 0;  // AppendEntries with no entries
   int64_t elections_started = 0;
   int64_t leaders_elected = 0;
   int64_t trace_events = 0;
   int64_t first_leader_ms = -1;
-  int64_t clients_done_ms = -1;     // when the last client request completed
+  int64_t clients_done_ms = -1;       // when the last client request completed
   int64_t heartbeats_after_done = 0;  // heartbeats sent while idle (after clients_done_ms)
 };
 
@@ -109,8 +109,15 @@ class Cluster {
 
  private:
   enum class ItemKind {
-    Deliver, ElectionTimer, HeartbeatTimer, StartElection, ClientNext, ClientTimeout,
-    ClientResend, Fault, Nemesis,
+    Deliver,
+    ElectionTimer,
+    HeartbeatTimer,
+    StartElection,
+    ClientNext,
+    ClientTimeout,
+    ClientResend,
+    Fault,
+    Nemesis,
   };
   // Heap entries stay small (the heap moves them around a lot); a message
   // in flight waits in msg_pool_ and the item holds its slot.
@@ -162,12 +169,12 @@ class Cluster {
 
   std::vector<std::unique_ptr<Node>> nodes_;  // index = node id (0 unused)
   std::vector<bool> up_;
-  std::vector<PersistentState> persisted_;    // what a crashed node restarts from
+  std::vector<PersistentState> persisted_;  // what a crashed node restarts from
   std::vector<uint64_t> election_gen_;
   std::vector<uint64_t> heartbeat_gen_;
 
-  std::vector<int> group_of_;                // partition group per node (0 = all one)
-  std::vector<std::pair<int, int>> cuts_;    // one-way cut links
+  std::vector<int> group_of_;              // partition group per node (0 = all one)
+  std::vector<std::pair<int, int>> cuts_;  // one-way cut links
 
   std::vector<std::unique_ptr<ClientState>> clients_;  // index = client id (0 unused)
   bool clients_started_ = false;

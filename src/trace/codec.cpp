@@ -13,7 +13,8 @@ const json& field(const json& j, const char* name) {
 
 int64_t int_field(const json& j, const char* name) {
   const json& v = field(j, name);
-  if (!v.is_number_integer()) throw CodecError(std::string("field '") + name + "' must be an integer");
+  if (!v.is_number_integer())
+    throw CodecError(std::string("field '") + name + "' must be an integer");
   return v.get<int64_t>();
 }
 

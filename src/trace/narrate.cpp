@@ -23,8 +23,7 @@ std::string upper(std::string s) {
 
 std::string range(int64_t first, size_t count) {
   int64_t last = first + static_cast<int64_t>(count) - 1;
-  return count == 1 ? std::to_string(first)
-                    : std::to_string(first) + ".." + std::to_string(last);
+  return count == 1 ? std::to_string(first) : std::to_string(first) + ".." + std::to_string(last);
 }
 
 std::string describe_message(const json& m) {
@@ -64,9 +63,12 @@ std::optional<std::string> Narrator::line(const json& ev) {
   const json& msg = ev.contains("msg") ? ev["msg"] : empty;
   int64_t term = num(st, "term");
   std::string who;
-  if (ev.contains("node")) who = "[node " + std::to_string(num(ev, "node")) + "] ";
-  else if (ev.contains("client")) who = "[client " + std::to_string(num(ev, "client")) + "] ";
-  else who = "[net] ";
+  if (ev.contains("node"))
+    who = "[node " + std::to_string(num(ev, "node")) + "] ";
+  else if (ev.contains("client"))
+    who = "[client " + std::to_string(num(ev, "client")) + "] ";
+  else
+    who = "[net] ";
   std::string text;
 
   if (event == "start") {
@@ -101,8 +103,8 @@ std::optional<std::string> Narrator::line(const json& ev) {
                : "Denying vote to node " + cand + " for term " + std::to_string(term) + " (" +
                      str(ev, "reason") + ")";
   } else if (event == "truncate") {
-    text = "Log conflict: deleting " + std::to_string(num(ev, "removed")) +
-           " entries from index " + std::to_string(num(ev, "from_index"));
+    text = "Log conflict: deleting " + std::to_string(num(ev, "removed")) + " entries from index " +
+           std::to_string(num(ev, "from_index"));
   } else if (event == "append") {
     const json& entries = ev["entries"];
     int64_t first = num(ev, "first_index");
