@@ -114,12 +114,15 @@ TEST_CASE("replay: identical, diverged, malformed", "[cli]") {
   std::ifstream in(std::string(RAFTKV_SOURCE_DIR) + "/traces/default.jsonl");
   std::ostringstream edited;
   bool done = false;
+  int number = 0, edited_line = 0;
   for (std::string line; std::getline(in, line);) {
+    ++number;
     if (!done && line.find("\"event\":\"apply\"") != std::string::npos &&
         line.find("\"status\":\"ok\"") != std::string::npos &&
         line.find("\"op\":\"put\"") != std::string::npos) {
       line.replace(line.find("\"status\":\"ok\""), 13, "\"status\":\"key_exists\"");
       done = true;
+      edited_line = number;
     }
     edited << line << '\n';
   }
@@ -128,7 +131,10 @@ TEST_CASE("replay: identical, diverged, malformed", "[cli]") {
   std::ofstream(path) << edited.str();
   Result diverged = raftkv("replay '" + path + "'");
   CHECK(diverged.code == 1);
-  CHECK_THAT(diverged.out, Catch::Contains("diverged at line"));
+  // Line 1 is the header, so the event on line L has seq L - 1.
+  CHECK_THAT(diverged.out,
+             Catch::Contains("diverged at line " + std::to_string(edited_line) + " of " + path +
+                             " (event " + std::to_string(edited_line - 1) + ","));
   Result narrate = raftkv("replay --narrate traces/default.jsonl");
   CHECK(narrate.code == 0);
   CHECK_THAT(narrate.out, Catch::Contains("[node 1] Became LEADER for term 1"));

@@ -32,8 +32,11 @@ int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ost
     return 2;
   }
   if (!result.identical) {
+    // Replay insists on consecutive seq numbers after the header line, so
+    // the event on line L is event L - 1.
     out << "replay diverged at line " << result.divergence_line << " of " << opts.input_path
-        << " (after " << result.steps << " steps):\n  " << result.divergence << '\n';
+        << " (event " << result.divergence_line - 1 << ", after " << result.steps << " steps):\n  "
+        << result.divergence << '\n';
     return 1;
   }
   if (ro.trace_out) {
