@@ -191,7 +191,12 @@ NodeStep(i, r) ==
     LET e == StepEndFrom(l + 1)
         E == SelectSeq(SubSeq(TraceLog, l + 1, e - 1), LAMBDA x : x.event \in EffectEvents)
         post == IF E = <<>> THEN Event.state ELSE E[Len(E)].state
+        \* drop and duplicate events the network wrote within the step
+        N == SelectSeq(SubSeq(TraceLog, l + 1, e - 1), LAMBDA x : x.event \in NetEvents)
     IN /\ StepMatches(i, r, E, post)
+       /\ Check(\A k \in DOMAIN N :
+                 N[k].msg.type \in ProtocolTypes => MsgOf(N[k].msg) \in msgs \cup r.out,
+               "dropped or duplicated message was never sent", N, r.out)
        /\ l' = e
 
 \* The input event's state is the node's state before the step.

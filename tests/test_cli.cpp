@@ -135,6 +135,15 @@ TEST_CASE("replay: identical, diverged, malformed", "[cli]") {
   CHECK_THAT(diverged.out,
              Catch::Contains("diverged at line " + std::to_string(edited_line) + " of " + path +
                              " (event " + std::to_string(edited_line - 1) + ","));
+  // --narrate tells the whole edited trace, past the divergence, then reports it.
+  Result told = raftkv("replay --narrate '" + path + "'");
+  CHECK(told.code == 1);
+  CHECK_THAT(told.out, Catch::Contains("[    556 ms] [node 1] Heartbeat"));
+  CHECK_THAT(told.out, Catch::Contains("diverged at line"));
+  Result scenario = raftkv("replay traces/scenarios/figure8.jsonl");
+  CHECK(scenario.code == 0);
+  CHECK_THAT(scenario.out, Catch::Contains("not written: give --trace FILE"));
+  CHECK_THAT(scenario.out, !Catch::Contains("identical"));
   Result narrate = raftkv("replay --narrate traces/default.jsonl");
   CHECK(narrate.code == 0);
   CHECK_THAT(narrate.out, Catch::Contains("[node 1] Became LEADER for term 1"));

@@ -1,6 +1,7 @@
 // Replay: traces re-run identically on the node code; any edit is found.
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -220,4 +221,73 @@ TEST_CASE("export-tla writes one line per replay step", "[replay][tla]") {
         std::set<std::string>{"Start", "Timeout", "Heartbeat", "Receive", "ClientRequest"});
   std::istringstream bad("{\"format\":\"nope\"}\n");
   CHECK_THROWS_AS(export_tla(bad, "bad", out), ReplayInputError);
+}
+
+// Edits outside the nodes' own events: what the network and the clients
+// recorded must agree with what was sent and replied.
+TEST_CASE("Edited network, client and end events diverge at their line", "[replay]") {
+  std::vector<std::string> base = lines_of(trace_text(faulty_config()));
+  REQUIRE(replay_text(join(base)).identical);
+  auto edit = [&](const std::string& event, const std::function<void(json&)>& change) {
+    std::vector<std::string> lines = base;
+    size_t line = find_line(lines, event);
+    REQUIRE(line > 0);
+    json e = json::parse(lines[line - 1]);
+    change(e);
+    lines[line - 1] = e.dump();
+    ReplayResult r = replay_text(join(lines));
+    INFO(event << " edited at line " << line << ": " << r.divergence);
+    CHECK_FALSE(r.identical);
+    CHECK(r.divergence_line == static_cast<int64_t>(line));
+  };
+  edit("drop", [](json& e) { e["msg"]["term"] = e["msg"]["term"].get<int64_t>() + 5; });
+  edit("duplicate", [](json& e) { e["msg"]["to"] = 99; });
+  edit("client_receive", [](json& e) { e["msg"]["result"]["status"] = "key_exists"; });
+  edit("client_complete", [](json& e) { e["result"]["value"] = "edited"; });
+  edit("client_send", [](json& e) { e["msg"]["cmd"]["key"] = "edited"; });
+  edit("end", [](json& e) { e["nodes"][0]["store_size"] = 1000; });
+  edit("deliver", [](json& e) { e["t"] = e["t"].get<int64_t>() - 1000000; });
+}
+
+TEST_CASE("A message delivered more often than sent and duplicated diverges", "[replay]") {
+  std::vector<std::string> lines = lines_of(trace_text(faulty_config()));
+  size_t line = find_line(lines, "duplicate");
+  REQUIRE(line > 0);
+  // Drop the duplicate record (renumbering seq): its second delivery is unexplained.
+  lines.erase(lines.begin() + static_cast<long>(line) - 1);
+  for (size_t i = line - 1; i < lines.size(); ++i) {
+    json e = json::parse(lines[i]);
+    e["seq"] = e["seq"].get<int64_t>() - 1;
+    lines[i] = e.dump();
+  }
+  ReplayResult r = replay_text(join(lines));
+  INFO(r.divergence);
+  CHECK_FALSE(r.identical);
+  CHECK_THAT(r.divergence, Catch::Contains("once more than it was sent and duplicated"));
+}
+
+TEST_CASE("A trace without its end event is malformed", "[replay]") {
+  std::vector<std::string> lines = lines_of(trace_text(test_config(3, 1, 5)));
+  lines.pop_back();  // the end event
+  CHECK_THROWS_WITH(replay_text(join(lines)), Catch::Contains("no end event"));
+  CHECK_THROWS_WITH(replay_text(lines[0] + "\n"), Catch::Contains("no end event"));
+  // and nothing may follow it
+  std::vector<std::string> after = lines_of(trace_text(test_config(3, 1, 5)));
+  after.push_back(after.back());
+  CHECK_THROWS_WITH(replay_text(join(after)), Catch::Contains("after the end event"));
+}
+
+TEST_CASE("A scenario may not fire a timer the runtime would discard", "[replay]") {
+  std::string header = R"({"format":"raftkv-scenario","version":1,"num_nodes":3})";
+  CHECK_THROWS_WITH(
+      replay_text(header + "\n" + R"({"event":"timeout","node":1,"timer":"heartbeat"})" + "\n"),
+      Catch::Contains("which is not leader"));
+  std::string elected = header + "\n" + R"({"event":"timeout","node":1,"timer":"start_election"})" +
+                        "\n" + R"({"event":"deliver_pending"})" + "\n" +
+                        R"({"event":"deliver_pending"})" + "\n";
+  std::ostringstream trace;
+  REQUIRE(replay_text(elected, &trace).steps > 0);
+  CHECK_THROWS_WITH(
+      replay_text(elected + R"({"event":"timeout","node":1,"timer":"election"})" + "\n"),
+      Catch::Contains("which is leader"));
 }

@@ -3,8 +3,8 @@
 // TLA+ tools. Usage:
 //   node tools/tla-syntax-check.mjs [FILE.tla...]
 // Needs the npm packages web-tree-sitter and @tlaplus/tree-sitter-tlaplus;
-// NODE_MODULES names the node_modules folder that holds them (.ci/run and
-// tools/dev install them in build/npm).
+// NODE_MODULES names the node_modules folder that holds them (`tools/dev
+// test`, which .ci/run calls, installs them in build/npm).
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

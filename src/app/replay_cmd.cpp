@@ -4,8 +4,36 @@
 #include "app/commands.h"
 #include "replay/export_tla.h"
 #include "replay/replay.h"
+#include "trace/narrate.h"
 
 namespace raftkv {
+
+namespace {
+
+// Prints the narrative of every event of a trace file. Returns false, having
+// printed nothing, if the file is not a trace (a scenario, or unreadable: the
+// replay proper reports that); stops quietly at a malformed line, which the
+// replay then reports with its line number.
+bool narrate_trace_file(const std::string& path, std::ostream& out) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  json header = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!header.is_object() || header.value("format", json()) != "raftkv-trace") return false;
+  Narrator narrator;
+  while (std::getline(in, line)) {
+    json ev = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!ev.is_object()) break;
+    try {
+      if (auto text = narrator.line(ev)) out << *text << '\n';
+    } catch (const json::exception&) {
+      break;  // a field of the wrong type: the replay reports the line
+    }
+  }
+  return true;
+}
+
+}  // namespace
 
 int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ostream& err) {
   std::ifstream in(opts.input_path, std::ios::binary);
@@ -24,6 +52,9 @@ int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ost
     }
     ro.trace_out = &trace_out;
   }
+  // --narrate on a trace narrates the whole file, even past a divergence
+  // (replay stops at the first one); a scenario is narrated as it runs.
+  if (opts.narrate && narrate_trace_file(opts.input_path, out)) ro.narrate = nullptr;
   ReplayResult result;
   try {
     result = replay(in, opts.input_path, ro);
@@ -39,9 +70,13 @@ int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ost
         << result.divergence << '\n';
     return 1;
   }
-  if (ro.trace_out) {
-    out << "scenario: ran " << result.steps << " steps, wrote " << result.events << " events to "
-        << opts.trace_path << '\n';
+  if (result.scenario) {
+    out << "scenario: ran " << result.steps << " steps, " << result.events << " events";
+    if (ro.trace_out) {
+      out << " written to " << opts.trace_path << '\n';
+    } else {
+      out << " (not written: give --trace FILE to keep them)\n";
+    }
   } else {
     out << "replayed " << result.events << " events (" << result.steps << " steps), identical\n";
   }

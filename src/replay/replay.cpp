@@ -215,12 +215,57 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
     return id;
   };
 
+  // A message the network drops, duplicates or hands to a client must be
+  // one that was sent, unchanged.
+  auto check_sent = [&](const json& ev, const std::string& what) {
+    if (!ev.contains("msg") || !ev["msg"].is_object()) r.fail(what + " without a msg object");
+    int64_t id = get_int(r, ev["msg"], "id");
+    auto it = sent.find(id);
+    if (it == sent.end()) {
+      diverge(r.line(), what + " of message #" + std::to_string(id) + ", which was never sent");
+      return false;
+    }
+    if (it->second != ev["msg"]) {
+      diverge(r.line(), what + " of message #" + std::to_string(id) +
+                            " differs from the one sent: sent " + it->second.dump() + ", " + what +
+                            " " + ev["msg"].dump());
+      return false;
+    }
+    return true;
+  };
+
+  // Copies of each message the network still holds: one per send, one more
+  // per duplicate; every delivery or drop takes one.
+  std::map<int64_t, int> copies;
+  auto take_copy = [&](const json& ev, const std::string& what) {
+    int64_t id = ev["msg"]["id"].get<int64_t>();
+    if (--copies[id] < 0) {
+      diverge(r.line(), what + " of message #" + std::to_string(id) +
+                            " once more than it was sent and duplicated");
+      return false;
+    }
+    return true;
+  };
+  // Client bookkeeping: the command each operation invoked, and the last
+  // reply each client received.
+  std::map<std::pair<int64_t, int64_t>, json> invoked;
+  std::map<int64_t, json> last_reply;
+
   json ev;
+  bool ended = false;
+  int64_t last_t = 0;
   while (r.next(ev)) {
     ++result.events;
+    if (ended) r.fail("an event after the end event");
     if (get_int(r, ev, "seq") != next_seq) r.fail("expected seq " + std::to_string(next_seq));
     ++next_seq;
-    get_int(r, ev, "t");
+    int64_t t = get_int(r, ev, "t");
+    if (t < last_t) {
+      diverge(r.line(), "virtual time goes back from " + std::to_string(last_t) + " to " +
+                            std::to_string(t) + " ms");
+      return result;
+    }
+    last_t = t;
     std::string name = get_str(r, ev, "event");
     if (opts.narrate) {
       if (auto text = narrator.line(ev)) *opts.narrate << *text << '\n';
@@ -238,6 +283,7 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
         if (!ev.contains("msg") || !ev["msg"].is_object()) r.fail("send without a msg object");
         actual["msg"]["id"] = get_int(r, ev["msg"], "id");
         sent[actual["msg"]["id"].get<int64_t>()] = actual["msg"];
+        ++copies[actual["msg"]["id"].get<int64_t>()];
       }
       if (strip(ev) != actual) {
         diverge(r.line(),
@@ -250,16 +296,58 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
       if (name == "client_send") {
         if (!ev.contains("msg") || !ev["msg"].is_object()) r.fail("client_send without msg");
         sent[get_int(r, ev["msg"], "id")] = ev["msg"];
+        ++copies[get_int(r, ev["msg"], "id")];
+      }
+      if (name == "drop" || name == "duplicate" || name == "client_receive") {
+        if (!check_sent(ev, name)) return result;
+        if (name == "duplicate") {
+          ++copies[ev["msg"]["id"].get<int64_t>()];
+        } else if (!take_copy(ev, name)) {
+          return result;
+        }
+      }
+      if (name == "client_invoke") {
+        invoked[{get_int(r, ev, "client"), get_int(r, ev, "client_seq")}] = ev.value("cmd", json());
+      }
+      if (name == "client_send") {
+        auto it = invoked.find({get_int(r, ev, "client"), get_int(r, ev, "client_seq")});
+        if (it != invoked.end() && it->second != ev["msg"].value("cmd", json())) {
+          diverge(r.line(), "client sends " + ev["msg"].value("cmd", json()).dump() +
+                                " for an operation that invoked " + it->second.dump());
+          return result;
+        }
+      }
+      if (name == "client_receive") last_reply[get_int(r, ev, "client")] = ev["msg"];
+      if (name == "client_complete") {
+        // A final result other than unknown is the one the client was just told.
+        int64_t client = get_int(r, ev, "client");
+        json res = ev.value("result", json());
+        if (res.value("status", "") != "unknown") {
+          auto it = last_reply.find(client);
+          if (it == last_reply.end() ||
+              it->second.value("seq", int64_t{-1}) != get_int(r, ev, "client_seq") ||
+              it->second.value("result", json()) != res) {
+            diverge(r.line(),
+                    "client " + std::to_string(client) + " completes with " + res.dump() +
+                        ", but its last reply was " +
+                        (it == last_reply.end() ? std::string("none") : it->second.dump()));
+            return result;
+          }
+        }
       }
       if (name == "end") {
+        ended = true;
         if (!close_step()) return result;
         if (!ev.contains("nodes") || !ev["nodes"].is_array()) r.fail("end without nodes");
         for (const json& ns : ev["nodes"]) {
           int id = node_of(ns);
           if (!d.exists(id)) continue;
           json want = json{{"state", ns.value("state", json())},
-                           {"store_digest", ns.value("store_digest", std::string())}};
-          json have = json{{"state", d.state(id)}, {"store_digest", d.node(id).store().digest()}};
+                           {"store_digest", ns.value("store_digest", std::string())},
+                           {"store_size", ns.value("store_size", int64_t{-1})}};
+          json have = json{{"state", d.state(id)},
+                           {"store_digest", d.node(id).store().digest()},
+                           {"store_size", static_cast<int64_t>(d.node(id).store().data().size())}};
           if (want != have) {
             diverge(r.line(), "final state of node " + std::to_string(id) + ": expected " +
                                   want.dump() + ", actual " + have.dump());
@@ -327,6 +415,7 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
         return result;
       }
       if (m.to != id) r.fail("deliver: msg.to is not the event's node");
+      if (!take_copy(ev, "delivery")) return result;
       produced = d.deliver(m);
     }
     if (name == "start" && ev["state"] != d.state(id)) {
@@ -336,7 +425,10 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
     }
     expected.assign(produced.begin(), produced.end());
   }
-  close_step();
+  if (!close_step()) return result;
+  // spec/trace-schema.md: a trace ends with its end event; without it the
+  // file was cut short, and what is missing cannot be compared.
+  if (!ended) r.fail("the trace has no end event (cut short?)");
   return result;
 }
 
@@ -355,6 +447,7 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
   cfg.leader_noop = options.leader_noop;
 
   ReplayResult result;
+  result.scenario = true;
   Narrator narrator;
   int64_t seq = 1, t = 0, next_id = 1;
   std::map<int64_t, Message> sent;
@@ -438,6 +531,18 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
         r.fail("unknown timer '" + timer + "'");
       }
       if (!d.up(id)) r.fail("timeout at node " + std::to_string(id) + ", which is crashed");
+      // The runtime discards a heartbeat timer at a non-leader and an election
+      // timer at a leader without tracing them; a scenario may not fire them
+      // either (the spec has no action for a timer that does nothing).
+      bool leader = d.node(id).role() == Role::Leader;
+      if (timer == "heartbeat" && !leader) {
+        r.fail("heartbeat timeout at node " + std::to_string(id) +
+               ", which is not leader (only a leader's heartbeat timer fires)");
+      }
+      if (timer != "heartbeat" && leader) {
+        r.fail(timer + " timeout at node " + std::to_string(id) +
+               ", which is leader (a leader's election timer does not fire)");
+      }
       input("timeout", id, json{{"timer", timer}});
       write_step(d.timeout(id, timer == "heartbeat"        ? Timer::Heartbeat
                                : timer == "start_election" ? Timer::StartElection

@@ -31,8 +31,9 @@ class ReplayInputError : public std::runtime_error {
 
 struct ReplayResult {
   bool identical = true;
-  int64_t events = 0;  // events read (trace) or written (scenario)
-  int64_t steps = 0;   // input events fed to nodes
+  int64_t events = 0;     // events read (trace) or written (scenario)
+  int64_t steps = 0;      // input events fed to nodes
+  bool scenario = false;  // the input was a scenario (nothing to compare with)
   int64_t divergence_line = 0;
   std::string divergence;  // first difference, empty if identical
 };
