@@ -34,9 +34,11 @@ CONSTANTS
     Server,      \* the node ids (1..N in a trace; model values in MCRaftKV)
     Nil,         \* "none": votedFor of a node that has not voted (0 in a trace)
     Commands,    \* the client commands ClientRequest may hand a leader
-    LeaderNoop   \* a new leader appends a no-op of its term (config leader_noop)
+    LeaderNoop,  \* a new leader appends a no-op of its term (config leader_noop)
+    DedupLastSeqOnly  \* the planted bug dedup_last_seq_only (FALSE: the correct code)
 
 ASSUME LeaderNoop \in BOOLEAN
+ASSUME DedupLastSeqOnly \in BOOLEAN
 ASSUME Nil \notin Server
 
 \* Entries per AppendEntries (kMaxBatch in src/raft/node.h).
@@ -119,12 +121,16 @@ Execute(st, c) ==
 
 \* Apply one command with client dedup: [store, sessions, result]. A command
 \* repeating its client's last applied seq returns the remembered result and
-\* changes nothing; no-ops and client 0 (injected requests) are not deduped.
+\* changes nothing; an older seq changes nothing either and its result is
+\* "stale" (with DedupLastSeqOnly, the planted bug, it executes again); no-ops
+\* and client 0 (injected requests) are not deduped.
 ApplyCmd(st, ss, c) ==
     IF c.op = "noop" \/ c.client = 0
     THEN LET x == Execute(st, c) IN [store |-> x.store, sessions |-> ss, result |-> x.result]
     ELSE IF c.client \in DOMAIN ss /\ ss[c.client].seq = c.seq
          THEN [store |-> st, sessions |-> ss, result |-> ss[c.client].result]
+    ELSE IF c.client \in DOMAIN ss /\ c.seq < ss[c.client].seq /\ ~DedupLastSeqOnly
+         THEN [store |-> st, sessions |-> ss, result |-> Res("stale", "")]
          ELSE LET x == Execute(st, c) IN
               [store |-> x.store,
                result |-> x.result,
@@ -515,6 +521,33 @@ KVSemantics ==
     \A i \in Server :
         LET r == KVModel(node[i].log, node[i].applied) IN
         node[i].store = r.store /\ node[i].sessions = r.sessions
+
+\* Exactly-once, in client order: the guarantee a client relies on, stated
+\* without the state machine's dedup table. A client numbers its requests
+\* 1, 2, 3, ... and has one in flight, so each (client, seq) may take effect at
+\* most once and never after a later request of its client. A log may hold a
+\* request several times (a retry, a duplicate); the store must be the seed's
+\* KV semantics run over the applied prefix keeping only the requests that
+\* may take effect: noops, client 0, and a client's request whose seq is above
+\* every seq of that client kept before it.
+RECURSIVE EffectiveCmds(_, _)
+EffectiveCmds(ents, high) ==
+    IF ents = <<>> THEN <<>>
+    ELSE LET c == Head(ents).cmd IN
+         IF c.op = "noop" \/ c.client = 0
+         THEN <<c>> \o EffectiveCmds(Tail(ents), high)
+         ELSE IF c.client \in DOMAIN high /\ c.seq <= high[c.client]
+         THEN EffectiveCmds(Tail(ents), high)
+         ELSE <<c>> \o EffectiveCmds(Tail(ents), SetKey(high, c.client, c.seq))
+
+RECURSIVE RunCmds(_, _)
+RunCmds(st, cmds) ==
+    IF cmds = <<>> THEN st ELSE RunCmds(Execute(st, Head(cmds)).store, Tail(cmds))
+
+ExactlyOnce ==
+    \A i \in Server :
+        node[i].store = RunCmds(EmptyFn, EffectiveCmds(SubSeq(node[i].log, 1, node[i].applied),
+                                                       EmptyFn))
 
 \* A leader never overwrites or deletes entries in its log (Figure 3).
 IsPrefix(a, b) == Len(a) <= Len(b) /\ a = SubSeq(b, 1, Len(a))

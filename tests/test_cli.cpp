@@ -150,3 +150,25 @@ TEST_CASE("replay: identical, diverged, malformed", "[cli]") {
   Result missing = raftkv("replay /nonexistent.jsonl");
   CHECK(missing.code == 2);
 }
+
+TEST_CASE("run --check runs every check on the run just made", "[cli]") {
+  // A correct run: the checker's summary, exit 0, no trace file needed.
+  Result ok = raftkv("run traces/configs/stale-retry.toml --seed 1 --quiet --check");
+  INFO(ok.out);
+  CHECK(ok.code == 0);
+  CHECK_THAT(ok.out, Catch::Contains("Check: OK this run"));
+  CHECK_THAT(ok.out, Catch::Contains("KVSemantics ok"));
+  // The same run with the old dedup rule planted: the stale retry is caught, exit 1.
+  Result bad = raftkv(
+      "run traces/configs/stale-retry.toml --seed 1 --quiet --check --plant-bug "
+      "dedup_last_seq_only");
+  INFO(bad.out);
+  CHECK(bad.code == 1);
+  CHECK_THAT(bad.out, Catch::Contains("Check: VIOLATION this run: KVSemantics"));
+  CHECK_THAT(bad.out, Catch::Contains("at most once"));
+  // With --trace the check reads the file written, and names it.
+  std::string trace = temp_path("check-trace.jsonl");
+  Result named = raftkv("run --quiet --check --trace '" + trace + "'");
+  CHECK(named.code == 0);
+  CHECK_THAT(named.out, Catch::Contains("Check: OK " + trace));
+}

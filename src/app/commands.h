@@ -17,6 +17,7 @@ struct RunOptions {
   std::string trace_path;                 // JSON-lines trace; empty = none
   bool quiet = false;                     // no narrative, summary only
   std::vector<std::string> planted_bugs;  // --plant-bug NAME (testing the tests)
+  bool check = false;                     // run every check of `raftkv check` on the run
 };
 int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err);
 

@@ -3,9 +3,15 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
+
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "app/commands.h"
 #include "app/summary.h"
+#include "check/checker.h"
 #include "config/config.h"
 #include "sim/cluster.h"
 #include "trace/json_writer.h"
@@ -41,6 +47,47 @@ class NarrativeSink : public TraceSink {
   Narrator narrator_;
 };
 
+// A trace file in the temp directory for `run --check` without --trace:
+// the checker reads the trace as a stream, so a run of any length is checked
+// in bounded memory. Removed when the object goes.
+class TempTrace {
+ public:
+  TempTrace() {
+    const char* dir = std::getenv("TMPDIR");
+    path_ = std::string(dir && *dir ? dir : "/tmp") + "/raftkv-run-check.XXXXXX";
+    int fd = mkstemp(path_.data());
+    if (fd < 0) {
+      path_.clear();
+      return;
+    }
+    close(fd);
+  }
+  ~TempTrace() {
+    if (!path_.empty()) std::remove(path_.c_str());
+  }
+  TempTrace(const TempTrace&) = delete;
+  TempTrace& operator=(const TempTrace&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// `run --check`: the checks of `raftkv check` on the trace just written.
+// Returns the exit status they give: 0 ok, 1 a violation, 2 unreadable.
+int check_run_trace(const std::string& path, const std::string& name, std::ostream& out,
+                    std::ostream& err) {
+  try {
+    check::Report report = check::check_trace_file(path);
+    report.trace_name = name;
+    out << "Check: " << check::format_report(report) << '\n';
+    return report.ok() ? 0 : 1;
+  } catch (const check::TraceFormatError& e) {
+    err << "raftkv run --check: the run's trace is malformed: " << e.what() << '\n';
+    return 2;
+  }
+}
+
 }  // namespace
 
 int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
@@ -53,11 +100,22 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
     return 2;
   }
 
+  // --check needs the trace: the user's file if there is one, else a temp file.
+  std::optional<TempTrace> temp;
+  std::string trace_path = opts.trace_path;
+  if (opts.check && trace_path.empty()) {
+    temp.emplace();
+    if (temp->path().empty()) {
+      err << "raftkv run --check: cannot create a temporary trace file (set TMPDIR)\n";
+      return 2;
+    }
+    trace_path = temp->path();
+  }
   std::ofstream trace_file;
-  if (!opts.trace_path.empty()) {
-    trace_file.open(opts.trace_path, std::ios::out | std::ios::trunc | std::ios::binary);
+  if (!trace_path.empty()) {
+    trace_file.open(trace_path, std::ios::out | std::ios::trunc | std::ios::binary);
     if (!trace_file) {
-      err << "raftkv: cannot write trace file '" << opts.trace_path << "'\n";
+      err << "raftkv: cannot write trace file '" << trace_path << "'\n";
       return 2;
     }
   }
@@ -94,14 +152,18 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
   cluster.run();
   cluster.finish();
   if (trace_file.is_open()) {
-    trace_file.flush();
+    trace_file.close();
     if (!trace_file) {
-      err << "raftkv: error writing trace file '" << opts.trace_path << "'\n";
+      err << "raftkv: error writing trace file '" << trace_path << "'\n";
       return 2;
     }
   }
   print_summary(cluster, out);
-  return cluster.replicas_agree() ? 0 : 1;
+  int status = cluster.replicas_agree() ? 0 : 1;
+  if (opts.check)
+    status =
+        std::max(status, check_run_trace(trace_path, temp ? "this run" : trace_path, out, err));
+  return status;
 }
 
 }  // namespace raftkv

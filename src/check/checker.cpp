@@ -49,7 +49,7 @@ uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-constexpr uint64_t kFnvOffset = 1469598103934665603ull;
+constexpr uint64_t kFnvOffset = 14695981039346656037ull;
 constexpr uint64_t kFnvPrime = 1099511628211ull;
 
 uint64_t fnv_bytes(uint64_t h, std::string_view s) {
@@ -325,14 +325,15 @@ std::string describe(const Entry& e, int64_t index) {
 }
 
 struct Result {
-  std::string status;  // ok | key_exists | not_found | not_leader | unknown
+  std::string status;  // ok | key_exists | not_found | not_leader | unknown | stale
   std::string value;
   bool operator==(const Result&) const = default;
 };
 
 Result parse_result(const Obj& r) {
-  return Result{r.one_of("status", {"ok", "key_exists", "not_found", "not_leader", "unknown"}),
-                r.str("value")};
+  return Result{
+      r.one_of("status", {"ok", "key_exists", "not_found", "not_leader", "unknown", "stale"}),
+      r.str("value")};
 }
 
 std::string describe(const Result& r) {
@@ -386,24 +387,45 @@ MessageInfo validate_message(const Obj& m) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The sequential KV model (the state machine's specification, as in src/raft/kv.h)
+// The state machine's specification, written from what a client relies on rather than from
+// src/raft/kv.cpp (this is an intentionally independent copy: an oracle that reused the
+// implementation's rule would confirm its bugs).
+//
+//  1. The seed's KV semantics for a command that takes effect: put is ok if the key is absent
+//     (key := value) else key_exists; get is ok with the value else not_found; delete is ok if
+//     present (removed) else not_found; noop is ok.
+//  2. Exactly-once, in client order (Raft §8). A client numbers its requests 1, 2, 3, ... and has
+//     one in flight at a time, so its requests must take effect in seq order and each at most
+//     once. A log may still hold a request more than once (a retry that committed twice, a
+//     duplicated or abandoned copy committing late), so for a command of client c with seq s,
+//     and H the highest seq of c that has taken effect:
+//       s > H  it takes effect now;
+//       s = H  a repeat of the request that took effect: no effect, the same result again;
+//       s < H  an older request: whether or not it took effect before, it must not take effect
+//              now (that would be a second time, or out of c's order). Its outcome is `stale`.
+//     Noops and client 0 (requests injected by tests, which no client tracks) always execute.
 
 class KvModel {
  public:
-  // put: ok if absent (key := value) else key_exists; get: ok with the value else not_found;
-  // delete: ok if present (removed) else not_found; noop: ok. A client command whose seq equals
-  // that client's last applied seq is a retry: it returns the remembered result and changes
-  // nothing. An older seq executes normally and does not replace the remembered result.
-  Result apply(const Command& cmd) {
-    if (cmd.op == "noop" || cmd.client == 0) return execute(cmd);
+  enum class Kind { Executed, Repeat, Stale };
+  struct Outcome {
+    Kind kind = Kind::Executed;
+    Result result;       // the result the state machine must report
+    int64_t latest = 0;  // Repeat/Stale: the client's highest seq that took effect
+    int64_t index = 0;   // Repeat/Stale: the log index where it took effect
+  };
+
+  Outcome apply(const Command& cmd, int64_t index) {
+    if (cmd.op == "noop" || cmd.client == 0) return Outcome{Kind::Executed, execute(cmd), 0, 0};
     auto it = sessions_.find(cmd.client);
-    if (it != sessions_.end() && it->second.seq == cmd.seq) return it->second.result;
+    if (it != sessions_.end()) {
+      const Session& h = it->second;
+      if (cmd.seq == h.seq) return Outcome{Kind::Repeat, h.result, h.seq, h.index};
+      if (cmd.seq < h.seq) return Outcome{Kind::Stale, Result{"stale", ""}, h.seq, h.index};
+    }
     Result result = execute(cmd);
-    if (it == sessions_.end())
-      sessions_.emplace(cmd.client, Session{cmd.seq, result});
-    else if (cmd.seq > it->second.seq)
-      it->second = Session{cmd.seq, result};
-    return result;
+    sessions_[cmd.client] = Session{cmd.seq, result, index};
+    return Outcome{Kind::Executed, result, 0, 0};
   }
 
   void reset() {
@@ -429,8 +451,9 @@ class KvModel {
 
  private:
   struct Session {
-    int64_t seq = 0;
-    Result result;
+    int64_t seq = 0;  // the highest seq of the client that took effect
+    Result result;    // its result
+    int64_t index = 0;
   };
 
   Result execute(const Command& cmd) {
@@ -1324,23 +1347,45 @@ void TraceChecker::check_apply_safety(const NodeEvent& e, int64_t index, const E
 }
 
 // ---------------------------------------------------------------------------------------------
-// KVSemantics: each node's applies, replayed in order through the sequential KV model (with the
-// per-client dedup of retried commands), give exactly the traced results; and the result of each
-// client request is remembered for comparison with what the client was told.
+// KVSemantics: each node's applies, replayed in order through the KV specification above (the
+// seed's semantics, exactly-once in client order), give exactly the traced results; and the
+// result of each client request is remembered for comparison with what the client was told.
 
 void TraceChecker::check_apply_result(const NodeEvent& e, int64_t index, const Entry& entry,
                                       const Result& traced) {
-  Result expected = e.node->kv.apply(entry.cmd);
-  if (expected != traced) {
+  KvModel::Outcome expected = e.node->kv.apply(entry.cmd, index);
+  if (expected.result != traced) {
+    const Command& c = entry.cmd;
+    std::string why;
+    switch (expected.kind) {
+      case KvModel::Kind::Stale:
+        why = cat("Client ", c.client, "'s request #", expected.latest, ", a later one than this #",
+                  c.seq, ", already took effect at node ", e.id, " (index ", expected.index,
+                  "). A client's requests take effect at most once and ",
+                  "in its order, so this older copy must not take effect now (its outcome is ",
+                  "stale): either it took effect before and this would be a second time, or its ",
+                  "client gave up on it and moved on. Executing it is the exactly-once violation ",
+                  "of a stale retry.");
+        break;
+      case KvModel::Kind::Repeat:
+        why = cat("This is a repeat of client ", c.client, "'s request #", c.seq,
+                  ", which already took effect at index ", expected.index,
+                  ". A retried request takes effect at most once: it must change nothing and "
+                  "answer with the result of its first execution, ",
+                  describe(expected.result), ".");
+        break;
+      case KvModel::Kind::Executed:
+        why = cat("Replaying node ", e.id,
+                  "'s applied entries in index order through the KV specification gives ",
+                  describe(expected.result),
+                  " (put is ok if the key is absent else key_exists; get returns the value or "
+                  "not_found; delete is ok if present else not_found).");
+        break;
+    }
     fail(kKVSemantics, {e.seq}, {e.id},
          cat("Node ", e.id, " applied ", describe(entry, index), " at seq ", e.seq, " with result ",
-             describe(traced), ", but replaying node ", e.id,
-             "'s applied entries in index order through the sequential KV model gives ",
-             describe(expected),
-             ". (Model: put is ok if the key is absent else key_exists; "
-             "get returns the value or not_found; delete is ok if present else not_found; a "
-             "command repeating its client's last applied seq returns the remembered result and "
-             "changes nothing.)"));
+             describe(traced), ", but the expected result is ", describe(expected.result), ". ",
+             why));
   }
   if (entry.cmd.op == "noop" || entry.cmd.client == 0) return;
   results_.try_emplace(client_key(entry.cmd.client, entry.cmd.seq),
@@ -1511,6 +1556,15 @@ void TraceChecker::on_client_complete(const Obj& ev, int64_t seq) {
   track.completed = true;
   bool definite =
       result.status == "ok" || result.status == "key_exists" || result.status == "not_found";
+  if (result.status == "stale") {
+    fail(kKVSemantics, {track.invoke_seq, seq},
+         from != 0 ? std::vector<int>{static_cast<int>(from)} : std::vector<int>{},
+         cat("Client ", client, " accepted the outcome stale for request ", request, " (",
+             describe(track.cmd), ") at seq ", seq,
+             ". stale is the outcome of a request older than one its client already had take "
+             "effect, which no client is still waiting for; a client completes only its current "
+             "request."));
+  }
   if (track.history_index >= 0) {
     KvOperation& op = history_[static_cast<size_t>(track.history_index)];
     op.complete = seq;

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--quiet,-q", run.quiet, "Print only the summary, no narrative");
   run_cmd->add_option("--plant-bug", run.planted_bugs,
                       "Plant a named protocol bug (repeatable; for testing the checker)");
+  run_cmd->add_flag("--check", run.check,
+                    "Run every check of `raftkv check` on this run; exit 1 on a violation");
 
   raftkv::CheckCommandOptions check;
   auto* check_cmd = app.add_subcommand(

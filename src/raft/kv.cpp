@@ -4,16 +4,22 @@
 
 namespace raftkv {
 
-Result KvStore::apply(const Command& cmd, bool dedup) {
-  if (cmd.op == Op::Noop || cmd.client == 0) return execute(cmd);
-  if (!dedup) return execute(cmd);
+Result KvStore::apply(const Command& cmd, DedupMode mode) {
+  if (cmd.op == Op::Noop || cmd.client == 0 || mode == DedupMode::Off) return execute(cmd);
   auto it = sessions_.find(cmd.client);
-  if (it != sessions_.end() && cmd.seq == it->second.seq) {
-    return it->second.result;  // a retry of a command that already took effect
+  if (it != sessions_.end()) {
+    LastApplied& last = it->second;
+    // The retry of the command that took effect: answer it again.
+    if (cmd.seq == last.seq) return last.result;
+    // An older request: it either took effect already or its client gave up
+    // on it and moved on; either way it must not execute now.
+    if (cmd.seq < last.seq && mode == DedupMode::Full) return Result{Status::Stale, ""};
   }
   Result result = execute(cmd);
-  if (it == sessions_.end() || cmd.seq > it->second.seq) {
-    sessions_[cmd.client] = LastApplied{cmd.seq, result};
+  if (it == sessions_.end()) {
+    sessions_.emplace(cmd.client, LastApplied{cmd.seq, result});
+  } else if (cmd.seq > it->second.seq) {
+    it->second = LastApplied{cmd.seq, result};
   }
   return result;
 }
@@ -37,19 +43,21 @@ Result KvStore::execute(const Command& cmd) {
   return Result{Status::Ok, ""};
 }
 
+uint64_t fnv1a64(const std::string& bytes, uint64_t hash) {
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 1099511628211ull;  // FNV-1a 64 prime
+  }
+  return hash;
+}
+
 std::string KvStore::digest() const {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a 64 offset basis
-  auto mix = [&h](const std::string& s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 1099511628211ull;  // FNV-1a 64 prime
-    }
-  };
+  uint64_t h = kFnv1a64Offset;
   for (const auto& [k, v] : data_) {
-    mix(k);
-    mix("=");
-    mix(v);
-    mix("\n");
+    h = fnv1a64(k, h);
+    h = fnv1a64("=", h);
+    h = fnv1a64(v, h);
+    h = fnv1a64("\n", h);
   }
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));

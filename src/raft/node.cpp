@@ -466,7 +466,9 @@ void Node::apply_committed() {
   while (applied_ < limit) {
     ++applied_;
     const Entry& e = log_[applied_ - 1];
-    Result result = store_.apply(e.cmd, !bugs_.no_client_dedup);
+    Result result = store_.apply(e.cmd, bugs_.no_client_dedup       ? DedupMode::Off
+                                        : bugs_.dedup_last_seq_only ? DedupMode::LastSeqOnly
+                                                                    : DedupMode::Full);
     if (fx_->trace) {
       emit("apply", json{{"index", applied_}, {"entry", to_json(e)}, {"result", to_json(result)}});
     }

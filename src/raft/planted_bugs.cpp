@@ -16,6 +16,7 @@ const std::vector<std::pair<std::string, bool PlantedBugs::*>>& table() {
       {"apply_before_commit", &PlantedBugs::apply_before_commit},
       {"leader_ignores_higher_term", &PlantedBugs::leader_ignores_higher_term},
       {"no_client_dedup", &PlantedBugs::no_client_dedup},
+      {"dedup_last_seq_only", &PlantedBugs::dedup_last_seq_only},
   };
   return kTable;
 }

@@ -18,11 +18,12 @@ struct PlantedBugs {
   bool apply_before_commit = false;         // apply entries as soon as they are in the log
   bool leader_ignores_higher_term = false;  // a leader does not step down on a higher term
   bool no_client_dedup = false;             // re-execute retried client commands
+  bool dedup_last_seq_only = false;         // re-execute a client's older, stale retries
 
   bool any() const {
     return vote_without_log_check || vote_twice || commit_old_term || skip_truncate ||
            skip_prev_log_check || apply_before_commit || leader_ignores_higher_term ||
-           no_client_dedup;
+           no_client_dedup || dedup_last_seq_only;
   }
 };
 

@@ -19,6 +19,7 @@ const char* to_string(Status status) {
     case Status::NotFound: return "not_found";
     case Status::NotLeader: return "not_leader";
     case Status::Unknown: return "unknown";
+    case Status::Stale: return "stale";
   }
   return "?";
 }

@@ -32,7 +32,10 @@ struct Entry {
   bool operator==(const Entry&) const = default;
 };
 
-enum class Status { Ok, KeyExists, NotFound, NotLeader, Unknown };
+// Stale: the outcome of a client command older than one of its client's
+// commands that already took effect. It is not executed (exactly-once, in
+// client order); no client is waiting for it (README, "The protocol").
+enum class Status { Ok, KeyExists, NotFound, NotLeader, Unknown, Stale };
 
 struct Result {
   Status status = Status::Ok;

@@ -46,6 +46,7 @@ Status status_from_string(const std::string& s) {
   if (s == "not_found") return Status::NotFound;
   if (s == "not_leader") return Status::NotLeader;
   if (s == "unknown") return Status::Unknown;
+  if (s == "stale") return Status::Stale;
   throw CodecError("unknown result status '" + s + "'");
 }
 

@@ -53,6 +53,7 @@ std::string describe_result(const json& result) {
   if (status == "ok") return "OK";
   if (status == "key_exists") return "REJECTED (key exists)";
   if (status == "not_found") return "NOT FOUND";
+  if (status == "stale") return "SKIPPED (stale: its client already had a later request applied)";
   return upper(status);
 }
 
