@@ -3,8 +3,10 @@
 (* Raft with a key-value state machine and client dedup, exactly as the   *)
 (* raftkv emulator implements it (src/raft/node.cpp, src/raft/kv.cpp):    *)
 (* the Raft paper's Figure 2 for a fixed membership, plus the seed's       *)
-(* CommitNotification, AppendEntries pipelining and the conflict hint of   *)
-(* section 5.3.                                                            *)
+(* CommitNotification (one per follower per burst of commits), the        *)
+(* leader's flow control (probe and replicate, as in etcd-io/raft: one    *)
+(* AppendEntries in flight per follower) and the conflict hint of section *)
+(* 5.3.                                                                    *)
 (*                                                                         *)
 (* One action is one step of the emulator: an input (a delivered message,  *)
 (* a fired timer, a client request, a crash or a restart) together with    *)
@@ -67,6 +69,8 @@ vars == <<node, msgs, historyVars>>
 (*   votes     candidate: the nodes that granted it a vote (itself included)*)
 (*   next      leader: nextIndex, a function Server -> index                *)
 (*   match     leader: matchIndex, a function Server -> index               *)
+(*   probe     leader: TRUE while a follower is probed (Server -> BOOLEAN)  *)
+(*   csent     leader: the highest commit index sent to each follower       *)
 (*   verified  highest index known to match this term's leader's log        *)
 (* Everything but term, vote and log is lost in a crash.                    *)
 (***************************************************************************)
@@ -170,10 +174,11 @@ AppendEntriesMsg(i, j, s) ==
         prev_log_index |-> next - 1, prev_log_term |-> TermAt(s.log, next - 1),
         entries |-> SubSeq(s.log, next, last), leader_commit |-> s.commit]
 
-AppendResponseMsg(i, j, term, success, match, cindex, cterm, reason) ==
+\* prev: the prev_log_index of the AppendEntries answered.
+AppendResponseMsg(i, j, term, success, prev, match, cindex, cterm, reason) ==
     [type |-> "AppendEntriesResponse", from |-> i, to |-> j, term |-> term,
-     success |-> success, match_index |-> match, conflict_index |-> cindex,
-     conflict_term |-> cterm, reason |-> reason]
+     success |-> success, prev_log_index |-> prev, match_index |-> match,
+     conflict_index |-> cindex, conflict_term |-> cterm, reason |-> reason]
 
 CommitNotificationMsg(i, j, term, commit) ==
     [type |-> "CommitNotification", from |-> i, to |-> j, term |-> term,
@@ -185,6 +190,8 @@ CommitNotificationMsg(i, j, term, commit) ==
 
 InitNext == [j \in Server |-> 1]
 InitMatch == [j \in Server |-> 0]
+InitProbe == [j \in Server |-> TRUE]
+InitCSent == [j \in Server |-> 0]
 
 LS(i) == node[i]
 
@@ -195,32 +202,49 @@ Same(s) == [s |-> s, out |-> {}]
 \* but never reads them before become_leader reinitialises them.)
 AdoptTerm(s, t) ==
     [s EXCEPT !.term = t, !.vote = Nil, !.role = "follower", !.verified = 0,
-              !.votes = {}, !.next = InitNext, !.match = InitMatch]
+              !.votes = {}, !.next = InitNext, !.match = InitMatch, !.probe = InitProbe,
+              !.csent = InitCSent]
 
-\* send_append with pipelining: when entries go out, nextIndex moves past them.
-SendAppend(s, i, j) ==
-    LET m == AppendEntriesMsg(i, j, s) IN
-    [s |-> IF Len(m.entries) > 0
-           THEN [s EXCEPT !.next[j] = m.prev_log_index + Len(m.entries) + 1]
-           ELSE s,
-     out |-> {m}]
-
-BroadcastAppend(s, i) ==
+\* send_append to the followers in P. A probe leaves nextIndex where it is;
+\* to a replicated follower, nextIndex moves past the entries sent
+\* (pipelining). Either way the commit index sent is remembered.
+SendTo(s, i, P) ==
     LET m(j) == AppendEntriesMsg(i, j, s) IN
     [s |-> [s EXCEPT !.next = [j \in Server |->
-                                 IF j # i /\ Len(m(j).entries) > 0
+                                 IF j \in P /\ ~s.probe[j] /\ Len(m(j).entries) > 0
                                  THEN m(j).prev_log_index + Len(m(j).entries) + 1
-                                 ELSE s.next[j]]],
-     out |-> {m(j) : j \in Server \ {i}}]
+                                 ELSE s.next[j]],
+                     !.csent = [j \in Server |->
+                                  IF j \in P THEN Max(s.csent[j], s.commit) ELSE s.csent[j]]],
+     out |-> {m(j) : j \in P}]
 
-\* set_commit: never past the log; a leader tells every follower at once.
+SendAppend(s, i, j) == SendTo(s, i, {j})
+
+\* The heartbeat (and a new leader's first round): every follower.
+BroadcastAppend(s, i) == SendTo(s, i, Server \ {i})
+
+\* Replicating, with everything sent acknowledged.
+WindowFree(s, j) == ~s.probe[j] /\ s.next[j] - 1 = s.match[j]
+
+\* New entries go at once only to followers with a free window.
+ReplicateNew(s, i) ==
+    SendTo(s, i, {j \in Server \ {i} : WindowFree(s, j) /\ s.next[j] <= Len(s.log)})
+
+\* set_commit: never past the log. Followers are told at the end of the step
+\* (FlushCommit).
 SetCommit(s, i, n) ==
     LET idx == Min(n, Len(s.log)) IN
-    IF idx <= s.commit THEN Same(s)
-    ELSE [s |-> [s EXCEPT !.commit = idx],
-          out |-> IF s.role = "leader"
-                  THEN {CommitNotificationMsg(i, j, s.term, idx) : j \in Server \ {i}}
-                  ELSE {}]
+    IF idx <= s.commit THEN Same(s) ELSE Same([s EXCEPT !.commit = idx])
+
+\* The seed's CommitNotification, at the end of a leader's step, to each
+\* follower with a free window that has not been sent this commit index: a
+\* busy one learns it from its next AppendEntries.
+FlushCommit(s, i) ==
+    IF s.role # "leader" THEN Same(s)
+    ELSE LET P == {j \in Server \ {i} : WindowFree(s, j) /\ s.csent[j] < s.commit} IN
+         [s |-> [s EXCEPT !.csent = [j \in Server |->
+                                       IF j \in P THEN s.commit ELSE s.csent[j]]],
+          out |-> {CommitNotificationMsg(i, j, s.term, s.commit) : j \in P}]
 
 \* Figure 2 / section 5.4.2 (Figure 8): the largest N replicated on a majority
 \* (the leader counts its whole log) within the suffix of current-term entries.
@@ -234,7 +258,7 @@ AdvanceCommit(s, i) ==
 BecomeLeader(s, i) ==
     LET s1 == [s EXCEPT !.role = "leader",
                         !.next = [j \in Server |-> Len(s.log) + 1],
-                        !.match = InitMatch]
+                        !.match = InitMatch, !.probe = InitProbe, !.csent = InitCSent]
         s2 == IF LeaderNoop
               THEN [s1 EXCEPT !.log = Append(s1.log, [term |-> s1.term, cmd |-> NoopCmd])]
               ELSE s1
@@ -287,13 +311,14 @@ MergeLog(lg, prev, ents) ==
 \* AppendEntries (section 5.3). s is the state after any term adoption.
 HandleAppendEntries(s, i, m) ==
     IF m.term # s.term \/ s.role = "leader"
-    THEN [s |-> s, out |-> {AppendResponseMsg(i, m.from, s.term, FALSE, 0, 0, 0, "stale_term")}]
+    THEN [s |-> s, out |-> {AppendResponseMsg(i, m.from, s.term, FALSE, m.prev_log_index,
+                                              0, 0, 0, "stale_term")}]
     ELSE LET s1 == IF s.role = "candidate" THEN [s EXCEPT !.role = "follower", !.votes = {}]
                    ELSE s
              prev == m.prev_log_index
          IN IF ~(prev <= Len(s1.log) /\ TermAt(s1.log, prev) = m.prev_log_term)
             THEN [s |-> s1,
-                  out |-> {AppendResponseMsg(i, m.from, s1.term, FALSE, 0,
+                  out |-> {AppendResponseMsg(i, m.from, s1.term, FALSE, prev, 0,
                                              ConflictIndex(s1.log, prev),
                                              ConflictTerm(s1.log, prev), "log_mismatch")}]
             ELSE LET lastNew == prev + Len(m.entries)
@@ -304,7 +329,8 @@ HandleAppendEntries(s, i, m) ==
                            ELSE Same(s2)
                  IN [s |-> r3.s,
                      out |-> r3.out \cup
-                             {AppendResponseMsg(i, m.from, s1.term, TRUE, lastNew, 0, 0, "")}]
+                             {AppendResponseMsg(i, m.from, s1.term, TRUE, prev, lastNew,
+                                                0, 0, "")}]
 
 \* The leader's next nextIndex after a log_mismatch reply: past its last entry
 \* of the conflicting term if it has one, else the follower's conflict_index.
@@ -314,18 +340,31 @@ BackUp(lg, m) ==
     IN IF m.conflict_term > 0 /\ k0 > 0 /\ TermAt(lg, k0) = m.conflict_term
        THEN k0 + 1 ELSE m.conflict_index
 
+\* A success shows the follower matches through match_index: a probe ends
+\* once it matches at nextIndex - 1 or later, and a freed window takes the
+\* entries appended meanwhile. A rejection is stale (and ignored) when it
+\* answers a request the leader has moved past: at or below matchIndex, or,
+\* while probing, any but the current probe; otherwise nextIndex backs up
+\* (never below matchIndex + 1 nor above the rejected index) and a new probe
+\* goes out.
 HandleAppendResponse(s, i, m) ==
     IF s.role # "leader" \/ m.term # s.term THEN Same(s)
     ELSE LET j == m.from IN
          IF m.success
          THEN LET match == Max(s.match[j], m.match_index)
-                  s1 == [s EXCEPT !.match[j] = match, !.next[j] = Max(s.next[j], match + 1)]
+                  probe == s.probe[j] /\ m.match_index + 1 < s.next[j]
+                  s1 == [s EXCEPT !.match[j] = match, !.next[j] = Max(s.next[j], match + 1),
+                                  !.probe[j] = probe]
                   r2 == AdvanceCommit(s1, i)
-                  r3 == IF r2.s.next[j] <= Len(r2.s.log) THEN SendAppend(r2.s, i, j)
+                  r3 == IF WindowFree(r2.s, j) /\ r2.s.next[j] <= Len(r2.s.log)
+                        THEN SendAppend(r2.s, i, j)
                         ELSE Same(r2.s)
               IN [s |-> r3.s, out |-> r2.out \cup r3.out]
-         ELSE LET next == Min(Max(BackUp(s.log, m), s.match[j] + 1), Len(s.log) + 1)
-              IN SendAppend([s EXCEPT !.next[j] = next], i, j)
+         ELSE LET r == m.prev_log_index
+                  stale == IF s.probe[j] THEN r # s.next[j] - 1 ELSE r <= s.match[j]
+              IN IF stale THEN Same(s)
+                 ELSE LET next == Max(s.match[j] + 1, Min(BackUp(s.log, m), r))
+                      IN SendAppend([s EXCEPT !.next[j] = next, !.probe[j] = TRUE], i, j)
 
 \* The seed's CommitNotification: only this term's leader may move the commit
 \* index, and only over entries verified to match its log.
@@ -346,18 +385,22 @@ StepResults(i, s2) ==
     ApplyEntries(node[i].store, node[i].sessions,
                  SubSeq(s2.log, node[i].applied + 1, s2.applied)).results
 
-(* The complete steps, with EndStep applied. *)
+(* The complete steps: the handler, then the step's end (a leader's commit *)
+(* notifications, then applying what is committed).                       *)
 
-TimeoutStep(i) == LET r == StartElection(LS(i), i) IN [s |-> EndStep(r.s), out |-> r.out]
+Finish(r, i) ==
+    LET f == FlushCommit(r.s, i) IN [s |-> EndStep(f.s), out |-> r.out \cup f.out]
 
-HeartbeatStep(i) == LET r == BroadcastAppend(LS(i), i) IN [s |-> EndStep(r.s), out |-> r.out]
+TimeoutStep(i) == Finish(StartElection(LS(i), i), i)
+
+HeartbeatStep(i) == Finish(BroadcastAppend(LS(i), i), i)
 
 ClientStep(i, c) ==
     LET s0 == LS(i)
         s1 == [s0 EXCEPT !.log = Append(s0.log, [term |-> s0.term, cmd |-> c])]
-        r2 == BroadcastAppend(s1, i)
+        r2 == ReplicateNew(s1, i)
         r3 == AdvanceCommit(r2.s, i)
-    IN [s |-> EndStep(r3.s), out |-> r2.out \cup r3.out]
+    IN Finish([s |-> r3.s, out |-> r2.out \cup r3.out], i)
 
 ReceiveStep(i, m) ==
     LET s0 == LS(i)
@@ -367,7 +410,7 @@ ReceiveStep(i, m) ==
                [] m.type = "AppendEntries"         -> HandleAppendEntries(s1, i, m)
                [] m.type = "AppendEntriesResponse" -> HandleAppendResponse(s1, i, m)
                [] m.type = "CommitNotification"    -> HandleCommitNotification(s1, i, m)
-    IN [s |-> EndStep(r.s), out |-> r.out]
+    IN Finish(r, i)
 
 -----------------------------------------------------------------------------
 (* Committing a step's result *)
@@ -394,7 +437,8 @@ DoStep(i, r) == LET rr == r IN UpdateNode(i, rr.s, rr.out)
 
 InitNode == [term |-> 0, vote |-> Nil, log |-> <<>>, role |-> "follower", commit |-> 0,
              applied |-> 0, store |-> EmptyFn, sessions |-> EmptyFn, votes |-> {},
-             next |-> InitNext, match |-> InitMatch, verified |-> 0]
+             next |-> InitNext, match |-> InitMatch, probe |-> InitProbe, csent |-> InitCSent,
+             verified |-> 0]
 
 Init ==
     /\ node = [i \in Server |-> InitNode]
@@ -474,13 +518,14 @@ Entries == [term : Nat, cmd : Commands \cup {NoopCmd}]
 
 NodeTypeOK(s) ==
     /\ DOMAIN s = {"term", "vote", "log", "role", "commit", "applied", "store", "sessions",
-                   "votes", "next", "match", "verified"}
+                   "votes", "next", "match", "probe", "csent", "verified"}
     /\ s.term \in Nat /\ s.vote \in Server \cup {Nil} /\ s.log \in Seq(Entries)
     /\ s.role \in Roles /\ s.commit \in Nat /\ s.applied \in Nat
     /\ \A k \in DOMAIN s.store : s.store[k] \in STRING
     /\ \A c \in DOMAIN s.sessions : s.sessions[c].seq \in Nat
     /\ s.votes \subseteq Server /\ s.next \in [Server -> Nat \ {0}]
     /\ s.match \in [Server -> Nat] /\ s.verified \in Nat
+    /\ s.probe \in [Server -> BOOLEAN] /\ s.csent \in [Server -> Nat]
 
 TypeOK ==
     /\ \A i \in Server : NodeTypeOK(node[i])

@@ -82,7 +82,8 @@ MsgOf(m) ==
              entries |-> m.entries, leader_commit |-> m.leader_commit]
       [] m.type = "AppendEntriesResponse" ->
             [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
-             success |-> m.success, match_index |-> m.match_index,
+             success |-> m.success, prev_log_index |-> m.prev_log_index,
+             match_index |-> m.match_index,
              conflict_index |-> m.conflict_index, conflict_term |-> m.conflict_term,
              reason |-> m.reason]
       [] m.type = "CommitNotification" ->
@@ -165,8 +166,10 @@ StepMatches(i, r, E, post) ==
                    /\ applies[k].result = results[k],
              "apply (index, entry, KV result)", applies, results)
     /\ Check(\A p \in peers : /\ s2.next[p] = LastProgress(p).next_index
-                              /\ s2.match[p] = LastProgress(p).match_index,
-             "progress (nextIndex/matchIndex)", progress, [n |-> s2.next, m |-> s2.match])
+                              /\ s2.match[p] = LastProgress(p).match_index
+                              /\ s2.probe[p] = (LastProgress(p).mode = "probe"),
+             "progress (nextIndex/matchIndex/mode)", progress,
+             [n |-> s2.next, m |-> s2.match, probe |-> s2.probe])
     /\ Check(IF durableChanged
              THEN Len(persists) = 1 /\ persists[1].term = s2.term /\ persists[1].vote = s2.vote
                   /\ persists[1].log_len = Len(s2.log)

@@ -1,6 +1,7 @@
 // Helpers shared by the Catch2 tests.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -36,6 +37,23 @@ inline std::map<int64_t, std::set<int>> leaders_by_term(const VectorSink& sink) 
 }
 
 // A quiet configuration for tests: `nodes` nodes, `clients` clients.
+// No divergence: every two running nodes applied the same entries at every
+// index both applied (a lagging node is consistent, only behind).
+inline bool replicas_consistent(const Cluster& cluster) {
+  for (int a = 1; a <= cluster.num_nodes(); ++a) {
+    for (int b = a + 1; b <= cluster.num_nodes(); ++b) {
+      if (!cluster.is_up(a) || !cluster.is_up(b)) continue;
+      const Node& x = cluster.node(a);
+      const Node& y = cluster.node(b);
+      int64_t both = std::min(x.last_applied(), y.last_applied());
+      for (int64_t i = 0; i < both; ++i) {
+        if (x.log()[static_cast<size_t>(i)] != y.log()[static_cast<size_t>(i)]) return false;
+      }
+    }
+  }
+  return true;
+}
+
 inline Config test_config(int nodes, int clients, int requests, uint64_t seed = 1) {
   Config cfg;
   cfg.num_nodes = nodes;

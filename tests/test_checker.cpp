@@ -364,6 +364,7 @@ class TraceBuilder {
                         {"to", leader},
                         {"term", l.term},
                         {"success", true},
+                        {"prev_log_index", prev},
                         {"match_index", last_new},
                         {"conflict_index", 0},
                         {"conflict_term", 0},
@@ -371,7 +372,10 @@ class TraceBuilder {
     tick();
     deliver(leader, ack);
     node_event(leader, "progress",
-               {{"peer", f}, {"next_index", last_new + 1}, {"match_index", last_new}});
+               {{"peer", f},
+                {"next_index", last_new + 1},
+                {"match_index", last_new},
+                {"mode", "replicate"}});
   }
 
   // Inside the leader's current step: commit through c and apply.

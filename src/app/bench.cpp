@@ -1,6 +1,8 @@
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <ostream>
 #include <string>
@@ -43,6 +45,7 @@ struct Figures {
   int64_t trace_bytes = 0;
   int64_t virtual_ms = 0;
   long peak_rss_kb = 0;
+  double entries_per_committed_entry = 0;  // AppendEntries payload per committed log entry
 };
 
 Figures measure(const Scenario& s, int64_t ops, bool trace) {
@@ -65,10 +68,125 @@ Figures measure(const Scenario& s, int64_t ops, bool trace) {
   f.events = trace ? cluster.stats().trace_events : 0;
   f.trace_bytes = sink.bytes();
   f.virtual_ms = cluster.now();
+  int64_t committed_entries = 0;
+  for (int id = 1; id <= cfg.num_nodes; ++id) {
+    committed_entries = std::max(committed_entries, cluster.node(id).commit_index());
+  }
+  if (committed_entries > 0) {
+    f.entries_per_committed_entry =
+        static_cast<double>(cluster.stats().entries_sent) / static_cast<double>(committed_entries);
+  }
   struct rusage usage {};
   getrusage(RUSAGE_SELF, &usage);
   f.peak_rss_kb = usage.ru_maxrss;
   return f;
+}
+
+// The agreement benchmark (issue 9): 3 nodes, node 1 elected at once, 12
+// client commands (3 clients x 4, leader_noop off), no faults, the default
+// latency. Counts what agreement costs: the AppendEntries,
+// AppendEntriesResponse and CommitNotification messages sent from the first
+// client request until every node has applied all 12 commands.
+struct Agreement {
+  int64_t append_entries = 0;
+  int64_t responses = 0;
+  int64_t commit_notifications = 0;
+  int64_t entries = 0;  // log entries those AppendEntries carried
+  bool reached = false;
+  int64_t messages() const { return append_entries + responses + commit_notifications; }
+};
+
+Agreement measure_agreement(uint64_t seed) {
+  Config cfg;
+  cfg.num_nodes = 3;
+  cfg.num_clients = 3;
+  cfg.requests_per_client = 4;
+  cfg.leader_noop = false;
+  cfg.seed = seed;
+  const int64_t commands = cfg.num_clients * cfg.requests_per_client;
+  Cluster cluster(cfg);
+  cluster.start();
+  auto count = [&cluster](MsgType t) {
+    return cluster.stats().sent_by_type[static_cast<size_t>(t)];
+  };
+  auto all_applied = [&] {
+    for (int id = 1; id <= cfg.num_nodes; ++id) {
+      const Node& n = cluster.node(id);
+      int64_t client_entries = 0;
+      for (int64_t i = 0; i < n.last_applied(); ++i) {
+        if (n.log()[static_cast<size_t>(i)].cmd.client != 0) ++client_entries;
+      }
+      if (client_entries < commands) return false;
+    }
+    return true;
+  };
+  Agreement before;
+  bool started = false;
+  while (cluster.step()) {
+    if (!started && count(MsgType::ClientRequest) > 0) {
+      started = true;
+      // Messages sent in the same step as the first request are the
+      // election's (the clients start when the leader is elected).
+      before.append_entries = count(MsgType::AppendEntries);
+      before.responses = count(MsgType::AppendEntriesResponse);
+      before.commit_notifications = count(MsgType::CommitNotification);
+      before.entries = cluster.stats().entries_sent;
+    }
+    if (started && all_applied()) {
+      Agreement a;
+      a.append_entries = count(MsgType::AppendEntries) - before.append_entries;
+      a.responses = count(MsgType::AppendEntriesResponse) - before.responses;
+      a.commit_notifications = count(MsgType::CommitNotification) - before.commit_notifications;
+      a.entries = cluster.stats().entries_sent - before.entries;
+      a.reached = true;
+      return a;
+    }
+  }
+  return Agreement{};
+}
+
+int bench_agreement(const BenchOptions& opts, std::ostream& out) {
+  std::string json_out = "[";
+  int64_t worst = 0;
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    Agreement a = measure_agreement(seed);
+    worst = std::max(worst, a.reached ? a.messages() : INT64_MAX);
+    char buf[512];
+    if (opts.json) {
+      std::snprintf(buf, sizeof buf,
+                    "%s{\"scenario\":\"agreement\",\"seed\":%llu,\"reached\":%s,"
+                    "\"messages\":%lld,\"append_entries\":%lld,\"append_entries_responses\":%lld,"
+                    "\"commit_notifications\":%lld,\"entries_sent\":%lld}",
+                    json_out.size() > 1 ? "," : "", static_cast<unsigned long long>(seed),
+                    a.reached ? "true" : "false", static_cast<long long>(a.messages()),
+                    static_cast<long long>(a.append_entries), static_cast<long long>(a.responses),
+                    static_cast<long long>(a.commit_notifications),
+                    static_cast<long long>(a.entries));
+      json_out += buf;
+    } else if (!a.reached) {
+      std::snprintf(buf, sizeof buf,
+                    "agreement seed %llu: NOT every node applied the 12 commands\n",
+                    static_cast<unsigned long long>(seed));
+      out << buf;
+    } else {
+      std::snprintf(buf, sizeof buf,
+                    "agreement seed %llu: messages %lld (AppendEntries %lld, responses %lld, "
+                    "CommitNotification %lld), entries sent %lld for 12 commands\n",
+                    static_cast<unsigned long long>(seed), static_cast<long long>(a.messages()),
+                    static_cast<long long>(a.append_entries), static_cast<long long>(a.responses),
+                    static_cast<long long>(a.commit_notifications),
+                    static_cast<long long>(a.entries));
+      out << buf;
+    }
+  }
+  if (opts.json) {
+    out << json_out << "]\n";
+  } else {
+    out << "agreement: at most " << worst
+        << " messages over seeds 1-10 (3 nodes, 12 commands, from the first client request until "
+           "every node applied them)\n";
+  }
+  return 0;
 }
 
 }  // namespace
@@ -82,10 +200,12 @@ int bench_command(const BenchOptions& opts, std::ostream& out, std::ostream& err
     err << "raftkv bench: --tracing must be off, on or both\n";
     return 2;
   }
-  if (opts.scenario != "all" && opts.scenario != "5x3" && opts.scenario != "51x16") {
-    err << "raftkv bench: --scenario must be 5x3, 51x16 or all\n";
+  if (opts.scenario != "all" && opts.scenario != "5x3" && opts.scenario != "51x16" &&
+      opts.scenario != "agreement") {
+    err << "raftkv bench: --scenario must be 5x3, 51x16, all or agreement\n";
     return 2;
   }
+  if (opts.scenario == "agreement") return bench_agreement(opts, out);
   const Scenario scenarios[] = {{"5x3", 5, 3}, {"51x16", 51, 16}};
   std::string json_out = "[";
   for (const Scenario& s : scenarios) {
@@ -101,24 +221,25 @@ int bench_command(const BenchOptions& opts, std::ostream& out, std::ostream& err
                       "\"wall_s\":%.3f,\"deliveries_per_s\":%.0f,\"committed_ops\":%lld,"
                       "\"committed_ops_per_s\":%.0f,\"trace_events\":%lld,"
                       "\"trace_events_per_s\":%.0f,\"trace_bytes\":%lld,\"virtual_ms\":%lld,"
-                      "\"peak_rss_kb\":%ld}",
+                      "\"peak_rss_kb\":%ld,\"entries_per_committed_entry\":%.3f}",
                       json_out.size() > 1 ? "," : "", s.name, s.nodes, s.clients,
                       trace ? "true" : "false", f.wall_s, f.delivered / f.wall_s,
                       static_cast<long long>(f.committed), f.committed / f.wall_s,
                       static_cast<long long>(f.events), f.events / f.wall_s,
                       static_cast<long long>(f.trace_bytes), static_cast<long long>(f.virtual_ms),
-                      f.peak_rss_kb);
+                      f.peak_rss_kb, f.entries_per_committed_entry);
         json_out += buf;
       } else {
         std::snprintf(buf, sizeof buf,
                       "%s: wall_s %.3f\n%s: message_deliveries_per_s %.0f\n"
                       "%s: committed_ops %lld\n%s: committed_ops_per_s %.0f\n"
                       "%s: trace_events_per_s %.0f\n%s: trace_bytes %lld\n"
-                      "%s: peak_rss_kb %ld\n",
+                      "%s: peak_rss_kb %ld\n%s: entries_sent_per_committed_entry %.2f\n",
                       label.c_str(), f.wall_s, label.c_str(), f.delivered / f.wall_s, label.c_str(),
                       static_cast<long long>(f.committed), label.c_str(), f.committed / f.wall_s,
                       label.c_str(), f.events / f.wall_s, label.c_str(),
-                      static_cast<long long>(f.trace_bytes), label.c_str(), f.peak_rss_kb);
+                      static_cast<long long>(f.trace_bytes), label.c_str(), f.peak_rss_kb,
+                      label.c_str(), f.entries_per_committed_entry);
         out << buf << std::flush;
       }
     }

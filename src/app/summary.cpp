@@ -96,6 +96,35 @@ void print_summary(const Cluster& cluster, std::ostream& out) {
       committed ? static_cast<double>(st.messages_sent) / static_cast<double>(committed) : 0.0,
       static_cast<long long>(committed));
   out << line;
+  // Per committed client operation, by type: what agreement costs (issue 9).
+  if (committed > 0) {
+    out << "Messages per committed client operation by type:";
+    bool first = true;
+    for (int t = 0; t < RunStats::kMsgTypes; ++t) {
+      int64_t n = st.sent_by_type[static_cast<size_t>(t)];
+      if (n == 0) continue;
+      std::snprintf(line, sizeof line, "%s %s %.2f", first ? "" : ",",
+                    to_string(static_cast<MsgType>(t)),
+                    static_cast<double>(n) / static_cast<double>(committed));
+      out << line;
+      first = false;
+    }
+    out << "\n";
+  }
+  int64_t committed_entries = 0;
+  for (int id = 1; id <= cluster.num_nodes(); ++id) {
+    committed_entries = std::max(committed_entries, cluster.node(id).commit_index());
+  }
+  if (committed_entries > 0 && cluster.num_nodes() > 1) {
+    std::snprintf(line, sizeof line,
+                  "Log entries sent per committed entry: %.2f (%lld entries in AppendEntries for "
+                  "%lld committed entries; one copy to each of %d followers is %d)\n",
+                  static_cast<double>(st.entries_sent) / static_cast<double>(committed_entries),
+                  static_cast<long long>(st.entries_sent),
+                  static_cast<long long>(committed_entries), cluster.num_nodes() - 1,
+                  cluster.num_nodes() - 1);
+    out << line;
+  }
   if (st.clients_done_ms >= 0 && cluster.now() > st.clients_done_ms) {
     double idle_s = static_cast<double>(cluster.now() - st.clients_done_ms) / 1000.0;
     std::snprintf(line, sizeof line, "Heartbeats while idle: %.1f per second (%lld in %.3f s)\n",

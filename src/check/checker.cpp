@@ -371,7 +371,7 @@ MessageInfo validate_message(const Obj& m) {
     require_ints(m, {"term", "prev_log_index", "prev_log_term", "leader_commit"});
     parse_entries(m, "entries");
   } else if (t == "AppendEntriesResponse") {
-    require_ints(m, {"term", "match_index", "conflict_index", "conflict_term"});
+    require_ints(m, {"term", "prev_log_index", "match_index", "conflict_index", "conflict_term"});
     m.boolean("success");
     m.one_of("reason", {"", "stale_term", "log_mismatch"});
   } else if (t == "CommitNotification") {
@@ -953,6 +953,7 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
     case Ev::Progress:
       check_node_id(ev.integer("peer"), seq, "peer");
       require_ints(ev, {"next_index", "match_index"});
+      ev.one_of("mode", {"probe", "replicate"});
       break;
     case Ev::Commit: on_commit(e, ev); break;
     case Ev::Apply: on_apply(e, ev); break;

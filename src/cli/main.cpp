@@ -56,7 +56,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bench_cmd->add_flag("--json", bench.json, "Print the figures as JSON");
   bench_cmd->add_option("--tracing", bench.tracing, "off, on or both")->capture_default_str();
-  bench_cmd->add_option("--scenario", bench.scenario, "5x3, 51x16 or all")->capture_default_str();
+  bench_cmd
+      ->add_option("--scenario", bench.scenario,
+                   "5x3, 51x16, all, or agreement (messages per agreement, seeds 1-10)")
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);

@@ -32,6 +32,7 @@ void Node::begin_step(Effects& fx) {
 
 void Node::end_step() {
   apply_committed();
+  if (role_ == Role::Leader) flush_commit_notifications();
   // Figure 2: "respond to RPCs only after updating stable storage". All sends
   // of this step are still queued in fx_->messages, so persisting here comes
   // before any of them leaves the node.
@@ -165,8 +166,11 @@ void Node::become_leader() {
   for (int v : votes_) voters.push_back(v);
   if (tracing()) emit("become_leader", json{{"votes", voters}});
   // Figure 2: nextIndex starts just past the leader's log, matchIndex at 0.
+  // Where each follower's log matches is unknown, so each is probed first.
   next_index_.assign(num_nodes_ + 1, last_index() + 1);
   match_index_.assign(num_nodes_ + 1, 0);
+  probing_.assign(num_nodes_ + 1, 1);
+  commit_sent_.assign(num_nodes_ + 1, 0);
   pending_.clear();
   fx_->arm_heartbeat_timer = true;
   // §8: a no-op entry of the new term lets the leader commit everything
@@ -235,6 +239,8 @@ void Node::handle_append_entries(const Message& m) {
   Message r;
   r.type = MsgType::AppendEntriesResponse;
   r.to = m.from;
+  // Names the request answered, so the leader can tell a stale reply.
+  r.prev_log_index = m.prev_log_index;
   if (m.term != term_ || role_ == Role::Leader) {
     // Stale leader (or, with a planted bug, a leader that kept an old term).
     r.term = term_;
@@ -308,17 +314,30 @@ void Node::handle_append_entries(const Message& m) {
 void Node::handle_append_response(const Message& m) {
   if (role_ != Role::Leader || m.term != term_) return;  // stale reply
   int peer = m.from;
+  bool probing = probing_[peer];
   if (m.success) {
+    // The follower's log matches the leader's through m.match_index.
     int64_t match = std::max(match_index_[peer], m.match_index);
+    // A probe is over once a reply shows a match at nextIndex - 1 or later.
+    if (probing && m.match_index + 1 >= next_index_[peer]) probing = false;
     int64_t next = std::max(next_index_[peer], match + 1);
-    set_progress(peer, next, match);
+    set_progress(peer, next, match, probing);
     leader_advance_commit();
-    if (next_index_[peer] <= last_index()) send_append(peer);  // still behind
+    // Everything sent is acknowledged: send what was appended meanwhile.
+    if (window_free(peer) && next_index_[peer] <= last_index()) send_append(peer);
     return;
   }
-  // Log mismatch: back up nextIndex using the follower's hint. If the leader
-  // holds entries of the conflicting term it resumes after its last one;
-  // otherwise it skips the follower's whole term.
+  // Log mismatch at m.prev_log_index. A rejection is stale, and ignored,
+  // when it answers a request the leader has moved past: one at or below
+  // what the follower has since acknowledged, or, while probing, any but the
+  // current probe (prev = nextIndex - 1). Acting on a stale one would resend
+  // entries that are already there or on their way.
+  int64_t rejected = m.prev_log_index;
+  if (probing ? rejected != next_index_[peer] - 1 : rejected <= match_index_[peer]) return;
+  // Back up nextIndex using the follower's hint: if the leader holds entries
+  // of the conflicting term it resumes after its last one; otherwise it
+  // skips the follower's whole term (§5.3). Never below what is known to
+  // match, never above the index just rejected.
   int64_t next = m.conflict_index;
   if (m.conflict_term > 0) {
     for (int64_t k = last_index(); k >= 1; --k) {
@@ -329,10 +348,9 @@ void Node::handle_append_response(const Message& m) {
       if (term_at(k) < m.conflict_term) break;
     }
   }
-  next = std::max<int64_t>(next, match_index_[peer] + 1);
-  next = std::min(next, last_index() + 1);
-  set_progress(peer, next, match_index_[peer]);
-  send_append(peer);
+  next = std::max(match_index_[peer] + 1, std::min(next, rejected));
+  set_progress(peer, next, match_index_[peer], /*probing=*/true);
+  send_append(peer);  // the next probe
 }
 
 void Node::handle_commit_notification(const Message& m) {
@@ -362,7 +380,7 @@ void Node::handle_client_request(const Message& m) {
   }
   append_to_log({Entry{term_, m.cmd}});
   pending_[last_index()] = m.cmd;
-  broadcast_append();
+  replicate_new_entries();
   leader_advance_commit();  // a one-node cluster commits at once
 }
 
@@ -390,10 +408,15 @@ void Node::send_append(int peer) {
   int64_t last = std::min(last_index(), next + kMaxBatch - 1);
   for (int64_t k = next; k <= last; ++k) m.entries.push_back(log_[k - 1]);
   m.leader_commit = commit_;
-  // Pipelining: assume the entries will arrive and send only newer ones next
-  // time. If they are lost or reordered, the follower's rejection (or the
-  // next heartbeat's) backs nextIndex up again (§5.3).
-  if (!m.entries.empty()) set_progress(peer, last + 1, match_index_[peer]);
+  commit_sent_[peer] = std::max(commit_sent_[peer], commit_);
+  // Pipelining: once the logs are known to match, assume the entries will
+  // arrive and send only newer ones next time. If they are lost or
+  // reordered, the follower's rejection of a later message (or of the next
+  // heartbeat) sends the leader back to probing (§5.3). A probe leaves
+  // nextIndex where it is until the follower answers.
+  if (!m.entries.empty() && !probing_[peer]) {
+    set_progress(peer, last + 1, match_index_[peer], /*probing=*/false);
+  }
   send(std::move(m));
 }
 
@@ -403,12 +426,49 @@ void Node::broadcast_append() {
   }
 }
 
-void Node::set_progress(int peer, int64_t next, int64_t match) {
-  if (next_index_[peer] == next && match_index_[peer] == match) return;
+bool Node::window_free(int peer) const {
+  // Replicating, with everything sent acknowledged.
+  return !probing_[peer] && next_index_[peer] - 1 == match_index_[peer];
+}
+
+void Node::replicate_new_entries() {
+  // A follower being probed gets the new entries with its next probe; one
+  // with an AppendEntries in flight gets them when that is acknowledged.
+  for (int peer = 1; peer <= num_nodes_; ++peer) {
+    if (peer != id_ && window_free(peer) && next_index_[peer] <= last_index()) send_append(peer);
+  }
+}
+
+void Node::flush_commit_notifications() {
+  // The seed's CommitNotification tells a follower of a new commit index at
+  // once, but only one that nothing else will tell soon: a follower with an
+  // AppendEntries in flight (or being probed) learns it from the next
+  // AppendEntries, which carries leaderCommit. So one notification per
+  // follower covers every commit advance while it was busy.
+  for (int peer = 1; peer <= num_nodes_; ++peer) {
+    if (peer == id_ || !window_free(peer) || commit_sent_[peer] >= commit_) continue;
+    Message m;
+    m.type = MsgType::CommitNotification;
+    m.to = peer;
+    m.term = term_;
+    m.leader_commit = commit_;
+    commit_sent_[peer] = commit_;
+    send(std::move(m));
+  }
+}
+
+void Node::set_progress(int peer, int64_t next, int64_t match, bool probing) {
+  if (next_index_[peer] == next && match_index_[peer] == match && probing_[peer] == probing) {
+    return;
+  }
   next_index_[peer] = next;
   match_index_[peer] = match;
+  probing_[peer] = probing;
   if (tracing())
-    emit("progress", json{{"peer", peer}, {"next_index", next}, {"match_index", match}});
+    emit("progress", json{{"peer", peer},
+                          {"next_index", next},
+                          {"match_index", match},
+                          {"mode", probing ? "probe" : "replicate"}});
 }
 
 void Node::leader_advance_commit() {
@@ -445,19 +505,8 @@ void Node::set_commit(int64_t index) {
   commit_ = index;
   if (tracing()) emit("commit", json{{"old_commit", old_commit}});
   apply_committed();
-  if (role_ == Role::Leader) {
-    // The seed's CommitNotification: tell followers at once rather than
-    // waiting for the next AppendEntries to carry leaderCommit.
-    for (int peer = 1; peer <= num_nodes_; ++peer) {
-      if (peer == id_) continue;
-      Message m;
-      m.type = MsgType::CommitNotification;
-      m.to = peer;
-      m.term = term_;
-      m.leader_commit = commit_;
-      send(std::move(m));
-    }
-  }
+  // A leader tells its followers at the end of the step
+  // (flush_commit_notifications).
 }
 
 void Node::apply_committed() {

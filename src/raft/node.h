@@ -109,10 +109,13 @@ class Node {
   void append_to_log(std::vector<Entry> entries);
   void send_append(int peer);
   void broadcast_append();
+  void replicate_new_entries();
+  bool window_free(int peer) const;
+  void flush_commit_notifications();
   void leader_advance_commit();
   void set_commit(int64_t index);
   void apply_committed();
-  void set_progress(int peer, int64_t next, int64_t match);
+  void set_progress(int peer, int64_t next, int64_t match, bool probing);
 
   const int id_;
   const int num_nodes_;
@@ -141,6 +144,16 @@ class Node {
   // Leader state (Figure 2, reinitialized after election).
   std::vector<int64_t> next_index_;  // by peer id (index 0 and self unused)
   std::vector<int64_t> match_index_;
+  // Flow control (the progress states of etcd-io/raft). A follower is probed
+  // until the leader learns where their logs match: one AppendEntries at a
+  // time, nextIndex left where it is. Then it is replicated to: nextIndex
+  // moves past what was sent (pipelining), and new entries go out only when
+  // nothing sent is still unacknowledged, so entries that arrive meanwhile
+  // travel together in the next message.
+  std::vector<char> probing_;
+  // The highest commit index sent to each follower in this term (in an
+  // AppendEntries or a CommitNotification), so a commit is told once.
+  std::vector<int64_t> commit_sent_;
   // Client requests appended in this term, by log index, awaiting commit.
   std::map<int64_t, Command> pending_;
 

@@ -281,6 +281,8 @@ std::string Cluster::link_blocked(int from, int to) const {
 
 void Cluster::transmit(Message m) {
   ++stats_.messages_sent;
+  ++stats_.sent_by_type[static_cast<size_t>(m.type)];
+  stats_.entries_sent += static_cast<int64_t>(m.entries.size());
   if (m.type == MsgType::AppendEntries && m.entries.empty()) {
     ++stats_.heartbeats_sent;
     if (stats_.clients_done_ms >= 0) ++stats_.heartbeats_after_done;

@@ -8,6 +8,7 @@
 // determine the whole run, and its trace, byte for byte.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,7 +41,10 @@ struct ClientOp {
 };
 
 struct RunStats {
-  int64_t messages_sent = 0;  // node and client messages put on the network
+  static constexpr int kMsgTypes = static_cast<int>(MsgType::ClientReply) + 1;
+  int64_t messages_sent = 0;                      // node and client messages put on the network
+  std::array<int64_t, kMsgTypes> sent_by_type{};  // indexed by MsgType
+  int64_t entries_sent = 0;  // log entries carried by AppendEntries (each copy counted)
   int64_t messages_delivered = 0;
   int64_t messages_dropped = 0;
   int64_t heartbeats_sent = 0;  // AppendEntries with no entries

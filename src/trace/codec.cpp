@@ -102,6 +102,7 @@ json to_json(const Message& m) {
     case MsgType::AppendEntriesResponse:
       j["term"] = m.term;
       j["success"] = m.success;
+      j["prev_log_index"] = m.prev_log_index;
       j["match_index"] = m.match_index;
       j["conflict_index"] = m.conflict_index;
       j["conflict_term"] = m.conflict_term;
@@ -173,6 +174,7 @@ Message message_from_json(const json& j) {
     case MsgType::AppendEntriesResponse:
       m.term = int_field(j, "term");
       m.success = bool_field(j, "success");
+      m.prev_log_index = int_field(j, "prev_log_index");
       m.match_index = int_field(j, "match_index");
       m.conflict_index = int_field(j, "conflict_index");
       m.conflict_term = int_field(j, "conflict_term");

@@ -122,12 +122,11 @@ std::optional<std::string> Narrator::line(const json& ev) {
   } else if (event == "progress") {
     text = "Node " + std::to_string(num(ev, "peer")) +
            ": match_index=" + std::to_string(num(ev, "match_index")) +
-           " next_index=" + std::to_string(num(ev, "next_index"));
+           " next_index=" + std::to_string(num(ev, "next_index")) + " (" + str(ev, "mode") + ")";
   } else if (event == "commit") {
     text = "Commit index " + std::to_string(num(ev, "old_commit")) + " -> " +
            std::to_string(num(st, "commit")) +
-           (str(st, "role") == "leader" ? " (majority replicated); CommitNotification to followers"
-                                        : "");
+           (str(st, "role") == "leader" ? " (majority replicated)" : "");
   } else if (event == "apply") {
     text = "slot " + std::to_string(num(ev, "index")) + ": " +
            describe_command(ev["entry"]["cmd"]) + " -> " + describe_result(ev["result"]);
@@ -148,6 +147,9 @@ std::optional<std::string> Narrator::line(const json& ev) {
              std::to_string(num(msg, "prev_log_index")) + "/" +
              std::to_string(num(msg, "prev_log_term")) + ", commit " +
              std::to_string(num(msg, "leader_commit")) + ")";
+    } else if (type == "CommitNotification") {
+      text = "CommitNotification -> node " + to + " (commit " +
+             std::to_string(num(msg, "leader_commit")) + ")";
     } else if (type == "ClientReply") {
       text = "Reply to client " + std::to_string(num(msg, "client")) + " #" +
              std::to_string(num(msg, "seq")) + ": " + describe_result(msg["result"]);
@@ -162,7 +164,8 @@ std::optional<std::string> Narrator::line(const json& ev) {
                  ? "Received vote from node " + from
                  : "Vote denied by node " + from + " (" + str(msg, "reason") + ")";
     } else if (type == "AppendEntriesResponse" && !msg.value("success", false)) {
-      text = "AppendEntries NACK from node " + from + " (" + str(msg, "reason") +
+      text = "AppendEntries NACK from node " + from + " for prev " +
+             std::to_string(num(msg, "prev_log_index")) + " (" + str(msg, "reason") +
              (str(msg, "reason") == "log_mismatch"
                   ? ", conflict term " + std::to_string(num(msg, "conflict_term")) +
                         " from index " + std::to_string(num(msg, "conflict_index"))
