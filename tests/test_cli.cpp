@@ -317,3 +317,58 @@ TEST_CASE("An interrupted run keeps the old trace file and leaves no temporary f
   CHECK(slurp(dir + "/t.jsonl") == "keep me\n");
   CHECK(names_in(dir) == std::vector<std::string>{"long.toml", "t.jsonl"});
 }
+
+TEST_CASE("A cut, truncated or mistyped trace is malformed (exit 2) for every command", "[cli]") {
+  std::string dir = fresh_dir("cut-traces");
+  std::string text = sample("traces/default.jsonl");
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  auto first_lines = [&](size_t n) {
+    std::string s;
+    for (size_t i = 0; i < n; ++i) s += lines[i] + "\n";
+    return s;
+  };
+  // Line 10 is inside node 1's first election step: before, replay blamed
+  // the code ("the node produced an event the trace does not have").
+  write_file(dir + "/cut.jsonl", first_lines(10));
+  // The whole trace but for the last line's line end.
+  write_file(dir + "/no-eol.jsonl", text.substr(0, text.size() - 1));
+  // Line 2's node is a string; line 4's node does not exist.
+  std::string mistyped = text, missing_node = text;
+  mistyped.replace(mistyped.find("\"node\":1,"), 9, "\"node\":\"x\",");
+  size_t at = missing_node.find("\"node\":3,");
+  missing_node.replace(at, 9, "\"node\":9,");
+  size_t missing_line = 1 + std::count(missing_node.begin(), missing_node.begin() + at, '\n');
+  write_file(dir + "/mistyped.jsonl", mistyped);
+  write_file(dir + "/node9.jsonl", missing_node);
+
+  struct Case {
+    std::string file, where, message;
+  };
+  std::vector<Case> cases = {
+      {"cut.jsonl", ":10:", "no end event (cut short?)"},
+      {"no-eol.jsonl", ":" + std::to_string(lines.size()) + ":", "no line end"},
+      {"mistyped.jsonl", ":2:", "'node'"},
+      {"node9.jsonl", ":" + std::to_string(missing_line) + ":", "node 9"},
+  };
+  for (const Case& c : cases) {
+    std::string path = dir + "/" + c.file;
+    for (std::string command : {"replay", "export-tla", "check"}) {
+      // check calls a node that does not exist a WellFormed violation (exit 1).
+      if (command == "check" && c.file == "node9.jsonl") continue;
+      std::string args = command + " '" + path + "'";
+      if (command == "export-tla") args += " '" + dir + "/out'";
+      fs::remove(dir + "/out");
+      Result r = raftkv(args);
+      INFO(args << "\n" << r.out);
+      CHECK(r.code == 2);
+      if (command != "check") {
+        CHECK_THAT(r.out, Catch::Contains(path + c.where));
+        CHECK_THAT(r.out, Catch::Contains(c.message));
+        CHECK_THAT(r.out, !Catch::Contains("diverged"));
+      }
+      CHECK_FALSE(fs::exists(dir + "/out"));
+    }
+  }
+}

@@ -291,3 +291,103 @@ TEST_CASE("A scenario may not fire a timer the runtime would discard", "[replay]
       replay_text(elected + R"({"event":"timeout","node":1,"timer":"election"})" + "\n"),
       Catch::Contains("which is leader"));
 }
+
+// What export_tla throws for this text, or "" if it exports it.
+std::string export_error(const std::string& text) {
+  std::istringstream in(text);
+  std::ostringstream out;
+  try {
+    export_tla(in, "test", out);
+  } catch (const ReplayInputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string replay_error(const std::string& text) {
+  try {
+    replay_text(text);
+  } catch (const ReplayInputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_CASE("A trace cut at any line is malformed for replay and export, never a divergence",
+          "[replay][tla]") {
+  std::vector<std::string> lines = lines_of(trace_text(test_config(3, 1, 3)));
+  for (size_t keep = 1; keep < lines.size(); ++keep) {
+    std::vector<std::string> cut(lines.begin(), lines.begin() + static_cast<long>(keep));
+    INFO("the first " << keep << " lines of " << lines.size());
+    // Inside a step the cut trace lacks the step's last effects; that is the
+    // cut, not the code.
+    std::string where = "test:" + std::to_string(keep) + ": no end event (cut short?)";
+    CHECK(replay_error(join(cut)) == where);
+    CHECK(export_error(join(cut)) == where);
+  }
+  // An edit before the cut does not make the cut a divergence either.
+  std::vector<std::string> edited = lines;
+  size_t line = find_line(edited, "apply", 2);
+  REQUIRE(line > 0);
+  json e = json::parse(edited[line - 1]);
+  e["result"]["status"] = "key_exists";
+  edited[line - 1] = e.dump();
+  REQUIRE_FALSE(replay_text(join(edited)).identical);
+  edited.pop_back();
+  CHECK_THAT(replay_error(join(edited)), Catch::Contains("no end event"));
+  // A whole trace whose last line lost its line end was cut too.
+  std::string whole = join(lines);
+  whole.pop_back();
+  std::string no_eol = "test:" + std::to_string(lines.size()) + ": last line has no line end";
+  CHECK_THAT(replay_error(whole), Catch::StartsWith(no_eol));
+  CHECK_THAT(export_error(whole), Catch::StartsWith(no_eol));
+}
+
+TEST_CASE("export-tla rejects malformed fields with their line instead of aborting",
+          "[replay][tla]") {
+  std::vector<std::string> lines = lines_of(trace_text(test_config(3, 1, 3)));
+  REQUIRE(export_error(join(lines)).empty());
+  // Edits line `line` (1-based) with `change`; export must fail naming that line.
+  auto rejected_at = [&](size_t line, const std::function<void(json&)>& change,
+                         const std::string& message) {
+    std::vector<std::string> bad = lines;
+    json e = json::parse(bad[line - 1]);
+    change(e);
+    bad[line - 1] = e.dump();
+    std::string error = export_error(join(bad));
+    INFO("line " << line << ": " << bad[line - 1]);
+    CHECK_THAT(error, Catch::StartsWith("test:" + std::to_string(line) + ": "));
+    CHECK_THAT(error, Catch::Contains(message));
+  };
+  size_t deliver = find_line(lines, "deliver");
+  size_t append = find_line(lines, "append");
+  size_t send = find_line(lines, "send");
+  REQUIRE((deliver && append && send));
+  rejected_at(
+      2, [](json& e) { e["node"] = 9; }, "node 9 does not exist");
+  rejected_at(
+      2, [](json& e) { e["node"] = "x"; }, "'node'");
+  rejected_at(
+      send, [](json& e) { e["node"] = 9; }, "node 9 does not exist");
+  rejected_at(
+      send, [](json& e) { e["node"] = e["node"].get<int>() % 3 + 1; }, "outside a step");
+  rejected_at(
+      deliver, [](json& e) { e["msg"] = 5; }, "'msg'");
+  rejected_at(
+      deliver, [](json& e) { e["msg"]["type"] = 5; }, "'type'");
+  rejected_at(
+      append, [](json& e) { e["entries"] = "x"; }, "'entries'");
+  rejected_at(
+      append, [](json& e) { e["first_index"] = 40; }, "gap");
+  rejected_at(
+      lines.size(), [](json& e) { e["nodes"][1]["node"] = 9; }, "node 9");
+  rejected_at(
+      1, [](json& e) { e["config"]["num_nodes"] = "3"; }, "'num_nodes'");
+  rejected_at(
+      4, [](json& e) { e["event"] = "teleport"; }, "unknown event");
+  rejected_at(
+      4, [](json& e) { e["seq"] = 7; }, "expected seq 3");
+  std::vector<std::string> after = lines;
+  after.push_back(lines.back());
+  CHECK_THAT(export_error(join(after)), Catch::Contains("after the end event"));
+}
