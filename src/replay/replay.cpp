@@ -399,6 +399,9 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
   int64_t seq = 1, t = 0, next_id = 1;
   std::map<int64_t, Message> sent;
   std::set<int64_t> pending;  // sent to a node, neither delivered nor dropped yet
+  // Copies of each message the network holds, as replay and the checker count
+  // them: one per send, one more per duplicate; a delivery or drop takes one.
+  std::map<int64_t, int> copies;
   auto write = [&](json ev) {
     ev["seq"] = seq++;
     ev["t"] = t;
@@ -416,6 +419,7 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
         m.id = next_id++;
         e["msg"]["id"] = m.id;
         sent[m.id] = m;
+        copies[m.id] = 1;
         if (m.type != MsgType::ClientReply) pending.insert(m.id);
       }
       write(std::move(e));
@@ -431,9 +435,17 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
 
   auto deliver_or_drop = [&](const Message& m, bool drop) {
     pending.erase(m.id);
+    // Delivering (or dropping) a message once more than it was sent is a
+    // duplicate: the trace says so first, as the runtime does at send time,
+    // so that the extra delivery is accounted for.
+    if (copies[m.id] == 0) {
+      write(json{{"event", "duplicate"}, {"msg", to_json(m)}});
+      ++copies[m.id];
+    }
+    --copies[m.id];
     if (drop || !d.up(m.to)) {
-      write(json{
-          {"event", "drop"}, {"msg", to_json(m)}, {"reason", drop ? "scenario" : "node_down"}});
+      // A scenario's drop is a lost message: the schema's "loss".
+      write(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", drop ? "loss" : "node_down"}});
       return;
     }
     input("deliver", m.to, json{{"msg", to_json(m)}});
@@ -539,6 +551,7 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
       }
       m.client = m.cmd.client;
       sent[m.id] = m;
+      copies[m.id] = 1;
       write(json{{"event", "client_send"},
                  {"client", m.client},
                  {"client_seq", m.cmd.seq},
