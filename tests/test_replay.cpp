@@ -498,3 +498,24 @@ TEST_CASE("A scenario traces each extra delivery as a duplicate and a drop as a 
   CHECK(events == std::vector<std::string>{"deliver 1", "duplicate 1", "deliver 1", "duplicate 1",
                                            "deliver 1", "drop 2 loss"});
 }
+
+TEST_CASE("Replay rejects a field of the wrong type with its line instead of aborting",
+          "[replay]") {
+  std::vector<std::string> lines = lines_of(trace_text(test_config(3, 1, 3)));
+  auto rejected_at = [&](const std::string& event, const std::function<void(json&)>& change) {
+    std::vector<std::string> bad = lines;
+    size_t line = find_line(bad, event);
+    REQUIRE(line > 0);
+    json e = json::parse(bad[line - 1]);
+    change(e);
+    bad[line - 1] = e.dump();
+    INFO(bad[line - 1]);
+    CHECK_THAT(replay_error(join(bad)), Catch::StartsWith("test:" + std::to_string(line) + ": "));
+  };
+  rejected_at("client_complete", [](json& e) { e["result"] = 5; });
+  rejected_at("end", [](json& e) { e["nodes"][0]["store_size"] = "x"; });
+  rejected_at("client_receive", [](json& e) { e["msg"]["id"] = "x"; });
+  std::vector<std::string> bad = lines;
+  bad[0] = R"({"format":5,"version":1})";
+  CHECK_THAT(replay_error(join(bad)), Catch::StartsWith("test:1: "));
+}

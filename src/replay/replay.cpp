@@ -593,12 +593,19 @@ ReplayResult replay(std::istream& in, const std::string& name, const ReplayOptio
   LineReader r(in, name);
   json header;
   if (!r.next(header)) throw ReplayInputError(name, 1, "empty file (expected a header line)");
-  std::string format = header.value("format", std::string());
+  std::string format = header.value("format", json()).is_string() ? header["format"] : "";
   if (!header.contains("version") || header["version"] != 1) {
     r.fail("unsupported or missing 'version' (expected 1)");
   }
-  if (format == "raftkv-trace") return replay_trace(r, header, opts);
-  if (format == "raftkv-scenario") return run_scenario(r, header, opts);
+  try {
+    if (format == "raftkv-trace") return replay_trace(r, header, opts);
+    if (format == "raftkv-scenario") return run_scenario(r, header, opts);
+  } catch (const json::exception& e) {
+    // Fields are checked as they are read; this backstop turns one of an
+    // unexpected type that slipped through into malformed input at its line
+    // instead of aborting the program.
+    r.fail(std::string("a field of the wrong type: ") + e.what());
+  }
   r.fail("not a raftkv trace or scenario (header 'format' is '" + format +
          "', expected 'raftkv-trace' or 'raftkv-scenario')");
 }
