@@ -1,11 +1,14 @@
 // The raftkv binary as a user meets it: exit codes and messages.
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -14,10 +17,9 @@ struct Result {
   std::string out;  // stdout and stderr together
 };
 
-// Runs `raftkv ARGS` from the source directory (where config.toml lives).
-Result raftkv(const std::string& args) {
-  std::string cmd =
-      std::string("cd '") + RAFTKV_SOURCE_DIR + "' && '" + RAFTKV_BINARY + "' " + args + " 2>&1";
+// Runs a shell command from the source directory (where config.toml lives).
+Result shell(const std::string& command) {
+  std::string cmd = std::string("cd '") + RAFTKV_SOURCE_DIR + "' && " + command + " 2>&1";
   Result r;
   FILE* pipe = popen(cmd.c_str(), "r");
   REQUIRE(pipe != nullptr);
@@ -29,7 +31,47 @@ Result raftkv(const std::string& args) {
   return r;
 }
 
+// Runs `raftkv ARGS` from the source directory.
+Result raftkv(const std::string& args) {
+  return shell(std::string("'") + RAFTKV_BINARY + "' " + args);
+}
+
 std::string temp_path(const std::string& name) { return std::string(RAFTKV_BINARY) + "." + name; }
+
+namespace fs = std::filesystem;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string sample(const std::string& name) {
+  return slurp(std::string(RAFTKV_SOURCE_DIR) + "/" + name);
+}
+
+// A fresh, empty directory for one test, so that stray files show.
+std::string fresh_dir(const std::string& name) {
+  std::string dir = temp_path(name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+// The names in a directory, sorted: a leftover temporary file shows here.
+std::vector<std::string> names_in(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
 
 }  // namespace
 
@@ -171,4 +213,184 @@ TEST_CASE("run --check runs every check on the run just made", "[cli]") {
   Result named = raftkv("run --quiet --check --trace '" + trace + "'");
   CHECK(named.code == 0);
   CHECK_THAT(named.out, Catch::Contains("Check: OK " + trace));
+}
+
+TEST_CASE("An output path that is an input file is refused and the input kept", "[cli]") {
+  std::string dir = fresh_dir("same-file");
+  std::string trace = dir + "/copy.jsonl";
+  std::string original = sample("traces/default.jsonl");
+  write_file(trace, original);
+  fs::create_symlink("copy.jsonl", dir + "/link.jsonl");
+  fs::create_hard_link(trace, dir + "/hard.jsonl");
+  std::string config = dir + "/c.toml";
+  std::string config_text = sample("config.toml");
+  write_file(config, config_text);
+  fs::create_symlink("c.toml", dir + "/c-link.toml");
+
+  struct Case {
+    std::string args, output, input;
+  };
+  std::vector<Case> cases = {
+      {"replay '" + trace + "' --trace '" + trace + "'", trace, trace},
+      {"replay '" + trace + "' --trace '" + dir + "/./copy.jsonl'", dir + "/./copy.jsonl", trace},
+      {"replay '" + trace + "' --trace '" + dir + "/link.jsonl'", dir + "/link.jsonl", trace},
+      {"export-tla '" + trace + "' '" + trace + "'", trace, trace},
+      {"export-tla '" + trace + "' '" + dir + "/link.jsonl'", dir + "/link.jsonl", trace},
+      {"export-tla '" + trace + "' '" + dir + "/hard.jsonl'", dir + "/hard.jsonl", trace},
+      {"run '" + config + "' --quiet --trace '" + config + "'", config, config},
+      {"run --config '" + config + "' --quiet --trace '" + dir + "/c-link.toml'",
+       dir + "/c-link.toml", config},
+  };
+  for (const Case& c : cases) {
+    Result r = raftkv(c.args);
+    INFO(c.args << "\n" << r.out);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.out, Catch::Contains("refusing to write"));
+    CHECK_THAT(r.out, Catch::Contains("'" + c.output + "'"));
+    CHECK_THAT(r.out, Catch::Contains("'" + c.input + "'"));
+    CHECK(slurp(trace) == original);
+    CHECK(slurp(config) == config_text);
+    CHECK(fs::is_symlink(dir + "/link.jsonl"));
+    CHECK(fs::is_symlink(dir + "/c-link.toml"));
+  }
+  CHECK(names_in(dir) == std::vector<std::string>{"c-link.toml", "c.toml", "copy.jsonl",
+                                                  "hard.jsonl", "link.jsonl"});
+}
+
+TEST_CASE("replay of a recorded trace rejects --trace before creating anything", "[cli]") {
+  std::string dir = fresh_dir("trace-flag");
+  Result r = raftkv("replay traces/default.jsonl --trace '" + dir + "/out.jsonl'");
+  INFO(r.out);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.out, Catch::Contains("--trace only applies to scenario input"));
+  CHECK_THAT(r.out, Catch::Contains("traces/default.jsonl"));
+  CHECK_THAT(r.out, !Catch::Contains("identical"));  // rejected, not run
+  CHECK(names_in(dir).empty());
+  // An existing file of that name is left alone too.
+  write_file(dir + "/out.jsonl", "keep me\n");
+  CHECK(raftkv("replay traces/default.jsonl --trace '" + dir + "/out.jsonl'").code == 2);
+  CHECK(slurp(dir + "/out.jsonl") == "keep me\n");
+}
+
+TEST_CASE("A failed command leaves no output and keeps an existing file", "[cli]") {
+  std::string dir = fresh_dir("atomic-output");
+  std::string keep = dir + "/keep.jsonl";
+  write_file(keep, "keep me\n");
+  // A scenario that writes part of its trace, then fails on line 4.
+  std::string scenario = dir + "/bad-scenario.jsonl";
+  write_file(scenario,
+             "{\"format\":\"raftkv-scenario\",\"version\":1,\"config\":{\"num_nodes\":3}}\n"
+             "{\"event\":\"timeout\",\"node\":1}\n"
+             "{\"event\":\"deliver_pending\"}\n"
+             "{\"event\":\"teleport\"}\n");
+  // A trace broken half-way: export-tla has written steps when it finds it.
+  std::string broken = dir + "/broken.jsonl";
+  std::string text = sample("traces/default.jsonl");
+  size_t half = text.rfind('\n', text.size() / 2) + 1;
+  write_file(broken, text.substr(0, half) + "{oops\n" + text.substr(half));
+  for (const std::string& args : {"replay '" + scenario + "' --trace '" + keep + "'",
+                                  "replay '" + scenario + "' --trace '" + dir + "/new.jsonl'",
+                                  "export-tla '" + broken + "' '" + keep + "'",
+                                  "export-tla '" + broken + "' '" + dir + "/new.jsonl'"}) {
+    Result r = raftkv(args);
+    INFO(args << "\n" << r.out);
+    CHECK(r.code == 2);
+    CHECK(slurp(keep) == "keep me\n");
+    CHECK(names_in(dir) ==
+          std::vector<std::string>{"bad-scenario.jsonl", "broken.jsonl", "keep.jsonl"});
+  }
+  // Output that cannot be written: exit 2 naming the path.
+  for (const std::string& out : {dir + "/no-such-dir/t.jsonl", dir, std::string("/dev/full")}) {
+    if (out == "/dev/full" && !fs::exists(out)) continue;
+    Result r = raftkv("run --quiet --trace '" + out + "'");
+    INFO(out << "\n" << r.out);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.out, Catch::Contains("cannot write '" + out + "'"));
+  }
+  CHECK(names_in(dir) ==
+        std::vector<std::string>{"bad-scenario.jsonl", "broken.jsonl", "keep.jsonl"});
+}
+
+TEST_CASE("A run that finds a problem still writes its whole trace", "[cli]") {
+  std::string trace = temp_path("violation.jsonl");
+  fs::remove(trace);
+  Result r = raftkv(
+      "run traces/configs/planted-bug.toml --plant-bug leader_ignores_higher_term --seed 3 "
+      "--quiet --check --trace '" +
+      trace + "'");
+  INFO(r.out);
+  CHECK(r.code == 1);
+  Result replayed = raftkv("replay '" + trace + "'");
+  INFO(replayed.out);
+  CHECK(replayed.code == 0);
+}
+
+TEST_CASE("An interrupted run keeps the old trace file and leaves no temporary file", "[cli]") {
+  std::string dir = fresh_dir("interrupt");
+  write_file(dir + "/long.toml",
+             "num_clients = 16\nrequests_per_client = 100000\ntime_limit_ms = 100000000\n");
+  write_file(dir + "/t.jsonl", "keep me\n");
+  // `timeout` sends SIGINT (Ctrl-C) after one second, long before the run
+  // would end, and exits 124.
+  Result r = shell("timeout -s INT 1 '" + std::string(RAFTKV_BINARY) + "' run '" + dir +
+                   "/long.toml' --quiet --trace '" + dir + "/t.jsonl'");
+  INFO(r.out);
+  CHECK(r.code == 124);
+  CHECK(slurp(dir + "/t.jsonl") == "keep me\n");
+  CHECK(names_in(dir) == std::vector<std::string>{"long.toml", "t.jsonl"});
+}
+
+TEST_CASE("A cut, truncated or mistyped trace is malformed (exit 2) for every command", "[cli]") {
+  std::string dir = fresh_dir("cut-traces");
+  std::string text = sample("traces/default.jsonl");
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  auto first_lines = [&](size_t n) {
+    std::string s;
+    for (size_t i = 0; i < n; ++i) s += lines[i] + "\n";
+    return s;
+  };
+  // Line 10 is inside node 1's first election step: before, replay blamed
+  // the code ("the node produced an event the trace does not have").
+  write_file(dir + "/cut.jsonl", first_lines(10));
+  // The whole trace but for the last line's line end.
+  write_file(dir + "/no-eol.jsonl", text.substr(0, text.size() - 1));
+  // Line 2's node is a string; line 4's node does not exist.
+  std::string mistyped = text, missing_node = text;
+  mistyped.replace(mistyped.find("\"node\":1,"), 9, "\"node\":\"x\",");
+  size_t at = missing_node.find("\"node\":3,");
+  missing_node.replace(at, 9, "\"node\":9,");
+  size_t missing_line = 1 + std::count(missing_node.begin(), missing_node.begin() + at, '\n');
+  write_file(dir + "/mistyped.jsonl", mistyped);
+  write_file(dir + "/node9.jsonl", missing_node);
+
+  struct Case {
+    std::string file, where, message;
+  };
+  std::vector<Case> cases = {
+      {"cut.jsonl", ":10:", "no end event (cut short?)"},
+      {"no-eol.jsonl", ":" + std::to_string(lines.size()) + ":", "no line end"},
+      {"mistyped.jsonl", ":2:", "'node'"},
+      {"node9.jsonl", ":" + std::to_string(missing_line) + ":", "node 9"},
+  };
+  for (const Case& c : cases) {
+    std::string path = dir + "/" + c.file;
+    for (std::string command : {"replay", "export-tla", "check"}) {
+      // check calls a node that does not exist a WellFormed violation (exit 1).
+      if (command == "check" && c.file == "node9.jsonl") continue;
+      std::string args = command + " '" + path + "'";
+      if (command == "export-tla") args += " '" + dir + "/out'";
+      fs::remove(dir + "/out");
+      Result r = raftkv(args);
+      INFO(args << "\n" << r.out);
+      CHECK(r.code == 2);
+      if (command != "check") {
+        CHECK_THAT(r.out, Catch::Contains(path + c.where));
+        CHECK_THAT(r.out, Catch::Contains(c.message));
+        CHECK_THAT(r.out, !Catch::Contains("diverged"));
+      }
+      CHECK_FALSE(fs::exists(dir + "/out"));
+    }
+  }
 }

@@ -1,10 +1,12 @@
 // Replay: traces re-run identically on the node code; any edit is found.
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
 #include <sstream>
 
+#include "check/checker.h"
 #include "replay/replay.h"
 #include "support.h"
 
@@ -290,4 +292,230 @@ TEST_CASE("A scenario may not fire a timer the runtime would discard", "[replay]
   CHECK_THROWS_WITH(
       replay_text(elected + R"({"event":"timeout","node":1,"timer":"election"})" + "\n"),
       Catch::Contains("which is leader"));
+}
+
+// What export_tla throws for this text, or "" if it exports it.
+std::string export_error(const std::string& text) {
+  std::istringstream in(text);
+  std::ostringstream out;
+  try {
+    export_tla(in, "test", out);
+  } catch (const ReplayInputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string replay_error(const std::string& text) {
+  try {
+    replay_text(text);
+  } catch (const ReplayInputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_CASE("A trace cut at any line is malformed for replay and export, never a divergence",
+          "[replay][tla]") {
+  std::vector<std::string> lines = lines_of(trace_text(test_config(3, 1, 3)));
+  for (size_t keep = 1; keep < lines.size(); ++keep) {
+    std::vector<std::string> cut(lines.begin(), lines.begin() + static_cast<long>(keep));
+    INFO("the first " << keep << " lines of " << lines.size());
+    // Inside a step the cut trace lacks the step's last effects; that is the
+    // cut, not the code.
+    std::string where = "test:" + std::to_string(keep) + ": no end event (cut short?)";
+    CHECK(replay_error(join(cut)) == where);
+    CHECK(export_error(join(cut)) == where);
+  }
+  // An edit before the cut does not make the cut a divergence either.
+  std::vector<std::string> edited = lines;
+  size_t line = find_line(edited, "apply", 2);
+  REQUIRE(line > 0);
+  json e = json::parse(edited[line - 1]);
+  e["result"]["status"] = "key_exists";
+  edited[line - 1] = e.dump();
+  REQUIRE_FALSE(replay_text(join(edited)).identical);
+  edited.pop_back();
+  CHECK_THAT(replay_error(join(edited)), Catch::Contains("no end event"));
+  // A whole trace whose last line lost its line end was cut too.
+  std::string whole = join(lines);
+  whole.pop_back();
+  std::string no_eol = "test:" + std::to_string(lines.size()) + ": last line has no line end";
+  CHECK_THAT(replay_error(whole), Catch::StartsWith(no_eol));
+  CHECK_THAT(export_error(whole), Catch::StartsWith(no_eol));
+}
+
+TEST_CASE("export-tla rejects malformed fields with their line instead of aborting",
+          "[replay][tla]") {
+  std::vector<std::string> lines = lines_of(trace_text(test_config(3, 1, 3)));
+  REQUIRE(export_error(join(lines)).empty());
+  // Edits line `line` (1-based) with `change`; export must fail naming that line.
+  auto rejected_at = [&](size_t line, const std::function<void(json&)>& change,
+                         const std::string& message) {
+    std::vector<std::string> bad = lines;
+    json e = json::parse(bad[line - 1]);
+    change(e);
+    bad[line - 1] = e.dump();
+    std::string error = export_error(join(bad));
+    INFO("line " << line << ": " << bad[line - 1]);
+    CHECK_THAT(error, Catch::StartsWith("test:" + std::to_string(line) + ": "));
+    CHECK_THAT(error, Catch::Contains(message));
+  };
+  size_t deliver = find_line(lines, "deliver");
+  size_t append = find_line(lines, "append");
+  size_t send = find_line(lines, "send");
+  REQUIRE((deliver && append && send));
+  rejected_at(
+      2, [](json& e) { e["node"] = 9; }, "node 9 does not exist");
+  rejected_at(
+      2, [](json& e) { e["node"] = "x"; }, "'node'");
+  rejected_at(
+      send, [](json& e) { e["node"] = 9; }, "node 9 does not exist");
+  rejected_at(
+      send, [](json& e) { e["node"] = e["node"].get<int>() % 3 + 1; }, "outside a step");
+  rejected_at(
+      deliver, [](json& e) { e["msg"] = 5; }, "'msg'");
+  rejected_at(
+      deliver, [](json& e) { e["msg"]["type"] = 5; }, "'type'");
+  rejected_at(
+      append, [](json& e) { e["entries"] = "x"; }, "'entries'");
+  rejected_at(
+      append, [](json& e) { e["first_index"] = 40; }, "gap");
+  rejected_at(
+      lines.size(), [](json& e) { e["nodes"][1]["node"] = 9; }, "node 9");
+  rejected_at(
+      1, [](json& e) { e["config"]["num_nodes"] = "3"; }, "'num_nodes'");
+  rejected_at(
+      4, [](json& e) { e["event"] = "teleport"; }, "unknown event");
+  rejected_at(
+      4, [](json& e) { e["seq"] = 7; }, "expected seq 3");
+  std::vector<std::string> after = lines;
+  after.push_back(lines.back());
+  CHECK_THAT(export_error(join(after)), Catch::Contains("after the end event"));
+}
+
+// Scenarios written for the test below: each exercises one input the
+// scenario runner must trace the way the schema says.
+const char* const kScenarioHeader3 =
+    R"({"format":"raftkv-scenario","version":1,"config":{"num_nodes":3}})";
+
+std::string scenario(const std::vector<std::string>& inputs) {
+  std::string text = std::string(kScenarioHeader3) + "\n";
+  for (const std::string& line : inputs) text += line + "\n";
+  return text;
+}
+
+// Node 1 is elected, then the scenario goes on with `more`.
+std::string elected_then(std::vector<std::string> more) {
+  std::vector<std::string> inputs = {R"({"event":"timeout","node":1})",
+                                     R"({"event":"deliver_pending"})",
+                                     R"({"event":"deliver_pending"})"};
+  inputs.insert(inputs.end(), more.begin(), more.end());
+  return scenario(inputs);
+}
+
+TEST_CASE("Every trace a scenario writes passes check and replays identically",
+          "[replay][scenario]") {
+  std::vector<std::pair<std::string, std::string>> scenarios = {
+      // Message 1 (RequestVote 1 -> 2) delivered twice; message 2 dropped,
+      // then delivered anyway (a duplicate of a lost message).
+      {"duplicate", scenario({R"({"event":"timeout","node":1})", R"({"event":"deliver","id":1})",
+                              R"({"event":"deliver","id":1})", R"({"event":"drop","id":2})",
+                              R"({"event":"deliver","id":2})", R"({"event":"deliver_pending"})",
+                              R"({"event":"deliver","id":3})"})},
+      // Both votes lost: node 1 stays candidate, then wins a second election.
+      {"drop", scenario({R"({"event":"timeout","node":1})", R"({"event":"drop","id":1})",
+                         R"({"event":"drop","id":2})", R"({"event":"drop","id":2})",
+                         R"({"event":"timeout","node":1})", R"({"event":"deliver_pending"})",
+                         R"({"event":"deliver_pending"})"})},
+      // A committed put, a follower crash while the leader replicates a
+      // second put (its AppendEntries is dropped: node_down), the restart, a
+      // heartbeat that repairs it, and a request at a follower.
+      {"crash-restart",
+       elected_then(
+           {R"({"event":"client_request","node":1,"cmd":{"op":"put","key":"k","value":"1"}})",
+            R"({"event":"deliver_pending"})", R"({"event":"deliver_pending"})",
+            R"({"event":"deliver_pending"})", R"({"event":"crash","node":2})",
+            R"({"event":"client_request","node":1,"cmd":{"op":"put","key":"j","value":"2","client":0,"seq":0}})",
+            R"({"event":"deliver_pending"})", R"({"event":"deliver_pending"})",
+            R"({"event":"restart","node":2})",
+            R"({"event":"timeout","node":1,"timer":"heartbeat"})", R"({"event":"deliver_pending"})",
+            R"({"event":"deliver_pending"})", R"({"event":"deliver_pending"})",
+            R"({"event":"deliver_pending"})",
+            R"({"event":"client_request","node":3,"cmd":{"op":"get","key":"k"}})"})},
+  };
+  std::string dir = std::string(RAFTKV_SOURCE_DIR) + "/traces/scenarios";
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() == ".jsonl") {
+      scenarios.emplace_back(entry.path().filename().string(), read_file(entry.path().string()));
+    }
+  }
+  REQUIRE(scenarios.size() >= 5);
+  for (const auto& [name, text] : scenarios) {
+    INFO("scenario " << name);
+    std::ostringstream written;
+    ReplayResult ran = replay_text(text, &written);
+    REQUIRE(ran.scenario);
+    std::string trace = written.str();
+    INFO(trace);
+    // A scenario with a planted bug may break a protocol check, but its
+    // trace must still be a well-formed trace.
+    bool planted =
+        json::parse(text.substr(0, text.find('\n'))).value("planted_bugs", json::array()).size() >
+        0;
+    std::istringstream in(trace);
+    check::Report report;
+    REQUIRE_NOTHROW(report = check::check_trace(in, name));
+    INFO(check::format_report(report));
+    if (planted) {
+      CHECK((report.ok() || report.violation->check != check::kWellFormed));
+    } else {
+      CHECK(report.ok());
+    }
+    ReplayResult again = replay_text(trace);
+    INFO(again.divergence);
+    CHECK(again.identical);
+    CHECK_FALSE(again.scenario);
+  }
+}
+
+TEST_CASE("A scenario traces each extra delivery as a duplicate and a drop as a loss",
+          "[replay][scenario]") {
+  std::ostringstream written;
+  replay_text(scenario({R"({"event":"timeout","node":1})", R"({"event":"deliver","id":1})",
+                        R"({"event":"deliver","id":1})", R"({"event":"deliver","id":1})",
+                        R"({"event":"drop","id":2})"}),
+              &written);
+  std::vector<std::string> events;
+  for (const std::string& line : lines_of(written.str())) {
+    json e = json::parse(line);
+    std::string name = e.value("event", "");
+    if (name == "deliver" || name == "duplicate" || name == "drop") {
+      events.push_back(name + " " + std::to_string(e["msg"]["id"].get<int>()) +
+                       (name == "drop" ? " " + e["reason"].get<std::string>() : ""));
+    }
+  }
+  CHECK(events == std::vector<std::string>{"deliver 1", "duplicate 1", "deliver 1", "duplicate 1",
+                                           "deliver 1", "drop 2 loss"});
+}
+
+TEST_CASE("Replay rejects a field of the wrong type with its line instead of aborting",
+          "[replay]") {
+  std::vector<std::string> lines = lines_of(trace_text(test_config(3, 1, 3)));
+  auto rejected_at = [&](const std::string& event, const std::function<void(json&)>& change) {
+    std::vector<std::string> bad = lines;
+    size_t line = find_line(bad, event);
+    REQUIRE(line > 0);
+    json e = json::parse(bad[line - 1]);
+    change(e);
+    bad[line - 1] = e.dump();
+    INFO(bad[line - 1]);
+    CHECK_THAT(replay_error(join(bad)), Catch::StartsWith("test:" + std::to_string(line) + ": "));
+  };
+  rejected_at("client_complete", [](json& e) { e["result"] = 5; });
+  rejected_at("end", [](json& e) { e["nodes"][0]["store_size"] = "x"; });
+  rejected_at("client_receive", [](json& e) { e["msg"]["id"] = "x"; });
+  std::vector<std::string> bad = lines;
+  bad[0] = R"({"format":5,"version":1})";
+  CHECK_THAT(replay_error(join(bad)), Catch::StartsWith("test:1: "));
 }

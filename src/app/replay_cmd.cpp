@@ -1,6 +1,8 @@
 #include <fstream>
+#include <optional>
 #include <ostream>
 
+#include "app/atomic_file.h"
 #include "app/commands.h"
 #include "replay/export_tla.h"
 #include "replay/replay.h"
@@ -33,6 +35,17 @@ bool narrate_trace_file(const std::string& path, std::ostream& out) {
   return true;
 }
 
+// The header's format ("raftkv-trace", "raftkv-scenario"), or "" if the first
+// line is not a JSON object with a string format (replay then reports why).
+std::string input_format(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  if (!std::getline(in, line)) return "";
+  json header = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!header.is_object() || !header.contains("format") || !header["format"].is_string()) return "";
+  return header["format"].get<std::string>();
+}
+
 }  // namespace
 
 int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ostream& err) {
@@ -41,17 +54,32 @@ int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ost
     err << "raftkv replay: cannot open '" << opts.input_path << "'\n";
     return 2;
   }
-  std::ofstream trace_out;
-  ReplayOptions ro;
-  if (opts.narrate) ro.narrate = &out;
+  // Decide whether --trace may be written before creating anything.
+  std::optional<AtomicOutputFile> trace_out;
   if (!opts.trace_path.empty()) {
-    trace_out.open(opts.trace_path, std::ios::out | std::ios::trunc | std::ios::binary);
-    if (!trace_out) {
-      err << "raftkv replay: cannot write '" << opts.trace_path << "'\n";
+    if (same_file(opts.trace_path, opts.input_path)) {
+      err << "raftkv replay: refusing to write the trace to '" << opts.trace_path
+          << "': it is the input file '" << opts.input_path << "'\n";
       return 2;
     }
-    ro.trace_out = &trace_out;
+    std::string format = input_format(opts.input_path);
+    if (format == "raftkv-trace") {
+      err << "raftkv replay: --trace only applies to scenario input; '" << opts.input_path
+          << "' is a recorded trace (replay compares it and writes nothing)\n";
+      return 2;
+    }
+    // Anything but a scenario is rejected by replay() below: no file for it.
+    if (format == "raftkv-scenario") {
+      trace_out.emplace(opts.trace_path);
+      if (!trace_out->open()) {
+        err << "raftkv replay: " << trace_out->error() << '\n';
+        return 2;
+      }
+    }
   }
+  ReplayOptions ro;
+  if (opts.narrate) ro.narrate = &out;
+  if (trace_out) ro.trace_out = &trace_out->stream();
   // --narrate on a trace narrates the whole file, even past a divergence
   // (replay stops at the first one); a scenario is narrated as it runs.
   if (opts.narrate && narrate_trace_file(opts.input_path, out)) ro.narrate = nullptr;
@@ -70,9 +98,14 @@ int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ost
         << result.divergence << '\n';
     return 1;
   }
+  // Only a scenario that ran to its end gets its trace file.
+  if (trace_out && !trace_out->commit()) {
+    err << "raftkv replay: " << trace_out->error() << '\n';
+    return 2;
+  }
   if (result.scenario) {
     out << "scenario: ran " << result.steps << " steps, " << result.events << " events";
-    if (ro.trace_out) {
+    if (trace_out) {
       out << " written to " << opts.trace_path << '\n';
     } else {
       out << " (not written: give --trace FILE to keep them)\n";
@@ -90,18 +123,28 @@ int export_tla_command(const std::string& trace_path, const std::string& out_pat
     err << "raftkv export-tla: cannot open '" << trace_path << "'\n";
     return 2;
   }
-  std::ofstream file(out_path, std::ios::out | std::ios::trunc | std::ios::binary);
-  if (!file) {
-    err << "raftkv export-tla: cannot write '" << out_path << "'\n";
+  if (same_file(out_path, trace_path)) {
+    err << "raftkv export-tla: refusing to write to '" << out_path << "': it is the input trace '"
+        << trace_path << "'\n";
     return 2;
   }
+  AtomicOutputFile file(out_path);
+  if (!file.open()) {
+    err << "raftkv export-tla: " << file.error() << '\n';
+    return 2;
+  }
+  int64_t steps = 0;
   try {
-    int64_t steps = export_tla(in, trace_path, file);
-    out << "wrote " << steps << " steps to " << out_path << '\n';
+    steps = export_tla(in, trace_path, file.stream());
   } catch (const ReplayInputError& e) {
     err << "raftkv export-tla: malformed trace: " << e.what() << '\n';
+    return 2;  // the partial export is discarded with the temporary file
+  }
+  if (!file.commit()) {
+    err << "raftkv export-tla: " << file.error() << '\n';
     return 2;
   }
+  out << "wrote " << steps << " steps to " << out_path << '\n';
   return 0;
 }
 

@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -9,6 +8,7 @@
 
 #include <cstdlib>
 
+#include "app/atomic_file.h"
 #include "app/commands.h"
 #include "app/summary.h"
 #include "check/checker.h"
@@ -100,6 +100,22 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
     return 2;
   }
 
+  PlantedBugs bugs;
+  for (const std::string& name : opts.planted_bugs) {
+    if (!plant_bug(bugs, name)) {
+      err << "raftkv: unknown planted bug '" << name << "' (known:";
+      for (const std::string& known : planted_bug_names()) err << ' ' << known;
+      err << ")\n";
+      return 2;
+    }
+  }
+  // Everything that can reject the command is decided before the trace file
+  // is created.
+  if (!opts.trace_path.empty() && same_file(opts.trace_path, opts.config_path)) {
+    err << "raftkv run: refusing to write the trace to '" << opts.trace_path
+        << "': it is the config file '" << opts.config_path << "'\n";
+    return 2;
+  }
   // --check needs the trace: the user's file if there is one, else a temp file.
   std::optional<TempTrace> temp;
   std::string trace_path = opts.trace_path;
@@ -111,21 +127,11 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
     }
     trace_path = temp->path();
   }
-  std::ofstream trace_file;
+  std::optional<AtomicOutputFile> trace_file;
   if (!trace_path.empty()) {
-    trace_file.open(trace_path, std::ios::out | std::ios::trunc | std::ios::binary);
-    if (!trace_file) {
-      err << "raftkv: cannot write trace file '" << trace_path << "'\n";
-      return 2;
-    }
-  }
-
-  PlantedBugs bugs;
-  for (const std::string& name : opts.planted_bugs) {
-    if (!plant_bug(bugs, name)) {
-      err << "raftkv: unknown planted bug '" << name << "' (known:";
-      for (const std::string& known : planted_bug_names()) err << ' ' << known;
-      err << ")\n";
+    trace_file.emplace(trace_path);
+    if (!trace_file->open()) {
+      err << "raftkv run: " << trace_file->error() << '\n';
       return 2;
     }
   }
@@ -136,11 +142,12 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
   }
 
   Cluster cluster(cfg, bugs);
-  FileSink file_sink(trace_file);
+  std::optional<FileSink> file_sink;
   NarrativeSink narrative(out);
-  if (trace_file.is_open()) {
-    cluster.add_sink(&file_sink);
-    trace_file << cluster.header().dump() << '\n';
+  if (trace_file) {
+    file_sink.emplace(trace_file->stream());
+    cluster.add_sink(&*file_sink);
+    trace_file->stream() << cluster.header().dump() << '\n';
   }
   if (!opts.quiet) {
     cluster.add_sink(&narrative);
@@ -151,12 +158,11 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
   }
   cluster.run();
   cluster.finish();
-  if (trace_file.is_open()) {
-    trace_file.close();
-    if (!trace_file) {
-      err << "raftkv: error writing trace file '" << trace_path << "'\n";
-      return 2;
-    }
+  // A run that found a problem still keeps its trace: that is the trace the
+  // user needs. Only a trace that could not be written completely is lost.
+  if (trace_file && !trace_file->commit()) {
+    err << "raftkv run: " << trace_file->error() << '\n';
+    return 2;
   }
   print_summary(cluster, out);
   int status = cluster.replicas_agree() ? 0 : 1;

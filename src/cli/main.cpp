@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "app/atomic_file.h"
 #include "app/commands.h"
 
 int main(int argc, char** argv) {
@@ -72,6 +73,8 @@ int main(int argc, char** argv) {
     return 2;  // every flag error is "bad input"
   }
 
+  // Ctrl-C during a long run must not leave a half-written temporary file.
+  raftkv::remove_temp_file_on_interrupt();
   if (run_cmd->parsed()) {
     if (!positional_config.empty()) {
       if (run_cmd->count("--config") > 0 && positional_config != run.config_path) {

@@ -3,123 +3,168 @@
 #include <istream>
 #include <map>
 #include <ostream>
-#include <set>
 
 #include "replay/replay.h"
+#include "replay/trace_reader.h"
 #include "trace/codec.h"
 
 namespace raftkv {
 namespace {
 
-const std::set<std::string> kInputs = {"start", "deliver", "timeout", "crash", "restart"};
+// Regroups the events of a trace into steps. Every field it reads is checked
+// for presence and type, so a malformed trace is reported with its line
+// (ReplayInputError) instead of exported in part or aborting.
+class Exporter {
+ public:
+  Exporter(const LineReader& r, int num_nodes, std::ostream& out)
+      : r_(r), n_(num_nodes), out_(out) {
+    for (int id = 1; id <= n_; ++id) logs_[id] = json::array();
+  }
 
-// The TLA+ action a step maps to (spec/README.md, "Trace validation").
-std::string action_of(const json& input) {
-  const std::string event = input["event"];
-  if (event == "start") return "Start";
-  if (event == "crash") return "Crash";
-  if (event == "restart") return "Restart";
-  if (event == "timeout") return input.value("timer", "") == "heartbeat" ? "Heartbeat" : "Timeout";
-  const json& msg = input["msg"];
-  if (msg.value("type", "") == "ClientRequest") return "ClientRequest";
-  return "Receive";
-}
+  void event(const std::string& name, const json& ev) {
+    if (is_input_event(name)) return input(name, ev);
+    if (is_effect_event(name)) return effect(name, ev);
+    if (!is_runtime_event(name)) r_.fail("unknown event '" + name + "'");
+    if (name == "end") {
+      for (const json& ns : get_array(r_, ev, "nodes")) {
+        if (!ns.is_object()) r_.fail("end: 'nodes' must hold objects");
+        node_of(ns);
+      }
+    }
+    // Other runtime events (network, clients, faults) are not node actions.
+  }
+
+  // Writes the last step. Returns the number of steps written.
+  int64_t finish() {
+    flush();
+    return steps_;
+  }
+
+ private:
+  int node_of(const json& j) const {
+    int64_t id = get_int(r_, j, "node");
+    if (id < 1 || id > n_) {
+      r_.fail("node " + std::to_string(id) + " does not exist (the trace has " +
+              std::to_string(n_) + " nodes)");
+    }
+    return static_cast<int>(id);
+  }
+
+  // An input event begins a step.
+  void input(const std::string& name, const json& ev) {
+    flush();
+    int id = node_of(ev);
+    const json& state = get_object(r_, ev, "state");
+    json msg = json::object();
+    std::string action;
+    if (name == "start") action = "Start";
+    if (name == "crash") action = "Crash";
+    if (name == "restart") action = "Restart";
+    if (name == "timeout") {
+      action = get_str(r_, ev, "timer") == "heartbeat" ? "Heartbeat" : "Timeout";
+    }
+    if (name == "deliver") {
+      msg = get_object(r_, ev, "msg");
+      action = get_str(r_, msg, "type") == "ClientRequest" ? "ClientRequest" : "Receive";
+    }
+    step_ = json{{"step", steps_ + 1},
+                 {"seq", get_int(r_, ev, "seq")},
+                 {"t", get_int(r_, ev, "t")},
+                 {"action", action},
+                 {"node", id},
+                 {"pre", state},
+                 {"post", state},
+                 {"msg", msg},
+                 {"sent", json::array()},
+                 {"applied", json::array()}};
+  }
+
+  // An effect event belongs to the open step, whose node produced it.
+  void effect(const std::string& name, const json& ev) {
+    int id = node_of(ev);
+    if (step_.is_null() || step_["node"] != id) {
+      r_.fail(name + " at node " + std::to_string(id) + " outside a step of that node");
+    }
+    step_["post"] = get_object(r_, ev, "state");
+    if (name == "send") step_["sent"].push_back(get_object(r_, ev, "msg"));
+    if (name == "apply") {
+      step_["applied"].push_back(json{{"index", get_int(r_, ev, "index")},
+                                      {"entry", get_object(r_, ev, "entry")},
+                                      {"result", get_object(r_, ev, "result")}});
+    }
+    if (name == "truncate") truncate(logs_[id], get_int(r_, ev, "from_index"));
+    if (name == "append") append(logs_[id], get_int(r_, ev, "first_index"), ev);
+  }
+
+  static void truncate(json& log, int64_t from) {
+    while (!log.empty() && static_cast<int64_t>(log.size()) >= from) log.erase(log.end() - 1);
+  }
+
+  // Entries overwrite in place from first_index, then extend the log (the
+  // skip_truncate planted bug overwrites without truncating first).
+  void append(json& log, int64_t first, const json& ev) const {
+    if (first < 1 || first > static_cast<int64_t>(log.size()) + 1) {
+      r_.fail("append at index " + std::to_string(first) + " leaves a gap in a log of " +
+              std::to_string(log.size()) + " entries");
+    }
+    int64_t k = first;
+    for (const json& e : get_array(r_, ev, "entries")) {
+      if (!e.is_object()) r_.fail("append: 'entries' must hold objects");
+      if (k <= static_cast<int64_t>(log.size())) {
+        log[static_cast<size_t>(k - 1)] = e;
+      } else {
+        log.push_back(e);
+      }
+      ++k;
+    }
+  }
+
+  void flush() {
+    if (step_.is_null()) return;
+    step_["log"] = logs_[step_["node"].get<int>()];
+    out_ << step_.dump() << '\n';
+    ++steps_;
+    step_ = json();
+  }
+
+  const LineReader& r_;
+  int n_;
+  std::ostream& out_;
+  std::map<int, json> logs_;  // node -> array of entries
+  json step_;                 // the open step, or null
+  int64_t steps_ = 0;
+};
 
 }  // namespace
 
 int64_t export_tla(std::istream& in, const std::string& name, std::ostream& out) {
-  int64_t line_no = 0;
-  auto fail = [&](const std::string& msg) { throw ReplayInputError(name, line_no, msg); };
-  auto parse = [&](const std::string& text) {
+  LineReader r(in, name);
+  json header;
+  if (!r.next(header))
+    throw ReplayInputError(name, 1, "empty file (expected a raftkv-trace header)");
+  if (header.value("format", json()) != "raftkv-trace" || header.value("version", json()) != 1) {
+    r.fail("not a raftkv-trace version 1 file");
+  }
+  int64_t n = get_int(r, get_object(r, header, "config"), "num_nodes");
+  if (n < 1 || n > 1000) r.fail("num_nodes must be in 1..1000");
+  Exporter exporter(r, static_cast<int>(n), out);
+  TraceFraming framing;
+  json ev;
+  while (r.next(ev)) {
+    std::string event = framing.read(r, ev);
+    get_int(r, ev, "t");
     try {
-      json j = json::parse(text);
-      if (!j.is_object()) fail("expected a JSON object");
-      return j;
-    } catch (const json::parse_error& e) {
-      fail(std::string("invalid JSON: ") + e.what());
-    }
-    return json();
-  };
-
-  std::string text;
-  if (!std::getline(in, text)) {
-    line_no = 1;
-    fail("empty file (expected a raftkv-trace header)");
-  }
-  ++line_no;
-  json header = parse(text);
-  if (header.value("format", "") != "raftkv-trace" || header.value("version", 0) != 1) {
-    fail("not a raftkv-trace version 1 file");
-  }
-  if (!header.contains("config") || !header["config"].contains("num_nodes")) {
-    fail("header has no config.num_nodes");
-  }
-  int n = header["config"]["num_nodes"].get<int>();
-  std::map<int, json> logs;  // node -> array of entries
-  for (int id = 1; id <= n; ++id) logs[id] = json::array();
-
-  int64_t steps = 0;
-  json step;  // the open step, or null
-  auto flush = [&]() {
-    if (step.is_null()) return;
-    int id = step["node"];
-    step["log"] = logs[id];
-    out << step.dump() << '\n';
-    ++steps;
-    step = json();
-  };
-
-  while (std::getline(in, text)) {
-    ++line_no;
-    json ev = parse(text);
-    if (!ev.contains("event") || !ev["event"].is_string()) fail("event without a name");
-    const std::string event = ev["event"];
-    if (kInputs.count(event)) {
-      flush();
-      if (!ev.contains("node") || !ev.contains("state")) fail("input event without node/state");
-      int id = ev["node"];
-      if (id < 1 || id > n) fail("node " + std::to_string(id) + " does not exist");
-      step = json{{"step", steps + 1},
-                  {"seq", ev.value("seq", 0)},
-                  {"t", ev.value("t", 0)},
-                  {"action", action_of(ev)},
-                  {"node", id},
-                  {"pre", ev["state"]},
-                  {"post", ev["state"]},
-                  {"msg", ev.contains("msg") ? ev["msg"] : json::object()},
-                  {"sent", json::array()},
-                  {"applied", json::array()}};
-      continue;
-    }
-    if (!ev.contains("node") || step.is_null() || ev["node"] != step["node"]) continue;
-    // An effect event of the open step.
-    int id = ev["node"];
-    if (ev.contains("state")) step["post"] = ev["state"];
-    if (event == "send") step["sent"].push_back(ev["msg"]);
-    if (event == "apply") {
-      step["applied"].push_back(
-          json{{"index", ev["index"]}, {"entry", ev["entry"]}, {"result", ev["result"]}});
-    }
-    if (event == "truncate") {
-      int64_t from = ev["from_index"];
-      json& log = logs[id];
-      while (static_cast<int64_t>(log.size()) >= from && !log.empty()) log.erase(log.end() - 1);
-    }
-    if (event == "append") {
-      int64_t first = ev["first_index"];
-      json& log = logs[id];
-      int64_t k = first;
-      for (const json& e : ev["entries"]) {
-        if (k <= static_cast<int64_t>(log.size()))
-          log[static_cast<size_t>(k - 1)] = e;
-        else
-          log.push_back(e);
-        ++k;
-      }
+      exporter.event(event, ev);
+    } catch (const json::exception& e) {
+      // Every field read is checked first; this is the backstop that keeps a
+      // field of an unexpected type from aborting the program.
+      r.fail(std::string("a field of the wrong type: ") + e.what());
     }
   }
-  flush();
-  return steps;
+  // A trace without its end event was cut short: its last step may lack
+  // effects, so exporting it would hand TLC a behaviour that never happened.
+  if (!framing.ended()) r.fail("no end event (cut short?)");
+  return exporter.finish();
 }
 
 }  // namespace raftkv

@@ -10,77 +10,12 @@
 #include "config/config.h"
 #include "config/config_json.h"
 #include "raft/node.h"
+#include "replay/trace_reader.h"
 #include "trace/codec.h"
 #include "trace/narrate.h"
 
 namespace raftkv {
 namespace {
-
-const std::set<std::string> kInputEvents = {"start", "deliver", "timeout", "crash", "restart"};
-const std::set<std::string> kEffectEvents = {
-    "term_update",  "become_candidate", "become_leader", "become_follower", "vote",    "truncate",
-    "append",       "progress",         "commit",        "apply",           "persist", "send",
-    "reject_client"};
-const std::set<std::string> kRuntimeEvents = {"drop",         "duplicate",       "client_invoke",
-                                              "client_send",  "client_complete", "client_receive",
-                                              "client_retry", "partition",       "heal",
-                                              "cut",          "uncut",           "end"};
-
-// Reads one JSON object per line and names the line in every error.
-class LineReader {
- public:
-  LineReader(std::istream& in, std::string name) : in_(in), name_(std::move(name)) {}
-
-  bool next(json& out) {
-    std::string text;
-    if (!std::getline(in_, text)) return false;
-    ++line_;
-    if (in_.eof() && !text.empty()) {
-      // getline hit the end without a newline: the file was cut short.
-      try {
-        out = json::parse(text);
-      } catch (const json::parse_error&) {
-        fail("truncated line (no newline at end of file and not valid JSON)");
-      }
-    } else {
-      if (text.empty()) fail("blank line");
-      try {
-        out = json::parse(text);
-      } catch (const json::parse_error& e) {
-        fail(std::string("invalid JSON: ") + e.what());
-      }
-    }
-    if (!out.is_object()) fail("expected a JSON object");
-    return true;
-  }
-
-  [[noreturn]] void fail(const std::string& msg) const {
-    throw ReplayInputError(name_, line_, msg);
-  }
-  int64_t line() const { return line_; }
-  const std::string& name() const { return name_; }
-
- private:
-  std::istream& in_;
-  std::string name_;
-  int64_t line_ = 0;
-};
-
-int64_t get_int(const LineReader& r, const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number_integer()) {
-    r.fail(std::string("field '") + key + "' missing or not an integer");
-  }
-  return it->get<int64_t>();
-}
-
-std::string get_str(const LineReader& r, const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) {
-    r.fail(std::string("field '") + key + "' missing or not a string");
-  }
-  return it->get<std::string>();
-}
 
 // Owns the nodes and feeds them inputs exactly as the runtime does, turning
 // each step's Effects into the trace events the runtime would write.
@@ -185,7 +120,8 @@ json strip(json ev) {
 
 // --- Trace mode -------------------------------------------------------------
 
-ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions& opts) {
+ReplayResult compare_trace(LineReader& r, const json& header, const ReplayOptions& opts,
+                           TraceFraming& framing) {
   int n = 0;
   NodeOptions options = options_from_header(r, header, &n);
   Driver d(n, options);
@@ -194,7 +130,6 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
   std::deque<json> expected;  // effects the node produced that the trace must show next
   int64_t expected_from_line = 0;
   std::map<int64_t, json> sent;  // message id -> message as sent
-  int64_t next_seq = 1;
 
   auto diverge = [&](int64_t line, const std::string& what) {
     result.identical = false;
@@ -252,13 +187,10 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
   std::map<int64_t, json> last_reply;
 
   json ev;
-  bool ended = false;
   int64_t last_t = 0;
   while (r.next(ev)) {
     ++result.events;
-    if (ended) r.fail("an event after the end event");
-    if (get_int(r, ev, "seq") != next_seq) r.fail("expected seq " + std::to_string(next_seq));
-    ++next_seq;
+    std::string name = framing.read(r, ev);
     int64_t t = get_int(r, ev, "t");
     if (t < last_t) {
       diverge(r.line(), "virtual time goes back from " + std::to_string(last_t) + " to " +
@@ -266,12 +198,11 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
       return result;
     }
     last_t = t;
-    std::string name = get_str(r, ev, "event");
     if (opts.narrate) {
       if (auto text = narrator.line(ev)) *opts.narrate << *text << '\n';
     }
 
-    if (kEffectEvents.count(name)) {
+    if (is_effect_event(name)) {
       if (expected.empty()) {
         diverge(r.line(), "the trace has an event the node did not produce: " + ev.dump());
         return result;
@@ -292,7 +223,7 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
       }
       continue;
     }
-    if (kRuntimeEvents.count(name)) {
+    if (is_runtime_event(name)) {
       if (name == "client_send") {
         if (!ev.contains("msg") || !ev["msg"].is_object()) r.fail("client_send without msg");
         sent[get_int(r, ev["msg"], "id")] = ev["msg"];
@@ -336,7 +267,6 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
         }
       }
       if (name == "end") {
-        ended = true;
         if (!close_step()) return result;
         if (!ev.contains("nodes") || !ev["nodes"].is_array()) r.fail("end without nodes");
         for (const json& ns : ev["nodes"]) {
@@ -357,7 +287,7 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
       }
       continue;
     }
-    if (!kInputEvents.count(name)) r.fail("unknown event '" + name + "'");
+    if (!is_input_event(name)) r.fail("unknown event '" + name + "'");
 
     // An input event: the previous step must be fully accounted for.
     if (!close_step()) return result;
@@ -425,10 +355,27 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
     }
     expected.assign(produced.begin(), produced.end());
   }
-  if (!close_step()) return result;
+  close_step();
+  return result;
+}
+
+// After a divergence, the rest of the file: it must still be a whole trace
+// (one JSON object per line, consecutive seq, ending with its end event).
+void read_rest_of_trace(LineReader& r, TraceFraming& framing) {
+  json ev;
+  while (r.next(ev)) framing.read(r, ev);
+}
+
+ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions& opts) {
+  TraceFraming framing;
+  ReplayResult result = compare_trace(r, header, opts, framing);
+  // A divergence in a file that is not a whole trace is where the file was
+  // cut or broken (a trace cut inside a step lacks the step's last effects),
+  // not a difference in the code: the input is malformed.
+  if (!result.identical) read_rest_of_trace(r, framing);
   // spec/trace-schema.md: a trace ends with its end event; without it the
   // file was cut short, and what is missing cannot be compared.
-  if (!ended) r.fail("the trace has no end event (cut short?)");
+  if (!framing.ended()) r.fail("no end event (cut short?)");
   return result;
 }
 
@@ -452,6 +399,9 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
   int64_t seq = 1, t = 0, next_id = 1;
   std::map<int64_t, Message> sent;
   std::set<int64_t> pending;  // sent to a node, neither delivered nor dropped yet
+  // Copies of each message the network holds, as replay and the checker count
+  // them: one per send, one more per duplicate; a delivery or drop takes one.
+  std::map<int64_t, int> copies;
   auto write = [&](json ev) {
     ev["seq"] = seq++;
     ev["t"] = t;
@@ -469,6 +419,7 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
         m.id = next_id++;
         e["msg"]["id"] = m.id;
         sent[m.id] = m;
+        copies[m.id] = 1;
         if (m.type != MsgType::ClientReply) pending.insert(m.id);
       }
       write(std::move(e));
@@ -484,9 +435,17 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
 
   auto deliver_or_drop = [&](const Message& m, bool drop) {
     pending.erase(m.id);
+    // Delivering (or dropping) a message once more than it was sent is a
+    // duplicate: the trace says so first, as the runtime does at send time,
+    // so that the extra delivery is accounted for.
+    if (copies[m.id] == 0) {
+      write(json{{"event", "duplicate"}, {"msg", to_json(m)}});
+      ++copies[m.id];
+    }
+    --copies[m.id];
     if (drop || !d.up(m.to)) {
-      write(json{
-          {"event", "drop"}, {"msg", to_json(m)}, {"reason", drop ? "scenario" : "node_down"}});
+      // A scenario's drop is a lost message: the schema's "loss".
+      write(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", drop ? "loss" : "node_down"}});
       return;
     }
     input("deliver", m.to, json{{"msg", to_json(m)}});
@@ -592,6 +551,7 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
       }
       m.client = m.cmd.client;
       sent[m.id] = m;
+      copies[m.id] = 1;
       write(json{{"event", "client_send"},
                  {"client", m.client},
                  {"client_seq", m.cmd.seq},
@@ -633,12 +593,19 @@ ReplayResult replay(std::istream& in, const std::string& name, const ReplayOptio
   LineReader r(in, name);
   json header;
   if (!r.next(header)) throw ReplayInputError(name, 1, "empty file (expected a header line)");
-  std::string format = header.value("format", std::string());
+  std::string format = header.value("format", json()).is_string() ? header["format"] : "";
   if (!header.contains("version") || header["version"] != 1) {
     r.fail("unsupported or missing 'version' (expected 1)");
   }
-  if (format == "raftkv-trace") return replay_trace(r, header, opts);
-  if (format == "raftkv-scenario") return run_scenario(r, header, opts);
+  try {
+    if (format == "raftkv-trace") return replay_trace(r, header, opts);
+    if (format == "raftkv-scenario") return run_scenario(r, header, opts);
+  } catch (const json::exception& e) {
+    // Fields are checked as they are read; this backstop turns one of an
+    // unexpected type that slipped through into malformed input at its line
+    // instead of aborting the program.
+    r.fail(std::string("a field of the wrong type: ") + e.what());
+  }
   r.fail("not a raftkv trace or scenario (header 'format' is '" + format +
          "', expected 'raftkv-trace' or 'raftkv-scenario')");
 }
