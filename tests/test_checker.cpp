@@ -598,7 +598,23 @@ TEST_CASE("WellFormed: a message delivered more often than sent", "[checker][Wel
   CHECK(r.violation->explanation.find("after all its copies") != std::string::npos);
 }
 
-TEST_CASE("WellFormed: a node's term decreases across a restart", "[checker][WellFormed]") {
+TEST_CASE("WellFormed: a node's term decreases", "[checker][WellFormed]") {
+  TraceBuilder tb(3, 1);
+  tb.start_all();
+  tb.elect(1, {2});
+  tb.timeout(2);
+  tb.end();
+  json& ev = tb.events[tb.events.size() - 2];  // node 2's timeout, in term 1
+  REQUIRE(ev["event"] == "timeout");
+  ev["state"]["term"] = 0;
+  Report r = tb.check();
+  REQUIRE(violated(r) == "WellFormed");
+  CHECK(r.violation->nodes == std::vector<int>{2});
+  CHECK(r.violation->explanation.find("term goes down from 1 to 0") != std::string::npos);
+}
+
+TEST_CASE("Durability: a restart must bring back the persisted term, vote and log",
+          "[checker][Durability]") {
   TraceBuilder tb(3, 1);
   tb.start_all();
   tb.elect(1, {2});
@@ -608,47 +624,9 @@ TEST_CASE("WellFormed: a node's term decreases across a restart", "[checker][Wel
   json& ev = tb.find(is_event("restart"));
   ev["state"]["term"] = 0;
   Report r = tb.check();
-  REQUIRE(violated(r) == "WellFormed");
+  REQUIRE(violated(r) == "Durability");
   CHECK(r.violation->nodes == std::vector<int>{2});
-  CHECK(r.violation->explanation.find("term goes down from 1 to 0") != std::string::npos);
-}
-
-TEST_CASE("WellFormed: events at a crashed node and unknown node ids", "[checker][WellFormed]") {
-  SECTION("a crashed node acts") {
-    TraceBuilder tb(3, 1);
-    tb.start_all();
-    tb.crash(3);
-    tb.node(3).role = "follower";
-    tb.timeout(3);
-    tb.end();
-    Report r = tb.check();
-    REQUIRE(violated(r) == "WellFormed");
-    CHECK(r.violation->explanation.find("is crashed") != std::string::npos);
-  }
-  SECTION("node 4 in a 3-node cluster") {
-    TraceBuilder tb(3, 1);
-    tb.start_all();
-    tb.end();
-    tb.events[1]["node"] = 4;
-    REQUIRE(violated(tb.check()) == "WellFormed");
-  }
-  SECTION("an effect event outside its node's step") {
-    TraceBuilder tb(3, 1);
-    tb.start_all();
-    tb.persist(1);  // the current step is node 3's start
-    tb.end();
-    REQUIRE(violated(tb.check()) == "WellFormed");
-  }
-  SECTION("the end event misses a node") {
-    TraceBuilder tb = normal_run();
-    tb.events.back()["nodes"].erase(1);
-    REQUIRE(violated(tb.check()) == "WellFormed");
-  }
-  SECTION("state disagreeing with the log events") {
-    TraceBuilder tb = normal_run();
-    tb.find(is_event("persist"), 3)["state"]["last_index"] = 7;
-    REQUIRE(violated(tb.check()) == "WellFormed");
-  }
+  CHECK_THAT(r.violation->explanation, Catch::Contains("restarts at seq"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -785,14 +763,17 @@ TEST_CASE("LeaderCompleteness: a stale-term leader need not hold later commits",
   tb.start_all();
   tb.timeout(2);
   tb.become_candidate(2);  // term 1, loses
+  tb.persist(2);
   tb.timeout(2);
   tb.become_candidate(2);  // term 2
+  tb.persist(2);
   tb.become_leader(2, {2, 3});
   tb.leader_append(2, noop());
   tb.replicate(2, 3);
   tb.commit_and_apply(2, 1);
   tb.timeout(1);
   tb.become_candidate(1);  // term 1
+  tb.persist(1);
   tb.become_leader(1, {1, 3});
   tb.end();
   Report r = tb.check();
@@ -812,14 +793,15 @@ TEST_CASE("StateMachineSafety: two nodes apply different entries at index 3",
   tb.replicate(1, 3);  // node 3 holds (1, term 1)
   tb.leader_append(1, put(1, 1, "x", "a"));
   tb.leader_append(1, put(1, 2, "x", "b"));
+  tb.persist(1);
   tb.replicate(1, 2);  // node 2 holds 1..3 of term 1
   tb.crash(1);
   tb.elect(3, {2});                          // node 3, term 2: [(1, t1), (2, t2 no-op)]
   tb.leader_append(3, put(2, 1, "w", "c"));  // index 3 (term 2) on node 3
-  tb.timeout(3, "heartbeat");
-  tb.commit_and_apply(3, 3);  // node 3 applies its index 3 ...
   tb.timeout(2);
-  tb.commit_and_apply(2, 3);  // ... node 2 applies a different index 3
+  tb.commit_and_apply(2, 3);  // node 2 applies index 3 of term 1 (held by nodes 1 and 2) ...
+  tb.timeout(3, "heartbeat");
+  tb.commit_and_apply(3, 3);  // ... and node 3 a different index 3
   tb.end();
   Report r = tb.check();
   REQUIRE(violated(r) == "StateMachineSafety");
@@ -994,6 +976,173 @@ TEST_CASE("KVSemantics: a final store that differs from the replay", "[checker][
   TraceBuilder tb = normal_run();
   tb.events.back()["nodes"][1]["store_size"] = 2;
   REQUIRE(violated(tb.check()) == "KVSemantics");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks judged from state (issue 10): Durability, Replication, and ElectionSafety, TermAdoption
+// and KVSemantics beyond their first form. Each is shown to fail on a bad trace.
+
+namespace {
+
+// The index in tb.events of the n-th event matching a predicate.
+size_t index_of(TraceBuilder& tb, const std::function<bool(const json&)>& pred, int nth = 0) {
+  for (size_t i = 0; i < tb.events.size(); ++i) {
+    if (pred(tb.events[i]) && nth-- == 0) return i;
+  }
+  FAIL("no such event");
+  return 0;
+}
+
+// Removes one event and renumbers the rest.
+void erase_event(TraceBuilder& tb, size_t i) {
+  tb.events.erase(tb.events.begin() + static_cast<long>(i));
+  for (size_t k = 0; k < tb.events.size(); ++k) tb.events[k]["seq"] = static_cast<int64_t>(k) + 1;
+}
+
+bool is_success_ack(const json& e) {
+  return e["event"] == "send" && e["msg"]["type"] == "AppendEntriesResponse" &&
+         e["msg"]["success"] == true && e["msg"]["match_index"] > 0;
+}
+
+}  // namespace
+
+TEST_CASE("Durability: an acknowledgement sent before its entries are persisted",
+          "[checker][Durability]") {
+  TraceBuilder tb = normal_run();
+  size_t ack = index_of(tb, is_success_ack);
+  // The follower's persist comes right before its acknowledgement: drop it.
+  REQUIRE(tb.events[ack - 1]["event"] == "persist");
+  erase_event(tb, ack - 1);
+  Report r = tb.check();
+  REQUIRE(violated(r) == "Durability");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("entries of it are persisted"));
+}
+
+TEST_CASE("Durability: a vote granted before it is persisted", "[checker][Durability]") {
+  TraceBuilder tb = normal_run();
+  size_t vote = index_of(tb, [](const json& e) {
+    return e["event"] == "send" && e["msg"]["type"] == "RequestVoteResponse";
+  });
+  REQUIRE(tb.events[vote - 1]["event"] == "persist");
+  erase_event(tb, vote - 1);
+  Report r = tb.check();
+  REQUIRE(violated(r) == "Durability");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("persisted"));
+}
+
+TEST_CASE("Durability: a term never persisted is lost in a crash", "[checker][Durability]") {
+  TraceBuilder tb(3, 1);
+  tb.start_all();
+  tb.elect(1, {2});
+  tb.timeout(3);
+  tb.become_candidate(3);  // term 2, not persisted (and nothing sent, so no earlier report)
+  tb.crash(3);
+  tb.node(3).term = 0;  // the restarted node has its persisted term, 0
+  tb.node(3).vote = 0;
+  tb.restart(3);
+  tb.end();
+  Report r = tb.check();
+  REQUIRE(violated(r) == "Durability");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("never persisted its current term"));
+}
+
+TEST_CASE("Replication: acknowledging more than the AppendEntries carried",
+          "[checker][Replication]") {
+  TraceBuilder tb = normal_run();
+  json& ack = tb.events[index_of(tb, is_success_ack)];
+  ack["msg"]["match_index"] = ack["msg"]["match_index"].get<int64_t>() + 1;
+  // Keep the leader's delivery of it identical to the send.
+  for (json& e : tb.events) {
+    if (e["event"] == "deliver" && e["msg"]["id"] == ack["msg"]["id"]) e["msg"] = ack["msg"];
+  }
+  Report r = tb.check();
+  REQUIRE(violated(r) == "Replication");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("acknowledges"));
+}
+
+TEST_CASE("Replication: a leader commits an entry only it holds", "[checker][Replication]") {
+  TraceBuilder tb(3, 1);
+  tb.start_all();
+  tb.elect(1, {2});
+  tb.commit_and_apply(1, 1);  // the no-op, before any follower has it
+  tb.end();
+  Report r = tb.check();
+  REQUIRE(violated(r) == "Replication");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("not a majority"));
+}
+
+TEST_CASE("Replication: a committed entry must stay on a majority", "[checker][Replication]") {
+  TraceBuilder tb(3, 1);
+  tb.start_all();
+  tb.elect(1, {2});
+  tb.replicate(1, 2);
+  tb.commit_and_apply(1, 1);  // (1, term 1) on nodes 1 and 2: committed
+  tb.tick();
+  tb.timeout(2);
+  tb.truncate(2, 1);  // node 2 (its commit index still 0) drops it: one holder left
+  tb.end();
+  Report r = tb.check();
+  REQUIRE(violated(r) == "Replication");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("after node 2 truncated its log"));
+}
+
+TEST_CASE("ElectionSafety: judged from states, not only from elections",
+          "[checker][ElectionSafety]") {
+  TraceBuilder tb = normal_run();
+  // Node 3 acts as leader of term 1 (say, a node that kept its role) without electing itself.
+  size_t i = index_of(tb, [](const json& e) {
+    return e.contains("state") && e["node"] == 3 && e["state"]["term"] == 1;
+  });
+  tb.events[i]["state"]["role"] = "leader";
+  Report r = tb.check();
+  REQUIRE(violated(r) == "ElectionSafety");
+  CHECK(r.violation->nodes == std::vector<int>{1, 3});
+}
+
+TEST_CASE("TermAdoption: a leader that adopts a higher term must step down",
+          "[checker][TermAdoption]") {
+  TraceBuilder tb(3, 1);
+  tb.start_all();
+  tb.elect(1, {2});
+  tb.lose_election(3);  // node 3 in term 2
+  json rv = tb.send(3, {{"type", "RequestVote"},
+                        {"to", 1},
+                        {"term", 2},
+                        {"last_log_index", 0},
+                        {"last_log_term", 0}});
+  tb.tick();
+  tb.deliver(1, rv);
+  tb.term_update(1, 2);
+  tb.node(1).role = "leader";  // the mutant: adopted the term, kept the role
+  tb.persist(1);
+  tb.tick();
+  tb.timeout(2);
+  tb.end();
+  Report r = tb.check();
+  REQUIRE(violated(r) == "TermAdoption");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("ended that step as leader"));
+}
+
+TEST_CASE("KVSemantics: a client accepts a reply to another of its requests",
+          "[checker][KVSemantics]") {
+  TraceBuilder tb(3, 1);
+  tb.start_all();
+  tb.elect(1, {2});
+  tb.client_op(1, 2, 1, put(1, 1, "x", "a"));
+  // Request 2 (a get) is invoked; the client then hears again the reply to request 1 (ok) and
+  // takes it as request 2's answer, though the get's own result would be ok "a".
+  tb.tick();
+  tb.invoke(1, get(1, 2, "x"));
+  tb.request(1, 1, get(1, 2, "x"));
+  tb.replicate(1, 2);
+  tb.commit_and_apply(1, 3);
+  tb.tick();
+  tb.complete(1, 2, result("ok", "a"), 1);  // its last reply was for request 1
+  tb.end();
+  Report r = tb.check();
+  REQUIRE(violated(r) == "KVSemantics");
+  CHECK_THAT(r.violation->explanation,
+             Catch::Contains("the last reply it received was for request 1"));
 }
 
 // ---------------------------------------------------------------------------------------------

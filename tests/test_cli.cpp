@@ -394,3 +394,16 @@ TEST_CASE("A cut, truncated or mistyped trace is malformed (exit 2) for every co
     }
   }
 }
+
+TEST_CASE("check: liveness options", "[cli]") {
+  Result ok = raftkv("check --no-liveness traces/default.jsonl");
+  INFO(ok.out);
+  CHECK(ok.code == 0);
+  CHECK_THAT(ok.out, Catch::Contains("Liveness not checked"));
+  Result bound = raftkv("check --liveness-bound-ms 100 traces/default.jsonl");
+  INFO(bound.out);
+  CHECK(bound.code == 0);
+  CHECK_THAT(bound.out, Catch::Contains("Liveness ok (bound 100 ms)"));
+  Result bad = raftkv("check --liveness-bound-ms -5 traces/default.jsonl");
+  CHECK(bad.code == 2);
+}

@@ -8,6 +8,8 @@ namespace raftkv {
 int check_command(const CheckCommandOptions& opts, std::ostream& out, std::ostream& err) {
   check::CheckOptions co;
   co.linearizability = !opts.skip_linearizability;
+  co.liveness = !opts.skip_liveness;
+  co.liveness_bound_ms = opts.liveness_bound_ms;
   int status = 0;
   for (const std::string& path : opts.traces) {
     try {

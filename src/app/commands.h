@@ -31,6 +31,8 @@ int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ost
 struct CheckCommandOptions {
   std::vector<std::string> traces;
   bool skip_linearizability = false;
+  bool skip_liveness = false;
+  int64_t liveness_bound_ms = 0;  // 0: 10 x election_timeout_max_ms of each trace
 };
 // Exit 0 if every trace passes, 1 if any violates a check, 2 if any is
 // malformed (2 wins over 1).

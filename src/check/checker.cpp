@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <unordered_map>
@@ -568,11 +569,22 @@ constexpr uint64_t kEmptyPrefix = 0x6a09e667f3bcc908ull;
 
 struct NodeTrack {
   bool down = false;
+  Role role = Role::Follower;
   int64_t term = 0;
+  int64_t vote = 0;
   int64_t commit = 0;
   int64_t applied = 0;
   std::vector<LogSlot> log;  // log[i - 1] is index i
   KvModel kv;
+  // The durable state, as the node's persist events wrote it: what a crash keeps. A persist
+  // writes term, vote and the log; the log write covers the indices changed since the last one.
+  int64_t durable_term = 0;
+  int64_t durable_vote = 0;
+  std::vector<LogSlot> durable_log;
+  int64_t unsynced_from = 1;  // lowest log index changed since the last persist
+  int64_t term_before_crash = 0;
+  // Liveness: when the node was first seen in role leader since the last fault (-1: not yet).
+  int64_t leader_since_fault_t = -1;
 
   uint64_t prefix(int64_t index) const {
     return index == 0 ? kEmptyPrefix : log[static_cast<size_t>(index - 1)].prefix_hash;
@@ -742,6 +754,45 @@ class TraceChecker {
 
   std::unordered_map<uint64_t, ClientRequestTrack> requests_;
   std::vector<KvOperation> history_;
+  // The last ClientReply each client was handed: its request's seq and result.
+  std::unordered_map<int64_t, std::pair<int64_t, Result>> last_reply_;
+
+  // The AppendEntries the current step delivers, if it does: the replies it causes must answer
+  // exactly it (Replication).
+  struct StepAppend {
+    bool present = false;
+    int64_t prev_log_index = 0;
+    int64_t last_new_index = 0;  // prev_log_index + number of entries
+    int64_t last_new_term = 0;   // term of the last entry, or prev_log_term without entries
+  };
+  StepAppend step_append_;
+
+  // Liveness bookkeeping (spec/checks.md, "Liveness").
+  struct Timing {
+    bool known = false;
+    int64_t election_timeout_max_ms = 0;
+    int64_t heartbeat_interval_ms = 0;
+    int64_t client_timeout_ms = 0;
+    int64_t client_deadline_ms = 0;
+  };
+  Timing timing_;
+  bool leader_noop_ = true;  // config.leader_noop (absent in hand-made traces: assume on)
+  int64_t last_fault_t_ = 0;
+  std::vector<int> group_of_;                   // partition group per node (0: not partitioned)
+  std::set<std::pair<int64_t, int64_t>> cuts_;  // one-way cut links
+  std::vector<std::pair<int64_t, int64_t>> commit_history_;  // (t, highest commit so far)
+  std::unordered_map<uint64_t, int64_t> invoked_at_;         // open client operations: invoke time
+
+  void check_durable_send(const NodeEvent& e, const Obj& msg);
+  void check_acknowledgement(const NodeEvent& e, const Obj& msg);
+  void check_majority_holds(const NodeEvent& e, int64_t index, uint64_t prefix_hash,
+                            const char* what);
+  void check_committed_survives(const NodeEvent& e, const char* how);
+  void on_persist(const NodeEvent& e, const Obj& ev);
+  void note_fault();
+  void check_liveness(int64_t seq);
+  // A client answers its caller by its deadline.
+  int64_t client_bound() const { return timing_.client_deadline_ms; }
 };
 
 void TraceChecker::fail(const char* check, std::vector<int64_t> seqs, std::vector<int> nodes,
@@ -777,7 +828,18 @@ void TraceChecker::header(const json& j) {
     throw FormatIssue(cat("config.num_nodes must be in 1..", kMaxNodes));
   }
   nodes_.assign(static_cast<size_t>(num_nodes_) + 1, NodeTrack{});
+  group_of_.assign(static_cast<size_t>(num_nodes_) + 1, 0);
   report_.counts["nodes"] = num_nodes_;
+  // The bounds of the liveness checks come from the run's timing (absent in hand-made traces).
+  if (config.raw().contains("leader_noop")) leader_noop_ = config.boolean("leader_noop");
+  if (config.raw().contains("timing")) {
+    Obj timing = config.object("timing");
+    timing_.known = true;
+    timing_.election_timeout_max_ms = timing.integer("election_timeout_max_ms");
+    timing_.heartbeat_interval_ms = timing.integer("heartbeat_interval_ms");
+    timing_.client_timeout_ms = timing.integer("client_timeout_ms");
+    timing_.client_deadline_ms = timing.integer("client_deadline_ms");
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -931,14 +993,29 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
              " is not inside a step of node ", e.id, current,
              ". A node acts only while handling an input event of its own."));
   }
+  if (kind == Ev::Restart) on_restart(e);  // before check_term: a lost term is a Durability fault
   check_term(e);
+  if (is_input(kind)) step_append_ = StepAppend{};
+
+  // ElectionSafety, judged from every state: at most one node is leader in a term.
+  if (st.role == Role::Leader) {
+    auto [it, inserted] = leader_of_term_.try_emplace(st.term, e.id, seq);
+    if (!inserted && it->second.first != e.id) {
+      auto [other, other_seq] = it->second;
+      fail(kElectionSafety, {other_seq, seq}, {other, e.id},
+           cat("Node ", e.id, " is leader of term ", st.term, " at seq ", seq, ", but node ", other,
+               " was leader of term ", st.term, " at seq ", other_seq,
+               ". Election Safety (Raft Figure 3, §5.2): at most one leader per term."));
+    }
+    if (e.node->leader_since_fault_t < 0) e.node->leader_since_fault_t = last_t_;
+  }
 
   switch (kind) {
     case Ev::Start: break;
     case Ev::Deliver: on_deliver(e, ev); break;
     case Ev::Timeout: ev.one_of("timer", {"election", "heartbeat", "start_election"}); break;
     case Ev::Crash: on_crash(e); break;
-    case Ev::Restart: on_restart(e); break;
+    case Ev::Restart: break;  // handled above
     case Ev::TermUpdate: on_term_update(e, ev); break;
     case Ev::BecomeCandidate: break;
     case Ev::BecomeLeader: on_become_leader(e, ev); break;
@@ -957,7 +1034,7 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
       break;
     case Ev::Commit: on_commit(e, ev); break;
     case Ev::Apply: on_apply(e, ev); break;
-    case Ev::Persist: require_ints(ev, {"term", "vote", "log_len"}); break;
+    case Ev::Persist: on_persist(e, ev); break;
     case Ev::Send: on_send(e, ev); break;
     case Ev::RejectClient:
       require_ints(ev, {"client", "client_seq"});
@@ -966,12 +1043,32 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
     default: break;
   }
   check_post_state(e);
+  e.node->role = st.role;
+  e.node->vote = st.vote;
+  if (kind == Ev::Crash) {
+    // The crash state shows the node's memory; from now on it holds only what it persisted.
+    NodeTrack& n = *e.node;
+    n.term_before_crash = n.term;
+    n.log = n.durable_log;
+    n.unsynced_from = n.last_index() + 1;
+    check_committed_survives(e, "crashed");
+  }
 }
 
 void TraceChecker::on_deliver(const NodeEvent& e, const Obj& ev) {
   Obj msg = ev.object("msg");
   SentMessage& m = sent_message(msg, e.seq, "deliver");
   note_higher_term(e, msg);
+  if (msg.str("type") == "AppendEntries") {
+    const json& entries = msg.array("entries");
+    step_append_.present = true;
+    step_append_.prev_log_index = msg.integer("prev_log_index");
+    step_append_.last_new_index =
+        step_append_.prev_log_index + static_cast<int64_t>(entries.size());
+    step_append_.last_new_term = entries.empty()
+                                     ? msg.integer("prev_log_term")
+                                     : Obj(entries.back(), "msg.entries[]").integer("term");
+  }
   if (m.to != 0 && m.to != e.id) {
     fail(kWellFormed, {m.seq, e.seq}, {e.id, m.to},
          cat("Message sent at seq ", m.seq, " to node ", m.to, " is delivered to node ", e.id,
@@ -988,6 +1085,7 @@ void TraceChecker::on_deliver(const NodeEvent& e, const Obj& ev) {
 
 void TraceChecker::on_crash(const NodeEvent& e) {
   e.node->down = true;
+  note_fault();
   count("crashes");
 }
 
@@ -1004,11 +1102,55 @@ void TraceChecker::on_restart(const NodeEvent& e) {
              " with commit ", e.st.commit, " and applied ", e.st.applied,
              "; a restarted node is a follower with commit 0 and applied 0."));
   }
+  // Durability: a restart brings back exactly what the node persisted.
+  int64_t durable_last_term = n.durable_log.empty() ? 0 : n.durable_log.back().term;
+  if (e.st.term != n.durable_term || e.st.vote != n.durable_vote ||
+      e.st.last_index != static_cast<int64_t>(n.durable_log.size()) ||
+      e.st.last_term != durable_last_term) {
+    fail(kDurability, {e.seq}, {e.id},
+         cat("Node ", e.id, " restarts at seq ", e.seq, " with term ", e.st.term, ", vote ",
+             e.st.vote, " and a log of ", e.st.last_index, " entries (last term ", e.st.last_term,
+             "), but what it persisted before crashing is term ", n.durable_term, ", vote ",
+             n.durable_vote, " and ", n.durable_log.size(), " entries (last term ",
+             durable_last_term,
+             "). A restarted server has exactly its persistent state (Raft Figure 2: currentTerm, "
+             "votedFor and log[] are updated on stable storage before responding to RPCs)."));
+  }
+  if (n.durable_term < n.term_before_crash) {
+    fail(kDurability, {e.seq}, {e.id},
+         cat("Node ", e.id, " was in term ", n.term_before_crash,
+             " when it crashed but restarts at seq ", e.seq, " in term ", n.durable_term,
+             ": it never persisted its current term. Figure 2: currentTerm is persistent state, "
+             "written before the server responds to any RPC."));
+  }
   n.down = false;
   n.commit = 0;
   n.applied = 0;
   n.kv.reset();
+  note_fault();
   count("restarts");
+}
+
+// A persist writes the node's term, vote and log: it must write what the node holds.
+void TraceChecker::on_persist(const NodeEvent& e, const Obj& ev) {
+  NodeTrack& n = *e.node;
+  int64_t term = ev.integer("term");
+  int64_t vote = ev.integer("vote");
+  int64_t log_len = ev.integer("log_len");
+  if (term != e.st.term || vote != e.st.vote || log_len != n.last_index()) {
+    fail(kWellFormed, {e.seq}, {e.id},
+         cat("persist at seq ", e.seq, " writes term ", term, ", vote ", vote, " and ", log_len,
+             " log entries, but node ", e.id, " holds term ", e.st.term, ", vote ", e.st.vote,
+             " and ", n.last_index(), " entries; a persist writes the node's own state."));
+  }
+  n.durable_term = term;
+  n.durable_vote = vote;
+  size_t keep = static_cast<size_t>(std::min<int64_t>(n.unsynced_from - 1, n.last_index()));
+  n.durable_log.resize(std::min(keep, n.durable_log.size()));
+  n.durable_log.insert(n.durable_log.end(), n.log.begin() + static_cast<long>(n.durable_log.size()),
+                       n.log.end());
+  n.unsynced_from = n.last_index() + 1;
+  count("persists");
 }
 
 void TraceChecker::on_term_update(const NodeEvent& e, const Obj& ev) {
@@ -1049,6 +1191,8 @@ void TraceChecker::on_truncate(const NodeEvent& e, const Obj& ev) {
   }
   check_committed_kept(e, from, "deleted");
   n.log.resize(static_cast<size_t>(from - 1));
+  n.unsynced_from = std::min(n.unsynced_from, from);
+  check_committed_survives(e, "truncated its log");
 }
 
 // A node never removes or replaces an entry at or below its own commit index: committed entries
@@ -1083,6 +1227,7 @@ void TraceChecker::on_append(const NodeEvent& e, const Obj& ev) {
          cat("append at seq ", e.seq, " writes at index ", first, " but node ", e.id,
              "'s log ends at index ", n.last_index(), "; a log has no holes."));
   }
+  n.unsynced_from = std::min(n.unsynced_from, first);
   // Entries at or below the last index overwrite in place (only a buggy node does that: a
   // correct follower truncates first); the rest extend the log.
   size_t at = static_cast<size_t>(first - 1);
@@ -1122,7 +1267,111 @@ void TraceChecker::on_apply(const NodeEvent& e, const Obj& ev) {
 }
 
 void TraceChecker::on_send(const NodeEvent& e, const Obj& ev) {
-  record_send(ev.object("msg"), e.seq, e.id);
+  Obj msg = ev.object("msg");
+  record_send(msg, e.seq, e.id);
+  check_acknowledgement(e, msg);
+  check_durable_send(e, msg);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Durability (Figure 2: "Persistent state on all servers: updated on stable storage before
+// responding to RPCs"). A message leaves a node only after what it depends on was persisted: its
+// term, the vote it grants or asks for, the log entries it acknowledges. Otherwise a crash right
+// after the send makes the node forget a promise others already count on (a second vote in the
+// term, an acknowledged entry gone from the majority that committed it).
+
+void TraceChecker::check_durable_send(const NodeEvent& e, const Obj& msg) {
+  const std::string& type = msg.str("type");
+  if (type == "ClientReply") return;
+  const NodeTrack& n = *e.node;
+  auto bad = [&](const std::string& what) {
+    fail(kDurability, {e.seq}, {e.id},
+         cat("Node ", e.id, " sends a ", type, " at seq ", e.seq, " ", what,
+             ". Raft Figure 2: persistent state is updated on stable storage before responding "
+             "to RPCs; a crash after this send would make the node forget what it told others."));
+  };
+  if (n.durable_term != e.st.term) {
+    bad(cat("in term ", e.st.term, ", but its persisted term is ", n.durable_term));
+  }
+  if (type == "RequestVote" && n.durable_vote != e.id) {
+    bad(cat("without having persisted its vote for itself (persisted vote: ", n.durable_vote, ")"));
+  }
+  if (type == "RequestVoteResponse" && msg.boolean("granted") &&
+      n.durable_vote != msg.integer("to")) {
+    bad(cat("granting its vote to node ", msg.integer("to"), ", but its persisted vote is ",
+            n.durable_vote));
+  }
+  if (type == "AppendEntriesResponse" && msg.boolean("success")) {
+    int64_t match = msg.integer("match_index");
+    if (match > static_cast<int64_t>(n.durable_log.size()) || match >= n.unsynced_from) {
+      bad(cat("acknowledging its log through index ", match, ", but only ",
+              std::min<int64_t>(static_cast<int64_t>(n.durable_log.size()), n.unsynced_from - 1),
+              " entries of it are persisted"));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replication (§5.3). A follower acknowledges only entries it holds, answering the very
+// AppendEntries it was handed; an entry is committed only once a majority of logs hold it; and a
+// committed entry never drops out of a majority of logs (crashes included: what a node holds
+// after a crash is what it persisted). These are what make an acknowledged write survive.
+
+void TraceChecker::check_acknowledgement(const NodeEvent& e, const Obj& msg) {
+  if (msg.str("type") != "AppendEntriesResponse" || !msg.boolean("success")) return;
+  const NodeTrack& n = *e.node;
+  int64_t match = msg.integer("match_index");
+  int64_t prev = msg.integer("prev_log_index");
+  auto bad = [&](const std::string& what) {
+    fail(kReplication, {step_seq_, e.seq}, {e.id},
+         cat("Node ", e.id, " acknowledges at seq ", e.seq,
+             " that its log matches the leader's "
+             "through index ",
+             match, ", but ", what,
+             ". A follower may acknowledge only entries it holds, as the leader sent them (§5.3); "
+             "the leader counts the acknowledgement toward committing them."));
+  };
+  if (!step_append_.present) bad("the step did not deliver an AppendEntries to answer");
+  if (prev != step_append_.prev_log_index || match != step_append_.last_new_index) {
+    bad(cat("the AppendEntries it answers (delivered at seq ", step_seq_, ") has prev_log_index ",
+            step_append_.prev_log_index, " and ends at index ", step_append_.last_new_index,
+            "; the reply says prev_log_index ", prev, " and match_index ", match));
+  }
+  if (match > n.last_index() || n.term_at(match) != step_append_.last_new_term) {
+    bad(match > n.last_index()
+            ? cat("its log ends at index ", n.last_index())
+            : cat("its entry at index ", match, " has term ", n.term_at(match), ", not the term ",
+                  step_append_.last_new_term, " the leader sent"));
+  }
+}
+
+// How many logs (of running and crashed nodes alike) hold the prefix ending at `index` with
+// hash `prefix_hash`.
+void TraceChecker::check_majority_holds(const NodeEvent& e, int64_t index, uint64_t prefix_hash,
+                                        const char* what) {
+  std::vector<int> holders;
+  for (int id = 1; id <= num_nodes_; ++id) {
+    const NodeTrack& o = nodes_[static_cast<size_t>(id)];
+    if (o.last_index() >= index && o.prefix(index) == prefix_hash) holders.push_back(id);
+  }
+  int majority = num_nodes_ / 2 + 1;
+  if (static_cast<int>(holders.size()) >= majority) return;
+  fail(kReplication, {e.seq}, {e.id},
+       cat("At seq ", e.seq, ", ", what, ", the committed entry at index ", index,
+           " (with everything before it) is held by ", holders.size(), " of ", num_nodes_,
+           " logs (nodes {", join(std::vector<int64_t>(holders.begin(), holders.end())),
+           "}), not a majority of ", majority,
+           ". An entry is committed once a majority of servers hold it (§5.3), and it must stay "
+           "on a majority: that is what lets every later leader have it (§5.4) and what makes an "
+           "acknowledged write survive crashes."));
+}
+
+// After a truncate or a crash: the highest committed entry is still on a majority of logs.
+void TraceChecker::check_committed_survives(const NodeEvent& e, const char* how) {
+  if (committed_.empty()) return;
+  auto k = static_cast<int64_t>(committed_.size());
+  check_majority_holds(e, k, committed_[static_cast<size_t>(k - 1)].prefix_hash,
+                       cat("after node ", e.id, " ", how).c_str());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1237,6 +1486,13 @@ void TraceChecker::advance_commit(const NodeEvent& e) {
              ce.term, ", committed by node ", ce.node, " at seq ", ce.seq,
              "). State Machine Safety (Raft Figure 3, §5.4.3): once an entry is committed at an "
              "index, no node may commit or apply a different entry at that index."));
+  }
+  if (c > known) {
+    // The first time these indices are committed: the entry at c (with its prefix) must be on
+    // a majority of logs now.
+    check_majority_holds(e, c, n.prefix(c),
+                         cat("node ", e.id, " commits through index ", c).c_str());
+    commit_history_.emplace_back(last_t_, c);
   }
   for (int64_t i = known + 1; i <= c; ++i) {
     const LogSlot& slot = n.log[static_cast<size_t>(i - 1)];
@@ -1414,7 +1670,14 @@ void TraceChecker::check_term_adopted() {
   HigherTerm h = *higher_term_;
   higher_term_.reset();
   const NodeTrack& n = nodes_[static_cast<size_t>(h.node)];
-  if (n.term >= h.term) return;
+  if (n.term >= h.term && (n.role == Role::Follower || n.role == Role::Down)) return;
+  if (n.term >= h.term) {
+    fail(kTermAdoption, {h.seq}, {h.node},
+         cat("Node ", h.node, " received a ", h.type, " of term ", h.term, " at seq ", h.seq,
+             " and adopted the term, but ended that step as ", role_name(n.role),
+             ". Raft Figure 2 (all servers) and §5.1: a server that sees a higher term converts "
+             "to follower; a leader that keeps its role in the new term is a second leader."));
+  }
   fail(kTermAdoption, {h.seq}, {h.node},
        cat("Node ", h.node, " received a ", h.type, " of term ", h.term, " at seq ", h.seq,
            " but ended that step still in term ", n.term,
@@ -1460,21 +1723,38 @@ void TraceChecker::runtime_event(Ev kind, const Obj& ev, int64_t seq) {
       ev.one_of("reason", {"not_leader", "timeout"});
       check_node_id(ev.integer("to"), seq, "the client's target");
       break;
-    case Ev::Partition:
+    case Ev::Partition: {
+      int group_no = 0;
       for (const json& group : ev.array("groups")) {
         if (!group.is_array()) throw FormatIssue("field 'groups' must be an array of arrays");
+        ++group_no;
         for (const json& id : group) {
           if (!id.is_number_integer()) throw FormatIssue("field 'groups' must hold node ids");
           check_node_id(id.get<int64_t>(), seq, "a partition member");
+          group_of_[static_cast<size_t>(id.get<int64_t>())] = group_no;
         }
       }
+      note_fault();
       break;
-    case Ev::Heal: break;
+    }
+    case Ev::Heal:
+      std::fill(group_of_.begin(), group_of_.end(), 0);
+      cuts_.clear();
+      note_fault();
+      break;
     case Ev::Cut:
-    case Ev::Uncut:
-      check_node_id(ev.integer("from"), seq, "a link's source");
-      check_node_id(ev.integer("to"), seq, "a link's destination");
+    case Ev::Uncut: {
+      int64_t from = ev.integer("from");
+      int64_t to = ev.integer("to");
+      check_node_id(from, seq, "a link's source");
+      check_node_id(to, seq, "a link's destination");
+      if (kind == Ev::Cut)
+        cuts_.insert({from, to});
+      else
+        cuts_.erase({from, to});
+      note_fault();
       break;
+    }
     case Ev::End: on_end(ev, seq); break;
     default: break;
   }
@@ -1502,6 +1782,7 @@ void TraceChecker::on_client_receive(const Obj& ev, int64_t seq) {
              " more often than "
              "it was sent and duplicated."));
   }
+  last_reply_[client] = {msg.integer("seq"), parse_result(msg.object("result"))};
   count("deliveries");
 }
 
@@ -1528,6 +1809,7 @@ void TraceChecker::on_client_invoke(const Obj& ev, int64_t seq) {
     track.history_index = static_cast<int64_t>(history_.size());
     history_.push_back(std::move(op));
   }
+  invoked_at_[client_key(client, request)] = last_t_;
   auto [it, inserted] = requests_.try_emplace(client_key(client, request), std::move(track));
   if (!inserted) {
     fail(kWellFormed, {it->second.invoke_seq, seq}, {},
@@ -1555,6 +1837,21 @@ void TraceChecker::on_client_complete(const Obj& ev, int64_t seq) {
   }
   ClientRequestTrack& track = it->second;
   track.completed = true;
+  // Liveness: an operation ends (with a result or unknown) by its deadline.
+  auto open = invoked_at_.find(client_key(client, request));
+  if (open != invoked_at_.end()) {
+    int64_t took = last_t_ - open->second;
+    int64_t bound = client_bound();
+    if (options_.liveness && timing_.known && took > bound) {
+      fail(
+          kLiveness, {track.invoke_seq, seq}, {},
+          cat("Client ", client, "'s request ", request, " (", describe(track.cmd),
+              ") completes at seq ", seq, " ", took, " ms after its invocation, past the bound of ",
+              bound, " ms (client_deadline_ms): a client answers its caller by the deadline, ",
+              "with unknown if it has no result."));
+    }
+    invoked_at_.erase(open);
+  }
   bool definite =
       result.status == "ok" || result.status == "key_exists" || result.status == "not_found";
   if (result.status == "stale") {
@@ -1579,6 +1876,21 @@ void TraceChecker::on_client_complete(const Obj& ev, int64_t seq) {
   if (!definite) return;
   std::vector<int> nodes;
   if (from != 0) nodes.push_back(static_cast<int>(from));
+  // A client accepts only a reply to its own current request: the last ClientReply it was
+  // handed must be for this (client, seq) and carry this result.
+  auto reply = last_reply_.find(client);
+  if (reply == last_reply_.end() || reply->second.first != request ||
+      reply->second.second != result) {
+    fail(kKVSemantics, {track.invoke_seq, seq}, nodes,
+         cat("Client ", client, " accepts ", describe(result), " for request ", request, " at seq ",
+             seq, ", but ",
+             reply == last_reply_.end()
+                 ? std::string("it never received a reply")
+                 : cat("the last reply it received was for request ", reply->second.first, " with ",
+                       describe(reply->second.second)),
+             ". A client completes a request only with the reply to that request (Raft §8: "
+             "clients match replies to their requests by serial number)."));
+  }
   auto applied = results_.find(client_key(client, request));
   if (applied == results_.end()) {
     fail(kKVSemantics, {track.invoke_seq, seq}, nodes,
@@ -1641,6 +1953,130 @@ void TraceChecker::on_end(const Obj& ev, int64_t seq) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Liveness, with stated bounds. Safety says nothing bad happens; a cluster that elects no leader,
+// or a follower that never catches up, is safe and useless. With B the bound (CheckOptions, by
+// default 10 x election_timeout_max_ms) and the last fault the last crash, restart, partition,
+// heal, cut or uncut, if after it a majority of nodes is up and connected (one partition group,
+// no cut between them) and the trace goes on for at least B:
+//  - one of them is leader within B of the last fault;
+//  - every entry committed B before the end has been applied by every one of them;
+// and every client operation ends (with a result or unknown) within client_deadline_ms +
+// client_timeout_ms + heartbeat_interval_ms of its invocation (checked at its completion, and
+// at the end for operations still open then).
+
+void TraceChecker::note_fault() {
+  last_fault_t_ = last_t_;
+  for (NodeTrack& n : nodes_) n.leader_since_fault_t = -1;
+}
+
+void TraceChecker::check_liveness(int64_t seq) {
+  if (!options_.liveness) return;
+  if (!timing_.known && options_.liveness_bound_ms <= 0) {
+    report_.liveness_skipped.push_back("no timing in the trace's config to derive bounds from");
+    return;
+  }
+  int64_t bound = options_.liveness_bound_ms > 0 ? options_.liveness_bound_ms
+                                                 : 10 * timing_.election_timeout_max_ms;
+  report_.counts["liveness_bound_ms"] = bound;
+  int64_t end_t = last_t_;
+
+  // Client operations still open at the end.
+  if (timing_.known) {
+    for (const auto& [key, invoked] : invoked_at_) {
+      if (end_t - invoked <= client_bound()) continue;
+      const ClientRequestTrack& track = requests_.at(key);
+      fail(kLiveness, {track.invoke_seq, seq}, {},
+           cat("Client ", track.cmd.client, "'s request ", track.cmd.seq, " (", describe(track.cmd),
+               "), invoked at seq ", track.invoke_seq, ", has not ended when the trace ends ",
+               end_t - invoked, " ms later, past the bound of ", client_bound(),
+               " ms: a client gives up on a request at its deadline."));
+    }
+  }
+
+  // The nodes that can make progress after the last fault: up, in one group, no cut among them.
+  std::map<int, std::vector<int>> groups;
+  for (int id = 1; id <= num_nodes_; ++id) {
+    if (!nodes_[static_cast<size_t>(id)].down)
+      groups[group_of_[static_cast<size_t>(id)]].push_back(id);
+  }
+  std::vector<int> healthy;
+  for (const auto& [g, ids] : groups) {
+    if (ids.size() > healthy.size()) healthy = ids;
+  }
+  for (const auto& [from, to] : cuts_) {
+    bool inside = std::count(healthy.begin(), healthy.end(), from) &&
+                  std::count(healthy.begin(), healthy.end(), to);
+    if (inside) healthy.clear();
+  }
+  int majority = num_nodes_ / 2 + 1;
+  if (static_cast<int>(healthy.size()) < majority) {
+    report_.liveness_skipped.push_back(
+        "after the last fault no majority of nodes is up and connected");
+    return;
+  }
+  bool long_enough = end_t - last_fault_t_ >= bound;
+  std::vector<int64_t> names(healthy.begin(), healthy.end());
+  int64_t first_leader = -1;
+  for (int id : healthy) {
+    int64_t t = nodes_[static_cast<size_t>(id)].leader_since_fault_t;
+    if (t >= 0 && (first_leader < 0 || t < first_leader)) first_leader = t;
+  }
+  bool leader_ok = first_leader >= 0 && first_leader <= last_fault_t_ + bound;
+  if (!leader_ok && !long_enough) {
+    report_.liveness_skipped.push_back(
+        cat("no leader yet when the trace ends ", end_t - last_fault_t_,
+            " ms after the last fault, within the bound of ", bound, " ms"));
+    return;
+  }
+  if (!leader_ok) {
+    fail(kLiveness, {seq}, {},
+         cat("After the last fault (at ", last_fault_t_, " ms) nodes {", join(names),
+             "} are up and connected, a majority of ", num_nodes_, ", yet ",
+             first_leader < 0
+                 ? std::string("none of them became leader")
+                 : cat("the first of them to lead did so only at ", first_leader, " ms"),
+             " within the bound of ", bound, " ms (the trace goes on to ", end_t,
+             " ms). With a majority up and connected, randomized election timeouts elect a "
+             "leader within a few timeouts (§5.2)."));
+  }
+  report_.counts["liveness_leader_after_ms"] = first_leader - last_fault_t_;
+  if (!leader_noop_) {
+    // Without the no-op a new leader cannot commit earlier-term entries until it commits one of
+    // its own term (§5.4.2, §8): with no more client commands, a commit index can stay behind.
+    report_.liveness_skipped.push_back(
+        "replicas' convergence not judged: leader_noop is off, so a new leader learns the commit "
+        "index only with its first entry of its term (Raft §8)");
+    return;
+  }
+  // Convergence: everything committed at least `bound` before the end (everything committed,
+  // if the trace is shorter) is applied by every healthy node.
+  int64_t all = commit_history_.empty() ? 0 : commit_history_.back().second;
+  int64_t target = long_enough ? 0 : all;
+  if (long_enough) {
+    for (const auto& [t, c] : commit_history_) {
+      if (t <= end_t - bound) target = c;
+    }
+  }
+  for (int id : healthy) {
+    const NodeTrack& n = nodes_[static_cast<size_t>(id)];
+    if (n.applied >= target) continue;
+    if (!long_enough) {
+      report_.liveness_skipped.push_back(
+          cat("replicas still converging when the trace ends ", end_t - last_fault_t_,
+              " ms after the last fault, within the bound of ", bound, " ms (node ", id,
+              " has applied ", n.applied, " of ", target, " committed entries)"));
+      return;
+    }
+    fail(kLiveness, {seq}, {id},
+         cat("Node ", id, " is up and connected to a majority but has applied only through index ",
+             n.applied, " at the end (", end_t, " ms), though index ", target,
+             " was committed more than ", bound,
+             " ms earlier. A connected follower learns every committed entry from the leader's "
+             "AppendEntries within a few heartbeats (§5.3)."));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Linearizability of the client-visible history (see check/linearizability.h).
 
 void TraceChecker::check_linearizability() {
@@ -1695,6 +2131,7 @@ void TraceChecker::event(const json& j) {
 
 void TraceChecker::finish() {
   if (!ended_) throw FormatIssue("the trace stops without an 'end' event (truncated?)");
+  check_liveness(last_seq_);
   check_linearizability();
 }
 
@@ -1765,7 +2202,15 @@ std::string format_report(const Report& r) {
       << "LogMatching ok (" << c("log_entries") << " distinct entries); LeaderCompleteness ok ("
       << c("committed_entries") << " committed entries, " << c("leaders_checked")
       << " leaders checked); StateMachineSafety ok (" << c("applies") << " applies); "
-      << "KVSemantics ok (" << c("client_results_compared") << " client results compared); ";
+      << "KVSemantics ok (" << c("client_results_compared") << " client results compared); "
+      << "Durability ok (" << c("persists") << " persists); Replication ok; ";
+  if (!r.liveness_skipped.empty()) {
+    out << "Liveness not judged (" << r.liveness_skipped.front() << "); ";
+  } else if (r.counts.count("liveness_bound_ms")) {
+    out << "Liveness ok (bound " << c("liveness_bound_ms") << " ms); ";
+  } else {
+    out << "Liveness not checked; ";
+  }
   std::string bugs;
   for (const std::string& b : r.planted_bugs) bugs += (bugs.empty() ? "" : ", ") + b;
   if (r.linearizability_inconclusive) {

@@ -31,6 +31,9 @@ inline constexpr const char* kStateMachineSafety = "StateMachineSafety";
 inline constexpr const char* kTermAdoption = "TermAdoption";
 inline constexpr const char* kKVSemantics = "KVSemantics";
 inline constexpr const char* kLinearizability = "Linearizability";
+inline constexpr const char* kDurability = "Durability";
+inline constexpr const char* kReplication = "Replication";
+inline constexpr const char* kLiveness = "Liveness";
 
 struct Violation {
   std::string check;          // one of the names above
@@ -46,6 +49,9 @@ struct Report {
   std::vector<std::string> planted_bugs;  // from the header (normally empty)
   // Linearizability ran out of budget on some key: neither a pass nor a violation.
   bool linearizability_inconclusive = false;
+  // Why a liveness property was not judged (the trace ends before its bound, the cluster never
+  // had a healthy majority after the last fault, ...); empty when all three were.
+  std::vector<std::string> liveness_skipped;
   // Summary figures: "nodes", "messages", "deliveries", "drops", "crashes", "restarts",
   // "leaders", "terms", "higher_terms_seen", "log_entries" (distinct (index, term) pairs),
   // "committed_entries", "leaders_checked", "applies", "client_ops",
@@ -71,6 +77,12 @@ struct CheckOptions {
   bool linearizability = true;  // false skips the client-history search
   int64_t linearizability_steps_per_key = 2'000'000;
   int64_t linearizability_steps_total = 20'000'000;
+  // Liveness, with stated bounds (spec/checks.md): after the last fault, with a majority up and
+  // connected, a leader within the bound; the replicas converge within the bound; every client
+  // operation ends by its deadline. 0 derives the bound from the trace's config:
+  // 10 x election_timeout_max_ms.
+  bool liveness = true;
+  int64_t liveness_bound_ms = 0;
 };
 
 Report check_trace(std::istream& in, const std::string& name, const CheckOptions& options = {});

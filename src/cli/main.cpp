@@ -34,6 +34,13 @@ int main(int argc, char** argv) {
   check_cmd->add_option("traces", check.traces, "Trace files (JSON lines)")->required();
   check_cmd->add_flag("--no-linearizability", check.skip_linearizability,
                       "Skip the linearizability search of the client history");
+  check_cmd->add_flag("--no-liveness", check.skip_liveness,
+                      "Skip the liveness checks (leader, convergence, client deadlines)");
+  check_cmd
+      ->add_option("--liveness-bound-ms", check.liveness_bound_ms,
+                   "Bound of the leader and convergence checks (default: 10 x "
+                   "election_timeout_max_ms of the trace)")
+      ->check(CLI::PositiveNumber);
 
   raftkv::ReplayCommandOptions replay;
   auto* replay_cmd = app.add_subcommand(

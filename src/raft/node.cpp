@@ -6,6 +6,13 @@
 
 namespace raftkv {
 
+void PersistOp::apply_to(PersistentState& storage) const {
+  storage.term = term;
+  storage.vote = vote;
+  storage.log.resize(static_cast<size_t>(std::min<int64_t>(keep, storage.log.size())));
+  storage.log.insert(storage.log.end(), entries.begin(), entries.end());
+}
+
 Node::Node(int id, int num_nodes, NodeOptions options)
     : id_(id), num_nodes_(num_nodes), options_(options) {}
 
@@ -14,6 +21,7 @@ Node::Node(int id, int num_nodes, PersistentState persisted, NodeOptions options
   term_ = persisted.term;
   vote_ = persisted.vote;
   log_ = std::move(persisted.log);
+  unsynced_from_ = last_index() + 1;
 }
 
 json Node::state_json() const {
@@ -25,23 +33,49 @@ json Node::state_json() const {
 // ---------------------------------------------------------------------------
 // Step bracket
 
-void Node::begin_step(Effects& fx) {
-  fx_ = &fx;
-  dirty_ = false;
-}
+void Node::begin_step(Effects& fx) { fx_ = &fx; }
 
 void Node::end_step() {
   apply_committed();
   if (role_ == Role::Leader) flush_commit_notifications();
   // Figure 2: "respond to RPCs only after updating stable storage". All sends
-  // of this step are still queued in fx_->messages, so persisting here comes
-  // before any of them leaves the node.
+  // of this step are still queued in fx_->messages, so the write comes before
+  // any of them leaves the node.
   if (dirty_) {
+    PersistOp op;
+    op.term = term_;
+    op.vote = vote_;
+    op.keep = unsynced_from_ - 1;
+    op.entries.assign(log_.begin() + op.keep, log_.end());
+    fx_->persist = std::move(op);
     if (tracing())
       emit("persist", json{{"term", term_}, {"vote", vote_}, {"log_len", last_index()}});
     dirty_ = false;
+    unsynced_from_ = last_index() + 1;
   }
   fx_ = nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// Durable state: every change is marked for the step's write to storage.
+
+void Node::set_term_and_vote(int64_t term, int vote) {
+  if (term == term_ && vote == vote_) return;
+  term_ = term;
+  vote_ = vote;
+  dirty_ = true;
+}
+
+void Node::truncate_log(int64_t from_index) {
+  log_.resize(static_cast<size_t>(from_index - 1));
+  unsynced_from_ = std::min(unsynced_from_, from_index);
+  dirty_ = true;
+}
+
+void Node::append_entries_to_log(std::vector<Entry> entries) {
+  unsynced_from_ = std::min(unsynced_from_, last_index() + 1);
+  for (Entry& e : entries) log_.push_back(std::move(e));
+  dirty_ = true;
 }
 
 void Node::emit(const char* event, json fields) {
@@ -115,8 +149,7 @@ void Node::on_message(const Message& m, Effects& fx) {
 void Node::adopt_term(int64_t term) {
   int64_t old_term = term_;
   bool was_leader = role_ == Role::Leader;
-  term_ = term;
-  vote_ = 0;
+  set_term_and_vote(term, 0);
   role_ = Role::Follower;
   leader_id_ = 0;
   verified_ = 0;
@@ -125,7 +158,6 @@ void Node::adopt_term(int64_t term) {
   // this node can no longer promise a reply, so the clients will time out
   // and retry (dedup makes the retry safe).
   pending_.clear();
-  dirty_ = true;
   if (tracing()) emit("term_update", json{{"old_term", old_term}});
   // A deposed leader had no election timer running.
   if (was_leader) fx_->reset_election_timer = true;
@@ -134,13 +166,11 @@ void Node::adopt_term(int64_t term) {
 void Node::start_election() {
   // §5.2: increment currentTerm, vote for self, reset the election timer and
   // send RequestVote to every other server.
-  term_ += 1;
+  set_term_and_vote(term_ + 1, id_);
   role_ = Role::Candidate;
-  vote_ = id_;
   leader_id_ = 0;
   verified_ = 0;
   votes_ = {id_};
-  dirty_ = true;
   if (tracing()) emit("become_candidate");
   fx_->reset_election_timer = true;
   if (static_cast<int>(votes_.size()) >= majority()) {
@@ -209,8 +239,7 @@ void Node::handle_request_vote(const Message& m) {
   }
   bool granted = reason.empty();
   if (granted) {
-    if (vote_ != m.from) dirty_ = true;
-    vote_ = m.from;
+    set_term_and_vote(term_, m.from);
     // Figure 2: granting a vote resets the election timer.
     fx_->reset_election_timer = true;
   }
@@ -283,6 +312,7 @@ void Node::handle_append_entries(const Message& m) {
     if (bugs_.skip_truncate) {
       // Planted bug: overwrite in place and keep the stale suffix.
       log_[index - 1] = m.entries[i];
+      unsynced_from_ = std::min(unsynced_from_, index);
       dirty_ = true;
       if (tracing())
         emit("append",
@@ -290,8 +320,7 @@ void Node::handle_append_entries(const Message& m) {
       continue;
     }
     int64_t removed = last_index() - index + 1;
-    log_.resize(index - 1);
-    dirty_ = true;
+    truncate_log(index);
     if (tracing()) emit("truncate", json{{"from_index", index}, {"removed", removed}});
     break;
   }
@@ -392,8 +421,7 @@ void Node::append_to_log(std::vector<Entry> entries) {
   int64_t first = last_index() + 1;
   json traced;
   if (fx_->trace) traced = to_json(entries);
-  for (Entry& e : entries) log_.push_back(std::move(e));
-  dirty_ = true;
+  append_entries_to_log(std::move(entries));
   if (tracing()) emit("append", json{{"first_index", first}, {"entries", std::move(traced)}});
 }
 

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -30,20 +31,38 @@ struct NodeOptions {
 
 enum class Timer { Election, Heartbeat, StartElection };
 
-// What one step of a node asks of the runtime.
-struct Effects {
-  bool trace = false;             // build trace events? (off in benchmarks)
-  std::vector<json> events;       // effect events, in order (no seq/t yet)
-  std::vector<Message> messages;  // to send, in order, after the events
-  bool reset_election_timer = false;
-  bool arm_heartbeat_timer = false;
-};
-
-// Durable state (Figure 2 "Persistent state on all servers").
+// Durable state (Figure 2 "Persistent state on all servers"), as the
+// runtime's storage holds it.
 struct PersistentState {
   int64_t term = 0;
   int vote = 0;
   std::vector<Entry> log;
+};
+
+// One write to stable storage: the new term and vote, and the log as the
+// stored log's first `keep` entries followed by `entries` (only what changed
+// since the last write travels).
+struct PersistOp {
+  int64_t term = 0;
+  int vote = 0;
+  int64_t keep = 0;
+  std::vector<Entry> entries;
+
+  // Applies the write to a stored state.
+  void apply_to(PersistentState& storage) const;
+};
+
+// What one step of a node asks of the runtime.
+struct Effects {
+  bool trace = false;        // build trace events? (off in benchmarks)
+  std::vector<json> events;  // effect events, in order (no seq/t yet)
+  // Written to stable storage before any message leaves (Figure 2: respond
+  // to RPCs only after updating stable storage). A crash keeps what was
+  // written, nothing else.
+  std::optional<PersistOp> persist;
+  std::vector<Message> messages;  // to send, in order, after the events
+  bool reset_election_timer = false;
+  bool arm_heartbeat_timer = false;
 };
 
 class Node {
@@ -92,6 +111,12 @@ class Node {
   bool tracing() const { return fx_->trace; }
   void emit(const char* event, json fields = json::object());
   void send(Message msg);
+
+  // Every change to the durable state goes through these, which mark it for
+  // the write that ends the step.
+  void set_term_and_vote(int64_t term, int vote);
+  void truncate_log(int64_t from_index);
+  void append_entries_to_log(std::vector<Entry> entries);
 
   void adopt_term(int64_t term);
   void start_election();
@@ -161,7 +186,10 @@ class Node {
 
   // Per-step bookkeeping.
   Effects* fx_ = nullptr;
-  bool dirty_ = false;  // term, vote or log changed since the last persist
+  // Durable state changed since the last write: term or vote, and the lowest
+  // log index that changed (last_index() + 1 when none did).
+  bool dirty_ = false;
+  int64_t unsynced_from_ = 1;
 };
 
 }  // namespace raftkv

@@ -25,7 +25,7 @@ class Driver {
       : n_(num_nodes),
         options_(options),
         nodes_(num_nodes + 1),
-        persisted_(num_nodes + 1),
+        storage_(num_nodes + 1),
         up_(num_nodes + 1, false) {}
 
   int num_nodes() const { return n_; }
@@ -50,12 +50,10 @@ class Driver {
   std::vector<json> deliver(const Message& m) {
     return step(m.to, [&m](Node& n, Effects& fx) { n.on_message(m, fx); });
   }
-  void crash(int id) {
-    persisted_[id] = nodes_[id]->persistent_state();
-    up_[id] = false;
-  }
+  // A crash loses the node's memory; storage keeps what it wrote.
+  void crash(int id) { up_[id] = false; }
   void restart_node(int id) {
-    nodes_[id] = std::make_unique<Node>(id, n_, persisted_[id], options_);
+    nodes_[id] = std::make_unique<Node>(id, n_, storage_[id], options_);
     up_[id] = true;
   }
   std::vector<json> start_existing(int id) {
@@ -71,6 +69,7 @@ class Driver {
     Effects fx;
     fx.trace = true;
     input(*nodes_[id], fx);
+    if (fx.persist) fx.persist->apply_to(storage_[id]);
     std::vector<json> out = std::move(fx.events);
     last_messages_ = std::move(fx.messages);
     for (Message& m : last_messages_) {
@@ -84,7 +83,7 @@ class Driver {
   int n_;
   NodeOptions options_;
   std::vector<std::unique_ptr<Node>> nodes_;
-  std::vector<PersistentState> persisted_;
+  std::vector<PersistentState> storage_;  // each node's stable storage
   std::vector<bool> up_;
   std::vector<Message> last_messages_;
 };

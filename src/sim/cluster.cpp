@@ -39,7 +39,7 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
   int n = cfg_.num_nodes;
   nodes_.resize(n + 1);
   up_.assign(n + 1, false);
-  persisted_.resize(n + 1);
+  storage_.resize(n + 1);
   election_gen_.assign(n + 1, 0);
   heartbeat_gen_.assign(n + 1, 0);
   group_of_.assign(n + 1, 0);
@@ -191,9 +191,17 @@ void Cluster::dispatch(Item& item) {
       break;
     case ItemKind::ClientNext: client_next(id); break;
     case ItemKind::ClientTimeout: client_on_timeout(id, item.gen); break;
-    case ItemKind::ClientResend:
-      if (clients_[id]->busy && item.gen == clients_[id]->gen) client_send(id);
+    case ItemKind::ClientResend: {
+      ClientState& c = *clients_[id];
+      if (!c.busy || item.gen != c.gen) break;
+      // The pause after a hintless not_leader may end at the deadline: give up then.
+      if (now_ - c.invoked_ms >= cfg_.timing.client_deadline_ms) {
+        client_complete(id, Result{Status::Unknown, ""}, 0);
+      } else {
+        client_send(id);
+      }
       break;
+    }
     case ItemKind::Fault: apply_fault(cfg_.faults[static_cast<size_t>(id)]); break;
     case ItemKind::Nemesis: nemesis_act(); break;
   }
@@ -240,6 +248,7 @@ void Cluster::run_node_step(int id, const std::function<void(Node&, Effects&)>& 
 }
 
 void Cluster::apply_effects(int id, Effects& fx) {
+  if (fx.persist) fx.persist->apply_to(storage_[id]);
   for (json& event : fx.events) emit(std::move(event));
   if (fx.reset_election_timer) arm_election_timer(id);
   if (fx.arm_heartbeat_timer) arm_heartbeat_timer(id);
@@ -333,9 +342,9 @@ void Cluster::deliver(Message& m) {
 
 void Cluster::crash(int id) {
   if (!up_[id]) return;
-  // Only term, vote and log survive (they were persisted at the end of the
-  // node's last step); everything volatile is lost with the Node object.
-  persisted_[id] = nodes_[id]->persistent_state();
+  // Only what the node wrote to its storage survives (term, vote and log,
+  // written at the end of each step that changed them); everything else is
+  // lost with the Node object at the restart.
   up_[id] = false;
   ++election_gen_[id];
   ++heartbeat_gen_[id];
@@ -344,7 +353,7 @@ void Cluster::crash(int id) {
 
 void Cluster::restart(int id) {
   if (up_[id]) return;
-  nodes_[id] = std::make_unique<Node>(id, cfg_.num_nodes, persisted_[id], node_options_);
+  nodes_[id] = std::make_unique<Node>(id, cfg_.num_nodes, storage_[id], node_options_);
   up_[id] = true;
   emit_input("restart", id);
   run_node_step(id, [](Node& n, Effects& fx) { n.start(fx); });
@@ -572,6 +581,11 @@ void Cluster::client_on_reply(const Message& reply) {
     client_complete(c.id, reply.result, reply.from);
     return;
   }
+  if (now_ - c.invoked_ms >= cfg_.timing.client_deadline_ms) {
+    // Past the deadline: no more retries, the caller gets its answer now.
+    client_complete(c.id, Result{Status::Unknown, ""}, 0);
+    return;
+  }
   // Not the leader: follow the hint, or try the next node after a pause
   // (no leader may be known yet while an election is under way).
   int next = reply.leader_hint != 0 && reply.leader_hint != reply.from
@@ -589,8 +603,12 @@ void Cluster::client_on_reply(const Message& reply) {
   if (hinted) {
     client_send(c.id);
   } else {
+    // Pause for about a heartbeat (an election may be under way), but never past the
+    // deadline: a client always answers its caller by then.
     ++c.gen;
-    schedule(now_ + cfg_.timing.heartbeat_interval_ms, ItemKind::ClientResend, c.id, c.gen);
+    int64_t deadline = c.invoked_ms + cfg_.timing.client_deadline_ms;
+    schedule(std::min(now_ + cfg_.timing.heartbeat_interval_ms, deadline), ItemKind::ClientResend,
+             c.id, c.gen);
   }
 }
 

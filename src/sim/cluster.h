@@ -173,7 +173,7 @@ class Cluster {
 
   std::vector<std::unique_ptr<Node>> nodes_;  // index = node id (0 unused)
   std::vector<bool> up_;
-  std::vector<PersistentState> persisted_;  // what a crashed node restarts from
+  std::vector<PersistentState> storage_;  // each node's stable storage: what a restart reads
   std::vector<uint64_t> election_gen_;
   std::vector<uint64_t> heartbeat_gen_;
 

@@ -1,0 +1,160 @@
+// The checker's liveness checks and the runtime's modelled storage, on real runs whose network
+// a test filter sabotages (the checker does not see the filter, so to it the cluster looks
+// healthy): each check must fail where the guarantee fails, and pass where it holds.
+#include <catch2/catch.hpp>
+#include <sstream>
+#include <string>
+
+#include "check/checker.h"
+#include "support.h"
+
+using namespace raftkv;
+using namespace raftkv::testing;
+
+namespace {
+
+// Runs the cluster and returns its trace text.
+std::string traced_run(Cluster& cluster) {
+  std::ostringstream out;
+  struct Sink : TraceSink {
+    std::ostringstream* out;
+    void write(const json& e) override { *out << e.dump() << '\n'; }
+  } sink;
+  sink.out = &out;
+  out << cluster.header().dump() << '\n';
+  cluster.add_sink(&sink);
+  cluster.run();
+  cluster.finish();
+  return out.str();
+}
+
+check::Report check_text(const std::string& trace, check::CheckOptions options = {}) {
+  std::istringstream in(trace);
+  return check::check_trace(in, "run", options);
+}
+
+std::string violated(const check::Report& r) { return r.violation ? r.violation->check : "none"; }
+
+}  // namespace
+
+TEST_CASE("Liveness: a cluster that never elects a leader does not pass", "[oracle][liveness]") {
+  Config cfg = test_config(3, 1, 1);
+  cfg.time_limit_ms = 8000;
+  Cluster cluster(cfg);
+  // Every RequestVote is lost: a safe cluster that can do nothing.
+  cluster.set_drop_filter([](const Message& m) { return m.type == MsgType::RequestVote; });
+  std::string trace = traced_run(cluster);
+  check::Report r = check_text(trace);
+  INFO(check::format_report(r));
+  REQUIRE(violated(r) == "Liveness");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("none of them became leader"));
+  // The same trace judged by safety only passes: liveness is what catches it.
+  check::CheckOptions safety_only;
+  safety_only.liveness = false;
+  CHECK(check_text(trace, safety_only).ok());
+}
+
+TEST_CASE("Liveness: a connected follower that never catches up does not pass",
+          "[oracle][liveness]") {
+  Config cfg = test_config(3, 2, 10);
+  cfg.linger_ms = 4000;  // past the bound of 10 x 300 ms
+  Cluster cluster(cfg);
+  Cluster* c = &cluster;
+  cluster.set_drop_filter([c](const Message& m) {
+    return m.to == 3 && c->now() > 20 &&
+           (m.type == MsgType::AppendEntries || m.type == MsgType::CommitNotification);
+  });
+  check::Report r = check_text(traced_run(cluster));
+  INFO(check::format_report(r));
+  REQUIRE(violated(r) == "Liveness");
+  CHECK(r.violation->nodes == std::vector<int>{3});
+  CHECK_THAT(r.violation->explanation, Catch::Contains("has applied only through index"));
+}
+
+TEST_CASE("Liveness: a healthy run passes, with the bound it used", "[oracle][liveness]") {
+  Config cfg = test_config(5, 3, 5);
+  cfg.linger_ms = 3100;
+  Cluster cluster(cfg);
+  check::Report r = check_text(traced_run(cluster));
+  INFO(check::format_report(r));
+  REQUIRE(r.ok());
+  CHECK(r.liveness_skipped.empty());
+  CHECK(r.counts["liveness_bound_ms"] == 3000);
+  CHECK_THAT(check::format_report(r), Catch::Contains("Liveness ok (bound 3000 ms)"));
+  // A trace that ends before the bound passes if it already converged...
+  Config shortcfg = test_config(5, 3, 5);
+  Cluster short_run(shortcfg);
+  check::Report s = check_text(traced_run(short_run));
+  REQUIRE(s.ok());
+  CHECK(s.liveness_skipped.empty());
+  // ...and is not judged, saying so, while still converging (the run stops at the last reply).
+  shortcfg.linger_ms = 0;
+  Cluster cut_short(shortcfg);
+  check::Report u = check_text(traced_run(cut_short));
+  REQUIRE(u.ok());
+  REQUIRE_FALSE(u.liveness_skipped.empty());
+  CHECK_THAT(check::format_report(u),
+             Catch::Contains("Liveness not judged (replicas still converging"));
+}
+
+TEST_CASE("Liveness: a client operation open past its deadline does not pass",
+          "[oracle][liveness]") {
+  Config cfg = test_config(3, 1, 3);
+  cfg.timing.client_deadline_ms = 300;
+  cfg.linger_ms = 1000;
+  Cluster cluster(cfg);
+  std::string trace = traced_run(cluster);
+  REQUIRE(check_text(trace).ok());
+  // Remove the first client_complete (and renumber): that operation never ends.
+  std::istringstream in(trace);
+  std::ostringstream edited;
+  std::string line;
+  int64_t seq = 0;
+  bool removed = false;
+  std::getline(in, line);
+  edited << line << '\n';
+  while (std::getline(in, line)) {
+    json e = json::parse(line);
+    if (!removed && e["event"] == "client_complete") {
+      removed = true;
+      continue;
+    }
+    e["seq"] = ++seq;
+    edited << e.dump() << '\n';
+  }
+  REQUIRE(removed);
+  check::Report r = check_text(edited.str());
+  REQUIRE(violated(r) == "Liveness");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("has not ended"));
+}
+
+TEST_CASE("A crash keeps exactly what the node wrote to its storage", "[oracle][durability]") {
+  Config cfg = test_config(3, 2, 5);
+  Cluster cluster(cfg);
+  cluster.run_until(200);
+  int follower = cluster.leader() == 1 ? 2 : 1;
+  std::vector<Entry> before = cluster.node(follower).log();
+  int64_t term = cluster.node(follower).term();
+  cluster.crash(follower);
+  cluster.restart(follower);
+  CHECK(cluster.node(follower).log() == before);
+  CHECK(cluster.node(follower).term() == term);
+  CHECK(cluster.node(follower).commit_index() == 0);
+}
+
+TEST_CASE("A storage write keeps the unchanged prefix and replaces the rest",
+          "[oracle][durability]") {
+  PersistentState storage;
+  storage.log = {Entry{1, {}}, Entry{1, {}}, Entry{2, {}}};
+  PersistOp op;
+  op.term = 3;
+  op.vote = 2;
+  op.keep = 1;
+  op.entries = {Entry{3, {}}};
+  op.apply_to(storage);
+  CHECK(storage.term == 3);
+  CHECK(storage.vote == 2);
+  REQUIRE(storage.log.size() == 2);
+  CHECK(storage.log[0].term == 1);
+  CHECK(storage.log[1].term == 3);
+}
