@@ -1744,3 +1744,40 @@ TEST_CASE("benchmark: linearizability of a 100k-operation history", "[.bench]") 
         shape.clients, shape.keys, shape.unknown_per_mille, s, static_cast<long>(r.steps), verdict);
   }
 }
+
+// Figure 2 (candidates): a candidate that receives AppendEntries from the leader of its own term
+// returns to follower. Node 3 stands in term 1 and loses; node 1 wins term 1 and its first
+// AppendEntries reaches node 3.
+static TraceBuilder candidate_hears_leader(bool steps_down) {
+  TraceBuilder tb(3, 1);
+  tb.start_all();
+  tb.lose_election(3);
+  tb.elect(1, {2});
+  json ae = tb.send(1, {{"type", "AppendEntries"},
+                        {"to", 3},
+                        {"term", 1},
+                        {"prev_log_index", 0},
+                        {"prev_log_term", 0},
+                        {"entries", json::array()},
+                        {"leader_commit", 0}});
+  tb.tick();
+  tb.deliver(3, ae);
+  if (steps_down) {
+    tb.node(3).role = "follower";
+    tb.node_event(3, "become_follower", {{"leader", 1}});
+  }
+  tb.tick();
+  tb.timeout(2);
+  tb.end();
+  return tb;
+}
+
+TEST_CASE("TermAdoption: a candidate that hears from its term's leader must become follower",
+          "[checker][TermAdoption]") {
+  Report good = candidate_hears_leader(true).check();
+  INFO(format_report(good));
+  CHECK(good.ok());
+  Report bad = candidate_hears_leader(false).check();
+  REQUIRE(violated(bad) == "TermAdoption");
+  CHECK_THAT(bad.violation->explanation, Catch::Contains("ended that step as candidate"));
+}

@@ -738,6 +738,7 @@ class TraceChecker {
     int64_t term = 0;
     int64_t seq = 0;
     std::string type;
+    bool candidate_hears_leader = false;  // an AppendEntries of a candidate's own term
   };
   std::optional<HigherTerm> higher_term_;
 
@@ -1660,6 +1661,13 @@ void TraceChecker::note_higher_term(const NodeEvent& e, const Obj& msg) {
   const std::string& type = msg.str("type");
   if (type == "ClientRequest" || type == "ClientReply") return;  // no term
   int64_t term = msg.integer("term");
+  // Figure 2 (candidates) and §5.2: a candidate that receives AppendEntries from the leader of
+  // its own term recognizes that leader and returns to follower.
+  if (term == e.st.term && e.st.role == Role::Candidate && type == "AppendEntries") {
+    higher_term_ = HigherTerm{e.id, term, e.seq, type, true};
+    count("candidates_hearing_leader");
+    return;
+  }
   if (term <= e.st.term) return;
   higher_term_ = HigherTerm{e.id, term, e.seq, type};
   count("higher_terms_seen");
@@ -1671,6 +1679,17 @@ void TraceChecker::check_term_adopted() {
   higher_term_.reset();
   const NodeTrack& n = nodes_[static_cast<size_t>(h.node)];
   if (n.term >= h.term && (n.role == Role::Follower || n.role == Role::Down)) return;
+  if (h.candidate_hears_leader) {
+    if (n.term > h.term) return;  // the step went on to a later term (never within one step)
+    fail(kTermAdoption, {h.seq}, {h.node},
+         cat("Node ", h.node, " was a candidate in term ", h.term,
+             " and received an AppendEntries "
+             "of that term at seq ",
+             h.seq, ", but ended that step as ", role_name(n.role),
+             ". Raft Figure 2 (candidates) and §5.2: a candidate that hears from the leader of "
+             "its term recognizes it as legitimate and returns to follower."));
+    return;
+  }
   if (n.term >= h.term) {
     fail(kTermAdoption, {h.seq}, {h.node},
          cat("Node ", h.node, " received a ", h.type, " of term ", h.term, " at seq ", h.seq,
