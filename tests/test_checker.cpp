@@ -1145,6 +1145,35 @@ TEST_CASE("KVSemantics: a client accepts a reply to another of its requests",
              Catch::Contains("the last reply it received was for request 1"));
 }
 
+// A follower redirects the request (not_leader); the client must retry elsewhere, not take the
+// redirect as its outcome (the mutant client-accepts-not-leader of tools/mutants.tsv).
+TEST_CASE("KVSemantics: a client accepts not_leader as its request's outcome",
+          "[checker][KVSemantics]") {
+  TraceBuilder tb(3, 1);
+  tb.start_all();
+  tb.elect(1, {2});
+  json cmd = put(1, 1, "x", "a");
+  tb.tick();
+  tb.invoke(1, cmd, 2);
+  json request = tb.client_send(1, cmd, 2);
+  tb.tick();
+  tb.deliver(2, request);
+  tb.node_event(2, "reject_client", {{"client", 1}, {"client_seq", 1}, {"leader_hint", 1}});
+  json redirect = tb.send(2, {{"type", "ClientReply"},
+                              {"to", 0},
+                              {"client", 1},
+                              {"seq", 1},
+                              {"result", result("not_leader", "")},
+                              {"leader_hint", 1}});
+  tb.tick();
+  tb.runtime_event("client_receive", {{"client", 1}, {"msg", redirect}});
+  tb.complete(1, 1, result("not_leader", ""), 2);
+  tb.end();
+  Report r = tb.check();
+  REQUIRE(violated(r) == "KVSemantics");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("not_leader is a redirect"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Linearizability (through the trace)
 

@@ -1882,6 +1882,15 @@ void TraceChecker::on_client_complete(const Obj& ev, int64_t seq) {
              "effect, which no client is still waiting for; a client completes only its current "
              "request."));
   }
+  if (result.status == "not_leader") {
+    fail(kKVSemantics, {track.invoke_seq, seq},
+         from != 0 ? std::vector<int>{static_cast<int>(from)} : std::vector<int>{},
+         cat("Client ", client, " accepted not_leader as the outcome of request ", request, " (",
+             describe(track.cmd), ") at seq ", seq,
+             ". not_leader is a redirect, not an outcome: the request did not take effect there, "
+             "and a client retries at another server until the leader answers or its deadline "
+             "passes (§8); its caller gets ok, key_exists, not_found or unknown."));
+  }
   if (track.history_index >= 0) {
     KvOperation& op = history_[static_cast<size_t>(track.history_index)];
     op.complete = seq;
