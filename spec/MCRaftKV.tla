@@ -37,6 +37,17 @@ MCCommands == {MCCommandSeq[k] : k \in 1..NumCommands}
 \* ExactlyOnce and KVSemantics.
 MCClientCommands == {Cmd("put", "a", "x", 1, 1), Cmd("delete", "a", "", 1, 2)}
 
+\* Not an invariant of the protocol but a witness for MCRaftKVClient.cfg's
+\* bounds: it is false once a node has applied the no-op, the put (seq 1),
+\* the delete (seq 2) and a retry of the put, in that order. tools/tla-check
+\* model requires TLC to report it violated, which shows that those bounds
+\* reach two requests of one client plus a retry, all applied.
+ClientRetryNotApplied ==
+    ~\E i \in Server :
+        /\ node[i].applied >= 4
+        /\ <<node[i].log[1].cmd.op, node[i].log[2].cmd.seq, node[i].log[3].cmd.seq,
+             node[i].log[4].cmd.seq>> = <<"noop", 1, 2, 1>>
+
 MCInit == Init /\ crashes = 0
 
 MCNext ==
