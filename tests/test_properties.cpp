@@ -254,7 +254,7 @@ Config gen_config(Profile profile) {
     cfg.num_nodes = uniform(1, 8);
     cfg.num_clients = uniform(1, 7);
     cfg.requests_per_client = uniform(1, 21);
-    // One hot key on a third of the runs, else 2, the seed's 5 or all 26.
+    // One hot key on half of the runs, else 2, the seed's 5 or all 26.
     cfg.keys = *rc::gen::element(1, 1, 2, 5, 26, 1);
     gen_corner_timing(t);
     cfg.network.loss = gen_corner_probability();
