@@ -29,11 +29,24 @@ MCCommandSeq ==
        Cmd("put", "b", "y", 2, 2), Cmd("delete", "a", "", 1, 2) >>
 MCCommands == {MCCommandSeq[k] : k \in 1..NumCommands}
 
-\* MCRaftKVStaleRetry.cfg: two requests of one client (put a, then delete a).
-\* A leader handed the put again after the delete has the stale retry of
-\* issue 9 in its log; with DedupLastSeqOnly (the old rule) TLC finds the
-\* put taking effect twice, an ExactlyOnce violation.
-MCStaleRetryCommands == {Cmd("put", "a", "x", 1, 1), Cmd("delete", "a", "", 1, 2)}
+\* MCRaftKVClient.cfg and MCRaftKVStaleRetry.cfg: two requests of one client
+\* (put a, then delete a). A leader may be handed either any number of times,
+\* in any order, so a log can hold the put, the delete and a retry of the put
+\* after it: the stale retry of issue 9. With DedupLastSeqOnly (the old rule)
+\* TLC finds the put taking effect twice, or after the delete, violating
+\* ExactlyOnce and KVSemantics.
+MCClientCommands == {Cmd("put", "a", "x", 1, 1), Cmd("delete", "a", "", 1, 2)}
+
+\* Not an invariant of the protocol but a witness for MCRaftKVClient.cfg's
+\* bounds: it is false once a node has applied the no-op, the put (seq 1),
+\* the delete (seq 2) and a retry of the put, in that order. tools/tla-check
+\* model requires TLC to report it violated, which shows that those bounds
+\* reach two requests of one client plus a retry, all applied.
+ClientRetryNotApplied ==
+    ~\E i \in Server :
+        /\ node[i].applied >= 4
+        /\ <<node[i].log[1].cmd.op, node[i].log[2].cmd.seq, node[i].log[3].cmd.seq,
+             node[i].log[4].cmd.seq>> = <<"noop", 1, 2, 1>>
 
 MCInit == Init /\ crashes = 0
 

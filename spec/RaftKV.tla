@@ -152,9 +152,6 @@ ApplyEntries(st, ss, ents) ==
          IN [store |-> r2.store, sessions |-> r2.sessions,
              results |-> <<r1.result>> \o r2.results]
 
-\* The sequential KV model applied to a log prefix (used by KVSemantics).
-KVModel(lg, n) == ApplyEntries(EmptyFn, EmptyFn, SubSeq(lg, 1, n))
-
 -----------------------------------------------------------------------------
 (* Messages: records with exactly the fields of spec/trace-schema.md (no id). *)
 
@@ -560,39 +557,80 @@ StateMachineSafety ==
         /\ node[i].commit <= Len(node[i].log)
         /\ \A c \in committed : c.index <= node[i].commit => node[i].log[c.index] = c.entry
 
-\* Each node's store and dedup table are the sequential KV model (with client
-\* dedup) applied to its log prefix 1..lastApplied.
+(***************************************************************************)
+(* KVSemantics and ExactlyOnce check the state machine against a reference *)
+(* of what a client relies on, written apart from it: nothing below calls  *)
+(* Execute, ApplyCmd or ApplyEntries, so a mistake there is not repeated   *)
+(* here.                                                                   *)
+(*                                                                         *)
+(* - The seed's KV semantics of a command that takes effect: put(k, v) is  *)
+(*   ok if k is absent (k := v), else key_exists; get(k) is ok with the    *)
+(*   value, else not_found; delete(k) is ok if k is present (removed),     *)
+(*   else not_found; a noop is ok and changes nothing.                     *)
+(* - Exactly-once, in client order: a client numbers its requests 1, 2,    *)
+(*   3, ... and has one in flight, so each (client, seq) takes effect at   *)
+(*   most once and never after a later request of its client. A log may    *)
+(*   hold a request several times (a retry, a duplicate, a late copy): a   *)
+(*   client's request takes effect only if its seq is above every seq of   *)
+(*   that client that took effect before it. Noops and client 0 (requests  *)
+(*   injected by tests, which nobody retries) always take effect.          *)
+(***************************************************************************)
+
+\* One command that takes effect, on a store: [store, result].
+RefEffect(st, c) ==
+    LET has == c.key \in DOMAIN st
+        r(status, value) == [status |-> status, value |-> value]
+    IN CASE c.op = "put" /\ ~has ->
+              [store |-> (c.key :> c.value) @@ st, result |-> r("ok", "")]
+         [] c.op = "put" -> [store |-> st, result |-> r("key_exists", "")]
+         [] c.op = "get" /\ has -> [store |-> st, result |-> r("ok", st[c.key])]
+         [] c.op = "get" -> [store |-> st, result |-> r("not_found", "")]
+         [] c.op = "delete" /\ has ->
+              [store |-> [k \in DOMAIN st \ {c.key} |-> st[k]], result |-> r("ok", "")]
+         [] c.op = "delete" -> [store |-> st, result |-> r("not_found", "")]
+         [] c.op = "noop" -> [store |-> st, result |-> r("ok", "")]
+
+\* The reference state after a prefix of a log: the store, and per client
+\* with a request that took effect, the highest seq that did (high) and the
+\* result of that request (res).
+RefInit == [store |-> EmptyFn, high |-> EmptyFn, res |-> EmptyFn]
+
+TakesEffect(ref, c) ==
+    \/ c.op = "noop" \/ c.client = 0
+    \/ c.client \notin DOMAIN ref.high
+    \/ c.seq > ref.high[c.client]
+
+RefStep(ref, c) ==
+    IF ~TakesEffect(ref, c) THEN ref
+    ELSE LET x == RefEffect(ref.store, c) IN
+         IF c.op = "noop" \/ c.client = 0 THEN [ref EXCEPT !.store = x.store]
+         ELSE [store |-> x.store,
+               high |-> (c.client :> c.seq) @@ ref.high,
+               res |-> (c.client :> x.result) @@ ref.res]
+
+RECURSIVE RefRun(_, _)
+RefRun(ref, ents) ==
+    IF ents = <<>> THEN ref ELSE RefRun(RefStep(ref, Head(ents).cmd), Tail(ents))
+
+\* The reference for node i: its log 1..lastApplied (what it has applied).
+Ref(i) == RefRun(RefInit, SubSeq(node[i].log, 1, node[i].applied))
+
+\* Exactly-once, in client order, on the store alone: each node's store is
+\* the reference store (its dedup table is not read).
+ExactlyOnce ==
+    \A i \in Server : node[i].store = Ref(i).store
+
+\* The state machine keeps the client's guarantee, store and dedup table: the
+\* store is the reference store, and the dedup table holds exactly the
+\* clients with a request that took effect, each with the highest seq that
+\* did and the result the reference gives that request (what a retry of it
+\* is answered).
 KVSemantics ==
     \A i \in Server :
-        LET r == KVModel(node[i].log, node[i].applied) IN
-        node[i].store = r.store /\ node[i].sessions = r.sessions
-
-\* Exactly-once, in client order: the guarantee a client relies on, stated
-\* without the state machine's dedup table. A client numbers its requests
-\* 1, 2, 3, ... and has one in flight, so each (client, seq) may take effect at
-\* most once and never after a later request of its client. A log may hold a
-\* request several times (a retry, a duplicate); the store must be the seed's
-\* KV semantics run over the applied prefix keeping only the requests that
-\* may take effect: noops, client 0, and a client's request whose seq is above
-\* every seq of that client kept before it.
-RECURSIVE EffectiveCmds(_, _)
-EffectiveCmds(ents, high) ==
-    IF ents = <<>> THEN <<>>
-    ELSE LET c == Head(ents).cmd IN
-         IF c.op = "noop" \/ c.client = 0
-         THEN <<c>> \o EffectiveCmds(Tail(ents), high)
-         ELSE IF c.client \in DOMAIN high /\ c.seq <= high[c.client]
-         THEN EffectiveCmds(Tail(ents), high)
-         ELSE <<c>> \o EffectiveCmds(Tail(ents), SetKey(high, c.client, c.seq))
-
-RECURSIVE RunCmds(_, _)
-RunCmds(st, cmds) ==
-    IF cmds = <<>> THEN st ELSE RunCmds(Execute(st, Head(cmds)).store, Tail(cmds))
-
-ExactlyOnce ==
-    \A i \in Server :
-        node[i].store = RunCmds(EmptyFn, EffectiveCmds(SubSeq(node[i].log, 1, node[i].applied),
-                                                       EmptyFn))
+        LET ref == Ref(i) IN
+        /\ node[i].store = ref.store
+        /\ node[i].sessions = [c \in DOMAIN ref.high |-> [seq |-> ref.high[c],
+                                                         result |-> ref.res[c]]]
 
 \* A leader never overwrites or deletes entries in its log (Figure 3).
 IsPrefix(a, b) == Len(a) <= Len(b) /\ a = SubSeq(b, 1, Len(a))

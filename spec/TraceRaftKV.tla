@@ -21,9 +21,21 @@
 (* messages sent (as a set), the log changes (append/truncate), the apply  *)
 (* results, the leader's progress (nextIndex/matchIndex), the persist      *)
 (* event, become_leader's votes, commit and term_update events. Runtime    *)
-(* events (client_*, partition, heal, cut, uncut) are stuttering steps;    *)
-(* drop and duplicate of a protocol message require that it was sent, and  *)
-(* end compares every node's final state and store size with the spec's.  *)
+(* events (client_*, partition, heal, cut, uncut) are stuttering steps of  *)
+(* RaftKV; drop and duplicate of a protocol message require that it was    *)
+(* sent, and end compares every node's final state and store size with the *)
+(* spec's.                                                                 *)
+(*                                                                         *)
+(* Clients are not part of RaftKV; what they are told is checked here with *)
+(* two variables of trace validation only: applyRes, the result RaftKV's   *)
+(* state machine gave each (client, seq) the first time it was applied (at *)
+(* any node), and lastReply, the last ClientReply each client received.    *)
+(* A ClientReply a node sends with a definite result (ok, key_exists,      *)
+(* not_found) must carry applyRes of its (client, seq); a client_complete  *)
+(* with a definite result must carry the result of its client's last       *)
+(* ClientReply, which must be for the same client_seq and come from the    *)
+(* node the completion names, and applyRes of its (client, client_seq);    *)
+(* any other completion must be unknown (never stale or not_leader).       *)
 (*                                                                         *)
 (* Acceptance: l is the index of the next trace event; the trace is        *)
 (* accepted iff l reaches Len(TraceLog) + 1 (property TraceAccepted). A    *)
@@ -93,7 +105,16 @@ MsgOf(m) ==
 -----------------------------------------------------------------------------
 VARIABLE l   \* the index in TraceLog of the next event to match
 
-traceVars == <<vars, l>>
+\* Trace validation only (RaftKV has no clients):
+VARIABLES
+    applyRes,   \* <<client, seq>> -> the result of its first apply, at any node
+    lastReply   \* client -> the last ClientReply it received (client_receive)
+
+clientVars == <<applyRes, lastReply>>
+traceVars == <<vars, l, clientVars>>
+
+\* The results a client may complete with (and the definite ClientReplies).
+Definite == {"ok", "key_exists", "not_found"}
 
 Event == TraceLog[l]
 
@@ -121,6 +142,20 @@ TraceStateView(st) ==
 DurableView(v) == [v EXCEPT !.commit = 0, !.applied = 0]
 
 Only(E, name) == SelectSeq(E, LAMBDA e : e.event = name)
+
+\* applyRes after applying cmds with results res, in order: the first result
+\* of each (client, seq) is kept (noops and client 0 are not recorded: client
+\* 0's requests all have seq 0 and are not deduped).
+RECURSIVE RecordApplies(_, _, _)
+RecordApplies(f, cmds, res) ==
+    IF cmds = <<>> THEN f
+    ELSE LET c == Head(cmds)
+             k == <<c.client, c.seq>>
+         IN RecordApplies(IF c.op = "noop" \/ c.client = 0 \/ k \in DOMAIN f THEN f
+                          ELSE (k :> Head(res)) @@ f,
+                          Tail(cmds), Tail(res))
+
+ResultOf(f, k) == IF k \in DOMAIN f THEN f[k] ELSE "never applied"
 
 \* The log as the step's truncate and append events leave it.
 RECURSIVE FoldLog(_, _)
@@ -153,6 +188,15 @@ StepMatches(i, r, E, post) ==
         leaders == Only(E, "become_leader")
         commits == Only(E, "commit")
         termUpdates == Only(E, "term_update")
+        appliedCmds == [k \in 1..(s2.applied - s0.applied) |-> s2.log[s0.applied + k].cmd]
+        newRes == RecordApplies(applyRes, appliedCmds, results)
+        \* ClientReplies with a definite result whose (client, seq) was applied
+        \* with another result first, or never (client 0's are not compared)
+        replies == {E[k].msg : k \in {k \in DOMAIN E : E[k].event = "send" /\
+                                                      E[k].msg.type = "ClientReply"}}
+        badReplies == {m \in replies :
+                         /\ m.client # 0 /\ m.result.status \in Definite
+                         /\ ResultOf(newRes, <<m.client, m.seq>>) # m.result}
     IN
     /\ Check(\A k \in DOMAIN E : E[k].node = i, "effect events of another node", E, i)
     /\ Check(StateView(s2) = TraceStateView(post), "post-state",
@@ -187,7 +231,13 @@ StepMatches(i, r, E, post) ==
              THEN Len(termUpdates) = 1 /\ termUpdates[1].old_term = s0.term
              ELSE termUpdates = <<>>,
              "term_update", termUpdates, s2.term)
+    /\ Check(badReplies = {}, "ClientReply result (first apply of its client and seq)",
+             badReplies,
+             {[client |-> m.client, seq |-> m.seq, result |-> ResultOf(newRes, <<m.client, m.seq>>)] :
+                m \in badReplies})
     /\ UpdateNode(i, s2, r.out)
+    /\ applyRes' = newRes
+    /\ UNCHANGED lastReply
 
 \* A node step starting at l: RaftKV step r at node i.
 NodeStep(i, r) ==
@@ -255,6 +305,7 @@ CrashEvent ==
        /\ Check(DurableView(StateView(node'[i])) = DurableView(TraceStateView(Event.state)),
                 "crash state", TraceStateView(Event.state), StateView(node'[i]))
        /\ l' = StepEndFrom(l + 1)
+       /\ UNCHANGED clientVars
 
 \* restart -> Restart (the node's start step that follows emits nothing).
 RestartEvent ==
@@ -265,6 +316,7 @@ RestartEvent ==
        /\ Check(StateView(node'[i]) = TraceStateView(Event.state), "restart state",
                 TraceStateView(Event.state), StateView(node'[i]))
        /\ l' = StepEndFrom(l + 1)
+       /\ UNCHANGED clientVars
 
 \* The final state of every node (store contents are compared by size).
 EndNodeOK(rec) ==
@@ -273,21 +325,49 @@ EndNodeOK(rec) ==
     THEN DurableView(StateView(s)) = DurableView(TraceStateView(rec.state)) /\ s.role = "down"
     ELSE StateView(s) = TraceStateView(rec.state) /\ Cardinality(DOMAIN s.store) = rec.store_size
 
-\* Runtime events: stuttering steps (with a few sanity checks).
+\* A client accepts a final result: a definite one must be the result of the
+\* request's first apply, and its last ClientReply's, addressed to this
+\* client, for this request and from the node named. Otherwise the result
+\* must be unknown (the deadline passed, no reply accepted, from 0): a stale
+\* or not_leader reply is never a final result. Unknown is not compared
+\* with applies (the request may or may not have taken effect).
+CompletionOK ==
+    LET c == Event.client
+        done == [client |-> c, client_seq |-> Event.client_seq, result |-> Event.result,
+                 from |-> Event.from]
+        reply == IF c \in DOMAIN lastReply
+                 THEN [client |-> lastReply[c].client, client_seq |-> lastReply[c].seq,
+                       result |-> lastReply[c].result, from |-> lastReply[c].from]
+                 ELSE "no ClientReply received"
+    IN IF Event.result.status \in Definite
+       THEN /\ Check(ResultOf(applyRes, <<c, Event.client_seq>>) = Event.result,
+                     "client_complete vs the first apply of its client and seq",
+                     Event.result, ResultOf(applyRes, <<c, Event.client_seq>>))
+            /\ Check(reply = done, "client_complete vs the last ClientReply its client received",
+                     done, reply)
+       ELSE Check(Event.result.status = "unknown" /\ Event.from = 0,
+                  "client_complete with a result not final (stale, not_leader) or unknown from a node",
+                  Event.result, [status |-> "unknown", from |-> 0])
+
+\* Runtime events: stuttering steps of RaftKV (with a few checks).
 RuntimeEvent ==
     /\ Event.event \in RuntimeEvents
     /\ CASE Event.event \in NetEvents /\ Event.msg.type \in ProtocolTypes ->
               Check(MsgOf(Event.msg) \in msgs, "dropped or duplicated message was never sent",
                     Event.msg, "")
+         [] Event.event = "client_complete" -> CompletionOK
          [] Event.event = "end" ->
               Check(\A k \in DOMAIN Event.nodes : EndNodeOK(Event.nodes[k]), "final states",
                     Event.nodes, [i \in Server |-> StateView(node[i])])
          [] OTHER -> TRUE
-    /\ UNCHANGED vars
+    /\ UNCHANGED <<vars, applyRes>>
+    /\ lastReply' = IF Event.event = "client_receive"
+                    THEN (Event.client :> Event.msg) @@ lastReply
+                    ELSE lastReply
     /\ l' = l + 1
 
 -----------------------------------------------------------------------------
-TraceInit == Init /\ l = 1
+TraceInit == Init /\ l = 1 /\ applyRes = EmptyFn /\ lastReply = EmptyFn
 
 TraceNext ==
     \/ /\ l <= Len(TraceLog)

@@ -186,3 +186,31 @@ TEST_CASE("A one-node cluster elects itself and commits alone", "[cluster]") {
   CHECK(cluster.node(1).role() == Role::Leader);
   CHECK(cluster.node(1).commit_index() == 11);
 }
+
+TEST_CASE("The workload draws from the configured number of keys", "[cluster][config]") {
+  for (int keys : {1, 2, 5, 26}) {
+    Config cfg = test_config(3, 4, 30, 7);
+    cfg.keys = keys;
+    Cluster cluster(cfg);
+    cluster.run();
+    std::set<std::string> used;
+    for (const ClientOp& op : cluster.history()) used.insert(op.cmd.key);
+    INFO("keys = " << keys);
+    REQUIRE(cluster.history().size() == 120);
+    // Keys "a" onwards, and 120 commands use every one of a small set.
+    std::set<std::string> allowed;
+    for (int k = 0; k < keys; ++k) allowed.insert(std::string(1, static_cast<char>('a' + k)));
+    for (const std::string& key : used) CHECK(allowed.count(key) == 1);
+    if (keys <= 5) CHECK(used == allowed);
+    if (keys == 26) CHECK(used.size() > 5);
+    // The trace header carries `keys` only when it is not the default 5, so default runs keep
+    // their bytes (spec/trace-schema.md).
+    json config = cluster.header()["config"];
+    if (keys == 5) {
+      CHECK_FALSE(config.contains("keys"));
+    } else {
+      CHECK(config["keys"] == keys);
+    }
+    CHECK(cluster.replicas_agree());
+  }
+}

@@ -96,6 +96,8 @@ TEST_CASE("Empty config text gives the defaults", "[config]") {
   CHECK(cfg.num_clients == defaults.num_clients);
   CHECK(cfg.seed == defaults.seed);
   CHECK(cfg.requests_per_client == defaults.requests_per_client);
+  CHECK(cfg.keys == defaults.keys);
+  CHECK(defaults.keys == 5);  // the seed's workload: keys a..e
   CHECK(cfg.initial_leader == defaults.initial_leader);
   CHECK(cfg.time_limit_ms == defaults.time_limit_ms);
   CHECK(cfg.linger_ms == defaults.linger_ms);
@@ -125,6 +127,7 @@ TEST_CASE("Every key is read", "[config]") {
 num_clients = 4
 seed = 42
 requests_per_client = 9
+keys = 1
 initial_leader = 0
 time_limit_ms = 90000
 linger_ms = 250
@@ -185,6 +188,7 @@ to = 3
   CHECK(cfg.num_clients == 4);
   CHECK(cfg.seed == 42);
   CHECK(cfg.requests_per_client == 9);
+  CHECK(cfg.keys == 1);
   CHECK(cfg.initial_leader == 0);
   CHECK(cfg.time_limit_ms == 90000);
   CHECK(cfg.linger_ms == 250);
@@ -207,7 +211,7 @@ to = 3
   CHECK(cfg.faults[0].at_ms == 100);
   CHECK(cfg.faults[0].action == "crash");
   CHECK(cfg.faults[0].node == 2);
-  CHECK(cfg.faults[0].line == 29);
+  CHECK(cfg.faults[0].line == 30);
   CHECK(cfg.faults[1].action == "restart");
   CHECK(cfg.faults[1].node == 2);
   CHECK(cfg.faults[2].action == "partition");
@@ -218,7 +222,7 @@ to = 3
   CHECK(cfg.faults[4].from == 1);
   CHECK(cfg.faults[4].to == 3);
   CHECK(cfg.faults[5].action == "uncut");
-  CHECK(cfg.faults[5].line == 54);
+  CHECK(cfg.faults[5].line == 55);
 }
 
 TEST_CASE("Equivalent TOML spellings are accepted", "[config]") {
@@ -309,6 +313,7 @@ TEST_CASE("Unknown keys name the nearest valid key", "[config]") {
         "cfg.toml:2:3: unknown key 'enabeld' in [nemesis] (did you mean 'enabled'?)");
   CHECK(error_of(fault("action = \"heal\"\nat = 5")) ==
         "cfg.toml:4:1: unknown key 'at' in faults[0] (did you mean 'at_ms'?)");
+  CHECK(error_of("kyes = 1\n") == "cfg.toml:1:1: unknown key 'kyes' (did you mean 'keys'?)");
   CHECK(error_of("[netwrok]\nloss = 0.1\n") ==
         "cfg.toml:1:2: unknown key 'netwrok' (did you mean 'network'?)");
   // A key from another table suggests that table.
@@ -329,6 +334,7 @@ TEST_CASE("Values of the wrong type are located and named", "[config]") {
         "cfg.toml:1:13: key 'num_nodes' must be an integer, got string");
   CHECK(error_of("num_clients = 2.0\n") ==
         "cfg.toml:1:15: key 'num_clients' must be an integer, got float");
+  CHECK(error_of("keys = \"a\"\n") == "cfg.toml:1:8: key 'keys' must be an integer, got string");
   CHECK(error_of("leader_noop = 1\n") ==
         "cfg.toml:1:15: key 'leader_noop' must be a boolean, got integer");
   CHECK(error_of("timing = 5\n") == "cfg.toml:1:10: key 'timing' must be a table, got integer");
@@ -387,6 +393,15 @@ TEST_CASE("Out-of-range values are located and named", "[config]") {
       {"requests_per_client = -1\n",
        "cfg.toml:1:23: key 'requests_per_client' must be >= 0, got -1"},
       {"seed = -1\n", "cfg.toml:1:8: key 'seed' must be >= 0, got -1"},
+      {"keys = 0\n",
+       "cfg.toml:1:8: key 'keys' must be between 1 and 26, got 0 (the workload's keys are "
+       "'a'..'z')"},
+      {"keys = 27\n",
+       "cfg.toml:1:8: key 'keys' must be between 1 and 26, got 27 (the workload's keys are "
+       "'a'..'z')"},
+      {"keys = -3\n",
+       "cfg.toml:1:8: key 'keys' must be between 1 and 26, got -3 (the workload's keys are "
+       "'a'..'z')"},
       {"num_nodes = 3\ninitial_leader = 4\n",
        "cfg.toml:2:18: key 'initial_leader' must be between 0 and 3, got 4 "
        "(0 = no initial leader; num_nodes = 3)"},
@@ -568,6 +583,12 @@ TEST_CASE("validate_config checks a Config built in code", "[config]") {
   cfg = Config{};
   cfg.seed = uint64_t{1} << 31;
   CHECK(validate_error(cfg) == "hand-built: key 'seed' must be below 2^31, got 2147483648");
+
+  cfg = Config{};
+  cfg.keys = 0;
+  CHECK(
+      validate_error(cfg) ==
+      "hand-built: key 'keys' must be between 1 and 26, got 0 (the workload's keys are 'a'..'z')");
 
   cfg = Config{};
   cfg.network.loss = 1.5;

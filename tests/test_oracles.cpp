@@ -35,6 +35,28 @@ check::Report check_text(const std::string& trace, check::CheckOptions options =
 
 std::string violated(const check::Report& r) { return r.violation ? r.violation->check : "none"; }
 
+// The trace without its first client_complete (renumbered): that operation never ends.
+std::string without_first_completion(const std::string& trace) {
+  std::istringstream in(trace);
+  std::ostringstream edited;
+  std::string line;
+  int64_t seq = 0;
+  bool removed = false;
+  std::getline(in, line);
+  edited << line << '\n';
+  while (std::getline(in, line)) {
+    json e = json::parse(line);
+    if (!removed && e["event"] == "client_complete") {
+      removed = true;
+      continue;
+    }
+    e["seq"] = ++seq;
+    edited << e.dump() << '\n';
+  }
+  REQUIRE(removed);
+  return edited.str();
+}
+
 }  // namespace
 
 TEST_CASE("Liveness: a cluster that never elects a leader does not pass", "[oracle][liveness]") {
@@ -105,27 +127,78 @@ TEST_CASE("Liveness: a client operation open past its deadline does not pass",
   Cluster cluster(cfg);
   std::string trace = traced_run(cluster);
   REQUIRE(check_text(trace).ok());
-  // Remove the first client_complete (and renumber): that operation never ends.
-  std::istringstream in(trace);
-  std::ostringstream edited;
-  std::string line;
-  int64_t seq = 0;
-  bool removed = false;
-  std::getline(in, line);
-  edited << line << '\n';
-  while (std::getline(in, line)) {
-    json e = json::parse(line);
-    if (!removed && e["event"] == "client_complete") {
-      removed = true;
-      continue;
-    }
-    e["seq"] = ++seq;
-    edited << e.dump() << '\n';
-  }
-  REQUIRE(removed);
-  check::Report r = check_text(edited.str());
+  check::Report r = check_text(without_first_completion(trace));
   REQUIRE(violated(r) == "Liveness");
   CHECK_THAT(r.violation->explanation, Catch::Contains("has not ended"));
+}
+
+namespace {
+
+// A no-leader run (every RequestVote lost) with the timing of Raft's assumption met at every
+// edge (spec/checks.md, Liveness): 2 x 5 < 11; 5 + (5 - 1) < 11; 22 - 11 > 2 x 5; loss 0.3.
+// `edit` then moves one value just past one edge. Without lose_votes, a leader is elected.
+std::string edge_run(void (*edit)(Config&), bool lose_votes = true) {
+  Config cfg = test_config(3, 1, 2);
+  TimingConfig& t = cfg.timing;
+  t.heartbeat_interval_ms = 5;
+  t.election_timeout_min_ms = 11;
+  t.election_timeout_max_ms = 22;
+  t.network_latency_min_ms = 1;
+  t.network_latency_max_ms = 5;
+  t.client_timeout_ms = 50;
+  t.client_deadline_ms = 200;
+  cfg.network.loss = 0.3;
+  cfg.linger_ms = 1000;  // past the bound of 10 x 22 ms
+  cfg.time_limit_ms = 2000;
+  edit(cfg);
+  validate_config(cfg, "test");
+  Cluster cluster(cfg);
+  if (lose_votes) {
+    cluster.set_drop_filter([](const Message& m) { return m.type == MsgType::RequestVote; });
+  }
+  return traced_run(cluster);
+}
+
+}  // namespace
+
+TEST_CASE("Liveness: the leader bound is judged exactly when the timing meets Raft's assumption",
+          "[oracle][liveness]") {
+  // Met at every edge: judged, and a cluster with no leader fails.
+  check::Report met = check_text(edge_run([](Config&) {}));
+  INFO(check::format_report(met));
+  REQUIRE(violated(met) == "Liveness");
+  CHECK_THAT(met.violation->explanation, Catch::Contains("none of them became leader"));
+  // One value past one edge: the same failure to elect is not judged, and the reason names the
+  // broken part with the config's values. The client deadlines are still judged.
+  struct Break {
+    void (*edit)(Config&);
+    const char* reason;
+  };
+  const Break breaks[] = {
+      {[](Config& c) {
+         c.timing.election_timeout_min_ms = 10, c.timing.election_timeout_max_ms = 21;
+       },
+       "a round trip 2 x network_latency_max_ms = 10 is not below election_timeout_min_ms = 10"},
+      {[](Config& c) { c.timing.heartbeat_interval_ms = 7; },
+       "heartbeats may arrive 11 ms apart (heartbeat_interval_ms 7 + latency spread 4), not below "
+       "election_timeout_min_ms = 11"},
+      {[](Config& c) { c.timing.election_timeout_max_ms = 21; },
+       "the election window 11..21 ms is 10 ms wide, not wider than a round trip 2 x "
+       "network_latency_max_ms = 10"},
+      {[](Config& c) { c.network.loss = 0.31; }, "network.loss 0.31 is above 0.3"},
+  };
+  for (const Break& b : breaks) {
+    check::Report r = check_text(edge_run(b.edit));
+    INFO(b.reason << "\n" << check::format_report(r));
+    REQUIRE(r.ok());
+    REQUIRE(r.liveness_skipped.size() == 1);
+    CHECK_THAT(r.liveness_skipped[0], Catch::Contains("timing breaks Raft's timing assumption"));
+    CHECK_THAT(r.liveness_skipped[0], Catch::Contains(b.reason));
+    CHECK_THAT(check::format_report(r), Catch::Contains("Liveness not judged (leader and"));
+    // An operation that never ends still fails, whatever the timing.
+    check::Report open = check_text(without_first_completion(edge_run(b.edit, false)));
+    CHECK(violated(open) == "Liveness");
+  }
 }
 
 TEST_CASE("A crash keeps exactly what the node wrote to its storage", "[oracle][durability]") {

@@ -6,9 +6,11 @@
 // higher for a soak, e.g. RAFTKV_PROPERTY_RUNS=2000 (README, "Testing").
 #include <rapidcheck.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "check/checker.h"
@@ -27,17 +29,39 @@ int property_runs(int fallback) {
   return n > 0 ? n : fallback;
 }
 
-// Where the random configurations come from. Classic: the comfortable middle
-// of every knob (client timeouts above the election timeout, light loss and
-// duplication). RetryStorm: the corner where exactly-once bugs live (issue 9):
-// heavy loss and duplication, client timeouts close to a network round trip
-// (so requests are retried while their first copy is still in flight), and
-// many requests per client (so a stale copy can commit after a later request).
-enum class Profile { Classic, RetryStorm };
+// Where the random configurations come from (README, "Testing", states the ranges).
+//
+// Classic: the comfortable middle of every knob (client timeouts above the
+// election timeout, light loss and duplication).
+//
+// RetryStorm: the corner where exactly-once bugs live (issue 9): heavy loss
+// and duplication, client timeouts close to a network round trip (so requests
+// are retried while their first copy is still in flight), and many requests
+// per client (so a stale copy can commit after a later request).
+//
+// Corners: every knob drawn, independently, either from its middle or from
+// its edges (issue 10): election timeouts just above the heartbeat interval
+// and degenerate windows (max = min + 1); latencies above the election timeout
+// and above the client timeout; client timeouts below a round trip; loss and
+// duplication up to 0.5; one hot key; full-cluster crashes, a crash of the
+// initial leader in its first milliseconds and even splits, scheduled as
+// [[faults]]; lingers from 0 (liveness is then often not judged). Much of
+// this timing breaks Raft's timing assumption (spec/checks.md, Liveness): the
+// checker then judges safety and client deadlines but not the leader and
+// convergence bounds, and says so.
+enum class Profile { Classic, RetryStorm, Corners };
 
-const char* to_string(Profile p) { return p == Profile::Classic ? "classic" : "retry storm"; }
+const char* to_string(Profile p) {
+  switch (p) {
+    case Profile::Classic: return "classic";
+    case Profile::RetryStorm: return "retry storm";
+    case Profile::Corners: return "corners";
+  }
+  return "?";
+}
 
-// Random faults from the nemesis, on half of the runs.
+// Random faults from the nemesis, on half of the runs. max_down may be every
+// node: the nemesis can then take the whole cluster down.
 void gen_nemesis(Config& cfg) {
   if (*rc::gen::arbitrary<bool>() && cfg.num_nodes > 1) {
     cfg.nemesis.enabled = true;
@@ -45,7 +69,149 @@ void gen_nemesis(Config& cfg) {
         *rc::gen::element(std::vector<std::string>{"crash"}, std::vector<std::string>{"partition"},
                           std::vector<std::string>{"crash", "partition", "cut"});
     cfg.nemesis.mean_interval_ms = *rc::gen::inRange(50, 600);
-    cfg.nemesis.max_down = *rc::gen::inRange(0, cfg.num_nodes);
+    cfg.nemesis.max_down = *rc::gen::inRange(0, cfg.num_nodes + 1);
+  }
+}
+
+// A uniform draw from [lo, hi). rc::gen::inRange narrows its range with
+// RapidCheck's size, which grows from 0 to 100 over a property's runs, so on
+// small sizes it draws only the low end (inRange(0, 3) is always 0 at size 0).
+// The corners profile pins the size: every edge is as likely on every run.
+template <typename T = int>
+T uniform(T lo, T hi) {
+  return *rc::gen::resize(100, rc::gen::inRange<T>(lo, hi));
+}
+
+// A scheduled crash of the initial leader this early hits it as a candidate or
+// in its first term, before its first heartbeat interval is over.
+constexpr int64_t kFirstTermMs = 20;
+
+// `count` distinct node ids from 1..n in random order.
+std::vector<int> gen_nodes(int n, int count) {
+  std::vector<int> ids;
+  for (int id = 1; id <= n; ++id) ids.push_back(id);
+  for (int i = n - 1; i > 0; --i) std::swap(ids[i], ids[uniform(0, i + 1)]);
+  ids.resize(static_cast<size_t>(count));
+  return ids;
+}
+
+// Scheduled faults for the Corners profile, as episodes one after another,
+// each of which leaves every node up and connected again at its end, so the
+// schedule is valid whatever the episodes are (the nemesis, when it is on as
+// well, may have crashed a node a scheduled crash then finds down: the runtime
+// ignores that crash, and the restart too).
+void gen_fault_episodes(Config& cfg) {
+  const int n = cfg.num_nodes;
+  const int64_t emax = cfg.timing.election_timeout_max_ms;
+  auto add = [&](int64_t at, const char* action, int node = 0,
+                 std::vector<std::vector<int>> groups = {}) {
+    FaultConfig f;
+    f.at_ms = at;
+    f.action = action;
+    f.node = node;
+    f.groups = std::move(groups);
+    cfg.faults.push_back(std::move(f));
+  };
+  int64_t at = 0;
+  // A crash in the leader's first term: the node StartElection goes to crashes
+  // in its first milliseconds (as a candidate, or just elected, before its
+  // first entries reach anyone), then restarts.
+  if (cfg.initial_leader > 0 && uniform(0, 3) == 0) {
+    at = uniform<int64_t>(0, kFirstTermMs + 1);
+    add(at, "crash", cfg.initial_leader);
+    at += uniform<int64_t>(1, 3 * emax);
+    add(at, "restart", cfg.initial_leader);
+  }
+  enum Episode { FullCrash, EvenSplit, OneCrash };
+  int episodes = uniform(0, 3);
+  for (int e = 0; e < episodes; ++e) {
+    at += uniform<int64_t>(0, 4 * emax + 50);
+    switch (*rc::gen::element(FullCrash, EvenSplit, OneCrash)) {
+      case FullCrash: {
+        // Every node down at once (crashes a millisecond or two apart, in a
+        // random order), then all restart, in another order.
+        for (int id : gen_nodes(n, n)) add(at += uniform(0, 3), "crash", id);
+        at += uniform<int64_t>(0, 3 * emax);
+        for (int id : gen_nodes(n, n)) add(at += uniform(0, 3), "restart", id);
+        break;
+      }
+      case EvenSplit: {
+        if (n < 2) break;
+        // Two equal halves, neither a majority. With an odd cluster one node
+        // is down meanwhile and the other n - 1 split evenly.
+        std::vector<int> ids = gen_nodes(n, n);
+        int down = n % 2 == 1 ? ids.back() : 0;
+        if (down) add(at, "crash", down);
+        int half = n / 2;
+        std::vector<std::vector<int>> groups(2);
+        for (int i = 0; i < n; ++i) groups[i < half ? 0 : 1].push_back(ids[i]);
+        for (auto& g : groups) std::sort(g.begin(), g.end());
+        add(at, "partition", 0, groups);
+        at += uniform<int64_t>(1, 4 * emax);
+        add(at, "heal");
+        if (down) add(at += uniform(0, 3), "restart", down);
+        break;
+      }
+      case OneCrash: {
+        int id = uniform(1, n + 1);
+        add(at, "crash", id);
+        at += uniform<int64_t>(1, 3 * emax);
+        add(at, "restart", id);
+        break;
+      }
+    }
+  }
+}
+
+// The Corners profile's timing, drawn knob by knob from the middle or an edge.
+void gen_corner_timing(TimingConfig& t) {
+  t.heartbeat_interval_ms = uniform(2, 41);
+  const int64_t h = t.heartbeat_interval_ms;
+  // Election timeouts just above the heartbeat interval (a follower times out
+  // if one heartbeat is a little late), or the classic few heartbeats.
+  t.election_timeout_min_ms = uniform(0, 2) == 0 ? h + uniform(1, 4) : h * uniform(2, 6);
+  const int64_t emin = t.election_timeout_min_ms;
+  // A degenerate window (max = min + 1: every timeout is min, split votes
+  // are likely), a narrow one, or the classic doubling.
+  switch (uniform(0, 3)) {
+    case 0: t.election_timeout_max_ms = emin + 1; break;
+    case 1: t.election_timeout_max_ms = emin + uniform<int64_t>(2, h + 2); break;
+    default: t.election_timeout_max_ms = 2 * emin; break;
+  }
+  const int64_t emax = t.election_timeout_max_ms;
+  // Latency: small, or with a tail above the longest election timeout (a vote
+  // or a heartbeat arrives after its receiver's timer fired; messages overtake
+  // each other by more than an election). The minimum stays small enough for
+  // a vote round trip to fit in an election timeout: with every message slower
+  // than that no leader can ever be elected (Raft §5.6), and a run with no
+  // leader exercises little beyond elections.
+  t.network_latency_min_ms = uniform<int64_t>(0, std::min<int64_t>(4, (emin + 1) / 2));
+  if (uniform(0, 3) == 0) {
+    t.network_latency_max_ms = emax + uniform<int64_t>(0, emax + 1);
+  } else {
+    t.network_latency_max_ms = t.network_latency_min_ms + uniform(0, 9);
+  }
+  t.network_latency_max_ms = std::max<int64_t>(1, t.network_latency_max_ms);
+  const int64_t lmax = t.network_latency_max_ms;
+  // Client timeout: below a round trip (1 ms up to two max latencies), below
+  // the latency tail, or above the election timeout as in the classic profile.
+  switch (uniform(0, 3)) {
+    case 0: t.client_timeout_ms = uniform<int64_t>(1, 2 * lmax + 1); break;
+    case 1: t.client_timeout_ms = uniform<int64_t>(1, std::max<int64_t>(2, lmax)); break;
+    default: t.client_timeout_ms = emax + uniform(1, 200); break;
+  }
+  // The deadline: the timeout itself (a single try) up to many tries, and on
+  // half of the runs a few elections' worth more.
+  t.client_deadline_ms = t.client_timeout_ms * uniform(1, 9);
+  if (*rc::gen::arbitrary<bool>()) t.client_deadline_ms += uniform<int64_t>(0, 4 * emax);
+}
+
+// A probability in percent: none, light, or heavy up to 0.5.
+double gen_corner_probability() {
+  switch (uniform(0, 3)) {
+    case 0: return 0.0;
+    case 1: return uniform(1, 21) / 100.0;
+    default: return uniform(21, 51) / 100.0;
   }
 }
 
@@ -62,12 +228,14 @@ Config gen_config(Profile profile) {
     t.election_timeout_min_ms = t.heartbeat_interval_ms * *rc::gen::inRange(2, 6);
     t.election_timeout_max_ms = t.election_timeout_min_ms * 2;
     t.network_latency_min_ms = *rc::gen::inRange(0, 4);
-    t.network_latency_max_ms = t.network_latency_min_ms + *rc::gen::inRange(0, 8);
+    // At least 1 ms: a config needs network_latency_max_ms >= 1 (0-0 was drawn at size 0).
+    t.network_latency_max_ms =
+        std::max<int64_t>(1, t.network_latency_min_ms + *rc::gen::inRange(0, 8));
     t.client_timeout_ms = t.election_timeout_max_ms + 100;
     t.client_deadline_ms = t.client_timeout_ms * *rc::gen::inRange(2, 8);
     cfg.network.loss = *rc::gen::inRange(0, 21) / 100.0;
     cfg.network.duplicate = *rc::gen::inRange(0, 11) / 100.0;
-  } else {
+  } else if (profile == Profile::RetryStorm) {
     cfg.num_nodes = *rc::gen::inRange(2, 6);
     cfg.num_clients = *rc::gen::inRange(1, 6);
     cfg.requests_per_client = *rc::gen::inRange(8, 41);
@@ -82,22 +250,47 @@ Config gen_config(Profile profile) {
     t.client_deadline_ms = *rc::gen::inRange<int64_t>(t.client_timeout_ms, 3000);
     cfg.network.loss = *rc::gen::inRange(5, 31) / 100.0;
     cfg.network.duplicate = *rc::gen::inRange(20, 61) / 100.0;
+  } else {
+    cfg.num_nodes = uniform(1, 8);
+    cfg.num_clients = uniform(1, 7);
+    cfg.requests_per_client = uniform(1, 21);
+    // One hot key on half of the runs, else 2, the seed's 5 or all 26.
+    cfg.keys = *rc::gen::element(1, 1, 2, 5, 26, 1);
+    gen_corner_timing(t);
+    cfg.network.loss = gen_corner_probability();
+    cfg.network.duplicate = gen_corner_probability();
   }
   cfg.seed = *rc::gen::inRange<uint64_t>(0, 1u << 30);
-  cfg.initial_leader = *rc::gen::inRange(0, cfg.num_nodes + 1);
+  cfg.initial_leader = profile == Profile::Corners ? uniform(0, cfg.num_nodes + 1)
+                                                   : *rc::gen::inRange(0, cfg.num_nodes + 1);
   cfg.leader_noop = *rc::gen::element(true, true, false);
   gen_nemesis(cfg);
   // Long enough after the workload and the faults for the checker's liveness bounds (10 x the
   // longest election timeout) to apply: a leader and converged replicas are then required.
-  cfg.linger_ms = 10 * t.election_timeout_max_ms + 100;
+  const int64_t judged = 10 * t.election_timeout_max_ms + 100;
+  cfg.linger_ms = judged;
+  if (profile == Profile::Corners) {
+    gen_fault_episodes(cfg);
+    // Lingers from 0 on two runs in five; those runs often end before the liveness bound.
+    switch (uniform(0, 5)) {
+      case 0: cfg.linger_ms = 0; break;
+      case 1: cfg.linger_ms = uniform<int64_t>(1, judged); break;
+      default: break;
+    }
+  }
   cfg.time_limit_ms = 120000;
+  // The generator makes valid configurations only; a bad one is a bug here.
+  validate_config(cfg, "generated");
   return cfg;
 }
 
-// Either profile: most runs classic, one in three a retry storm.
-Config gen_any_config() {
-  return gen_config(*rc::gen::element(Profile::Classic, Profile::Classic, Profile::RetryStorm));
+// Any profile: classic on two runs in five, a retry storm on one, corners on two.
+Profile gen_profile() {
+  return *rc::gen::element(Profile::Classic, Profile::Classic, Profile::RetryStorm,
+                           Profile::Corners, Profile::Corners);
 }
+
+Config gen_any_config() { return gen_config(gen_profile()); }
 
 struct Outcome {
   check::Report report;
@@ -125,23 +318,96 @@ Outcome run_and_check(const Config& cfg, PlantedBugs bugs = {}) {
   return o;
 }
 
-std::string describe(const Config& cfg) {
+// The configuration as a TOML file `raftkv run CONFIG --check` reproduces the run from.
+std::string to_toml(const Config& cfg) {
   std::ostringstream s;
-  s << "nodes " << cfg.num_nodes << ", clients " << cfg.num_clients << " x "
-    << cfg.requests_per_client << ", seed " << cfg.seed << ", initial_leader " << cfg.initial_leader
-    << ", leader_noop " << cfg.leader_noop << ", heartbeat " << cfg.timing.heartbeat_interval_ms
-    << ", election " << cfg.timing.election_timeout_min_ms << "-"
-    << cfg.timing.election_timeout_max_ms << ", latency " << cfg.timing.network_latency_min_ms
-    << "-" << cfg.timing.network_latency_max_ms << ", loss " << cfg.network.loss << ", duplicate "
-    << cfg.network.duplicate << ", client timeout " << cfg.timing.client_timeout_ms << " deadline "
-    << cfg.timing.client_deadline_ms << ", nemesis " << (cfg.nemesis.enabled ? "on" : "off");
+  const TimingConfig& t = cfg.timing;
+  s << "num_nodes = " << cfg.num_nodes << "\nnum_clients = " << cfg.num_clients
+    << "\nrequests_per_client = " << cfg.requests_per_client << "\nkeys = " << cfg.keys
+    << "\nseed = " << cfg.seed << "\ninitial_leader = " << cfg.initial_leader
+    << "\nleader_noop = " << (cfg.leader_noop ? "true" : "false")
+    << "\nlinger_ms = " << cfg.linger_ms << "\ntime_limit_ms = " << cfg.time_limit_ms
+    << "\n[timing]\nheartbeat_interval_ms = " << t.heartbeat_interval_ms
+    << "\nelection_timeout_min_ms = " << t.election_timeout_min_ms
+    << "\nelection_timeout_max_ms = " << t.election_timeout_max_ms
+    << "\nnetwork_latency_min_ms = " << t.network_latency_min_ms
+    << "\nnetwork_latency_max_ms = " << t.network_latency_max_ms
+    << "\nclient_timeout_ms = " << t.client_timeout_ms
+    << "\nclient_deadline_ms = " << t.client_deadline_ms
+    << "\n[network]\nloss = " << cfg.network.loss << "\nduplicate = " << cfg.network.duplicate
+    << "\n";
   if (cfg.nemesis.enabled) {
-    s << " (every " << cfg.nemesis.mean_interval_ms << " ms, max_down " << cfg.nemesis.max_down
-      << ", kinds";
-    for (const std::string& k : cfg.nemesis.kinds) s << " " << k;
-    s << ")";
+    s << "[nemesis]\nenabled = true\nkinds = [";
+    for (size_t i = 0; i < cfg.nemesis.kinds.size(); ++i) {
+      s << (i ? ", " : "") << '"' << cfg.nemesis.kinds[i] << '"';
+    }
+    s << "]\nmean_interval_ms = " << cfg.nemesis.mean_interval_ms
+      << "\nmax_down = " << cfg.nemesis.max_down << "\n";
+  }
+  for (const FaultConfig& f : cfg.faults) {
+    s << "[[faults]]\nat_ms = " << f.at_ms << "\naction = \"" << f.action << "\"\n";
+    if (f.action == "crash" || f.action == "restart") s << "node = " << f.node << "\n";
+    if (f.action == "cut" || f.action == "uncut")
+      s << "from = " << f.from << "\nto = " << f.to << "\n";
+    if (f.action == "partition") {
+      s << "groups = [";
+      for (size_t g = 0; g < f.groups.size(); ++g) {
+        s << (g ? ", [" : "[");
+        for (size_t k = 0; k < f.groups[g].size(); ++k) s << (k ? ", " : "") << f.groups[g][k];
+        s << "]";
+      }
+      s << "]\n";
+    }
   }
   return s.str();
+}
+
+// Which of the corners of issue 10 a configuration reaches, judged from the
+// configuration itself (any profile), so the suite can show its reach.
+std::vector<const char*> corners_of(const Config& cfg) {
+  const TimingConfig& t = cfg.timing;
+  std::vector<const char*> out;
+  if (t.client_timeout_ms < 2 * t.network_latency_max_ms)
+    out.push_back("client timeout < round trip");
+  if (t.election_timeout_min_ms - t.heartbeat_interval_ms <= 3) {
+    out.push_back("election timeout within 3 ms of heartbeat");
+  }
+  if (t.election_timeout_max_ms == t.election_timeout_min_ms + 1) {
+    out.push_back("degenerate election window");
+  }
+  if (t.network_latency_max_ms >= t.election_timeout_max_ms) {
+    out.push_back("latency > election timeout");
+  }
+  if (t.network_latency_max_ms > t.client_timeout_ms) out.push_back("latency > client timeout");
+  if (cfg.network.loss > 0.3) out.push_back("loss > 0.3");
+  if (cfg.network.duplicate > 0.3) out.push_back("duplicate > 0.3");
+  int crashes = 0, most_down = 0;
+  bool first_term_crash = false, even_split = false;
+  for (const FaultConfig& f : cfg.faults) {
+    if (f.action == "crash") {
+      most_down = std::max(most_down, ++crashes);
+      if (f.node == cfg.initial_leader && f.at_ms <= kFirstTermMs) {
+        first_term_crash = true;
+      }
+    }
+    if (f.action == "restart") --crashes;
+    if (f.action == "partition" && f.groups.size() == 2 &&
+        f.groups[0].size() + (cfg.num_nodes % 2) >= f.groups[1].size() &&
+        f.groups[1].size() + (cfg.num_nodes % 2) >= f.groups[0].size()) {
+      even_split = true;
+    }
+  }
+  if (most_down == cfg.num_nodes) out.push_back("full-cluster crash (scheduled)");
+  if (cfg.nemesis.enabled && cfg.nemesis.max_down == cfg.num_nodes &&
+      std::count(cfg.nemesis.kinds.begin(), cfg.nemesis.kinds.end(), "crash")) {
+    out.push_back("full-cluster crash possible (nemesis max_down = num_nodes)");
+  }
+  if (first_term_crash) out.push_back("initial leader crashes in its first ms");
+  if (even_split) out.push_back("even split");
+  if (cfg.keys == 1) out.push_back("one hot key");
+  if (cfg.linger_ms < 10 * t.election_timeout_max_ms) out.push_back("linger below liveness bound");
+  if (cfg.linger_ms == 0) out.push_back("linger 0");
+  return out;
 }
 
 // Runs `property` `runs` times; returns the result RapidCheck reports.
@@ -176,13 +442,34 @@ std::string result_text(const rc::detail::TestResult& r) {
 
 TEST_CASE("Random clusters, networks and faults never violate a checked property", "[property]") {
   int runs = property_runs(40);
-  auto result = check_property("raft safety", runs, [] {
-    Profile profile = *rc::gen::element(Profile::Classic, Profile::Classic, Profile::RetryStorm);
+  // How many runs reached each corner, and how many had the liveness bounds judged.
+  std::map<std::string, int> reach;
+  int total = 0, judged = 0, leader_judged = 0, timing_met = 0;
+  auto result = check_property("raft safety", runs, [&] {
+    Profile profile = gen_profile();
     Config cfg = gen_config(profile);
     RC_TAG(to_string(profile));
-    RC_TAG(cfg.nemesis.enabled ? "faults" : "no faults");
+    RC_TAG(cfg.nemesis.enabled || !cfg.faults.empty() ? "faults" : "no faults");
     Outcome o = run_and_check(cfg);
-    RC_LOG() << describe(cfg) << "\n" << check::format_report(o.report) << "\n";
+    RC_LOG() << "profile " << to_string(profile) << "; reproduce with raftkv run CONFIG --check, "
+             << "CONFIG:\n"
+             << to_toml(cfg) << check::format_report(o.report) << "\n";
+    ++total;
+    ++reach[std::string("profile ") + to_string(profile)];
+    for (const char* corner : corners_of(cfg)) ++reach[corner];
+    if (o.report.liveness_skipped.empty()) ++judged;
+    // The leader bound is skipped for the timing assumption, no majority, or a trace that ends
+    // before it; the other reasons concern convergence only.
+    bool leader_skipped = false, timing_broken = false;
+    for (const std::string& why : o.report.liveness_skipped) {
+      if (why.find("timing assumption") != std::string::npos) timing_broken = true;
+      if (timing_broken || why.find("no leader yet") != std::string::npos ||
+          why.find("no majority") != std::string::npos) {
+        leader_skipped = true;
+      }
+    }
+    if (!timing_broken) ++timing_met;
+    if (!leader_skipped) ++leader_judged;
     // Every check of raftkv check, liveness included (a leader and converged replicas within
     // the bounds after the last fault, every client operation ended by its deadline).
     RC_ASSERT(o.report.ok());
@@ -190,6 +477,14 @@ TEST_CASE("Random clusters, networks and faults never violate a checked property
   });
   INFO(result_text(result));
   CHECK(result.is<rc::detail::SuccessResult>());
+  if (result.is<rc::detail::SuccessResult>()) {
+    std::ostringstream s;
+    s << "reach of " << total << " runs: timing assumption met on " << timing_met
+      << ", the leader bound judged on " << leader_judged << ", liveness fully judged on "
+      << judged;
+    for (const auto& [corner, count] : reach) s << "; " << corner << " " << count;
+    WARN(s.str());
+  }
 }
 
 TEST_CASE("The same seed gives the same trace, for random configurations", "[property]") {

@@ -35,6 +35,10 @@ inline constexpr const char* kDurability = "Durability";
 inline constexpr const char* kReplication = "Replication";
 inline constexpr const char* kLiveness = "Liveness";
 
+// The timing assumption under which the leader and convergence bounds are judged
+// (spec/checks.md, Liveness) allows at most this message loss.
+inline constexpr double kMaxJudgedLoss = 0.3;
+
 struct Violation {
   std::string check;          // one of the names above
   std::vector<int64_t> seqs;  // the trace events involved (their `seq`), ascending
@@ -80,7 +84,9 @@ struct CheckOptions {
   // Liveness, with stated bounds (spec/checks.md): after the last fault, with a majority up and
   // connected, a leader within the bound; the replicas converge within the bound; every client
   // operation ends by its deadline. 0 derives the bound from the trace's config:
-  // 10 x election_timeout_max_ms.
+  // 10 x election_timeout_max_ms. The leader and convergence bounds are judged only when the
+  // config meets Raft's timing assumption (spec/checks.md); otherwise the report says which part
+  // it breaks, in liveness_skipped.
   bool liveness = true;
   int64_t liveness_bound_ms = 0;
 };

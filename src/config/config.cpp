@@ -37,6 +37,8 @@ constexpr int64_t kInt32Min = std::numeric_limits<int32_t>::min();
 
 constexpr int kMaxNodes = 1000;
 constexpr int kMaxClients = 1000;
+// The workload's keys are single letters, "a".."z".
+constexpr int kMaxKeys = 26;
 
 // A real config is a few hundred bytes; the cap only stops absurd inputs
 // from eating memory.
@@ -52,9 +54,9 @@ constexpr int kMaxBracketDepth = 32;
 // The schema: valid keys of each table, used for unknown-key errors and
 // "did you mean" suggestions.
 constexpr std::string_view kTopKeys[] = {
-    "num_nodes",      "num_clients",   "seed",      "requests_per_client",
-    "initial_leader", "time_limit_ms", "linger_ms", "leader_noop",
-    "timing",         "network",       "faults",    "nemesis"};
+    "num_nodes",      "num_clients",   "seed",      "requests_per_client", "keys",
+    "initial_leader", "time_limit_ms", "linger_ms", "leader_noop",         "timing",
+    "network",        "faults",        "nemesis"};
 constexpr std::string_view kTimingKeys[] = {"heartbeat_interval_ms",   "election_timeout_min_ms",
                                             "election_timeout_max_ms", "network_latency_min_ms",
                                             "network_latency_max_ms",  "client_timeout_ms",
@@ -589,6 +591,7 @@ class Reader {
       if (k == "requests_per_client") {
         cfg.requests_per_client = read_int32(node, "requests_per_client");
       }
+      if (k == "keys") cfg.keys = read_int32(node, "keys");
       if (k == "initial_leader") cfg.initial_leader = read_int32(node, "initial_leader");
       if (k == "time_limit_ms") cfg.time_limit_ms = read_int32(node, "time_limit_ms");
       if (k == "linger_ms") cfg.linger_ms = read_int32(node, "linger_ms");
@@ -819,6 +822,7 @@ class Checker {
       fail_keys({"seed"}, "key 'seed' must be below 2^31, got " + std::to_string(cfg.seed));
     }
     check_range("requests_per_client", cfg.requests_per_client, 0, kInt32Max);
+    check_range("keys", cfg.keys, 1, kMaxKeys, " (the workload's keys are 'a'..'z')");
     check_range("initial_leader", cfg.initial_leader, 0, cfg.num_nodes,
                 " (0 = no initial leader; num_nodes = " + std::to_string(cfg.num_nodes) + ")");
     check_range("time_limit_ms", cfg.time_limit_ms, 1, kInt32Max);

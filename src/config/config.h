@@ -57,6 +57,9 @@ struct Config {
   int num_clients = 3;
   uint64_t seed = 1;
   int requests_per_client = 5;
+  // Distinct keys the random workload uses: "a", "b", ... (1..26). 1 puts
+  // every client command on one hot key.
+  int keys = 5;
   // Node sent StartElection at time 0 (as in the seed); 0 leaves the first
   // election to election timeouts.
   int initial_leader = 1;

@@ -26,7 +26,7 @@ json config_to_json(const Config& cfg) {
                           {"to", f.to}});
   }
   const TimingConfig& t = cfg.timing;
-  return json{
+  json out = json{
       {"num_nodes", cfg.num_nodes},
       {"num_clients", cfg.num_clients},
       {"seed", cfg.seed},
@@ -53,6 +53,11 @@ json config_to_json(const Config& cfg) {
         {"mean_interval_ms", cfg.nemesis.mean_interval_ms},
         {"max_down", cfg.nemesis.max_down}}},
   };
+  // `keys` came after traces of version 1 were written: it is present only when it is not the
+  // default 5, so a run with the default writes the same bytes as before it existed, and a trace
+  // without it means 5 (spec/trace-schema.md).
+  if (cfg.keys != Config{}.keys) out["keys"] = cfg.keys;
+  return out;
 }
 
 }  // namespace raftkv

@@ -6,8 +6,10 @@
 
 namespace raftkv {
 
-// Every key, defaults filled in, in the TOML file's shape. Probabilities are
-// written as strings so the trace stays integer-only (spec/trace-schema.md).
+// Every key, defaults filled in, in the TOML file's shape, except `keys`,
+// which is written only when it is not the default 5 (so default runs keep
+// their bytes). Probabilities are written as strings so the trace stays
+// integer-only (spec/trace-schema.md).
 json config_to_json(const Config& cfg);
 
 }  // namespace raftkv

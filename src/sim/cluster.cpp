@@ -503,12 +503,12 @@ void Cluster::start_clients(int leader) {
 }
 
 Command Cluster::random_command(int client) {
-  // The seed's workload: get/put/delete on keys a-e, values val_0..val_99.
-  static const char* const kKeys[] = {"a", "b", "c", "d", "e"};
+  // The seed's workload: get/put/delete on the first `keys` of a..z (a..e by
+  // default, as in the seed), values val_0..val_99.
   Command cmd;
   int64_t kind = rng_.uniform(0, 2);
   cmd.op = kind == 0 ? Op::Get : kind == 1 ? Op::Put : Op::Delete;
-  cmd.key = kKeys[rng_.uniform(0, 4)];
+  cmd.key = std::string(1, static_cast<char>('a' + rng_.uniform(0, cfg_.keys - 1)));
   if (cmd.op == Op::Put) cmd.value = "val_" + std::to_string(rng_.uniform(0, 99));
   cmd.client = client;
   return cmd;
