@@ -1145,6 +1145,35 @@ TEST_CASE("KVSemantics: a client accepts a reply to another of its requests",
              Catch::Contains("the last reply it received was for request 1"));
 }
 
+// A follower redirects the request (not_leader); the client must retry elsewhere, not take the
+// redirect as its outcome (the mutant client-accepts-not-leader of tools/mutants.tsv).
+TEST_CASE("KVSemantics: a client accepts not_leader as its request's outcome",
+          "[checker][KVSemantics]") {
+  TraceBuilder tb(3, 1);
+  tb.start_all();
+  tb.elect(1, {2});
+  json cmd = put(1, 1, "x", "a");
+  tb.tick();
+  tb.invoke(1, cmd, 2);
+  json request = tb.client_send(1, cmd, 2);
+  tb.tick();
+  tb.deliver(2, request);
+  tb.node_event(2, "reject_client", {{"client", 1}, {"client_seq", 1}, {"leader_hint", 1}});
+  json redirect = tb.send(2, {{"type", "ClientReply"},
+                              {"to", 0},
+                              {"client", 1},
+                              {"seq", 1},
+                              {"result", result("not_leader", "")},
+                              {"leader_hint", 1}});
+  tb.tick();
+  tb.runtime_event("client_receive", {{"client", 1}, {"msg", redirect}});
+  tb.complete(1, 1, result("not_leader", ""), 2);
+  tb.end();
+  Report r = tb.check();
+  REQUIRE(violated(r) == "KVSemantics");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("not_leader is a redirect"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Linearizability (through the trace)
 
@@ -1743,4 +1772,41 @@ TEST_CASE("benchmark: linearizability of a 100k-operation history", "[.bench]") 
         "%ld steps, %s\n",
         shape.clients, shape.keys, shape.unknown_per_mille, s, static_cast<long>(r.steps), verdict);
   }
+}
+
+// Figure 2 (candidates): a candidate that receives AppendEntries from the leader of its own term
+// returns to follower. Node 3 stands in term 1 and loses; node 1 wins term 1 and its first
+// AppendEntries reaches node 3.
+static TraceBuilder candidate_hears_leader(bool steps_down) {
+  TraceBuilder tb(3, 1);
+  tb.start_all();
+  tb.lose_election(3);
+  tb.elect(1, {2});
+  json ae = tb.send(1, {{"type", "AppendEntries"},
+                        {"to", 3},
+                        {"term", 1},
+                        {"prev_log_index", 0},
+                        {"prev_log_term", 0},
+                        {"entries", json::array()},
+                        {"leader_commit", 0}});
+  tb.tick();
+  tb.deliver(3, ae);
+  if (steps_down) {
+    tb.node(3).role = "follower";
+    tb.node_event(3, "become_follower", {{"leader", 1}});
+  }
+  tb.tick();
+  tb.timeout(2);
+  tb.end();
+  return tb;
+}
+
+TEST_CASE("TermAdoption: a candidate that hears from its term's leader must become follower",
+          "[checker][TermAdoption]") {
+  Report good = candidate_hears_leader(true).check();
+  INFO(format_report(good));
+  CHECK(good.ok());
+  Report bad = candidate_hears_leader(false).check();
+  REQUIRE(violated(bad) == "TermAdoption");
+  CHECK_THAT(bad.violation->explanation, Catch::Contains("ended that step as candidate"));
 }

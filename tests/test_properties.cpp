@@ -425,7 +425,10 @@ rc::detail::TestResult check_property(const std::string& name, int runs, Propert
   // A fixed seed keeps CI reproducible; RAFTKV_PROPERTY_SEED explores others.
   const char* seed = std::getenv("RAFTKV_PROPERTY_SEED");
   params.seed = seed ? std::strtoull(seed, nullptr, 10) : 20261126;
-  params.disableShrinking = !shrink;
+  // Shrinking a failure can rerun a slow scenario hundreds of times; a caller
+  // that only wants the verdict (tools/mutate) sets RAFTKV_PROPERTY_NO_SHRINK=1.
+  const char* no_shrink = std::getenv("RAFTKV_PROPERTY_NO_SHRINK");
+  params.disableShrinking = !shrink || (no_shrink && std::string(no_shrink) == "1");
   return rc::detail::checkTestable(property, meta, params);
 }
 

@@ -739,6 +739,7 @@ class TraceChecker {
     int64_t term = 0;
     int64_t seq = 0;
     std::string type;
+    bool candidate_hears_leader = false;  // an AppendEntries of a candidate's own term
   };
   std::optional<HigherTerm> higher_term_;
 
@@ -1678,6 +1679,13 @@ void TraceChecker::note_higher_term(const NodeEvent& e, const Obj& msg) {
   const std::string& type = msg.str("type");
   if (type == "ClientRequest" || type == "ClientReply") return;  // no term
   int64_t term = msg.integer("term");
+  // Figure 2 (candidates) and §5.2: a candidate that receives AppendEntries from the leader of
+  // its own term recognizes that leader and returns to follower.
+  if (term == e.st.term && e.st.role == Role::Candidate && type == "AppendEntries") {
+    higher_term_ = HigherTerm{e.id, term, e.seq, type, true};
+    count("candidates_hearing_leader");
+    return;
+  }
   if (term <= e.st.term) return;
   higher_term_ = HigherTerm{e.id, term, e.seq, type};
   count("higher_terms_seen");
@@ -1689,6 +1697,17 @@ void TraceChecker::check_term_adopted() {
   higher_term_.reset();
   const NodeTrack& n = nodes_[static_cast<size_t>(h.node)];
   if (n.term >= h.term && (n.role == Role::Follower || n.role == Role::Down)) return;
+  if (h.candidate_hears_leader) {
+    if (n.term > h.term) return;  // the step went on to a later term (never within one step)
+    fail(kTermAdoption, {h.seq}, {h.node},
+         cat("Node ", h.node, " was a candidate in term ", h.term,
+             " and received an AppendEntries "
+             "of that term at seq ",
+             h.seq, ", but ended that step as ", role_name(n.role),
+             ". Raft Figure 2 (candidates) and §5.2: a candidate that hears from the leader of "
+             "its term recognizes it as legitimate and returns to follower."));
+    return;
+  }
   if (n.term >= h.term) {
     fail(kTermAdoption, {h.seq}, {h.node},
          cat("Node ", h.node, " received a ", h.type, " of term ", h.term, " at seq ", h.seq,
@@ -1880,6 +1899,15 @@ void TraceChecker::on_client_complete(const Obj& ev, int64_t seq) {
              ". stale is the outcome of a request older than one its client already had take "
              "effect, which no client is still waiting for; a client completes only its current "
              "request."));
+  }
+  if (result.status == "not_leader") {
+    fail(kKVSemantics, {track.invoke_seq, seq},
+         from != 0 ? std::vector<int>{static_cast<int>(from)} : std::vector<int>{},
+         cat("Client ", client, " accepted not_leader as the outcome of request ", request, " (",
+             describe(track.cmd), ") at seq ", seq,
+             ". not_leader is a redirect, not an outcome: the request did not take effect there, "
+             "and a client retries at another server until the leader answers or its deadline "
+             "passes (§8); its caller gets ok, key_exists, not_found or unknown."));
   }
   if (track.history_index >= 0) {
     KvOperation& op = history_[static_cast<size_t>(track.history_index)];
