@@ -775,6 +775,8 @@ TEST_CASE("LeaderCompleteness: a stale-term leader need not hold later commits",
   tb.become_candidate(1);  // term 1
   tb.persist(1);
   tb.become_leader(1, {1, 3});
+  tb.leader_append(1, noop());  // leader_noop is on
+  tb.persist(1);
   tb.end();
   Report r = tb.check();
   INFO(format_report(r));
@@ -1809,4 +1811,35 @@ TEST_CASE("TermAdoption: a candidate that hears from its term's leader must beco
   Report bad = candidate_hears_leader(false).check();
   REQUIRE(violated(bad) == "TermAdoption");
   CHECK_THAT(bad.violation->explanation, Catch::Contains("ended that step as candidate"));
+}
+
+// The run follows its config: with leader_noop on, a new leader appends a no-op of its term in
+// the step it is elected (the mutant no-leader-noop of tools/mutants.tsv skipped it unseen).
+TEST_CASE("WellFormed: a leader elected with leader_noop on appends its no-op",
+          "[checker][WellFormed]") {
+  for (bool noop : {true, false}) {
+    TraceBuilder tb(3, 1);
+    tb.start_all();
+    tb.elect(1, {2});
+    tb.tick();
+    tb.timeout(3);
+    tb.end();
+    if (!noop) {
+      // The leader's first append carries a client's put instead of the no-op.
+      for (json& e : tb.events) {
+        if (e["event"] == "append" && e["node"] == 1) {
+          e["entries"][0]["cmd"] = put(1, 1, "x", "a");
+          break;
+        }
+      }
+    }
+    Report r = tb.check();
+    INFO(format_report(r));
+    if (noop) {
+      CHECK(r.ok());
+    } else {
+      REQUIRE(violated(r) == "WellFormed");
+      CHECK_THAT(r.violation->explanation, Catch::Contains("did not append a no-op"));
+    }
+  }
 }

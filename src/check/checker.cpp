@@ -713,6 +713,7 @@ class TraceChecker {
   // TermAdoption
   void note_higher_term(const NodeEvent& e, const Obj& msg);
   void check_term_adopted();
+  void check_leader_noop();
 
   // Runtime events
   void runtime_event(Ev kind, const Obj& ev, int64_t seq);
@@ -742,6 +743,13 @@ class TraceChecker {
     bool candidate_hears_leader = false;  // an AppendEntries of a candidate's own term
   };
   std::optional<HigherTerm> higher_term_;
+  // A leader elected with leader_noop on, until the no-op of its term is appended (same step).
+  struct NewLeader {
+    int node = 0;
+    int64_t term = 0;
+    int64_t seq = 0;
+  };
+  std::optional<NewLeader> awaiting_noop_;
 
   std::vector<NodeTrack> nodes_;  // nodes_[id], id 1..num_nodes_
   std::unordered_map<int64_t, SentMessage> sent_;
@@ -1188,6 +1196,7 @@ void TraceChecker::on_become_leader(const NodeEvent& e, const Obj& ev) {
   check_election_safety(e, votes);
   check_leader_completeness(e);
   count("leaders");
+  if (leader_noop_) awaiting_noop_ = NewLeader{e.id, e.st.term, e.seq};
 }
 
 void TraceChecker::on_truncate(const NodeEvent& e, const Obj& ev) {
@@ -1232,6 +1241,10 @@ void TraceChecker::on_append(const NodeEvent& e, const Obj& ev) {
   NodeTrack& n = *e.node;
   int64_t first = ev.integer("first_index");
   std::vector<Entry> entries = parse_entries(ev, "entries");
+  if (awaiting_noop_ && awaiting_noop_->node == e.id && !entries.empty() &&
+      entries.front().cmd.op == "noop" && entries.front().term == awaiting_noop_->term) {
+    awaiting_noop_.reset();
+  }
   // Leader Append-Only (Figure 3, §5.3): a leader appends new entries only at the end.
   if (e.st.role == Role::Leader && first != n.last_index() + 1) {
     fail(kLeaderAppendOnly, {e.seq}, {e.id},
@@ -1722,6 +1735,21 @@ void TraceChecker::check_term_adopted() {
            "§5.1: a server that sees a higher term in any RPC request or response adopts it and "
            "becomes a follower at once; a stale leader that keeps its term can go on acting as "
            "leader."));
+}
+
+// The run follows its configuration: with leader_noop on (the trace header's config), a node
+// that becomes leader appends a no-op entry of its term in that same step (Raft §8: a leader
+// commits a blank entry at the start of its term to learn which entries are committed; without
+// it, entries of earlier terms can stay uncommitted until a client writes).
+void TraceChecker::check_leader_noop() {
+  if (!awaiting_noop_) return;
+  NewLeader l = *awaiting_noop_;
+  awaiting_noop_.reset();
+  fail(kWellFormed, {l.seq}, {l.node},
+       cat("Node ", l.node, " became leader of term ", l.term, " at seq ", l.seq,
+           " but did not append a no-op entry of that term in the same step, though the run's "
+           "config has leader_noop = true (Raft §8: a new leader commits a blank no-op entry at "
+           "the start of its term)."));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2226,7 +2254,10 @@ void TraceChecker::event(const json& j) {
   if (ended_) throw FormatIssue("event after the 'end' event");
   check_order(seq, t);
   ++report_.events;
-  if (is_input(it->second) || it->second == Ev::End) check_term_adopted();  // a step ended
+  if (is_input(it->second) || it->second == Ev::End) {  // a step ended
+    check_term_adopted();
+    check_leader_noop();
+  }
   if (is_node_event(it->second))
     node_event(it->second, ev, seq);
   else
