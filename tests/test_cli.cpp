@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -406,4 +407,26 @@ TEST_CASE("check: liveness options", "[cli]") {
   CHECK_THAT(bound.out, Catch::Contains("Liveness ok (bound 100 ms)"));
   Result bad = raftkv("check --liveness-bound-ms -5 traces/default.jsonl");
   CHECK(bad.code == 2);
+}
+
+TEST_CASE("bench --scenario catch-up: a restarted follower is found with one refused probe",
+          "[cli][economy]") {
+  // §5.3: a follower whose log is short answers with where its log ends, so
+  // the leader's next AppendEntries starts right after it. The follower here
+  // lags by several entries, and the leader had moved nextIndex past them while
+  // it was down, so a hint that is off by one costs a second refusal.
+  Result r = raftkv("bench --scenario catch-up --json");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  nlohmann::json seeds = nlohmann::json::parse(r.out);
+  REQUIRE(seeds.size() == 10);
+  for (const auto& s : seeds) {
+    CHECK(s["reached"] == true);
+    CHECK(s["lag"].get<int>() >= 2);
+    CHECK(s["refused"].get<int>() == 1);
+  }
+  Result text = raftkv("bench --scenario catch-up");
+  CHECK(text.code == 0);
+  CHECK_THAT(text.out, Catch::Contains("catch-up: at most 1 refused AppendEntries"));
+  CHECK(raftkv("bench --scenario catchup").code == 2);
 }

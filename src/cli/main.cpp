@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
   bench_cmd->add_option("--tracing", bench.tracing, "off, on or both")->capture_default_str();
   bench_cmd
       ->add_option("--scenario", bench.scenario,
-                   "5x3, 51x16, all, or agreement (messages per agreement, seeds 1-10)")
+                   "5x3, 51x16, all, agreement (messages per agreement, seeds 1-10) or "
+                   "catch-up (refused probes while a restarted follower catches up)")
       ->capture_default_str();
 
   try {
