@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,21 @@ inline std::string trace_text(const Config& cfg) {
   std::string text = cluster.header().dump() + "\n";
   for (const json& e : sink.events) text += e.dump() + "\n";
   return text;
+}
+
+// The lines of a JSON-lines text, without their line ends.
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// Lines joined back into a text, each ended by a line end.
+inline std::string join(const std::vector<std::string>& lines) {
+  std::string s;
+  for (const std::string& l : lines) s += l + "\n";
+  return s;
 }
 
 }  // namespace raftkv::testing

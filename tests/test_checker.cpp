@@ -546,22 +546,33 @@ TEST_CASE("check_trace_file reads a file and reports a missing one at line 0", "
 // ---------------------------------------------------------------------------------------------
 // WellFormed
 
-TEST_CASE("WellFormed: time going backwards", "[checker][WellFormed]") {
+// Time and seq are the trace's framing: every reader rejects a file that breaks
+// them as malformed (exit 2), with the same line (trace/reader.h).
+TEST_CASE("Framing: time going backwards is malformed input", "[checker][format]") {
   TraceBuilder tb = normal_run();
   json& ev = tb.find(is_event("become_leader"));
   ev["t"] = 0;
-  Report r = tb.check();
-  REQUIRE(violated(r) == "WellFormed");
-  CHECK(contains(r.violation->seqs, ev["seq"]));
-  CHECK(r.violation->explanation.find("Time goes backwards") != std::string::npos);
+  std::istringstream in(tb.text());
+  try {
+    check_trace(in, "bad");
+    FAIL("expected TraceFormatError");
+  } catch (const TraceFormatError& e) {
+    CHECK(e.line() == ev["seq"].get<int64_t>() + 1);
+    CHECK(std::string(e.what()).find("time goes back") != std::string::npos);
+  }
 }
 
-TEST_CASE("WellFormed: seq with a gap", "[checker][WellFormed]") {
+TEST_CASE("Framing: a seq gap is malformed input", "[checker][format]") {
   TraceBuilder tb = normal_run();
   tb.events.erase(tb.events.begin() + 10);
-  Report r = tb.check();
-  REQUIRE(violated(r) == "WellFormed");
-  CHECK(r.violation->seqs == std::vector<int64_t>{12});
+  std::istringstream in(tb.text());
+  try {
+    check_trace(in, "bad");
+    FAIL("expected TraceFormatError");
+  } catch (const TraceFormatError& e) {
+    CHECK(e.line() == 12);  // line 12 holds seq 12 where seq 11 was due
+    CHECK(std::string(e.what()).find("expected seq 11") != std::string::npos);
+  }
 }
 
 TEST_CASE("WellFormed: deliver of a never-sent message id", "[checker][WellFormed]") {
@@ -1298,7 +1309,7 @@ TEST_CASE("TraceFormatError: truncated file", "[checker][format]") {
     CHECK(format_error_line(join_lines(lines), &msg) == static_cast<int64_t>(lines.size()) + 1);
     CHECK(msg.find("without an 'end' event") != std::string::npos);
   }
-  SECTION("empty file") { CHECK(format_error_line("") == 0); }
+  SECTION("empty file") { CHECK(format_error_line("") == 1); }
 }
 
 TEST_CASE("TraceFormatError: wrong header", "[checker][format]") {

@@ -370,7 +370,7 @@ TEST_CASE("A cut, truncated or mistyped trace is malformed (exit 2) for every co
     std::string file, where, message;
   };
   std::vector<Case> cases = {
-      {"cut.jsonl", ":10:", "no end event (cut short?)"},
+      {"cut.jsonl", ":11:", "the trace stops without an 'end' event (truncated?)"},
       {"no-eol.jsonl", ":" + std::to_string(lines.size()) + ":", "no line end"},
       {"mistyped.jsonl", ":2:", "'node'"},
       {"node9.jsonl", ":" + std::to_string(missing_line) + ":", "node 9"},

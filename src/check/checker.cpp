@@ -12,19 +12,15 @@
 #include <unordered_map>
 
 #include "check/linearizability.h"
+#include "trace/reader.h"
 
 namespace raftkv::check {
-
-TraceFormatError::TraceFormatError(const std::string& name, int64_t line, const std::string& msg)
-    : std::runtime_error(name + ":" + std::to_string(line) + ": " + msg), line_(line) {}
 
 namespace {
 
 using json = nlohmann::json;
 
-constexpr int64_t kIntLimit = int64_t{1} << 31;  // every traced integer is in [0, 2^31)
-constexpr int kMaxDepth = 32;                    // the schema nests at most ~6 levels
-constexpr int kMaxNodes = 1000;                  // the config's limit (src/config/config.cpp)
+constexpr int kMaxNodes = 1000;  // the config's limit (src/config/config.cpp)
 
 template <typename... Args>
 std::string cat(const Args&... args) {
@@ -90,7 +86,7 @@ uint64_t hash_json(const json& v, uint64_t h = kFnvOffset) {
     case json::value_t::boolean: return fnv_int(h, v.get<bool>() ? 1 : 0);
     case json::value_t::number_integer:
     case json::value_t::number_unsigned: return fnv_int(h, v.get<int64_t>());
-    default: return h;  // excluded by scan_values
+    default: return h;  // excluded by the reader (trace::check_encoding)
   }
 }
 
@@ -102,52 +98,6 @@ class FormatIssue : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-// The schema's global encoding rules: no null anywhere, every number an integer in [0, 2^31),
-// and (our own guard) bounded nesting, so later recursion over a value is safe.
-void scan_values(const json& root) {
-  struct Item {
-    const json* value;
-    int depth;
-    std::string_view key;
-  };
-  auto issue = [](const Item& item, const std::string& what) {
-    std::string where = item.key.empty() ? "" : cat(" in field '", item.key, "'");
-    return FormatIssue(what + where);
-  };
-  std::vector<Item> stack{{&root, 1, ""}};
-  while (!stack.empty()) {
-    Item item = stack.back();
-    stack.pop_back();
-    const json& v = *item.value;
-    if (item.depth > kMaxDepth) throw issue(item, cat("nesting deeper than ", kMaxDepth));
-    switch (v.type()) {
-      case json::value_t::null: throw issue(item, "null value (the schema has no null)");
-      case json::value_t::number_float: throw issue(item, "non-integer number " + v.dump());
-      case json::value_t::number_integer:
-        if (v.get<int64_t>() < 0 || v.get<int64_t>() >= kIntLimit) {
-          throw issue(item, "integer " + v.dump() + " outside [0, 2^31)");
-        }
-        break;
-      case json::value_t::number_unsigned:
-        if (v.get<uint64_t>() >= static_cast<uint64_t>(kIntLimit)) {
-          throw issue(item, "integer " + v.dump() + " outside [0, 2^31)");
-        }
-        break;
-      case json::value_t::object:
-        for (auto it = v.begin(); it != v.end(); ++it) {
-          stack.push_back(Item{&it.value(), item.depth + 1, it.key()});
-        }
-        break;
-      case json::value_t::array:
-        for (const json& child : v) stack.push_back(Item{&child, item.depth + 1, item.key});
-        break;
-      case json::value_t::string:
-      case json::value_t::boolean: break;
-      default: throw issue(item, "unsupported JSON value");
-    }
-  }
-}
 
 // A JSON object being read, with its path for messages ("msg.entries").
 class Obj {
@@ -873,20 +823,8 @@ void TraceChecker::header(const json& j) {
 // WellFormed
 
 void TraceChecker::check_order(int64_t seq, int64_t t) {
-  if (seq != last_seq_ + 1) {
-    fail(kWellFormed, {seq}, {},
-         cat("Event seq ", seq, " follows seq ", last_seq_,
-             ": seq must count 1, 2, 3, ... in file "
-             "order with no gaps (trace-schema \"Common fields\"), so an event is missing, "
-             "duplicated or reordered."));
-  }
-  if (t < last_t_) {
-    fail(kWellFormed, {seq - 1, seq}, {},
-         cat("Time goes backwards: event seq ", seq, " has t=", t, " ms after t=", last_t_,
-             " ms at seq ", seq - 1,
-             ". Virtual time never decreases in a trace; events that "
-             "share a millisecond are ordered by seq."));
-  }
+  // The reader (trace/reader.h) has already rejected a seq out of order and
+  // time going back as malformed input, as replay and export-tla do.
   last_seq_ = seq;
   last_t_ = t;
 }
@@ -2276,31 +2214,33 @@ Report check_trace(std::istream& in, const std::string& name, const CheckOptions
   Report report;
   report.trace_name = name;
   TraceChecker checker(options, report);
-  std::string line;
-  int64_t line_no = 0;
+  // The shared reader (trace/reader.h) checks the encoding and validates every
+  // line against the contract, with the same messages as replay and
+  // export-tla; what it lets through, the checks below judge.
+  LineReader r(in, name);
   try {
-    while (std::getline(in, line)) {
-      ++line_no;
-      if (in.eof()) throw FormatIssue("last line has no line end (truncated file?)");
-      if (line.empty()) throw FormatIssue("blank line");
-      json j;
-      try {
-        j = json::parse(line);
-      } catch (const json::exception& e) {
-        throw FormatIssue(std::string("invalid JSON: ") + e.what());
-      }
-      scan_values(j);
-      if (line_no == 1)
-        checker.header(j);
-      else
-        checker.event(j);
+    json j;
+    read_trace_header(r, j);
+    try {
+      checker.header(j);
+    } catch (const FormatIssue& issue) {
+      r.fail(issue.what());
     }
-    if (in.bad()) throw FormatIssue("read error");
-    if (line_no == 0) throw FormatIssue("empty trace: no header line");
-    ++line_no;  // a problem found at the end is reported just past the last line
-    checker.finish();
-  } catch (const FormatIssue& issue) {
-    throw TraceFormatError(name, line_no, issue.what());
+    TraceFraming framing;
+    while (r.next(j)) {
+      framing.read(r, j);
+      try {
+        checker.event(j);
+      } catch (const FormatIssue& issue) {
+        r.fail(issue.what());
+      }
+    }
+    framing.finish(r);
+    try {
+      checker.finish();
+    } catch (const FormatIssue& issue) {
+      r.fail_at_end(issue.what());
+    }
   } catch (const Stop& stop) {
     report.violation = stop.violation;
   }

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "trace/reader.h"
+
 namespace raftkv::check {
 
 // The check names, exactly as spec/checks.md and RaftKV.tla spell them.
@@ -67,15 +69,9 @@ struct Report {
 };
 
 // A trace that cannot be read as a raftkv-trace version 1 file. what() is "NAME:LINE: message";
-// line 0 means the file itself (e.g. it cannot be opened).
-class TraceFormatError : public std::runtime_error {
- public:
-  TraceFormatError(const std::string& name, int64_t line, const std::string& msg);
-  int64_t line() const { return line_; }
-
- private:
-  int64_t line_;
-};
+// line 0 means the file itself (e.g. it cannot be opened). The one error type of every reader of
+// traces (trace/reader.h).
+using TraceFormatError = TraceInputError;
 
 struct CheckOptions {
   bool linearizability = true;  // false skips the client-history search

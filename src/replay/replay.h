@@ -16,18 +16,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "trace/reader.h"
+
 namespace raftkv {
 
-// Malformed input: what() is "NAME:LINE: message".
-class ReplayInputError : public std::runtime_error {
- public:
-  ReplayInputError(const std::string& name, int64_t line, const std::string& msg)
-      : std::runtime_error(name + ":" + std::to_string(line) + ": " + msg), line_(line) {}
-  int64_t line() const { return line_; }
-
- private:
-  int64_t line_;
-};
+// Malformed input: what() is "NAME:LINE: message" (the one error type of
+// every reader of traces).
+using ReplayInputError = TraceInputError;
 
 struct ReplayResult {
   bool identical = true;

@@ -1,0 +1,390 @@
+#include "trace/event_table.h"
+
+#include <algorithm>
+#include <set>
+
+#include "raft/planted_bugs.h"
+
+namespace raftkv::trace {
+namespace {
+
+constexpr int64_t kIntLimit = int64_t{1} << 31;  // every traced integer is in [0, 2^31)
+constexpr int kMaxDepth = 32;                    // the schema nests at most ~6 levels
+
+using T = FieldType;
+
+}  // namespace
+
+const std::vector<EventSpec>& event_table() {
+  static const std::vector<EventSpec> table = {
+      // Input events: each begins a step of `node`.
+      {"start", EventKind::Input, {}},
+      {"deliver", EventKind::Input, {{"msg", T::Message}}},
+      {"timeout",
+       EventKind::Input,
+       {{"timer", T::String, {"election", "heartbeat", "start_election"}}}},
+      {"crash", EventKind::Input, {}},
+      {"restart", EventKind::Input, {}},
+      // Effect events: what the node did inside the step.
+      {"term_update", EventKind::Effect, {{"old_term", T::Int}}},
+      {"become_candidate", EventKind::Effect, {}},
+      {"become_leader", EventKind::Effect, {{"votes", T::IntArray}}},
+      {"become_follower", EventKind::Effect, {{"leader", T::Int}}},
+      {"vote",
+       EventKind::Effect,
+       {{"candidate", T::Int},
+        {"granted", T::Bool},
+        {"reason", T::String, {"", "stale_term", "already_voted", "log_not_up_to_date"}}}},
+      {"truncate", EventKind::Effect, {{"from_index", T::Int}, {"removed", T::Int}}},
+      {"append", EventKind::Effect, {{"first_index", T::Int}, {"entries", T::Entries}}},
+      {"progress",
+       EventKind::Effect,
+       {{"peer", T::Int},
+        {"next_index", T::Int},
+        {"match_index", T::Int},
+        {"mode", T::String, {"probe", "replicate"}}}},
+      {"commit", EventKind::Effect, {{"old_commit", T::Int}}},
+      {"apply", EventKind::Effect, {{"index", T::Int}, {"entry", T::Entry}, {"result", T::Result}}},
+      {"persist", EventKind::Effect, {{"term", T::Int}, {"vote", T::Int}, {"log_len", T::Int}}},
+      {"send", EventKind::Effect, {{"msg", T::Message}}},
+      {"reject_client",
+       EventKind::Effect,
+       {{"client", T::Int}, {"client_seq", T::Int}, {"leader_hint", T::Int}}},
+      // Runtime events: the network, the clients, the faults, the end.
+      {"drop",
+       EventKind::Runtime,
+       {{"msg", T::Message},
+        {"reason", T::String, {"node_down", "loss", "partition", "cut", "test"}}}},
+      {"duplicate", EventKind::Runtime, {{"msg", T::Message}}},
+      {"client_invoke",
+       EventKind::Runtime,
+       {{"client", T::Int}, {"client_seq", T::Int}, {"cmd", T::Command}, {"to", T::Int}}},
+      {"client_send",
+       EventKind::Runtime,
+       {{"client", T::Int}, {"client_seq", T::Int}, {"to", T::Int}, {"msg", T::Message}}},
+      {"client_complete",
+       EventKind::Runtime,
+       {{"client", T::Int}, {"client_seq", T::Int}, {"result", T::Result}, {"from", T::Int}}},
+      {"client_receive", EventKind::Runtime, {{"client", T::Int}, {"msg", T::Message}}},
+      {"client_retry",
+       EventKind::Runtime,
+       {{"client", T::Int},
+        {"client_seq", T::Int},
+        {"reason", T::String, {"not_leader", "timeout"}},
+        {"to", T::Int}}},
+      {"partition", EventKind::Runtime, {{"groups", T::Groups}}},
+      {"heal", EventKind::Runtime, {}},
+      {"cut", EventKind::Runtime, {{"from", T::Int}, {"to", T::Int}}},
+      {"uncut", EventKind::Runtime, {{"from", T::Int}, {"to", T::Int}}},
+      {"end", EventKind::Runtime, {{"nodes", T::EndNodes}}},
+  };
+  return table;
+}
+
+const std::vector<MessageSpec>& message_table() {
+  static const std::vector<MessageSpec> table = {
+      {"RequestVote", {{"term", T::Int}, {"last_log_index", T::Int}, {"last_log_term", T::Int}}},
+      {"RequestVoteResponse",
+       {{"term", T::Int},
+        {"granted", T::Bool},
+        {"reason", T::String, {"", "stale_term", "already_voted", "log_not_up_to_date"}}}},
+      {"AppendEntries",
+       {{"term", T::Int},
+        {"prev_log_index", T::Int},
+        {"prev_log_term", T::Int},
+        {"entries", T::Entries},
+        {"leader_commit", T::Int}}},
+      {"AppendEntriesResponse",
+       {{"term", T::Int},
+        {"success", T::Bool},
+        {"prev_log_index", T::Int},
+        {"match_index", T::Int},
+        {"conflict_index", T::Int},
+        {"conflict_term", T::Int},
+        {"reason", T::String, {"", "stale_term", "log_mismatch"}}}},
+      {"CommitNotification", {{"term", T::Int}, {"leader_commit", T::Int}}},
+      {"ClientRequest", {{"client", T::Int}, {"cmd", T::Command}}},
+      {"ClientReply",
+       {{"client", T::Int}, {"seq", T::Int}, {"result", T::Result}, {"leader_hint", T::Int}}},
+  };
+  return table;
+}
+
+const EventSpec* find_event(std::string_view name) {
+  for (const EventSpec& e : event_table()) {
+    if (name == e.name) return &e;
+  }
+  return nullptr;
+}
+
+void check_encoding(const json& root) {
+  struct Item {
+    const json* value;
+    int depth;
+    std::string_view key;
+  };
+  auto issue = [](const Item& item, const std::string& what) {
+    std::string where = item.key.empty() ? "" : " in field '" + std::string(item.key) + "'";
+    return SchemaError(what + where);
+  };
+  std::vector<Item> stack{{&root, 1, ""}};
+  while (!stack.empty()) {
+    Item item = stack.back();
+    stack.pop_back();
+    const json& v = *item.value;
+    if (item.depth > kMaxDepth) {
+      throw issue(item, "nesting deeper than " + std::to_string(kMaxDepth));
+    }
+    switch (v.type()) {
+      case json::value_t::null: throw issue(item, "null value (the schema has no null)");
+      case json::value_t::number_float: throw issue(item, "non-integer number " + v.dump());
+      case json::value_t::number_integer:
+        if (v.get<int64_t>() < 0 || v.get<int64_t>() >= kIntLimit) {
+          throw issue(item, "integer " + v.dump() + " outside [0, 2^31)");
+        }
+        break;
+      case json::value_t::number_unsigned:
+        if (v.get<uint64_t>() >= static_cast<uint64_t>(kIntLimit)) {
+          throw issue(item, "integer " + v.dump() + " outside [0, 2^31)");
+        }
+        break;
+      case json::value_t::object:
+        for (auto it = v.begin(); it != v.end(); ++it) {
+          stack.push_back(Item{&it.value(), item.depth + 1, it.key()});
+        }
+        break;
+      case json::value_t::array:
+        for (const json& child : v) stack.push_back(Item{&child, item.depth + 1, item.key});
+        break;
+      case json::value_t::string:
+      case json::value_t::boolean: break;
+      default: throw issue(item, "unsupported JSON value");
+    }
+  }
+}
+
+namespace {
+
+// Validates one object against a list of field specs, naming fields by path.
+class Validator {
+ public:
+  // `fixed`: fields every object of this kind has besides `fields`.
+  void object(const json& j, const std::string& path, const std::vector<FieldSpec>& fixed,
+              const std::vector<FieldSpec>& fields) {
+    if (!j.is_object()) fail(path, "an object");
+    for (const auto* list : {&fixed, &fields}) {
+      for (const FieldSpec& f : *list) {
+        auto it = j.find(f.name);
+        std::string p = join(path, f.name);
+        if (it == j.end()) {
+          if (!f.required) continue;
+          throw SchemaError("missing field '" + p + "'");
+        }
+        value(*it, p, f);
+      }
+    }
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (!named(it.key(), fixed) && !named(it.key(), fields)) {
+        throw SchemaError("unknown field '" + join(path, it.key()) + "'");
+      }
+    }
+  }
+
+  void value(const json& v, const std::string& path, const FieldSpec& f) {
+    switch (f.type) {
+      case T::Int:
+        if (!v.is_number_integer()) fail(path, "an integer");
+        break;
+      case T::Bool:
+        if (!v.is_boolean()) fail(path, "a boolean");
+        break;
+      case T::String:
+        if (!v.is_string()) fail(path, "a string");
+        if (!f.allowed.empty() && std::find(f.allowed.begin(), f.allowed.end(),
+                                            v.get_ref<const std::string&>()) == f.allowed.end()) {
+          std::string list;
+          for (const std::string& a : f.allowed) list += (list.empty() ? "\"" : ", \"") + a + "\"";
+          throw SchemaError("field '" + path + "' is " + v.dump() + ", expected one of " + list);
+        }
+        break;
+      case T::IntArray: array_of(v, path, FieldSpec{"", T::Int}); break;
+      case T::StringArray: array_of(v, path, FieldSpec{"", T::String}); break;
+      case T::Groups: array_of(v, path, FieldSpec{"", T::IntArray}); break;
+      case T::State: {
+        static const std::vector<FieldSpec> state = {
+            {"term", T::Int},
+            {"vote", T::Int},
+            {"role", T::String, {"follower", "candidate", "leader", "down"}},
+            {"commit", T::Int},
+            {"applied", T::Int},
+            {"last_index", T::Int},
+            {"last_term", T::Int}};
+        object(v, path, {}, state);
+        break;
+      }
+      case T::Message: message(v, path); break;
+      case T::Command: {
+        static const std::vector<FieldSpec> cmd = {
+            {"op", T::String, {"put", "get", "delete", "noop"}},
+            {"key", T::String},
+            {"value", T::String},
+            {"client", T::Int},
+            {"seq", T::Int}};
+        object(v, path, {}, cmd);
+        break;
+      }
+      case T::Entry: object(v, path, {}, {{"term", T::Int}, {"cmd", T::Command}}); break;
+      case T::Entries: array_of(v, path, FieldSpec{"", T::Entry}); break;
+      case T::Result: {
+        static const std::vector<FieldSpec> result = {
+            {"status",
+             T::String,
+             {"ok", "key_exists", "not_found", "not_leader", "unknown", "stale"}},
+            {"value", T::String}};
+        object(v, path, {}, result);
+        break;
+      }
+      case T::Object: object(v, path, {}, f.fields); break;
+      case T::ObjectArray:
+        if (!v.is_array()) fail(path, "an array");
+        for (size_t i = 0; i < v.size(); ++i) object(v[i], index(path, i), {}, f.fields);
+        break;
+      case T::EndNodes: {
+        static const std::vector<FieldSpec> node = {{"node", T::Int},
+                                                    {"state", T::State},
+                                                    {"store_digest", T::String},
+                                                    {"store_size", T::Int}};
+        if (!v.is_array()) fail(path, "an array");
+        for (size_t i = 0; i < v.size(); ++i) object(v[i], index(path, i), {}, node);
+        break;
+      }
+    }
+  }
+
+ private:
+  void message(const json& v, const std::string& path) {
+    static const std::vector<FieldSpec> common = {
+        {"id", T::Int}, {"type", T::String}, {"from", T::Int}, {"to", T::Int}};
+    if (!v.is_object()) fail(path, "an object");
+    auto type = v.find("type");
+    if (type == v.end()) throw SchemaError("missing field '" + join(path, "type") + "'");
+    if (!type->is_string()) fail(join(path, "type"), "a string");
+    for (const MessageSpec& m : message_table()) {
+      if (*type == m.type) return object(v, path, common, m.fields);
+    }
+    throw SchemaError("field '" + join(path, "type") + "' is " + type->dump() +
+                      ", not a message type of the schema");
+  }
+
+  void array_of(const json& v, const std::string& path, const FieldSpec& element) {
+    if (!v.is_array()) fail(path, "an array");
+    for (size_t i = 0; i < v.size(); ++i) value(v[i], index(path, i), element);
+  }
+
+  static bool named(const std::string& key, const std::vector<FieldSpec>& fields) {
+    for (const FieldSpec& f : fields) {
+      if (key == f.name) return true;
+    }
+    return false;
+  }
+  static std::string join(const std::string& path, const std::string& name) {
+    return path.empty() ? name : path + "." + name;
+  }
+  static std::string index(const std::string& path, size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+  }
+  [[noreturn]] static void fail(const std::string& path, const char* what) {
+    throw SchemaError("field '" + path + "' must be " + what);
+  }
+};
+
+}  // namespace
+
+void validate_event(const json& ev) {
+  if (!ev.is_object()) throw SchemaError("expected a JSON object");
+  auto name = ev.find("event");
+  if (name == ev.end()) throw SchemaError("missing field 'event'");
+  if (!name->is_string()) throw SchemaError("field 'event' must be a string");
+  const EventSpec* spec = find_event(name->get_ref<const std::string&>());
+  if (spec == nullptr) throw SchemaError("unknown event " + name->dump());
+  static const std::vector<FieldSpec> runtime_common = {
+      {"seq", T::Int}, {"t", T::Int}, {"event", T::String}};
+  static const std::vector<FieldSpec> node_common = {
+      {"seq", T::Int}, {"t", T::Int}, {"event", T::String}, {"node", T::Int}, {"state", T::State}};
+  Validator().object(ev, "", is_node_event(*spec) ? node_common : runtime_common, spec->fields);
+}
+
+void validate_header(const json& h) {
+  if (!h.is_object()) throw SchemaError("expected a JSON object");
+  auto format = h.find("format");
+  if (format == h.end() || !format->is_string()) {
+    throw SchemaError("field 'format' missing or not a string (expected \"raftkv-trace\")");
+  }
+  if (*format != "raftkv-trace") {
+    throw SchemaError("format is " + format->dump() + ", expected \"raftkv-trace\"");
+  }
+  auto version = h.find("version");
+  if (version == h.end() || !version->is_number_integer()) {
+    throw SchemaError("field 'version' missing or not an integer");
+  }
+  if (*version != 1) {
+    throw SchemaError("version is " + version->dump() + ", this reader reads version 1");
+  }
+  // The effective config as config_to_json writes it. Traces written by hand
+  // (tests, TLC counterexamples) may leave out all but the cluster's size.
+  auto optional = [](const char* name, FieldType type, std::vector<FieldSpec> fields = {}) {
+    return FieldSpec{name, type, {}, std::move(fields), /*required=*/false};
+  };
+  static const std::vector<FieldSpec> header = {
+      {"format", T::String},
+      {"version", T::Int},
+      {"seed", T::Int},
+      {"planted_bugs", T::StringArray},
+      {"config",
+       T::Object,
+       {},
+       {{"num_nodes", T::Int},
+        {"num_clients", T::Int},
+        optional("seed", T::Int),
+        optional("requests_per_client", T::Int),
+        optional("initial_leader", T::Int),
+        optional("time_limit_ms", T::Int),
+        optional("linger_ms", T::Int),
+        optional("keys", T::Int),
+        optional("leader_noop", T::Bool),
+        optional("timing", T::Object,
+                 {{"heartbeat_interval_ms", T::Int},
+                  {"election_timeout_min_ms", T::Int},
+                  {"election_timeout_max_ms", T::Int},
+                  {"network_latency_min_ms", T::Int},
+                  {"network_latency_max_ms", T::Int},
+                  {"client_timeout_ms", T::Int},
+                  {"client_deadline_ms", T::Int}}),
+        optional("network", T::Object, {{"loss", T::String}, {"duplicate", T::String}}),
+        optional("faults", T::ObjectArray,
+                 {{"at_ms", T::Int},
+                  {"action", T::String},
+                  {"node", T::Int},
+                  {"groups", T::Groups},
+                  {"from", T::Int},
+                  {"to", T::Int}}),
+        optional("nemesis", T::Object,
+                 {{"enabled", T::Bool},
+                  {"kinds", T::StringArray},
+                  {"mean_interval_ms", T::Int},
+                  {"max_down", T::Int}})}}};
+  Validator().object(h, "", {}, header);
+  const json& nodes = h["config"]["num_nodes"];
+  if (nodes < 1 || nodes > 1000) {
+    throw SchemaError("field 'config.num_nodes' is " + nodes.dump() + ", expected 1..1000");
+  }
+  const std::vector<std::string>& known = planted_bug_names();
+  for (const json& bug : h["planted_bugs"]) {
+    if (std::find(known.begin(), known.end(), bug.get_ref<const std::string&>()) == known.end()) {
+      throw SchemaError("field 'planted_bugs' names " + bug.dump() +
+                        ", which is not a planted bug");
+    }
+  }
+}
+
+}  // namespace raftkv::trace

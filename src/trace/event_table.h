@@ -1,0 +1,89 @@
+// The trace contract of spec/trace-schema.md as data: every event, every
+// message type and every field, with its JSON type. Every reader of traces
+// (check, replay, export-tla, the narrator) validates each line against these
+// tables before it looks at the line, so the same malformed file gets the same
+// verdict, naming the same line and field, from every command. A test compares
+// the tables with the schema document's, so the two cannot drift apart.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "trace/codec.h"
+
+namespace raftkv::trace {
+
+// Where an event comes from (spec/trace-schema.md, "Steps").
+enum class EventKind {
+  Input,    // begins a node's step: start, deliver, timeout, crash, restart
+  Effect,   // a node's effect inside a step
+  Runtime,  // the network, the clients, the fault schedule, the end
+};
+
+enum class FieldType {
+  Int,  // an integer in [0, 2^31)
+  Bool,
+  String,  // any string, or one of FieldSpec::allowed
+  IntArray,
+  StringArray,
+  Groups,   // array of arrays of node ids (partition)
+  State,    // a node's post-state
+  Message,  // checked against the message table
+  Command,
+  Entry,        // {term, cmd}
+  Entries,      // array of Entry
+  Result,       // {status, value}
+  EndNodes,     // end: array of {node, state, store_digest, store_size}
+  Object,       // an object with the fields FieldSpec::fields (the header's config)
+  ObjectArray,  // an array of such objects
+};
+
+struct FieldSpec {
+  const char* name;
+  FieldType type;
+  std::vector<std::string> allowed = {};  // String only: the values the schema allows (empty: any)
+  std::vector<FieldSpec> fields = {};     // Object and ObjectArray only
+  bool required = true;
+};
+
+struct EventSpec {
+  const char* name;
+  EventKind kind;
+  std::vector<FieldSpec> fields;  // besides seq, t, event (and node, state on node events)
+};
+
+struct MessageSpec {
+  const char* type;
+  std::vector<FieldSpec> fields;  // besides id, type, from, to
+};
+
+// The tables, in the schema document's order.
+const std::vector<EventSpec>& event_table();
+const std::vector<MessageSpec>& message_table();
+const EventSpec* find_event(std::string_view name);
+// Node events (input and effect) carry `node` and `state`; runtime events do not.
+inline bool is_node_event(const EventSpec& e) { return e.kind != EventKind::Runtime; }
+
+// A line that breaks the contract; readers add the file name and line number.
+class SchemaError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The schema's encoding rules for any line: no null, every number an integer
+// in [0, 2^31), nesting no deeper than 32.
+void check_encoding(const json& line);
+// An event line (line 2 onwards) against the tables: a known event, every
+// field present with its type, no field the schema does not name. Throws
+// SchemaError naming the field by its path (e.g. 'msg.entries[0].cmd.op').
+void validate_event(const json& event);
+// The header (line 1) of a raftkv-trace, version 1: format, version, seed,
+// planted_bugs (known names) and config (the keys config_to_json writes, each
+// with its type; num_nodes and num_clients required, the rest optional since
+// hand-made traces leave them out).
+void validate_header(const json& header);
+
+}  // namespace raftkv::trace

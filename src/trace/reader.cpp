@@ -1,0 +1,128 @@
+#include "trace/reader.h"
+
+#include "trace/event_table.h"
+
+namespace raftkv {
+namespace {
+
+// Error messages quote the input; bytes that are not printable ASCII are
+// written as \xNN so a message never carries invalid UTF-8 to a terminal.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TraceInputError::TraceInputError(const std::string& name, int64_t line, const std::string& msg)
+    : std::runtime_error(name + ":" + std::to_string(line) + ": " + printable(msg)), line_(line) {}
+
+bool LineReader::next(json& out) {
+  std::string text;
+  if (!std::getline(in_, text)) {
+    if (in_.bad()) fail("read error");
+    return false;
+  }
+  ++line_;
+  if (in_.eof()) fail("last line has no line end (truncated file?)");
+  if (text.empty()) fail("blank line");
+  try {
+    out = json::parse(text);
+  } catch (const json::parse_error& e) {
+    fail(std::string("invalid JSON: ") + e.what());
+  }
+  if (!out.is_object()) fail("expected a JSON object");
+  try {
+    trace::check_encoding(out);
+  } catch (const trace::SchemaError& e) {
+    fail(e.what());
+  }
+  return true;
+}
+
+void LineReader::fail(const std::string& msg) const { throw TraceInputError(name_, line_, msg); }
+
+void LineReader::fail_at_end(const std::string& msg) const {
+  throw TraceInputError(name_, line_ + 1, msg);
+}
+
+namespace {
+
+const json& field(const LineReader& r, const json& j, const char* key, bool (json::*is)() const,
+                  const char* what) {
+  auto it = j.find(key);
+  if (it == j.end() || !((*it).*is)()) {
+    r.fail(std::string("field '") + key + "' missing or not " + what);
+  }
+  return *it;
+}
+
+bool is_kind(const std::string& name, trace::EventKind kind) {
+  const trace::EventSpec* e = trace::find_event(name);
+  return e != nullptr && e->kind == kind;
+}
+
+}  // namespace
+
+int64_t get_int(const LineReader& r, const json& j, const char* key) {
+  return field(r, j, key, &json::is_number_integer, "an integer").get<int64_t>();
+}
+
+std::string get_str(const LineReader& r, const json& j, const char* key) {
+  return field(r, j, key, &json::is_string, "a string").get<std::string>();
+}
+
+const json& get_object(const LineReader& r, const json& j, const char* key) {
+  return field(r, j, key, &json::is_object, "an object");
+}
+
+const json& get_array(const LineReader& r, const json& j, const char* key) {
+  return field(r, j, key, &json::is_array, "an array");
+}
+
+bool is_input_event(const std::string& name) { return is_kind(name, trace::EventKind::Input); }
+bool is_effect_event(const std::string& name) { return is_kind(name, trace::EventKind::Effect); }
+bool is_runtime_event(const std::string& name) { return is_kind(name, trace::EventKind::Runtime); }
+
+void read_trace_header(LineReader& r, json& header) {
+  if (!r.next(header)) r.fail_at_end("empty file (expected a header line)");
+  try {
+    trace::validate_header(header);
+  } catch (const trace::SchemaError& e) {
+    r.fail(e.what());
+  }
+}
+
+std::string TraceFraming::read(const LineReader& r, const json& ev) {
+  if (ended_) r.fail("an event after the end event");
+  try {
+    trace::validate_event(ev);
+  } catch (const trace::SchemaError& e) {
+    r.fail(e.what());
+  }
+  if (ev["seq"] != next_seq_) r.fail("expected seq " + std::to_string(next_seq_));
+  ++next_seq_;
+  int64_t t = ev["t"].get<int64_t>();
+  if (t < last_t_)
+    r.fail("time goes back (t " + std::to_string(t) + " after " + std::to_string(last_t_) + ")");
+  last_t_ = t;
+  const std::string& name = ev["event"].get_ref<const std::string&>();
+  if (name == "end") ended_ = true;
+  return name;
+}
+
+void TraceFraming::finish(const LineReader& r) const {
+  if (!ended_) r.fail_at_end("the trace stops without an 'end' event (truncated?)");
+}
+
+}  // namespace raftkv

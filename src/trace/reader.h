@@ -1,0 +1,84 @@
+// Reading traces and scenarios one JSON object per line: the one reader every
+// command uses (check, replay, export-tla, the narrator). Every error names the
+// file and the line (TraceInputError), and a trace line is validated against
+// the contract (trace/event_table.h) before anyone looks at it, so the same
+// malformed file gets the same verdict from every command.
+#pragma once
+
+#include <cstdint>
+#include <istream>
+#include <stdexcept>
+#include <string>
+
+#include "trace/codec.h"
+
+namespace raftkv {
+
+// A file that is not what it claims to be: "NAME:LINE: what is wrong".
+class TraceInputError : public std::runtime_error {
+ public:
+  TraceInputError(const std::string& name, int64_t line, const std::string& msg);
+  int64_t line() const { return line_; }
+
+ private:
+  int64_t line_;
+};
+
+class LineReader {
+ public:
+  LineReader(std::istream& in, std::string name) : in_(in), name_(std::move(name)) {}
+
+  // Reads the next line into out. Returns false at the end of the file.
+  // Fails on a blank line, invalid JSON (invalid UTF-8 included), a value that
+  // is not an object, a value the schema's encoding forbids (null, a number
+  // that is not an integer in [0, 2^31)), and a last line without its line
+  // end: the writer ends every line with one, so its absence means the file
+  // was cut short.
+  bool next(json& out);
+
+  [[noreturn]] void fail(const std::string& msg) const;
+  // A problem found after the last line (a missing end event).
+  [[noreturn]] void fail_at_end(const std::string& msg) const;
+  int64_t line() const { return line_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::istream& in_;
+  std::string name_;
+  int64_t line_ = 0;
+};
+
+// Typed fields of the current line; a missing field or one of another type
+// fails with the line number instead of throwing json's type_error.
+int64_t get_int(const LineReader& r, const json& j, const char* key);
+std::string get_str(const LineReader& r, const json& j, const char* key);
+const json& get_object(const LineReader& r, const json& j, const char* key);
+const json& get_array(const LineReader& r, const json& j, const char* key);
+
+// The event names of spec/trace-schema.md, by kind (trace/event_table.h).
+bool is_input_event(const std::string& name);    // start, deliver, timeout, crash, restart
+bool is_effect_event(const std::string& name);   // a node's effects inside a step
+bool is_runtime_event(const std::string& name);  // network, clients, faults, end
+
+// Reads a trace's header line: fails unless it is a raftkv-trace header of a
+// version this reader knows, with every field the schema names and no other.
+void read_trace_header(LineReader& r, json& header);
+
+// The framing every trace line after the header must have: the contract's
+// fields and types (trace/event_table.h), consecutive seq numbers from 1, a
+// time that never decreases, and one end event, last (spec/trace-schema.md).
+class TraceFraming {
+ public:
+  // Validates the line; returns its event name.
+  std::string read(const LineReader& r, const json& ev);
+  bool ended() const { return ended_; }
+  // At the end of the file: fails if the trace had no end event.
+  void finish(const LineReader& r) const;
+
+ private:
+  int64_t next_seq_ = 1;
+  int64_t last_t_ = 0;
+  bool ended_ = false;
+};
+
+}  // namespace raftkv
