@@ -24,12 +24,6 @@ Node::Node(int id, int num_nodes, PersistentState persisted, NodeOptions options
   unsynced_from_ = last_index() + 1;
 }
 
-json Node::state_json() const {
-  return json{{"term", term_},           {"vote", vote_},       {"role", to_string(role_)},
-              {"commit", commit_},       {"applied", applied_}, {"last_index", last_index()},
-              {"last_term", last_term()}};
-}
-
 // ---------------------------------------------------------------------------
 // Step bracket
 
@@ -48,8 +42,7 @@ void Node::end_step() {
     op.keep = unsynced_from_ - 1;
     op.entries.assign(log_.begin() + op.keep, log_.end());
     fx_->persist = std::move(op);
-    if (tracing())
-      emit("persist", json{{"term", term_}, {"vote", vote_}, {"log_len", last_index()}});
+    if (tracing()) emit(ev::Persist{term_, vote_, last_index()});
     dirty_ = false;
     unsynced_from_ = last_index() + 1;
   }
@@ -72,18 +65,16 @@ void Node::truncate_log(int64_t from_index) {
   dirty_ = true;
 }
 
+void Node::overwrite_entry(int64_t index, const Entry& entry) {
+  log_[index - 1] = entry;
+  unsynced_from_ = std::min(unsynced_from_, index);
+  dirty_ = true;
+}
+
 void Node::append_entries_to_log(std::vector<Entry> entries) {
   unsynced_from_ = std::min(unsynced_from_, last_index() + 1);
   for (Entry& e : entries) log_.push_back(std::move(e));
   dirty_ = true;
-}
-
-void Node::emit(const char* event, json fields) {
-  if (!fx_->trace) return;
-  fields["event"] = event;
-  fields["node"] = id_;
-  fields["state"] = state_json();
-  fx_->events.push_back(std::move(fields));
 }
 
 void Node::send(Message msg) {
@@ -158,7 +149,7 @@ void Node::adopt_term(int64_t term) {
   // this node can no longer promise a reply, so the clients will time out
   // and retry (dedup makes the retry safe).
   pending_.clear();
-  if (tracing()) emit("term_update", json{{"old_term", old_term}});
+  if (tracing()) emit(ev::TermUpdate{old_term});
   // A deposed leader had no election timer running.
   if (was_leader) fx_->reset_election_timer = true;
 }
@@ -171,7 +162,7 @@ void Node::start_election() {
   leader_id_ = 0;
   verified_ = 0;
   votes_ = {id_};
-  if (tracing()) emit("become_candidate");
+  if (tracing()) emit(ev::BecomeCandidate{});
   fx_->reset_election_timer = true;
   if (static_cast<int>(votes_.size()) >= majority()) {
     become_leader();  // a one-node cluster elects itself
@@ -192,9 +183,7 @@ void Node::start_election() {
 void Node::become_leader() {
   role_ = Role::Leader;
   leader_id_ = id_;
-  json voters = json::array();
-  for (int v : votes_) voters.push_back(v);
-  if (tracing()) emit("become_leader", json{{"votes", voters}});
+  if (tracing()) emit(ev::BecomeLeader{std::vector<int>(votes_.begin(), votes_.end())});
   // Figure 2: nextIndex starts just past the leader's log, matchIndex at 0.
   // Where each follower's log matches is unknown, so each is probed first.
   next_index_.assign(num_nodes_ + 1, last_index() + 1);
@@ -214,7 +203,7 @@ void Node::become_follower(int leader) {
   role_ = Role::Follower;
   leader_id_ = leader;
   votes_.clear();
-  if (tracing()) emit("become_follower", json{{"leader", leader}});
+  if (tracing()) emit(ev::BecomeFollower{leader});
 }
 
 // ---------------------------------------------------------------------------
@@ -243,8 +232,7 @@ void Node::handle_request_vote(const Message& m) {
     // Figure 2: granting a vote resets the election timer.
     fx_->reset_election_timer = true;
   }
-  if (tracing())
-    emit("vote", json{{"candidate", m.from}, {"granted", granted}, {"reason", reason}});
+  if (tracing()) emit(ev::Vote{m.from, granted, reason});
   Message r;
   r.type = MsgType::RequestVoteResponse;
   r.to = m.from;
@@ -311,17 +299,13 @@ void Node::handle_append_entries(const Message& m) {
     if (term_at(index) == m.entries[i].term) continue;
     if (bugs_.skip_truncate) {
       // Planted bug: overwrite in place and keep the stale suffix.
-      log_[index - 1] = m.entries[i];
-      unsynced_from_ = std::min(unsynced_from_, index);
-      dirty_ = true;
-      if (tracing())
-        emit("append",
-             json{{"first_index", index}, {"entries", json::array({to_json(m.entries[i])})}});
+      overwrite_entry(index, m.entries[i]);
+      if (tracing()) emit(ev::Append{index, {m.entries[i]}});
       continue;
     }
     int64_t removed = last_index() - index + 1;
     truncate_log(index);
-    if (tracing()) emit("truncate", json{{"from_index", index}, {"removed", removed}});
+    if (tracing()) emit(ev::Truncate{index, removed});
     break;
   }
   if (i < m.entries.size()) {
@@ -395,9 +379,7 @@ void Node::handle_commit_notification(const Message& m) {
 
 void Node::handle_client_request(const Message& m) {
   if (role_ != Role::Leader) {
-    if (tracing())
-      emit("reject_client",
-           json{{"client", m.cmd.client}, {"client_seq", m.cmd.seq}, {"leader_hint", leader_id_}});
+    if (tracing()) emit(ev::RejectClient{m.cmd.client, m.cmd.seq, leader_id_});
     Message r;
     r.type = MsgType::ClientReply;
     r.client = m.cmd.client;
@@ -419,10 +401,14 @@ void Node::handle_client_request(const Message& m) {
 void Node::append_to_log(std::vector<Entry> entries) {
   if (entries.empty()) return;
   int64_t first = last_index() + 1;
-  json traced;
-  if (fx_->trace) traced = to_json(entries);
+  if (tracing()) {
+    // The event is built after the append, so its state shows the new log.
+    std::vector<Entry> traced = entries;
+    append_entries_to_log(std::move(entries));
+    emit(ev::Append{first, std::move(traced)});
+    return;
+  }
   append_entries_to_log(std::move(entries));
-  if (tracing()) emit("append", json{{"first_index", first}, {"entries", std::move(traced)}});
 }
 
 void Node::send_append(int peer) {
@@ -492,11 +478,7 @@ void Node::set_progress(int peer, int64_t next, int64_t match, bool probing) {
   next_index_[peer] = next;
   match_index_[peer] = match;
   probing_[peer] = probing;
-  if (tracing())
-    emit("progress", json{{"peer", peer},
-                          {"next_index", next},
-                          {"match_index", match},
-                          {"mode", probing ? "probe" : "replicate"}});
+  if (tracing()) emit(ev::Progress{peer, next, match, probing});
 }
 
 void Node::leader_advance_commit() {
@@ -531,7 +513,7 @@ void Node::set_commit(int64_t index) {
   if (index <= commit_) return;
   int64_t old_commit = commit_;
   commit_ = index;
-  if (tracing()) emit("commit", json{{"old_commit", old_commit}});
+  if (tracing()) emit(ev::Commit{old_commit});
   apply_committed();
   // A leader tells its followers at the end of the step
   // (flush_commit_notifications).
@@ -546,9 +528,7 @@ void Node::apply_committed() {
     Result result = store_.apply(e.cmd, bugs_.no_client_dedup       ? DedupMode::Off
                                         : bugs_.dedup_last_seq_only ? DedupMode::LastSeqOnly
                                                                     : DedupMode::Full);
-    if (fx_->trace) {
-      emit("apply", json{{"index", applied_}, {"entry", to_json(e)}, {"result", to_json(result)}});
-    }
+    if (tracing()) emit(ev::Apply{applied_, e, result});
     auto it = pending_.find(applied_);
     if (it == pending_.end()) continue;
     // The leader answers the client only now: the entry is committed and was

@@ -14,10 +14,10 @@
 #include <set>
 #include <vector>
 
+#include "raft/events.h"
 #include "raft/kv.h"
 #include "raft/planted_bugs.h"
 #include "raft/types.h"
-#include "trace/codec.h"
 
 namespace raftkv {
 
@@ -54,8 +54,8 @@ struct PersistOp {
 
 // What one step of a node asks of the runtime.
 struct Effects {
-  bool trace = false;        // build trace events? (off in benchmarks)
-  std::vector<json> events;  // effect events, in order (no seq/t yet)
+  bool trace = false;             // report events? (off in benchmarks)
+  std::vector<NodeEvent> events;  // effect events, in order
   // Written to stable storage before any message leaves (Figure 2: respond
   // to RPCs only after updating stable storage). A crash keeps what was
   // written, nothing else.
@@ -77,8 +77,10 @@ class Node {
   void on_timer(Timer timer, Effects& fx);
   void on_message(const Message& msg, Effects& fx);
 
-  // The trace's `state` object for this node.
-  json state_json() const;
+  // The state every node event carries (the trace's `state`).
+  NodeState state() const {
+    return NodeState{term_, vote_, role_, commit_, applied_, last_index(), last_term()};
+  }
   PersistentState persistent_state() const { return PersistentState{term_, vote_, log_}; }
 
   int id() const { return id_; }
@@ -109,7 +111,10 @@ class Node {
   // Trace events are built only when someone reads them: call sites test
   // tracing() first so a benchmark run pays nothing for them.
   bool tracing() const { return fx_->trace; }
-  void emit(const char* event, json fields = json::object());
+  template <typename Event>
+  void emit(Event event) {
+    fx_->events.push_back(NodeEvent{std::move(event), state()});
+  }
   void send(Message msg);
 
   // Every change to the durable state goes through these, which mark it for
@@ -117,6 +122,8 @@ class Node {
   void set_term_and_vote(int64_t term, int vote);
   void truncate_log(int64_t from_index);
   void append_entries_to_log(std::vector<Entry> entries);
+  // Only the planted skip_truncate bug writes over an entry in place.
+  void overwrite_entry(int64_t index, const Entry& entry);
 
   void adopt_term(int64_t term);
   void start_election();

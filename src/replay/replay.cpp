@@ -33,11 +33,7 @@ class Driver {
   bool exists(int id) const { return id >= 1 && id <= n_ && nodes_[id] != nullptr; }
   bool up(int id) const { return up_[id]; }
 
-  json state(int id) const {
-    json s = nodes_[id]->state_json();
-    if (!up_[id]) s["role"] = "down";
-    return s;
-  }
+  json state(int id) const { return to_json(nodes_[id]->state(), up_[id]); }
   const Node& node(int id) const { return *nodes_[id]; }
 
   std::vector<json> start(int id) {
@@ -71,7 +67,8 @@ class Driver {
     fx.trace = true;
     input(*nodes_[id], fx);
     if (fx.persist) fx.persist->apply_to(storage_[id]);
-    std::vector<json> out = std::move(fx.events);
+    std::vector<json> out;
+    for (const NodeEvent& e : fx.events) out.push_back(to_json(e, id));
     last_messages_ = std::move(fx.messages);
     for (Message& m : last_messages_) {
       m.from = id;

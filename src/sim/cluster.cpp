@@ -221,8 +221,7 @@ void Cluster::emit_input(const char* event, int node, json fields) {
   if (sinks_.empty()) return;
   fields["event"] = event;
   fields["node"] = node;
-  fields["state"] = nodes_[node]->state_json();
-  if (!up_[node]) fields["state"]["role"] = "down";
+  fields["state"] = to_json(nodes_[node]->state(), up_[node]);
   emit(std::move(fields));
 }
 
@@ -249,7 +248,7 @@ void Cluster::run_node_step(int id, const std::function<void(Node&, Effects&)>& 
 
 void Cluster::apply_effects(int id, Effects& fx) {
   if (fx.persist) fx.persist->apply_to(storage_[id]);
-  for (json& event : fx.events) emit(std::move(event));
+  for (const NodeEvent& event : fx.events) emit(to_json(event, id));
   if (fx.reset_election_timer) arm_election_timer(id);
   if (fx.arm_heartbeat_timer) arm_heartbeat_timer(id);
   for (Message& m : fx.messages) {
@@ -257,7 +256,7 @@ void Cluster::apply_effects(int id, Effects& fx) {
     if (!sinks_.empty()) {
       emit(json{{"event", "send"},
                 {"node", id},
-                {"state", nodes_[id]->state_json()},
+                {"state", to_json(nodes_[id]->state())},
                 {"msg", to_json(m)}});
     }
     transmit(std::move(m));
@@ -678,8 +677,7 @@ void Cluster::finish() {
   if (sinks_.empty()) return;
   json nodes = json::array();
   for (int id = 1; id <= cfg_.num_nodes; ++id) {
-    json state = nodes_[id]->state_json();
-    if (!up_[id]) state["role"] = "down";
+    json state = to_json(nodes_[id]->state(), up_[id]);
     nodes.push_back(json{{"node", id},
                          {"state", state},
                          {"store_digest", nodes_[id]->store().digest()},

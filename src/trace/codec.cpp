@@ -198,4 +198,82 @@ Message message_from_json(const json& j) {
   return m;
 }
 
+json to_json(const NodeState& s, bool up) {
+  return json{
+      {"term", s.term},          {"vote", s.vote},       {"role", up ? to_string(s.role) : "down"},
+      {"commit", s.commit},      {"applied", s.applied}, {"last_index", s.last_index},
+      {"last_term", s.last_term}};
+}
+
+namespace {
+
+// The fields of each effect event, as spec/trace-schema.md's "Effect events" table lists them.
+void add_fields(const ev::TermUpdate& e, json& j) { j["old_term"] = e.old_term; }
+void add_fields(const ev::BecomeCandidate&, json&) {}
+void add_fields(const ev::BecomeLeader& e, json& j) { j["votes"] = e.votes; }
+void add_fields(const ev::BecomeFollower& e, json& j) { j["leader"] = e.leader; }
+void add_fields(const ev::Vote& e, json& j) {
+  j["candidate"] = e.candidate;
+  j["granted"] = e.granted;
+  j["reason"] = e.reason;
+}
+void add_fields(const ev::Truncate& e, json& j) {
+  j["from_index"] = e.from_index;
+  j["removed"] = e.removed;
+}
+void add_fields(const ev::Append& e, json& j) {
+  j["first_index"] = e.first_index;
+  j["entries"] = to_json(e.entries);
+}
+void add_fields(const ev::Progress& e, json& j) {
+  j["peer"] = e.peer;
+  j["next_index"] = e.next_index;
+  j["match_index"] = e.match_index;
+  j["mode"] = e.probing ? "probe" : "replicate";
+}
+void add_fields(const ev::Commit& e, json& j) { j["old_commit"] = e.old_commit; }
+void add_fields(const ev::Apply& e, json& j) {
+  j["index"] = e.index;
+  j["entry"] = to_json(e.entry);
+  j["result"] = to_json(e.result);
+}
+void add_fields(const ev::Persist& e, json& j) {
+  j["term"] = e.term;
+  j["vote"] = e.vote;
+  j["log_len"] = e.log_len;
+}
+void add_fields(const ev::RejectClient& e, json& j) {
+  j["client"] = e.client;
+  j["client_seq"] = e.client_seq;
+  j["leader_hint"] = e.leader_hint;
+}
+
+struct Name {
+  const char* operator()(const ev::TermUpdate&) const { return "term_update"; }
+  const char* operator()(const ev::BecomeCandidate&) const { return "become_candidate"; }
+  const char* operator()(const ev::BecomeLeader&) const { return "become_leader"; }
+  const char* operator()(const ev::BecomeFollower&) const { return "become_follower"; }
+  const char* operator()(const ev::Vote&) const { return "vote"; }
+  const char* operator()(const ev::Truncate&) const { return "truncate"; }
+  const char* operator()(const ev::Append&) const { return "append"; }
+  const char* operator()(const ev::Progress&) const { return "progress"; }
+  const char* operator()(const ev::Commit&) const { return "commit"; }
+  const char* operator()(const ev::Apply&) const { return "apply"; }
+  const char* operator()(const ev::Persist&) const { return "persist"; }
+  const char* operator()(const ev::RejectClient&) const { return "reject_client"; }
+};
+
+}  // namespace
+
+const char* event_name(const NodeEventBody& body) { return std::visit(Name{}, body); }
+
+json to_json(const NodeEvent& event, int node) {
+  json j = json::object();
+  std::visit([&j](const auto& e) { add_fields(e, j); }, event.body);
+  j["event"] = event_name(event.body);
+  j["node"] = node;
+  j["state"] = to_json(event.state);
+  return j;
+}
+
 }  // namespace raftkv

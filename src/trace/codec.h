@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "raft/events.h"
 #include "raft/types.h"
 
 namespace raftkv {
@@ -22,6 +23,14 @@ json to_json(const Entry& entry);
 json to_json(const std::vector<Entry>& entries);
 json to_json(const Result& result);
 json to_json(const Message& msg);
+
+// A node's state as the trace's `state` object; a node that is down shows
+// role "down" with the values it held when it crashed.
+json to_json(const NodeState& state, bool up = true);
+// The schema's name of an effect event ("term_update", "append", ...).
+const char* event_name(const NodeEventBody& body);
+// An effect event as a trace line (without seq and t, which the runtime adds).
+json to_json(const NodeEvent& event, int node);
 
 Command command_from_json(const json& j);
 Entry entry_from_json(const json& j);

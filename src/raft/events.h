@@ -1,0 +1,103 @@
+// What a node reports about itself: one typed value per effect event of
+// spec/trace-schema.md ("Effect events"), each with the node's state after it.
+// The core builds only these plain values, and only when the runtime asks
+// for a trace; turning them into trace lines is the trace layer's job
+// (trace/codec.h), so the protocol core depends on nothing above it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "raft/types.h"
+
+namespace raftkv {
+
+// A node's state as every node event carries it (the trace's `state`).
+struct NodeState {
+  int64_t term = 0;
+  int vote = 0;
+  Role role = Role::Follower;
+  int64_t commit = 0;
+  int64_t applied = 0;
+  int64_t last_index = 0;
+  int64_t last_term = 0;
+};
+
+namespace ev {
+
+// §5.1: saw a higher term, adopted it (vote cleared, follower).
+struct TermUpdate {
+  int64_t old_term = 0;
+};
+// §5.2: an election started (term + 1, vote for self).
+struct BecomeCandidate {};
+// §5.2: a majority voted for this node in its term.
+struct BecomeLeader {
+  std::vector<int> votes;
+};
+// §5.2: a candidate heard from a leader of its term.
+struct BecomeFollower {
+  int leader = 0;
+};
+// The decision on a RequestVote (reason "" when granted).
+struct Vote {
+  int candidate = 0;
+  bool granted = false;
+  std::string reason;
+};
+// §5.3: conflicting entries from `from_index` on were deleted.
+struct Truncate {
+  int64_t from_index = 0;
+  int64_t removed = 0;
+};
+// Entries written to the log from `first_index` on.
+struct Append {
+  int64_t first_index = 0;
+  std::vector<Entry> entries;
+};
+// The leader's view of a follower changed (nextIndex, matchIndex, flow-control mode).
+struct Progress {
+  int peer = 0;
+  int64_t next_index = 0;
+  int64_t match_index = 0;
+  bool probing = true;
+};
+// commitIndex advanced (to the state's commit).
+struct Commit {
+  int64_t old_commit = 0;
+};
+// The entry at `index` was applied with this result.
+struct Apply {
+  int64_t index = 0;
+  Entry entry;
+  Result result;
+};
+// Durable state written: term, vote and the log up to log_len entries.
+struct Persist {
+  int64_t term = 0;
+  int vote = 0;
+  int64_t log_len = 0;
+};
+// A non-leader refused a client request.
+struct RejectClient {
+  int client = 0;
+  int64_t client_seq = 0;
+  int leader_hint = 0;
+};
+
+}  // namespace ev
+
+using NodeEventBody =
+    std::variant<ev::TermUpdate, ev::BecomeCandidate, ev::BecomeLeader, ev::BecomeFollower,
+                 ev::Vote, ev::Truncate, ev::Append, ev::Progress, ev::Commit, ev::Apply,
+                 ev::Persist, ev::RejectClient>;
+
+// One effect event of a step, with the node's post-state.
+struct NodeEvent {
+  NodeEventBody body;
+  NodeState state;
+};
+
+}  // namespace raftkv
