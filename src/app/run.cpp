@@ -23,11 +23,15 @@ namespace {
 class FileSink : public TraceSink {
  public:
   explicit FileSink(std::ostream& out) : out_(out) {}
+  bool lines_only() const override { return true; }
   void write(const json& event) override {
     line_.clear();
     append_json(event, line_);
-    line_ += '\n';
-    out_ << line_;
+    write_line(line_);
+  }
+  void write_line(const std::string& line) override {
+    out_.write(line.data(), static_cast<std::streamsize>(line.size()));
+    out_.put('\n');
   }
 
  private:

@@ -1,5 +1,8 @@
 #include "sim/cluster.h"
 
+#include "trace/json_writer.h"
+#include "trace/line_encoder.h"
+
 #include <algorithm>
 #include <cmath>
 #include <deque>
@@ -54,7 +57,10 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
 
 Cluster::~Cluster() = default;
 
-void Cluster::add_sink(TraceSink* sink) { sinks_.push_back(sink); }
+void Cluster::add_sink(TraceSink* sink) {
+  sinks_.push_back(sink);
+  lines_only_ = lines_only_ && sink->lines_only();
+}
 
 void Cluster::set_drop_filter(std::function<bool(const Message&)> filter) {
   drop_filter_ = std::move(filter);
@@ -179,14 +185,14 @@ void Cluster::dispatch(Item& item) {
       // stale and silently discarded; only live timers are inputs.
       if (!up_[id] || nodes_[id]->role() == Role::Leader) break;
       if (!poke && item.gen != election_gen_[id]) break;
-      emit_input("timeout", id, json{{"timer", poke ? "start_election" : "election"}});
+      emit_input("timeout", id, nullptr, poke ? "start_election" : "election");
       Timer timer = poke ? Timer::StartElection : Timer::Election;
       run_node_step(id, [timer](Node& n, Effects& fx) { n.on_timer(timer, fx); });
       break;
     }
     case ItemKind::HeartbeatTimer:
       if (!up_[id] || item.gen != heartbeat_gen_[id] || nodes_[id]->role() != Role::Leader) break;
-      emit_input("timeout", id, json{{"timer", "heartbeat"}});
+      emit_input("timeout", id, nullptr, "heartbeat");
       run_node_step(id, [](Node& n, Effects& fx) { n.on_timer(Timer::Heartbeat, fx); });
       break;
     case ItemKind::ClientNext: client_next(id); break;
@@ -214,14 +220,52 @@ void Cluster::emit(json event) {
   ++stats_.trace_events;
   event["seq"] = next_seq_++;
   event["t"] = now_;
+  if (lines_only_) {
+    line_.clear();
+    append_json(event, line_);
+    for (TraceSink* sink : sinks_) sink->write_line(line_);
+    return;
+  }
   for (TraceSink* sink : sinks_) sink->write(event);
 }
 
-void Cluster::emit_input(const char* event, int node, json fields) {
+void Cluster::write_line() {
+  ++stats_.trace_events;
+  ++next_seq_;
+  for (TraceSink* sink : sinks_) sink->write_line(line_);
+}
+
+void Cluster::emit_effect(int node, const NodeEvent& event) {
+  if (!lines_only_) return emit(to_json(event, node));
+  line_.clear();
+  append_node_event(line_, event, node, next_seq_, now_);
+  write_line();
+}
+
+void Cluster::emit_send(int node, const Message& m) {
+  if (!lines_only_) {
+    return emit(json{{"event", "send"},
+                     {"node", node},
+                     {"state", to_json(nodes_[node]->state())},
+                     {"msg", to_json(m)}});
+  }
+  line_.clear();
+  append_node_input(line_, "send", node, nodes_[node]->state(), true, &m, nullptr, next_seq_, now_);
+  write_line();
+}
+
+void Cluster::emit_input(const char* event, int node, const Message* msg, const char* timer) {
   if (sinks_.empty()) return;
-  fields["event"] = event;
-  fields["node"] = node;
-  fields["state"] = to_json(nodes_[node]->state(), up_[node]);
+  if (lines_only_) {
+    line_.clear();
+    append_node_input(line_, event, node, nodes_[node]->state(), up_[node], msg, timer, next_seq_,
+                      now_);
+    return write_line();
+  }
+  json fields{
+      {"event", event}, {"node", node}, {"state", to_json(nodes_[node]->state(), up_[node])}};
+  if (msg != nullptr) fields["msg"] = to_json(*msg);
+  if (timer != nullptr) fields["timer"] = timer;
   emit(std::move(fields));
 }
 
@@ -248,17 +292,12 @@ void Cluster::run_node_step(int id, const std::function<void(Node&, Effects&)>& 
 
 void Cluster::apply_effects(int id, Effects& fx) {
   if (fx.persist) fx.persist->apply_to(storage_[id]);
-  for (const NodeEvent& event : fx.events) emit(to_json(event, id));
+  for (const NodeEvent& event : fx.events) emit_effect(id, event);
   if (fx.reset_election_timer) arm_election_timer(id);
   if (fx.arm_heartbeat_timer) arm_heartbeat_timer(id);
   for (Message& m : fx.messages) {
     m.id = next_msg_id_++;
-    if (!sinks_.empty()) {
-      emit(json{{"event", "send"},
-                {"node", id},
-                {"state", to_json(nodes_[id]->state())},
-                {"msg", to_json(m)}});
-    }
+    if (!sinks_.empty()) emit_send(id, m);
     transmit(std::move(m));
   }
 }
@@ -332,7 +371,7 @@ void Cluster::deliver(Message& m) {
     return;
   }
   ++stats_.messages_delivered;
-  if (!sinks_.empty()) emit_input("deliver", id, json{{"msg", to_json(m)}});
+  emit_input("deliver", id, &m);
   run_node_step(id, [&m](Node& n, Effects& fx) { n.on_message(m, fx); });
 }
 

@@ -27,7 +27,13 @@ namespace raftkv {
 class TraceSink {
  public:
   virtual ~TraceSink() = default;
+  // A sink that only needs each event's JSON line says so: when every sink
+  // does, the runtime writes its frequent events (a node's steps) straight
+  // from their typed values to text, without building json objects.
+  virtual bool lines_only() const { return false; }
   virtual void write(const json& event) = 0;
+  // The event as one JSON line, without its line end (lines_only sinks).
+  virtual void write_line(const std::string& line) { write(json::parse(line)); }
 };
 
 // One client operation as the client saw it.
@@ -139,7 +145,12 @@ class Cluster {
   void pop_and_dispatch();
   void dispatch(Item& item);
   void emit(json event);
-  void emit_input(const char* event, int node, json fields = json::object());
+  // An input event of `node` (deliver with msg, timeout with timer).
+  void emit_input(const char* event, int node, const Message* msg = nullptr,
+                  const char* timer = nullptr);
+  void emit_effect(int node, const NodeEvent& event);
+  void emit_send(int node, const Message& m);
+  void write_line();  // line_ to every sink
   void run_node_step(int node, const std::function<void(Node&, Effects&)>& input);
   void apply_effects(int node, Effects& fx);
   void arm_election_timer(int node);
@@ -185,6 +196,8 @@ class Cluster {
   std::vector<ClientOp> history_;
 
   std::vector<TraceSink*> sinks_;
+  bool lines_only_ = true;  // every sink takes lines (trace/line_encoder.h)
+  std::string line_;        // the line being written
   std::function<bool(const Message&)> drop_filter_;
   RunStats stats_;
   int64_t last_fault_ms_ = 0;

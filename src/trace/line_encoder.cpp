@@ -1,0 +1,314 @@
+#include "trace/line_encoder.h"
+
+#include <charconv>
+
+#include "trace/codec.h"
+
+namespace raftkv {
+namespace {
+
+// Writes one object's fields in the order given, which every caller below
+// lists sorted by key (std::map order, as nlohmann::json writes them).
+class Obj {
+ public:
+  explicit Obj(std::string& out) : out_(out) { out_ += '{'; }
+  ~Obj() { out_ += '}'; }
+  Obj(const Obj&) = delete;
+  Obj& operator=(const Obj&) = delete;
+
+  std::string& key(const char* k) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += k;
+    out_ += "\":";
+    return out_;
+  }
+  void num(const char* k, int64_t v) {
+    key(k);
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    (void)ec;  // 24 bytes hold any 64-bit integer
+    out_.append(buf, end);
+  }
+  void boolean(const char* k, bool v) { key(k) += v ? "true" : "false"; }
+  // A string the schema fixes (an event, role or type name): never escaped.
+  void name(const char* k, const char* v) {
+    key(k) += '"';
+    out_ += v;
+    out_ += '"';
+  }
+  void str(const char* k, const std::string& v) {
+    key(k);
+    append_string(v);
+  }
+
+ private:
+  void append_string(const std::string& s) {
+    for (unsigned char c : s) {
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+        out_ += json(s).dump();  // nlohmann's own escaping and UTF-8 handling
+        return;
+      }
+    }
+    out_ += '"';
+    out_ += s;
+    out_ += '"';
+  }
+
+  std::string& out_;
+  bool first_ = true;
+};
+
+void append_state(std::string& out, const NodeState& s, bool up) {
+  Obj o(out);
+  o.num("applied", s.applied);
+  o.num("commit", s.commit);
+  o.num("last_index", s.last_index);
+  o.num("last_term", s.last_term);
+  o.name("role", up ? to_string(s.role) : "down");
+  o.num("term", s.term);
+  o.num("vote", s.vote);
+}
+
+void append_command(std::string& out, const Command& c) {
+  Obj o(out);
+  o.num("client", c.client);
+  o.str("key", c.key);
+  o.name("op", to_string(c.op));
+  o.num("seq", c.seq);
+  o.str("value", c.value);
+}
+
+void append_entry(std::string& out, const Entry& e) {
+  Obj o(out);
+  append_command(o.key("cmd"), e.cmd);
+  o.num("term", e.term);
+}
+
+void append_entries(std::string& out, const std::vector<Entry>& entries) {
+  out += '[';
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0) out += ',';
+    append_entry(out, entries[i]);
+  }
+  out += ']';
+}
+
+void append_result(std::string& out, const Result& r) {
+  Obj o(out);
+  o.name("status", to_string(r.status));
+  o.str("value", r.value);
+}
+
+}  // namespace
+
+void append_message(std::string& out, const Message& m) {
+  Obj o(out);
+  switch (m.type) {
+    case MsgType::RequestVote:
+      o.num("from", m.from);
+      o.num("id", m.id);
+      o.num("last_log_index", m.last_log_index);
+      o.num("last_log_term", m.last_log_term);
+      o.num("term", m.term);
+      break;
+    case MsgType::RequestVoteResponse:
+      o.num("from", m.from);
+      o.boolean("granted", m.granted);
+      o.num("id", m.id);
+      o.str("reason", m.reason);
+      o.num("term", m.term);
+      break;
+    case MsgType::AppendEntries:
+      append_entries(o.key("entries"), m.entries);
+      o.num("from", m.from);
+      o.num("id", m.id);
+      o.num("leader_commit", m.leader_commit);
+      o.num("prev_log_index", m.prev_log_index);
+      o.num("prev_log_term", m.prev_log_term);
+      o.num("term", m.term);
+      break;
+    case MsgType::AppendEntriesResponse:
+      o.num("conflict_index", m.conflict_index);
+      o.num("conflict_term", m.conflict_term);
+      o.num("from", m.from);
+      o.num("id", m.id);
+      o.num("match_index", m.match_index);
+      o.num("prev_log_index", m.prev_log_index);
+      o.str("reason", m.reason);
+      o.boolean("success", m.success);
+      o.num("term", m.term);
+      break;
+    case MsgType::CommitNotification:
+      o.num("from", m.from);
+      o.num("id", m.id);
+      o.num("leader_commit", m.leader_commit);
+      o.num("term", m.term);
+      break;
+    case MsgType::ClientRequest:
+      o.num("client", m.client);
+      append_command(o.key("cmd"), m.cmd);
+      o.num("from", m.from);
+      o.num("id", m.id);
+      break;
+    case MsgType::ClientReply:
+      o.num("client", m.client);
+      o.num("from", m.from);
+      o.num("id", m.id);
+      o.num("leader_hint", m.leader_hint);
+      append_result(o.key("result"), m.result);
+      o.num("seq", m.seq);
+      break;
+  }
+  // "to" and "type" sort after every other key of every message type.
+  o.num("to", m.to);
+  o.name("type", to_string(m.type));
+}
+
+void append_node_input(std::string& out, const char* event, int node, const NodeState& state,
+                       bool up, const Message* msg, const char* timer, int64_t seq, int64_t t) {
+  Obj o(out);
+  o.name("event", event);
+  if (msg != nullptr) append_message(o.key("msg"), *msg);
+  o.num("node", node);
+  o.num("seq", seq);
+  append_state(o.key("state"), state, up);
+  o.num("t", t);
+  if (timer != nullptr) o.name("timer", timer);
+}
+
+namespace {
+
+// The keys of every effect event, sorted: its own fields interleaved with
+// event, node, seq, state and t. Each writer gets a callback for the common
+// part at the right places.
+struct EventWriter {
+  std::string& out;
+  const NodeEvent& event;
+  int node;
+  int64_t seq;
+  int64_t t;
+
+  void event_name(Obj& o) const { o.name("event", event_name_of()); }
+  const char* event_name_of() const { return raftkv::event_name(event.body); }
+  void node_field(Obj& o) const { o.num("node", node); }
+  // seq, state and t are adjacent in every effect event but persist's, where
+  // term and vote follow t.
+  void seq_state_t(Obj& o) const {
+    o.num("seq", seq);
+    append_state(o.key("state"), event.state, true);
+    o.num("t", t);
+  }
+
+  void operator()(const ev::TermUpdate& e) const {
+    Obj o(out);
+    event_name(o);
+    node_field(o);
+    o.num("old_term", e.old_term);
+    seq_state_t(o);
+  }
+  void operator()(const ev::BecomeCandidate&) const {
+    Obj o(out);
+    event_name(o);
+    node_field(o);
+    seq_state_t(o);
+  }
+  void operator()(const ev::BecomeLeader& e) const {
+    Obj o(out);
+    event_name(o);
+    node_field(o);
+    seq_state_t(o);
+    std::string& s = o.key("votes");
+    s += '[';
+    for (size_t i = 0; i < e.votes.size(); ++i) {
+      if (i > 0) s += ',';
+      s += std::to_string(e.votes[i]);
+    }
+    s += ']';
+  }
+  void operator()(const ev::BecomeFollower& e) const {
+    Obj o(out);
+    event_name(o);
+    o.num("leader", e.leader);
+    node_field(o);
+    seq_state_t(o);
+  }
+  void operator()(const ev::Vote& e) const {
+    Obj o(out);
+    o.num("candidate", e.candidate);
+    event_name(o);
+    o.boolean("granted", e.granted);
+    node_field(o);
+    o.str("reason", e.reason);
+    seq_state_t(o);
+  }
+  void operator()(const ev::Truncate& e) const {
+    Obj o(out);
+    event_name(o);
+    o.num("from_index", e.from_index);
+    node_field(o);
+    o.num("removed", e.removed);
+    seq_state_t(o);
+  }
+  void operator()(const ev::Append& e) const {
+    Obj o(out);
+    append_entries(o.key("entries"), e.entries);
+    event_name(o);
+    o.num("first_index", e.first_index);
+    node_field(o);
+    seq_state_t(o);
+  }
+  void operator()(const ev::Progress& e) const {
+    Obj o(out);
+    event_name(o);
+    o.num("match_index", e.match_index);
+    o.name("mode", e.probing ? "probe" : "replicate");
+    o.num("next_index", e.next_index);
+    node_field(o);
+    o.num("peer", e.peer);
+    seq_state_t(o);
+  }
+  void operator()(const ev::Commit& e) const {
+    Obj o(out);
+    event_name(o);
+    node_field(o);
+    o.num("old_commit", e.old_commit);
+    seq_state_t(o);
+  }
+  void operator()(const ev::Apply& e) const {
+    Obj o(out);
+    append_entry(o.key("entry"), e.entry);
+    event_name(o);
+    o.num("index", e.index);
+    node_field(o);
+    append_result(o.key("result"), e.result);
+    seq_state_t(o);
+  }
+  void operator()(const ev::Persist& e) const {
+    Obj o(out);
+    event_name(o);
+    o.num("log_len", e.log_len);
+    node_field(o);
+    seq_state_t(o);
+    o.num("term", e.term);
+    o.num("vote", e.vote);
+  }
+  void operator()(const ev::RejectClient& e) const {
+    Obj o(out);
+    o.num("client", e.client);
+    o.num("client_seq", e.client_seq);
+    event_name(o);
+    o.num("leader_hint", e.leader_hint);
+    node_field(o);
+    seq_state_t(o);
+  }
+};
+
+}  // namespace
+
+void append_node_event(std::string& out, const NodeEvent& event, int node, int64_t seq, int64_t t) {
+  std::visit(EventWriter{out, event, node, seq, t}, event.body);
+}
+
+}  // namespace raftkv
