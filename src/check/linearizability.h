@@ -66,6 +66,15 @@
 
 namespace raftkv::check {
 
+// A 64-bit mixer (Steele, Lea and Flood's SplitMix64 finalizer), for the
+// checker's hashes and the search's Zobrist keys.
+inline uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
 enum class KvOpKind { Put, Get, Delete };
 
 // What the client observed. Unknown covers `unknown`, a final `not_leader` and "never completed".

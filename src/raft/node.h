@@ -93,8 +93,6 @@ class Node {
   int64_t last_term() const { return term_at(last_index()); }
   const std::vector<Entry>& log() const { return log_; }
   const KvStore& store() const { return store_; }
-  int leader_hint() const { return leader_id_; }
-  const PlantedBugs& bugs() const { return bugs_; }
 
  private:
   static constexpr int64_t kMaxBatch = 64;  // entries per AppendEntries

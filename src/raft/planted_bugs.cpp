@@ -23,6 +23,13 @@ const std::vector<std::pair<std::string, bool PlantedBugs::*>>& table() {
 
 }  // namespace
 
+bool PlantedBugs::any() const {
+  for (const auto& [name, field] : table()) {
+    if (this->*field) return true;
+  }
+  return false;
+}
+
 const std::vector<std::string>& planted_bug_names() {
   static const std::vector<std::string> kNames = [] {
     std::vector<std::string> names;
