@@ -299,3 +299,11 @@ TEST_CASE("The event table and spec/trace-schema.md name the same events and fie
   CHECK(doc_messages.size() == 7);
   CHECK(code_messages.size() == 7);
 }
+
+#include "raft/planted_bugs.h"
+
+TEST_CASE("The trace's planted-bug vocabulary is the code's", "[bad-input][schema]") {
+  // The reader validates header names without depending on the protocol
+  // code; this keeps its list equal to the one `--plant-bug` uses.
+  CHECK(trace::planted_bug_vocabulary() == planted_bug_names());
+}

@@ -1,10 +1,12 @@
 // The effective configuration as JSON, for the trace header.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include "config/config.h"
-#include "trace/codec.h"
 
 namespace raftkv {
+
+using json = nlohmann::json;
 
 // Every key, defaults filled in, in the TOML file's shape, except `keys`,
 // which is written only when it is not the default 5 (so default runs keep

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include "raft/planted_bugs.h"
-
 namespace raftkv::trace {
 namespace {
 
@@ -108,6 +106,19 @@ const std::vector<MessageSpec>& message_table() {
        {{"client", T::Int}, {"seq", T::Int}, {"result", T::Result}, {"leader_hint", T::Int}}},
   };
   return table;
+}
+
+const std::vector<std::string>& planted_bug_vocabulary() {
+  static const std::vector<std::string> names = {"vote_without_log_check",
+                                                 "vote_twice",
+                                                 "commit_old_term",
+                                                 "skip_truncate",
+                                                 "skip_prev_log_check",
+                                                 "apply_before_commit",
+                                                 "leader_ignores_higher_term",
+                                                 "no_client_dedup",
+                                                 "dedup_last_seq_only"};
+  return names;
 }
 
 const EventSpec* find_event(std::string_view name) {
@@ -378,7 +389,7 @@ void validate_header(const json& h) {
   if (nodes < 1 || nodes > 1000) {
     throw SchemaError("field 'config.num_nodes' is " + nodes.dump() + ", expected 1..1000");
   }
-  const std::vector<std::string>& known = planted_bug_names();
+  const std::vector<std::string>& known = planted_bug_vocabulary();
   for (const json& bug : h["planted_bugs"]) {
     if (std::find(known.begin(), known.end(), bug.get_ref<const std::string&>()) == known.end()) {
       throw SchemaError("field 'planted_bugs' names " + bug.dump() +

@@ -12,7 +12,11 @@
 #include <string_view>
 #include <vector>
 
-#include "trace/codec.h"
+#include <nlohmann/json.hpp>
+
+namespace raftkv {
+using json = nlohmann::json;
+}  // namespace raftkv
 
 namespace raftkv::trace {
 
@@ -64,6 +68,10 @@ struct MessageSpec {
 const std::vector<EventSpec>& event_table();
 const std::vector<MessageSpec>& message_table();
 const EventSpec* find_event(std::string_view name);
+// The names a header's planted_bugs may hold: the trace's vocabulary, kept
+// here so the reader (and the checker on it) depends on no protocol code; a
+// test holds it equal to raft/planted_bugs.cpp's table.
+const std::vector<std::string>& planted_bug_vocabulary();
 // Node events (input and effect) carry `node` and `state`; runtime events do not.
 inline bool is_node_event(const EventSpec& e) { return e.kind != EventKind::Runtime; }
 

@@ -10,9 +10,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "trace/codec.h"
+#include <nlohmann/json.hpp>
 
 namespace raftkv {
+
+using json = nlohmann::json;
 
 // A file that is not what it claims to be: "NAME:LINE: what is wrong".
 class TraceInputError : public std::runtime_error {
