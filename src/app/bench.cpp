@@ -113,13 +113,27 @@ struct Agreement {
   MessageCount applied;    // until every node applied every command
 };
 
-Agreement measure_agreement(uint64_t seed) {
+// The cluster both message benchmarks run: 3 nodes, node 1 elected at once,
+// 3 clients x 4 commands, no no-op (so every entry is a client's).
+Config small_agreement_config(uint64_t seed) {
   Config cfg;
   cfg.num_nodes = 3;
   cfg.num_clients = 3;
   cfg.requests_per_client = 4;
   cfg.leader_noop = false;
   cfg.seed = seed;
+  return cfg;
+}
+
+// Client commands among a node's first `upto` log entries.
+int64_t client_entries_among(const Node& n, int64_t upto) {
+  int64_t count = 0;
+  for (int64_t i = 0; i < upto; ++i) count += n.log()[static_cast<size_t>(i)].cmd.client != 0;
+  return count;
+}
+
+Agreement measure_agreement(uint64_t seed) {
+  Config cfg = small_agreement_config(seed);
   const int64_t commands = cfg.num_clients * cfg.requests_per_client;
   Cluster cluster(cfg);
   cluster.start();
@@ -129,12 +143,8 @@ Agreement measure_agreement(uint64_t seed) {
     return MessageCount{n(MsgType::AppendEntries), n(MsgType::AppendEntriesResponse),
                         n(MsgType::CommitNotification), st.entries_sent};
   };
-  // Client commands among node `id`'s first `upto` log entries.
   auto client_entries = [&cluster](int id, int64_t upto) {
-    const Node& n = cluster.node(id);
-    int64_t count = 0;
-    for (int64_t i = 0; i < upto; ++i) count += n.log()[static_cast<size_t>(i)].cmd.client != 0;
-    return count;
+    return client_entries_among(cluster.node(id), upto);
   };
   Agreement a;
   std::optional<MessageCount> start;
@@ -236,12 +246,7 @@ struct CatchUp {
 };
 
 CatchUp measure_catch_up(uint64_t seed) {
-  Config cfg;
-  cfg.num_nodes = 3;
-  cfg.num_clients = 3;
-  cfg.requests_per_client = 4;
-  cfg.leader_noop = false;
-  cfg.seed = seed;
+  Config cfg = small_agreement_config(seed);
   const int64_t commands = cfg.num_clients * cfg.requests_per_client;
   const int lagging = 3;
   CatchUp c;
@@ -257,10 +262,7 @@ CatchUp measure_catch_up(uint64_t seed) {
   });
   cluster.start();
   auto client_entries = [&cluster](int id, int64_t upto) {
-    const Node& n = cluster.node(id);
-    int64_t count = 0;
-    for (int64_t i = 0; i < upto; ++i) count += n.log()[static_cast<size_t>(i)].cmd.client != 0;
-    return count;
+    return client_entries_among(cluster.node(id), upto);
   };
   bool crashed = false, restarted = false;
   while (cluster.step()) {

@@ -43,7 +43,7 @@ int export_tla_command(const std::string& trace_path, const std::string& out_pat
                        std::ostream& out, std::ostream& err);
 
 struct BenchOptions {
-  int64_t ops = 100000;  // committed client operations per scenario (at least)
+  int64_t ops = 20000;  // committed client operations per scenario (at least)
   bool json = false;
   std::string tracing = "both";  // "off", "on" or "both"
   std::string scenario = "all";  // "5x3", "51x16" or "all"
