@@ -1,7 +1,7 @@
 #include "trace/event_table.h"
 
 #include <algorithm>
-#include <set>
+#include <unordered_map>
 
 namespace raftkv::trace {
 namespace {
@@ -10,6 +10,12 @@ constexpr int64_t kIntLimit = int64_t{1} << 31;  // every traced integer is in [
 constexpr int kMaxDepth = 32;                    // the schema nests at most ~6 levels
 
 using T = FieldType;
+
+// Array elements' specs, made once (a FieldSpec holds vectors).
+const FieldSpec kIntElement{"", FieldType::Int};
+const FieldSpec kStringElement{"", FieldType::String};
+const FieldSpec kIntArrayElement{"", FieldType::IntArray};
+const FieldSpec kEntryElement{"", FieldType::Entry};
 
 }  // namespace
 
@@ -122,10 +128,13 @@ const std::vector<std::string>& planted_bug_vocabulary() {
 }
 
 const EventSpec* find_event(std::string_view name) {
-  for (const EventSpec& e : event_table()) {
-    if (name == e.name) return &e;
-  }
-  return nullptr;
+  static const std::unordered_map<std::string_view, const EventSpec*> by_name = [] {
+    std::unordered_map<std::string_view, const EventSpec*> m;
+    for (const EventSpec& e : event_table()) m[e.name] = &e;
+    return m;
+  }();
+  auto it = by_name.find(name);
+  return it == by_name.end() ? nullptr : it->second;
 }
 
 void check_encoding(const json& root) {
@@ -176,32 +185,53 @@ void check_encoding(const json& root) {
 
 namespace {
 
+// Where a value sits in the line, e.g. msg.entries[0].cmd.op: a chain of
+// stack frames, spelled out only when a message needs it (validation runs on
+// every line, and building strings for every field cost more than the rest).
+struct Path {
+  const Path* parent = nullptr;
+  const char* name = nullptr;  // a field, or null for an array element
+  size_t index = 0;
+
+  Path field(const char* n) const { return Path{this, n, 0}; }
+  Path element(size_t i) const { return Path{this, nullptr, i}; }
+  std::string str() const {
+    if (parent == nullptr) return name ? name : "";
+    std::string head = parent->str();
+    if (name == nullptr) return head + "[" + std::to_string(index) + "]";
+    return head.empty() ? name : head + "." + name;
+  }
+};
+
 // Validates one object against a list of field specs, naming fields by path.
 class Validator {
  public:
   // `fixed`: fields every object of this kind has besides `fields`.
-  void object(const json& j, const std::string& path, const std::vector<FieldSpec>& fixed,
+  void object(const json& j, const Path& path, const std::vector<FieldSpec>& fixed,
               const std::vector<FieldSpec>& fields) {
     if (!j.is_object()) fail(path, "an object");
+    size_t found = 0;
     for (const auto* list : {&fixed, &fields}) {
       for (const FieldSpec& f : *list) {
         auto it = j.find(f.name);
-        std::string p = join(path, f.name);
+        Path p = path.field(f.name);
         if (it == j.end()) {
           if (!f.required) continue;
-          throw SchemaError("missing field '" + p + "'");
+          throw SchemaError("missing field '" + p.str() + "'");
         }
         value(*it, p, f);
+        ++found;
       }
     }
+    if (j.size() == found) return;  // every key is a named field
     for (auto it = j.begin(); it != j.end(); ++it) {
       if (!named(it.key(), fixed) && !named(it.key(), fields)) {
-        throw SchemaError("unknown field '" + join(path, it.key()) + "'");
+        throw SchemaError("unknown field '" + path.field(it.key().c_str()).str() + "'");
       }
     }
   }
 
-  void value(const json& v, const std::string& path, const FieldSpec& f) {
+  void value(const json& v, const Path& path, const FieldSpec& f) {
     switch (f.type) {
       case T::Int:
         if (!v.is_number_integer()) fail(path, "an integer");
@@ -215,12 +245,13 @@ class Validator {
                                             v.get_ref<const std::string&>()) == f.allowed.end()) {
           std::string list;
           for (const std::string& a : f.allowed) list += (list.empty() ? "\"" : ", \"") + a + "\"";
-          throw SchemaError("field '" + path + "' is " + v.dump() + ", expected one of " + list);
+          throw SchemaError("field '" + path.str() + "' is " + v.dump() + ", expected one of " +
+                            list);
         }
         break;
-      case T::IntArray: array_of(v, path, FieldSpec{"", T::Int}); break;
-      case T::StringArray: array_of(v, path, FieldSpec{"", T::String}); break;
-      case T::Groups: array_of(v, path, FieldSpec{"", T::IntArray}); break;
+      case T::IntArray: array_of(v, path, kIntElement); break;
+      case T::StringArray: array_of(v, path, kStringElement); break;
+      case T::Groups: array_of(v, path, kIntArrayElement); break;
       case T::State: {
         static const std::vector<FieldSpec> state = {
             {"term", T::Int},
@@ -244,8 +275,12 @@ class Validator {
         object(v, path, {}, cmd);
         break;
       }
-      case T::Entry: object(v, path, {}, {{"term", T::Int}, {"cmd", T::Command}}); break;
-      case T::Entries: array_of(v, path, FieldSpec{"", T::Entry}); break;
+      case T::Entry: {
+        static const std::vector<FieldSpec> entry = {{"term", T::Int}, {"cmd", T::Command}};
+        object(v, path, {}, entry);
+        break;
+      }
+      case T::Entries: array_of(v, path, kEntryElement); break;
       case T::Result: {
         static const std::vector<FieldSpec> result = {
             {"status",
@@ -258,7 +293,7 @@ class Validator {
       case T::Object: object(v, path, {}, f.fields); break;
       case T::ObjectArray:
         if (!v.is_array()) fail(path, "an array");
-        for (size_t i = 0; i < v.size(); ++i) object(v[i], index(path, i), {}, f.fields);
+        for (size_t i = 0; i < v.size(); ++i) object(v[i], path.element(i), {}, f.fields);
         break;
       case T::EndNodes: {
         static const std::vector<FieldSpec> node = {{"node", T::Int},
@@ -266,30 +301,30 @@ class Validator {
                                                     {"store_digest", T::String},
                                                     {"store_size", T::Int}};
         if (!v.is_array()) fail(path, "an array");
-        for (size_t i = 0; i < v.size(); ++i) object(v[i], index(path, i), {}, node);
+        for (size_t i = 0; i < v.size(); ++i) object(v[i], path.element(i), {}, node);
         break;
       }
     }
   }
 
  private:
-  void message(const json& v, const std::string& path) {
+  void message(const json& v, const Path& path) {
     static const std::vector<FieldSpec> common = {
         {"id", T::Int}, {"type", T::String}, {"from", T::Int}, {"to", T::Int}};
     if (!v.is_object()) fail(path, "an object");
     auto type = v.find("type");
-    if (type == v.end()) throw SchemaError("missing field '" + join(path, "type") + "'");
-    if (!type->is_string()) fail(join(path, "type"), "a string");
+    if (type == v.end()) throw SchemaError("missing field '" + path.field("type").str() + "'");
+    if (!type->is_string()) fail(path.field("type"), "a string");
     for (const MessageSpec& m : message_table()) {
       if (*type == m.type) return object(v, path, common, m.fields);
     }
-    throw SchemaError("field '" + join(path, "type") + "' is " + type->dump() +
+    throw SchemaError("field '" + path.field("type").str() + "' is " + type->dump() +
                       ", not a message type of the schema");
   }
 
-  void array_of(const json& v, const std::string& path, const FieldSpec& element) {
+  void array_of(const json& v, const Path& path, const FieldSpec& element) {
     if (!v.is_array()) fail(path, "an array");
-    for (size_t i = 0; i < v.size(); ++i) value(v[i], index(path, i), element);
+    for (size_t i = 0; i < v.size(); ++i) value(v[i], path.element(i), element);
   }
 
   static bool named(const std::string& key, const std::vector<FieldSpec>& fields) {
@@ -298,14 +333,8 @@ class Validator {
     }
     return false;
   }
-  static std::string join(const std::string& path, const std::string& name) {
-    return path.empty() ? name : path + "." + name;
-  }
-  static std::string index(const std::string& path, size_t i) {
-    return path + "[" + std::to_string(i) + "]";
-  }
-  [[noreturn]] static void fail(const std::string& path, const char* what) {
-    throw SchemaError("field '" + path + "' must be " + what);
+  [[noreturn]] static void fail(const Path& path, const char* what) {
+    throw SchemaError("field '" + path.str() + "' must be " + what);
   }
 };
 
@@ -322,7 +351,7 @@ void validate_event(const json& ev) {
       {"seq", T::Int}, {"t", T::Int}, {"event", T::String}};
   static const std::vector<FieldSpec> node_common = {
       {"seq", T::Int}, {"t", T::Int}, {"event", T::String}, {"node", T::Int}, {"state", T::State}};
-  Validator().object(ev, "", is_node_event(*spec) ? node_common : runtime_common, spec->fields);
+  Validator().object(ev, Path{}, is_node_event(*spec) ? node_common : runtime_common, spec->fields);
 }
 
 void validate_header(const json& h) {
@@ -384,7 +413,7 @@ void validate_header(const json& h) {
                   {"kinds", T::StringArray},
                   {"mean_interval_ms", T::Int},
                   {"max_down", T::Int}})}}};
-  Validator().object(h, "", {}, header);
+  Validator().object(h, Path{}, {}, header);
   const json& nodes = h["config"]["num_nodes"];
   if (nodes < 1 || nodes > 1000) {
     throw SchemaError("field 'config.num_nodes' is " + nodes.dump() + ", expected 1..1000");
