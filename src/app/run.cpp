@@ -11,6 +11,7 @@
 #include "app/atomic_file.h"
 #include "app/commands.h"
 #include "app/summary.h"
+#include "app/trace_file.h"
 #include "check/checker.h"
 #include "config/config.h"
 #include "sim/cluster.h"
@@ -19,25 +20,6 @@
 
 namespace raftkv {
 namespace {
-
-class FileSink : public TraceSink {
- public:
-  explicit FileSink(std::ostream& out) : out_(out) {}
-  bool lines_only() const override { return true; }
-  void write(const json& event) override {
-    line_.clear();
-    append_json(event, line_);
-    write_line(line_);
-  }
-  void write_line(const std::string& line) override {
-    out_.write(line.data(), static_cast<std::streamsize>(line.size()));
-    out_.put('\n');
-  }
-
- private:
-  std::ostream& out_;
-  std::string line_;
-};
 
 class NarrativeSink : public TraceSink {
  public:
@@ -49,32 +31,6 @@ class NarrativeSink : public TraceSink {
  private:
   std::ostream& out_;
   Narrator narrator_;
-};
-
-// A trace file in the temp directory for `run --check` without --trace:
-// the checker reads the trace as a stream, so a run of any length is checked
-// in bounded memory. Removed when the object goes.
-class TempTrace {
- public:
-  TempTrace() {
-    const char* dir = std::getenv("TMPDIR");
-    path_ = std::string(dir && *dir ? dir : "/tmp") + "/raftkv-run-check.XXXXXX";
-    int fd = mkstemp(path_.data());
-    if (fd < 0) {
-      path_.clear();
-      return;
-    }
-    close(fd);
-  }
-  ~TempTrace() {
-    if (!path_.empty()) std::remove(path_.c_str());
-  }
-  TempTrace(const TempTrace&) = delete;
-  TempTrace& operator=(const TempTrace&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
 };
 
 // `run --check`: the checks of `raftkv check` on the trace just written.
@@ -162,6 +118,7 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
   }
   cluster.run();
   cluster.finish();
+  if (file_sink) file_sink->flush();
   // A run that found a problem still keeps its trace: that is the trace the
   // user needs. Only a trace that could not be written completely is lost.
   if (trace_file && !trace_file->commit()) {

@@ -23,6 +23,8 @@ struct NodeState {
   int64_t applied = 0;
   int64_t last_index = 0;
   int64_t last_term = 0;
+
+  friend bool operator==(const NodeState&, const NodeState&) = default;
 };
 
 namespace ev {

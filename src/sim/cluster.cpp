@@ -229,6 +229,13 @@ void Cluster::emit(json event) {
   for (TraceSink* sink : sinks_) sink->write(event);
 }
 
+void Cluster::emit(const RuntimeEvent& event) {
+  if (!lines_only_) return emit(to_json(event));
+  line_.clear();
+  append_runtime_event(line_, event, next_seq_, now_);
+  write_line();
+}
+
 void Cluster::write_line() {
   ++stats_.trace_events;
   ++next_seq_;
@@ -238,7 +245,7 @@ void Cluster::write_line() {
 void Cluster::emit_effect(int node, const NodeEvent& event) {
   if (!lines_only_) return emit(to_json(event, node));
   line_.clear();
-  append_node_event(line_, event, node, next_seq_, now_);
+  append_node_event(line_, state_text_, event, node, next_seq_, now_);
   write_line();
 }
 
@@ -250,7 +257,8 @@ void Cluster::emit_send(int node, const Message& m) {
                      {"msg", to_json(m)}});
   }
   line_.clear();
-  append_node_input(line_, "send", node, nodes_[node]->state(), true, &m, nullptr, next_seq_, now_);
+  append_node_input(line_, state_text_, "send", node, nodes_[node]->state(), true, &m, nullptr,
+                    next_seq_, now_);
   write_line();
 }
 
@@ -258,8 +266,8 @@ void Cluster::emit_input(const char* event, int node, const Message* msg, const 
   if (sinks_.empty()) return;
   if (lines_only_) {
     line_.clear();
-    append_node_input(line_, event, node, nodes_[node]->state(), up_[node], msg, timer, next_seq_,
-                      now_);
+    append_node_input(line_, state_text_, event, node, nodes_[node]->state(), up_[node], msg, timer,
+                      next_seq_, now_);
     return write_line();
   }
   json fields{
@@ -336,7 +344,7 @@ void Cluster::transmit(Message m) {
   }
   auto drop = [this, &m](const char* reason) {
     ++stats_.messages_dropped;
-    if (!sinks_.empty()) emit(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", reason}});
+    if (!sinks_.empty()) emit(rt::Drop{&m, reason});
   };
   if (drop_filter_ && drop_filter_(m)) return drop("test");
   std::string blocked = link_blocked(m.from, m.to);
@@ -345,7 +353,7 @@ void Cluster::transmit(Message m) {
   const TimingConfig& t = cfg_.timing;
   bool twice = rng_.chance(cfg_.network.duplicate);
   if (twice) {
-    if (!sinks_.empty()) emit(json{{"event", "duplicate"}, {"msg", to_json(m)}});
+    if (!sinks_.empty()) emit(rt::Duplicate{&m});
     int64_t at = now_ + rng_.uniform(t.network_latency_min_ms, t.network_latency_max_ms);
     schedule(at, ItemKind::Deliver, 0, 0, m);
   }
@@ -357,17 +365,14 @@ void Cluster::transmit(Message m) {
 void Cluster::deliver(Message& m) {
   if (m.type == MsgType::ClientReply) {
     ++stats_.messages_delivered;
-    if (!sinks_.empty()) {
-      emit(json{{"event", "client_receive"}, {"client", m.client}, {"msg", to_json(m)}});
-    }
+    if (!sinks_.empty()) emit(rt::ClientReceive{m.client, &m});
     client_on_reply(m);
     return;
   }
   int id = m.to;
   if (!up_[id]) {
     ++stats_.messages_dropped;
-    if (!sinks_.empty())
-      emit(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", "node_down"}});
+    if (!sinks_.empty()) emit(rt::Drop{&m, "node_down"});
     return;
   }
   ++stats_.messages_delivered;
@@ -443,13 +448,7 @@ void Cluster::inject_request(int id, Command cmd) {
   m.type = MsgType::ClientRequest;
   m.to = id;
   m.cmd = cmd;
-  if (!sinks_.empty()) {
-    emit(json{{"event", "client_send"},
-              {"client", 0},
-              {"client_seq", 0},
-              {"to", id},
-              {"msg", to_json(m)}});
-  }
+  if (!sinks_.empty()) emit(rt::ClientSend{0, 0, id, &m});
   transmit(std::move(m));
 }
 
@@ -579,13 +578,7 @@ void Cluster::client_next(int id) {
   c.cmd.seq = ++c.seq;
   c.busy = true;
   c.invoked_ms = now_;
-  if (!sinks_.empty()) {
-    emit(json{{"event", "client_invoke"},
-              {"client", id},
-              {"client_seq", c.seq},
-              {"cmd", to_json(c.cmd)},
-              {"to", c.target}});
-  }
+  if (!sinks_.empty()) emit(rt::ClientInvoke{id, c.seq, &c.cmd, c.target});
   client_send(id);
 }
 
@@ -598,13 +591,7 @@ void Cluster::client_send(int id) {
   m.to = c.target;
   m.client = id;
   m.cmd = c.cmd;
-  if (!sinks_.empty()) {
-    emit(json{{"event", "client_send"},
-              {"client", id},
-              {"client_seq", c.seq},
-              {"to", c.target},
-              {"msg", to_json(m)}});
-  }
+  if (!sinks_.empty()) emit(rt::ClientSend{id, c.seq, c.target, &m});
   int64_t left = c.invoked_ms + cfg_.timing.client_deadline_ms - now_;
   schedule(now_ + std::max<int64_t>(1, std::min(cfg_.timing.client_timeout_ms, left)),
            ItemKind::ClientTimeout, id, c.gen);
@@ -631,13 +618,7 @@ void Cluster::client_on_reply(const Message& reply) {
                  : reply.from % cfg_.num_nodes + 1;
   bool hinted = reply.leader_hint != 0 && reply.leader_hint != reply.from;
   c.target = next;
-  if (!sinks_.empty()) {
-    emit(json{{"event", "client_retry"},
-              {"client", c.id},
-              {"client_seq", c.seq},
-              {"reason", "not_leader"},
-              {"to", next}});
-  }
+  if (!sinks_.empty()) emit(rt::ClientRetry{c.id, c.seq, "not_leader", next});
   if (hinted) {
     client_send(c.id);
   } else {
@@ -659,13 +640,7 @@ void Cluster::client_on_timeout(int id, uint64_t gen) {
     return;
   }
   c.target = c.target % cfg_.num_nodes + 1;
-  if (!sinks_.empty()) {
-    emit(json{{"event", "client_retry"},
-              {"client", id},
-              {"client_seq", c.seq},
-              {"reason", "timeout"},
-              {"to", c.target}});
-  }
+  if (!sinks_.empty()) emit(rt::ClientRetry{id, c.seq, "timeout", c.target});
   client_send(id);
 }
 
@@ -674,13 +649,7 @@ void Cluster::client_complete(int id, Result result, int from) {
   c.busy = false;
   ++c.gen;
   history_.push_back(ClientOp{id, c.seq, c.cmd, result, c.invoked_ms, now_});
-  if (!sinks_.empty()) {
-    emit(json{{"event", "client_complete"},
-              {"client", id},
-              {"client_seq", c.seq},
-              {"result", to_json(result)},
-              {"from", from}});
-  }
+  if (!sinks_.empty()) emit(rt::ClientComplete{id, c.seq, &result, from});
   schedule(now_, ItemKind::ClientNext, id);
 }
 

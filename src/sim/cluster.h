@@ -20,6 +20,7 @@
 #include "raft/node.h"
 #include "sim/rng.h"
 #include "trace/codec.h"
+#include "trace/line_encoder.h"
 
 namespace raftkv {
 
@@ -145,6 +146,7 @@ class Cluster {
   void pop_and_dispatch();
   void dispatch(Item& item);
   void emit(json event);
+  void emit(const RuntimeEvent& event);  // the frequent runtime events, typed
   // An input event of `node` (deliver with msg, timeout with timer).
   void emit_input(const char* event, int node, const Message* msg = nullptr,
                   const char* timer = nullptr);
@@ -198,6 +200,7 @@ class Cluster {
   std::vector<TraceSink*> sinks_;
   bool lines_only_ = true;  // every sink takes lines (trace/line_encoder.h)
   std::string line_;        // the line being written
+  StateCache state_text_;   // each node's last `state` text
   std::function<bool(const Message&)> drop_filter_;
   RunStats stats_;
   int64_t last_fault_ms_ = 0;

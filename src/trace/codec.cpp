@@ -276,4 +276,50 @@ json to_json(const NodeEvent& event, int node) {
   return j;
 }
 
+namespace {
+
+struct RuntimeJson {
+  json operator()(const rt::Drop& e) const {
+    return json{{"event", "drop"}, {"msg", to_json(*e.msg)}, {"reason", e.reason}};
+  }
+  json operator()(const rt::Duplicate& e) const {
+    return json{{"event", "duplicate"}, {"msg", to_json(*e.msg)}};
+  }
+  json operator()(const rt::ClientInvoke& e) const {
+    return json{{"event", "client_invoke"},
+                {"client", e.client},
+                {"client_seq", e.client_seq},
+                {"cmd", to_json(*e.cmd)},
+                {"to", e.to}};
+  }
+  json operator()(const rt::ClientSend& e) const {
+    return json{{"event", "client_send"},
+                {"client", e.client},
+                {"client_seq", e.client_seq},
+                {"to", e.to},
+                {"msg", to_json(*e.msg)}};
+  }
+  json operator()(const rt::ClientReceive& e) const {
+    return json{{"event", "client_receive"}, {"client", e.client}, {"msg", to_json(*e.msg)}};
+  }
+  json operator()(const rt::ClientRetry& e) const {
+    return json{{"event", "client_retry"},
+                {"client", e.client},
+                {"client_seq", e.client_seq},
+                {"reason", e.reason},
+                {"to", e.to}};
+  }
+  json operator()(const rt::ClientComplete& e) const {
+    return json{{"event", "client_complete"},
+                {"client", e.client},
+                {"client_seq", e.client_seq},
+                {"result", to_json(*e.result)},
+                {"from", e.from}};
+  }
+};
+
+}  // namespace
+
+json to_json(const RuntimeEvent& event) { return std::visit(RuntimeJson{}, event); }
+
 }  // namespace raftkv

@@ -8,6 +8,7 @@
 
 #include "raft/events.h"
 #include "raft/types.h"
+#include "trace/runtime_events.h"
 
 namespace raftkv {
 
@@ -31,6 +32,8 @@ json to_json(const NodeState& state, bool up = true);
 const char* event_name(const NodeEventBody& body);
 // An effect event as a trace line (without seq and t, which the runtime adds).
 json to_json(const NodeEvent& event, int node);
+// A runtime event (drop, duplicate, client_*) as a trace line without seq and t.
+json to_json(const RuntimeEvent& event);
 
 Command command_from_json(const json& j);
 Entry entry_from_json(const json& j);

@@ -1,6 +1,7 @@
 #include "trace/line_encoder.h"
 
 #include <charconv>
+#include <cstring>
 
 #include "trace/codec.h"
 
@@ -9,41 +10,63 @@ namespace {
 
 // Writes one object's fields in the order given, which every caller below
 // lists sorted by key (std::map order, as nlohmann::json writes them).
+// Keys are string literals, so their length is known at compile time: a key
+// and its punctuation go out in one append (this encoder writes most of a
+// traced run's time, so the per-character checks of operator+= matter).
 class Obj {
  public:
-  explicit Obj(std::string& out) : out_(out) { out_ += '{'; }
-  ~Obj() { out_ += '}'; }
+  explicit Obj(std::string& out) : out_(out) { out_.push_back('{'); }
+  ~Obj() { out_.push_back('}'); }
   Obj(const Obj&) = delete;
   Obj& operator=(const Obj&) = delete;
 
-  std::string& key(const char* k) {
-    if (!first_) out_ += ',';
-    first_ = false;
-    out_ += '"';
-    out_ += k;
-    out_ += "\":";
+  template <size_t N>
+  std::string& key(const char (&k)[N]) {
+    char buf[N + 3];
+    size_t n = put_key(buf, k);
+    out_.append(buf, n);
     return out_;
   }
-  void num(const char* k, int64_t v) {
-    key(k);
-    char buf[24];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  template <size_t N>
+  void num(const char (&k)[N], int64_t v) {
+    char buf[N + 3 + 24];
+    size_t n = put_key(buf, k);
+    auto [end, ec] = std::to_chars(buf + n, buf + sizeof buf, v);
     (void)ec;  // 24 bytes hold any 64-bit integer
-    out_.append(buf, end);
+    out_.append(buf, static_cast<size_t>(end - buf));
   }
-  void boolean(const char* k, bool v) { key(k) += v ? "true" : "false"; }
+  template <size_t N>
+  void boolean(const char (&k)[N], bool v) {
+    key(k).append(v ? "true" : "false", v ? 4 : 5);
+  }
   // A string the schema fixes (an event, role or type name): never escaped.
-  void name(const char* k, const char* v) {
-    key(k) += '"';
-    out_ += v;
-    out_ += '"';
+  template <size_t N>
+  void name(const char (&k)[N], const char* v) {
+    key(k).push_back('"');
+    out_.append(v);
+    out_.push_back('"');
   }
-  void str(const char* k, const std::string& v) {
+  template <size_t N>
+  void str(const char (&k)[N], const std::string& v) {
     key(k);
     append_string(v);
   }
 
  private:
+  // Writes `,"k":` (no comma before the first key) into buf; returns its length.
+  template <size_t N>
+  size_t put_key(char* buf, const char (&k)[N]) {
+    size_t n = 0;
+    if (!first_) buf[n++] = ',';
+    first_ = false;
+    buf[n++] = '"';
+    std::memcpy(buf + n, k, N - 1);
+    n += N - 1;
+    buf[n++] = '"';
+    buf[n++] = ':';
+    return n;
+  }
+
   void append_string(const std::string& s) {
     for (unsigned char c : s) {
       if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
@@ -51,9 +74,9 @@ class Obj {
         return;
       }
     }
-    out_ += '"';
-    out_ += s;
-    out_ += '"';
+    out_.push_back('"');
+    out_.append(s);
+    out_.push_back('"');
   }
 
   std::string& out_;
@@ -166,14 +189,28 @@ void append_message(std::string& out, const Message& m) {
   o.name("type", to_string(m.type));
 }
 
-void append_node_input(std::string& out, const char* event, int node, const NodeState& state,
-                       bool up, const Message* msg, const char* timer, int64_t seq, int64_t t) {
+const std::string& StateCache::text(int node, const NodeState& s, bool up) {
+  if (static_cast<size_t>(node) >= slots_.size()) slots_.resize(static_cast<size_t>(node) + 1);
+  Slot& slot = slots_[static_cast<size_t>(node)];
+  if (!slot.valid || slot.up != up || !(slot.state == s)) {
+    slot.valid = true;
+    slot.up = up;
+    slot.state = s;
+    slot.text.clear();
+    append_state(slot.text, s, up);
+  }
+  return slot.text;
+}
+
+void append_node_input(std::string& out, StateCache& states, const char* event, int node,
+                       const NodeState& state, bool up, const Message* msg, const char* timer,
+                       int64_t seq, int64_t t) {
   Obj o(out);
   o.name("event", event);
   if (msg != nullptr) append_message(o.key("msg"), *msg);
   o.num("node", node);
   o.num("seq", seq);
-  append_state(o.key("state"), state, up);
+  o.key("state").append(states.text(node, state, up));
   o.num("t", t);
   if (timer != nullptr) o.name("timer", timer);
 }
@@ -185,6 +222,7 @@ namespace {
 // part at the right places.
 struct EventWriter {
   std::string& out;
+  StateCache& states;
   const NodeEvent& event;
   int node;
   int64_t seq;
@@ -197,7 +235,7 @@ struct EventWriter {
   // term and vote follow t.
   void seq_state_t(Obj& o) const {
     o.num("seq", seq);
-    append_state(o.key("state"), event.state, true);
+    o.key("state").append(states.text(node, event.state, true));
     o.num("t", t);
   }
 
@@ -307,8 +345,85 @@ struct EventWriter {
 
 }  // namespace
 
-void append_node_event(std::string& out, const NodeEvent& event, int node, int64_t seq, int64_t t) {
-  std::visit(EventWriter{out, event, node, seq, t}, event.body);
+void append_node_event(std::string& out, StateCache& states, const NodeEvent& event, int node,
+                       int64_t seq, int64_t t) {
+  std::visit(EventWriter{out, states, event, node, seq, t}, event.body);
+}
+
+namespace {
+
+// The runtime events, keys sorted as in every other writer here.
+struct RuntimeWriter {
+  std::string& out;
+  int64_t seq;
+  int64_t t;
+
+  void seq_t(Obj& o) const {
+    o.num("seq", seq);
+    o.num("t", t);
+  }
+  void operator()(const rt::Drop& e) const {
+    Obj o(out);
+    o.name("event", "drop");
+    append_message(o.key("msg"), *e.msg);
+    o.name("reason", e.reason);
+    seq_t(o);
+  }
+  void operator()(const rt::Duplicate& e) const {
+    Obj o(out);
+    o.name("event", "duplicate");
+    append_message(o.key("msg"), *e.msg);
+    seq_t(o);
+  }
+  void operator()(const rt::ClientInvoke& e) const {
+    Obj o(out);
+    o.num("client", e.client);
+    o.num("client_seq", e.client_seq);
+    append_command(o.key("cmd"), *e.cmd);
+    o.name("event", "client_invoke");
+    seq_t(o);
+    o.num("to", e.to);
+  }
+  void operator()(const rt::ClientSend& e) const {
+    Obj o(out);
+    o.num("client", e.client);
+    o.num("client_seq", e.client_seq);
+    o.name("event", "client_send");
+    append_message(o.key("msg"), *e.msg);
+    seq_t(o);
+    o.num("to", e.to);
+  }
+  void operator()(const rt::ClientReceive& e) const {
+    Obj o(out);
+    o.num("client", e.client);
+    o.name("event", "client_receive");
+    append_message(o.key("msg"), *e.msg);
+    seq_t(o);
+  }
+  void operator()(const rt::ClientRetry& e) const {
+    Obj o(out);
+    o.num("client", e.client);
+    o.num("client_seq", e.client_seq);
+    o.name("event", "client_retry");
+    o.name("reason", e.reason);
+    seq_t(o);
+    o.num("to", e.to);
+  }
+  void operator()(const rt::ClientComplete& e) const {
+    Obj o(out);
+    o.num("client", e.client);
+    o.num("client_seq", e.client_seq);
+    o.name("event", "client_complete");
+    o.num("from", e.from);
+    append_result(o.key("result"), *e.result);
+    seq_t(o);
+  }
+};
+
+}  // namespace
+
+void append_runtime_event(std::string& out, const RuntimeEvent& event, int64_t seq, int64_t t) {
+  std::visit(RuntimeWriter{out, seq, t}, event);
 }
 
 }  // namespace raftkv

@@ -7,19 +7,45 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "raft/events.h"
 #include "raft/types.h"
+#include "trace/runtime_events.h"
 
 namespace raftkv {
 
+// The text of the `state` object last written for each node. A node's state
+// changes on few of its events (a term, a commit, an append), yet every node
+// event carries it: formatting its seven integers anew for every line was the
+// largest single cost of a traced run.
+class StateCache {
+ public:
+  // `{"applied":...,"vote":...}` for node `node` in state `s` (role "down" if !up).
+  const std::string& text(int node, const NodeState& s, bool up);
+
+ private:
+  struct Slot {
+    bool valid = false;
+    bool up = true;
+    NodeState state;
+    std::string text;
+  };
+  std::vector<Slot> slots_;  // index = node id
+};
+
 // Appends `{"...":...}` for an effect event of `node` at (seq, t).
-void append_node_event(std::string& out, const NodeEvent& event, int node, int64_t seq, int64_t t);
+void append_node_event(std::string& out, StateCache& states, const NodeEvent& event, int node,
+                       int64_t seq, int64_t t);
 
 // Appends a node's input or send event: "deliver"/"send" (with `msg`),
 // "timeout" (with `timer`), "start", "crash" or "restart" (msg and timer null).
-void append_node_input(std::string& out, const char* event, int node, const NodeState& state,
-                       bool up, const Message* msg, const char* timer, int64_t seq, int64_t t);
+void append_node_input(std::string& out, StateCache& states, const char* event, int node,
+                       const NodeState& state, bool up, const Message* msg, const char* timer,
+                       int64_t seq, int64_t t);
+
+// Appends a runtime event (drop, duplicate, client_*) at (seq, t).
+void append_runtime_event(std::string& out, const RuntimeEvent& event, int64_t seq, int64_t t);
 
 // Appends a message object as the trace writes it.
 void append_message(std::string& out, const Message& m);

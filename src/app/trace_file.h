@@ -1,0 +1,94 @@
+// Writing a run's trace to a file: the sink that does it and the temporary
+// file `run --check` and `bench` write to when the user names none.
+#pragma once
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sim/cluster.h"
+#include "trace/json_writer.h"
+
+namespace raftkv {
+
+// Writes each event as one line. Lines are gathered into blocks of 1 MiB,
+// and a second thread hands the full blocks to the stream while the run goes
+// on: a traced run writes about a gigabyte per 100k operations, and the
+// kernel's copy of it into the page cache was a fifth of the run's time when
+// the simulation waited for it. The bytes and their order are exactly those
+// of writing each line in turn. flush() must be called (and has returned)
+// before the stream is closed or checked.
+class FileSink : public TraceSink {
+ public:
+  explicit FileSink(std::ostream& out);
+  ~FileSink() override;
+  FileSink(const FileSink&) = delete;
+  FileSink& operator=(const FileSink&) = delete;
+
+  bool lines_only() const override { return true; }
+  void write(const json& event) override;
+  void write_line(const std::string& line) override {
+    block_.append(line);
+    block_.push_back('\n');
+    bytes_ += static_cast<int64_t>(line.size()) + 1;
+    if (block_.size() >= kBlock) hand_over();
+  }
+  // Returns once every line written so far has reached the stream.
+  void flush();
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  static constexpr size_t kBlock = size_t{1} << 20;
+  static constexpr size_t kMaxQueued = 8;  // blocks waiting: bounds the memory used
+
+  void hand_over();  // queue block_ for the writer thread
+  void writer_loop();
+
+  std::ostream& out_;
+  std::string line_;
+  std::string block_;
+  int64_t bytes_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> queued_;  // full blocks, oldest first
+  std::vector<std::string> spare_;  // written blocks, kept for their capacity
+  bool writing_ = false;            // the writer holds a block outside the queue
+  bool stop_ = false;
+  std::thread writer_;
+};
+
+// A file in $TMPDIR (or /tmp) named after `stem`, removed when the object goes.
+// path() is empty if it could not be created.
+class TempTrace {
+ public:
+  explicit TempTrace(const char* stem = "raftkv-run-check") {
+    const char* dir = std::getenv("TMPDIR");
+    path_ = std::string(dir && *dir ? dir : "/tmp") + "/" + stem + ".XXXXXX";
+    int fd = mkstemp(path_.data());
+    if (fd < 0) {
+      path_.clear();
+      return;
+    }
+    close(fd);
+  }
+  ~TempTrace() {
+    if (!path_.empty()) std::remove(path_.c_str());
+  }
+  TempTrace(const TempTrace&) = delete;
+  TempTrace& operator=(const TempTrace&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace raftkv
