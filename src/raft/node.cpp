@@ -1,8 +1,8 @@
 #include "raft/node.h"
 
 #include <algorithm>
-#include <cassert>
 #include <functional>
+#include <string>
 
 namespace raftkv {
 
@@ -49,17 +49,28 @@ void Node::end_step() {
   fx_ = nullptr;
 }
 
+void Node::broken(const char* rule) const {
+  throw ProtocolBug("node " + std::to_string(id_) + " (term " + std::to_string(term_) + ", role " +
+                    to_string(role_) + ") broke a protocol rule: " + rule);
+}
+
 // ---------------------------------------------------------------------------
 // Durable state: every change is marked for the step's write to storage.
 
 void Node::set_term_and_vote(int64_t term, int vote) {
   if (term == term_ && vote == vote_) return;
+  expect(term >= term_, "currentTerm never decreases (Figure 2)");
+  expect(term > term_ || vote_ == 0, "one vote per term: votedFor is set once (Figure 2, §5.2)");
   term_ = term;
   vote_ = vote;
   dirty_ = true;
 }
 
 void Node::truncate_log(int64_t from_index) {
+  expect(role_ != Role::Leader,
+         "a leader never deletes entries from its log (Leader Append-Only, §5.3)");
+  expect(from_index > commit_, "a committed entry is never deleted (Leader Completeness, §5.4)");
+  expect(from_index >= 1 && from_index <= last_index(), "truncation starts inside the log");
   log_.resize(static_cast<size_t>(from_index - 1));
   unsynced_from_ = std::min(unsynced_from_, from_index);
   dirty_ = true;
@@ -181,6 +192,8 @@ void Node::start_election() {
 }
 
 void Node::become_leader() {
+  expect(role_ == Role::Candidate && static_cast<int>(votes_.size()) >= majority(),
+         "only a candidate with votes from a majority becomes leader (§5.2)");
   role_ = Role::Leader;
   leader_id_ = id_;
   if (tracing()) emit(ev::BecomeLeader{std::vector<int>(votes_.begin(), votes_.end())});
@@ -413,6 +426,8 @@ void Node::append_to_log(std::vector<Entry> entries) {
 
 void Node::send_append(int peer) {
   int64_t next = next_index_[peer];
+  expect(next > match_index_[peer] && next <= last_index() + 1,
+         "matchIndex < nextIndex <= lastIndex + 1 for every follower (§5.3)");
   Message m;
   m.type = MsgType::AppendEntries;
   m.to = peer;
@@ -511,6 +526,8 @@ void Node::set_commit(int64_t index) {
   // prev-log check) can ask to, and must give a wrong trace, not a crash.
   index = std::min(index, last_index());
   if (index <= commit_) return;
+  expect(role_ != Role::Leader || term_at(index) == term_,
+         "a leader commits by counting replicas only entries of its own term (§5.4.2)");
   int64_t old_commit = commit_;
   commit_ = index;
   if (tracing()) emit(ev::Commit{old_commit});
@@ -524,6 +541,8 @@ void Node::apply_committed() {
   int64_t limit = bugs_.apply_before_commit ? last_index() : std::min(commit_, last_index());
   while (applied_ < limit) {
     ++applied_;
+    expect(applied_ <= commit_,
+           "only committed entries are applied (State Machine Safety, §5.4.3)");
     const Entry& e = log_[applied_ - 1];
     Result result = store_.apply(e.cmd, bugs_.no_client_dedup       ? DedupMode::Off
                                         : bugs_.dedup_last_seq_only ? DedupMode::LastSeqOnly

@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <vector>
 
 #include "raft/events.h"
@@ -63,6 +64,13 @@ struct Effects {
   std::vector<Message> messages;  // to send, in order, after the events
   bool reset_election_timer = false;
   bool arm_heartbeat_timer = false;
+};
+
+// A rule of the protocol that this code broke: a bug in raftkv itself, never
+// bad input (a trace or config cannot cause it). See Node::expect.
+class ProtocolBug : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
 };
 
 class Node {
@@ -151,6 +159,17 @@ class Node {
   const int num_nodes_;
   const NodeOptions options_;
   const PlantedBugs& bugs_ = options_.bugs;
+  const bool planted_ = bugs_.any();
+
+  // LogCabin's habit: state the protocol's own preconditions where breaking
+  // one would be a bug in this file, and stop there (throwing ProtocolBug,
+  // which nothing catches) instead of writing a trace that is silently wrong.
+  // Off when a bug is planted: a planted bug must give a wrong trace for the
+  // checker to find, not an abort. The checks are cheap and always on.
+  void expect(bool holds, const char* rule) const {
+    if (!holds && !planted_) broken(rule);
+  }
+  [[noreturn]] void broken(const char* rule) const;
 
   // Persistent state (Figure 2).
   int64_t term_ = 0;
