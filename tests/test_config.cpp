@@ -804,3 +804,98 @@ TEST_CASE("Valid toml-test documents load or give a located ConfigError", "[conf
     }
   }
 }
+
+// ------------------------------------------------------------ field table
+
+// README.md's config table is the field table's, cell for cell: key, default,
+// allowed values and meaning. On a difference, change src/config/fields.cpp
+// or README.md; the expected table is printed to paste.
+TEST_CASE("README's config table matches the field table", "[config][readme]") {
+  std::ifstream in(RAFTKV_SOURCE_DIR "/README.md");
+  REQUIRE(in);
+  std::vector<std::string> got;
+  bool in_section = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("## ")) in_section = line == "## Configuration";
+    if (!in_section) continue;
+    if (line.starts_with("|")) {
+      got.push_back(line);
+    } else if (!got.empty()) {
+      break;  // the first table of the section ends
+    }
+  }
+  std::vector<std::string> want;
+  std::istringstream expected(readme_config_table());
+  for (std::string line; std::getline(expected, line);) want.push_back(line);
+  INFO("README.md's config table should be:\n" << readme_config_table());
+  for (size_t i = 0; i < std::max(got.size(), want.size()); ++i) {
+    INFO("row " << i);
+    CHECK((i < got.size() ? got[i] : "(missing)") == (i < want.size() ? want[i] : "(extra)"));
+  }
+}
+
+TEST_CASE("Every integer key of the field table is range-checked at its key", "[config]") {
+  for (const ConfigField& field : config_fields()) {
+    bool integer = std::visit(
+        [](const auto& r) {
+          using T = typename std::remove_cvref_t<decltype(r)>::Type;
+          return std::is_integral_v<T> && !std::is_same_v<T, bool>;
+        },
+        field.ref);
+    if (!integer) continue;
+    std::string section(field.section());
+    std::string text = (section.empty() ? "" : "[" + section + "]\n") + std::string(field.name()) +
+                       " = " + std::to_string(field.min - 1) + "\n";
+    INFO(text);
+    CHECK_THAT(error_of(text), Contains("key '" + std::string(field.path) + "' must be"));
+  }
+}
+
+TEST_CASE("The header's config reads back as the config it was written from", "[config]") {
+  Config cfg = parse_config(R"(num_nodes = 4
+seed = 9
+keys = 2
+leader_noop = false
+[timing]
+client_timeout_ms = 400
+[network]
+loss = 0.25
+duplicate = 0.1
+[nemesis]
+enabled = true
+kinds = ["cut", "crash"]
+max_down = 2
+[[faults]]
+at_ms = 10
+action = "partition"
+groups = [[1, 2], [3, 4]]
+[[faults]]
+at_ms = 20
+action = "uncut"
+from = 1
+to = 2
+)",
+                            kName);
+  json header = config_to_json(cfg);
+  Config back = config_from_json(header);
+  CHECK(config_to_json(back) == header);
+  CHECK(back.num_nodes == 4);
+  CHECK(back.seed == 9);
+  CHECK(back.keys == 2);
+  CHECK_FALSE(back.leader_noop);
+  CHECK(back.timing.client_timeout_ms == 400);
+  CHECK(back.network.loss == 0.25);
+  CHECK(back.network.duplicate == 0.1);
+  CHECK(back.nemesis.kinds == std::vector<NemesisKind>{NemesisKind::Cut, NemesisKind::Crash});
+  REQUIRE(back.faults.size() == 2);
+  CHECK(back.faults[0].action == FaultAction::Partition);
+  CHECK(back.faults[0].groups == std::vector<std::vector<int>>{{1, 2}, {3, 4}});
+  CHECK(back.faults[1].action == FaultAction::Uncut);
+  CHECK(back.faults[1].to == 2);
+  CHECK_NOTHROW(validate_config(back, "read back"));
+
+  // The default `keys` is left out of the header (older traces lack it) and
+  // reads back as the default.
+  CHECK_FALSE(config_to_json(Config{}).contains("keys"));
+  CHECK(config_from_json(config_to_json(Config{})).keys == Config{}.keys);
+}
