@@ -35,7 +35,7 @@ std::string base_trace() {
     cfg.network.loss = 0.15;
     cfg.network.duplicate = 0.2;
     cfg.nemesis.enabled = true;
-    cfg.nemesis.kinds = {"crash", "partition", "cut"};
+    cfg.nemesis.kinds = {NemesisKind::Crash, NemesisKind::Partition, NemesisKind::Cut};
     cfg.nemesis.mean_interval_ms = 60;
     cfg.nemesis.max_down = 1;
     cfg.timing.client_timeout_ms = 60;

@@ -320,7 +320,7 @@ TEST_CASE("Scenario 8: churn -- random crashes, restarts and partitions", "[faul
   for (uint64_t seed = 1; seed <= 5; ++seed) {
     Config cfg = test_config(5, 3, 200, seed);
     cfg.nemesis.enabled = true;
-    cfg.nemesis.kinds = {"crash", "partition", "cut"};
+    cfg.nemesis.kinds = {NemesisKind::Crash, NemesisKind::Partition, NemesisKind::Cut};
     cfg.nemesis.mean_interval_ms = 100;
     cfg.nemesis.max_down = 2;
     cfg.timing.client_timeout_ms = 200;

@@ -65,9 +65,10 @@ const char* to_string(Profile p) {
 void gen_nemesis(Config& cfg) {
   if (*rc::gen::arbitrary<bool>() && cfg.num_nodes > 1) {
     cfg.nemesis.enabled = true;
-    cfg.nemesis.kinds =
-        *rc::gen::element(std::vector<std::string>{"crash"}, std::vector<std::string>{"partition"},
-                          std::vector<std::string>{"crash", "partition", "cut"});
+    cfg.nemesis.kinds = *rc::gen::element(
+        std::vector<NemesisKind>{NemesisKind::Crash},
+        std::vector<NemesisKind>{NemesisKind::Partition},
+        std::vector<NemesisKind>{NemesisKind::Crash, NemesisKind::Partition, NemesisKind::Cut});
     cfg.nemesis.mean_interval_ms = *rc::gen::inRange(50, 600);
     cfg.nemesis.max_down = *rc::gen::inRange(0, cfg.num_nodes + 1);
   }
@@ -103,7 +104,8 @@ std::vector<int> gen_nodes(int n, int count) {
 void gen_fault_episodes(Config& cfg) {
   const int n = cfg.num_nodes;
   const int64_t emax = cfg.timing.election_timeout_max_ms;
-  auto add = [&](int64_t at, const char* action, int node = 0,
+  using enum FaultAction;
+  auto add = [&](int64_t at, FaultAction action, int node = 0,
                  std::vector<std::vector<int>> groups = {}) {
     FaultConfig f;
     f.at_ms = at;
@@ -118,9 +120,9 @@ void gen_fault_episodes(Config& cfg) {
   // first entries reach anyone), then restarts.
   if (cfg.initial_leader > 0 && uniform(0, 3) == 0) {
     at = uniform<int64_t>(0, kFirstTermMs + 1);
-    add(at, "crash", cfg.initial_leader);
+    add(at, Crash, cfg.initial_leader);
     at += uniform<int64_t>(1, 3 * emax);
-    add(at, "restart", cfg.initial_leader);
+    add(at, Restart, cfg.initial_leader);
   }
   enum Episode { FullCrash, EvenSplit, OneCrash };
   int episodes = uniform(0, 3);
@@ -130,9 +132,9 @@ void gen_fault_episodes(Config& cfg) {
       case FullCrash: {
         // Every node down at once (crashes a millisecond or two apart, in a
         // random order), then all restart, in another order.
-        for (int id : gen_nodes(n, n)) add(at += uniform(0, 3), "crash", id);
+        for (int id : gen_nodes(n, n)) add(at += uniform(0, 3), Crash, id);
         at += uniform<int64_t>(0, 3 * emax);
-        for (int id : gen_nodes(n, n)) add(at += uniform(0, 3), "restart", id);
+        for (int id : gen_nodes(n, n)) add(at += uniform(0, 3), Restart, id);
         break;
       }
       case EvenSplit: {
@@ -141,22 +143,22 @@ void gen_fault_episodes(Config& cfg) {
         // is down meanwhile and the other n - 1 split evenly.
         std::vector<int> ids = gen_nodes(n, n);
         int down = n % 2 == 1 ? ids.back() : 0;
-        if (down) add(at, "crash", down);
+        if (down) add(at, Crash, down);
         int half = n / 2;
         std::vector<std::vector<int>> groups(2);
         for (int i = 0; i < n; ++i) groups[i < half ? 0 : 1].push_back(ids[i]);
         for (auto& g : groups) std::sort(g.begin(), g.end());
-        add(at, "partition", 0, groups);
+        add(at, Partition, 0, groups);
         at += uniform<int64_t>(1, 4 * emax);
-        add(at, "heal");
-        if (down) add(at += uniform(0, 3), "restart", down);
+        add(at, Heal);
+        if (down) add(at += uniform(0, 3), Restart, down);
         break;
       }
       case OneCrash: {
         int id = uniform(1, n + 1);
-        add(at, "crash", id);
+        add(at, Crash, id);
         at += uniform<int64_t>(1, 3 * emax);
-        add(at, "restart", id);
+        add(at, Restart, id);
         break;
       }
     }
@@ -339,17 +341,18 @@ std::string to_toml(const Config& cfg) {
   if (cfg.nemesis.enabled) {
     s << "[nemesis]\nenabled = true\nkinds = [";
     for (size_t i = 0; i < cfg.nemesis.kinds.size(); ++i) {
-      s << (i ? ", " : "") << '"' << cfg.nemesis.kinds[i] << '"';
+      s << (i ? ", " : "") << '"' << to_string(cfg.nemesis.kinds[i]) << '"';
     }
     s << "]\nmean_interval_ms = " << cfg.nemesis.mean_interval_ms
       << "\nmax_down = " << cfg.nemesis.max_down << "\n";
   }
   for (const FaultConfig& f : cfg.faults) {
-    s << "[[faults]]\nat_ms = " << f.at_ms << "\naction = \"" << f.action << "\"\n";
-    if (f.action == "crash" || f.action == "restart") s << "node = " << f.node << "\n";
-    if (f.action == "cut" || f.action == "uncut")
+    s << "[[faults]]\nat_ms = " << f.at_ms << "\naction = \"" << to_string(f.action) << "\"\n";
+    if (f.action == FaultAction::Crash || f.action == FaultAction::Restart)
+      s << "node = " << f.node << "\n";
+    if (f.action == FaultAction::Cut || f.action == FaultAction::Uncut)
       s << "from = " << f.from << "\nto = " << f.to << "\n";
-    if (f.action == "partition") {
+    if (f.action == FaultAction::Partition) {
       s << "groups = [";
       for (size_t g = 0; g < f.groups.size(); ++g) {
         s << (g ? ", [" : "[");
@@ -384,14 +387,14 @@ std::vector<const char*> corners_of(const Config& cfg) {
   int crashes = 0, most_down = 0;
   bool first_term_crash = false, even_split = false;
   for (const FaultConfig& f : cfg.faults) {
-    if (f.action == "crash") {
+    if (f.action == FaultAction::Crash) {
       most_down = std::max(most_down, ++crashes);
       if (f.node == cfg.initial_leader && f.at_ms <= kFirstTermMs) {
         first_term_crash = true;
       }
     }
-    if (f.action == "restart") --crashes;
-    if (f.action == "partition" && f.groups.size() == 2 &&
+    if (f.action == FaultAction::Restart) --crashes;
+    if (f.action == FaultAction::Partition && f.groups.size() == 2 &&
         f.groups[0].size() + (cfg.num_nodes % 2) >= f.groups[1].size() &&
         f.groups[1].size() + (cfg.num_nodes % 2) >= f.groups[0].size()) {
       even_split = true;
@@ -399,7 +402,7 @@ std::vector<const char*> corners_of(const Config& cfg) {
   }
   if (most_down == cfg.num_nodes) out.push_back("full-cluster crash (scheduled)");
   if (cfg.nemesis.enabled && cfg.nemesis.max_down == cfg.num_nodes &&
-      std::count(cfg.nemesis.kinds.begin(), cfg.nemesis.kinds.end(), "crash")) {
+      std::count(cfg.nemesis.kinds.begin(), cfg.nemesis.kinds.end(), NemesisKind::Crash)) {
     out.push_back("full-cluster crash possible (nemesis max_down = num_nodes)");
   }
   if (first_term_crash) out.push_back("initial leader crashes in its first ms");

@@ -43,7 +43,7 @@ Config faulty_config() {
   cfg.network.loss = 0.1;
   cfg.network.duplicate = 0.05;
   cfg.nemesis.enabled = true;
-  cfg.nemesis.kinds = {"crash", "partition", "cut"};
+  cfg.nemesis.kinds = {NemesisKind::Crash, NemesisKind::Partition, NemesisKind::Cut};
   cfg.nemesis.mean_interval_ms = 150;
   cfg.nemesis.max_down = 2;
   cfg.timing.client_timeout_ms = 200;

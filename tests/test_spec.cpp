@@ -29,7 +29,7 @@ std::set<std::string> event_names(std::vector<std::string>* traces) {
   cfg.network.loss = 0.1;
   cfg.network.duplicate = 0.1;
   cfg.nemesis.enabled = true;
-  cfg.nemesis.kinds = {"crash", "partition", "cut"};
+  cfg.nemesis.kinds = {NemesisKind::Crash, NemesisKind::Partition, NemesisKind::Cut};
   cfg.nemesis.mean_interval_ms = 100;
   cfg.nemesis.max_down = 2;
   traces->push_back(trace_text(cfg));

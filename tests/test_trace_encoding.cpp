@@ -63,7 +63,7 @@ TEST_CASE("The fast line encoder writes the bytes the json path writes", "[trace
         cfg.network.loss = 0.15;
         cfg.network.duplicate = 0.2;
         cfg.nemesis.enabled = true;
-        cfg.nemesis.kinds = {"crash", "partition", "cut"};
+        cfg.nemesis.kinds = {NemesisKind::Crash, NemesisKind::Partition, NemesisKind::Cut};
         cfg.nemesis.mean_interval_ms = 60;
         cfg.timing.client_timeout_ms = 60;
       }

@@ -1,13 +1,16 @@
 // Run configuration: everything a run needs besides the seed's randomness.
 //
 // Loaded from TOML (config.toml by default). Every key is optional and has
-// the default written here; README.md documents each one. A config that fails
+// the default written here; src/config/fields.cpp describes each key once
+// (path, type, range, meaning), and README.md's table must match it. A config that fails
 // validation is reported as a ConfigError naming the file, line and key.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace raftkv {
@@ -29,6 +32,22 @@ struct NetworkConfig {
   double duplicate = 0.0;  // probability a message is delivered twice
 };
 
+// What a scheduled fault does. The config file and the trace header spell it
+// with to_string(); the loader turns the name into the enum once, so the
+// runtime dispatches on a value that cannot be misspelt.
+enum class FaultAction { Crash, Restart, Partition, Heal, Cut, Uncut };
+
+// What the nemesis may do at random; spelt as in the config (to_string).
+enum class NemesisKind { Crash, Partition, Cut };
+
+// Every name, in enum order: the lists error messages and README quote.
+const std::vector<std::string_view>& fault_action_names();
+const std::vector<std::string_view>& nemesis_kind_names();
+std::string_view to_string(FaultAction action);
+std::string_view to_string(NemesisKind kind);
+std::optional<FaultAction> fault_action_named(std::string_view name);
+std::optional<NemesisKind> nemesis_kind_named(std::string_view name);
+
 // One scheduled fault. Which fields matter depends on `action`:
 //   crash, restart       -> node
 //   partition            -> groups (a partition of all node ids)
@@ -36,7 +55,9 @@ struct NetworkConfig {
 //   cut, uncut           -> from, to (one-way link from -> to)
 struct FaultConfig {
   int64_t at_ms = 0;
-  std::string action;
+  // Heal needs no other field, so a fault built in code without an action
+  // is harmless rather than undefined.
+  FaultAction action = FaultAction::Heal;
   int node = 0;
   std::vector<std::vector<int>> groups;
   int from = 0;
@@ -47,7 +68,7 @@ struct FaultConfig {
 // Random faults ("nemesis"), drawn from the run's seeded RNG.
 struct NemesisConfig {
   bool enabled = false;
-  std::vector<std::string> kinds = {"crash", "partition"};
+  std::vector<NemesisKind> kinds = {NemesisKind::Crash, NemesisKind::Partition};
   int64_t mean_interval_ms = 1000;
   int max_down = 1;  // most nodes crashed at once
 };

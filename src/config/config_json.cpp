@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "config/fields.h"
+
 namespace raftkv {
 namespace {
 
@@ -11,53 +13,113 @@ std::string probability_string(double p) {
   return out.str();
 }
 
+// Where a field lives in the header's config object: the section's object
+// (created on first use) or the config itself.
+json& slot(json& config, const ConfigField& field) {
+  if (field.section().empty()) return config[std::string(field.path)];
+  return config[std::string(field.section())][std::string(field.name())];
+}
+
+const json* find_slot(const json& config, const ConfigField& field) {
+  const json* table = &config;
+  if (!field.section().empty()) {
+    auto it = config.find(std::string(field.section()));
+    if (it == config.end() || !it->is_object()) return nullptr;
+    table = &*it;
+  }
+  auto it = table->find(std::string(field.name()));
+  return it == table->end() ? nullptr : &*it;
+}
+
+// The faults keep their hand-written shape: which fields matter depends on
+// the action, so the field table has no row per fault field.
+json faults_to_json(const std::vector<FaultConfig>& faults) {
+  json out = json::array();
+  for (const FaultConfig& f : faults) {
+    json groups = json::array();
+    for (const auto& g : f.groups) groups.push_back(g);
+    out.push_back(json{{"at_ms", f.at_ms},
+                       {"action", to_string(f.action)},
+                       {"node", f.node},
+                       {"groups", groups},
+                       {"from", f.from},
+                       {"to", f.to}});
+  }
+  return out;
+}
+
+std::vector<FaultConfig> faults_from_json(const json& faults) {
+  std::vector<FaultConfig> out;
+  for (const json& f : faults) {
+    FaultConfig& fault = out.emplace_back();
+    fault.at_ms = f.at("at_ms").get<int64_t>();
+    std::string action = f.at("action").get<std::string>();
+    auto known = fault_action_named(action);
+    if (!known) throw ConfigError("header config: unknown fault action '" + action + "'");
+    fault.action = *known;
+    fault.node = f.at("node").get<int>();
+    fault.groups = f.at("groups").get<std::vector<std::vector<int>>>();
+    fault.from = f.at("from").get<int>();
+    fault.to = f.at("to").get<int>();
+  }
+  return out;
+}
+
 }  // namespace
 
 json config_to_json(const Config& cfg) {
-  json faults = json::array();
-  for (const FaultConfig& f : cfg.faults) {
-    json groups = json::array();
-    for (const auto& g : f.groups) groups.push_back(g);
-    faults.push_back(json{{"at_ms", f.at_ms},
-                          {"action", f.action},
-                          {"node", f.node},
-                          {"groups", groups},
-                          {"from", f.from},
-                          {"to", f.to}});
+  const Config defaults;
+  json out = json::object();
+  for (const ConfigField& field : config_fields()) {
+    std::visit(Overload{[&](const FieldRef<double>& r) {
+                          slot(out, field) = probability_string(r.get(cfg));
+                        },
+                        [&](const FieldRef<std::vector<NemesisKind>>& r) {
+                          json kinds = json::array();
+                          for (NemesisKind kind : r.get(cfg)) kinds.push_back(to_string(kind));
+                          slot(out, field) = kinds;
+                        },
+                        [&](const FieldRef<std::vector<FaultConfig>>& r) {
+                          slot(out, field) = faults_to_json(r.get(cfg));
+                        },
+                        [&](const auto& r) {
+                          if (field.header_omits_default && r.get(cfg) == r.get(defaults)) return;
+                          slot(out, field) = r.get(cfg);
+                        }},
+               field.ref);
   }
-  const TimingConfig& t = cfg.timing;
-  json out = json{
-      {"num_nodes", cfg.num_nodes},
-      {"num_clients", cfg.num_clients},
-      {"seed", cfg.seed},
-      {"requests_per_client", cfg.requests_per_client},
-      {"initial_leader", cfg.initial_leader},
-      {"time_limit_ms", cfg.time_limit_ms},
-      {"linger_ms", cfg.linger_ms},
-      {"leader_noop", cfg.leader_noop},
-      {"timing",
-       {{"heartbeat_interval_ms", t.heartbeat_interval_ms},
-        {"election_timeout_min_ms", t.election_timeout_min_ms},
-        {"election_timeout_max_ms", t.election_timeout_max_ms},
-        {"network_latency_min_ms", t.network_latency_min_ms},
-        {"network_latency_max_ms", t.network_latency_max_ms},
-        {"client_timeout_ms", t.client_timeout_ms},
-        {"client_deadline_ms", t.client_deadline_ms}}},
-      {"network",
-       {{"loss", probability_string(cfg.network.loss)},
-        {"duplicate", probability_string(cfg.network.duplicate)}}},
-      {"faults", faults},
-      {"nemesis",
-       {{"enabled", cfg.nemesis.enabled},
-        {"kinds", cfg.nemesis.kinds},
-        {"mean_interval_ms", cfg.nemesis.mean_interval_ms},
-        {"max_down", cfg.nemesis.max_down}}},
-  };
-  // `keys` came after traces of version 1 were written: it is present only when it is not the
-  // default 5, so a run with the default writes the same bytes as before it existed, and a trace
-  // without it means 5 (spec/trace-schema.md).
-  if (cfg.keys != Config{}.keys) out["keys"] = cfg.keys;
   return out;
+}
+
+Config config_from_json(const json& config) {
+  Config cfg;
+  for (const ConfigField& field : config_fields()) {
+    const json* value = find_slot(config, field);
+    if (value == nullptr) continue;
+    std::visit(
+        Overload{
+            [&](const FieldRef<double>& r) { r.mut(cfg) = std::stod(value->get<std::string>()); },
+            [&](const FieldRef<std::vector<NemesisKind>>& r) {
+              std::vector<NemesisKind>& kinds = r.mut(cfg);
+              kinds.clear();
+              for (const json& name : *value) {
+                auto kind = nemesis_kind_named(name.get<std::string>());
+                if (!kind) {
+                  throw ConfigError("header config: unknown nemesis kind " + name.dump());
+                }
+                kinds.push_back(*kind);
+              }
+            },
+            [&](const FieldRef<std::vector<FaultConfig>>& r) {
+              r.mut(cfg) = faults_from_json(*value);
+            },
+            [&](const auto& r) {
+              using T = typename std::remove_cvref_t<decltype(r)>::Type;
+              r.mut(cfg) = value->get<T>();
+            }},
+        field.ref);
+  }
+  return cfg;
 }
 
 }  // namespace raftkv

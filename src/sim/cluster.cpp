@@ -424,18 +424,14 @@ void Cluster::cut(int from, int to, bool is_cut) {
 }
 
 void Cluster::apply_fault(const FaultConfig& f) {
-  if (f.action == "crash")
-    crash(f.node);
-  else if (f.action == "restart")
-    restart(f.node);
-  else if (f.action == "partition")
-    partition(f.groups);
-  else if (f.action == "heal")
-    heal();
-  else if (f.action == "cut")
-    cut(f.from, f.to, true);
-  else if (f.action == "uncut")
-    cut(f.from, f.to, false);
+  switch (f.action) {
+    case FaultAction::Crash: crash(f.node); break;
+    case FaultAction::Restart: restart(f.node); break;
+    case FaultAction::Partition: partition(f.groups); break;
+    case FaultAction::Heal: heal(); break;
+    case FaultAction::Cut: cut(f.from, f.to, true); break;
+    case FaultAction::Uncut: cut(f.from, f.to, false); break;
+  }
 }
 
 void Cluster::start_election(int id) { schedule(now_, ItemKind::StartElection, id); }
@@ -471,10 +467,10 @@ void Cluster::nemesis_act() {
   }
   const auto& kinds = cfg_.nemesis.kinds;
   if (kinds.empty()) return;
-  const std::string& kind =
+  const NemesisKind kind =
       kinds[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(kinds.size()) - 1))];
   int n = cfg_.num_nodes;
-  if (kind == "crash") {
+  if (kind == NemesisKind::Crash) {
     std::vector<int> down, running;
     for (int id = 1; id <= n; ++id) (up_[id] ? running : down).push_back(id);
     bool can_crash = static_cast<int>(down.size()) < cfg_.nemesis.max_down && !running.empty();
@@ -485,7 +481,7 @@ void Cluster::nemesis_act() {
       crash(
           running[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(running.size()) - 1))]);
     }
-  } else if (kind == "partition") {
+  } else if (kind == NemesisKind::Partition) {
     bool partitioned = std::any_of(group_of_.begin(), group_of_.end(), [](int g) { return g; });
     if (partitioned) {
       heal();
@@ -500,7 +496,7 @@ void Cluster::nemesis_act() {
       for (auto& g : groups) std::sort(g.begin(), g.end());
       partition(groups);
     }
-  } else if (kind == "cut" && n > 1) {
+  } else if (kind == NemesisKind::Cut && n > 1) {
     if (!cuts_.empty() && rng_.chance(0.5)) {
       auto [from, to] =
           cuts_[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(cuts_.size()) - 1))];
