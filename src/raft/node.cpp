@@ -77,7 +77,7 @@ void Node::append_entries_to_log(std::vector<Entry> entries) {
   dirty_ = true;
 }
 
-void Node::send(Message msg) {
+void Node::send(Message&& msg) {
   msg.from = id_;
   fx_->messages.push_back(std::move(msg));
 }
@@ -420,6 +420,7 @@ void Node::send_append(int peer) {
   m.prev_log_index = next - 1;
   m.prev_log_term = term_at(next - 1);
   int64_t last = std::min(last_index(), next + kMaxBatch - 1);
+  if (last >= next) m.entries.reserve(static_cast<size_t>(last - next + 1));
   for (int64_t k = next; k <= last; ++k) m.entries.push_back(log_[k - 1]);
   m.leader_commit = commit_;
   commit_sent_[peer] = std::max(commit_sent_[peer], commit_);

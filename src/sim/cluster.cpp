@@ -84,23 +84,32 @@ json Cluster::header() const {
 // ---------------------------------------------------------------------------
 // Scheduler
 
-void Cluster::schedule(int64_t at, ItemKind kind, int target, uint64_t gen, Message msg) {
+void Cluster::schedule(int64_t at, ItemKind kind, int target, uint64_t gen) {
   Item item;
   item.time = at;
   item.order = next_order_++;
   item.kind = kind;
   item.target = target;
   item.gen = gen;
-  if (kind == ItemKind::Deliver) {
-    if (free_slots_.empty()) {
-      item.msg_slot = msg_pool_.size();
-      msg_pool_.push_back(std::move(msg));
-    } else {
-      item.msg_slot = free_slots_.back();
-      free_slots_.pop_back();
-      msg_pool_[item.msg_slot] = std::move(msg);
-    }
+  push_item(item);
+}
+
+void Cluster::schedule_delivery(int64_t at, Message&& msg) {
+  Item item;
+  item.time = at;
+  item.order = next_order_++;
+  item.kind = ItemKind::Deliver;
+  if (free_msgs_.empty()) {
+    item.msg = &msg_pool_.emplace_back(std::move(msg));
+  } else {
+    item.msg = free_msgs_.back();
+    free_msgs_.pop_back();
+    *item.msg = std::move(msg);
   }
+  push_item(item);
+}
+
+void Cluster::push_item(const Item& item) {
   queue_.push_back(item);
   std::push_heap(queue_.begin(), queue_.end(), ItemAfter{});
 }
@@ -172,12 +181,12 @@ void Cluster::run_until(int64_t t) {
 void Cluster::dispatch(Item& item) {
   int id = item.target;
   switch (item.kind) {
-    case ItemKind::Deliver: {
-      Message msg = std::move(msg_pool_[item.msg_slot]);
-      free_slots_.push_back(item.msg_slot);
-      deliver(msg);
+    case ItemKind::Deliver:
+      // Delivered where it waited; the slot is free for reuse only after the
+      // step, since the node reads the message while it runs.
+      deliver(*item.msg);
+      free_msgs_.push_back(item.msg);
       break;
-    }
     case ItemKind::ElectionTimer:
     case ItemKind::StartElection: {
       bool poke = item.kind == ItemKind::StartElection;
@@ -272,11 +281,15 @@ void Cluster::emit_input(const char* event, int node, const Message* msg, const 
 // ---------------------------------------------------------------------------
 // Driving nodes
 
-void Cluster::run_node_step(int id, const std::function<void(Node&, Effects&)>& input) {
+// A template rather than a std::function: the input is a small lambda,
+// called once per step, and inlining it saves an indirect call and the
+// function object's construction on every delivery.
+template <typename Input>
+void Cluster::run_node_step(int id, Input&& input) {
   Node& n = *nodes_[id];
   Role role_before = n.role();
   int64_t term_before = n.term();
-  Effects fx;
+  Effects& fx = fx_;
   fx.trace = !sinks_.empty();
   input(n, fx);
   // A node only raises its own term to stand for election (a one-node
@@ -287,6 +300,12 @@ void Cluster::run_node_step(int id, const std::function<void(Node&, Effects&)>& 
     if (stats_.first_leader_ms < 0) stats_.first_leader_ms = now_;
   }
   apply_effects(id, fx);
+  // Ready for the next step; clear() keeps the vectors' capacity.
+  fx.events.clear();
+  fx.persist.reset();
+  fx.messages.clear();
+  fx.reset_election_timer = false;
+  fx.arm_heartbeat_timer = false;
   if (!clients_started_ && n.role() == Role::Leader) start_clients(id);
 }
 
@@ -317,16 +336,17 @@ void Cluster::arm_heartbeat_timer(int id) {
 // ---------------------------------------------------------------------------
 // Network
 
-std::string Cluster::link_blocked(int from, int to) const {
-  if (from == 0 || to == 0) return "";  // clients reach every node
+// The reason a link drops every message, or nullptr when it is open.
+const char* Cluster::link_blocked(int from, int to) const {
+  if (from == 0 || to == 0) return nullptr;  // clients reach every node
   if (group_of_[from] != group_of_[to]) return "partition";
   for (const auto& [a, b] : cuts_) {
     if (a == from && b == to) return "cut";
   }
-  return "";
+  return nullptr;
 }
 
-void Cluster::transmit(Message m) {
+void Cluster::transmit(Message&& m) {
   ++stats_.messages_sent;
   ++stats_.sent_by_type[static_cast<size_t>(m.type)];
   stats_.entries_sent += static_cast<int64_t>(m.entries.size());
@@ -339,19 +359,18 @@ void Cluster::transmit(Message m) {
     if (!sinks_.empty()) emit(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", reason}});
   };
   if (drop_filter_ && drop_filter_(m)) return drop("test");
-  std::string blocked = link_blocked(m.from, m.to);
-  if (!blocked.empty()) return drop(blocked.c_str());
+  if (const char* blocked = link_blocked(m.from, m.to)) return drop(blocked);
   if (rng_.chance(cfg_.network.loss)) return drop("loss");
   const TimingConfig& t = cfg_.timing;
   bool twice = rng_.chance(cfg_.network.duplicate);
   if (twice) {
     if (!sinks_.empty()) emit(json{{"event", "duplicate"}, {"msg", to_json(m)}});
     int64_t at = now_ + rng_.uniform(t.network_latency_min_ms, t.network_latency_max_ms);
-    schedule(at, ItemKind::Deliver, 0, 0, m);
+    schedule_delivery(at, Message(m));
   }
   // Independent latencies reorder messages between the same pair of actors.
   int64_t at = now_ + rng_.uniform(t.network_latency_min_ms, t.network_latency_max_ms);
-  schedule(at, ItemKind::Deliver, 0, 0, std::move(m));
+  schedule_delivery(at, std::move(m));
 }
 
 void Cluster::deliver(Message& m) {
