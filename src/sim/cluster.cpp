@@ -24,19 +24,6 @@ struct Cluster::ClientState {
   std::deque<Command> script;
 };
 
-namespace {
-
-// Heap order: earliest time first, then first scheduled (a functor, so the
-// heap operations inline it).
-struct ItemAfter {
-  template <typename T>
-  bool operator()(const T& a, const T& b) const {
-    return a.time != b.time ? a.time > b.time : a.order > b.order;
-  }
-};
-
-}  // namespace
-
 Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
     : cfg_(cfg), node_options_{cfg.leader_noop, bugs}, rng_(cfg.seed) {
   int n = cfg_.num_nodes;
@@ -109,10 +96,7 @@ void Cluster::schedule_delivery(int64_t at, Message&& msg) {
   push_item(item);
 }
 
-void Cluster::push_item(const Item& item) {
-  queue_.push_back(item);
-  std::push_heap(queue_.begin(), queue_.end(), ItemAfter{});
-}
+void Cluster::push_item(const Item& item) { queue_.push(item); }
 
 void Cluster::start() {
   started_ = true;
@@ -140,15 +124,15 @@ bool Cluster::done() const {
 
 bool Cluster::step() {
   if (queue_.empty()) return false;
-  const Item& top = queue_.front();
+  int64_t next = queue_.next_time();
   // Stop before the item that would cross the end of the run.
-  if (top.time > cfg_.time_limit_ms) {
+  if (next > cfg_.time_limit_ms) {
     now_ = cfg_.time_limit_ms;
     return false;
   }
   if (stats_.clients_done_ms >= 0) {
     int64_t end = std::max(stats_.clients_done_ms, last_fault_ms_) + cfg_.linger_ms;
-    if (top.time > end) {
+    if (next > end) {
       now_ = end;
       return false;
     }
@@ -158,9 +142,7 @@ bool Cluster::step() {
 }
 
 void Cluster::pop_and_dispatch() {
-  std::pop_heap(queue_.begin(), queue_.end(), ItemAfter{});
-  Item item = std::move(queue_.back());
-  queue_.pop_back();
+  Item item = queue_.pop();
   now_ = item.time;
   dispatch(item);
 }
@@ -174,7 +156,7 @@ void Cluster::run() {
 void Cluster::run_until(int64_t t) {
   if (!started_) start();
   // Ignores the run's end conditions: a test decides how long to watch.
-  while (!queue_.empty() && queue_.front().time <= t) pop_and_dispatch();
+  while (!queue_.empty() && queue_.next_time() <= t) pop_and_dispatch();
   if (now_ < t) now_ = t;
 }
 

@@ -19,6 +19,7 @@
 
 #include "config/config.h"
 #include "raft/node.h"
+#include "sim/event_queue.h"
 #include "sim/rng.h"
 #include "trace/codec.h"
 
@@ -130,8 +131,8 @@ class Cluster {
     Fault,
     Nemesis,
   };
-  // Heap entries stay small (the heap moves them around a lot); a message
-  // in flight waits in msg_pool_ and the item points at it.
+  // Queue entries stay small (they are copied in and out of the queue); a
+  // message in flight waits in msg_pool_ and the item points at it.
   struct Item {
     int64_t time = 0;
     uint64_t order = 0;
@@ -181,7 +182,7 @@ class Cluster {
   Rng rng_;
   int64_t now_ = 0;
   uint64_t next_order_ = 0;
-  std::vector<Item> queue_;  // binary heap ordered by (time, order)
+  EventQueue<Item> queue_;  // ordered by (time, order)
   // Messages in flight. A deque never moves its elements, so a message is
   // delivered in place (no copy out of the pool) even while the step it
   // drives sends new ones; delivered slots are reused through free_msgs_.
