@@ -121,7 +121,7 @@ class Node {
   void emit(Event event) {
     fx_->events.push_back(NodeEvent{std::move(event), state()});
   }
-  void send(Message msg);
+  void send(Message&& msg);
 
   // Every change to the durable state goes through these, which mark it for
   // the write that ends the step.

@@ -24,19 +24,6 @@ struct Cluster::ClientState {
   std::deque<Command> script;
 };
 
-namespace {
-
-// Heap order: earliest time first, then first scheduled (a functor, so the
-// heap operations inline it).
-struct ItemAfter {
-  template <typename T>
-  bool operator()(const T& a, const T& b) const {
-    return a.time != b.time ? a.time > b.time : a.order > b.order;
-  }
-};
-
-}  // namespace
-
 Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
     : cfg_(cfg), node_options_{cfg.leader_noop, bugs}, rng_(cfg.seed) {
   int n = cfg_.num_nodes;
@@ -48,6 +35,12 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
   group_of_.assign(n + 1, 0);
   for (int id = 1; id <= n; ++id) nodes_[id] = std::make_unique<Node>(id, n, node_options_);
   clients_.resize(cfg_.num_clients + 1);
+  // Every client operation completes once, so the history's final size is
+  // known: reserving it (pages are touched only as it fills) spares the
+  // copies and fresh pages of a doubling vector. Capped, so a huge workload
+  // cut short by the time limit does not reserve what it never uses.
+  int64_t ops = static_cast<int64_t>(cfg_.num_clients) * std::max(0, cfg_.requests_per_client);
+  history_.reserve(static_cast<size_t>(std::min<int64_t>(ops, int64_t{1} << 20)));
   for (int c = 1; c <= cfg_.num_clients; ++c) {
     clients_[c] = std::make_unique<ClientState>();
     clients_[c]->id = c;
@@ -84,26 +77,32 @@ json Cluster::header() const {
 // ---------------------------------------------------------------------------
 // Scheduler
 
-void Cluster::schedule(int64_t at, ItemKind kind, int target, uint64_t gen, Message msg) {
+void Cluster::schedule(int64_t at, ItemKind kind, int target, uint64_t gen) {
   Item item;
   item.time = at;
   item.order = next_order_++;
   item.kind = kind;
   item.target = target;
   item.gen = gen;
-  if (kind == ItemKind::Deliver) {
-    if (free_slots_.empty()) {
-      item.msg_slot = msg_pool_.size();
-      msg_pool_.push_back(std::move(msg));
-    } else {
-      item.msg_slot = free_slots_.back();
-      free_slots_.pop_back();
-      msg_pool_[item.msg_slot] = std::move(msg);
-    }
-  }
-  queue_.push_back(item);
-  std::push_heap(queue_.begin(), queue_.end(), ItemAfter{});
+  push_item(item);
 }
+
+void Cluster::schedule_delivery(int64_t at, Message&& msg) {
+  Item item;
+  item.time = at;
+  item.order = next_order_++;
+  item.kind = ItemKind::Deliver;
+  if (free_msgs_.empty()) {
+    item.msg = &msg_pool_.emplace_back(std::move(msg));
+  } else {
+    item.msg = free_msgs_.back();
+    free_msgs_.pop_back();
+    *item.msg = std::move(msg);
+  }
+  push_item(item);
+}
+
+void Cluster::push_item(const Item& item) { queue_.push(item); }
 
 void Cluster::start() {
   started_ = true;
@@ -131,15 +130,15 @@ bool Cluster::done() const {
 
 bool Cluster::step() {
   if (queue_.empty()) return false;
-  const Item& top = queue_.front();
+  int64_t next = queue_.next_time();
   // Stop before the item that would cross the end of the run.
-  if (top.time > cfg_.time_limit_ms) {
+  if (next > cfg_.time_limit_ms) {
     now_ = cfg_.time_limit_ms;
     return false;
   }
   if (stats_.clients_done_ms >= 0) {
     int64_t end = std::max(stats_.clients_done_ms, last_fault_ms_) + cfg_.linger_ms;
-    if (top.time > end) {
+    if (next > end) {
       now_ = end;
       return false;
     }
@@ -149,9 +148,7 @@ bool Cluster::step() {
 }
 
 void Cluster::pop_and_dispatch() {
-  std::pop_heap(queue_.begin(), queue_.end(), ItemAfter{});
-  Item item = std::move(queue_.back());
-  queue_.pop_back();
+  Item item = queue_.pop();
   now_ = item.time;
   dispatch(item);
 }
@@ -165,19 +162,19 @@ void Cluster::run() {
 void Cluster::run_until(int64_t t) {
   if (!started_) start();
   // Ignores the run's end conditions: a test decides how long to watch.
-  while (!queue_.empty() && queue_.front().time <= t) pop_and_dispatch();
+  while (!queue_.empty() && queue_.next_time() <= t) pop_and_dispatch();
   if (now_ < t) now_ = t;
 }
 
 void Cluster::dispatch(Item& item) {
   int id = item.target;
   switch (item.kind) {
-    case ItemKind::Deliver: {
-      Message msg = std::move(msg_pool_[item.msg_slot]);
-      free_slots_.push_back(item.msg_slot);
-      deliver(msg);
+    case ItemKind::Deliver:
+      // Delivered where it waited; the slot is free for reuse only after the
+      // step, since the node reads the message while it runs.
+      deliver(*item.msg);
+      free_msgs_.push_back(item.msg);
       break;
-    }
     case ItemKind::ElectionTimer:
     case ItemKind::StartElection: {
       bool poke = item.kind == ItemKind::StartElection;
@@ -280,11 +277,15 @@ void Cluster::emit_input(const char* event, int node, const Message* msg, const 
 // ---------------------------------------------------------------------------
 // Driving nodes
 
-void Cluster::run_node_step(int id, const std::function<void(Node&, Effects&)>& input) {
+// A template rather than a std::function: the input is a small lambda,
+// called once per step, and inlining it saves an indirect call and the
+// function object's construction on every delivery.
+template <typename Input>
+void Cluster::run_node_step(int id, Input&& input) {
   Node& n = *nodes_[id];
   Role role_before = n.role();
   int64_t term_before = n.term();
-  Effects fx;
+  Effects& fx = fx_;
   fx.trace = !sinks_.empty();
   input(n, fx);
   // A node only raises its own term to stand for election (a one-node
@@ -295,6 +296,12 @@ void Cluster::run_node_step(int id, const std::function<void(Node&, Effects&)>& 
     if (stats_.first_leader_ms < 0) stats_.first_leader_ms = now_;
   }
   apply_effects(id, fx);
+  // Ready for the next step; clear() keeps the vectors' capacity.
+  fx.events.clear();
+  fx.persist.reset();
+  fx.messages.clear();
+  fx.reset_election_timer = false;
+  fx.arm_heartbeat_timer = false;
   if (!clients_started_ && n.role() == Role::Leader) start_clients(id);
 }
 
@@ -325,16 +332,17 @@ void Cluster::arm_heartbeat_timer(int id) {
 // ---------------------------------------------------------------------------
 // Network
 
-std::string Cluster::link_blocked(int from, int to) const {
-  if (from == 0 || to == 0) return "";  // clients reach every node
+// The reason a link drops every message, or nullptr when it is open.
+const char* Cluster::link_blocked(int from, int to) const {
+  if (from == 0 || to == 0) return nullptr;  // clients reach every node
   if (group_of_[from] != group_of_[to]) return "partition";
   for (const auto& [a, b] : cuts_) {
     if (a == from && b == to) return "cut";
   }
-  return "";
+  return nullptr;
 }
 
-void Cluster::transmit(Message m) {
+void Cluster::transmit(Message&& m) {
   ++stats_.messages_sent;
   ++stats_.sent_by_type[static_cast<size_t>(m.type)];
   stats_.entries_sent += static_cast<int64_t>(m.entries.size());
@@ -347,19 +355,18 @@ void Cluster::transmit(Message m) {
     if (!sinks_.empty()) emit(rt::Drop{&m, reason});
   };
   if (drop_filter_ && drop_filter_(m)) return drop("test");
-  std::string blocked = link_blocked(m.from, m.to);
-  if (!blocked.empty()) return drop(blocked.c_str());
+  if (const char* blocked = link_blocked(m.from, m.to)) return drop(blocked);
   if (rng_.chance(cfg_.network.loss)) return drop("loss");
   const TimingConfig& t = cfg_.timing;
   bool twice = rng_.chance(cfg_.network.duplicate);
   if (twice) {
     if (!sinks_.empty()) emit(rt::Duplicate{&m});
     int64_t at = now_ + rng_.uniform(t.network_latency_min_ms, t.network_latency_max_ms);
-    schedule(at, ItemKind::Deliver, 0, 0, m);
+    schedule_delivery(at, Message(m));
   }
   // Independent latencies reorder messages between the same pair of actors.
   int64_t at = now_ + rng_.uniform(t.network_latency_min_ms, t.network_latency_max_ms);
-  schedule(at, ItemKind::Deliver, 0, 0, std::move(m));
+  schedule_delivery(at, std::move(m));
 }
 
 void Cluster::deliver(Message& m) {

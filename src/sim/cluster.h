@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@
 
 #include "config/config.h"
 #include "raft/node.h"
+#include "sim/event_queue.h"
 #include "sim/rng.h"
 #include "trace/codec.h"
 #include "trace/line_encoder.h"
@@ -130,19 +132,22 @@ class Cluster {
     Fault,
     Nemesis,
   };
-  // Heap entries stay small (the heap moves them around a lot); a message
-  // in flight waits in msg_pool_ and the item holds its slot.
+  // Queue entries stay small (they are copied in and out of the queue); a
+  // message in flight waits in msg_pool_ and the item points at it.
   struct Item {
     int64_t time = 0;
     uint64_t order = 0;
     ItemKind kind = ItemKind::Deliver;
     int target = 0;  // node id, client id or fault index
     uint64_t gen = 0;
-    size_t msg_slot = 0;  // Deliver only
+    Message* msg = nullptr;  // Deliver only
   };
   struct ClientState;
 
-  void schedule(int64_t at, ItemKind kind, int target, uint64_t gen = 0, Message msg = {});
+  // Timers, client actions and faults carry no message; only deliveries do.
+  void schedule(int64_t at, ItemKind kind, int target, uint64_t gen = 0);
+  void schedule_delivery(int64_t at, Message&& msg);
+  void push_item(const Item& item);
   void pop_and_dispatch();
   void dispatch(Item& item);
   void emit(json event);
@@ -153,12 +158,13 @@ class Cluster {
   void emit_effect(int node, const NodeEvent& event);
   void emit_send(int node, const Message& m);
   void write_line();  // line_ to every sink
-  void run_node_step(int node, const std::function<void(Node&, Effects&)>& input);
+  template <typename Input>
+  void run_node_step(int node, Input&& input);
   void apply_effects(int node, Effects& fx);
   void arm_election_timer(int node);
   void arm_heartbeat_timer(int node);
-  void transmit(Message msg);
-  std::string link_blocked(int from, int to) const;
+  void transmit(Message&& msg);
+  const char* link_blocked(int from, int to) const;
   void deliver(Message& msg);
   void apply_fault(const FaultConfig& f);
   void schedule_nemesis();
@@ -178,9 +184,15 @@ class Cluster {
   Rng rng_;
   int64_t now_ = 0;
   uint64_t next_order_ = 0;
-  std::vector<Item> queue_;  // binary heap ordered by (time, order)
-  std::vector<Message> msg_pool_;
-  std::vector<size_t> free_slots_;
+  EventQueue<Item> queue_;  // ordered by (time, order)
+  // Messages in flight. A deque never moves its elements, so a message is
+  // delivered in place (no copy out of the pool) even while the step it
+  // drives sends new ones; delivered slots are reused through free_msgs_.
+  std::deque<Message> msg_pool_;
+  std::vector<Message*> free_msgs_;
+  // One Effects reused by every step: its vectors keep their capacity, so a
+  // step allocates nothing for its events and sends.
+  Effects fx_;
   int64_t next_msg_id_ = 1;
   int64_t next_seq_ = 1;
 
