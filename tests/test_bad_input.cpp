@@ -154,6 +154,22 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
       {"invalid UTF-8",
        edit_line(11, [](std::string& l) { l.replace(l.find("\"event\":\"") + 9, 0, "\xff\xfe"); }),
        11});
+  // Lines the checker's simdjson parser and the nlohmann reader might read apart
+  // (trace/fast_reader.h): both must give the nlohmann reader's verdict.
+  corpus.push_back(
+      {"a lone surrogate",
+       edit_line(12, [](std::string& l) { l.replace(l.find("\"event\":\"") + 9, 0, "\\ud800"); }),
+       12});
+  corpus.push_back({"a fraction",
+                    edit_line(13,
+                              [](std::string& l) {
+                                size_t at = l.find("\"t\":") + 4;
+                                l.replace(at, l.find_first_of(",}", at) - at, "1.5");
+                              }),
+                    13});
+  corpus.push_back(
+      {"a repeated key of another type",
+       edit_line(14, [](std::string& l) { l.replace(l.size() - 1, 0, ",\"seq\":\"x\""); }), 14});
   corpus.push_back({"time going back",
                     edit_line(n - 1,
                               [](std::string& l) {

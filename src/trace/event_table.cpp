@@ -127,6 +127,59 @@ const std::vector<std::string>& planted_bug_vocabulary() {
   return names;
 }
 
+const std::vector<FieldSpec>& event_common_fields(const EventSpec& event) {
+  static const std::vector<FieldSpec> runtime_common = {
+      {"seq", T::Int}, {"t", T::Int}, {"event", T::String}};
+  static const std::vector<FieldSpec> node_common = {
+      {"seq", T::Int}, {"t", T::Int}, {"event", T::String}, {"node", T::Int}, {"state", T::State}};
+  return is_node_event(event) ? node_common : runtime_common;
+}
+
+const std::vector<FieldSpec>& message_common_fields() {
+  static const std::vector<FieldSpec> common = {
+      {"id", T::Int}, {"type", T::String}, {"from", T::Int}, {"to", T::Int}};
+  return common;
+}
+
+const std::vector<FieldSpec>& state_fields() {
+  static const std::vector<FieldSpec> state = {
+      {"term", T::Int},
+      {"vote", T::Int},
+      {"role", T::String, {"follower", "candidate", "leader", "down"}},
+      {"commit", T::Int},
+      {"applied", T::Int},
+      {"last_index", T::Int},
+      {"last_term", T::Int}};
+  return state;
+}
+
+const std::vector<FieldSpec>& command_fields() {
+  static const std::vector<FieldSpec> cmd = {{"op", T::String, {"put", "get", "delete", "noop"}},
+                                             {"key", T::String},
+                                             {"value", T::String},
+                                             {"client", T::Int},
+                                             {"seq", T::Int}};
+  return cmd;
+}
+
+const std::vector<FieldSpec>& entry_fields() {
+  static const std::vector<FieldSpec> entry = {{"term", T::Int}, {"cmd", T::Command}};
+  return entry;
+}
+
+const std::vector<FieldSpec>& result_fields() {
+  static const std::vector<FieldSpec> result = {
+      {"status", T::String, {"ok", "key_exists", "not_found", "not_leader", "unknown", "stale"}},
+      {"value", T::String}};
+  return result;
+}
+
+const std::vector<FieldSpec>& end_node_fields() {
+  static const std::vector<FieldSpec> node = {
+      {"node", T::Int}, {"state", T::State}, {"store_digest", T::String}, {"store_size", T::Int}};
+  return node;
+}
+
 const EventSpec* find_event(std::string_view name) {
   static const std::unordered_map<std::string_view, const EventSpec*> by_name = [] {
     std::unordered_map<std::string_view, const EventSpec*> m;
@@ -252,71 +305,32 @@ class Validator {
       case T::IntArray: array_of(v, path, kIntElement); break;
       case T::StringArray: array_of(v, path, kStringElement); break;
       case T::Groups: array_of(v, path, kIntArrayElement); break;
-      case T::State: {
-        static const std::vector<FieldSpec> state = {
-            {"term", T::Int},
-            {"vote", T::Int},
-            {"role", T::String, {"follower", "candidate", "leader", "down"}},
-            {"commit", T::Int},
-            {"applied", T::Int},
-            {"last_index", T::Int},
-            {"last_term", T::Int}};
-        object(v, path, {}, state);
-        break;
-      }
+      case T::State: object(v, path, {}, state_fields()); break;
       case T::Message: message(v, path); break;
-      case T::Command: {
-        static const std::vector<FieldSpec> cmd = {
-            {"op", T::String, {"put", "get", "delete", "noop"}},
-            {"key", T::String},
-            {"value", T::String},
-            {"client", T::Int},
-            {"seq", T::Int}};
-        object(v, path, {}, cmd);
-        break;
-      }
-      case T::Entry: {
-        static const std::vector<FieldSpec> entry = {{"term", T::Int}, {"cmd", T::Command}};
-        object(v, path, {}, entry);
-        break;
-      }
+      case T::Command: object(v, path, {}, command_fields()); break;
+      case T::Entry: object(v, path, {}, entry_fields()); break;
       case T::Entries: array_of(v, path, kEntryElement); break;
-      case T::Result: {
-        static const std::vector<FieldSpec> result = {
-            {"status",
-             T::String,
-             {"ok", "key_exists", "not_found", "not_leader", "unknown", "stale"}},
-            {"value", T::String}};
-        object(v, path, {}, result);
-        break;
-      }
+      case T::Result: object(v, path, {}, result_fields()); break;
       case T::Object: object(v, path, {}, f.fields); break;
       case T::ObjectArray:
         if (!v.is_array()) fail(path, "an array");
         for (size_t i = 0; i < v.size(); ++i) object(v[i], path.element(i), {}, f.fields);
         break;
-      case T::EndNodes: {
-        static const std::vector<FieldSpec> node = {{"node", T::Int},
-                                                    {"state", T::State},
-                                                    {"store_digest", T::String},
-                                                    {"store_size", T::Int}};
+      case T::EndNodes:
         if (!v.is_array()) fail(path, "an array");
-        for (size_t i = 0; i < v.size(); ++i) object(v[i], path.element(i), {}, node);
+        for (size_t i = 0; i < v.size(); ++i) object(v[i], path.element(i), {}, end_node_fields());
         break;
-      }
     }
   }
 
  private:
   void message(const json& v, const Path& path) {
-    static const std::vector<FieldSpec> common = {
-        {"id", T::Int}, {"type", T::String}, {"from", T::Int}, {"to", T::Int}};
     if (!v.is_object()) fail(path, "an object");
     auto type = v.find("type");
     if (type == v.end()) throw SchemaError("missing field '" + path.field("type").str() + "'");
     if (!type->is_string()) fail(path.field("type"), "a string");
     for (const MessageSpec& m : message_table()) {
-      if (*type == m.type) return object(v, path, common, m.fields);
+      if (*type == m.type) return object(v, path, message_common_fields(), m.fields);
     }
     throw SchemaError("field '" + path.field("type").str() + "' is " + type->dump() +
                       ", not a message type of the schema");
@@ -347,11 +361,7 @@ void validate_event(const json& ev) {
   if (!name->is_string()) throw SchemaError("field 'event' must be a string");
   const EventSpec* spec = find_event(name->get_ref<const std::string&>());
   if (spec == nullptr) throw SchemaError("unknown event " + name->dump());
-  static const std::vector<FieldSpec> runtime_common = {
-      {"seq", T::Int}, {"t", T::Int}, {"event", T::String}};
-  static const std::vector<FieldSpec> node_common = {
-      {"seq", T::Int}, {"t", T::Int}, {"event", T::String}, {"node", T::Int}, {"state", T::State}};
-  Validator().object(ev, Path{}, is_node_event(*spec) ? node_common : runtime_common, spec->fields);
+  Validator().object(ev, Path{}, event_common_fields(*spec), spec->fields);
 }
 
 void validate_header(const json& h) {

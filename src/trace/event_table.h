@@ -74,6 +74,15 @@ const EventSpec* find_event(std::string_view name);
 const std::vector<std::string>& planted_bug_vocabulary();
 // Node events (input and effect) carry `node` and `state`; runtime events do not.
 inline bool is_node_event(const EventSpec& e) { return e.kind != EventKind::Runtime; }
+// The fields of the schema's nested objects, one definition for every validator (the nlohmann
+// one below and the simdjson one of trace/fast_reader.h).
+const std::vector<FieldSpec>& event_common_fields(const EventSpec& event);  // seq, t, event (...)
+const std::vector<FieldSpec>& message_common_fields();                      // id, type, from, to
+const std::vector<FieldSpec>& state_fields();
+const std::vector<FieldSpec>& command_fields();
+const std::vector<FieldSpec>& entry_fields();
+const std::vector<FieldSpec>& result_fields();
+const std::vector<FieldSpec>& end_node_fields();
 
 // A line that breaks the contract; readers add the file name and line number.
 class SchemaError : public std::runtime_error {

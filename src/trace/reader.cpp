@@ -36,18 +36,23 @@ bool LineReader::next(json& out) {
   ++line_;
   if (in_.eof()) fail("last line has no line end (truncated file?)");
   if (text.empty()) fail("blank line");
+  if (std::optional<std::string> error = parse_line(text, out)) fail(*error);
+  return true;
+}
+
+std::optional<std::string> parse_line(const std::string& text, json& out) {
   try {
     out = json::parse(text);
   } catch (const json::parse_error& e) {
-    fail(std::string("invalid JSON: ") + e.what());
+    return std::string("invalid JSON: ") + e.what();
   }
-  if (!out.is_object()) fail("expected a JSON object");
+  if (!out.is_object()) return "expected a JSON object";
   try {
     trace::check_encoding(out);
   } catch (const trace::SchemaError& e) {
-    fail(e.what());
+    return e.what();
   }
-  return true;
+  return std::nullopt;
 }
 
 void LineReader::fail(const std::string& msg) const { throw TraceInputError(name_, line_, msg); }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <istream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -49,6 +50,11 @@ class LineReader {
   std::string name_;
   int64_t line_ = 0;
 };
+
+// The JSON of one line (LineReader::next's checks after the blank-line one): the
+// error message, or nullopt with the object in out. trace/fast_reader.h runs it
+// on a line its own parser rejected, so both readers word every error alike.
+std::optional<std::string> parse_line(const std::string& text, json& out);
 
 // Typed fields of the current line; a missing field or one of another type
 // fails with the line number instead of throwing json's type_error.
