@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "config/config_json.h"
 #include "raft/node.h"
+#include "raft/node_set.h"
 #include "trace/codec.h"
 #include "trace/event_table.h"
 #include "trace/narrate.h"
@@ -18,43 +19,35 @@
 namespace raftkv {
 namespace {
 
-// Owns the nodes and feeds them inputs exactly as the runtime does, turning
+// Feeds the nodes inputs through the NodeSet the runtime uses too, turning
 // each step's Effects into the trace events the runtime would write.
 class Driver {
  public:
   Driver(int num_nodes, NodeOptions options)
-      : n_(num_nodes),
-        options_(options),
-        nodes_(num_nodes + 1),
-        storage_(num_nodes + 1),
-        up_(num_nodes + 1, false) {}
+      : nodes_(num_nodes, options), started_(static_cast<size_t>(num_nodes) + 1, false) {}
 
-  int num_nodes() const { return n_; }
-  bool exists(int id) const { return id >= 1 && id <= n_ && nodes_[id] != nullptr; }
-  bool up(int id) const { return up_[id]; }
+  // Has the node had its start event? (Before it, the trace knows no state.)
+  bool exists(int id) const { return nodes_.exists(id) && started_[static_cast<size_t>(id)]; }
+  bool up(int id) const { return nodes_.is_up(id); }
 
-  json state(int id) const { return to_json(nodes_[id]->state(), up_[id]); }
-  const Node& node(int id) const { return *nodes_[id]; }
+  json state(int id) const { return to_json(nodes_.node(id).state(), nodes_.is_up(id)); }
+  const Node& node(int id) const { return nodes_.node(id); }
 
   std::vector<json> start(int id) {
-    nodes_[id] = std::make_unique<Node>(id, n_, options_);
-    up_[id] = true;
-    return step(id, [](Node& n, Effects& fx) { n.start(fx); });
+    started_[static_cast<size_t>(id)] = true;
+    nodes_.up(id);
+    return step(id, [&](Effects& fx) { nodes_.start(id, fx); });
   }
   std::vector<json> timeout(int id, Timer timer) {
-    return step(id, [timer](Node& n, Effects& fx) { n.on_timer(timer, fx); });
+    return step(id, [&](Effects& fx) { nodes_.timeout(id, timer, fx); });
   }
   std::vector<json> deliver(const Message& m) {
-    return step(m.to, [&m](Node& n, Effects& fx) { n.on_message(m, fx); });
+    return step(m.to, [&](Effects& fx) { nodes_.deliver(m, fx); });
   }
-  // A crash loses the node's memory; storage keeps what it wrote.
-  void crash(int id) { up_[id] = false; }
-  void restart_node(int id) {
-    nodes_[id] = std::make_unique<Node>(id, n_, storage_[id], options_);
-    up_[id] = true;
-  }
+  void crash(int id) { nodes_.crash(id); }
+  void restart_node(int id) { nodes_.restart(id); }
   std::vector<json> start_existing(int id) {
-    return step(id, [](Node& n, Effects& fx) { n.start(fx); });
+    return step(id, [&](Effects& fx) { nodes_.start(id, fx); });
   }
 
   // Messages of the last step, in send order (ids not yet assigned).
@@ -65,8 +58,7 @@ class Driver {
   std::vector<json> step(int id, F input) {
     Effects fx;
     fx.trace = true;
-    input(*nodes_[id], fx);
-    if (fx.persist) fx.persist->apply_to(storage_[id]);
+    input(fx);
     std::vector<json> out;
     for (const NodeEvent& e : fx.events) out.push_back(to_json(e, id));
     last_messages_ = std::move(fx.messages);
@@ -78,11 +70,8 @@ class Driver {
     return out;
   }
 
-  int n_;
-  NodeOptions options_;
-  std::vector<std::unique_ptr<Node>> nodes_;
-  std::vector<PersistentState> storage_;  // each node's stable storage
-  std::vector<bool> up_;
+  NodeSet nodes_;
+  std::vector<bool> started_;
   std::vector<Message> last_messages_;
 };
 

@@ -25,15 +25,14 @@ struct Cluster::ClientState {
 };
 
 Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
-    : cfg_(cfg), node_options_{cfg.leader_noop, bugs}, rng_(cfg.seed) {
+    : cfg_(cfg),
+      node_options_{cfg.leader_noop, bugs},
+      rng_(cfg.seed),
+      nodes_(cfg.num_nodes, node_options_) {
   int n = cfg_.num_nodes;
-  nodes_.resize(n + 1);
-  up_.assign(n + 1, false);
-  storage_.resize(n + 1);
   election_gen_.assign(n + 1, 0);
   heartbeat_gen_.assign(n + 1, 0);
   group_of_.assign(n + 1, 0);
-  for (int id = 1; id <= n; ++id) nodes_[id] = std::make_unique<Node>(id, n, node_options_);
   clients_.resize(cfg_.num_clients + 1);
   // Every client operation completes once, so the history's final size is
   // known: reserving it (pages are touched only as it fills) spares the
@@ -107,9 +106,9 @@ void Cluster::push_item(const Item& item) { queue_.push(item); }
 void Cluster::start() {
   started_ = true;
   for (int id = 1; id <= cfg_.num_nodes; ++id) {
-    up_[id] = true;
+    nodes_.up(id);
     emit_input("start", id);
-    run_node_step(id, [](Node& n, Effects& fx) { n.start(fx); });
+    run_node_step(id, [this, id](Effects& fx) { nodes_.start(id, fx); });
   }
   // As in the seed, the runtime pokes one node to start the first election
   // at once; initial_leader = 0 leaves it to the election timeouts.
@@ -180,17 +179,19 @@ void Cluster::dispatch(Item& item) {
       bool poke = item.kind == ItemKind::StartElection;
       // A timer armed before the node crashed, was reset, or became leader is
       // stale and silently discarded; only live timers are inputs.
-      if (!up_[id] || nodes_[id]->role() == Role::Leader) break;
+      if (!nodes_.is_up(id) || nodes_.node(id).role() == Role::Leader) break;
       if (!poke && item.gen != election_gen_[id]) break;
       emit_input("timeout", id, nullptr, poke ? "start_election" : "election");
       Timer timer = poke ? Timer::StartElection : Timer::Election;
-      run_node_step(id, [timer](Node& n, Effects& fx) { n.on_timer(timer, fx); });
+      run_node_step(id, [this, id, timer](Effects& fx) { nodes_.timeout(id, timer, fx); });
       break;
     }
     case ItemKind::HeartbeatTimer:
-      if (!up_[id] || item.gen != heartbeat_gen_[id] || nodes_[id]->role() != Role::Leader) break;
+      if (!nodes_.is_up(id) || item.gen != heartbeat_gen_[id] ||
+          nodes_.node(id).role() != Role::Leader)
+        break;
       emit_input("timeout", id, nullptr, "heartbeat");
-      run_node_step(id, [](Node& n, Effects& fx) { n.on_timer(Timer::Heartbeat, fx); });
+      run_node_step(id, [this, id](Effects& fx) { nodes_.timeout(id, Timer::Heartbeat, fx); });
       break;
     case ItemKind::ClientNext: client_next(id); break;
     case ItemKind::ClientTimeout: client_on_timeout(id, item.gen); break;
@@ -250,11 +251,11 @@ void Cluster::emit_send(int node, const Message& m) {
   if (!lines_only_) {
     return emit(json{{"event", "send"},
                      {"node", node},
-                     {"state", to_json(nodes_[node]->state())},
+                     {"state", to_json(nodes_.node(node).state())},
                      {"msg", to_json(m)}});
   }
   line_.clear();
-  append_node_input(line_, state_text_, "send", node, nodes_[node]->state(), true, &m, nullptr,
+  append_node_input(line_, state_text_, "send", node, nodes_.node(node).state(), true, &m, nullptr,
                     next_seq_, now_);
   write_line();
 }
@@ -263,12 +264,13 @@ void Cluster::emit_input(const char* event, int node, const Message* msg, const 
   if (sinks_.empty()) return;
   if (lines_only_) {
     line_.clear();
-    append_node_input(line_, state_text_, event, node, nodes_[node]->state(), up_[node], msg, timer,
-                      next_seq_, now_);
+    append_node_input(line_, state_text_, event, node, nodes_.node(node).state(),
+                      nodes_.is_up(node), msg, timer, next_seq_, now_);
     return write_line();
   }
-  json fields{
-      {"event", event}, {"node", node}, {"state", to_json(nodes_[node]->state(), up_[node])}};
+  json fields{{"event", event},
+              {"node", node},
+              {"state", to_json(nodes_.node(node).state(), nodes_.is_up(node))}};
   if (msg != nullptr) fields["msg"] = to_json(*msg);
   if (timer != nullptr) fields["timer"] = timer;
   emit(std::move(fields));
@@ -282,12 +284,12 @@ void Cluster::emit_input(const char* event, int node, const Message* msg, const 
 // function object's construction on every delivery.
 template <typename Input>
 void Cluster::run_node_step(int id, Input&& input) {
-  Node& n = *nodes_[id];
-  Role role_before = n.role();
-  int64_t term_before = n.term();
+  Role role_before = nodes_.node(id).role();
+  int64_t term_before = nodes_.node(id).term();
   Effects& fx = fx_;
   fx.trace = !sinks_.empty();
-  input(n, fx);
+  input(fx);  // a NodeSet step: the node's storage is written by now
+  const Node& n = nodes_.node(id);
   // A node only raises its own term to stand for election (a one-node
   // cluster goes straight to leader); adopting a higher term makes it follower.
   if (n.term() > term_before && n.role() != Role::Follower) ++stats_.elections_started;
@@ -306,7 +308,6 @@ void Cluster::run_node_step(int id, Input&& input) {
 }
 
 void Cluster::apply_effects(int id, Effects& fx) {
-  if (fx.persist) fx.persist->apply_to(storage_[id]);
   for (const NodeEvent& event : fx.events) emit_effect(id, event);
   if (fx.reset_election_timer) arm_election_timer(id);
   if (fx.arm_heartbeat_timer) arm_heartbeat_timer(id);
@@ -377,36 +378,35 @@ void Cluster::deliver(Message& m) {
     return;
   }
   int id = m.to;
-  if (!up_[id]) {
+  if (!nodes_.is_up(id)) {
     ++stats_.messages_dropped;
     if (!sinks_.empty()) emit(rt::Drop{&m, "node_down"});
     return;
   }
   ++stats_.messages_delivered;
   emit_input("deliver", id, &m);
-  run_node_step(id, [&m](Node& n, Effects& fx) { n.on_message(m, fx); });
+  run_node_step(id, [this, &m](Effects& fx) { nodes_.deliver(m, fx); });
 }
 
 // ---------------------------------------------------------------------------
 // Faults
 
 void Cluster::crash(int id) {
-  if (!up_[id]) return;
+  if (!nodes_.is_up(id)) return;
   // Only what the node wrote to its storage survives (term, vote and log,
   // written at the end of each step that changed them); everything else is
   // lost with the Node object at the restart.
-  up_[id] = false;
+  nodes_.crash(id);
   ++election_gen_[id];
   ++heartbeat_gen_[id];
   emit_input("crash", id);
 }
 
 void Cluster::restart(int id) {
-  if (up_[id]) return;
-  nodes_[id] = std::make_unique<Node>(id, cfg_.num_nodes, storage_[id], node_options_);
-  up_[id] = true;
+  if (nodes_.is_up(id)) return;
+  nodes_.restart(id);
   emit_input("restart", id);
-  run_node_step(id, [](Node& n, Effects& fx) { n.start(fx); });
+  run_node_step(id, [this, id](Effects& fx) { nodes_.start(id, fx); });
 }
 
 void Cluster::partition(const std::vector<std::vector<int>>& groups) {
@@ -479,7 +479,7 @@ void Cluster::nemesis_act() {
   int n = cfg_.num_nodes;
   if (kind == NemesisKind::Crash) {
     std::vector<int> down, running;
-    for (int id = 1; id <= n; ++id) (up_[id] ? running : down).push_back(id);
+    for (int id = 1; id <= n; ++id) (nodes_.is_up(id) ? running : down).push_back(id);
     bool can_crash = static_cast<int>(down.size()) < cfg_.nemesis.max_down && !running.empty();
     // Restart a crashed node half the time, or whenever no more may crash.
     if (!down.empty() && (!can_crash || rng_.chance(0.5))) {
@@ -522,7 +522,7 @@ void Cluster::nemesis_repair_all() {
   if (nemesis_repaired_) return;
   nemesis_repaired_ = true;
   for (int id = 1; id <= cfg_.num_nodes; ++id) {
-    if (!up_[id]) restart(id);
+    if (!nodes_.is_up(id)) restart(id);
   }
   bool faulty =
       !cuts_.empty() || std::any_of(group_of_.begin(), group_of_.end(), [](int g) { return g; });
@@ -662,8 +662,8 @@ void Cluster::client_complete(int id, Result result, int from) {
 std::optional<int> Cluster::leader() const {
   std::optional<int> best;
   for (int id = 1; id <= cfg_.num_nodes; ++id) {
-    if (!up_[id] || nodes_[id]->role() != Role::Leader) continue;
-    if (!best || nodes_[id]->term() > nodes_[*best]->term()) best = id;
+    if (!nodes_.is_up(id) || nodes_.node(id).role() != Role::Leader) continue;
+    if (!best || nodes_.node(id).term() > nodes_.node(*best).term()) best = id;
   }
   return best;
 }
@@ -671,8 +671,8 @@ std::optional<int> Cluster::leader() const {
 bool Cluster::replicas_agree() const {
   const Node* first = nullptr;
   for (int id = 1; id <= cfg_.num_nodes; ++id) {
-    if (!up_[id]) continue;
-    const Node& n = *nodes_[id];
+    if (!nodes_.is_up(id)) continue;
+    const Node& n = nodes_.node(id);
     if (!first) {
       first = &n;
       continue;
@@ -688,11 +688,11 @@ void Cluster::finish() {
   if (sinks_.empty()) return;
   json nodes = json::array();
   for (int id = 1; id <= cfg_.num_nodes; ++id) {
-    json state = to_json(nodes_[id]->state(), up_[id]);
+    json state = to_json(nodes_.node(id).state(), nodes_.is_up(id));
     nodes.push_back(json{{"node", id},
                          {"state", state},
-                         {"store_digest", nodes_[id]->store().digest()},
-                         {"store_size", nodes_[id]->store().data().size()}});
+                         {"store_digest", nodes_.node(id).store().digest()},
+                         {"store_size", nodes_.node(id).store().data().size()}});
   }
   emit(json{{"event", "end"}, {"nodes", nodes}});
 }

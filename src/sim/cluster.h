@@ -19,6 +19,7 @@
 
 #include "config/config.h"
 #include "raft/node.h"
+#include "raft/node_set.h"
 #include "sim/event_queue.h"
 #include "sim/rng.h"
 #include "trace/codec.h"
@@ -111,8 +112,8 @@ class Cluster {
   bool done() const;
   const Config& config() const { return cfg_; }
   int num_nodes() const { return cfg_.num_nodes; }
-  const Node& node(int id) const { return *nodes_[id]; }
-  bool is_up(int id) const { return up_[id]; }
+  const Node& node(int id) const { return nodes_.node(id); }
+  bool is_up(int id) const { return nodes_.is_up(id); }
   // The up leader with the highest term, if any.
   std::optional<int> leader() const;
   const RunStats& stats() const { return stats_; }
@@ -196,9 +197,7 @@ class Cluster {
   int64_t next_msg_id_ = 1;
   int64_t next_seq_ = 1;
 
-  std::vector<std::unique_ptr<Node>> nodes_;  // index = node id (0 unused)
-  std::vector<bool> up_;
-  std::vector<PersistentState> storage_;  // each node's stable storage: what a restart reads
+  NodeSet nodes_;  // the nodes, up or down, and each one's stable storage (what a restart reads)
   std::vector<uint64_t> election_gen_;
   std::vector<uint64_t> heartbeat_gen_;
 
