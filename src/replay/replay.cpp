@@ -565,13 +565,13 @@ class ScenarioRunner {
     // duplicate: the trace says so first, as the runtime does at send time,
     // so that the extra delivery is accounted for.
     if (copies_[m.id] == 0) {
-      write(json{{"event", "duplicate"}, {"msg", to_json(m)}});
+      write(to_json(RuntimeEvent{rt::Duplicate{&m}}));
       ++copies_[m.id];
     }
     --copies_[m.id];
     if (drop || !d_.up(m.to)) {
       // A scenario's drop is a lost message: the schema's "loss".
-      write(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", drop ? "loss" : "node_down"}});
+      write(to_json(RuntimeEvent{rt::Drop{&m, drop ? "loss" : "node_down"}}));
       return;
     }
     input("deliver", m.to, json{{"msg", to_json(m)}});
@@ -619,11 +619,7 @@ class ScenarioRunner {
     m.client = m.cmd.client;
     sent_[m.id] = m;
     copies_[m.id] = 1;
-    write(json{{"event", "client_send"},
-               {"client", m.client},
-               {"client_seq", m.cmd.seq},
-               {"to", id},
-               {"msg", to_json(m)}});
+    write(to_json(RuntimeEvent{rt::ClientSend{m.client, m.cmd.seq, id, &m}}));
     deliver_or_drop(m, false);  // a client request arrives at once
   }
 
