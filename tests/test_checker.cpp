@@ -1243,6 +1243,34 @@ TEST_CASE("KVSemantics: a client accepts not_leader as its request's outcome",
   CHECK_THAT(r.violation->explanation, Catch::Contains("not_leader is a redirect"));
 }
 
+// A completed request keeps only its invoke seq (CompletedRequests): a second invoke or complete
+// of it is still malformed, named as before.
+TEST_CASE("WellFormed: a completed request invoked or completed again", "[checker][WellFormed]") {
+  for (int variant = 0; variant < 3; ++variant) {
+    TraceBuilder tb(3, 1);
+    tb.start_all();
+    tb.elect(1, {2});
+    tb.client_op(1, 2, 1, put(1, 1, "x", "a"));
+    int64_t first = tb.find(is_event("client_invoke"))["seq"].get<int64_t>();
+    tb.client_op(1, 2, 1, put(1, 2, "y", "b"));
+    tb.tick();
+    if (variant == 0) tb.invoke(1, put(1, 1, "x", "a"));
+    if (variant == 1) tb.complete(1, 1, result("ok", ""), 1);
+    if (variant == 2) tb.complete(1, 7, result("ok", ""), 1);
+    tb.end();
+    Report r = tb.check();
+    INFO("variant " << variant << ": " << format_report(r));
+    REQUIRE(violated(r) == "WellFormed");
+    if (variant == 0) {
+      CHECK_THAT(r.violation->explanation,
+                 Catch::Contains("a second time (first at seq " + std::to_string(first) + ")"));
+      CHECK(r.violation->seqs.front() == first);
+    }
+    if (variant == 1) CHECK_THAT(r.violation->explanation, Catch::Contains("already completed"));
+    if (variant == 2) CHECK_THAT(r.violation->explanation, Catch::Contains("never invoked"));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Linearizability (through the trace)
 
