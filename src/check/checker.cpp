@@ -138,8 +138,10 @@ class Obj {
   element get(std::string_view name) const {
     // Lines have their keys sorted and the parsers below read fields in that order where they
     // can, so the field after the last one found is tried first: one comparison, not a scan.
-    if (next_ < size_ && same(fields_[next_].first, name)) return fields_[next_++].second;
-    for (size_t f = 0; f < size_; ++f) {
+    // The scan goes on from there and wraps around, so a read that skips a few keys (seq after
+    // event) or comes back to an earlier one still finds it in a few comparisons.
+    for (size_t k = 0; k < size_; ++k) {
+      size_t f = next_ + k < size_ ? next_ + k : next_ + k - size_;
       if (same(fields_[f].first, name)) {
         next_ = f + 1;
         return fields_[f].second;
