@@ -20,14 +20,6 @@ void reserve_log(std::vector<Entry>& log, size_t extra) {
 
 }  // namespace
 
-void PersistOp::apply_to(PersistentState& storage) const {
-  storage.term = term;
-  storage.vote = vote;
-  storage.log.resize(static_cast<size_t>(std::min<int64_t>(keep, storage.log.size())));
-  reserve_log(storage.log, entries.size());
-  storage.log.insert(storage.log.end(), entries.begin(), entries.end());
-}
-
 Node::Node(int id, int num_nodes, NodeOptions options)
     : id_(id), num_nodes_(num_nodes), options_(options) {}
 
@@ -55,7 +47,7 @@ void Node::end_step() {
     op.term = term_;
     op.vote = vote_;
     op.keep = unsynced_from_ - 1;
-    op.entries.assign(log_.begin() + op.keep, log_.end());
+    op.log_len = last_index();
     fx_->persist = std::move(op);
     if (tracing()) emit(ev::Persist{term_, vote_, last_index()});
     dirty_ = false;
@@ -97,10 +89,10 @@ void Node::overwrite_entry(int64_t index, const Entry& entry) {
   dirty_ = true;
 }
 
-void Node::append_entries_to_log(std::vector<Entry> entries) {
-  reserve_log(log_, entries.size());
+void Node::append_entries_to_log(const Entry* first, const Entry* last) {
+  reserve_log(log_, static_cast<size_t>(last - first));
   unsynced_from_ = std::min(unsynced_from_, last_index() + 1);
-  for (Entry& e : entries) log_.push_back(std::move(e));
+  log_.insert(log_.end(), first, last);
   dirty_ = true;
 }
 
@@ -223,7 +215,10 @@ void Node::become_leader() {
   fx_->arm_heartbeat_timer = true;
   // §8: a no-op entry of the new term lets the leader commit everything
   // before it (entries of older terms only commit indirectly, Figure 8).
-  if (options_.leader_noop) append_to_log({Entry{term_, Command{}}});
+  if (options_.leader_noop) {
+    Entry noop{term_, Command{}};
+    append_to_log(&noop, &noop + 1);
+  }
   broadcast_append();
   leader_advance_commit();
 }
@@ -338,7 +333,7 @@ void Node::handle_append_entries(const Message& m) {
     break;
   }
   if (i < m.entries.size()) {
-    append_to_log(std::vector<Entry>(m.entries.begin() + static_cast<long>(i), m.entries.end()));
+    append_to_log(m.entries.data() + i, m.entries.data() + m.entries.size());
   }
 
   int64_t last_new = m.prev_log_index + static_cast<int64_t>(m.entries.size());
@@ -418,7 +413,8 @@ void Node::handle_client_request(const Message& m) {
     send(std::move(r));
     return;
   }
-  append_to_log({Entry{term_, m.cmd}});
+  Entry entry{term_, m.cmd};
+  append_to_log(&entry, &entry + 1);
   pending_[last_index()] = m.cmd;
   replicate_new_entries();
   leader_advance_commit();  // a one-node cluster commits at once
@@ -427,17 +423,14 @@ void Node::handle_client_request(const Message& m) {
 // ---------------------------------------------------------------------------
 // Log, replication and commit
 
-void Node::append_to_log(std::vector<Entry> entries) {
-  if (entries.empty()) return;
-  int64_t first = last_index() + 1;
-  if (tracing()) {
-    // The event is built after the append, so its state shows the new log.
-    std::vector<Entry> traced = entries;
-    append_entries_to_log(std::move(entries));
-    emit(ev::Append{first, std::move(traced)});
-    return;
-  }
-  append_entries_to_log(std::move(entries));
+// Copies straight from where the entries are (a message or the request),
+// so each entry is copied once, into the log.
+void Node::append_to_log(const Entry* first, const Entry* last) {
+  if (first == last) return;
+  int64_t first_index = last_index() + 1;
+  append_entries_to_log(first, last);
+  // The event is built after the append, so its state shows the new log.
+  if (tracing()) emit(ev::Append{first_index, std::vector<Entry>(first, last)});
 }
 
 void Node::send_append(int peer) {
