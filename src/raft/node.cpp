@@ -18,6 +18,19 @@ void reserve_log(std::vector<Entry>& log, size_t extra) {
   if (need > log.capacity()) log.reserve(std::max(need, 4 * log.capacity()));
 }
 
+// A message from `from`, built in place at the end of the step's outbox, as
+// Node::send would queue it. Message is a large struct (strings, entries):
+// building it elsewhere and moving it in cost a move and a destruction per
+// send. Nothing else may be sent while the reference is in use (the outbox
+// may grow and move it).
+Message& outgoing(Effects& fx, int from, MsgType type, int to) {
+  Message& m = fx.messages.emplace_back();
+  m.type = type;
+  m.from = from;
+  m.to = to;
+  return m;
+}
+
 }  // namespace
 
 Node::Node(int id, int num_nodes, NodeOptions options)
@@ -189,13 +202,10 @@ void Node::start_election() {
   }
   for (int peer = 1; peer <= num_nodes_; ++peer) {
     if (peer == id_) continue;
-    Message m;
-    m.type = MsgType::RequestVote;
-    m.to = peer;
+    Message& m = outgoing(*fx_, id_, MsgType::RequestVote, peer);
     m.term = term_;
     m.last_log_index = last_index();
     m.last_log_term = last_term();
-    send(std::move(m));
   }
 }
 
@@ -277,16 +287,18 @@ void Node::handle_vote_response(const Message& m) {
 // AppendEntries (§5.3)
 
 void Node::handle_append_entries(const Message& m) {
-  Message r;
-  r.type = MsgType::AppendEntriesResponse;
-  r.to = m.from;
-  // Names the request answered, so the leader can tell a stale reply.
-  r.prev_log_index = m.prev_log_index;
+  // The response, built in place when it is sent (from copies of m's
+  // fields: a caller's m may live in the outbox that the response grows).
+  auto reply = [this, leader = m.from, prev = m.prev_log_index]() -> Message& {
+    Message& r = outgoing(*fx_, id_, MsgType::AppendEntriesResponse, leader);
+    // Names the request answered, so the leader can tell a stale reply.
+    r.prev_log_index = prev;
+    r.term = term_;
+    return r;
+  };
   if (m.term != term_ || role_ == Role::Leader) {
     // Stale leader (or, with a planted bug, a leader that kept an old term).
-    r.term = term_;
-    r.reason = "stale_term";
-    send(std::move(r));
+    reply().reason = "stale_term";
     return;
   }
   // §5.2: a candidate that hears from a current-term leader steps down.
@@ -297,19 +309,18 @@ void Node::handle_append_entries(const Message& m) {
   // Consistency check: the log must hold prev_log_index with prev_log_term.
   bool prev_ok = m.prev_log_index <= last_index() && term_at(m.prev_log_index) == m.prev_log_term;
   if (!prev_ok && !bugs_.skip_prev_log_check) {
-    r.term = term_;
-    r.reason = "log_mismatch";
     // Hint that lets the leader skip a whole conflicting term per round trip.
-    if (m.prev_log_index > last_index()) {
-      r.conflict_term = 0;
-      r.conflict_index = last_index() + 1;
-    } else {
-      r.conflict_term = term_at(m.prev_log_index);
-      int64_t first = m.prev_log_index;
-      while (first > 1 && term_at(first - 1) == r.conflict_term) --first;
-      r.conflict_index = first;
+    int64_t conflict_term = 0;
+    int64_t conflict_index = last_index() + 1;
+    if (m.prev_log_index <= last_index()) {
+      conflict_term = term_at(m.prev_log_index);
+      conflict_index = m.prev_log_index;
+      while (conflict_index > 1 && term_at(conflict_index - 1) == conflict_term) --conflict_index;
     }
-    send(std::move(r));
+    Message& r = reply();
+    r.reason = "log_mismatch";
+    r.conflict_term = conflict_term;
+    r.conflict_index = conflict_index;
     return;
   }
 
@@ -342,10 +353,9 @@ void Node::handle_append_entries(const Message& m) {
   int64_t new_commit = std::min(m.leader_commit, last_new);
   if (new_commit > commit_) set_commit(new_commit);
 
-  r.term = term_;
+  Message& r = reply();
   r.success = true;
   r.match_index = last_new;
-  send(std::move(r));
 }
 
 void Node::handle_append_response(const Message& m) {
@@ -437,9 +447,7 @@ void Node::send_append(int peer) {
   int64_t next = next_index_[peer];
   expect(next > match_index_[peer] && next <= last_index() + 1,
          "matchIndex < nextIndex <= lastIndex + 1 for every follower (§5.3)");
-  Message m;
-  m.type = MsgType::AppendEntries;
-  m.to = peer;
+  Message& m = outgoing(*fx_, id_, MsgType::AppendEntries, peer);
   m.term = term_;
   m.prev_log_index = next - 1;
   m.prev_log_term = term_at(next - 1);
@@ -456,7 +464,6 @@ void Node::send_append(int peer) {
   if (!m.entries.empty() && !probing_[peer]) {
     set_progress(peer, last + 1, match_index_[peer], /*probing=*/false);
   }
-  send(std::move(m));
 }
 
 void Node::broadcast_append() {
@@ -486,13 +493,10 @@ void Node::flush_commit_notifications() {
   // follower covers every commit advance while it was busy.
   for (int peer = 1; peer <= num_nodes_; ++peer) {
     if (peer == id_ || !window_free(peer) || commit_sent_[peer] >= commit_) continue;
-    Message m;
-    m.type = MsgType::CommitNotification;
-    m.to = peer;
+    Message& m = outgoing(*fx_, id_, MsgType::CommitNotification, peer);
     m.term = term_;
     m.leader_commit = commit_;
     commit_sent_[peer] = commit_;
-    send(std::move(m));
   }
 }
 
@@ -564,13 +568,11 @@ void Node::apply_committed() {
     // appended in the leader's current term (pending_ is cleared on a term
     // change).
     if (role_ == Role::Leader && it->second == e.cmd) {
-      Message r;
-      r.type = MsgType::ClientReply;
+      Message& r = outgoing(*fx_, id_, MsgType::ClientReply, 0);
       r.client = e.cmd.client;
       r.seq = e.cmd.seq;
-      r.result = result;
+      r.result = std::move(result);
       r.leader_hint = id_;
-      send(std::move(r));
     }
     pending_.erase(it);
   }

@@ -18,6 +18,7 @@
 // every entry per node, for no difference anyone can observe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
