@@ -523,7 +523,18 @@ void Node::leader_advance_commit() {
     matches.push_back(peer == id_ ? last_index() : match_index_[peer]);
   }
   auto kth = matches.begin() + (majority() - 1);
-  std::nth_element(matches.begin(), kth, matches.end(), std::greater<int64_t>());
+  if (matches.size() <= 8) {
+    // Runs on every AppendEntries response: for a handful of values an
+    // insertion sort is several times cheaper than nth_element's setup.
+    for (size_t i = 1; i < matches.size(); ++i) {
+      int64_t v = matches[i];
+      size_t j = i;
+      for (; j > 0 && matches[j - 1] < v; --j) matches[j] = matches[j - 1];
+      matches[j] = v;
+    }
+  } else {
+    std::nth_element(matches.begin(), kth, matches.end(), std::greater<int64_t>());
+  }
   int64_t n = *kth;
   if (n <= commit_) return;
   if (term_at(n) == term_) {
