@@ -34,7 +34,9 @@ Message& outgoing(Effects& fx, int from, MsgType type, int to) {
 }  // namespace
 
 Node::Node(int id, int num_nodes, NodeOptions options)
-    : id_(id), num_nodes_(num_nodes), options_(options) {}
+    : id_(id), num_nodes_(num_nodes), options_(options) {
+  if (options_.log_reserve > 0) log_.reserve(static_cast<size_t>(options_.log_reserve));
+}
 
 Node::Node(int id, int num_nodes, PersistentState persisted, NodeOptions options)
     : id_(id), num_nodes_(num_nodes), options_(options) {

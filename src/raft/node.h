@@ -28,6 +28,11 @@ struct NodeOptions {
   // earlier terms commit without waiting for a client. Off shows Figure 8.
   bool leader_noop = true;
   PlantedBugs bugs;
+  // Room a new node's log reserves at once, in entries: address space only,
+  // pages are touched as the log fills. A runtime that knows roughly how long
+  // the logs will grow spares each log its growth copies, which touch about
+  // as many fresh pages again as the final log (a page fault each). 0: none.
+  int64_t log_reserve = 0;
 };
 
 enum class Timer { Election, Heartbeat, StartElection };
