@@ -6,6 +6,7 @@
 #include <string>
 
 #include "check/checker.h"
+#include "raft/node_set.h"
 #include "support.h"
 
 using namespace raftkv;
@@ -217,17 +218,37 @@ TEST_CASE("A crash keeps exactly what the node wrote to its storage", "[oracle][
 
 TEST_CASE("A storage write keeps the unchanged prefix and replaces the rest",
           "[oracle][durability]") {
-  PersistentState storage;
-  storage.log = {Entry{1, {}}, Entry{1, {}}, Entry{2, {}}};
-  PersistOp op;
-  op.term = 3;
-  op.vote = 2;
-  op.keep = 1;
-  op.entries = {Entry{3, {}}};
-  op.apply_to(storage);
-  CHECK(storage.term == 3);
-  CHECK(storage.vote == 2);
-  REQUIRE(storage.log.size() == 2);
-  CHECK(storage.log[0].term == 1);
-  CHECK(storage.log[1].term == 3);
+  // Node 2 of 3 takes three entries from leader 1 in term 1, then a term-2
+  // leader replaces the last two with one: after a crash and a restart it
+  // holds what its last write left, the first entry and the new one.
+  NodeSet nodes(3, NodeOptions{});
+  nodes.up(2);
+  Effects fx;
+  nodes.start(2, fx);
+  auto append = [&](int64_t term, int64_t prev, int64_t prev_term, std::vector<Entry> entries) {
+    Message m;
+    m.type = MsgType::AppendEntries;
+    m.from = 1;
+    m.to = 2;
+    m.term = term;
+    m.prev_log_index = prev;
+    m.prev_log_term = prev_term;
+    m.entries = std::move(entries);
+    fx = Effects{};
+    nodes.deliver(m, fx);
+    REQUIRE(fx.persist);
+  };
+  append(1, 0, 0, {Entry{1, {}}, Entry{1, {}}, Entry{1, {}}});
+  append(2, 1, 1, {Entry{2, {}}});
+  CHECK(fx.persist->keep == 1);
+  CHECK(fx.persist->log_len == 2);
+  nodes.crash(2);
+  nodes.restart(2);
+  const Node& n = nodes.node(2);
+  CHECK(n.term() == 2);
+  CHECK(n.vote() == 0);
+  REQUIRE(n.log().size() == 2);
+  CHECK(n.log()[0].term == 1);
+  CHECK(n.log()[1].term == 2);
+  CHECK(n.commit_index() == 0);
 }

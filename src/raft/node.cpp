@@ -18,18 +18,25 @@ void reserve_log(std::vector<Entry>& log, size_t extra) {
   if (need > log.capacity()) log.reserve(std::max(need, 4 * log.capacity()));
 }
 
-}  // namespace
-
-void PersistOp::apply_to(PersistentState& storage) const {
-  storage.term = term;
-  storage.vote = vote;
-  storage.log.resize(static_cast<size_t>(std::min<int64_t>(keep, storage.log.size())));
-  reserve_log(storage.log, entries.size());
-  storage.log.insert(storage.log.end(), entries.begin(), entries.end());
+// A message from `from`, built in place at the end of the step's outbox, as
+// Node::send would queue it. Message is a large struct (strings, entries):
+// building it elsewhere and moving it in cost a move and a destruction per
+// send. Nothing else may be sent while the reference is in use (the outbox
+// may grow and move it).
+Message& outgoing(Effects& fx, int from, MsgType type, int to) {
+  Message& m = fx.messages.emplace_back();
+  m.type = type;
+  m.from = from;
+  m.to = to;
+  return m;
 }
 
+}  // namespace
+
 Node::Node(int id, int num_nodes, NodeOptions options)
-    : id_(id), num_nodes_(num_nodes), options_(options) {}
+    : id_(id), num_nodes_(num_nodes), options_(options) {
+  if (options_.log_reserve > 0) log_.reserve(static_cast<size_t>(options_.log_reserve));
+}
 
 Node::Node(int id, int num_nodes, PersistentState persisted, NodeOptions options)
     : id_(id), num_nodes_(num_nodes), options_(options) {
@@ -55,7 +62,7 @@ void Node::end_step() {
     op.term = term_;
     op.vote = vote_;
     op.keep = unsynced_from_ - 1;
-    op.entries.assign(log_.begin() + op.keep, log_.end());
+    op.log_len = last_index();
     fx_->persist = std::move(op);
     if (tracing()) emit(ev::Persist{term_, vote_, last_index()});
     dirty_ = false;
@@ -97,10 +104,10 @@ void Node::overwrite_entry(int64_t index, const Entry& entry) {
   dirty_ = true;
 }
 
-void Node::append_entries_to_log(std::vector<Entry> entries) {
-  reserve_log(log_, entries.size());
+void Node::append_entries_to_log(const Entry* first, const Entry* last) {
+  reserve_log(log_, static_cast<size_t>(last - first));
   unsynced_from_ = std::min(unsynced_from_, last_index() + 1);
-  for (Entry& e : entries) log_.push_back(std::move(e));
+  log_.insert(log_.end(), first, last);
   dirty_ = true;
 }
 
@@ -197,13 +204,10 @@ void Node::start_election() {
   }
   for (int peer = 1; peer <= num_nodes_; ++peer) {
     if (peer == id_) continue;
-    Message m;
-    m.type = MsgType::RequestVote;
-    m.to = peer;
+    Message& m = outgoing(*fx_, id_, MsgType::RequestVote, peer);
     m.term = term_;
     m.last_log_index = last_index();
     m.last_log_term = last_term();
-    send(std::move(m));
   }
 }
 
@@ -223,7 +227,10 @@ void Node::become_leader() {
   fx_->arm_heartbeat_timer = true;
   // §8: a no-op entry of the new term lets the leader commit everything
   // before it (entries of older terms only commit indirectly, Figure 8).
-  if (options_.leader_noop) append_to_log({Entry{term_, Command{}}});
+  if (options_.leader_noop) {
+    Entry noop{term_, Command{}};
+    append_to_log(&noop, &noop + 1);
+  }
   broadcast_append();
   leader_advance_commit();
 }
@@ -282,16 +289,18 @@ void Node::handle_vote_response(const Message& m) {
 // AppendEntries (§5.3)
 
 void Node::handle_append_entries(const Message& m) {
-  Message r;
-  r.type = MsgType::AppendEntriesResponse;
-  r.to = m.from;
-  // Names the request answered, so the leader can tell a stale reply.
-  r.prev_log_index = m.prev_log_index;
+  // The response, built in place when it is sent (from copies of m's
+  // fields: a caller's m may live in the outbox that the response grows).
+  auto reply = [this, leader = m.from, prev = m.prev_log_index]() -> Message& {
+    Message& r = outgoing(*fx_, id_, MsgType::AppendEntriesResponse, leader);
+    // Names the request answered, so the leader can tell a stale reply.
+    r.prev_log_index = prev;
+    r.term = term_;
+    return r;
+  };
   if (m.term != term_ || role_ == Role::Leader) {
     // Stale leader (or, with a planted bug, a leader that kept an old term).
-    r.term = term_;
-    r.reason = "stale_term";
-    send(std::move(r));
+    reply().reason = "stale_term";
     return;
   }
   // §5.2: a candidate that hears from a current-term leader steps down.
@@ -302,19 +311,18 @@ void Node::handle_append_entries(const Message& m) {
   // Consistency check: the log must hold prev_log_index with prev_log_term.
   bool prev_ok = m.prev_log_index <= last_index() && term_at(m.prev_log_index) == m.prev_log_term;
   if (!prev_ok && !bugs_.skip_prev_log_check) {
-    r.term = term_;
-    r.reason = "log_mismatch";
     // Hint that lets the leader skip a whole conflicting term per round trip.
-    if (m.prev_log_index > last_index()) {
-      r.conflict_term = 0;
-      r.conflict_index = last_index() + 1;
-    } else {
-      r.conflict_term = term_at(m.prev_log_index);
-      int64_t first = m.prev_log_index;
-      while (first > 1 && term_at(first - 1) == r.conflict_term) --first;
-      r.conflict_index = first;
+    int64_t conflict_term = 0;
+    int64_t conflict_index = last_index() + 1;
+    if (m.prev_log_index <= last_index()) {
+      conflict_term = term_at(m.prev_log_index);
+      conflict_index = m.prev_log_index;
+      while (conflict_index > 1 && term_at(conflict_index - 1) == conflict_term) --conflict_index;
     }
-    send(std::move(r));
+    Message& r = reply();
+    r.reason = "log_mismatch";
+    r.conflict_term = conflict_term;
+    r.conflict_index = conflict_index;
     return;
   }
 
@@ -338,7 +346,7 @@ void Node::handle_append_entries(const Message& m) {
     break;
   }
   if (i < m.entries.size()) {
-    append_to_log(std::vector<Entry>(m.entries.begin() + static_cast<long>(i), m.entries.end()));
+    append_to_log(m.entries.data() + i, m.entries.data() + m.entries.size());
   }
 
   int64_t last_new = m.prev_log_index + static_cast<int64_t>(m.entries.size());
@@ -347,10 +355,9 @@ void Node::handle_append_entries(const Message& m) {
   int64_t new_commit = std::min(m.leader_commit, last_new);
   if (new_commit > commit_) set_commit(new_commit);
 
-  r.term = term_;
+  Message& r = reply();
   r.success = true;
   r.match_index = last_new;
-  send(std::move(r));
 }
 
 void Node::handle_append_response(const Message& m) {
@@ -418,7 +425,8 @@ void Node::handle_client_request(const Message& m) {
     send(std::move(r));
     return;
   }
-  append_to_log({Entry{term_, m.cmd}});
+  Entry entry{term_, m.cmd};
+  append_to_log(&entry, &entry + 1);
   pending_[last_index()] = m.cmd;
   replicate_new_entries();
   leader_advance_commit();  // a one-node cluster commits at once
@@ -427,26 +435,21 @@ void Node::handle_client_request(const Message& m) {
 // ---------------------------------------------------------------------------
 // Log, replication and commit
 
-void Node::append_to_log(std::vector<Entry> entries) {
-  if (entries.empty()) return;
-  int64_t first = last_index() + 1;
-  if (tracing()) {
-    // The event is built after the append, so its state shows the new log.
-    std::vector<Entry> traced = entries;
-    append_entries_to_log(std::move(entries));
-    emit(ev::Append{first, std::move(traced)});
-    return;
-  }
-  append_entries_to_log(std::move(entries));
+// Copies straight from where the entries are (a message or the request),
+// so each entry is copied once, into the log.
+void Node::append_to_log(const Entry* first, const Entry* last) {
+  if (first == last) return;
+  int64_t first_index = last_index() + 1;
+  append_entries_to_log(first, last);
+  // The event is built after the append, so its state shows the new log.
+  if (tracing()) emit(ev::Append{first_index, std::vector<Entry>(first, last)});
 }
 
 void Node::send_append(int peer) {
   int64_t next = next_index_[peer];
   expect(next > match_index_[peer] && next <= last_index() + 1,
          "matchIndex < nextIndex <= lastIndex + 1 for every follower (§5.3)");
-  Message m;
-  m.type = MsgType::AppendEntries;
-  m.to = peer;
+  Message& m = outgoing(*fx_, id_, MsgType::AppendEntries, peer);
   m.term = term_;
   m.prev_log_index = next - 1;
   m.prev_log_term = term_at(next - 1);
@@ -463,7 +466,6 @@ void Node::send_append(int peer) {
   if (!m.entries.empty() && !probing_[peer]) {
     set_progress(peer, last + 1, match_index_[peer], /*probing=*/false);
   }
-  send(std::move(m));
 }
 
 void Node::broadcast_append() {
@@ -493,13 +495,10 @@ void Node::flush_commit_notifications() {
   // follower covers every commit advance while it was busy.
   for (int peer = 1; peer <= num_nodes_; ++peer) {
     if (peer == id_ || !window_free(peer) || commit_sent_[peer] >= commit_) continue;
-    Message m;
-    m.type = MsgType::CommitNotification;
-    m.to = peer;
+    Message& m = outgoing(*fx_, id_, MsgType::CommitNotification, peer);
     m.term = term_;
     m.leader_commit = commit_;
     commit_sent_[peer] = commit_;
-    send(std::move(m));
   }
 }
 
@@ -526,7 +525,18 @@ void Node::leader_advance_commit() {
     matches.push_back(peer == id_ ? last_index() : match_index_[peer]);
   }
   auto kth = matches.begin() + (majority() - 1);
-  std::nth_element(matches.begin(), kth, matches.end(), std::greater<int64_t>());
+  if (matches.size() <= 8) {
+    // Runs on every AppendEntries response: for a handful of values an
+    // insertion sort is several times cheaper than nth_element's setup.
+    for (size_t i = 1; i < matches.size(); ++i) {
+      int64_t v = matches[i];
+      size_t j = i;
+      for (; j > 0 && matches[j - 1] < v; --j) matches[j] = matches[j - 1];
+      matches[j] = v;
+    }
+  } else {
+    std::nth_element(matches.begin(), kth, matches.end(), std::greater<int64_t>());
+  }
   int64_t n = *kth;
   if (n <= commit_) return;
   if (term_at(n) == term_) {
@@ -571,13 +581,11 @@ void Node::apply_committed() {
     // appended in the leader's current term (pending_ is cleared on a term
     // change).
     if (role_ == Role::Leader && it->second == e.cmd) {
-      Message r;
-      r.type = MsgType::ClientReply;
+      Message& r = outgoing(*fx_, id_, MsgType::ClientReply, 0);
       r.client = e.cmd.client;
       r.seq = e.cmd.seq;
-      r.result = result;
+      r.result = std::move(result);
       r.leader_hint = id_;
-      send(std::move(r));
     }
     pending_.erase(it);
   }

@@ -28,6 +28,11 @@ struct NodeOptions {
   // earlier terms commit without waiting for a client. Off shows Figure 8.
   bool leader_noop = true;
   PlantedBugs bugs;
+  // Room a new node's log reserves at once, in entries: address space only,
+  // pages are touched as the log fills. A runtime that knows roughly how long
+  // the logs will grow spares each log its growth copies, which touch about
+  // as many fresh pages again as the final log (a page fault each). 0: none.
+  int64_t log_reserve = 0;
 };
 
 enum class Timer { Election, Heartbeat, StartElection };
@@ -40,17 +45,17 @@ struct PersistentState {
   std::vector<Entry> log;
 };
 
-// One write to stable storage: the new term and vote, and the log as the
-// stored log's first `keep` entries followed by `entries` (only what changed
-// since the last write travels).
+// One write to stable storage at the end of a step: the new term and vote,
+// and the log as the stored log's first `keep` entries followed by the
+// node's entries keep+1..log_len (only what changed since the last write is
+// rewritten). The entries themselves are not copied into the write: the
+// emulated storage shares the node's log (see NodeSet), which after every
+// step holds exactly the written entries.
 struct PersistOp {
   int64_t term = 0;
   int vote = 0;
   int64_t keep = 0;
-  std::vector<Entry> entries;
-
-  // Applies the write to a stored state.
-  void apply_to(PersistentState& storage) const;
+  int64_t log_len = 0;
 };
 
 // What one step of a node asks of the runtime.
@@ -75,6 +80,9 @@ class ProtocolBug : public std::logic_error {
 
 class Node {
  public:
+  // NodeSet hands a crashed node's durable log to its restarted successor.
+  friend class NodeSet;
+
   Node(int id, int num_nodes, NodeOptions options = {});
   // A node restarting from what it persisted: a follower with no volatile
   // state (commit index, applied index and store start from zero).
@@ -127,7 +135,7 @@ class Node {
   // the write that ends the step.
   void set_term_and_vote(int64_t term, int vote);
   void truncate_log(int64_t from_index);
-  void append_entries_to_log(std::vector<Entry> entries);
+  void append_entries_to_log(const Entry* first, const Entry* last);
   // Only the planted skip_truncate bug writes over an entry in place.
   void overwrite_entry(int64_t index, const Entry& entry);
 
@@ -144,7 +152,7 @@ class Node {
   void handle_client_request(const Message& m);
 
   bool candidate_log_up_to_date(const Message& m) const;
-  void append_to_log(std::vector<Entry> entries);
+  void append_to_log(const Entry* first, const Entry* last);
   void send_append(int peer);
   void broadcast_append();
   void replicate_new_entries();

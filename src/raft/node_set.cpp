@@ -1,5 +1,7 @@
 #include "raft/node_set.h"
 
+#include <string>
+
 namespace raftkv {
 
 NodeSet::NodeSet(int num_nodes, NodeOptions options)
@@ -14,7 +16,16 @@ NodeSet::NodeSet(int num_nodes, NodeOptions options)
 
 void NodeSet::restart(int id) {
   auto i = static_cast<size_t>(id);
-  nodes_[i] = std::make_unique<Node>(id, size(), storage_[i], options_);
+  const Durable& d = storage_[i];
+  // The crashed node's log is the stored one; only its first log_len entries
+  // were written (all of it, as every step ends with its write).
+  std::vector<Entry> log = std::move(nodes_[i]->log_);
+  if (static_cast<int64_t>(log.size()) < d.log_len) {
+    throw ProtocolBug("node " + std::to_string(id) + " holds fewer entries than it wrote");
+  }
+  log.resize(static_cast<size_t>(d.log_len));
+  nodes_[i] =
+      std::make_unique<Node>(id, size(), PersistentState{d.term, d.vote, std::move(log)}, options_);
   up_[i] = true;
 }
 

@@ -8,8 +8,18 @@
 // its trace events) is seen before the write. A crash loses the Node object
 // and everything in memory; a restart builds a new node from what its storage
 // holds, and nothing else.
+//
+// The stored log is not a second copy of each node's log. After every step
+// the node's log holds exactly what the step wrote (each step ends with its
+// write, and a down node takes no step), so storage records the term, the
+// vote and how many of the node's entries are durable, and a restart builds
+// the new node from the crashed node's log cut to that length. Two copies of
+// every log cost twice the memory (and its page faults) and one more copy of
+// every entry per node, for no difference anyone can observe.
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -49,12 +59,25 @@ class NodeSet {
   template <typename Input>
   void step(int id, Effects& fx, Input input) {
     input(*nodes_[static_cast<size_t>(id)], fx);
-    if (fx.persist) fx.persist->apply_to(storage_[static_cast<size_t>(id)]);
+    if (fx.persist) {
+      Durable& d = storage_[static_cast<size_t>(id)];
+      d.term = fx.persist->term;
+      d.vote = fx.persist->vote;
+      d.log_len = fx.persist->log_len;
+    }
   }
+
+  // A node's stable storage: its term and vote, and its log as the node's
+  // first log_len entries.
+  struct Durable {
+    int64_t term = 0;
+    int vote = 0;
+    int64_t log_len = 0;
+  };
 
   NodeOptions options_;
   std::vector<std::unique_ptr<Node>> nodes_;  // index = node id (0 unused)
-  std::vector<PersistentState> storage_;      // each node's stable storage
+  std::vector<Durable> storage_;              // each node's stable storage
   std::vector<bool> up_;
 };
 

@@ -11,6 +11,19 @@
 
 namespace raftkv {
 
+namespace {
+
+// The log a run will likely build: one entry per client operation, plus
+// retried duplicates and each leader's no-op. Capped, so a huge workload cut
+// short by the time limit does not reserve what it never uses; a log that
+// outgrows the reserve grows as before.
+int64_t expected_log_entries(const Config& cfg) {
+  int64_t ops = static_cast<int64_t>(cfg.num_clients) * std::max(0, cfg.requests_per_client);
+  return std::min<int64_t>(ops + ops / 8 + 64, int64_t{1} << 20);
+}
+
+}  // namespace
+
 struct Cluster::ClientState {
   int id = 0;
   int target = 0;  // node the client believes is the leader
@@ -26,7 +39,7 @@ struct Cluster::ClientState {
 
 Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
     : cfg_(cfg),
-      node_options_{cfg.leader_noop, bugs},
+      node_options_{cfg.leader_noop, bugs, expected_log_entries(cfg)},
       rng_(cfg.seed),
       nodes_(cfg.num_nodes, node_options_) {
   int n = cfg_.num_nodes;

@@ -11,6 +11,12 @@
 // them, before any item of that time can be pushed into the bucket directly
 // (every item due before cur_ + kWindow is in a bucket), so they keep their
 // place in the order.
+//
+// Only a few dozen buckets hold items at any time, but a bucket's turn comes
+// round once per kWindow ms: had each bucket its own storage, every push
+// would write to memory last touched a window ago, long gone from the cache.
+// So a drained bucket gives its storage back to a stack of spares and an
+// empty bucket takes the one drained last, which is still in the cache.
 #pragma once
 
 #include <algorithm>
@@ -32,7 +38,7 @@ class EventQueue {
   // Every push is due no earlier than the last item popped.
   void push(const Item& item) {
     if (item.time < cur_ + kWindow) {
-      buckets_[slot(item.time)].items.push_back(item);
+      append(buckets_[slot(item.time)], item);
       ++in_window_;
     } else {
       later_.push_back(item);
@@ -58,8 +64,10 @@ class EventQueue {
     Item item = b.items[b.head++];
     --in_window_;
     if (b.drained()) {
-      b.items.clear();  // keeps its capacity
+      b.items.clear();  // keeps its capacity, for the next bucket to fill
       b.head = 0;
+      spare_.push_back(std::move(b.items));
+      b.items = std::vector<Item>();
     }
     return item;
   }
@@ -79,13 +87,21 @@ class EventQueue {
 
   static size_t slot(int64_t t) { return static_cast<size_t>(t & (kWindow - 1)); }
 
+  void append(Bucket& b, const Item& item) {
+    if (b.items.capacity() == 0 && !spare_.empty()) {
+      b.items = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    b.items.push_back(item);
+  }
+
   // Moves the window's start to t (the earliest item's time) and brings in
   // the later items it now covers, earliest first.
   void advance(int64_t t) {
     cur_ = t;
     while (!later_.empty() && later_.front().time < cur_ + kWindow) {
       std::pop_heap(later_.begin(), later_.end(), After{});
-      buckets_[slot(later_.back().time)].items.push_back(later_.back());
+      append(buckets_[slot(later_.back().time)], later_.back());
       later_.pop_back();
       ++in_window_;
     }
@@ -95,6 +111,7 @@ class EventQueue {
   int64_t cur_ = 0;              // no item is due before cur_
   size_t in_window_ = 0;         // items in buckets
   std::vector<Item> later_;      // items due at cur_ + kWindow or later: a heap by (time, order)
+  std::vector<std::vector<Item>> spare_;  // drained buckets' storage, the last drained on top
 };
 
 }  // namespace raftkv
