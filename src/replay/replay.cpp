@@ -4,6 +4,7 @@
 #include <istream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <set>
 
@@ -155,11 +156,26 @@ ReplayResult compare_trace(LineReader& r, const json& header, const ReplayOption
     return true;
   };
 
+  // The message a deliver names by its msg_id (schema v2): the one an earlier
+  // send or client_send carried, or a divergence if none did.
+  auto delivered_message = [&](const json& ev) -> std::optional<Message> {
+    int64_t id = get_int(r, ev, "msg_id");
+    auto it = sent.find(id);
+    if (it == sent.end()) {
+      diverge(r.line(), "delivers message #" + std::to_string(id) + ", which was never sent");
+      return std::nullopt;
+    }
+    try {
+      return message_from_json(it->second);
+    } catch (const CodecError& e) {
+      r.fail("message #" + std::to_string(id) + " as sent: " + e.what());
+    }
+  };
+
   // Copies of each message the network still holds: one per send, one more
   // per duplicate; every delivery or drop takes one.
   std::map<int64_t, int> copies;
-  auto take_copy = [&](const json& ev, const std::string& what) {
-    int64_t id = ev["msg"]["id"].get<int64_t>();
+  auto take_copy = [&](int64_t id, const std::string& what) {
     if (--copies[id] < 0) {
       diverge(r.line(), what + " of message #" + std::to_string(id) +
                             " once more than it was sent and duplicated");
@@ -211,7 +227,7 @@ ReplayResult compare_trace(LineReader& r, const json& header, const ReplayOption
         if (!check_sent(ev, name)) return result;
         if (name == "duplicate") {
           ++copies[ev["msg"]["id"].get<int64_t>()];
-        } else if (!take_copy(ev, name)) {
+        } else if (!take_copy(ev["msg"]["id"].get<int64_t>(), name)) {
           return result;
         }
       }
@@ -304,27 +320,11 @@ ReplayResult compare_trace(LineReader& r, const json& header, const ReplayOption
                                             : (r.fail("unknown timer '" + timer + "'"), Timer{});
       produced = d.timeout(id, t);
     } else if (name == "deliver") {
-      if (!ev.contains("msg") || !ev["msg"].is_object()) r.fail("deliver without msg");
-      Message m;
-      try {
-        m = message_from_json(ev["msg"]);
-      } catch (const CodecError& e) {
-        r.fail(std::string("msg: ") + e.what());
-      }
-      auto it = sent.find(m.id);
-      if (it == sent.end()) {
-        diverge(r.line(), "delivers message #" + std::to_string(m.id) + ", which was never sent");
-        return result;
-      }
-      if (it->second != ev["msg"]) {
-        diverge(r.line(), "delivered message #" + std::to_string(m.id) +
-                              " differs from the one sent: sent " + it->second.dump() +
-                              ", delivered " + ev["msg"].dump());
-        return result;
-      }
-      if (m.to != id) r.fail("deliver: msg.to is not the event's node");
-      if (!take_copy(ev, "delivery")) return result;
-      produced = d.deliver(m);
+      std::optional<Message> m = delivered_message(ev);
+      if (!m) return result;
+      if (m->to != id) r.fail("deliver: msg.to is not the event's node");
+      if (!take_copy(m->id, "delivery")) return result;
+      produced = d.deliver(*m);
     }
     if (name == "start" && ev["state"] != d.state(id)) {
       diverge(r.line(), "state of node " + std::to_string(id) + " at start: expected " +
@@ -426,14 +426,14 @@ ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions
       write(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", drop ? "loss" : "node_down"}});
       return;
     }
-    input("deliver", m.to, json{{"msg", to_json(m)}});
+    input("deliver", m.to, json{{"msg_id", m.id}});
     Message copy = m;
     write_step(d.deliver(copy));
   };
 
   if (opts.trace_out) {
     *opts.trace_out << json{{"format", "raftkv-trace"},
-                            {"version", 1},
+                            {"version", trace::kTraceVersion},
                             {"seed", 0},
                             {"config", config_to_json(cfg)},
                             {"planted_bugs", planted_bug_list(options.bugs)}}
