@@ -1268,6 +1268,34 @@ TEST_CASE("KVSemantics: a client accepts not_leader as its request's outcome",
   CHECK_THAT(r.violation->explanation, Catch::Contains("not_leader is a redirect"));
 }
 
+// A completed request keeps only its invoke seq (CompletedRequests): a second invoke or complete
+// of it is still malformed, named as before.
+TEST_CASE("WellFormed: a completed request invoked or completed again", "[checker][WellFormed]") {
+  for (int variant = 0; variant < 3; ++variant) {
+    TraceBuilder tb(3, 1);
+    tb.start_all();
+    tb.elect(1, {2});
+    tb.client_op(1, 2, 1, put(1, 1, "x", "a"));
+    int64_t first = tb.find(is_event("client_invoke"))["seq"].get<int64_t>();
+    tb.client_op(1, 2, 1, put(1, 2, "y", "b"));
+    tb.tick();
+    if (variant == 0) tb.invoke(1, put(1, 1, "x", "a"));
+    if (variant == 1) tb.complete(1, 1, result("ok", ""), 1);
+    if (variant == 2) tb.complete(1, 7, result("ok", ""), 1);
+    tb.end();
+    Report r = tb.check();
+    INFO("variant " << variant << ": " << format_report(r));
+    REQUIRE(violated(r) == "WellFormed");
+    if (variant == 0) {
+      CHECK_THAT(r.violation->explanation,
+                 Catch::Contains("a second time (first at seq " + std::to_string(first) + ")"));
+      CHECK(r.violation->seqs.front() == first);
+    }
+    if (variant == 1) CHECK_THAT(r.violation->explanation, Catch::Contains("already completed"));
+    if (variant == 2) CHECK_THAT(r.violation->explanation, Catch::Contains("never invoked"));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Linearizability (through the trace)
 
@@ -1936,4 +1964,133 @@ TEST_CASE("WellFormed: a leader elected with leader_noop on appends its no-op",
       CHECK_THAT(r.violation->explanation, Catch::Contains("did not append a no-op"));
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The streaming linearizability check (LinearizabilityMonitor) against the whole-history search
+
+namespace {
+
+// Feeds a history to a monitor in trace order, as the checker does; `max_held` gets the most
+// operations the monitor held at once.
+LinearizabilityResult stream_history(const std::vector<KvOperation>& h, int64_t& max_held) {
+  struct Call {
+    int64_t position;
+    size_t op;
+    bool invoke;
+  };
+  std::vector<Call> calls;
+  for (size_t i = 0; i < h.size(); ++i) {
+    calls.push_back({h[i].invoke, i, true});
+    if (h[i].complete > 0) calls.push_back({h[i].complete, i, false});
+  }
+  std::sort(calls.begin(), calls.end(),
+            [](const Call& a, const Call& b) { return a.position < b.position; });
+  LinearizabilityMonitor monitor;
+  std::vector<LinearizabilityMonitor::Handle> handles(h.size());
+  max_held = 0;
+  for (const Call& c : calls) {
+    const KvOperation& o = h[c.op];
+    if (c.invoke) {
+      KvOperation start = o;
+      start.complete = 0;
+      start.outcome = KvOutcome::Unknown;
+      start.read_value.clear();
+      start.reply_node = 0;
+      handles[c.op] = monitor.invoke(start);
+    } else {
+      monitor.complete(handles[c.op], o.complete, o.outcome, o.read_value, o.reply_node);
+    }
+    max_held = std::max(max_held, monitor.held());
+  }
+  return monitor.finish();
+}
+
+// A history with a few of its answers changed, which usually makes it not linearizable
+// somewhere in its middle.
+std::vector<KvOperation> perturbed(std::vector<KvOperation> h, std::mt19937& rng, int changes) {
+  for (int i = 0; i < changes && !h.empty(); ++i) {
+    KvOperation& o = h[rng() % h.size()];
+    if (o.complete == 0) continue;
+    switch (rng() % 3) {
+      case 0:
+        o.outcome = o.outcome == KvOutcome::Ok ? KvOutcome::NotFound : KvOutcome::Ok;
+        if (o.kind == KvOpKind::Put && o.outcome == KvOutcome::NotFound) {
+          o.outcome = KvOutcome::KeyExists;
+        }
+        break;
+      case 1:
+        if (o.kind == KvOpKind::Get) {
+          o.outcome = KvOutcome::Ok;
+          o.read_value = "v" + std::to_string(rng() % 1000);
+        }
+        break;
+      default: o.outcome = KvOutcome::Unknown; break;
+    }
+    if (o.outcome != KvOutcome::Ok) o.read_value.clear();
+  }
+  return h;
+}
+
+void require_same_result(const LinearizabilityResult& whole, const LinearizabilityResult& stream) {
+  REQUIRE(stream.verdict == whole.verdict);
+  CHECK(stream.operations == whole.operations);
+  CHECK(stream.keys == whole.keys);
+  CHECK(stream.inconclusive_keys == whole.inconclusive_keys);
+  if (whole.verdict != LinearizabilityVerdict::NotLinearizable) return;
+  CHECK(stream.key == whole.key);
+  CHECK(stream.prefix_length == whole.prefix_length);
+  CHECK(stream.prefix_value == whole.prefix_value);
+  CHECK(stream.stuck_operation.invoke == whole.stuck_operation.invoke);
+  REQUIRE(stream.last_writer_operation.has_value() == whole.last_writer_operation.has_value());
+  if (whole.last_writer_operation) {
+    CHECK(stream.last_writer_operation->invoke == whole.last_writer_operation->invoke);
+  }
+  CHECK(stream.explanation == whole.explanation);
+}
+
+}  // namespace
+
+TEST_CASE("streaming linearizability gives the whole-history search's verdict and report",
+          "[linearizability]") {
+  std::mt19937 rng(7);
+  int violations = 0;
+  int passes = 0;
+  int64_t max_held = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::vector<KvOperation> h =
+        round % 2 == 0 ? random_small_history(rng)
+                       : perturbed(random_history(40 + round % 60, 1 + round % 4, 1 + round % 3,
+                                                  static_cast<uint32_t>(round), round % 5 * 40),
+                                   rng, round % 4);
+    INFO("round " << round);
+    LinearizabilityResult whole = check_linearizability(h);
+    LinearizabilityResult stream = stream_history(h, max_held);
+    require_same_result(whole, stream);
+    (whole.verdict == LinearizabilityVerdict::NotLinearizable ? violations : passes)++;
+  }
+  CHECK(violations > 500);
+  CHECK(passes > 500);
+}
+
+TEST_CASE("streaming linearizability holds the open operations, not the history",
+          "[linearizability]") {
+  // 3 clients on 5 keys, no unknown outcomes: keys fall quiet again and again.
+  std::vector<KvOperation> h = random_history(20000, 3, 5, 11, 0);
+  int64_t max_held = 0;
+  LinearizabilityResult stream = stream_history(h, max_held);
+  require_same_result(check_linearizability(h), stream);
+  CHECK(stream.verdict == LinearizabilityVerdict::Linearizable);
+  CHECK(max_held < 100);
+  // A lost write late in the history is still found, with the whole-history search's report.
+  std::vector<KvOperation> bad = h;
+  for (size_t i = bad.size() - 1; i > 0; --i) {
+    if (bad[i].kind == KvOpKind::Get && bad[i].outcome == KvOutcome::Ok) {
+      bad[i].read_value = "never written";
+      break;
+    }
+  }
+  LinearizabilityResult bad_stream = stream_history(bad, max_held);
+  CHECK(bad_stream.verdict == LinearizabilityVerdict::NotLinearizable);
+  require_same_result(check_linearizability(bad), bad_stream);
 }

@@ -137,14 +137,16 @@ class Obj {
   static constexpr int64_t kAnyIndex = -2;
 
   element get(std::string_view name) const {
-    // Names are a few bytes: compared inline, as a call to memcmp per key was the checker's
-    // largest single cost.
-    for (size_t f = 0; f < size_; ++f) {
-      std::string_view key = fields_[f].first;
-      if (key.size() != name.size()) continue;
-      size_t i = 0;
-      while (i < name.size() && key[i] == name[i]) ++i;
-      if (i == name.size()) return fields_[f].second;
+    // Lines have their keys sorted and the parsers below read fields in that order where they
+    // can, so the field after the last one found is tried first: one comparison, not a scan.
+    // The scan goes on from there and wraps around, so a read that skips a few keys (seq after
+    // event) or comes back to an earlier one still finds it in a few comparisons.
+    for (size_t k = 0; k < size_; ++k) {
+      size_t f = next_ + k < size_ ? next_ + k : next_ + k - size_;
+      if (same(fields_[f].first, name)) {
+        next_ = f + 1;
+        return fields_[f].second;
+      }
     }
     element v;  // an object too large for the table (the contract has none)
     if (size_ == 0 && e_.get_object().value_unsafe().at_key(name).get(v) == simdjson::SUCCESS) {
@@ -217,11 +219,20 @@ class Obj {
   FormatIssue wrong_type(std::string_view name, const char* what) const {
     return FormatIssue(cat("field '", qualified(name), "' must be ", what));
   }
+  // Names are a few bytes: compared inline, as a call to memcmp per key was the checker's
+  // largest single cost.
+  static bool same(std::string_view key, std::string_view name) {
+    if (key.size() != name.size()) return false;
+    size_t i = 0;
+    while (i < name.size() && key[i] == name[i]) ++i;
+    return i == name.size();
+  }
 
   static constexpr size_t kMaxFields = 16;  // the contract's largest object has 11
   element e_;
   std::array<std::pair<std::string_view, element>, kMaxFields> fields_;
   size_t size_ = 0;              // 0 with a non-empty object: more fields than the table holds
+  mutable size_t next_ = 0;      // the field after the last one read
   const Obj* parent_ = nullptr;  // outlives this (children are read within their parent's scope)
   std::string_view name_;
   int64_t index_ = kNoIndex;
@@ -305,18 +316,19 @@ struct NodeState {
 };
 
 NodeState parse_state(const Obj& s) {
+  // In the order of the keys in a line (Obj::get).
   NodeState st;
-  st.term = s.integer("term");
-  st.vote = s.integer("vote");
+  st.applied = s.integer("applied");
+  st.commit = s.integer("commit");
+  st.last_index = s.integer("last_index");
+  st.last_term = s.integer("last_term");
   std::string_view role = s.one_of("role", {"follower", "candidate", "leader", "down"});
   st.role = role == "follower"    ? Role::Follower
             : role == "candidate" ? Role::Candidate
             : role == "leader"    ? Role::Leader
                                   : Role::Down;
-  st.commit = s.integer("commit");
-  st.applied = s.integer("applied");
-  st.last_index = s.integer("last_index");
-  st.last_term = s.integer("last_term");
+  st.term = s.integer("term");
+  st.vote = s.integer("vote");
   return st;
 }
 
@@ -330,12 +342,13 @@ struct Command {
 };
 
 Command parse_command(const Obj& c) {
+  // In the order of the keys in a line (Obj::get).
   Command cmd;
-  cmd.op = c.one_of("op", {"put", "get", "delete", "noop"});
-  cmd.key = c.str("key");
-  cmd.value = c.str("value");
   cmd.client = c.integer("client");
+  cmd.key = c.str("key");
+  cmd.op = c.one_of("op", {"put", "get", "delete", "noop"});
   cmd.seq = c.integer("seq");
+  cmd.value = c.str("value");
   return cmd;
 }
 
@@ -726,12 +739,54 @@ struct AppliedResult {
   int node = 0;
 };
 
+// A client request from its client_invoke to its client_complete.
 struct ClientRequestTrack {
   Command cmd;
   int64_t invoke_seq = 0;
-  bool completed = false;
-  int64_t history_index = -1;  // into history_, -1 for a noop command
+  LinearizabilityMonitor::Handle history = 0;  // 0: not in the history (a noop command)
 };
+
+// The requests that completed: the seq of each one's client_invoke, all that a later event can
+// still need (a second invoke or complete of the request is malformed, and the first names it).
+// 8 bytes a request instead of its whole record: a client numbers its requests 1, 2, 3, ..., so
+// they are kept by number per client; other numbers (hand-made traces) go to a map.
+class CompletedRequests {
+ public:
+  // 0 if the request has not completed.
+  int64_t invoke_seq(int64_t client, int64_t request) const {
+    auto it = dense_.find(client);
+    if (it != dense_.end() && request >= 1 && static_cast<size_t>(request) <= it->second.size()) {
+      int64_t s = it->second[static_cast<size_t>(request - 1)];
+      if (s != 0) return s;
+    }
+    auto sparse = sparse_.find(key(client, request));
+    return sparse == sparse_.end() ? 0 : sparse->second;
+  }
+  void add(int64_t client, int64_t request, int64_t invoke_seq) {
+    std::vector<int64_t>& v = dense_[client];
+    if (request >= 1 && static_cast<size_t>(request) <= v.size() + kMaxGap) {
+      if (static_cast<size_t>(request) > v.size()) v.resize(static_cast<size_t>(request), 0);
+      v[static_cast<size_t>(request - 1)] = invoke_seq;
+    } else {
+      sparse_[key(client, request)] = invoke_seq;
+    }
+  }
+
+ private:
+  static constexpr size_t kMaxGap = 4096;
+  static uint64_t key(int64_t client, int64_t request) {
+    return (static_cast<uint64_t>(client) << 32) | static_cast<uint64_t>(request);
+  }
+  std::unordered_map<int64_t, std::vector<int64_t>> dense_;
+  std::unordered_map<uint64_t, int64_t> sparse_;
+};
+
+LinearizabilityOptions linearizability_options(const CheckOptions& options) {
+  LinearizabilityOptions lin;
+  lin.max_steps_per_key = options.linearizability_steps_per_key;
+  lin.max_steps_total = options.linearizability_steps_total;
+  return lin;
+}
 
 uint64_t client_key(int64_t client, int64_t seq) {
   return (static_cast<uint64_t>(client) << 32) | static_cast<uint64_t>(seq);
@@ -757,7 +812,8 @@ struct NodeEvent {
 
 class TraceChecker {
  public:
-  TraceChecker(const CheckOptions& options, Report& report) : options_(options), report_(report) {}
+  TraceChecker(const CheckOptions& options, Report& report)
+      : options_(options), report_(report), history_(linearizability_options(options)) {}
 
   void header(const json& j);
   void event(element j);
@@ -862,10 +918,15 @@ class TraceChecker {
   std::vector<CommittedEntry> committed_;    // committed_[i - 1] is index i
   std::vector<int64_t> completeness_stack_;  // indices with strictly increasing commit_term
   std::vector<AppliedRecord> applied_;       // applied_[i - 1] is index i
-  std::unordered_map<uint64_t, AppliedResult> results_;  // by (client, seq)
+  // By (client, seq), until the request completes: a result applied after that is never
+  // compared (a second client_complete is malformed).
+  std::unordered_map<uint64_t, AppliedResult> results_;
 
-  std::unordered_map<uint64_t, ClientRequestTrack> requests_;
-  std::vector<KvOperation> history_;
+  std::unordered_map<uint64_t, ClientRequestTrack> requests_;  // the open requests
+  CompletedRequests completed_;
+  // The client history, checked as it goes and holding only what later operations can still
+  // need (check/linearizability.h): memory bounded by the open operations, not the trace.
+  LinearizabilityMonitor history_;
   // The last ClientReply each client was handed: its request's seq and result.
   std::unordered_map<int64_t, std::pair<int64_t, Result>> last_reply_;
 
@@ -981,10 +1042,13 @@ void TraceChecker::check_order(int64_t seq, int64_t t) {
 }
 
 void TraceChecker::check_node_id(int64_t id, int64_t seq, const char* what, bool zero_ok) const {
+  // A node the cluster does not have is malformed input, not a protocol
+  // violation: replay and export-tla cannot even drive such a line, and every
+  // reader of traces gives malformed input the same verdict (exit 2).
+  (void)seq;
   if ((zero_ok && id == 0) || (id >= 1 && id <= num_nodes_)) return;
-  fail(kWellFormed, {seq}, {},
-       cat("Event seq ", seq, " names node ", id, " as ", what, ", but the cluster has nodes 1..",
-           num_nodes_, " (config.num_nodes)", zero_ok ? " and 0 means none" : "", "."));
+  throw FormatIssue(cat("node ", id, " (", what, ") does not exist: the cluster has nodes 1..",
+                        num_nodes_, " (config.num_nodes)", zero_ok ? ", and 0 means none" : ""));
 }
 
 void TraceChecker::check_client_id(int64_t id, int64_t seq) const {
@@ -1799,6 +1863,7 @@ void TraceChecker::check_apply_result(const NodeEvent& e, int64_t index, const E
              why));
   }
   if (entry.cmd.op == "noop" || entry.cmd.client == 0) return;
+  if (completed_.invoke_seq(entry.cmd.client, entry.cmd.seq) != 0) return;  // no longer needed
   results_.try_emplace(client_key(entry.cmd.client, entry.cmd.seq),
                        AppliedResult{traced, entry.cmd, e.seq, e.id});
 }
@@ -1990,8 +2055,17 @@ void TraceChecker::on_client_invoke(const Obj& ev, int64_t seq) {
          cat("client_invoke at seq ", seq, " is for client ", client, " request ", request,
              " but its command carries client ", cmd.client, " seq ", cmd.seq, "."));
   }
-  ClientRequestTrack track{cmd, seq, false, -1};
-  if (cmd.op != "noop") {
+  int64_t first = completed_.invoke_seq(client, request);
+  if (auto open = requests_.find(client_key(client, request)); open != requests_.end()) {
+    first = open->second.invoke_seq;
+  }
+  if (first != 0) {
+    fail(kWellFormed, {first, seq}, {},
+         cat("Client ", client, " invokes request ", request, " at seq ", seq,
+             " a second time (first at seq ", first, ")."));
+  }
+  ClientRequestTrack track{cmd, seq, 0};
+  if (cmd.op != "noop" && options_.linearizability) {
     KvOperation op;
     op.client = static_cast<int>(client);
     op.request_seq = request;
@@ -1999,16 +2073,10 @@ void TraceChecker::on_client_invoke(const Obj& ev, int64_t seq) {
     op.key = cmd.key;
     op.value = cmd.value;
     op.invoke = seq;
-    track.history_index = static_cast<int64_t>(history_.size());
-    history_.push_back(std::move(op));
+    track.history = history_.invoke(op);
   }
   invoked_at_[client_key(client, request)] = last_t_;
-  auto [it, inserted] = requests_.try_emplace(client_key(client, request), std::move(track));
-  if (!inserted) {
-    fail(kWellFormed, {it->second.invoke_seq, seq}, {},
-         cat("Client ", client, " invokes request ", request, " at seq ", seq,
-             " a second time (first at seq ", it->second.invoke_seq, ")."));
-  }
+  requests_.emplace(client_key(client, request), std::move(track));
   count("client_ops");
 }
 
@@ -2023,13 +2091,19 @@ void TraceChecker::on_client_complete(const Obj& ev, int64_t seq) {
   check_client_id(client, seq);
   check_node_id(from, seq, "the replying node", true);
   auto it = requests_.find(client_key(client, request));
-  if (it == requests_.end() || it->second.completed) {
+  if (it == requests_.end()) {
     fail(kWellFormed, {seq}, {},
          cat("client_complete at seq ", seq, " for client ", client, " request ", request,
-             it == requests_.end() ? ", which was never invoked." : ", which already completed."));
+             completed_.invoke_seq(client, request) == 0 ? ", which was never invoked."
+                                                         : ", which already completed."));
   }
   ClientRequestTrack& track = it->second;
-  track.completed = true;
+  // Once judged, the request keeps only its invoke seq (CompletedRequests).
+  auto retire = [&] {
+    completed_.add(client, request, track.invoke_seq);
+    results_.erase(client_key(client, request));
+    requests_.erase(it);
+  };
   // Liveness: an operation ends (with a result or unknown) by its deadline.
   auto open = invoked_at_.find(client_key(client, request));
   if (open != invoked_at_.end()) {
@@ -2065,17 +2139,17 @@ void TraceChecker::on_client_complete(const Obj& ev, int64_t seq) {
              "and a client retries at another server until the leader answers or its deadline "
              "passes (§8); its caller gets ok, key_exists, not_found or unknown."));
   }
-  if (track.history_index >= 0) {
-    KvOperation& op = history_[static_cast<size_t>(track.history_index)];
-    op.complete = seq;
-    op.reply_node = static_cast<int>(from);
-    op.outcome = result.status == "ok"           ? KvOutcome::Ok
-                 : result.status == "key_exists" ? KvOutcome::KeyExists
-                 : result.status == "not_found"  ? KvOutcome::NotFound
-                                                 : KvOutcome::Unknown;
-    op.read_value = result.value;
+  if (track.history != 0) {
+    KvOutcome outcome = result.status == "ok"           ? KvOutcome::Ok
+                        : result.status == "key_exists" ? KvOutcome::KeyExists
+                        : result.status == "not_found"  ? KvOutcome::NotFound
+                                                        : KvOutcome::Unknown;
+    history_.complete(track.history, seq, outcome, result.value, static_cast<int>(from));
   }
-  if (!definite) return;
+  if (!definite) {
+    retire();
+    return;
+  }
   std::vector<int> nodes;
   if (from != 0) nodes.push_back(static_cast<int>(from));
   // A client accepts only a reply to its own current request: the last ClientReply it was
@@ -2104,7 +2178,10 @@ void TraceChecker::on_client_complete(const Obj& ev, int64_t seq) {
   }
   const AppliedResult& a = applied->second;
   count("client_results_compared");
-  if (a.cmd == track.cmd && a.result == result) return;
+  if (a.cmd == track.cmd && a.result == result) {
+    retire();
+    return;
+  }
   nodes.push_back(a.node);
   fail(kKVSemantics, {a.seq, seq}, nodes,
        cat("Client ", client, " accepted result ", describe(result), " for request ", request, " (",
@@ -2341,23 +2418,20 @@ void TraceChecker::check_liveness(int64_t seq) {
 
 void TraceChecker::check_linearizability() {
   if (!options_.linearizability) return;
-  LinearizabilityOptions lin;
-  lin.max_steps_per_key = options_.linearizability_steps_per_key;
-  lin.max_steps_total = options_.linearizability_steps_total;
-  LinearizabilityResult r = raftkv::check::check_linearizability(history_, lin);
+  LinearizabilityResult r = history_.finish();
   report_.counts["linearizability_ops"] = r.operations;
   report_.counts["linearizability_keys"] = r.keys;
   report_.counts["linearizability_steps"] = r.steps;
   report_.counts["linearizability_inconclusive_keys"] = r.inconclusive_keys;
   report_.linearizability_inconclusive = r.inconclusive_keys > 0;
   if (r.verdict != LinearizabilityVerdict::NotLinearizable) return;
-  const KvOperation& stuck = history_[r.stuck_op];
+  const KvOperation& stuck = r.stuck_operation;
   std::vector<int64_t> seqs{stuck.invoke};
   if (stuck.complete) seqs.push_back(stuck.complete);
   std::vector<int> nodes;
   if (stuck.reply_node) nodes.push_back(stuck.reply_node);
-  if (r.last_writer) {
-    const KvOperation& w = history_[*r.last_writer];
+  if (r.last_writer_operation) {
+    const KvOperation& w = *r.last_writer_operation;
     seqs.push_back(w.invoke);
     if (w.complete) seqs.push_back(w.complete);
     if (w.reply_node) nodes.push_back(w.reply_node);

@@ -5,8 +5,11 @@
 // RaftKV.tla use.
 //
 // Checking is one pass over the trace; every check except Linearizability costs O(1) amortised
-// per event (hash maps, per-index prefix hashes of the logs, no rescans). Linearizability runs
-// once at the end over the client history (see check/linearizability.h). The first violation
+// per event (hash maps, per-index prefix hashes of the logs, no rescans). Linearizability is
+// searched per key as the trace goes, at the points where a key's history can be cut, and
+// judged at the end as if over the whole client history (check/linearizability.h); a client
+// request keeps only its invoke seq once completed. Memory is the cluster's state (logs, per-index
+// records), the open client operations and the sent-message store. The first violation
 // stops the check and is reported; a trace that cannot be read (bad JSON, truncated, missing
 // or mistyped field, unknown event, wrong format/version, a null) raises TraceFormatError.
 #pragma once

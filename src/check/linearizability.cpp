@@ -2,7 +2,9 @@
 #include "check/linearizability.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
@@ -132,8 +134,11 @@ struct KeyOutcome {
 // the order just keeps pending unknown operations out of the common path.
 class KeySearch {
  public:
-  KeySearch(std::vector<SearchOp> ops, const std::vector<KvOperation>& history, int64_t budget)
-      : ops_(std::move(ops)), budget_(budget) {
+  // The search starts from `start`; `start_writer` is the history index of the operation that
+  // wrote it, outside `ops` (a segment's predecessor, LinearizabilityMonitor), if any.
+  KeySearch(std::vector<SearchOp> ops, const std::vector<KvOperation>& history, int64_t budget,
+            ValueId start = kAbsent, std::optional<size_t> start_writer = std::nullopt)
+      : ops_(std::move(ops)), budget_(budget), start_writer_(start_writer), state_(start) {
     build_lists(history);
   }
 
@@ -178,6 +183,7 @@ class KeySearch {
   std::vector<ListNode> nodes_;
   int64_t budget_ = 0;
   bool exhausted_ = false;
+  std::optional<size_t> start_writer_;
   KeyOutcome outcome_;
   int64_t best_depth_ = -1;
   std::vector<Frame> stack_;
@@ -374,7 +380,7 @@ void KeySearch::note_dead_end(int return_node) {
   outcome_.stuck_op = ops_[nodes_[return_node].op].history_index;
   outcome_.prefix_length = depth;
   outcome_.prefix_state = state_;
-  outcome_.last_writer.reset();
+  outcome_.last_writer = start_writer_;
   if (writer_ >= 0) outcome_.last_writer = ops_[writer_].history_index;
 }
 
@@ -454,10 +460,9 @@ void validate(const KvOperation& op, size_t index) {
 
 std::string quote(const std::string& s) { return "\"" + s + "\""; }
 
-std::string explain(const LinearizabilityResult& r, const std::vector<KvOperation>& history,
-                    int64_t key_ops) {
+std::string explain(const LinearizabilityResult& r, int64_t key_ops) {
   std::ostringstream out;
-  const KvOperation& stuck = history[r.stuck_op];
+  const KvOperation& stuck = r.stuck_operation;
   out << "On key " << quote(r.key) << " no order of the " << key_ops
       << " operations is consistent with both real time and the sequential KV model. ";
   if (r.prefix_length == 0) {
@@ -466,12 +471,51 @@ std::string explain(const LinearizabilityResult& r, const std::vector<KvOperatio
     out << "The longest linearizable prefix found orders " << r.prefix_length
         << " operation(s) and leaves " << r.key
         << (r.prefix_value ? " holding " + quote(*r.prefix_value) : std::string(" absent"));
-    if (r.last_writer) out << " (written by " << describe_operation(history[*r.last_writer]) << ")";
+    if (r.last_writer_operation) {
+      out << " (written by " << describe_operation(*r.last_writer_operation) << ")";
+    }
     out << "; then ";
   }
   out << describe_operation(stuck)
       << " cannot be placed at any point between its invocation and its completion.";
   return out.str();
+}
+
+// Searches the operations `indices` of one key (in history order) from `start` (nullopt:
+// absent), written by `start_writer` (a history index, not among `indices`). `placed` gets the
+// number of operations the search has to place (all but the unknown gets).
+KeyOutcome search_key(const std::vector<KvOperation>& history, const std::vector<size_t>& indices,
+                      const std::optional<std::string>& start, std::optional<size_t> start_writer,
+                      int64_t budget, int64_t& placed) {
+  std::vector<SearchOp> ops;
+  std::unordered_map<std::string, ValueId> values;  // the values known gets returned
+  for (size_t index : indices) {
+    const KvOperation& h = history[index];
+    if (is_known(h) && h.kind == KvOpKind::Get && h.outcome == KvOutcome::Ok) {
+      values.try_emplace(h.read_value, static_cast<ValueId>(values.size() + 2));
+    }
+  }
+  auto intern = [&values](const std::string& v) {
+    auto it = values.find(v);
+    return it == values.end() ? kUnobserved : it->second;
+  };
+  for (size_t index : indices) {
+    const KvOperation& h = history[index];
+    SearchOp op;
+    op.history_index = index;
+    op.kind = h.kind;
+    op.known = is_known(h);
+    if (!op.known && h.kind == KvOpKind::Get) continue;  // observes nothing, changes nothing
+    op.outcome = h.outcome;
+    if (h.kind == KvOpKind::Put) op.value = intern(h.value);
+    if (h.kind == KvOpKind::Get && h.outcome == KvOutcome::Ok) op.read_value = intern(h.read_value);
+    op.zobrist_lo = splitmix64(2 * index + 1);
+    op.zobrist_hi = splitmix64(~(2 * index));
+    ops.push_back(op);
+  }
+  placed = static_cast<int64_t>(ops.size());
+  KeySearch search(std::move(ops), history, budget, start ? intern(*start) : kAbsent, start_writer);
+  return search.run();
 }
 
 }  // namespace
@@ -523,35 +567,9 @@ LinearizabilityResult check_linearizability(const std::vector<KvOperation>& hist
       mark_inconclusive();
       continue;
     }
-    std::vector<SearchOp> ops;
-    std::unordered_map<std::string, ValueId> values;  // the values known gets returned
-    for (size_t index : indices) {
-      const KvOperation& h = history[index];
-      if (is_known(h) && h.kind == KvOpKind::Get && h.outcome == KvOutcome::Ok) {
-        values.try_emplace(h.read_value, static_cast<ValueId>(values.size() + 2));
-      }
-    }
-    auto intern = [&values](const std::string& v) {
-      auto it = values.find(v);
-      return it == values.end() ? kUnobserved : it->second;
-    };
-    for (size_t index : indices) {
-      const KvOperation& h = history[index];
-      SearchOp op;
-      op.history_index = index;
-      op.kind = h.kind;
-      op.known = is_known(h);
-      if (!op.known && h.kind == KvOpKind::Get) continue;  // observes nothing, changes nothing
-      op.outcome = h.outcome;
-      if (h.kind == KvOpKind::Put) op.value = intern(h.value);
-      if (h.kind == KvOpKind::Get && h.outcome == KvOutcome::Ok)
-        op.read_value = intern(h.read_value);
-      op.zobrist_lo = splitmix64(2 * index + 1);
-      op.zobrist_hi = splitmix64(~(2 * index));
-      ops.push_back(op);
-    }
-    KeySearch search(std::move(ops), history, std::min(options.max_steps_per_key, remaining));
-    KeyOutcome outcome = search.run();
+    int64_t placed = 0;
+    KeyOutcome outcome = search_key(history, indices, std::nullopt, std::nullopt,
+                                    std::min(options.max_steps_per_key, remaining), placed);
     result.steps += outcome.steps;
     remaining -= outcome.steps;
     if (outcome.verdict == KeyVerdict::Inconclusive) {
@@ -568,12 +586,167 @@ LinearizabilityResult check_linearizability(const std::vector<KvOperation>& hist
       if (outcome.prefix_state != kAbsent && outcome.last_writer) {
         result.prefix_value = history[*outcome.last_writer].value;
       }
-      result.explanation = explain(result, history, static_cast<int64_t>(indices.size()));
+      result.stuck_operation = history[outcome.stuck_op];
+      if (outcome.last_writer) result.last_writer_operation = history[*outcome.last_writer];
+      result.explanation = explain(result, static_cast<int64_t>(indices.size()));
       return result;
     }
   }
   if (result.inconclusive_keys > 0) result.verdict = LinearizabilityVerdict::Inconclusive;
   return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// LinearizabilityMonitor
+
+LinearizabilityMonitor::LinearizabilityMonitor(const LinearizabilityOptions& options)
+    : options_(options), remaining_(options.max_steps_total) {}
+
+LinearizabilityMonitor::Handle LinearizabilityMonitor::invoke(const KvOperation& op) {
+  auto [it, inserted] = key_index_.try_emplace(op.key, keys_.size());
+  if (inserted) {
+    keys_.emplace_back();
+    keys_.back().name = op.key;
+  }
+  Key& key = keys_[it->second];
+  ++operations_;
+  ++key.total_ops;
+  Handle handle = next_handle_++;
+  if (key.status != Status::Open) return handle;  // judged already: only counted
+  open_.emplace(handle, it->second);
+  key.segment.push_back(op);
+  key.handles.push_back(handle);
+  ++key.open;
+  return handle;
+}
+
+void LinearizabilityMonitor::complete(Handle handle, int64_t position, KvOutcome outcome,
+                                      const std::string& read_value, int reply_node) {
+  auto it = open_.find(handle);
+  if (it == open_.end()) return;  // its key was judged already
+  Key& key = keys_[it->second];
+  open_.erase(it);
+  auto at = std::lower_bound(key.handles.begin(), key.handles.end(), handle);
+  KvOperation& op = key.segment[static_cast<size_t>(at - key.handles.begin())];
+  op.complete = position;
+  op.outcome = outcome;
+  op.read_value = read_value;
+  op.reply_node = reply_node;
+  --key.open;
+  if (outcome == KvOutcome::Unknown && op.kind != KvOpKind::Get) key.unknown_write = true;
+  if (key.open == 0 && !key.unknown_write) try_cut(key);
+}
+
+// At a quiescent point: searches and drops the segment if the state it leaves is the same in
+// every linearization of it (see the header).
+void LinearizabilityMonitor::try_cut(Key& key) {
+  const KvOperation* last = nullptr;  // the write invoked last
+  for (const KvOperation& op : key.segment) {
+    bool writes = op.outcome == KvOutcome::Ok && op.kind != KvOpKind::Get;
+    if (writes && (last == nullptr || op.invoke > last->invoke)) last = &op;
+  }
+  if (last != nullptr) {
+    for (const KvOperation& op : key.segment) {
+      bool writes = op.outcome == KvOutcome::Ok && op.kind != KvOpKind::Get;
+      // Another write that may take effect after `last`: the state is not fixed yet.
+      if (writes && &op != last && op.complete > last->invoke) return;
+    }
+  }
+  std::optional<std::string> value = key.value;
+  std::optional<KvOperation> writer = key.writer;
+  if (last != nullptr) {
+    value = last->kind == KvOpKind::Put ? std::optional<std::string>(last->value) : std::nullopt;
+    writer = *last;
+  }
+  search_segment(key);
+  if (key.status != Status::Open) return;
+  key.value = std::move(value);
+  key.writer = std::move(writer);
+}
+
+// Searches the key's segment from the state the earlier ones left, and drops it.
+void LinearizabilityMonitor::search_segment(Key& key) {
+  if (remaining_ <= 0) {
+    key.status = Status::Inconclusive;
+  } else if (!key.segment.empty()) {
+    // The history searched: the writer of the starting state (index 0), then the segment.
+    std::vector<KvOperation> history;
+    history.reserve(key.segment.size() + 1);
+    std::optional<size_t> start_writer;
+    if (key.writer) {
+      history.push_back(*key.writer);
+      start_writer = 0;
+    }
+    std::vector<size_t> indices;
+    for (KvOperation& op : key.segment) {
+      indices.push_back(history.size());
+      history.push_back(std::move(op));
+    }
+    int64_t budget = std::min(options_.max_steps_per_key - key.steps, remaining_);
+    int64_t placed = 0;
+    KeyOutcome outcome = search_key(history, indices, key.value, start_writer, budget, placed);
+    key.steps += outcome.steps;
+    steps_ += outcome.steps;
+    remaining_ -= outcome.steps;
+    if (outcome.verdict == KeyVerdict::Inconclusive) {
+      key.status = Status::Inconclusive;
+    } else if (outcome.verdict == KeyVerdict::NotLinearizable) {
+      key.status = Status::Failed;
+      key.stuck = history[outcome.stuck_op];
+      if (outcome.last_writer) key.stuck_writer = history[*outcome.last_writer];
+      key.prefix_length = key.placed + outcome.prefix_length;
+      // A present state was set by the last writer, a put: its value is the key's value.
+      if (outcome.prefix_state != kAbsent && key.stuck_writer) {
+        key.prefix_value = key.stuck_writer->value;
+      }
+    }
+    key.placed += placed;
+  }
+  // Drop the segment, and its memory: a long one must not stay allocated.
+  std::vector<KvOperation>().swap(key.segment);
+  std::vector<Handle>().swap(key.handles);
+  if (key.status != Status::Open) {
+    for (auto it = open_.begin(); it != open_.end();) {
+      it = &keys_[it->second] == &key ? open_.erase(it) : std::next(it);
+    }
+  }
+}
+
+LinearizabilityResult LinearizabilityMonitor::finish() {
+  for (Key& key : keys_) {
+    if (key.status == Status::Open) search_segment(key);
+  }
+  open_.clear();
+  LinearizabilityResult result;
+  result.operations = operations_;
+  result.steps = steps_;
+  for (const Key& key : keys_) {
+    ++result.keys;
+    if (key.status == Status::Inconclusive) {
+      ++result.inconclusive_keys;
+      if (result.inconclusive_key_names.size() < kMaxInconclusiveNames) {
+        result.inconclusive_key_names.push_back(key.name);
+      }
+    }
+    if (key.status == Status::Failed) {
+      result.verdict = LinearizabilityVerdict::NotLinearizable;
+      result.key = key.name;
+      result.stuck_operation = key.stuck;
+      result.last_writer_operation = key.stuck_writer;
+      result.prefix_length = key.prefix_length;
+      result.prefix_value = key.prefix_value;
+      result.explanation = explain(result, key.total_ops);
+      return result;
+    }
+  }
+  if (result.inconclusive_keys > 0) result.verdict = LinearizabilityVerdict::Inconclusive;
+  return result;
+}
+
+int64_t LinearizabilityMonitor::held() const {
+  int64_t n = 0;
+  for (const Key& key : keys_) n += static_cast<int64_t>(key.segment.size());
+  return n;
 }
 
 }  // namespace raftkv::check

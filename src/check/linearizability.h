@@ -62,6 +62,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace raftkv::check {
@@ -110,8 +111,12 @@ struct LinearizabilityResult {
 
   // NotLinearizable only.
   std::string key;
-  size_t stuck_op = 0;                      // index into the history
-  std::optional<size_t> last_writer;        // index into the history
+  size_t stuck_op = 0;                // index into the history (check_linearizability)
+  std::optional<size_t> last_writer;  // index into the history (check_linearizability)
+  // The same two operations as copies: the streaming check (LinearizabilityMonitor) keeps no
+  // whole history to index into.
+  KvOperation stuck_operation;
+  std::optional<KvOperation> last_writer_operation;
   int64_t prefix_length = 0;                // ops in the longest linearizable prefix found
   std::optional<std::string> prefix_value;  // the key's value after that prefix (nullopt: absent)
   std::string explanation;
@@ -123,6 +128,81 @@ struct LinearizabilityResult {
 // linearization can place that operation, so the history is not linearizable.)
 LinearizabilityResult check_linearizability(const std::vector<KvOperation>& history,
                                             const LinearizabilityOptions& options = {});
+
+// The same check, run as the trace goes, holding only the operations that can still matter.
+//
+// A key's history is cut at a quiescent point: an operation on the key completes and none is
+// open, and no operation of the key has an unknown-outcome put or delete (that one may still
+// take effect at any later time, so the key is kept whole from then on; an unknown get is
+// dropped by the search anyway). Every operation before the cut returned before every operation
+// after it was invoked, so every linearization places the segment before the cut first. If the
+// state the segment leaves is the same in every linearization of it, the key's history is
+// linearizable iff the segment is, from the state before it, and the rest is, from the state
+// after it. The state is known when the segment has no write that changes the state (a put or
+// delete answered ok: the state is the one before it) or when its last such write, by
+// invocation, was invoked after every other one returned (its effect is the state); only then
+// is the segment searched and dropped, keeping the state, the operation that wrote it and how
+// many operations were placed. Otherwise the segment grows to the next quiescent point.
+//
+// Same verdicts and the same report as check_linearizability on the whole history (keys judged
+// in order of first invocation, the first failing key reported with the same stuck operation,
+// prefix, writer and explanation; tests/test_checker.cpp compares the two on random histories):
+// a search that fails inside a segment fails there in the whole-history search too, which
+// explores the earlier segments first and whose other orders of them reach the same (set,
+// state) pair and are cut by the memo. Only the step counts can differ (the search of a cut
+// segment stops at its first linearization), so a key near the step budget may be judged
+// inconclusive by one and not the other.
+class LinearizabilityMonitor {
+ public:
+  using Handle = uint64_t;
+
+  explicit LinearizabilityMonitor(const LinearizabilityOptions& options = {});
+
+  // An operation invoked (op.complete 0, outcome Unknown). Invocations arrive in position order.
+  Handle invoke(const KvOperation& op);
+  // Its completion, at a position after every earlier call's.
+  void complete(Handle handle, int64_t position, KvOutcome outcome, const std::string& read_value,
+                int reply_node);
+  // Ends the history (operations still open never completed) and returns the verdict.
+  LinearizabilityResult finish();
+
+  // Operations held now, over all keys (for tests of the memory bound).
+  int64_t held() const;
+
+ private:
+  enum class Status { Open, Failed, Inconclusive };
+  struct Key {
+    std::string name;
+    int64_t total_ops = 0;  // every operation on the key, for the explanation
+    std::vector<KvOperation> segment;
+    std::vector<Handle> handles;  // of segment's operations, ascending
+    int64_t open = 0;
+    bool unknown_write = false;
+    // What the searched segments leave.
+    std::optional<std::string> value;  // nullopt: absent
+    std::optional<KvOperation> writer;
+    int64_t placed = 0;  // operations the search placed in them
+    int64_t steps = 0;
+    Status status = Status::Open;
+    // Failed only.
+    KvOperation stuck;
+    std::optional<KvOperation> stuck_writer;
+    int64_t prefix_length = 0;
+    std::optional<std::string> prefix_value;
+  };
+
+  void try_cut(Key& key);
+  void search_segment(Key& key);
+
+  LinearizabilityOptions options_;
+  std::vector<Key> keys_;  // in order of first invocation
+  std::unordered_map<std::string, size_t> key_index_;
+  std::unordered_map<Handle, size_t> open_;  // open operation -> its key
+  Handle next_handle_ = 1;
+  int64_t operations_ = 0;
+  int64_t steps_ = 0;
+  int64_t remaining_ = 0;
+};
 
 // "client 2 get x -> not_found (invoked at seq 12, completed at seq 14)".
 std::string describe_operation(const KvOperation& op);

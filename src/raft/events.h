@@ -32,32 +32,46 @@ namespace ev {
 // §5.1: saw a higher term, adopted it (vote cleared, follower).
 struct TermUpdate {
   int64_t old_term = 0;
+
+  friend bool operator==(const TermUpdate&, const TermUpdate&) = default;
 };
 // §5.2: an election started (term + 1, vote for self).
-struct BecomeCandidate {};
+struct BecomeCandidate {
+  friend bool operator==(const BecomeCandidate&, const BecomeCandidate&) = default;
+};
 // §5.2: a majority voted for this node in its term.
 struct BecomeLeader {
   std::vector<int> votes;
+
+  friend bool operator==(const BecomeLeader&, const BecomeLeader&) = default;
 };
 // §5.2: a candidate heard from a leader of its term.
 struct BecomeFollower {
   int leader = 0;
+
+  friend bool operator==(const BecomeFollower&, const BecomeFollower&) = default;
 };
 // The decision on a RequestVote (reason "" when granted).
 struct Vote {
   int candidate = 0;
   bool granted = false;
   std::string reason;
+
+  friend bool operator==(const Vote&, const Vote&) = default;
 };
 // §5.3: conflicting entries from `from_index` on were deleted.
 struct Truncate {
   int64_t from_index = 0;
   int64_t removed = 0;
+
+  friend bool operator==(const Truncate&, const Truncate&) = default;
 };
 // Entries written to the log from `first_index` on.
 struct Append {
   int64_t first_index = 0;
   std::vector<Entry> entries;
+
+  friend bool operator==(const Append&, const Append&) = default;
 };
 // The leader's view of a follower changed (nextIndex, matchIndex, flow-control mode).
 struct Progress {
@@ -65,28 +79,38 @@ struct Progress {
   int64_t next_index = 0;
   int64_t match_index = 0;
   bool probing = true;
+
+  friend bool operator==(const Progress&, const Progress&) = default;
 };
 // commitIndex advanced (to the state's commit).
 struct Commit {
   int64_t old_commit = 0;
+
+  friend bool operator==(const Commit&, const Commit&) = default;
 };
 // The entry at `index` was applied with this result.
 struct Apply {
   int64_t index = 0;
   Entry entry;
   Result result;
+
+  friend bool operator==(const Apply&, const Apply&) = default;
 };
 // Durable state written: term, vote and the log up to log_len entries.
 struct Persist {
   int64_t term = 0;
   int vote = 0;
   int64_t log_len = 0;
+
+  friend bool operator==(const Persist&, const Persist&) = default;
 };
 // A non-leader refused a client request.
 struct RejectClient {
   int client = 0;
   int64_t client_seq = 0;
   int leader_hint = 0;
+
+  friend bool operator==(const RejectClient&, const RejectClient&) = default;
 };
 
 }  // namespace ev
@@ -100,6 +124,9 @@ using NodeEventBody =
 struct NodeEvent {
   NodeEventBody body;
   NodeState state;
+
+  // For tests (a decoded trace line equals what the node reported).
+  friend bool operator==(const NodeEvent&, const NodeEvent&) = default;
 };
 
 }  // namespace raftkv

@@ -4,7 +4,6 @@
 #include <istream>
 #include <map>
 #include <memory>
-#include <optional>
 #include <ostream>
 #include <set>
 
@@ -107,235 +106,274 @@ json strip(json ev) {
 
 // --- Trace mode -------------------------------------------------------------
 
-ReplayResult compare_trace(LineReader& r, const json& header, const ReplayOptions& opts,
-                           TraceFraming& framing) {
-  int n = 0;
-  NodeOptions options = options_from_header(r, header, &n);
-  Driver d(n, options);
-  ReplayResult result;
-  Narrator narrator;
-  std::deque<json> expected;  // effects the node produced that the trace must show next
-  int64_t expected_from_line = 0;
-  std::map<int64_t, json> sent;  // message id -> message as sent
+// Compares a trace with what the node code does given the trace's inputs.
+// Each handler returns false once the trace and the code have diverged
+// (result_ says where); malformed input throws through LineReader::fail.
+class TraceComparer {
+ public:
+  TraceComparer(LineReader& r, const json& header, const ReplayOptions& opts)
+      : r_(r), opts_(opts), d_(make_driver(r, header, &n_)) {}
 
-  auto diverge = [&](int64_t line, const std::string& what) {
-    result.identical = false;
-    result.divergence_line = line;
-    result.divergence = what;
-  };
-  // Ends a step: the node must not have produced anything the trace lacks.
-  auto close_step = [&]() {
-    if (expected.empty()) return true;
-    diverge(r.line(), "the node produced an event the trace does not have (step began at line " +
-                          std::to_string(expected_from_line) + "): actual " +
-                          expected.front().dump());
-    return false;
-  };
-  auto node_of = [&](const json& ev) {
-    int id = static_cast<int>(get_int(r, ev, "node"));
-    if (id < 1 || id > n) r.fail("node " + std::to_string(id) + " does not exist");
-    return id;
-  };
-
-  // A message the network drops, duplicates or hands to a client must be
-  // one that was sent, unchanged.
-  auto check_sent = [&](const json& ev, const std::string& what) {
-    if (!ev.contains("msg") || !ev["msg"].is_object()) r.fail(what + " without a msg object");
-    int64_t id = get_int(r, ev["msg"], "id");
-    auto it = sent.find(id);
-    if (it == sent.end()) {
-      diverge(r.line(), what + " of message #" + std::to_string(id) + ", which was never sent");
-      return false;
+  ReplayResult run(TraceFraming& framing) {
+    json ev;
+    while (r_.next(ev)) {
+      ++result_.events;
+      std::string name = framing.read(r_, ev);
+      if (opts_.narrate) {
+        if (auto text = narrator_.line(ev)) *opts_.narrate << *text << '\n';
+      }
+      bool same = is_effect_event(name)    ? on_effect(name, ev)
+                  : is_runtime_event(name) ? on_runtime(name, ev)
+                  : is_input_event(name)   ? on_input(name, ev)
+                                           : (r_.fail("unknown event '" + name + "'"), false);
+      if (!same) return result_;
     }
-    if (it->second != ev["msg"]) {
-      diverge(r.line(), what + " of message #" + std::to_string(id) +
-                            " differs from the one sent: sent " + it->second.dump() + ", " + what +
-                            " " + ev["msg"].dump());
-      return false;
+    close_step();
+    return result_;
+  }
+
+ private:
+  static Driver make_driver(const LineReader& r, const json& header, int* n) {
+    NodeOptions options = options_from_header(r, header, n);
+    return Driver(*n, options);
+  }
+
+  bool diverge(const std::string& what) {
+    result_.identical = false;
+    result_.divergence_line = r_.line();
+    result_.divergence = what;
+    return false;
+  }
+
+  // Ends a step: the node must not have produced anything the trace lacks.
+  bool close_step() {
+    if (expected_.empty()) return true;
+    return diverge("the node produced an event the trace does not have (step began at line " +
+                   std::to_string(expected_from_line_) + "): actual " + expected_.front().dump());
+  }
+
+  int node_of(const json& ev) {
+    int id = static_cast<int>(get_int(r_, ev, "node"));
+    if (id < 1 || id > n_) r_.fail("node " + std::to_string(id) + " does not exist");
+    return id;
+  }
+
+  const json& msg_of(const json& ev, const std::string& what) {
+    if (!ev.contains("msg") || !ev["msg"].is_object()) r_.fail(what + " without a msg object");
+    return ev["msg"];
+  }
+
+  // A message the network delivers, drops, duplicates or hands to a client
+  // must be one that was sent, unchanged.
+  bool check_sent(const json& msg, const std::string& what) {
+    int64_t id = get_int(r_, msg, "id");
+    auto it = sent_.find(id);
+    if (it == sent_.end()) {
+      return diverge(what + " of message #" + std::to_string(id) + ", which was never sent");
+    }
+    if (it->second != msg) {
+      return diverge(what + " of message #" + std::to_string(id) +
+                     " differs from the one sent: sent " + it->second.dump() + ", " + what + " " +
+                     msg.dump());
     }
     return true;
-  };
-
-  // The message a deliver names by its msg_id (schema v2): the one an earlier
-  // send or client_send carried, or a divergence if none did.
-  auto delivered_message = [&](const json& ev) -> std::optional<Message> {
-    int64_t id = get_int(r, ev, "msg_id");
-    auto it = sent.find(id);
-    if (it == sent.end()) {
-      diverge(r.line(), "delivers message #" + std::to_string(id) + ", which was never sent");
-      return std::nullopt;
-    }
-    try {
-      return message_from_json(it->second);
-    } catch (const CodecError& e) {
-      r.fail("message #" + std::to_string(id) + " as sent: " + e.what());
-    }
-  };
+  }
 
   // Copies of each message the network still holds: one per send, one more
   // per duplicate; every delivery or drop takes one.
-  std::map<int64_t, int> copies;
-  auto take_copy = [&](int64_t id, const std::string& what) {
-    if (--copies[id] < 0) {
-      diverge(r.line(), what + " of message #" + std::to_string(id) +
-                            " once more than it was sent and duplicated");
-      return false;
+  bool take_copy(const json& msg, const std::string& what) {
+    int64_t id = msg["id"].get<int64_t>();
+    if (--copies_[id] < 0) {
+      return diverge(what + " of message #" + std::to_string(id) +
+                     " once more than it was sent and duplicated");
     }
     return true;
-  };
-  // Client bookkeeping: the command each operation invoked, and the last
-  // reply each client received.
-  std::map<std::pair<int64_t, int64_t>, json> invoked;
-  std::map<int64_t, json> last_reply;
+  }
 
-  json ev;
-  while (r.next(ev)) {
-    ++result.events;
-    std::string name = framing.read(r, ev);
-    if (opts.narrate) {
-      if (auto text = narrator.line(ev)) *opts.narrate << *text << '\n';
-    }
+  void record_send(const json& msg) {
+    int64_t id = get_int(r_, msg, "id");
+    sent_[id] = msg;
+    ++copies_[id];
+  }
 
-    if (is_effect_event(name)) {
-      if (expected.empty()) {
-        diverge(r.line(), "the trace has an event the node did not produce: " + ev.dump());
-        return result;
-      }
-      json actual = expected.front();
-      expected.pop_front();
-      if (name == "send") {
-        // Message ids are assigned by the runtime, not the node.
-        if (!ev.contains("msg") || !ev["msg"].is_object()) r.fail("send without a msg object");
-        actual["msg"]["id"] = get_int(r, ev["msg"], "id");
-        sent[actual["msg"]["id"].get<int64_t>()] = actual["msg"];
-        ++copies[actual["msg"]["id"].get<int64_t>()];
-      }
-      if (strip(ev) != actual) {
-        diverge(r.line(),
-                "expected (trace) " + strip(ev).dump() + "\n  actual (code)  " + actual.dump());
-        return result;
-      }
-      continue;
+  // An effect must be the next one the node produced in this step.
+  bool on_effect(const std::string& name, const json& ev) {
+    if (expected_.empty()) {
+      return diverge("the trace has an event the node did not produce: " + ev.dump());
     }
-    if (is_runtime_event(name)) {
-      if (name == "client_send") {
-        if (!ev.contains("msg") || !ev["msg"].is_object()) r.fail("client_send without msg");
-        sent[get_int(r, ev["msg"], "id")] = ev["msg"];
-        ++copies[get_int(r, ev["msg"], "id")];
-      }
-      if (name == "drop" || name == "duplicate" || name == "client_receive") {
-        if (!check_sent(ev, name)) return result;
-        if (name == "duplicate") {
-          ++copies[ev["msg"]["id"].get<int64_t>()];
-        } else if (!take_copy(ev["msg"]["id"].get<int64_t>(), name)) {
-          return result;
-        }
-      }
-      if (name == "client_invoke") {
-        invoked[{get_int(r, ev, "client"), get_int(r, ev, "client_seq")}] = ev.value("cmd", json());
-      }
-      if (name == "client_send") {
-        auto it = invoked.find({get_int(r, ev, "client"), get_int(r, ev, "client_seq")});
-        if (it != invoked.end() && it->second != ev["msg"].value("cmd", json())) {
-          diverge(r.line(), "client sends " + ev["msg"].value("cmd", json()).dump() +
-                                " for an operation that invoked " + it->second.dump());
-          return result;
-        }
-      }
-      if (name == "client_receive") last_reply[get_int(r, ev, "client")] = ev["msg"];
-      if (name == "client_complete") {
-        // A final result other than unknown is the one the client was just told.
-        int64_t client = get_int(r, ev, "client");
-        json res = ev.value("result", json());
-        if (res.value("status", "") != "unknown") {
-          auto it = last_reply.find(client);
-          if (it == last_reply.end() ||
-              it->second.value("seq", int64_t{-1}) != get_int(r, ev, "client_seq") ||
-              it->second.value("result", json()) != res) {
-            diverge(r.line(),
-                    "client " + std::to_string(client) + " completes with " + res.dump() +
-                        ", but its last reply was " +
-                        (it == last_reply.end() ? std::string("none") : it->second.dump()));
-            return result;
-          }
-        }
-      }
-      if (name == "end") {
-        if (!close_step()) return result;
-        if (!ev.contains("nodes") || !ev["nodes"].is_array()) r.fail("end without nodes");
-        for (const json& ns : ev["nodes"]) {
-          int id = node_of(ns);
-          if (!d.exists(id)) continue;
-          json want = json{{"state", ns.value("state", json())},
-                           {"store_digest", ns.value("store_digest", std::string())},
-                           {"store_size", ns.value("store_size", int64_t{-1})}};
-          json have = json{{"state", d.state(id)},
-                           {"store_digest", d.node(id).store().digest()},
-                           {"store_size", static_cast<int64_t>(d.node(id).store().data().size())}};
-          if (want != have) {
-            diverge(r.line(), "final state of node " + std::to_string(id) + ": expected " +
-                                  want.dump() + ", actual " + have.dump());
-            return result;
-          }
-        }
-      }
-      continue;
+    json actual = std::move(expected_.front());
+    expected_.pop_front();
+    if (name == "send") {
+      // Message ids are assigned by the runtime, not the node.
+      actual["msg"]["id"] = get_int(r_, msg_of(ev, "send"), "id");
+      record_send(actual["msg"]);
     }
-    if (!is_input_event(name)) r.fail("unknown event '" + name + "'");
+    if (strip(ev) != actual) {
+      return diverge("expected (trace) " + strip(ev).dump() + "\n  actual (code)  " +
+                     actual.dump());
+    }
+    return true;
+  }
 
-    // An input event: the previous step must be fully accounted for.
-    if (!close_step()) return result;
-    ++result.steps;
-    expected_from_line = r.line();
+  // The network's and the clients' events: their messages must have been
+  // sent, and a client must be told what its reply said.
+  bool on_runtime(const std::string& name, const json& ev) {
+    if (name == "client_send") record_send(msg_of(ev, name));
+    if (name == "drop" || name == "duplicate" || name == "client_receive") {
+      const json& msg = msg_of(ev, name);
+      if (!check_sent(msg, name)) return false;
+      if (name == "duplicate") {
+        ++copies_[msg["id"].get<int64_t>()];
+      } else if (!take_copy(msg, name)) {
+        return false;
+      }
+    }
+    if (name == "client_invoke" || name == "client_send" || name == "client_receive" ||
+        name == "client_complete") {
+      return on_client(name, ev);
+    }
+    if (name == "end") return on_end(ev);
+    return true;
+  }
+
+  bool on_client(const std::string& name, const json& ev) {
+    int64_t client = get_int(r_, ev, "client");
+    if (name == "client_receive") {
+      last_reply_[client] = ev["msg"];
+      return true;
+    }
+    std::pair<int64_t, int64_t> op{client, get_int(r_, ev, "client_seq")};
+    if (name == "client_invoke") invoked_[op] = ev.value("cmd", json());
+    if (name == "client_send") {
+      // The request carries the command the operation invoked.
+      json cmd = ev["msg"].value("cmd", json());
+      auto it = invoked_.find(op);
+      if (it != invoked_.end() && it->second != cmd) {
+        return diverge("client sends " + cmd.dump() + " for an operation that invoked " +
+                       it->second.dump());
+      }
+    }
+    if (name != "client_complete") return true;
+    // A final result other than unknown is the one the client was just told.
+    json res = ev.value("result", json());
+    if (res.value("status", "") == "unknown") return true;
+    auto it = last_reply_.find(op.first);
+    if (it == last_reply_.end() || it->second.value("seq", int64_t{-1}) != op.second ||
+        it->second.value("result", json()) != res) {
+      return diverge("client " + std::to_string(op.first) + " completes with " + res.dump() +
+                     ", but its last reply was " +
+                     (it == last_reply_.end() ? std::string("none") : it->second.dump()));
+    }
+    return true;
+  }
+
+  // The end event's final node states must be the code's.
+  bool on_end(const json& ev) {
+    if (!close_step()) return false;
+    if (!ev.contains("nodes") || !ev["nodes"].is_array()) r_.fail("end without nodes");
+    for (const json& ns : ev["nodes"]) {
+      int id = node_of(ns);
+      if (!d_.exists(id)) continue;
+      json want = json{{"state", ns.value("state", json())},
+                       {"store_digest", ns.value("store_digest", std::string())},
+                       {"store_size", ns.value("store_size", int64_t{-1})}};
+      json have = json{{"state", d_.state(id)},
+                       {"store_digest", d_.node(id).store().digest()},
+                       {"store_size", static_cast<int64_t>(d_.node(id).store().data().size())}};
+      if (want != have) {
+        return diverge("final state of node " + std::to_string(id) + ": expected " + want.dump() +
+                       ", actual " + have.dump());
+      }
+    }
+    return true;
+  }
+
+  // An input event starts a step: the previous one must be fully accounted
+  // for, the node must be in the state the trace says, and what it produces
+  // is what the following effect events must show.
+  bool on_input(const std::string& name, const json& ev) {
+    if (!close_step()) return false;
+    ++result_.steps;
+    expected_from_line_ = r_.line();
     int id = node_of(ev);
-    if (!ev.contains("state") || !ev["state"].is_object()) r.fail("input event without state");
-    std::vector<json> produced;
+    if (!ev.contains("state") || !ev["state"].is_object()) r_.fail("input event without state");
     if (name == "start") {
-      produced = d.start(id);
-    } else if (name == "restart") {
-      if (!d.exists(id) || d.up(id)) {
-        diverge(r.line(), "restart of node " + std::to_string(id) + ", which is not crashed");
-        return result;
+      std::vector<json> produced = d_.start(id);
+      if (ev["state"] != d_.state(id)) {
+        return diverge("state of node " + std::to_string(id) + " at start: expected " +
+                       ev["state"].dump() + ", actual " + d_.state(id).dump());
       }
-      d.restart_node(id);
-    } else if (!d.exists(id) || !d.up(id)) {
-      diverge(r.line(), name + " at node " + std::to_string(id) + ", which is not running");
-      return result;
+      expected_.assign(produced.begin(), produced.end());
+      return true;
+    }
+    if (name == "restart") {
+      if (!d_.exists(id) || d_.up(id)) {
+        return diverge("restart of node " + std::to_string(id) + ", which is not crashed");
+      }
+      d_.restart_node(id);
+    } else if (!d_.exists(id) || !d_.up(id)) {
+      return diverge(name + " at node " + std::to_string(id) + ", which is not running");
     }
     // The input's recorded state is the node's state when the input arrived
     // (after a crash or restart: the state that resulted).
-    if (name == "crash") d.crash(id);
-    if (name != "start" && ev["state"] != d.state(id)) {
-      diverge(r.line(), "state of node " + std::to_string(id) + " before the step: expected " +
-                            ev["state"].dump() + ", actual " + d.state(id).dump());
-      return result;
+    if (name == "crash") d_.crash(id);
+    if (ev["state"] != d_.state(id)) {
+      return diverge("state of node " + std::to_string(id) + " before the step: expected " +
+                     ev["state"].dump() + ", actual " + d_.state(id).dump());
     }
+    std::vector<json> produced;
     if (name == "restart") {
-      produced = d.start_existing(id);
+      produced = d_.start_existing(id);
     } else if (name == "timeout") {
-      std::string timer = get_str(r, ev, "timer");
-      Timer t = timer == "heartbeat"        ? Timer::Heartbeat
-                : timer == "start_election" ? Timer::StartElection
-                : timer == "election"       ? Timer::Election
-                                            : (r.fail("unknown timer '" + timer + "'"), Timer{});
-      produced = d.timeout(id, t);
+      produced = d_.timeout(id, timer_of(get_str(r_, ev, "timer")));
     } else if (name == "deliver") {
-      std::optional<Message> m = delivered_message(ev);
-      if (!m) return result;
-      if (m->to != id) r.fail("deliver: msg.to is not the event's node");
-      if (!take_copy(m->id, "delivery")) return result;
-      produced = d.deliver(*m);
+      if (!deliver(ev, id, &produced)) return false;
     }
-    if (name == "start" && ev["state"] != d.state(id)) {
-      diverge(r.line(), "state of node " + std::to_string(id) + " at start: expected " +
-                            ev["state"].dump() + ", actual " + d.state(id).dump());
-      return result;
-    }
-    expected.assign(produced.begin(), produced.end());
+    expected_.assign(produced.begin(), produced.end());
+    return true;
   }
-  close_step();
-  return result;
-}
+
+  Timer timer_of(const std::string& timer) {
+    if (timer == "heartbeat") return Timer::Heartbeat;
+    if (timer == "start_election") return Timer::StartElection;
+    if (timer != "election") r_.fail("unknown timer '" + timer + "'");
+    return Timer::Election;
+  }
+
+  // The delivered message: the one an earlier send or client_send carried
+  // under the deliver's msg_id (schema v2), to this node.
+  bool deliver(const json& ev, int id, std::vector<json>* produced) {
+    int64_t msg_id = get_int(r_, ev, "msg_id");
+    auto it = sent_.find(msg_id);
+    if (it == sent_.end()) {
+      return diverge("delivers message #" + std::to_string(msg_id) + ", which was never sent");
+    }
+    Message m;
+    try {
+      m = message_from_json(it->second);
+    } catch (const CodecError& e) {
+      r_.fail("message #" + std::to_string(msg_id) + " as sent: " + e.what());
+    }
+    if (m.to != id) r_.fail("deliver: msg.to is not the event's node");
+    if (!take_copy(it->second, "delivery")) return false;
+    *produced = d_.deliver(m);
+    return true;
+  }
+
+  LineReader& r_;
+  const ReplayOptions& opts_;
+  int n_ = 0;
+  Driver d_;
+  ReplayResult result_;
+  Narrator narrator_;
+  std::deque<json> expected_;  // effects the node produced that the trace must show next
+  int64_t expected_from_line_ = 0;
+  std::map<int64_t, json> sent_;   // message id -> message as sent
+  std::map<int64_t, int> copies_;  // message id -> copies the network still holds
+  // The command each (client, client_seq) invoked; the last reply each client received.
+  std::map<std::pair<int64_t, int64_t>, json> invoked_;
+  std::map<int64_t, json> last_reply_;
+};
 
 // After a divergence, the rest of the file: it must still be a whole trace
 // (one JSON object per line, consecutive seq, ending with its end event).
@@ -346,7 +384,7 @@ void read_rest_of_trace(LineReader& r, TraceFraming& framing) {
 
 ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions& opts) {
   TraceFraming framing;
-  ReplayResult result = compare_trace(r, header, opts, framing);
+  ReplayResult result = TraceComparer(r, header, opts).run(framing);
   // A divergence in a file that is not a whole trace is where the file was
   // cut or broken (a trace cut inside a step lacks the step's last effects),
   // not a difference in the code: the input is malformed.
@@ -359,211 +397,250 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
 
 // --- Scenario mode ----------------------------------------------------------
 
-ReplayResult run_scenario(LineReader& r, const json& header, const ReplayOptions& opts) {
-  int n = 0;
-  NodeOptions options = options_from_header(r, header, &n);
-  Driver d(n, options);
-  Config cfg;
-  cfg.num_nodes = n;
-  cfg.num_clients = 0;
-  cfg.requests_per_client = 0;
-  cfg.initial_leader = 0;
-  cfg.seed = 0;
-  cfg.leader_noop = options.leader_noop;
+// Runs a scenario's inputs on fresh nodes and writes the full trace they
+// make, as a run would write it (spec/scenario-format.md).
+class ScenarioRunner {
+ public:
+  ScenarioRunner(LineReader& r, const json& header, const ReplayOptions& opts)
+      : r_(r), opts_(opts), options_(options_from_header(r, header, &n_)), d_(n_, options_) {
+    result_.scenario = true;
+  }
 
-  ReplayResult result;
-  result.scenario = true;
-  Narrator narrator;
-  int64_t seq = 1, t = 0, next_id = 1;
-  std::map<int64_t, Message> sent;
-  std::set<int64_t> pending;  // sent to a node, neither delivered nor dropped yet
-  // Copies of each message the network holds, as replay and the checker count
-  // them: one per send, one more per duplicate; a delivery or drop takes one.
-  std::map<int64_t, int> copies;
-  auto write = [&](json ev) {
-    ev["seq"] = seq++;
-    ev["t"] = t;
-    ++result.events;
-    if (opts.trace_out) *opts.trace_out << ev.dump() << '\n';
-    if (opts.narrate) {
-      if (auto text = narrator.line(ev)) *opts.narrate << *text << '\n';
+  ReplayResult run() {
+    write_header();
+    // Every node boots at time 0, as in a run.
+    for (int id = 1; id <= n_; ++id) {
+      d_.start(id);  // creates the node; its start step has no traced effects
+      input("start", id);
     }
-  };
-  auto write_step = [&](std::vector<json> events) {
+    json ev;
+    while (r_.next(ev)) {
+      std::string name = get_str(r_, ev, "event");
+      advance_clock(ev);
+      if (name == "timeout") {
+        timeout(ev);
+      } else if (name == "deliver" || name == "drop") {
+        deliver_or_drop(sent_message(get_int(r_, ev, "id")), name == "drop");
+      } else if (name == "deliver_pending") {
+        deliver_pending(ev);
+      } else if (name == "client_request") {
+        client_request(ev);
+      } else if (name == "crash") {
+        int id = node_of(ev);
+        if (!d_.up(id)) r_.fail("crash of node " + std::to_string(id) + ", which is already down");
+        d_.crash(id);
+        input("crash", id);
+        ++result_.steps;
+      } else if (name == "restart") {
+        int id = node_of(ev);
+        if (d_.up(id)) r_.fail("restart of node " + std::to_string(id) + ", which is running");
+        d_.restart_node(id);
+        input("restart", id);
+        write_step(d_.start_existing(id));
+      } else {
+        r_.fail("unknown scenario event '" + name +
+                "' (expected timeout, deliver, deliver_pending, drop, client_request, crash or "
+                "restart)");
+      }
+    }
+    write_end();
+    return result_;
+  }
+
+ private:
+  void write_header() {
+    if (!opts_.trace_out) return;
+    Config cfg;
+    cfg.num_nodes = n_;
+    cfg.num_clients = 0;
+    cfg.requests_per_client = 0;
+    cfg.initial_leader = 0;
+    cfg.seed = 0;
+    cfg.leader_noop = options_.leader_noop;
+    *opts_.trace_out << json{{"format", "raftkv-trace"},
+                             {"version", trace::kTraceVersion},
+                             {"seed", 0},
+                             {"config", config_to_json(cfg)},
+                             {"planted_bugs", planted_bug_list(options_.bugs)}}
+                            .dump()
+                     << '\n';
+  }
+
+  void write_end() {
+    json nodes = json::array();
+    for (int id = 1; id <= n_; ++id) {
+      nodes.push_back(json{{"node", id},
+                           {"state", d_.state(id)},
+                           {"store_digest", d_.node(id).store().digest()},
+                           {"store_size", d_.node(id).store().data().size()}});
+    }
+    write(json{{"event", "end"}, {"nodes", nodes}});
+  }
+
+  // A scenario event's 't' sets the clock (never backwards); without one the
+  // clock moves on by a millisecond.
+  void advance_clock(const json& ev) {
+    if (!ev.contains("t")) {
+      t_ += 1;
+      return;
+    }
+    int64_t nt = get_int(r_, ev, "t");
+    if (nt < t_) r_.fail("'t' goes backwards");
+    t_ = nt;
+  }
+
+  int node_of(const json& ev) {
+    int id = static_cast<int>(get_int(r_, ev, "node"));
+    if (id < 1 || id > n_) r_.fail("node " + std::to_string(id) + " does not exist");
+    return id;
+  }
+
+  const Message& sent_message(int64_t id) {
+    auto it = sent_.find(id);
+    if (it == sent_.end()) r_.fail("no message #" + std::to_string(id) + " has been sent yet");
+    if (it->second.type == MsgType::ClientReply) {
+      r_.fail("message #" + std::to_string(id) + " is a ClientReply; clients are not emulated");
+    }
+    return it->second;
+  }
+
+  void write(json ev) {
+    ev["seq"] = seq_++;
+    ev["t"] = t_;
+    ++result_.events;
+    if (opts_.trace_out) *opts_.trace_out << ev.dump() << '\n';
+    if (opts_.narrate) {
+      if (auto text = narrator_.line(ev)) *opts_.narrate << *text << '\n';
+    }
+  }
+
+  // Writes a step's effects, giving its messages their ids as the runtime does.
+  void write_step(std::vector<json> events) {
     size_t k = 0;
     for (json& e : events) {
       if (e["event"] == "send") {
-        Message& m = d.last_messages()[k++];
-        m.id = next_id++;
+        Message& m = d_.last_messages()[k++];
+        m.id = next_id_++;
         e["msg"]["id"] = m.id;
-        sent[m.id] = m;
-        copies[m.id] = 1;
-        if (m.type != MsgType::ClientReply) pending.insert(m.id);
+        sent_[m.id] = m;
+        copies_[m.id] = 1;
+        if (m.type != MsgType::ClientReply) pending_.insert(m.id);
       }
       write(std::move(e));
     }
-    ++result.steps;
-  };
-  auto input = [&](const char* name, int id, json fields = json::object()) {
+    ++result_.steps;
+  }
+
+  void input(const char* name, int id, json fields = json::object()) {
     fields["event"] = name;
     fields["node"] = id;
-    fields["state"] = d.state(id);
+    fields["state"] = d_.state(id);
     write(std::move(fields));
-  };
+  }
 
-  auto deliver_or_drop = [&](const Message& m, bool drop) {
-    pending.erase(m.id);
+  void timeout(const json& ev) {
+    int id = node_of(ev);
+    std::string timer = ev.value("timer", std::string("election"));
+    if (timer != "election" && timer != "heartbeat" && timer != "start_election") {
+      r_.fail("unknown timer '" + timer + "'");
+    }
+    if (!d_.up(id)) r_.fail("timeout at node " + std::to_string(id) + ", which is crashed");
+    // The runtime discards a heartbeat timer at a non-leader and an election
+    // timer at a leader without tracing them; a scenario may not fire them
+    // either (the spec has no action for a timer that does nothing).
+    bool leader = d_.node(id).role() == Role::Leader;
+    if (timer == "heartbeat" && !leader) {
+      r_.fail("heartbeat timeout at node " + std::to_string(id) +
+              ", which is not leader (only a leader's heartbeat timer fires)");
+    }
+    if (timer != "heartbeat" && leader) {
+      r_.fail(timer + " timeout at node " + std::to_string(id) +
+              ", which is leader (a leader's election timer does not fire)");
+    }
+    input("timeout", id, json{{"timer", timer}});
+    write_step(d_.timeout(id, timer == "heartbeat"        ? Timer::Heartbeat
+                              : timer == "start_election" ? Timer::StartElection
+                                                          : Timer::Election));
+  }
+
+  void deliver_or_drop(const Message& m, bool drop) {
+    pending_.erase(m.id);
     // Delivering (or dropping) a message once more than it was sent is a
     // duplicate: the trace says so first, as the runtime does at send time,
     // so that the extra delivery is accounted for.
-    if (copies[m.id] == 0) {
-      write(json{{"event", "duplicate"}, {"msg", to_json(m)}});
-      ++copies[m.id];
+    if (copies_[m.id] == 0) {
+      write(to_json(RuntimeEvent{rt::Duplicate{&m}}));
+      ++copies_[m.id];
     }
-    --copies[m.id];
-    if (drop || !d.up(m.to)) {
+    --copies_[m.id];
+    if (drop || !d_.up(m.to)) {
       // A scenario's drop is a lost message: the schema's "loss".
-      write(json{{"event", "drop"}, {"msg", to_json(m)}, {"reason", drop ? "loss" : "node_down"}});
+      write(to_json(RuntimeEvent{rt::Drop{&m, drop ? "loss" : "node_down"}}));
       return;
     }
     input("deliver", m.to, json{{"msg_id", m.id}});
     Message copy = m;
-    write_step(d.deliver(copy));
-  };
-
-  if (opts.trace_out) {
-    *opts.trace_out << json{{"format", "raftkv-trace"},
-                            {"version", trace::kTraceVersion},
-                            {"seed", 0},
-                            {"config", config_to_json(cfg)},
-                            {"planted_bugs", planted_bug_list(options.bugs)}}
-                           .dump()
-                    << '\n';
-  }
-  // Every node boots at time 0, as in a run.
-  for (int id = 1; id <= n; ++id) {
-    d.start(id);  // creates the node; its start step has no traced effects
-    input("start", id);
+    write_step(d_.deliver(copy));
   }
 
-  json ev;
-  while (r.next(ev)) {
-    std::string name = get_str(r, ev, "event");
-    if (ev.contains("t")) {
-      int64_t nt = get_int(r, ev, "t");
-      if (nt < t) r.fail("'t' goes backwards");
-      t = nt;
-    } else {
-      t += 1;
-    }
-    auto node_id = [&]() {
-      int id = static_cast<int>(get_int(r, ev, "node"));
-      if (id < 1 || id > n) r.fail("node " + std::to_string(id) + " does not exist");
-      return id;
+  // Every message pending now (not those this event's deliveries send), in
+  // id order, optionally only those to or from the listed nodes.
+  void deliver_pending(const json& ev) {
+    auto listed = [&](const char* key, int id) {
+      if (!ev.contains(key)) return true;
+      if (!ev[key].is_array()) r_.fail(std::string("'") + key + "' must be a list of node ids");
+      for (const json& x : ev[key]) {
+        if (x == id) return true;
+      }
+      return false;
     };
-    if (name == "timeout") {
-      int id = node_id();
-      std::string timer = ev.value("timer", std::string("election"));
-      if (timer != "election" && timer != "heartbeat" && timer != "start_election") {
-        r.fail("unknown timer '" + timer + "'");
-      }
-      if (!d.up(id)) r.fail("timeout at node " + std::to_string(id) + ", which is crashed");
-      // The runtime discards a heartbeat timer at a non-leader and an election
-      // timer at a leader without tracing them; a scenario may not fire them
-      // either (the spec has no action for a timer that does nothing).
-      bool leader = d.node(id).role() == Role::Leader;
-      if (timer == "heartbeat" && !leader) {
-        r.fail("heartbeat timeout at node " + std::to_string(id) +
-               ", which is not leader (only a leader's heartbeat timer fires)");
-      }
-      if (timer != "heartbeat" && leader) {
-        r.fail(timer + " timeout at node " + std::to_string(id) +
-               ", which is leader (a leader's election timer does not fire)");
-      }
-      input("timeout", id, json{{"timer", timer}});
-      write_step(d.timeout(id, timer == "heartbeat"        ? Timer::Heartbeat
-                               : timer == "start_election" ? Timer::StartElection
-                                                           : Timer::Election));
-    } else if (name == "deliver" || name == "drop") {
-      int64_t id = get_int(r, ev, "id");
-      auto it = sent.find(id);
-      if (it == sent.end()) r.fail("no message #" + std::to_string(id) + " has been sent yet");
-      if (it->second.type == MsgType::ClientReply) {
-        r.fail("message #" + std::to_string(id) + " is a ClientReply; clients are not emulated");
-      }
-      deliver_or_drop(it->second, name == "drop");
-    } else if (name == "deliver_pending") {
-      // Every message pending now (not those this event's deliveries send),
-      // in id order, optionally only those to or from the listed nodes.
-      auto listed = [&](const char* key, int id) {
-        if (!ev.contains(key)) return true;
-        if (!ev[key].is_array()) r.fail(std::string("'") + key + "' must be a list of node ids");
-        for (const json& x : ev[key]) {
-          if (x == id) return true;
-        }
-        return false;
-      };
-      std::vector<int64_t> batch(pending.begin(), pending.end());
-      for (int64_t id : batch) {
-        const Message& m = sent[id];
-        if (listed("to", m.to) && listed("from", m.from)) deliver_or_drop(m, false);
-      }
-    } else if (name == "client_request") {
-      int id = node_id();
-      if (!ev.contains("cmd") || !ev["cmd"].is_object()) r.fail("client_request needs 'cmd'");
-      json cmd = ev["cmd"];
-      for (const char* k : {"key", "value"}) {
-        if (!cmd.contains(k)) cmd[k] = "";
-      }
-      for (const char* k : {"client", "seq"}) {
-        if (!cmd.contains(k)) cmd[k] = 0;
-      }
-      Message m;
-      m.type = MsgType::ClientRequest;
-      m.to = id;
-      m.id = next_id++;
-      try {
-        m.cmd = command_from_json(cmd);
-      } catch (const CodecError& e) {
-        r.fail(std::string("cmd: ") + e.what());
-      }
-      m.client = m.cmd.client;
-      sent[m.id] = m;
-      copies[m.id] = 1;
-      write(json{{"event", "client_send"},
-                 {"client", m.client},
-                 {"client_seq", m.cmd.seq},
-                 {"to", id},
-                 {"msg", to_json(m)}});
-      deliver_or_drop(m, false);  // a client request arrives at once
-    } else if (name == "crash") {
-      int id = node_id();
-      if (!d.up(id)) r.fail("crash of node " + std::to_string(id) + ", which is already down");
-      d.crash(id);
-      input("crash", id);
-      ++result.steps;
-    } else if (name == "restart") {
-      int id = node_id();
-      if (d.up(id)) r.fail("restart of node " + std::to_string(id) + ", which is running");
-      d.restart_node(id);
-      input("restart", id);
-      write_step(d.start_existing(id));
-    } else {
-      r.fail("unknown scenario event '" + name +
-             "' (expected timeout, deliver, deliver_pending, drop, client_request, crash or "
-             "restart)");
+    std::vector<int64_t> batch(pending_.begin(), pending_.end());
+    for (int64_t id : batch) {
+      const Message& m = sent_[id];
+      if (listed("to", m.to) && listed("from", m.from)) deliver_or_drop(m, false);
     }
   }
-  json nodes = json::array();
-  for (int id = 1; id <= n; ++id) {
-    nodes.push_back(json{{"node", id},
-                         {"state", d.state(id)},
-                         {"store_digest", d.node(id).store().digest()},
-                         {"store_size", d.node(id).store().data().size()}});
+
+  void client_request(const json& ev) {
+    int id = node_of(ev);
+    if (!ev.contains("cmd") || !ev["cmd"].is_object()) r_.fail("client_request needs 'cmd'");
+    json cmd = ev["cmd"];
+    for (const char* k : {"key", "value"}) {
+      if (!cmd.contains(k)) cmd[k] = "";
+    }
+    for (const char* k : {"client", "seq"}) {
+      if (!cmd.contains(k)) cmd[k] = 0;
+    }
+    Message m;
+    m.type = MsgType::ClientRequest;
+    m.to = id;
+    m.id = next_id_++;
+    try {
+      m.cmd = command_from_json(cmd);
+    } catch (const CodecError& e) {
+      r_.fail(std::string("cmd: ") + e.what());
+    }
+    m.client = m.cmd.client;
+    sent_[m.id] = m;
+    copies_[m.id] = 1;
+    write(to_json(RuntimeEvent{rt::ClientSend{m.client, m.cmd.seq, id, &m}}));
+    deliver_or_drop(m, false);  // a client request arrives at once
   }
-  write(json{{"event", "end"}, {"nodes", nodes}});
-  return result;
-}
+
+  LineReader& r_;
+  const ReplayOptions& opts_;
+  int n_ = 0;
+  NodeOptions options_;
+  Driver d_;
+  ReplayResult result_;
+  Narrator narrator_;
+  int64_t seq_ = 1, t_ = 0, next_id_ = 1;
+  std::map<int64_t, Message> sent_;
+  std::set<int64_t> pending_;  // sent to a node, neither delivered nor dropped yet
+  // Copies of each message the network holds, as replay and the checker count
+  // them: one per send, one more per duplicate; a delivery or drop takes one.
+  std::map<int64_t, int> copies_;
+};
 
 }  // namespace
 
@@ -586,7 +663,7 @@ ReplayResult replay(std::istream& in, const std::string& name, const ReplayOptio
     }
   }
   try {
-    return scenario ? run_scenario(r, header, opts) : replay_trace(r, header, opts);
+    return scenario ? ScenarioRunner(r, header, opts).run() : replay_trace(r, header, opts);
   } catch (const json::exception& e) {
     // Fields are checked as they are read; this backstop turns one of an
     // unexpected type that slipped through into malformed input at its line

@@ -276,6 +276,84 @@ json to_json(const NodeEvent& event, int node) {
   return j;
 }
 
+NodeState node_state_from_json(const json& j, bool* up) {
+  if (!j.is_object()) throw CodecError("field 'state' must be an object");
+  NodeState s;
+  s.term = int_field(j, "term");
+  s.vote = static_cast<int>(int_field(j, "vote"));
+  std::string role = str_field(j, "role");
+  *up = role != "down";
+  if (role == "follower" || role == "down") {
+    s.role = Role::Follower;  // a crashed node's role is not traced
+  } else if (role == "candidate") {
+    s.role = Role::Candidate;
+  } else if (role == "leader") {
+    s.role = Role::Leader;
+  } else {
+    throw CodecError("field 'role' has unknown value \"" + role + "\"");
+  }
+  s.commit = int_field(j, "commit");
+  s.applied = int_field(j, "applied");
+  s.last_index = int_field(j, "last_index");
+  s.last_term = int_field(j, "last_term");
+  return s;
+}
+
+NodeEvent node_event_from_json(const json& j, int* node) {
+  NodeEvent e;
+  *node = static_cast<int>(int_field(j, "node"));
+  bool up = true;
+  e.state = node_state_from_json(field(j, "state"), &up);
+  std::string name = str_field(j, "event");
+  auto int_of = [&](const char* key) { return static_cast<int>(int_field(j, key)); };
+  if (name == "term_update") {
+    e.body = ev::TermUpdate{int_field(j, "old_term")};
+  } else if (name == "become_candidate") {
+    e.body = ev::BecomeCandidate{};
+  } else if (name == "become_leader") {
+    const json& votes = field(j, "votes");
+    if (!votes.is_array()) throw CodecError("field 'votes' must be an array");
+    ev::BecomeLeader b;
+    for (const json& v : votes) {
+      if (!v.is_number_integer()) throw CodecError("field 'votes' must hold node ids");
+      b.votes.push_back(v.get<int>());
+    }
+    e.body = std::move(b);
+  } else if (name == "become_follower") {
+    e.body = ev::BecomeFollower{int_of("leader")};
+  } else if (name == "vote") {
+    e.body = ev::Vote{int_of("candidate"), bool_field(j, "granted"), str_field(j, "reason")};
+  } else if (name == "truncate") {
+    e.body = ev::Truncate{int_field(j, "from_index"), int_field(j, "removed")};
+  } else if (name == "append") {
+    const json& entries = field(j, "entries");
+    if (!entries.is_array()) throw CodecError("field 'entries' must be an array");
+    ev::Append a;
+    a.first_index = int_field(j, "first_index");
+    for (const json& x : entries) a.entries.push_back(entry_from_json(x));
+    e.body = std::move(a);
+  } else if (name == "progress") {
+    std::string mode = str_field(j, "mode");
+    if (mode != "probe" && mode != "replicate") {
+      throw CodecError("field 'mode' has unknown value \"" + mode + "\"");
+    }
+    e.body = ev::Progress{int_of("peer"), int_field(j, "next_index"), int_field(j, "match_index"),
+                          mode == "probe"};
+  } else if (name == "commit") {
+    e.body = ev::Commit{int_field(j, "old_commit")};
+  } else if (name == "apply") {
+    e.body = ev::Apply{int_field(j, "index"), entry_from_json(field(j, "entry")),
+                       result_from_json(field(j, "result"))};
+  } else if (name == "persist") {
+    e.body = ev::Persist{int_field(j, "term"), int_of("vote"), int_field(j, "log_len")};
+  } else if (name == "reject_client") {
+    e.body = ev::RejectClient{int_of("client"), int_field(j, "client_seq"), int_of("leader_hint")};
+  } else {
+    throw CodecError("\"" + name + "\" is not an effect event of a node");
+  }
+  return e;
+}
+
 namespace {
 
 struct RuntimeJson {

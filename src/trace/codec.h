@@ -35,6 +35,12 @@ json to_json(const NodeEvent& event, int node);
 // A runtime event (drop, duplicate, client_*) as a trace line without seq and t.
 json to_json(const RuntimeEvent& event);
 
+// The reverse of the encoders above: a trace line's effect event as the typed
+// value the node reported (its node in *node), and a `state` object (*up is
+// false for role "down"). Throws CodecError naming the field that is wrong.
+NodeEvent node_event_from_json(const json& j, int* node);
+NodeState node_state_from_json(const json& j, bool* up);
+
 Command command_from_json(const json& j);
 Entry entry_from_json(const json& j);
 Result result_from_json(const json& j);

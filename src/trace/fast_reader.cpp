@@ -169,7 +169,10 @@ bool valid_value(element v, const CompiledField& f) {
       const std::vector<std::string>& allowed = f.spec->allowed;
       if (allowed.empty()) return true;
       std::string_view s = v.get_string().value_unsafe();
-      return std::find(allowed.begin(), allowed.end(), s) != allowed.end();
+      for (const std::string& a : allowed) {
+        if (same(a, s)) return true;  // inline: std::find called memcmp per candidate
+      }
+      return false;
     }
     case T::IntArray: return valid_int_array(v);
     case T::StringArray:
