@@ -55,7 +55,24 @@ TraceRaw == ndJsonDeserialize(TraceFile)
 TraceHeader == TraceRaw[1]
 TraceLog == Tail(TraceRaw)      \* the events; TraceLog[k] is line k + 1 of the file
 
-ASSUME TraceHeader.format = "raftkv-trace" /\ TraceHeader.version = 1
+ASSUME TraceHeader.format = "raftkv-trace" /\ TraceHeader.version = 2
+
+\* Schema version 2: a deliver names its message by msg_id, the id of the
+\* message an earlier send (or client_send, for a ClientRequest) carried.
+\* SentById maps each id to that message. It is a zero-arity constant
+\* definition, which TLC evaluates once: the send lines in file order
+\* (SentSeq, whose ids increase, as the schema requires), and a binary search
+\* of it for each id, so building the map costs O(n log n), not O(n^2).
+SentSeq == SelectSeq(TraceLog, LAMBDA e : e.event \in {"send", "client_send"})
+RECURSIVE SentPos(_, _, _)
+SentPos(id, lo, hi) ==
+    IF lo > hi THEN 0
+    ELSE LET mid == (lo + hi) \div 2
+         IN CASE SentSeq[mid].msg.id = id -> mid
+              [] SentSeq[mid].msg.id < id -> SentPos(id, mid + 1, hi)
+              [] OTHER -> SentPos(id, lo, mid - 1)
+SentById == [id \in {SentSeq[k].msg.id : k \in DOMAIN SentSeq} |->
+                SentSeq[SentPos(id, 1, Len(SentSeq))].msg]
 
 \* Constants of RaftKV, taken from the trace header (TraceRaftKV.cfg maps them).
 TraceServer == 1..TraceHeader.config.num_nodes
@@ -271,8 +288,10 @@ StartEvent ==
 \* non-leader only answers not_leader (reject_client): a stuttering step.
 DeliverEvent ==
     /\ Event.event = "deliver"
+    /\ Check(Event.msg_id \in DOMAIN SentById, "delivered message id was never sent",
+             Event.msg_id, "no send or client_send carried it")
     /\ LET i == Event.node
-           m == Event.msg
+           m == SentById[Event.msg_id]
        IN /\ Check(node[i].role # "down", "delivery to a crashed node", m, node[i].role)
           /\ PreStateOK(i)
           /\ IF m.type = "ClientRequest"

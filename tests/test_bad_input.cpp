@@ -73,7 +73,8 @@ json wrong_type(const json& v) {
 struct BadFile {
   std::string what;
   std::string text;
-  int64_t line;  // where every reader must point
+  int64_t line;              // where every reader must point
+  std::string message = {};  // a text every reader's message must hold ("" = any)
 };
 
 struct Verdict {
@@ -197,6 +198,16 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
                                 l = j.dump();
                               }),
                     4});
+  // Schema version 2 reads no version-1 trace: every command says so on line 1, in one message
+  // that tells how to get a version-2 trace.
+  corpus.push_back({"a version-1 trace",
+                    edit_line(1,
+                              [](std::string& l) {
+                                json j = json::parse(l);
+                                j["version"] = 1;
+                                l = j.dump();
+                              }),
+                    1, "version is 1; this raftkv reads version 2 traces (regenerate"});
 
   std::string dir = std::string(RAFTKV_BINARY) + ".bad-input";
   fs::remove_all(dir);
@@ -245,6 +256,7 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
       INFO(bad.what << " -- " << command << ": " << v.err);
       CHECK(v.code == 2);
       CHECK_THAT(v.err, Catch::Contains(where));
+      if (!bad.message.empty()) CHECK_THAT(v.err, Catch::Contains(bad.message));
       // One message: the text after "FILE:LINE: " is the same for every command.
       CHECK(v.err.substr(v.err.find(where)) ==
             verdicts["check"].err.substr(verdicts["check"].err.find(where)));

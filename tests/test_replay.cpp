@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -87,21 +88,38 @@ TEST_CASE("An edited vote diverges at that line", "[replay]") {
   CHECK(r.divergence_line == static_cast<int64_t>(line));
 }
 
-TEST_CASE("A delivered message that differs from the one sent is caught", "[replay]") {
+// Schema v2: a deliver names its message by msg_id, which replay resolves to the message sent
+// under that id.
+TEST_CASE("A delivered message id that no send carried is caught", "[replay]") {
   std::vector<std::string> lines = lines_of(trace_text(test_config(3, 1, 3)));
-  size_t line = 0;
-  for (size_t i = 1; i < lines.size() && !line; ++i) {
-    json e = json::parse(lines[i]);
-    if (e["event"] == "deliver" && e["msg"]["type"] == "AppendEntries") line = i + 1;
-  }
+  size_t line = find_line(lines, "deliver", 3);
   REQUIRE(line > 0);
   json e = json::parse(lines[line - 1]);
-  e["msg"]["leader_commit"] = e["msg"]["leader_commit"].get<int64_t>() + 7;
+  e["msg_id"] = 999999;
   lines[line - 1] = e.dump();
   ReplayResult r = replay_text(join(lines));
   CHECK_FALSE(r.identical);
   CHECK(r.divergence_line == static_cast<int64_t>(line));
-  CHECK_THAT(r.divergence, Catch::Contains("differs from the one sent"));
+  CHECK_THAT(r.divergence, Catch::Contains("delivers message #999999, which was never sent"));
+}
+
+TEST_CASE("A deliver that names another sent message is caught", "[replay]") {
+  std::vector<std::string> lines = lines_of(trace_text(test_config(3, 1, 3)));
+  // Node 2's second deliver names the message of its first one, already delivered.
+  std::vector<size_t> at_2;
+  for (size_t i = 1; i < lines.size() && at_2.size() < 2; ++i) {
+    json e = json::parse(lines[i]);
+    if (e["event"] == "deliver" && e["node"] == 2) at_2.push_back(i + 1);
+  }
+  REQUIRE(at_2.size() == 2);
+  json first = json::parse(lines[at_2[0] - 1]);
+  json second = json::parse(lines[at_2[1] - 1]);
+  REQUIRE(first["msg_id"] != second["msg_id"]);
+  second["msg_id"] = first["msg_id"];
+  lines[at_2[1] - 1] = second.dump();
+  ReplayResult r = replay_text(join(lines));
+  CHECK_FALSE(r.identical);
+  CHECK(r.divergence_line == static_cast<int64_t>(at_2[1]));
 }
 
 TEST_CASE("A removed effect event is caught at the next step", "[replay]") {
@@ -362,9 +380,7 @@ TEST_CASE("export-tla rejects malformed fields with their line instead of aborti
   rejected_at(
       send, [](json& e) { e["node"] = e["node"].get<int>() % 3 + 1; }, "outside a step");
   rejected_at(
-      deliver, [](json& e) { e["msg"] = 5; }, "'msg'");
-  rejected_at(
-      deliver, [](json& e) { e["msg"]["type"] = 5; }, "'msg.type'");
+      deliver, [](json& e) { e["msg_id"] = "x"; }, "'msg_id'");
   rejected_at(
       append, [](json& e) { e["entries"] = "x"; }, "'entries'");
   rejected_at(
@@ -479,7 +495,8 @@ TEST_CASE("A scenario traces each extra delivery as a duplicate and a drop as a 
     json e = json::parse(line);
     std::string name = e.value("event", "");
     if (name == "deliver" || name == "duplicate" || name == "drop") {
-      events.push_back(name + " " + std::to_string(e["msg"]["id"].get<int>()) +
+      int id = name == "deliver" ? e["msg_id"].get<int>() : e["msg"]["id"].get<int>();
+      events.push_back(name + " " + std::to_string(id) +
                        (name == "drop" ? " " + e["reason"].get<std::string>() : ""));
     }
   }
@@ -519,12 +536,15 @@ TEST_CASE("The far-behind scenario sends a full batch whose leaderCommit is past
   REQUIRE(r.identical);
   bool full_batch = false;
   int64_t commit3 = 0;
+  std::map<int64_t, json> sent;  // a deliver names its message by id (schema v2)
   for (const std::string& line : lines_of(trace.str())) {
     json e = json::parse(line);
-    if (e.value("event", "") == "deliver" && e["node"] == 3 &&
-        e["msg"]["type"] == "AppendEntries" && e["msg"]["entries"].size() == 64) {
-      full_batch =
-          e["msg"]["leader_commit"].get<int64_t>() > e["msg"]["prev_log_index"].get<int64_t>() + 64;
+    if (e.value("event", "") == "send") sent[e["msg"]["id"].get<int64_t>()] = e["msg"];
+    if (e.value("event", "") == "deliver" && e["node"] == 3) {
+      const json& m = sent.at(e["msg_id"].get<int64_t>());
+      if (m["type"] == "AppendEntries" && m["entries"].size() == 64) {
+        full_batch = m["leader_commit"].get<int64_t>() > m["prev_log_index"].get<int64_t>() + 64;
+      }
     }
     if (e.value("event", "") != "end" && e.value("node", 0) == 3) {
       commit3 = e["state"]["commit"];

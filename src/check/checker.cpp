@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "check/linearizability.h"
+#include "trace/event_table.h"
 #include "trace/fast_reader.h"
 #include "trace/reader.h"
 
@@ -666,16 +667,27 @@ struct NodeTrack {
   }
 };
 
+// What a deliver needs of the message it names by id (schema v2: `deliver` carries only
+// `msg_id`), kept from its send. 32-bit fields: every traced integer is below 2^31.
+struct DeliveryFacts {
+  const char* type = "";       // a message type name (static storage)
+  int32_t term = 0;            // 0 for client messages, which have none
+  int32_t prev_log_index = 0;  // AppendEntries only, as the rest
+  int32_t last_new_index = 0;  // prev_log_index + entries
+  int32_t last_new_term = 0;   // term of the last entry, else prev_log_term
+};
+
 struct SentMessage {
   int64_t id = 0;
   uint64_t hash = 0;
   int64_t seq = 0;
   int64_t copies = 1;  // sends + duplicates - deliveries - drops
   int to = 0;
+  DeliveryFacts facts;
 };
 
 // Every message sent so far, by id. record_send accepts only ids above every earlier one, so the
-// records arrive sorted: a deque of them (40 bytes each, no per-message allocation, no copy when
+// records arrive sorted: a deque of them (64 bytes each, no per-message allocation, no copy when
 // it grows) is found by position where ids are dense, as the runtime numbers them 1, 2, 3, ...,
 // and by binary search otherwise. A hash map cost about twice the memory per message.
 class SentMessages {
@@ -830,6 +842,7 @@ class TraceChecker {
   void check_term(const NodeEvent& e);
   void check_post_state(const NodeEvent& e);
   SentMessage& sent_message(const Obj& msg, int64_t seq, const char* event);
+  SentMessage& delivered_message(int64_t id, int64_t seq);
   void record_send(const Obj& msg, int64_t seq, int node);
 
   // Node events
@@ -856,7 +869,7 @@ class TraceChecker {
                           const Result& traced);
 
   // TermAdoption
-  void note_higher_term(const NodeEvent& e, const Obj& msg);
+  void note_higher_term(const NodeEvent& e, const DeliveryFacts& msg);
   void check_term_adopted();
   void check_leader_noop();
 
@@ -979,8 +992,7 @@ void TraceChecker::header(const json& j) {
     throw FormatIssue("format is " + quote(format) + ", expected \"raftkv-trace\"");
   }
   int64_t version = h.integer("version");
-  if (version != 1)
-    throw FormatIssue(cat("version is ", version, ", this checker reads version 1"));
+  if (version != trace::kTraceVersion) throw FormatIssue(trace::version_mismatch(version));
   h.integer("seed");
   for (const json& bug : h.array("planted_bugs")) {
     if (!bug.is_string()) throw FormatIssue("field 'planted_bugs' must be an array of strings");
@@ -1107,6 +1119,43 @@ SentMessage& TraceChecker::sent_message(const Obj& msg, int64_t seq, const char*
   return *m;
 }
 
+// The message a deliver names by its msg_id: one an earlier send or client_send carried.
+SentMessage& TraceChecker::delivered_message(int64_t id, int64_t seq) {
+  SentMessage* m = sent_.find(id);
+  if (m == nullptr) {
+    fail(kWellFormed, {seq}, {},
+         cat("The deliver at seq ", seq, " names message id ", id,
+             " (msg_id), which no earlier send or client_send carried. The network can only "
+             "deliver a message that was sent."));
+  }
+  return *m;
+}
+
+namespace {
+// At send time, what a later deliver of the message is checked against (see DeliveryFacts).
+DeliveryFacts delivery_facts(const Obj& msg, const std::string& type) {
+  static const char* const kTypes[] = {
+      "RequestVote",        "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse",
+      "CommitNotification", "ClientRequest",       "ClientReply"};
+  DeliveryFacts f;
+  for (const char* t : kTypes) {
+    if (type == t) f.type = t;
+  }
+  if (type == "ClientRequest" || type == "ClientReply") return f;
+  f.term = static_cast<int32_t>(msg.integer("term"));
+  if (type != "AppendEntries") return f;
+  simdjson::dom::array entries = msg.array("entries");
+  f.prev_log_index = static_cast<int32_t>(msg.integer("prev_log_index"));
+  f.last_new_index = f.prev_log_index + static_cast<int32_t>(entries.size());
+  f.last_new_term = static_cast<int32_t>(msg.integer("prev_log_term"));
+  for (element entry : entries) {
+    f.last_new_term =
+        static_cast<int32_t>(Obj(entry, &msg, "entries", Obj::kAnyIndex).integer("term"));
+  }
+  return f;
+}
+}  // namespace
+
 // A message put on the network: by node `node`, or by a client when `node` is 0.
 void TraceChecker::record_send(const Obj& msg, int64_t seq, int node) {
   MessageInfo info = validate_message(msg);
@@ -1131,7 +1180,8 @@ void TraceChecker::record_send(const Obj& msg, int64_t seq, int node) {
     check_node_id(info.to, seq, "a message's receiver");
     if (info.to == node) bad("is addressed to its own sender");
   }
-  sent_.add(SentMessage{info.id, hash_json(msg.raw()), seq, 1, info.to});
+  sent_.add(
+      SentMessage{info.id, hash_json(msg.raw()), seq, 1, info.to, delivery_facts(msg, info.type)});
   count("messages");
 }
 
@@ -1224,19 +1274,13 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
 }
 
 void TraceChecker::on_deliver(const NodeEvent& e, const Obj& ev) {
-  Obj msg = ev.object("msg");
-  SentMessage& m = sent_message(msg, e.seq, "deliver");
-  note_higher_term(e, msg);
-  if (msg.str("type") == "AppendEntries") {
-    simdjson::dom::array entries = msg.array("entries");
+  SentMessage& m = delivered_message(ev.integer("msg_id"), e.seq);
+  note_higher_term(e, m.facts);
+  if (std::string_view(m.facts.type) == "AppendEntries") {
     step_append_.present = true;
-    step_append_.prev_log_index = msg.integer("prev_log_index");
-    step_append_.last_new_index =
-        step_append_.prev_log_index + static_cast<int64_t>(entries.size());
-    step_append_.last_new_term = msg.integer("prev_log_term");
-    for (element entry : entries) {
-      step_append_.last_new_term = Obj(entry, &msg, "entries", Obj::kAnyIndex).integer("term");
-    }
+    step_append_.prev_log_index = m.facts.prev_log_index;
+    step_append_.last_new_index = m.facts.last_new_index;
+    step_append_.last_new_term = m.facts.last_new_term;
   }
   if (m.to != 0 && m.to != e.id) {
     fail(kWellFormed, {m.seq, e.seq}, {e.id, m.to},
@@ -1831,10 +1875,10 @@ void TraceChecker::check_apply_result(const NodeEvent& e, int64_t index, const E
 // changes nothing), so a message carrying a higher term must leave the receiver in at least that
 // term by the end of the step: checked at the next input event or at `end`.
 
-void TraceChecker::note_higher_term(const NodeEvent& e, const Obj& msg) {
-  std::string_view type = msg.str("type");
+void TraceChecker::note_higher_term(const NodeEvent& e, const DeliveryFacts& msg) {
+  std::string_view type = msg.type;
   if (type == "ClientRequest" || type == "ClientReply") return;  // no term
-  int64_t term = msg.integer("term");
+  int64_t term = msg.term;
   // Figure 2 (candidates) and §5.2: a candidate that receives AppendEntries from the leader of
   // its own term recognizes that leader and returns to follower.
   if (term == e.st.term && e.st.role == Role::Candidate && type == "AppendEntries") {

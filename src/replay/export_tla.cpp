@@ -3,6 +3,7 @@
 #include <istream>
 #include <map>
 #include <ostream>
+#include <unordered_map>
 
 #include "replay/replay.h"
 #include "trace/codec.h"
@@ -25,6 +26,11 @@ class Exporter {
     if (is_input_event(name)) return input(name, ev);
     if (is_effect_event(name)) return effect(name, ev);
     if (!is_runtime_event(name)) r_.fail("unknown event '" + name + "'");
+    if (name == "client_send") note_sent(get_object(r_, ev, "msg"));
+    if (name == "duplicate") ++on_network_[get_int(r_, get_object(r_, ev, "msg"), "id")].copies;
+    if (name == "drop" || name == "client_receive") {
+      use_copy(get_int(r_, get_object(r_, ev, "msg"), "id"));
+    }
     if (name == "end") {
       for (const json& ns : get_array(r_, ev, "nodes")) {
         if (!ns.is_object()) r_.fail("end: 'nodes' must hold objects");
@@ -64,7 +70,7 @@ class Exporter {
       action = get_str(r_, ev, "timer") == "heartbeat" ? "Heartbeat" : "Timeout";
     }
     if (name == "deliver") {
-      msg = get_object(r_, ev, "msg");
+      msg = delivered_message(ev);
       action = get_str(r_, msg, "type") == "ClientRequest" ? "ClientRequest" : "Receive";
     }
     step_ = json{{"step", steps_ + 1},
@@ -86,7 +92,10 @@ class Exporter {
       r_.fail(name + " at node " + std::to_string(id) + " outside a step of that node");
     }
     step_["post"] = get_object(r_, ev, "state");
-    if (name == "send") step_["sent"].push_back(get_object(r_, ev, "msg"));
+    if (name == "send") {
+      step_["sent"].push_back(get_object(r_, ev, "msg"));
+      note_sent(step_["sent"].back());
+    }
     if (name == "apply") {
       step_["applied"].push_back(json{{"index", get_int(r_, ev, "index")},
                                       {"entry", get_object(r_, ev, "entry")},
@@ -94,6 +103,35 @@ class Exporter {
     }
     if (name == "truncate") truncate(logs_[id], get_int(r_, ev, "from_index"));
     if (name == "append") append(logs_[id], get_int(r_, ev, "first_index"), ev);
+  }
+
+  // A deliver names its message by id (schema v2); the step written out
+  // carries the message itself, as sent. Messages are kept only while the
+  // network holds a copy: one per send and per duplicate, less each deliver,
+  // drop and client_receive.
+  struct OnNetwork {
+    json msg;
+    int copies = 0;
+  };
+  void note_sent(const json& msg) {
+    OnNetwork& m = on_network_[get_int(r_, msg, "id")];
+    m.msg = msg;
+    ++m.copies;
+  }
+  void use_copy(int64_t id) {
+    auto it = on_network_.find(id);
+    if (it != on_network_.end() && --it->second.copies <= 0) on_network_.erase(it);
+  }
+  json delivered_message(const json& ev) {
+    int64_t id = get_int(r_, ev, "msg_id");
+    auto it = on_network_.find(id);
+    if (it == on_network_.end() || it->second.msg.is_null()) {
+      r_.fail("deliver names message #" + std::to_string(id) +
+              ", which no earlier send or client_send carried (or whose copies are used up)");
+    }
+    json msg = it->second.msg;
+    use_copy(id);
+    return msg;
   }
 
   static void truncate(json& log, int64_t from) {
@@ -130,8 +168,9 @@ class Exporter {
   const LineReader& r_;
   int n_;
   std::ostream& out_;
-  std::map<int, json> logs_;  // node -> array of entries
-  json step_;                 // the open step, or null
+  std::map<int, json> logs_;                           // node -> array of entries
+  std::unordered_map<int64_t, OnNetwork> on_network_;  // msg id -> message and copies left
+  json step_;                                          // the open step, or null
   int64_t steps_ = 0;
 };
 

@@ -340,18 +340,22 @@ class TraceComparer {
     return Timer::Election;
   }
 
-  // The delivered message: one the trace sent, unchanged, to this node.
+  // The delivered message: the one an earlier send or client_send carried
+  // under the deliver's msg_id (schema v2), to this node.
   bool deliver(const json& ev, int id, std::vector<json>* produced) {
-    const json& msg = msg_of(ev, "deliver");
+    int64_t msg_id = get_int(r_, ev, "msg_id");
+    auto it = sent_.find(msg_id);
+    if (it == sent_.end()) {
+      return diverge("delivers message #" + std::to_string(msg_id) + ", which was never sent");
+    }
     Message m;
     try {
-      m = message_from_json(msg);
+      m = message_from_json(it->second);
     } catch (const CodecError& e) {
-      r_.fail(std::string("msg: ") + e.what());
+      r_.fail("message #" + std::to_string(msg_id) + " as sent: " + e.what());
     }
-    if (!check_sent(msg, "delivery")) return false;
     if (m.to != id) r_.fail("deliver: msg.to is not the event's node");
-    if (!take_copy(msg, "delivery")) return false;
+    if (!take_copy(it->second, "delivery")) return false;
     *produced = d_.deliver(m);
     return true;
   }
@@ -454,7 +458,7 @@ class ScenarioRunner {
     cfg.seed = 0;
     cfg.leader_noop = options_.leader_noop;
     *opts_.trace_out << json{{"format", "raftkv-trace"},
-                             {"version", 1},
+                             {"version", trace::kTraceVersion},
                              {"seed", 0},
                              {"config", config_to_json(cfg)},
                              {"planted_bugs", planted_bug_list(options_.bugs)}}
@@ -574,7 +578,7 @@ class ScenarioRunner {
       write(to_json(RuntimeEvent{rt::Drop{&m, drop ? "loss" : "node_down"}}));
       return;
     }
-    input("deliver", m.to, json{{"msg", to_json(m)}});
+    input("deliver", m.to, json{{"msg_id", m.id}});
     Message copy = m;
     write_step(d_.deliver(copy));
   }

@@ -1,5 +1,6 @@
 #include "sim/cluster.h"
 
+#include "trace/event_table.h"
 #include "trace/json_writer.h"
 #include "trace/line_encoder.h"
 
@@ -80,7 +81,7 @@ void Cluster::set_client_script(int client, std::vector<Command> script) {
 
 json Cluster::header() const {
   return json{{"format", "raftkv-trace"},
-              {"version", 1},
+              {"version", trace::kTraceVersion},
               {"seed", cfg_.seed},
               {"config", config_to_json(cfg_)},
               {"planted_bugs", planted_bug_list(node_options_.bugs)}};
@@ -284,7 +285,8 @@ void Cluster::emit_input(const char* event, int node, const Message* msg, const 
   json fields{{"event", event},
               {"node", node},
               {"state", to_json(nodes_.node(node).state(), nodes_.is_up(node))}};
-  if (msg != nullptr) fields["msg"] = to_json(*msg);
+  // Only deliver has a message among the inputs, and names it by id (schema v2).
+  if (msg != nullptr) fields["msg_id"] = msg->id;
   if (timer != nullptr) fields["timer"] = timer;
   emit(std::move(fields));
 }

@@ -23,7 +23,7 @@ const std::vector<EventSpec>& event_table() {
   static const std::vector<EventSpec> table = {
       // Input events: each begins a step of `node`.
       {"start", EventKind::Input, {}},
-      {"deliver", EventKind::Input, {{"msg", T::Message}}},
+      {"deliver", EventKind::Input, {{"msg_id", T::Int}}},
       {"timeout",
        EventKind::Input,
        {{"timer", T::String, {"election", "heartbeat", "start_election"}}}},
@@ -178,6 +178,13 @@ const std::vector<FieldSpec>& end_node_fields() {
   static const std::vector<FieldSpec> node = {
       {"node", T::Int}, {"state", T::State}, {"store_digest", T::String}, {"store_size", T::Int}};
   return node;
+}
+
+std::string version_mismatch(int64_t version) {
+  return "version is " + std::to_string(version) + "; this raftkv reads version " +
+         std::to_string(kTraceVersion) +
+         " traces (regenerate the trace with this raftkv: raftkv run --trace, or "
+         "tools/make-sample-traces for the samples)";
 }
 
 const EventSpec* find_event(std::string_view name) {
@@ -377,8 +384,8 @@ void validate_header(const json& h) {
   if (version == h.end() || !version->is_number_integer()) {
     throw SchemaError("field 'version' missing or not an integer");
   }
-  if (*version != 1) {
-    throw SchemaError("version is " + version->dump() + ", this reader reads version 1");
+  if (*version != kTraceVersion) {
+    throw SchemaError(version_mismatch(version->get<int64_t>()));
   }
   // The effective config as config_to_json writes it. Traces written by hand
   // (tests, TLC counterexamples) may leave out all but the cluster's size.

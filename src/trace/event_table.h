@@ -20,6 +20,14 @@ using json = nlohmann::json;
 
 namespace raftkv::trace {
 
+// The schema version this code writes and reads. Version 2 names a delivered
+// message by id (`deliver.msg_id`) instead of repeating it; a reader given
+// another version rejects the file with version_mismatch's message.
+inline constexpr int kTraceVersion = 2;
+// "version is 1; this raftkv reads version 2 traces (regenerate ...)": one
+// wording for every command, so check, replay and export-tla agree.
+std::string version_mismatch(int64_t version);
+
 // Where an event comes from (spec/trace-schema.md, "Steps").
 enum class EventKind {
   Input,    // begins a node's step: start, deliver, timeout, crash, restart
@@ -97,7 +105,7 @@ void check_encoding(const json& line);
 // field present with its type, no field the schema does not name. Throws
 // SchemaError naming the field by its path (e.g. 'msg.entries[0].cmd.op').
 void validate_event(const json& event);
-// The header (line 1) of a raftkv-trace, version 1: format, version, seed,
+// The header (line 1) of a raftkv-trace, version kTraceVersion: format, version, seed,
 // planted_bugs (known names) and config (the keys config_to_json writes, each
 // with its type; num_nodes and num_clients required, the rest optional since
 // hand-made traces leave them out).

@@ -207,7 +207,15 @@ void append_node_input(std::string& out, StateCache& states, const char* event, 
                        int64_t seq, int64_t t) {
   Obj o(out);
   o.name("event", event);
-  if (msg != nullptr) append_message(o.key("msg"), *msg);
+  if (msg != nullptr) {
+    // A deliver names the message its send already wrote out in full (schema
+    // version 2): repeating it was a fifth of a trace's bytes.
+    if (std::strcmp(event, "deliver") == 0) {
+      o.num("msg_id", msg->id);
+    } else {
+      append_message(o.key("msg"), *msg);
+    }
+  }
   o.num("node", node);
   o.num("seq", seq);
   o.key("state").append(states.text(node, state, up));

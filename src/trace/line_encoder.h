@@ -38,7 +38,8 @@ class StateCache {
 void append_node_event(std::string& out, StateCache& states, const NodeEvent& event, int node,
                        int64_t seq, int64_t t);
 
-// Appends a node's input or send event: "deliver"/"send" (with `msg`),
+// Appends a node's input or send event: "send" (with `msg`), "deliver" (with
+// `msg_id`, the id of `msg`),
 // "timeout" (with `timer`), "start", "crash" or "restart" (msg and timer null).
 void append_node_input(std::string& out, StateCache& states, const char* event, int node,
                        const NodeState& state, bool up, const Message* msg, const char* timer,

@@ -57,11 +57,48 @@ std::string describe_result(const json& result) {
   return upper(status);
 }
 
+namespace {
+// The messages whose delivery Narrator::line prints.
+bool narrated_on_delivery(const json& msg) {
+  std::string type = str(msg, "type");
+  return type == "RequestVoteResponse" || type == "ClientRequest" ||
+         (type == "AppendEntriesResponse" && !msg.value("success", false));
+}
+}  // namespace
+
+void Narrator::note_message(const std::string& event, const json& ev) {
+  if (event == "send" || event == "client_send") {
+    const json& msg = ev.contains("msg") ? ev["msg"] : json::object();
+    if (narrated_on_delivery(msg)) pending_[num(msg, "id")] = Pending{msg};
+    return;
+  }
+  int64_t id = event == "deliver"   ? num(ev, "msg_id")
+               : ev.contains("msg") ? num(ev["msg"], "id")
+                                    : 0;
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  if (event == "duplicate") {
+    ++it->second.copies;
+  } else if ((event == "deliver" || event == "drop") && --it->second.copies <= 0) {
+    pending_.erase(it);
+  }
+}
+
+const json& Narrator::delivered_message(const json& ev) const {
+  static const json empty = json::object();
+  auto it = pending_.find(num(ev, "msg_id"));
+  return it == pending_.end() ? empty : it->second.msg;
+}
+
 std::optional<std::string> Narrator::line(const json& ev) {
   const std::string event = str(ev, "event");
   const json empty = json::object();
   const json& st = ev.contains("state") ? ev["state"] : empty;
-  const json& msg = ev.contains("msg") ? ev["msg"] : empty;
+  // Looked up before note_message, which forgets a message at its last delivery.
+  const json msg = event == "deliver"   ? delivered_message(ev)
+                   : ev.contains("msg") ? ev["msg"]
+                                        : empty;
+  note_message(event, ev);
   int64_t term = num(st, "term");
   std::string who;
   if (ev.contains("node"))

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "trace/codec.h"
@@ -20,7 +21,18 @@ class Narrator {
   std::optional<std::string> line(const json& event);
 
  private:
+  // A deliver names its message by id (schema v2), so the narrator keeps the
+  // sent messages a delivery narrates (vote replies, refused AppendEntries,
+  // client requests), each until its last copy is delivered or dropped.
+  struct Pending {
+    json msg;
+    int copies = 1;
+  };
+  void note_message(const std::string& event, const json& ev);
+  const json& delivered_message(const json& ev) const;
+
   std::map<std::pair<int64_t, int64_t>, int64_t> invoked_at_;  // (client, seq) -> t
+  std::unordered_map<int64_t, Pending> pending_;               // msg id -> message
 };
 
 // "PUT "a" = "val_3"", "GET "a"", "DELETE "a"", "NOOP".
