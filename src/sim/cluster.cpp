@@ -33,7 +33,8 @@ struct Cluster::ClientState {
   bool busy = false;
   Command cmd;
   int64_t invoked_ms = 0;
-  uint64_t gen = 0;  // invalidates timeouts and resends of earlier attempts
+  uint64_t gen = 0;   // invalidates timeouts and resends of earlier attempts
+  TimerSlot timeout;  // the request's timeout (ClientTimeout)
   bool scripted = false;
   std::deque<Command> script;
 };
@@ -45,6 +46,7 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
       nodes_(cfg.num_nodes, node_options_) {
   int n = cfg_.num_nodes;
   election_gen_.assign(n + 1, 0);
+  election_slot_.assign(n + 1, TimerSlot{});
   heartbeat_gen_.assign(n + 1, 0);
   group_of_.assign(n + 1, 0);
   clients_.resize(cfg_.num_clients + 1);
@@ -98,6 +100,43 @@ void Cluster::schedule(int64_t at, ItemKind kind, int target, uint64_t gen) {
   item.target = target;
   item.gen = gen;
   push_item(item);
+}
+
+void Cluster::arm_slot(TimerSlot& slot, int64_t at, ItemKind kind, int target, uint64_t gen) {
+  slot.due = at;
+  slot.order = next_order_++;
+  slot.gen = gen;
+  // The item in the queue pops in time to push this arming, unless it is due
+  // after it (a shorter random timeout): then this arming needs its own item,
+  // and the later one is stale when it pops.
+  if (slot.queued && slot.queued_time <= at) return;
+  Item item;
+  item.time = at;
+  item.order = slot.order;
+  item.kind = kind;
+  item.target = target;
+  item.gen = gen;
+  push_item(item);
+  slot.queued = true;
+  slot.queued_time = at;
+  slot.queued_order = slot.order;
+}
+
+bool Cluster::slot_fires(TimerSlot& slot, const Item& item, bool live) {
+  // An item that no longer stands for the timer: a stale arming.
+  if (!slot.queued || item.order != slot.queued_order) return false;
+  slot.queued = false;
+  if (item.order == slot.order) return true;
+  if (!live) return false;  // cancelled since its last arming
+  Item next = item;
+  next.time = slot.due;
+  next.order = slot.order;
+  next.gen = slot.gen;
+  push_item(next);
+  slot.queued = true;
+  slot.queued_time = slot.due;
+  slot.queued_order = slot.order;
+  return false;
 }
 
 void Cluster::schedule_delivery(int64_t at, Message&& msg) {
@@ -191,6 +230,9 @@ void Cluster::dispatch(Item& item) {
     case ItemKind::ElectionTimer:
     case ItemKind::StartElection: {
       bool poke = item.kind == ItemKind::StartElection;
+      if (!poke &&
+          !slot_fires(election_slot_[id], item, election_slot_[id].gen == election_gen_[id]))
+        break;
       // A timer armed before the node crashed, was reset, or became leader is
       // stale and silently discarded; only live timers are inputs.
       if (!nodes_.is_up(id) || nodes_.node(id).role() == Role::Leader) break;
@@ -208,7 +250,12 @@ void Cluster::dispatch(Item& item) {
       run_node_step(id, [this, id](Effects& fx) { nodes_.timeout(id, Timer::Heartbeat, fx); });
       break;
     case ItemKind::ClientNext: client_next(id); break;
-    case ItemKind::ClientTimeout: client_on_timeout(id, item.gen); break;
+    case ItemKind::ClientTimeout: {
+      ClientState& c = *clients_[id];
+      if (!slot_fires(c.timeout, item, c.busy && c.timeout.gen == c.gen)) break;
+      client_on_timeout(id, item.gen);
+      break;
+    }
     case ItemKind::ClientResend: {
       ClientState& c = *clients_[id];
       if (!c.busy || item.gen != c.gen) break;
@@ -337,7 +384,7 @@ void Cluster::arm_election_timer(int id) {
   // §5.2: randomized timeouts in [min, max) make split votes rare.
   int64_t timeout =
       rng_.uniform(cfg_.timing.election_timeout_min_ms, cfg_.timing.election_timeout_max_ms - 1);
-  schedule(now_ + timeout, ItemKind::ElectionTimer, id, ++election_gen_[id]);
+  arm_slot(election_slot_[id], now_ + timeout, ItemKind::ElectionTimer, id, ++election_gen_[id]);
 }
 
 void Cluster::arm_heartbeat_timer(int id) {
@@ -611,7 +658,7 @@ void Cluster::client_send(int id) {
   m.cmd = c.cmd;
   if (!sinks_.empty()) emit(rt::ClientSend{id, c.seq, c.target, &m});
   int64_t left = c.invoked_ms + cfg_.timing.client_deadline_ms - now_;
-  schedule(now_ + std::max<int64_t>(1, std::min(cfg_.timing.client_timeout_ms, left)),
+  arm_slot(c.timeout, now_ + std::max<int64_t>(1, std::min(cfg_.timing.client_timeout_ms, left)),
            ItemKind::ClientTimeout, id, c.gen);
   transmit(std::move(m));
 }

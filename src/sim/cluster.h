@@ -144,9 +144,33 @@ class Cluster {
     Message* msg = nullptr;  // Deliver only
   };
   struct ClientState;
+  // A timer that is re-armed far more often than it fires: a follower's
+  // election timer (reset by each AppendEntries) and a client's request
+  // timeout (cancelled by each reply). Pushing an item per arming would fill
+  // the queue with stale items, popped only to be discarded. Instead an
+  // arming records its due time and takes its place in the order (`order`,
+  // drawn from next_order_ then, as a push would), and at most one queue
+  // item per timer stands for it: the earliest one pushed and not yet popped
+  // (`queued_order`). That item, due no later than the live arming, pushes
+  // the live arming with its recorded order when it pops, so the arming pops
+  // exactly where its own item would have: the run is unchanged, minus the
+  // stale pops.
+  struct TimerSlot {
+    int64_t due = 0;  // the live arming
+    uint64_t order = 0;
+    uint64_t gen = 0;
+    bool queued = false;  // an item stands for the timer in the queue
+    int64_t queued_time = 0;
+    uint64_t queued_order = 0;
+  };
 
   // Timers, client actions and faults carry no message; only deliveries do.
   void schedule(int64_t at, ItemKind kind, int target, uint64_t gen = 0);
+  // Arms a deferred timer (see TimerSlot) due at `at`.
+  void arm_slot(TimerSlot& slot, int64_t at, ItemKind kind, int target, uint64_t gen);
+  // The item of `slot` popped: true if it is the live arming, due now;
+  // otherwise it pushes the live arming if `live` (not cancelled since).
+  bool slot_fires(TimerSlot& slot, const Item& item, bool live);
   void schedule_delivery(int64_t at, Message&& msg);
   void push_item(const Item& item);
   void pop_and_dispatch();
@@ -199,6 +223,7 @@ class Cluster {
 
   NodeSet nodes_;  // the nodes, up or down, and each one's stable storage (what a restart reads)
   std::vector<uint64_t> election_gen_;
+  std::vector<TimerSlot> election_slot_;  // index = node id
   std::vector<uint64_t> heartbeat_gen_;
 
   std::vector<int> group_of_;              // partition group per node (0 = all one)
