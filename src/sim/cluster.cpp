@@ -195,12 +195,12 @@ bool Cluster::step() {
       return false;
     }
   }
-  pop_and_dispatch();
+  pop_and_dispatch(next);
   return true;
 }
 
-void Cluster::pop_and_dispatch() {
-  Item item = queue_.pop();
+void Cluster::pop_and_dispatch(int64_t next) {
+  Item item = queue_.pop_at(next);
   now_ = item.time;
   dispatch(item);
 }
@@ -214,7 +214,11 @@ void Cluster::run() {
 void Cluster::run_until(int64_t t) {
   if (!started_) start();
   // Ignores the run's end conditions: a test decides how long to watch.
-  while (!queue_.empty() && queue_.next_time() <= t) pop_and_dispatch();
+  while (!queue_.empty()) {
+    int64_t next = queue_.next_time();
+    if (next > t) break;
+    pop_and_dispatch(next);
+  }
   if (now_ < t) now_ = t;
 }
 

@@ -173,7 +173,7 @@ class Cluster {
   bool slot_fires(TimerSlot& slot, const Item& item, bool live);
   void schedule_delivery(int64_t at, Message&& msg);
   void push_item(const Item& item);
-  void pop_and_dispatch();
+  void pop_and_dispatch(int64_t next);  // next: queue_.next_time()
   void dispatch(Item& item);
   void emit(json event);
   void emit(const RuntimeEvent& event);  // the frequent runtime events, typed

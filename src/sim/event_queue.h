@@ -59,8 +59,11 @@ class EventQueue {
   }
 
   // Removes and returns the earliest item (the queue must not be empty).
-  Item pop() {
-    int64_t t = next_time();
+  Item pop() { return pop_at(next_time()); }
+
+  // pop() for a caller that has just asked next_time() (t): it spares the
+  // second scan for the earliest bucket.
+  Item pop_at(int64_t t) {
     if (in_window_ == 0 || t != cur_) advance(t);
     Bucket& b = buckets_[slot(t)];
     Item item = b.items[b.head++];
