@@ -154,6 +154,22 @@ void Cluster::schedule_delivery(int64_t at, Message&& msg) {
   push_item(item);
 }
 
+void Cluster::schedule_in_batch(int64_t at, Message& msg, int batch) {
+  Item item;
+  item.time = at;
+  item.order = next_order_++;
+  item.kind = ItemKind::Deliver;
+  item.target = batch;
+  item.msg = &msg;
+  ++batches_[static_cast<size_t>(batch - 1)].in_flight;
+  push_item(item);
+}
+
+void Cluster::release_batch(int batch) {
+  batches_[static_cast<size_t>(batch - 1)].msgs.clear();  // keeps its capacity
+  free_batches_.push_back(batch);
+}
+
 void Cluster::push_item(const Item& item) { queue_.push(item); }
 
 void Cluster::start() {
@@ -229,7 +245,11 @@ void Cluster::dispatch(Item& item) {
       // Delivered where it waited; the slot is free for reuse only after the
       // step, since the node reads the message while it runs.
       deliver(*item.msg);
-      free_msgs_.push_back(item.msg);
+      if (item.target == 0) {
+        free_msgs_.push_back(item.msg);
+      } else if (--batches_[static_cast<size_t>(item.target - 1)].in_flight == 0) {
+        release_batch(item.target);
+      }
       break;
     case ItemKind::ElectionTimer:
     case ItemKind::StartElection: {
@@ -377,11 +397,25 @@ void Cluster::apply_effects(int id, Effects& fx) {
   for (const NodeEvent& event : fx.events) emit_effect(id, event);
   if (fx.reset_election_timer) arm_election_timer(id);
   if (fx.arm_heartbeat_timer) arm_heartbeat_timer(id);
-  for (Message& m : fx.messages) {
+  if (fx.messages.empty()) return;
+  int batch;
+  if (free_batches_.empty()) {
+    batches_.emplace_back();
+    batch = static_cast<int>(batches_.size());
+  } else {
+    batch = free_batches_.back();
+    free_batches_.pop_back();
+  }
+  // The outbox becomes the batch; Effects gets the drained batch's vector.
+  std::vector<Message>& msgs = batches_[static_cast<size_t>(batch - 1)].msgs;
+  std::swap(msgs, fx.messages);
+  for (Message& m : msgs) {
     m.id = next_msg_id_++;
     if (!sinks_.empty()) emit_send(id, m);
-    transmit(std::move(m));
+    transmit(m, batch);
   }
+  // Every message dropped (or none scheduled): nothing refers to the batch.
+  if (batches_[static_cast<size_t>(batch - 1)].in_flight == 0) release_batch(batch);
 }
 
 void Cluster::arm_election_timer(int id) {
@@ -409,7 +443,7 @@ const char* Cluster::link_blocked(int from, int to) const {
   return nullptr;
 }
 
-void Cluster::transmit(Message&& m) {
+void Cluster::transmit(Message& m, int batch) {
   ++stats_.messages_sent;
   ++stats_.sent_by_type[static_cast<size_t>(m.type)];
   stats_.entries_sent += static_cast<int64_t>(m.entries.size());
@@ -433,7 +467,11 @@ void Cluster::transmit(Message&& m) {
   }
   // Independent latencies reorder messages between the same pair of actors.
   int64_t at = now_ + rng_.uniform(t.network_latency_min_ms, t.network_latency_max_ms);
-  schedule_delivery(at, std::move(m));
+  if (batch == 0) {
+    schedule_delivery(at, std::move(m));
+  } else {
+    schedule_in_batch(at, m, batch);
+  }
 }
 
 void Cluster::deliver(Message& m) {
@@ -518,7 +556,7 @@ void Cluster::inject_request(int id, Command cmd) {
   m.to = id;
   m.cmd = cmd;
   if (!sinks_.empty()) emit(rt::ClientSend{0, 0, id, &m});
-  transmit(std::move(m));
+  transmit(m);
 }
 
 // ---------------------------------------------------------------------------
@@ -664,7 +702,7 @@ void Cluster::client_send(int id) {
   int64_t left = c.invoked_ms + cfg_.timing.client_deadline_ms - now_;
   arm_slot(c.timeout, now_ + std::max<int64_t>(1, std::min(cfg_.timing.client_timeout_ms, left)),
            ItemKind::ClientTimeout, id, c.gen);
-  transmit(std::move(m));
+  transmit(m);
 }
 
 void Cluster::client_on_reply(const Message& reply) {
