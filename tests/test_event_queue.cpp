@@ -63,3 +63,50 @@ TEST_CASE("EventQueue pops in (time, order) order like a heap", "[event_queue]")
     REQUIRE(queue.empty() == heap.empty());
   }
 }
+
+// The runtime's deferred timers (sim/cluster.h, TimerSlot) push an item late,
+// with an order taken earlier: it must pop where it would have, had it been
+// pushed when its order was taken.
+TEST_CASE("EventQueue places an item pushed late with an earlier order", "[event_queue]") {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    Rng rng(seed);
+    EventQueue<TestItem> queue;
+    std::vector<TestItem> heap;
+    std::vector<TestItem> deferred;  // orders taken, items not yet pushed
+    uint64_t order = 0;
+    int64_t now = 0;
+    auto push_both = [&](TestItem item) {
+      queue.push(item);
+      heap.push_back(item);
+      std::push_heap(heap.begin(), heap.end(), After{});
+    };
+    for (int step = 0; step < 5000; ++step) {
+      int64_t kind = rng.uniform(0, 3);
+      int64_t at = now + (rng.uniform(0, 9) == 0 ? rng.uniform(900, 3000) : rng.uniform(0, 300));
+      if (kind == 0) {
+        deferred.push_back(TestItem{at, order++});
+      } else {
+        push_both(TestItem{at, order++});
+      }
+      // A deferred item is pushed at the latest when the queue reaches its time.
+      for (size_t i = 0; i < deferred.size();) {
+        if (heap.empty() || deferred[i].time <= heap.front().time || rng.uniform(0, 3) == 0) {
+          push_both(deferred[i]);
+          deferred.erase(deferred.begin() + static_cast<std::ptrdiff_t>(i));
+        } else {
+          ++i;
+        }
+      }
+      if (rng.uniform(0, 1) == 0 && !heap.empty()) {
+        std::pop_heap(heap.begin(), heap.end(), After{});
+        TestItem want = heap.back();
+        heap.pop_back();
+        REQUIRE(queue.next_time() == want.time);
+        TestItem got = queue.pop();
+        REQUIRE(got.time == want.time);
+        REQUIRE(got.order == want.order);
+        now = got.time;
+      }
+    }
+  }
+}

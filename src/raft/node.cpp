@@ -1,6 +1,9 @@
 #include "raft/node.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -13,9 +16,28 @@ namespace {
 // the final size in fresh pages and copies every entry once more; growing
 // fourfold touches a third more than the final size instead. The unused
 // capacity costs address space only: the pages are never written.
+// A log reserved for a long run spans tens of megabytes, written once from
+// front to back: in 4 KiB pages that is a page fault every 40 entries, each a
+// trip into the kernel. Transparent huge pages (2 MiB) make it one fault per
+// 20,000 entries. Only a hint: where the kernel declines, nothing changes.
+void advise_huge_pages(const std::vector<Entry>& log) {
+#ifdef MADV_HUGEPAGE
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  auto start = reinterpret_cast<uintptr_t>(log.data());
+  uintptr_t begin = (start + kHuge - 1) & ~(kHuge - 1);
+  uintptr_t end = (start + log.capacity() * sizeof(Entry)) & ~(kHuge - 1);
+  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)log;
+#endif
+}
+
 void reserve_log(std::vector<Entry>& log, size_t extra) {
   size_t need = log.size() + extra;
-  if (need > log.capacity()) log.reserve(std::max(need, 4 * log.capacity()));
+  if (need > log.capacity()) {
+    log.reserve(std::max(need, 4 * log.capacity()));
+    advise_huge_pages(log);
+  }
 }
 
 // A message from `from`, built in place at the end of the step's outbox, as
@@ -35,7 +57,10 @@ Message& outgoing(Effects& fx, int from, MsgType type, int to) {
 
 Node::Node(int id, int num_nodes, NodeOptions options)
     : id_(id), num_nodes_(num_nodes), options_(options) {
-  if (options_.log_reserve > 0) log_.reserve(static_cast<size_t>(options_.log_reserve));
+  if (options_.log_reserve > 0) {
+    log_.reserve(static_cast<size_t>(options_.log_reserve));
+    advise_huge_pages(log_);
+  }
 }
 
 Node::Node(int id, int num_nodes, PersistentState persisted, NodeOptions options)

@@ -33,7 +33,8 @@ struct Cluster::ClientState {
   bool busy = false;
   Command cmd;
   int64_t invoked_ms = 0;
-  uint64_t gen = 0;  // invalidates timeouts and resends of earlier attempts
+  uint64_t gen = 0;   // invalidates timeouts and resends of earlier attempts
+  TimerSlot timeout;  // the request's timeout (ClientTimeout)
   bool scripted = false;
   std::deque<Command> script;
 };
@@ -45,6 +46,7 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
       nodes_(cfg.num_nodes, node_options_) {
   int n = cfg_.num_nodes;
   election_gen_.assign(n + 1, 0);
+  election_slot_.assign(n + 1, TimerSlot{});
   heartbeat_gen_.assign(n + 1, 0);
   group_of_.assign(n + 1, 0);
   clients_.resize(cfg_.num_clients + 1);
@@ -100,6 +102,43 @@ void Cluster::schedule(int64_t at, ItemKind kind, int target, uint64_t gen) {
   push_item(item);
 }
 
+void Cluster::arm_slot(TimerSlot& slot, int64_t at, ItemKind kind, int target, uint64_t gen) {
+  slot.due = at;
+  slot.order = next_order_++;
+  slot.gen = gen;
+  // The item in the queue pops in time to push this arming, unless it is due
+  // after it (a shorter random timeout): then this arming needs its own item,
+  // and the later one is stale when it pops.
+  if (slot.queued && slot.queued_time <= at) return;
+  Item item;
+  item.time = at;
+  item.order = slot.order;
+  item.kind = kind;
+  item.target = target;
+  item.gen = gen;
+  push_item(item);
+  slot.queued = true;
+  slot.queued_time = at;
+  slot.queued_order = slot.order;
+}
+
+bool Cluster::slot_fires(TimerSlot& slot, const Item& item, bool live) {
+  // An item that no longer stands for the timer: a stale arming.
+  if (!slot.queued || item.order != slot.queued_order) return false;
+  slot.queued = false;
+  if (item.order == slot.order) return true;
+  if (!live) return false;  // cancelled since its last arming
+  Item next = item;
+  next.time = slot.due;
+  next.order = slot.order;
+  next.gen = slot.gen;
+  push_item(next);
+  slot.queued = true;
+  slot.queued_time = slot.due;
+  slot.queued_order = slot.order;
+  return false;
+}
+
 void Cluster::schedule_delivery(int64_t at, Message&& msg) {
   Item item;
   item.time = at;
@@ -113,6 +152,22 @@ void Cluster::schedule_delivery(int64_t at, Message&& msg) {
     *item.msg = std::move(msg);
   }
   push_item(item);
+}
+
+void Cluster::schedule_in_batch(int64_t at, Message& msg, int batch) {
+  Item item;
+  item.time = at;
+  item.order = next_order_++;
+  item.kind = ItemKind::Deliver;
+  item.target = batch;
+  item.msg = &msg;
+  ++batches_[static_cast<size_t>(batch - 1)].in_flight;
+  push_item(item);
+}
+
+void Cluster::release_batch(int batch) {
+  batches_[static_cast<size_t>(batch - 1)].msgs.clear();  // keeps its capacity
+  free_batches_.push_back(batch);
 }
 
 void Cluster::push_item(const Item& item) { queue_.push(item); }
@@ -156,12 +211,12 @@ bool Cluster::step() {
       return false;
     }
   }
-  pop_and_dispatch();
+  pop_and_dispatch(next);
   return true;
 }
 
-void Cluster::pop_and_dispatch() {
-  Item item = queue_.pop();
+void Cluster::pop_and_dispatch(int64_t next) {
+  Item item = queue_.pop_at(next);
   now_ = item.time;
   dispatch(item);
 }
@@ -175,7 +230,11 @@ void Cluster::run() {
 void Cluster::run_until(int64_t t) {
   if (!started_) start();
   // Ignores the run's end conditions: a test decides how long to watch.
-  while (!queue_.empty() && queue_.next_time() <= t) pop_and_dispatch();
+  while (!queue_.empty()) {
+    int64_t next = queue_.next_time();
+    if (next > t) break;
+    pop_and_dispatch(next);
+  }
   if (now_ < t) now_ = t;
 }
 
@@ -186,11 +245,18 @@ void Cluster::dispatch(Item& item) {
       // Delivered where it waited; the slot is free for reuse only after the
       // step, since the node reads the message while it runs.
       deliver(*item.msg);
-      free_msgs_.push_back(item.msg);
+      if (item.target == 0) {
+        free_msgs_.push_back(item.msg);
+      } else if (--batches_[static_cast<size_t>(item.target - 1)].in_flight == 0) {
+        release_batch(item.target);
+      }
       break;
     case ItemKind::ElectionTimer:
     case ItemKind::StartElection: {
       bool poke = item.kind == ItemKind::StartElection;
+      if (!poke &&
+          !slot_fires(election_slot_[id], item, election_slot_[id].gen == election_gen_[id]))
+        break;
       // A timer armed before the node crashed, was reset, or became leader is
       // stale and silently discarded; only live timers are inputs.
       if (!nodes_.is_up(id) || nodes_.node(id).role() == Role::Leader) break;
@@ -208,7 +274,12 @@ void Cluster::dispatch(Item& item) {
       run_node_step(id, [this, id](Effects& fx) { nodes_.timeout(id, Timer::Heartbeat, fx); });
       break;
     case ItemKind::ClientNext: client_next(id); break;
-    case ItemKind::ClientTimeout: client_on_timeout(id, item.gen); break;
+    case ItemKind::ClientTimeout: {
+      ClientState& c = *clients_[id];
+      if (!slot_fires(c.timeout, item, c.busy && c.timeout.gen == c.gen)) break;
+      client_on_timeout(id, item.gen);
+      break;
+    }
     case ItemKind::ClientResend: {
       ClientState& c = *clients_[id];
       if (!c.busy || item.gen != c.gen) break;
@@ -326,18 +397,32 @@ void Cluster::apply_effects(int id, Effects& fx) {
   for (const NodeEvent& event : fx.events) emit_effect(id, event);
   if (fx.reset_election_timer) arm_election_timer(id);
   if (fx.arm_heartbeat_timer) arm_heartbeat_timer(id);
-  for (Message& m : fx.messages) {
+  if (fx.messages.empty()) return;
+  int batch;
+  if (free_batches_.empty()) {
+    batches_.emplace_back();
+    batch = static_cast<int>(batches_.size());
+  } else {
+    batch = free_batches_.back();
+    free_batches_.pop_back();
+  }
+  // The outbox becomes the batch; Effects gets the drained batch's vector.
+  std::vector<Message>& msgs = batches_[static_cast<size_t>(batch - 1)].msgs;
+  std::swap(msgs, fx.messages);
+  for (Message& m : msgs) {
     m.id = next_msg_id_++;
     if (!sinks_.empty()) emit_send(id, m);
-    transmit(std::move(m));
+    transmit(m, batch);
   }
+  // Every message dropped (or none scheduled): nothing refers to the batch.
+  if (batches_[static_cast<size_t>(batch - 1)].in_flight == 0) release_batch(batch);
 }
 
 void Cluster::arm_election_timer(int id) {
   // §5.2: randomized timeouts in [min, max) make split votes rare.
   int64_t timeout =
       rng_.uniform(cfg_.timing.election_timeout_min_ms, cfg_.timing.election_timeout_max_ms - 1);
-  schedule(now_ + timeout, ItemKind::ElectionTimer, id, ++election_gen_[id]);
+  arm_slot(election_slot_[id], now_ + timeout, ItemKind::ElectionTimer, id, ++election_gen_[id]);
 }
 
 void Cluster::arm_heartbeat_timer(int id) {
@@ -358,7 +443,7 @@ const char* Cluster::link_blocked(int from, int to) const {
   return nullptr;
 }
 
-void Cluster::transmit(Message&& m) {
+void Cluster::transmit(Message& m, int batch) {
   ++stats_.messages_sent;
   ++stats_.sent_by_type[static_cast<size_t>(m.type)];
   stats_.entries_sent += static_cast<int64_t>(m.entries.size());
@@ -382,7 +467,11 @@ void Cluster::transmit(Message&& m) {
   }
   // Independent latencies reorder messages between the same pair of actors.
   int64_t at = now_ + rng_.uniform(t.network_latency_min_ms, t.network_latency_max_ms);
-  schedule_delivery(at, std::move(m));
+  if (batch == 0) {
+    schedule_delivery(at, std::move(m));
+  } else {
+    schedule_in_batch(at, m, batch);
+  }
 }
 
 void Cluster::deliver(Message& m) {
@@ -467,7 +556,7 @@ void Cluster::inject_request(int id, Command cmd) {
   m.to = id;
   m.cmd = cmd;
   if (!sinks_.empty()) emit(rt::ClientSend{0, 0, id, &m});
-  transmit(std::move(m));
+  transmit(m);
 }
 
 // ---------------------------------------------------------------------------
@@ -611,9 +700,9 @@ void Cluster::client_send(int id) {
   m.cmd = c.cmd;
   if (!sinks_.empty()) emit(rt::ClientSend{id, c.seq, c.target, &m});
   int64_t left = c.invoked_ms + cfg_.timing.client_deadline_ms - now_;
-  schedule(now_ + std::max<int64_t>(1, std::min(cfg_.timing.client_timeout_ms, left)),
+  arm_slot(c.timeout, now_ + std::max<int64_t>(1, std::min(cfg_.timing.client_timeout_ms, left)),
            ItemKind::ClientTimeout, id, c.gen);
-  transmit(std::move(m));
+  transmit(m);
 }
 
 void Cluster::client_on_reply(const Message& reply) {

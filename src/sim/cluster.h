@@ -139,17 +139,44 @@ class Cluster {
     int64_t time = 0;
     uint64_t order = 0;
     ItemKind kind = ItemKind::Deliver;
-    int target = 0;  // node id, client id or fault index
+    int target = 0;  // node id, client id or fault index; Deliver: the message's batch, or 0
     uint64_t gen = 0;
     Message* msg = nullptr;  // Deliver only
   };
   struct ClientState;
+  // A timer that is re-armed far more often than it fires: a follower's
+  // election timer (reset by each AppendEntries) and a client's request
+  // timeout (cancelled by each reply). Pushing an item per arming would fill
+  // the queue with stale items, popped only to be discarded. Instead an
+  // arming records its due time and takes its place in the order (`order`,
+  // drawn from next_order_ then, as a push would), and at most one queue
+  // item per timer stands for it: the earliest one pushed and not yet popped
+  // (`queued_order`). That item, due no later than the live arming, pushes
+  // the live arming with its recorded order when it pops, so the arming pops
+  // exactly where its own item would have: the run is unchanged, minus the
+  // stale pops.
+  struct TimerSlot {
+    int64_t due = 0;  // the live arming
+    uint64_t order = 0;
+    uint64_t gen = 0;
+    bool queued = false;  // an item stands for the timer in the queue
+    int64_t queued_time = 0;
+    uint64_t queued_order = 0;
+  };
 
   // Timers, client actions and faults carry no message; only deliveries do.
   void schedule(int64_t at, ItemKind kind, int target, uint64_t gen = 0);
+  // Arms a deferred timer (see TimerSlot) due at `at`.
+  void arm_slot(TimerSlot& slot, int64_t at, ItemKind kind, int target, uint64_t gen);
+  // The item of `slot` popped: true if it is the live arming, due now;
+  // otherwise it pushes the live arming if `live` (not cancelled since).
+  bool slot_fires(TimerSlot& slot, const Item& item, bool live);
   void schedule_delivery(int64_t at, Message&& msg);
+  // A message of outbox batch `batch`, delivered where it is.
+  void schedule_in_batch(int64_t at, Message& msg, int batch);
+  void release_batch(int batch);
   void push_item(const Item& item);
-  void pop_and_dispatch();
+  void pop_and_dispatch(int64_t next);  // next: queue_.next_time()
   void dispatch(Item& item);
   void emit(json event);
   void emit(const RuntimeEvent& event);  // the frequent runtime events, typed
@@ -164,7 +191,8 @@ class Cluster {
   void apply_effects(int node, Effects& fx);
   void arm_election_timer(int node);
   void arm_heartbeat_timer(int node);
-  void transmit(Message&& msg);
+  // batch: the outbox batch holding msg, or 0 to move msg into msg_pool_.
+  void transmit(Message& msg, int batch = 0);
   const char* link_blocked(int from, int to) const;
   void deliver(Message& msg);
   void apply_fault(const FaultConfig& f);
@@ -191,6 +219,20 @@ class Cluster {
   // drives sends new ones; delivered slots are reused through free_msgs_.
   std::deque<Message> msg_pool_;
   std::vector<Message*> free_msgs_;
+  // A step's sends stay in the outbox vector the node built them in: after
+  // the step that vector becomes a batch (batches_[b - 1] for batch b) and
+  // the step's Effects takes a drained batch's vector (capacity kept) for the
+  // next step. Each message is delivered from its batch, never moved; a
+  // batch is drained once its last message is delivered. A node's outbox
+  // used to be moved message by message into msg_pool_: a 312-byte move
+  // (four strings, a vector) per send. msg_pool_ keeps the messages clients
+  // send and the network's duplicates.
+  struct Batch {
+    std::vector<Message> msgs;
+    int64_t in_flight = 0;  // messages of msgs still to be delivered
+  };
+  std::vector<Batch> batches_;
+  std::vector<int> free_batches_;  // drained batches, the last drained on top
   // One Effects reused by every step: its vectors keep their capacity, so a
   // step allocates nothing for its events and sends.
   Effects fx_;
@@ -199,6 +241,7 @@ class Cluster {
 
   NodeSet nodes_;  // the nodes, up or down, and each one's stable storage (what a restart reads)
   std::vector<uint64_t> election_gen_;
+  std::vector<TimerSlot> election_slot_;  // index = node id
   std::vector<uint64_t> heartbeat_gen_;
 
   std::vector<int> group_of_;              // partition group per node (0 = all one)

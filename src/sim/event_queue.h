@@ -4,9 +4,9 @@
 // milliseconds and nearly every item is due within a second (latencies of a
 // few ms, heartbeats, election and client timeouts), so the items due in the
 // next kWindow milliseconds sit in one FIFO bucket per millisecond. A bucket
-// holds items of one time only, appended in insertion order, so popping the
-// front of the earliest bucket gives exactly the heap's (time, order) order
-// at O(1) per push and pop. Items due later (faults scheduled far ahead)
+// holds items of one time only, in `order` order (nearly always by appending),
+// so popping the front of the earliest bucket gives exactly the heap's
+// (time, order) order at O(1) per push and pop. Items due later (faults scheduled far ahead)
 // wait in a small heap and move into their bucket when the window reaches
 // them, before any item of that time can be pushed into the bucket directly
 // (every item due before cur_ + kWindow is in a bucket), so they keep their
@@ -27,7 +27,8 @@
 namespace raftkv {
 
 // Item: any copyable type with int64_t `time` and uint64_t `order` members
-// (order: a counter that grows with each push, used by the heap).
+// (order: a counter that grows with each push, or an order taken earlier and
+// not yet used: items pop in (time, order) order either way).
 template <typename Item>
 class EventQueue {
  public:
@@ -35,7 +36,8 @@ class EventQueue {
 
   bool empty() const { return in_window_ == 0 && later_.empty(); }
 
-  // Every push is due no earlier than the last item popped.
+  // Every push is due no earlier than the last item popped, and comes after
+  // it in (time, order) order.
   void push(const Item& item) {
     if (item.time < cur_ + kWindow) {
       append(buckets_[slot(item.time)], item);
@@ -57,8 +59,11 @@ class EventQueue {
   }
 
   // Removes and returns the earliest item (the queue must not be empty).
-  Item pop() {
-    int64_t t = next_time();
+  Item pop() { return pop_at(next_time()); }
+
+  // pop() for a caller that has just asked next_time() (t): it spares the
+  // second scan for the earliest bucket.
+  Item pop_at(int64_t t) {
     if (in_window_ == 0 || t != cur_) advance(t);
     Bucket& b = buckets_[slot(t)];
     Item item = b.items[b.head++];
@@ -92,7 +97,17 @@ class EventQueue {
       b.items = std::move(spare_.back());
       spare_.pop_back();
     }
+    // Items come in order, except a deferred timer (sim/cluster.h,
+    // TimerSlot), pushed late with the order it took when armed: it goes
+    // before the waiting items of its time that were pushed after it was
+    // armed. Never before head: the popped items all came before it.
     b.items.push_back(item);
+    size_t i = b.items.size() - 1;
+    while (i > b.head && b.items[i - 1].order > item.order) {
+      b.items[i] = b.items[i - 1];
+      --i;
+    }
+    b.items[i] = item;
   }
 
   // Moves the window's start to t (the earliest item's time) and brings in
