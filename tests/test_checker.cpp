@@ -757,6 +757,55 @@ TEST_CASE("check_trace_file: a forgotten message is found again in the file", "[
                                                   tb.find(is_event("drop"))["seq"].get<int64_t>()});
 }
 
+// The checker's reader parses lines a batch (256 KB) ahead on a thread of its own
+// (trace/fast_reader.h). Across batches it must keep the sequential reader's order: a malformed
+// line is reported with its own line number, and only once every line before it was checked, so
+// a violation on an earlier line is the verdict.
+TEST_CASE("the read-ahead keeps the order of verdicts across batches", "[checker][format]") {
+  TraceBuilder tb(3, 1);
+  tb.start_all();
+  tb.elect(1, {2});
+  for (int i = 0; i < 6000; ++i) {  // ~1 MB of lines: several batches
+    tb.tick();
+    tb.timeout(2, "heartbeat");
+  }
+  tb.end();
+  REQUIRE(tb.check().ok());
+  std::vector<std::string> lines;
+  {
+    std::istringstream split(tb.text());
+    for (std::string l; std::getline(split, l);) lines.push_back(l);
+  }
+  REQUIRE(lines.size() > 6000);
+  auto text_of = [](const std::vector<std::string>& ls) {
+    std::string out;
+    for (const std::string& l : ls) out += l + "\n";
+    return out;
+  };
+  // A line near the end that is not JSON: the error names it.
+  size_t bad = lines.size() - 3;
+  std::vector<std::string> broken = lines;
+  broken[bad] = "{\"event\":";
+  {
+    std::istringstream in(text_of(broken));
+    try {
+      check_trace(in, "bad");
+      FAIL("expected TraceFormatError");
+    } catch (const TraceFormatError& e) {
+      CHECK(e.line() == static_cast<int64_t>(bad) + 1);
+    }
+  }
+  // A violation on a line of the first batch comes before that error.
+  json early = json::parse(broken[20]);
+  REQUIRE(early["event"] == "timeout");
+  early["state"]["term"] = 0;
+  broken[20] = early.dump();
+  std::istringstream in(text_of(broken));
+  Report r = check_trace(in, "bad");
+  REQUIRE(violated(r) == "WellFormed");
+  CHECK(r.violation->seqs == std::vector<int64_t>{early["seq"].get<int64_t>()});
+}
+
 TEST_CASE("WellFormed: a node's term decreases", "[checker][WellFormed]") {
   TraceBuilder tb(3, 1);
   tb.start_all();
