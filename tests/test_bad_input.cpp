@@ -155,7 +155,7 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
       {"invalid UTF-8",
        edit_line(11, [](std::string& l) { l.replace(l.find("\"event\":\"") + 9, 0, "\xff\xfe"); }),
        11});
-  // Lines the checker's simdjson parser and the nlohmann reader might read apart
+  // Lines the checker's own parser and the nlohmann reader might read apart
   // (trace/fast_reader.h): both must give the nlohmann reader's verdict.
   corpus.push_back(
       {"a lone surrogate",

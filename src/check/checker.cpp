@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <deque>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -23,7 +25,7 @@ namespace raftkv::check {
 namespace {
 
 using json = nlohmann::json;
-using simdjson::dom::element;
+using element = LineValue;  // a value of the line being checked (trace/fast_reader.h)
 
 constexpr int kMaxNodes = 1000;  // the config's limit (src/config/config.cpp)
 
@@ -77,25 +79,23 @@ uint64_t mix(uint64_t h, uint64_t v) { return splitmix64(h ^ (v + 0x9e3779b97f4a
 
 uint64_t hash_json(element v) {
   switch (v.type()) {
-    case simdjson::dom::element_type::OBJECT: {
+    case LineType::Object: {
       uint64_t sum = 0;
-      for (simdjson::dom::key_value_pair kv : simdjson::dom::object(v)) {
-        sum += mix(fnv_bytes(kFnvOffset, kv.key), hash_json(kv.value));
+      for (element member : v) {
+        sum += mix(fnv_bytes(kFnvOffset, member.key()), hash_json(member));
       }
       return mix(1, sum);
     }
-    case simdjson::dom::element_type::ARRAY: {
+    case LineType::Array: {
       uint64_t h = 2;
-      for (element child : simdjson::dom::array(v)) h = mix(h, hash_json(child));
+      for (element child : v) h = mix(h, hash_json(child));
       return mix(h, 6);
     }
-    case simdjson::dom::element_type::STRING:
-      return mix(3, fnv_bytes(kFnvOffset, v.get_string().value_unsafe()));
-    case simdjson::dom::element_type::BOOL: return mix(4, v.get_bool().value_unsafe() ? 1 : 0);
-    case simdjson::dom::element_type::INT64:
-      return mix(5, static_cast<uint64_t>(v.get_int64().value_unsafe()));
-    default: return 0;  // excluded by the reader (trace/fast_reader.h)
+    case LineType::String: return mix(3, fnv_bytes(kFnvOffset, v.str()));
+    case LineType::Bool: return mix(4, v.boolean() ? 1 : 0);
+    case LineType::Int: return mix(5, static_cast<uint64_t>(v.integer()));
   }
+  return 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -118,19 +118,12 @@ class Obj {
   // Element `index` of the array field `name` of `parent` (kAnyIndex: written "[]").
   Obj(element j, const Obj* parent, std::string_view name, int64_t index)
       : e_(j), parent_(parent), name_(name), index_(index) {
-    simdjson::dom::object o;
-    if (j.get_object().get(o) != simdjson::SUCCESS) {
+    if (!j.is(LineType::Object)) {
       std::string path = this->path();
       throw FormatIssue(cat("'", path.empty() ? "line" : path, "' must be an object"));
     }
-    // One walk over the keys; the checker then reads most of them, each by name.
-    for (simdjson::dom::key_value_pair kv : o) {
-      if (size_ == kMaxFields) {
-        size_ = 0;
-        break;
-      }
-      fields_[size_++] = {kv.key, kv.value};
-    }
+    first_ = next_ = j.index() + 1;
+    end_ = j.nodes()[j.index()].end;
   }
 
   static constexpr int64_t kNoIndex = -1;
@@ -140,45 +133,48 @@ class Obj {
     // Lines have their keys sorted and the parsers below read fields in that order where they
     // can, so the field after the last one found is tried first: one comparison, not a scan.
     // The scan goes on from there and wraps around, so a read that skips a few keys (seq after
-    // event) or comes back to an earlier one still finds it in a few comparisons.
-    for (size_t k = 0; k < size_; ++k) {
-      size_t f = next_ + k < size_ ? next_ + k : next_ + k - size_;
-      if (same(fields_[f].first, name)) {
-        next_ = f + 1;
-        return fields_[f].second;
+    // event) or comes back to an earlier one still finds it in a few comparisons. The fields
+    // are read in place, in the line's tree (trace/fast_reader.h): nothing is copied.
+    const LineNode* nodes = e_.nodes();
+    for (uint32_t i = next_; i != end_; i = nodes[i].end) {
+      if (same(nodes[i].key_view(), name)) {
+        next_ = nodes[i].end;
+        return element(nodes, i);
       }
     }
-    element v;  // an object too large for the table (the contract has none)
-    if (size_ == 0 && e_.get_object().value_unsafe().at_key(name).get(v) == simdjson::SUCCESS) {
-      return v;
+    for (uint32_t i = first_; i != next_; i = nodes[i].end) {
+      if (same(nodes[i].key_view(), name)) {
+        next_ = nodes[i].end;
+        return element(nodes, i);
+      }
     }
     throw FormatIssue(cat("missing field '", qualified(name), "'"));
   }
   int64_t integer(std::string_view name) const {
     element v = get(name);
-    if (v.type() != simdjson::dom::element_type::INT64) throw wrong_type(name, "an integer");
-    return v.get_int64().value_unsafe();
+    if (!v.is(LineType::Int)) throw wrong_type(name, "an integer");
+    return v.integer();
   }
   int node_id(std::string_view name) const { return static_cast<int>(integer(name)); }
   std::string_view str(std::string_view name) const {
     element v = get(name);
-    if (v.type() != simdjson::dom::element_type::STRING) throw wrong_type(name, "a string");
-    return v.get_string().value_unsafe();
+    if (!v.is(LineType::String)) throw wrong_type(name, "a string");
+    return v.str();
   }
   bool boolean(std::string_view name) const {
     element v = get(name);
-    if (v.type() != simdjson::dom::element_type::BOOL) throw wrong_type(name, "a boolean");
-    return v.get_bool().value_unsafe();
+    if (!v.is(LineType::Bool)) throw wrong_type(name, "a boolean");
+    return v.boolean();
   }
   Obj object(std::string_view name) const {
     element v = get(name);
-    if (v.type() != simdjson::dom::element_type::OBJECT) throw wrong_type(name, "an object");
+    if (!v.is(LineType::Object)) throw wrong_type(name, "an object");
     return Obj(v, this, name, kNoIndex);
   }
-  simdjson::dom::array array(std::string_view name) const {
+  element array(std::string_view name) const {
     element v = get(name);
-    if (v.type() != simdjson::dom::element_type::ARRAY) throw wrong_type(name, "an array");
-    return v.get_array().value_unsafe();
+    if (!v.is(LineType::Array)) throw wrong_type(name, "an array");
+    return v;
   }
   // One of a fixed set of strings.
   std::string_view one_of(std::string_view name,
@@ -193,10 +189,8 @@ class Obj {
   std::vector<int64_t> int_array(std::string_view name) const {
     std::vector<int64_t> out;
     for (element v : array(name)) {
-      if (v.type() != simdjson::dom::element_type::INT64) {
-        throw wrong_type(name, "an array of integers");
-      }
-      out.push_back(v.get_int64().value_unsafe());
+      if (!v.is(LineType::Int)) throw wrong_type(name, "an array of integers");
+      out.push_back(v.integer());
     }
     return out;
   }
@@ -228,11 +222,10 @@ class Obj {
     return i == name.size();
   }
 
-  static constexpr size_t kMaxFields = 16;  // the contract's largest object has 11
   element e_;
-  std::array<std::pair<std::string_view, element>, kMaxFields> fields_;
-  size_t size_ = 0;              // 0 with a non-empty object: more fields than the table holds
-  mutable size_t next_ = 0;      // the field after the last one read
+  uint32_t first_ = 0;           // the node of the first field
+  uint32_t end_ = 0;             // the node after the last field's subtree
+  mutable uint32_t next_ = 0;    // the node of the field after the last one read
   const Obj* parent_ = nullptr;  // outlives this (children are read within their parent's scope)
   std::string_view name_;
   int64_t index_ = kNoIndex;
@@ -385,7 +378,7 @@ Entry parse_entry(const Obj& e) {
 
 std::vector<Entry> parse_entries(const Obj& parent, std::string_view name) {
   std::vector<Entry> out;
-  simdjson::dom::array arr = parent.array(name);
+  element arr = parent.array(name);
   out.reserve(arr.size());
   int64_t i = 0;
   for (element item : arr) out.push_back(parse_entry(Obj(item, &parent, name, i++)));
@@ -620,6 +613,20 @@ const std::unordered_map<std::string_view, Ev>& event_table() {
   return table;
 }
 
+// The checker's event for each entry of the contract's table (trace::event_table()), which the
+// reader names by index: no lookup of the name on every line.
+const std::vector<std::optional<Ev>>& events_by_index() {
+  static const std::vector<std::optional<Ev>> table = [] {
+    std::vector<std::optional<Ev>> out;
+    for (const trace::EventSpec& spec : trace::event_table()) {
+      auto it = event_table().find(spec.name);
+      out.push_back(it == event_table().end() ? std::nullopt : std::optional<Ev>(it->second));
+    }
+    return out;
+  }();
+  return table;
+}
+
 bool is_input(Ev e) { return e <= Ev::Restart; }
 bool is_node_event(Ev e) { return e <= Ev::RejectClient; }
 
@@ -686,25 +693,24 @@ struct SentMessage {
   DeliveryFacts facts;
 };
 
-// Every message sent so far, by id. record_send accepts only ids above every earlier one, so the
-// records arrive sorted: a deque of them (64 bytes each, no per-message allocation, no copy when
-// it grows) is found by position where ids are dense, as the runtime numbers them 1, 2, 3, ...,
-// and by binary search otherwise. A hash map cost about twice the memory per message.
+// The messages that may still be delivered, dropped or duplicated, by id: a message is kept from
+// its send until its last copy is used up (copies 0), so the store holds the messages in flight,
+// not every message of the trace. A later event may still name a message forgotten that way (a
+// scenario's duplicate after the delivery, or a malformed trace delivering it once more): the
+// checker then finds its send again in the trace (TraceChecker::recover_message), so every
+// verdict and message is the one a store of every message would give.
 class SentMessages {
  public:
   SentMessage* find(int64_t id) {
-    if (all_.empty() || id < all_.front().id) return nullptr;
-    auto offset = static_cast<uint64_t>(id - all_.front().id);
-    if (offset < all_.size() && all_[offset].id == id) return &all_[offset];
-    auto it = std::lower_bound(all_.begin(), all_.end(), id,
-                               [](const SentMessage& m, int64_t i) { return m.id < i; });
-    return it != all_.end() && it->id == id ? &*it : nullptr;
+    auto it = live_.find(id);
+    return it == live_.end() ? nullptr : &it->second;
   }
-  // `m.id` is above every earlier id.
-  void add(const SentMessage& m) { all_.push_back(m); }
+  SentMessage& add(const SentMessage& m) { return live_.insert_or_assign(m.id, m).first->second; }
+  void forget(int64_t id) { live_.erase(id); }
+  size_t size() const { return live_.size(); }
 
  private:
-  std::deque<SentMessage> all_;
+  std::unordered_map<int64_t, SentMessage> live_;
 };
 
 // The first time an (index, term) pair appeared in some log, with that log's prefix hash.
@@ -816,7 +822,11 @@ class TraceChecker {
       : options_(options), report_(report), history_(linearizability_options(options)) {}
 
   void header(const json& j);
-  void event(element j);
+  void event(element j, size_t index);  // index: the event's in trace::event_table()
+  void set_source(std::function<std::unique_ptr<std::istream>()> reopen, std::string name,
+                  const FastTraceReader* reader) {
+    source_ = Source{std::move(reopen), std::move(name), reader};
+  }
   void finish();
 
  private:
@@ -842,10 +852,21 @@ class TraceChecker {
   void check_term(const NodeEvent& e);
   void check_post_state(const NodeEvent& e);
   SentMessage& sent_message(const Obj& msg, int64_t seq, const char* event);
+  // A sent message by id, also one whose copies were all used up (found again in the trace).
+  SentMessage* find_message(int64_t id);
+  SentMessage* recover_message(int64_t id);
+  // After an event used up a copy of `m`: forgets it once no copy is left (`m` dies).
+  void release(SentMessage& m);
   SentMessage& delivered_message(int64_t id, int64_t seq);
   void record_send(const Obj& msg, int64_t seq, int node);
 
   // Node events
+  // A node event's post-state, read here and nowhere else: a schema that leaves `state` out
+  // when it equals the node's previous one (planned: version 3) changes only this function,
+  // which keeps each node's last state in last_state_ for it.
+  NodeState node_state(const Obj& ev, int64_t id);
+  std::vector<NodeState> last_state_;  // last_state_[id]: node id's state on its last line
+  std::string_view event_name_;        // the current line's event (static storage)
   void node_event(Ev kind, const Obj& ev, int64_t seq);
   void on_deliver(const NodeEvent& e, const Obj& ev);
   void on_crash(const NodeEvent& e);
@@ -911,6 +932,13 @@ class TraceChecker {
 
   std::vector<NodeTrack> nodes_;  // nodes_[id], id 1..num_nodes_
   SentMessages sent_;
+  // Where the trace can be read again (recover_message); no reopen: never read again.
+  struct Source {
+    std::function<std::unique_ptr<std::istream>()> reopen;
+    std::string name;
+    const FastTraceReader* reader = nullptr;  // the pass's reader: its current line
+  };
+  Source source_;
   int64_t last_message_id_ = -1;
 
   std::unordered_map<int64_t, std::pair<int, int64_t>> leader_of_term_;  // term -> (node, seq)
@@ -957,8 +985,14 @@ class TraceChecker {
   int64_t last_fault_t_ = 0;
   std::vector<int> group_of_;                   // partition group per node (0: not partitioned)
   std::set<std::pair<int64_t, int64_t>> cuts_;  // one-way cut links
-  std::vector<std::pair<int64_t, int64_t>> commit_history_;  // (t, highest commit so far)
-  std::unordered_map<uint64_t, int64_t> invoked_at_;         // open client operations: invoke time
+  std::deque<std::pair<int64_t, int64_t>> commit_history_;  // (t, highest commit so far)
+  // check_liveness's bound, 0 when it judges none.
+  int64_t liveness_bound() const {
+    if (!options_.liveness) return 0;
+    if (options_.liveness_bound_ms > 0) return options_.liveness_bound_ms;
+    return timing_.known ? 10 * timing_.election_timeout_max_ms : 0;
+  }
+  std::unordered_map<uint64_t, int64_t> invoked_at_;  // open client operations: invoke time
 
   void check_durable_send(const NodeEvent& e, const Obj& msg);
   void check_acknowledgement(const NodeEvent& e, const Obj& msg);
@@ -1006,6 +1040,7 @@ void TraceChecker::header(const json& j) {
   }
   nodes_.assign(static_cast<size_t>(num_nodes_) + 1, NodeTrack{});
   group_of_.assign(static_cast<size_t>(num_nodes_) + 1, 0);
+  last_state_.assign(static_cast<size_t>(num_nodes_) + 1, NodeState{});
   report_.counts["nodes"] = num_nodes_;
   // The bounds of the liveness checks come from the run's timing (absent in hand-made traces).
   if (config.raw().contains("leader_noop")) leader_noop_ = config.boolean("leader_noop");
@@ -1102,7 +1137,7 @@ void TraceChecker::check_post_state(const NodeEvent& e) {
 
 SentMessage& TraceChecker::sent_message(const Obj& msg, int64_t seq, const char* event) {
   int64_t id = msg.integer("id");
-  SentMessage* m = sent_.find(id);
+  SentMessage* m = find_message(id);
   if (m == nullptr) {
     fail(kWellFormed, {seq}, {},
          cat("The ", event, " at seq ", seq, " names message id ", id,
@@ -1121,7 +1156,7 @@ SentMessage& TraceChecker::sent_message(const Obj& msg, int64_t seq, const char*
 
 // The message a deliver names by its msg_id: one an earlier send or client_send carried.
 SentMessage& TraceChecker::delivered_message(int64_t id, int64_t seq) {
-  SentMessage* m = sent_.find(id);
+  SentMessage* m = find_message(id);
   if (m == nullptr) {
     fail(kWellFormed, {seq}, {},
          cat("The deliver at seq ", seq, " names message id ", id,
@@ -1144,7 +1179,7 @@ DeliveryFacts delivery_facts(const Obj& msg, const std::string& type) {
   if (type == "ClientRequest" || type == "ClientReply") return f;
   f.term = static_cast<int32_t>(msg.integer("term"));
   if (type != "AppendEntries") return f;
-  simdjson::dom::array entries = msg.array("entries");
+  element entries = msg.array("entries");
   f.prev_log_index = static_cast<int32_t>(msg.integer("prev_log_index"));
   f.last_new_index = f.prev_log_index + static_cast<int32_t>(entries.size());
   f.last_new_term = static_cast<int32_t>(msg.integer("prev_log_term"));
@@ -1185,15 +1220,60 @@ void TraceChecker::record_send(const Obj& msg, int64_t seq, int node) {
   count("messages");
 }
 
+SentMessage* TraceChecker::find_message(int64_t id) {
+  if (SentMessage* m = sent_.find(id)) return m;
+  return recover_message(id);
+}
+
+void TraceChecker::release(SentMessage& m) {
+  // Without a way to read the trace again, nothing is forgotten.
+  if (m.copies == 0 && source_.reopen) sent_.forget(m.id);
+}
+
+// Reads the trace again, from its first line to the one before the current, for the send of
+// message `id`, and puts its record back as it was when forgotten (no copy left). Only when an
+// event names a message the store no longer holds: never for a trace the runtime wrote without
+// faults in it, as every copy it uses up was sent or duplicated before.
+SentMessage* TraceChecker::recover_message(int64_t id) {
+  if (!source_.reopen || id > last_message_id_) return nullptr;  // ids rise in send order
+  std::unique_ptr<std::istream> in = source_.reopen();
+  if (!in || !*in) {
+    throw TraceFormatError(
+        source_.name, 0,
+        "cannot open the trace file again (to find message " + std::to_string(id) + ")");
+  }
+  FastTraceReader again(*in, source_.name);
+  json header;
+  again.read_header(header);
+  LineValue line;
+  while (again.next(line) && again.line() < source_.reader->line()) {
+    const std::optional<Ev>& kind = events_by_index()[again.event_index()];
+    if (kind != Ev::Send && kind != Ev::ClientSend) continue;
+    Obj ev(line);
+    Obj msg = ev.object("msg");
+    if (msg.integer("id") != id) continue;
+    MessageInfo info = validate_message(msg);
+    return &sent_.add(SentMessage{id, hash_json(msg.raw()), ev.integer("seq"), 0, info.to,
+                                  delivery_facts(msg, info.type)});
+  }
+  return nullptr;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Node events
 
+NodeState TraceChecker::node_state(const Obj& ev, int64_t id) {
+  NodeState st = parse_state(ev.object("state"));
+  if (id >= 1 && id <= num_nodes_) last_state_[static_cast<size_t>(id)] = st;
+  return st;
+}
+
 void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
   int64_t id = ev.integer("node");
-  NodeState st = parse_state(ev.object("state"));
+  NodeState st = node_state(ev, id);
   check_node_id(id, seq, "the event's node");
   NodeEvent e{kind, seq, static_cast<int>(id), &nodes_[static_cast<size_t>(id)], st};
-  std::string_view name = ev.str("event");
+  std::string_view name = event_name_;
   if (e.node->down && kind != Ev::Restart) {
     fail(kWellFormed, {seq}, {e.id},
          cat("Node ", e.id, " is crashed, yet event seq ", seq, " (", name,
@@ -1294,6 +1374,7 @@ void TraceChecker::on_deliver(const NodeEvent& e, const Obj& ev) {
              "was sent and duplicated (every deliver or drop uses up one copy)."));
   }
   count("deliveries");
+  release(m);
 }
 
 void TraceChecker::on_crash(const NodeEvent& e) {
@@ -1711,6 +1792,14 @@ void TraceChecker::advance_commit(const NodeEvent& e) {
     check_majority_holds(e, c, n.prefix(c),
                          cat("node ", e.id, " commits through index ", c).c_str());
     commit_history_.emplace_back(last_t_, c);
+    // check_liveness wants the last entry at least `bound` before the end and every later one;
+    // the end is no earlier than now, so an entry with a successor at least `bound` before now
+    // is never that one: forgotten, the history holds about one bound's worth of commits.
+    if (int64_t bound = liveness_bound(); bound > 0) {
+      while (commit_history_.size() >= 2 && commit_history_[1].first <= last_t_ - bound) {
+        commit_history_.pop_front();
+      }
+    }
   }
   for (int64_t i = known + 1; i <= c; ++i) {
     const LogSlot& slot = n.log[static_cast<size_t>(i - 1)];
@@ -1954,6 +2043,7 @@ void TraceChecker::runtime_event(Ev kind, const Obj& ev, int64_t seq) {
                  "copies were already delivered or dropped."));
       }
       count("drops");
+      release(m);
       break;
     }
     case Ev::Duplicate: ++sent_message(ev.object("msg"), seq, "duplicate").copies; break;
@@ -1978,16 +2068,13 @@ void TraceChecker::runtime_event(Ev kind, const Obj& ev, int64_t seq) {
     case Ev::Partition: {
       int group_no = 0;
       for (element group : ev.array("groups")) {
-        simdjson::dom::array ids;
-        if (group.get_array().get(ids) != simdjson::SUCCESS) {
+        if (!group.is(LineType::Array)) {
           throw FormatIssue("field 'groups' must be an array of arrays");
         }
         ++group_no;
-        for (element id : ids) {
-          int64_t node = 0;
-          if (id.get_int64().get(node) != simdjson::SUCCESS) {
-            throw FormatIssue("field 'groups' must hold node ids");
-          }
+        for (element id : group) {
+          if (!id.is(LineType::Int)) throw FormatIssue("field 'groups' must hold node ids");
+          int64_t node = id.integer();
           check_node_id(node, seq, "a partition member");
           group_of_[static_cast<size_t>(node)] = group_no;
         }
@@ -2042,6 +2129,7 @@ void TraceChecker::on_client_receive(const Obj& ev, int64_t seq) {
   }
   last_reply_[client] = {msg.integer("seq"), parse_result(msg.object("result"))};
   count("deliveries");
+  release(m);
 }
 
 void TraceChecker::on_client_invoke(const Obj& ev, int64_t seq) {
@@ -2446,24 +2534,25 @@ void TraceChecker::check_linearizability() {
 // ---------------------------------------------------------------------------------------------
 // Driving
 
-void TraceChecker::event(element j) {
+void TraceChecker::event(element j, size_t index) {
   Obj ev(j);
   int64_t seq = ev.integer("seq");
   int64_t t = ev.integer("t");
-  std::string_view name = ev.str("event");
-  auto it = event_table().find(name);
-  if (it == event_table().end()) throw FormatIssue("unknown event " + quote(std::string(name)));
+  event_name_ = trace::event_table()[index].name;
+  const std::optional<Ev>& kind = events_by_index()[index];
+  if (!kind) throw FormatIssue("unknown event " + quote(std::string(event_name_)));
+  auto it = &*kind;
   if (ended_) throw FormatIssue("event after the 'end' event");
   check_order(seq, t);
   ++report_.events;
-  if (is_input(it->second) || it->second == Ev::End) {  // a step ended
+  if (is_input(*it) || *it == Ev::End) {  // a step ended
     check_term_adopted();
     check_leader_noop();
   }
-  if (is_node_event(it->second))
-    node_event(it->second, ev, seq);
+  if (is_node_event(*it))
+    node_event(*it, ev, seq);
   else
-    runtime_event(it->second, ev, seq);
+    runtime_event(*it, ev, seq);
 }
 
 void TraceChecker::finish() {
@@ -2475,6 +2564,11 @@ void TraceChecker::finish() {
 }  // namespace
 
 Report check_trace(std::istream& in, const std::string& name, const CheckOptions& options) {
+  return check_trace(in, name, options, nullptr);
+}
+
+Report check_trace(std::istream& in, const std::string& name, const CheckOptions& options,
+                   const std::function<std::unique_ptr<std::istream>()>& reopen) {
   Report report;
   report.trace_name = name;
   TraceChecker checker(options, report);
@@ -2483,6 +2577,7 @@ Report check_trace(std::istream& in, const std::string& name, const CheckOptions
   // shared reader of replay and export-tla; what it lets through, the checks
   // below judge.
   FastTraceReader r(in, name);
+  checker.set_source(reopen, name, &r);
   try {
     json header;
     r.read_header(header);
@@ -2491,10 +2586,10 @@ Report check_trace(std::istream& in, const std::string& name, const CheckOptions
     } catch (const FormatIssue& issue) {
       r.fail(issue.what());
     }
-    element event;
+    LineValue event;
     while (r.next(event)) {
       try {
-        checker.event(event);
+        checker.event(event, r.event_index());
       } catch (const FormatIssue& issue) {
         r.fail(issue.what());
       }
@@ -2514,7 +2609,9 @@ Report check_trace(std::istream& in, const std::string& name, const CheckOptions
 Report check_trace_file(const std::string& path, const CheckOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw TraceFormatError(path, 0, "cannot open the trace file");
-  return check_trace(in, path, options);
+  return check_trace(in, path, options, [path]() -> std::unique_ptr<std::istream> {
+    return std::make_unique<std::ifstream>(path, std::ios::binary);
+  });
 }
 
 std::string format_report(const Report& r) {

@@ -9,14 +9,17 @@
 // searched per key as the trace goes, at the points where a key's history can be cut, and
 // judged at the end as if over the whole client history (check/linearizability.h); a client
 // request keeps only its invoke seq once completed. Memory is the cluster's state (logs, per-index
-// records), the open client operations and the sent-message store. The first violation
+// records), the open client operations and the messages in flight (check_trace with reopen,
+// check_trace_file), plus 8 bytes per completed request. The first violation
 // stops the check and is reported; a trace that cannot be read (bad JSON, truncated, missing
 // or mistyped field, unknown event, wrong format/version, a null) raises TraceFormatError.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <istream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -91,6 +94,12 @@ struct CheckOptions {
 };
 
 Report check_trace(std::istream& in, const std::string& name, const CheckOptions& options = {});
+// The same, for a trace that can be read again from its start (`reopen` gives a new stream on
+// it): the checker then keeps only the messages still in flight, and reads the trace again for a
+// message an event names after its last copy was used up, so its memory does not grow with the
+// trace's length. check_trace_file reads files this way.
+Report check_trace(std::istream& in, const std::string& name, const CheckOptions& options,
+                   const std::function<std::unique_ptr<std::istream>()>& reopen);
 Report check_trace_file(const std::string& path, const CheckOptions& options = {});
 
 // Human summary. A passing trace gives one line:
