@@ -83,7 +83,7 @@ const std::vector<std::string>& planted_bug_vocabulary();
 // Node events (input and effect) carry `node` and `state`; runtime events do not.
 inline bool is_node_event(const EventSpec& e) { return e.kind != EventKind::Runtime; }
 // The fields of the schema's nested objects, one definition for every validator (the nlohmann
-// one below and the simdjson one of trace/fast_reader.h).
+// one below and the one of trace/fast_reader.h, which parses the writer's encoding).
 const std::vector<FieldSpec>& event_common_fields(const EventSpec& event);  // seq, t, event (...)
 const std::vector<FieldSpec>& message_common_fields();                      // id, type, from, to
 const std::vector<FieldSpec>& state_fields();
