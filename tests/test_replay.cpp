@@ -148,7 +148,7 @@ TEST_CASE("A trace of a planted bug replays only with that bug planted", "[repla
   json header = cluster.header();
   CHECK(header["planted_bugs"] == json::array({"apply_before_commit"}));
   std::string body;
-  for (const json& e : sink.events) body += e.dump() + "\n";
+  for (const json& e : sink.raw) body += e.dump() + "\n";
   CHECK(replay_text(header.dump() + "\n" + body).identical);
   header["planted_bugs"] = json::array();
   CHECK_FALSE(replay_text(header.dump() + "\n" + body).identical);

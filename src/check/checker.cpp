@@ -136,6 +136,15 @@ class Obj {
   static constexpr int64_t kNoIndex = -1;
   static constexpr int64_t kAnyIndex = -2;
 
+  // Whether the object has field `name` (an optional field: a node line's `state`).
+  bool has(std::string_view name) const {
+    for (size_t k = 0; k < size_; ++k) {
+      if (same(fields_[k].first, name)) return true;
+    }
+    element v;
+    return size_ == 0 && e_.get_object().value_unsafe().at_key(name).get(v) == simdjson::SUCCESS;
+  }
+
   element get(std::string_view name) const {
     // Lines have their keys sorted and the parsers below read fields in that order where they
     // can, so the field after the last one found is tried first: one comparison, not a scan.
@@ -656,6 +665,9 @@ struct NodeTrack {
   int64_t term_before_crash = 0;
   // Liveness: when the node was first seen in role leader since the last fault (-1: not yet).
   int64_t leader_since_fault_t = -1;
+  // The state the node's last line carried: a line without `state` has it (schema v3).
+  bool has_line_state = false;
+  NodeState line_state;
 
   uint64_t prefix(int64_t index) const {
     return index == 0 ? kEmptyPrefix : log[static_cast<size_t>(index - 1)].prefix_hash;
@@ -847,6 +859,8 @@ class TraceChecker {
 
   // Node events
   void node_event(Ev kind, const Obj& ev, int64_t seq);
+  // The line's `state`, or (absent, schema v3) that of node id's previous line.
+  NodeState line_state(const Obj& ev, int64_t id);
   void on_deliver(const NodeEvent& e, const Obj& ev);
   void on_crash(const NodeEvent& e);
   void on_restart(const NodeEvent& e);
@@ -1188,10 +1202,21 @@ void TraceChecker::record_send(const Obj& msg, int64_t seq, int node) {
 // ---------------------------------------------------------------------------------------------
 // Node events
 
+NodeState TraceChecker::line_state(const Obj& ev, int64_t id) {
+  NodeTrack& n = nodes_[static_cast<size_t>(id)];
+  if (ev.has("state")) {
+    n.line_state = parse_state(ev.object("state"));
+    n.has_line_state = true;
+  } else if (!n.has_line_state) {
+    throw FormatIssue(trace::missing_state(id));
+  }
+  return n.line_state;
+}
+
 void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
   int64_t id = ev.integer("node");
-  NodeState st = parse_state(ev.object("state"));
   check_node_id(id, seq, "the event's node");
+  NodeState st = line_state(ev, id);
   NodeEvent e{kind, seq, static_cast<int>(id), &nodes_[static_cast<size_t>(id)], st};
   std::string_view name = ev.str("event");
   if (e.node->down && kind != Ev::Restart) {

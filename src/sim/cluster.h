@@ -159,6 +159,7 @@ class Cluster {
   void emit_effect(int node, const NodeEvent& event);
   void emit_send(int node, const Message& m);
   void write_line();  // line_ to every sink
+  json omit_same_state(json event, int node, const NodeState& state, bool up);
   template <typename Input>
   void run_node_step(int node, Input&& input);
   void apply_effects(int node, Effects& fx);
@@ -211,7 +212,7 @@ class Cluster {
   std::vector<TraceSink*> sinks_;
   bool lines_only_ = true;  // every sink takes lines (trace/line_encoder.h)
   std::string line_;        // the line being written
-  StateCache state_text_;   // each node's last `state` text
+  StateCache state_text_;   // each node's last written `state` (omitted when unchanged)
   std::function<bool(const Message&)> drop_filter_;
   RunStats stats_;
   int64_t last_fault_ms_ = 0;

@@ -189,17 +189,18 @@ void append_message(std::string& out, const Message& m) {
   o.name("type", to_string(m.type));
 }
 
-const std::string& StateCache::text(int node, const NodeState& s, bool up) {
+const std::string* StateCache::changed(int node, const NodeState& s, bool up) {
   if (static_cast<size_t>(node) >= slots_.size()) slots_.resize(static_cast<size_t>(node) + 1);
   Slot& slot = slots_[static_cast<size_t>(node)];
-  if (!slot.valid || slot.up != up || !(slot.state == s)) {
-    slot.valid = true;
-    slot.up = up;
-    slot.state = s;
-    slot.text.clear();
-    append_state(slot.text, s, up);
-  }
-  return slot.text;
+  // A crashed node's role is "down" whatever its volatile state says, so up
+  // is part of the state compared.
+  if (slot.valid && slot.up == up && slot.state == s) return nullptr;
+  slot.valid = true;
+  slot.up = up;
+  slot.state = s;
+  slot.text.clear();
+  append_state(slot.text, s, up);
+  return &slot.text;
 }
 
 void append_node_input(std::string& out, StateCache& states, const char* event, int node,
@@ -218,7 +219,7 @@ void append_node_input(std::string& out, StateCache& states, const char* event, 
   }
   o.num("node", node);
   o.num("seq", seq);
-  o.key("state").append(states.text(node, state, up));
+  if (const std::string* text = states.changed(node, state, up)) o.key("state").append(*text);
   o.num("t", t);
   if (timer != nullptr) o.name("timer", timer);
 }
@@ -243,7 +244,9 @@ struct EventWriter {
   // term and vote follow t.
   void seq_state_t(Obj& o) const {
     o.num("seq", seq);
-    o.key("state").append(states.text(node, event.state, true));
+    if (const std::string* text = states.changed(node, event.state, true)) {
+      o.key("state").append(*text);
+    }
     o.num("t", t);
   }
 
