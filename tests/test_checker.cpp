@@ -16,6 +16,7 @@
 
 #include "check/checker.h"
 #include "check/linearizability.h"
+#include "trace/event_table.h"
 
 namespace {
 
@@ -99,7 +100,7 @@ class TraceBuilder {
       : nodes(static_cast<size_t>(num_nodes) + 1) {
     header =
         json{{"format", "raftkv-trace"},
-             {"version", trace::kTraceVersion},
+             {"version", raftkv::trace::kTraceVersion},
              {"seed", 7},
              {"planted_bugs", json::array()},
              {"config", {{"num_nodes", num_nodes}, {"num_clients", num_clients}, {"seed", 7}}}};

@@ -383,7 +383,7 @@ void read_rest_of_trace(LineReader& r, TraceFraming& framing) {
 }
 
 ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions& opts) {
-  TraceFraming framing;
+  TraceFraming framing(header["config"]["num_nodes"].get<int64_t>());
   ReplayResult result = TraceComparer(r, header, opts).run(framing);
   // A divergence in a file that is not a whole trace is where the file was
   // cut or broken (a trace cut inside a step lacks the step's last effects),

@@ -143,7 +143,10 @@ std::string TraceFraming::read(const LineReader& r, json& ev) {
   if (t < last_t_)
     r.fail("time goes back (t " + std::to_string(t) + " after " + std::to_string(last_t_) + ")");
   last_t_ = t;
-  if (!states_.fill(ev)) r.fail(trace::missing_state(ev["node"].get<int64_t>()));
+  if (!states_.fill(ev)) {
+    int64_t node = ev["node"].get<int64_t>();
+    if (num_nodes_ == 0 || (node >= 1 && node <= num_nodes_)) r.fail(trace::missing_state(node));
+  }
   const std::string& name = ev["event"].get_ref<const std::string&>();
   if (name == "end") ended_ = true;
   return name;

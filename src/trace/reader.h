@@ -100,6 +100,11 @@ class StateFiller {
 // time that never decreases, and one end event, last (spec/trace-schema.md).
 class TraceFraming {
  public:
+  // num_nodes: the header's config.num_nodes (0: not known). A line of a node
+  // outside 1..num_nodes is the consumer's to reject ("node N does not
+  // exist", as the checker words it), so framing leaves its omitted state
+  // absent instead of calling it missing.
+  explicit TraceFraming(int64_t num_nodes = 0) : num_nodes_(num_nodes) {}
   // Validates the line and fills in an omitted `state` (StateFiller);
   // returns its event name.
   std::string read(const LineReader& r, json& ev);
@@ -111,6 +116,7 @@ class TraceFraming {
   int64_t next_seq_ = 1;
   int64_t last_t_ = 0;
   bool ended_ = false;
+  int64_t num_nodes_;
   StateFiller states_;
 };
 
