@@ -243,14 +243,28 @@ void Cluster::emit(json event) {
 
 void Cluster::emit(const RuntimeEvent& event) {
   if (!lines_only_) return emit(to_json(event));
-  line_.clear();
-  append_runtime_event(line_, event, next_seq_, now_);
+  append_runtime_event(line_out(), event, next_seq_, now_);
   write_line();
+}
+
+std::string& Cluster::line_out() {
+  direct_ = sinks_.size() == 1 ? sinks_[0]->line_buffer() : nullptr;
+  if (direct_ != nullptr) {
+    direct_start_ = direct_->size();
+    return *direct_;
+  }
+  line_.clear();
+  return line_;
 }
 
 void Cluster::write_line() {
   ++stats_.trace_events;
   ++next_seq_;
+  if (direct_ != nullptr) {
+    sinks_[0]->line_appended(direct_->size() - direct_start_);
+    direct_ = nullptr;
+    return;
+  }
   for (TraceSink* sink : sinks_) sink->write_line(line_);
 }
 
@@ -263,8 +277,7 @@ json Cluster::omit_same_state(json event, int node, const NodeState& state, bool
 
 void Cluster::emit_effect(int node, const NodeEvent& event) {
   if (!lines_only_) return emit(omit_same_state(to_json(event, node), node, event.state, true));
-  line_.clear();
-  append_node_event(line_, state_text_, event, node, next_seq_, now_);
+  append_node_event(line_out(), state_text_, event, node, next_seq_, now_);
   write_line();
 }
 
@@ -275,17 +288,15 @@ void Cluster::emit_send(int node, const Message& m) {
         json{{"event", "send"}, {"node", node}, {"state", to_json(state)}, {"msg", to_json(m)}},
         node, state, true));
   }
-  line_.clear();
-  append_node_input(line_, state_text_, "send", node, nodes_.node(node).state(), true, &m, nullptr,
-                    next_seq_, now_);
+  append_node_input(line_out(), state_text_, "send", node, nodes_.node(node).state(), true, &m,
+                    nullptr, next_seq_, now_);
   write_line();
 }
 
 void Cluster::emit_input(const char* event, int node, const Message* msg, const char* timer) {
   if (sinks_.empty()) return;
   if (lines_only_) {
-    line_.clear();
-    append_node_input(line_, state_text_, event, node, nodes_.node(node).state(),
+    append_node_input(line_out(), state_text_, event, node, nodes_.node(node).state(),
                       nodes_.is_up(node), msg, timer, next_seq_, now_);
     return write_line();
   }
