@@ -8,8 +8,9 @@
 (* and TLC checks that the whole trace is a behaviour of the spec.         *)
 (*                                                                         *)
 (* The trace file is named by the environment variable JSON (IOEnv).       *)
-(* It is the raw trace the emulator writes (spec/trace-schema.md); no      *)
-(* export step is needed.                                                  *)
+(* It is the raw trace the emulator writes (spec/trace-schema.md, version *)
+(* 3); no export step is needed. The states version 3 leaves out are put  *)
+(* back once, when the trace is read (TraceLog below).                    *)
 (*                                                                         *)
 (* A trace step is an input event (start, deliver, timeout, crash,         *)
 (* restart) with the effect events that follow it up to the next input or *)
@@ -53,9 +54,51 @@ TraceFile == IF "JSON" \in DOMAIN IOEnv THEN IOEnv.JSON ELSE "trace.jsonl"
 
 TraceRaw == ndJsonDeserialize(TraceFile)
 TraceHeader == TraceRaw[1]
-TraceLog == Tail(TraceRaw)      \* the events; TraceLog[k] is line k + 1 of the file
+RawLog == Tail(TraceRaw)        \* the events as written; RawLog[k] is line k + 1 of the file
 
-ASSUME TraceHeader.format = "raftkv-trace" /\ TraceHeader.version = 2
+ASSUME TraceHeader.format = "raftkv-trace" /\ TraceHeader.version = 3
+
+\* Schema version 3: a node line (one with a `node` field) leaves `state` out
+\* when it equals the state of that node's previous line. TraceLog is RawLog
+\* with every omitted state put back, so every check below sees each node
+\* line's full state, as in version 2. It is built once (zero-arity constant
+\* definitions are evaluated once; SubSeq makes each a sequence of values, not
+\* a function evaluated anew at each access): StatedLines[n] is the increasing
+\* sequence of the numbers of node n's lines that carry a state (one pass per
+\* node), and a line without one takes the state of the last of them before
+\* it, found by binary search (recursion depth log2 of the trace's length),
+\* so the whole costs O(n log n) for n lines, not O(n^2).
+NodeLine(k) == "node" \in DOMAIN RawLog[k]
+HasState(k) == "state" \in DOMAIN RawLog[k]
+LineNums == SubSeq([k \in 1..Len(RawLog) |-> k], 1, Len(RawLog))
+StatedLines ==
+    SubSeq([n \in 1..TraceHeader.config.num_nodes |->
+               SelectSeq(LineNums, LAMBDA k : NodeLine(k) /\ HasState(k) /\ RawLog[k].node = n)],
+           1, TraceHeader.config.num_nodes)
+\* The position in s (increasing) of its last element below k, searching
+\* positions lo..hi (everything before lo is below k, everything after hi is
+\* not); 0 if there is none.
+RECURSIVE LastBelow(_, _, _, _)
+LastBelow(s, k, lo, hi) ==
+    IF lo > hi THEN hi
+    ELSE LET mid == (lo + hi) \div 2
+         IN IF s[mid] < k THEN LastBelow(s, k, mid + 1, hi) ELSE LastBelow(s, k, lo, mid - 1)
+\* The state line k leaves out: that of its node's last earlier line with one.
+\* A node's first line must carry one (the trace is malformed otherwise).
+OmittedState(k) ==
+    LET n == RawLog[k].node
+        pos == LastBelow(StatedLines[n], k, 1, Len(StatedLines[n]))
+    IN IF pos = 0
+       THEN Assert(FALSE, <<"TraceRaftKV: trace line", k + 1, "node", n,
+                            "has no state and no earlier line of its node has one">>)
+       ELSE RawLog[StatedLines[n][pos]].state
+TraceLog ==                     \* the events, whole; TraceLog[k] is line k + 1 of the file
+    SubSeq([k \in 1..Len(RawLog) |->
+               IF NodeLine(k) /\ ~HasState(k) THEN ("state" :> OmittedState(k)) @@ RawLog[k]
+               ELSE RawLog[k]],
+           1, Len(RawLog))
+
+ASSUME \A k \in 1..Len(TraceLog) : NodeLine(k) => "state" \in DOMAIN TraceLog[k]
 
 \* Schema version 2: a deliver names its message by msg_id, the id of the
 \* message an earlier send (or client_send, for a ClientRequest) carried.

@@ -5,18 +5,28 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
 #include "sim/cluster.h"
+#include "trace/reader.h"
 
 namespace raftkv::testing {
 
-// Keeps every trace event in memory.
+// Keeps every trace event in memory: `raw` as the runtime wrote it (a node
+// line's unchanged state left out, schema version 3), `events` with every node
+// line whole (the state put back, as the trace reader does), which the tests
+// inspect.
 class VectorSink : public TraceSink {
  public:
-  void write(const json& event) override { events.push_back(event); }
+  void write(const json& event) override {
+    raw.push_back(event);
+    events.push_back(event);
+    if (!states_.fill(events.back())) throw std::logic_error("a node's first line without state");
+  }
+  std::vector<json> raw;
   std::vector<json> events;
 
   std::vector<json> named(const std::string& name) const {
@@ -26,6 +36,9 @@ class VectorSink : public TraceSink {
     }
     return out;
   }
+
+ private:
+  StateFiller states_;
 };
 
 // Every leader a trace saw, by term.
@@ -79,7 +92,7 @@ inline std::string trace_text(const Config& cfg) {
   cluster.run();
   cluster.finish();
   std::string text = cluster.header().dump() + "\n";
-  for (const json& e : sink.events) text += e.dump() + "\n";
+  for (const json& e : sink.raw) text += e.dump() + "\n";
   return text;
 }
 

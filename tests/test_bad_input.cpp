@@ -198,16 +198,38 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
                                 l = j.dump();
                               }),
                     4});
-  // Schema version 2 reads no version-1 trace: every command says so on line 1, in one message
-  // that tells how to get a version-2 trace.
-  corpus.push_back({"a version-1 trace",
-                    edit_line(1,
-                              [](std::string& l) {
-                                json j = json::parse(l);
-                                j["version"] = 1;
-                                l = j.dump();
-                              }),
-                    1, "version is 1; this raftkv reads version 2 traces (regenerate"});
+  // Schema version 3 reads no version-1 or -2 trace: every command says so on line 1, in one
+  // message that tells how to get a version-3 trace.
+  for (int version : {1, 2}) {
+    corpus.push_back({"a version-" + std::to_string(version) + " trace",
+                      edit_line(1,
+                                [version](std::string& l) {
+                                  json j = json::parse(l);
+                                  j["version"] = version;
+                                  l = j.dump();
+                                }),
+                      1,
+                      "version is " + std::to_string(version) +
+                          "; this raftkv reads version 3 traces (regenerate"});
+  }
+  // Version 3 leaves out a node line's state when it repeats the node's previous one; a node's
+  // first line has no previous one, so without a state its state is unknown.
+  {
+    int64_t first = 0;  // the first node line of the trace, which is its node's first
+    for (int64_t i = 1; i < n && first == 0; ++i) {
+      if (json::parse(lines[static_cast<size_t>(i)]).contains("node")) first = i + 1;
+    }
+    REQUIRE(first > 0);
+    corpus.push_back({"a node line without state and no earlier state for that node",
+                      edit_line(first,
+                                [](std::string& l) {
+                                  json j = json::parse(l);
+                                  REQUIRE(j.contains("state"));
+                                  j.erase("state");
+                                  l = j.dump();
+                                }),
+                      first, "missing field 'state' (node "});
+  }
 
   std::string dir = std::string(RAFTKV_BINARY) + ".bad-input";
   fs::remove_all(dir);

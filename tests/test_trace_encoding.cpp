@@ -5,6 +5,7 @@
 // traces of the same run.
 #include <catch2/catch.hpp>
 #include <map>
+#include <sstream>
 #include <string>
 
 #include "support.h"
@@ -28,6 +29,18 @@ class LineSink : public TraceSink {
   std::string text;
 };
 
+// A sink that lends its text as the buffer the runtime appends lines to
+// (TraceSink::line_buffer), as FileSink does: the bytes must be the same.
+class LendingSink : public LineSink {
+ public:
+  std::string* line_buffer() override { return &text; }
+  void line_appended(size_t bytes) override {
+    text += '\n';
+    appended += bytes + 1;
+  }
+  size_t appended = 0;
+};
+
 std::string json_path_text(const Config& cfg) {
   Cluster cluster(cfg);
   VectorSink sink;
@@ -35,7 +48,7 @@ std::string json_path_text(const Config& cfg) {
   cluster.run();
   cluster.finish();
   std::string text;
-  for (const json& e : sink.events) {
+  for (const json& e : sink.raw) {
     append_json(e, text);
     text += '\n';
   }
@@ -48,6 +61,16 @@ std::string line_path_text(const Config& cfg) {
   cluster.add_sink(&sink);
   cluster.run();
   cluster.finish();
+  return sink.text;
+}
+
+std::string lending_path_text(const Config& cfg) {
+  Cluster cluster(cfg);
+  LendingSink sink;
+  cluster.add_sink(&sink);
+  cluster.run();
+  cluster.finish();
+  CHECK(sink.appended > sink.text.size() / 2);  // most lines went straight into its buffer
   return sink.text;
 }
 
@@ -71,6 +94,7 @@ TEST_CASE("The fast line encoder writes the bytes the json path writes", "[trace
       std::string slow = json_path_text(cfg), fast = line_path_text(cfg);
       INFO("seed " << seed << " variant " << variant);
       REQUIRE(fast == slow);
+      REQUIRE(lending_path_text(cfg) == slow);
       for (const std::string& line : lines_of(fast)) kinds[json::parse(line)["event"]]++;
       ++runs;
     }
@@ -107,10 +131,10 @@ TEST_CASE("Every effect event and message round-trips through a trace line", "[t
       ev::RejectClient{1, 6, 3},
   };
   REQUIRE(bodies.size() == std::variant_size_v<NodeEventBody> + 1);
-  StateCache states;
   int64_t seq = 1;
   for (const NodeEventBody& body : bodies) {
     NodeEvent event{body, state};
+    StateCache states;  // a node's first line: it carries its state
     std::string line;
     append_node_event(line, states, event, 3, seq++, 40);
     INFO(line);
@@ -162,4 +186,80 @@ TEST_CASE("Every effect event and message round-trips through a trace line", "[t
   bad["granted"] = "yes";
   int node = 0;
   CHECK_THROWS_WITH(node_event_from_json(bad, &node), Catch::Contains("granted"));
+}
+
+// Schema version 3: a node line carries `state` only when it differs from the
+// state its node's previous line carried or implied, and the reader puts the
+// omitted ones back, so a consumer sees the lines the runtime knew.
+TEST_CASE("A node line carries its state only when it changed, and the reader restores it",
+          "[trace]") {
+  Config cfg = test_config(3, 2, 5, 4);
+  cfg.network.loss = 0.15;
+  cfg.nemesis.enabled = true;
+  cfg.nemesis.kinds = {NemesisKind::Crash, NemesisKind::Partition};
+  cfg.nemesis.mean_interval_ms = 60;
+  Cluster cluster(cfg);
+  VectorSink sink;
+  cluster.add_sink(&sink);
+  cluster.run();
+  cluster.finish();
+  REQUIRE(sink.raw.size() == sink.events.size());
+
+  // The writer's rule, line by line, on the full states the runtime had.
+  std::map<int64_t, json> last;
+  int64_t omitted = 0, carried = 0, downs = 0;
+  for (size_t i = 0; i < sink.raw.size(); ++i) {
+    const json& raw = sink.raw[i];
+    const json& full = sink.events[i];
+    if (!raw.contains("node")) continue;
+    INFO("line " << i + 2 << ": " << raw.dump());
+    int64_t node = raw["node"].get<int64_t>();
+    auto prev = last.find(node);
+    bool same = prev != last.end() && prev->second == full["state"];
+    CHECK(raw.contains("state") == !same);
+    (raw.contains("state") ? carried : omitted)++;
+    if (raw.contains("state") && raw["state"]["role"] == "down") ++downs;
+    last[node] = full["state"];
+  }
+  CHECK(omitted > carried);  // most lines repeat their node's state
+  CHECK(downs > 0);          // a crash shows, though the volatile fields did not change
+
+  // The one reader gives every consumer the lines whole.
+  std::string text = cluster.header().dump() + "\n";
+  for (const json& e : sink.raw) text += e.dump() + "\n";
+  std::istringstream in(text);
+  LineReader r(in, "v3.jsonl");
+  json header;
+  read_trace_header(r, header);
+  CHECK(header["version"] == 3);
+  TraceFraming framing;
+  size_t k = 0;
+  for (json ev; r.next(ev); ++k) {
+    framing.read(r, ev);
+    REQUIRE(k < sink.events.size());
+    INFO("line " << k + 2);
+    CHECK(ev == sink.events[k]);
+  }
+  CHECK(k == sink.events.size());
+}
+
+TEST_CASE("The line encoder leaves out a state equal to the node's previous one", "[trace]") {
+  StateCache states;
+  NodeState s{4, 2, Role::Leader, 9, 8, 10, 3};
+  std::string line;
+  append_node_input(line, states, "timeout", 1, s, true, nullptr, "heartbeat", 1, 5);
+  CHECK(line.find("\"state\":") != std::string::npos);  // the node's first line
+  line.clear();
+  append_node_input(line, states, "timeout", 1, s, true, nullptr, "heartbeat", 2, 6);
+  CHECK(line == R"({"event":"timeout","node":1,"seq":2,"t":6,"timer":"heartbeat"})");
+  line.clear();
+  append_node_input(line, states, "start", 2, s, true, nullptr, nullptr, 3, 6);
+  CHECK(line.find("\"state\":") != std::string::npos);  // another node's first line
+  line.clear();
+  append_node_input(line, states, "crash", 1, s, false, nullptr, nullptr, 4, 7);
+  CHECK(line.find("\"role\":\"down\"") != std::string::npos);  // down counts as a change
+  line.clear();
+  s.commit = 10;
+  append_node_event(line, states, NodeEvent{ev::Commit{9}, s}, 2, 5, 7);
+  CHECK(line.find("\"commit\":10") != std::string::npos);
 }

@@ -17,6 +17,7 @@
 #include "sim/cluster.h"
 #include "trace/json_writer.h"
 #include "trace/narrate.h"
+#include "trace/reader.h"
 
 namespace raftkv {
 namespace {
@@ -25,12 +26,17 @@ class NarrativeSink : public TraceSink {
  public:
   explicit NarrativeSink(std::ostream& out) : out_(out) {}
   void write(const json& event) override {
-    if (auto text = narrator_.line(event)) out_ << *text << '\n';
+    // The narrator reads whole node lines, as TraceFraming gives them to
+    // `replay --narrate`: put back the state the runtime left out (v3).
+    json full = event;
+    states_.fill(full);
+    if (auto text = narrator_.line(full)) out_ << *text << '\n';
   }
 
  private:
   std::ostream& out_;
   Narrator narrator_;
+  StateFiller states_;
 };
 
 // `run --check`: the checks of `raftkv check` on the trace just written.

@@ -41,6 +41,13 @@ class FileSink : public TraceSink {
     bytes_ += static_cast<int64_t>(line.size()) + 1;
     if (block_.size() >= kBlock) hand_over();
   }
+  // The runtime appends each line to the block itself (no copy of the line).
+  std::string* line_buffer() override { return &block_; }
+  void line_appended(size_t bytes) override {
+    block_.push_back('\n');
+    bytes_ += static_cast<int64_t>(bytes) + 1;
+    if (block_.size() >= kBlock) hand_over();
+  }
   // Returns once every line written so far has reached the stream.
   void flush();
   int64_t bytes() const { return bytes_; }

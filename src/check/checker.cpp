@@ -129,6 +129,16 @@ class Obj {
   static constexpr int64_t kNoIndex = -1;
   static constexpr int64_t kAnyIndex = -2;
 
+  // Whether the object has field `name` (an optional field: a node line's `state`). A scan of
+  // the keys that leaves the read cursor where it was.
+  bool has(std::string_view name) const {
+    const LineNode* nodes = e_.nodes();
+    for (uint32_t i = first_; i != end_; i = nodes[i].end) {
+      if (same(nodes[i].key_view(), name)) return true;
+    }
+    return false;
+  }
+
   element get(std::string_view name) const {
     // Lines have their keys sorted and the parsers below read fields in that order where they
     // can, so the field after the last one found is tried first: one comparison, not a scan.
@@ -663,6 +673,9 @@ struct NodeTrack {
   int64_t term_before_crash = 0;
   // Liveness: when the node was first seen in role leader since the last fault (-1: not yet).
   int64_t leader_since_fault_t = -1;
+  // The state the node's last line carried: a line without `state` has it (schema v3).
+  bool has_line_state = false;
+  NodeState line_state;
 
   uint64_t prefix(int64_t index) const {
     return index == 0 ? kEmptyPrefix : log[static_cast<size_t>(index - 1)].prefix_hash;
@@ -861,13 +874,10 @@ class TraceChecker {
   void record_send(const Obj& msg, int64_t seq, int node);
 
   // Node events
-  // A node event's post-state, read here and nowhere else: a schema that leaves `state` out
-  // when it equals the node's previous one (planned: version 3) changes only this function,
-  // which keeps each node's last state in last_state_ for it.
-  NodeState node_state(const Obj& ev, int64_t id);
-  std::vector<NodeState> last_state_;  // last_state_[id]: node id's state on its last line
-  std::string_view event_name_;        // the current line's event (static storage)
+  std::string_view event_name_;  // the current line's event (static storage)
   void node_event(Ev kind, const Obj& ev, int64_t seq);
+  // The line's `state`, or (absent, schema v3) that of node id's previous line.
+  NodeState line_state(const Obj& ev, int64_t id);
   void on_deliver(const NodeEvent& e, const Obj& ev);
   void on_crash(const NodeEvent& e);
   void on_restart(const NodeEvent& e);
@@ -1040,7 +1050,6 @@ void TraceChecker::header(const json& j) {
   }
   nodes_.assign(static_cast<size_t>(num_nodes_) + 1, NodeTrack{});
   group_of_.assign(static_cast<size_t>(num_nodes_) + 1, 0);
-  last_state_.assign(static_cast<size_t>(num_nodes_) + 1, NodeState{});
   report_.counts["nodes"] = num_nodes_;
   // The bounds of the liveness checks come from the run's timing (absent in hand-made traces).
   if (config.raw().contains("leader_noop")) leader_noop_ = config.boolean("leader_noop");
@@ -1262,16 +1271,21 @@ SentMessage* TraceChecker::recover_message(int64_t id) {
 // ---------------------------------------------------------------------------------------------
 // Node events
 
-NodeState TraceChecker::node_state(const Obj& ev, int64_t id) {
-  NodeState st = parse_state(ev.object("state"));
-  if (id >= 1 && id <= num_nodes_) last_state_[static_cast<size_t>(id)] = st;
-  return st;
+NodeState TraceChecker::line_state(const Obj& ev, int64_t id) {
+  NodeTrack& n = nodes_[static_cast<size_t>(id)];
+  if (ev.has("state")) {
+    n.line_state = parse_state(ev.object("state"));
+    n.has_line_state = true;
+  } else if (!n.has_line_state) {
+    throw FormatIssue(trace::missing_state(id));
+  }
+  return n.line_state;
 }
 
 void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
   int64_t id = ev.integer("node");
-  NodeState st = node_state(ev, id);
   check_node_id(id, seq, "the event's node");
+  NodeState st = line_state(ev, id);
   NodeEvent e{kind, seq, static_cast<int>(id), &nodes_[static_cast<size_t>(id)], st};
   std::string_view name = event_name_;
   if (e.node->down && kind != Ev::Restart) {

@@ -182,7 +182,7 @@ int64_t export_tla(std::istream& in, const std::string& name, std::ostream& out)
   read_trace_header(r, header);
   int64_t n = header["config"]["num_nodes"].get<int64_t>();
   Exporter exporter(r, static_cast<int>(n), out);
-  TraceFraming framing;
+  TraceFraming framing(n);
   json ev;
   while (r.next(ev)) {
     std::string event = framing.read(r, ev);

@@ -383,7 +383,7 @@ void read_rest_of_trace(LineReader& r, TraceFraming& framing) {
 }
 
 ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions& opts) {
-  TraceFraming framing;
+  TraceFraming framing(header["config"]["num_nodes"].get<int64_t>());
   ReplayResult result = TraceComparer(r, header, opts).run(framing);
   // A divergence in a file that is not a whole trace is where the file was
   // cut or broken (a trace cut inside a step lacks the step's last effects),
@@ -508,9 +508,21 @@ class ScenarioRunner {
     ev["seq"] = seq_++;
     ev["t"] = t_;
     ++result_.events;
-    if (opts_.trace_out) *opts_.trace_out << ev.dump() << '\n';
     if (opts_.narrate) {
       if (auto text = narrator_.line(ev)) *opts_.narrate << *text << '\n';
+    }
+    if (opts_.trace_out) {
+      // Schema version 3: a node line leaves out a state equal to the one its
+      // node's previous line carried (the end event keeps every state).
+      if (ev.contains("node") && ev.contains("state")) {
+        json& last = written_state_[ev["node"].get<int64_t>()];
+        if (last == ev["state"]) {
+          ev.erase("state");
+        } else {
+          last = ev["state"];
+        }
+      }
+      *opts_.trace_out << ev.dump() << '\n';
     }
   }
 
@@ -640,6 +652,7 @@ class ScenarioRunner {
   // Copies of each message the network holds, as replay and the checker count
   // them: one per send, one more per duplicate; a delivery or drop takes one.
   std::map<int64_t, int> copies_;
+  std::map<int64_t, json> written_state_;  // node id -> the last state its lines carried
 };
 
 }  // namespace

@@ -314,42 +314,60 @@ void Cluster::emit(json event) {
 
 void Cluster::emit(const RuntimeEvent& event) {
   if (!lines_only_) return emit(to_json(event));
-  line_.clear();
-  append_runtime_event(line_, event, next_seq_, now_);
+  append_runtime_event(line_out(), event, next_seq_, now_);
   write_line();
+}
+
+std::string& Cluster::line_out() {
+  direct_ = sinks_.size() == 1 ? sinks_[0]->line_buffer() : nullptr;
+  if (direct_ != nullptr) {
+    direct_start_ = direct_->size();
+    return *direct_;
+  }
+  line_.clear();
+  return line_;
 }
 
 void Cluster::write_line() {
   ++stats_.trace_events;
   ++next_seq_;
+  if (direct_ != nullptr) {
+    sinks_[0]->line_appended(direct_->size() - direct_start_);
+    direct_ = nullptr;
+    return;
+  }
   for (TraceSink* sink : sinks_) sink->write_line(line_);
 }
 
+// The json path leaves `state` out by the rule the line encoder follows
+// (StateCache::changed, schema version 3), so both write the same bytes.
+json Cluster::omit_same_state(json event, int node, const NodeState& state, bool up) {
+  if (state_text_.changed(node, state, up) == nullptr) event.erase("state");
+  return event;
+}
+
 void Cluster::emit_effect(int node, const NodeEvent& event) {
-  if (!lines_only_) return emit(to_json(event, node));
-  line_.clear();
-  append_node_event(line_, state_text_, event, node, next_seq_, now_);
+  if (!lines_only_) return emit(omit_same_state(to_json(event, node), node, event.state, true));
+  append_node_event(line_out(), state_text_, event, node, next_seq_, now_);
   write_line();
 }
 
 void Cluster::emit_send(int node, const Message& m) {
   if (!lines_only_) {
-    return emit(json{{"event", "send"},
-                     {"node", node},
-                     {"state", to_json(nodes_.node(node).state())},
-                     {"msg", to_json(m)}});
+    const NodeState& state = nodes_.node(node).state();
+    return emit(omit_same_state(
+        json{{"event", "send"}, {"node", node}, {"state", to_json(state)}, {"msg", to_json(m)}},
+        node, state, true));
   }
-  line_.clear();
-  append_node_input(line_, state_text_, "send", node, nodes_.node(node).state(), true, &m, nullptr,
-                    next_seq_, now_);
+  append_node_input(line_out(), state_text_, "send", node, nodes_.node(node).state(), true, &m,
+                    nullptr, next_seq_, now_);
   write_line();
 }
 
 void Cluster::emit_input(const char* event, int node, const Message* msg, const char* timer) {
   if (sinks_.empty()) return;
   if (lines_only_) {
-    line_.clear();
-    append_node_input(line_, state_text_, event, node, nodes_.node(node).state(),
+    append_node_input(line_out(), state_text_, event, node, nodes_.node(node).state(),
                       nodes_.is_up(node), msg, timer, next_seq_, now_);
     return write_line();
   }
@@ -359,7 +377,7 @@ void Cluster::emit_input(const char* event, int node, const Message* msg, const 
   // Only deliver has a message among the inputs, and names it by id (schema v2).
   if (msg != nullptr) fields["msg_id"] = msg->id;
   if (timer != nullptr) fields["timer"] = timer;
-  emit(std::move(fields));
+  emit(omit_same_state(std::move(fields), node, nodes_.node(node).state(), nodes_.is_up(node)));
 }
 
 // ---------------------------------------------------------------------------

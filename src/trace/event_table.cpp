@@ -130,8 +130,14 @@ const std::vector<std::string>& planted_bug_vocabulary() {
 const std::vector<FieldSpec>& event_common_fields(const EventSpec& event) {
   static const std::vector<FieldSpec> runtime_common = {
       {"seq", T::Int}, {"t", T::Int}, {"event", T::String}};
-  static const std::vector<FieldSpec> node_common = {
-      {"seq", T::Int}, {"t", T::Int}, {"event", T::String}, {"node", T::Int}, {"state", T::State}};
+  // `state` is optional for the tables: absent, it is the state of the node's
+  // previous line, which only a reader that keeps that state can tell
+  // (TraceFraming, the checker), so they reject a first line without it.
+  static const std::vector<FieldSpec> node_common = {{"seq", T::Int},
+                                                     {"t", T::Int},
+                                                     {"event", T::String},
+                                                     {"node", T::Int},
+                                                     {"state", T::State, {}, {}, false}};
   return is_node_event(event) ? node_common : runtime_common;
 }
 
@@ -185,6 +191,11 @@ std::string version_mismatch(int64_t version) {
          std::to_string(kTraceVersion) +
          " traces (regenerate the trace with this raftkv: raftkv run --trace, or "
          "tools/make-sample-traces for the samples)";
+}
+
+std::string missing_state(int64_t node) {
+  return "missing field 'state' (node " + std::to_string(node) +
+         " has no earlier line with a state, so this line's state is unknown)";
 }
 
 const EventSpec* find_event(std::string_view name) {

@@ -21,12 +21,18 @@ using json = nlohmann::json;
 namespace raftkv::trace {
 
 // The schema version this code writes and reads. Version 2 names a delivered
-// message by id (`deliver.msg_id`) instead of repeating it; a reader given
-// another version rejects the file with version_mismatch's message.
-inline constexpr int kTraceVersion = 2;
-// "version is 1; this raftkv reads version 2 traces (regenerate ...)": one
+// message by id (`deliver.msg_id`) instead of repeating it; version 3 leaves a
+// node line's `state` out when it equals the state of that node's previous
+// line. A reader given another version rejects the file with
+// version_mismatch's message.
+inline constexpr int kTraceVersion = 3;
+// "version is 2; this raftkv reads version 3 traces (regenerate ...)": one
 // wording for every command, so check, replay and export-tla agree.
 std::string version_mismatch(int64_t version);
+// A node line without `state` whose node has no earlier line with one: the
+// line's state is unknown, which makes the file malformed. One wording for the
+// nlohmann reader (TraceFraming) and the checker.
+std::string missing_state(int64_t node);
 
 // Where an event comes from (spec/trace-schema.md, "Steps").
 enum class EventKind {
@@ -80,7 +86,8 @@ const EventSpec* find_event(std::string_view name);
 // here so the reader (and the checker on it) depends on no protocol code; a
 // test holds it equal to raft/planted_bugs.cpp's table.
 const std::vector<std::string>& planted_bug_vocabulary();
-// Node events (input and effect) carry `node` and `state`; runtime events do not.
+// Node events (input and effect) carry `node`, and `state` unless it is the
+// state of the node's previous line (version 3); runtime events carry neither.
 inline bool is_node_event(const EventSpec& e) { return e.kind != EventKind::Runtime; }
 // The fields of the schema's nested objects, one definition for every validator (the nlohmann
 // one below and the one of trace/fast_reader.h, which parses the writer's encoding).

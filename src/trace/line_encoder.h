@@ -15,14 +15,17 @@
 
 namespace raftkv {
 
-// The text of the `state` object last written for each node. A node's state
-// changes on few of its events (a term, a commit, an append), yet every node
-// event carries it: formatting its seven integers anew for every line was the
-// largest single cost of a traced run.
+// Each node's last written state. A node's state changes on few of its events
+// (a term, a commit, an append), so schema version 3 writes `state` on a node
+// line only when it differs from the one the node's previous line carried or
+// implied (the node's first line always has it).
 class StateCache {
  public:
-  // `{"applied":...,"vote":...}` for node `node` in state `s` (role "down" if !up).
-  const std::string& text(int node, const NodeState& s, bool up);
+  // The text `{"applied":...,"vote":...}` of node `node` in state `s` (role
+  // "down" if !up) if the node's line must carry it, i.e. it differs from the
+  // last state given for the node (or there was none); nullptr if the line
+  // leaves it out. Every node line asks exactly once, in trace order.
+  const std::string* changed(int node, const NodeState& s, bool up);
 
  private:
   struct Slot {

@@ -108,7 +108,29 @@ void read_trace_header(LineReader& r, json& header) {
   }
 }
 
-std::string TraceFraming::read(const LineReader& r, const json& ev) {
+bool StateFiller::fill(json& ev) {
+  auto node = ev.find("node");
+  auto name = ev.find("event");
+  // Only node events carry a state; a runtime event's `node`-less fields and
+  // the end event's full states are not this rule's business.
+  if (node == ev.end() || name == ev.end() || !name->is_string() || !node->is_number_integer()) {
+    return true;
+  }
+  const trace::EventSpec* spec = trace::find_event(name->get_ref<const std::string&>());
+  if (spec == nullptr || !trace::is_node_event(*spec)) return true;
+  int64_t id = node->get<int64_t>();
+  auto state = ev.find("state");
+  if (state != ev.end()) {
+    last_[id] = *state;
+    return true;
+  }
+  auto last = last_.find(id);
+  if (last == last_.end()) return false;
+  ev["state"] = last->second;
+  return true;
+}
+
+std::string TraceFraming::read(const LineReader& r, json& ev) {
   if (ended_) r.fail("an event after the end event");
   try {
     trace::validate_event(ev);
@@ -121,6 +143,10 @@ std::string TraceFraming::read(const LineReader& r, const json& ev) {
   if (t < last_t_)
     r.fail("time goes back (t " + std::to_string(t) + " after " + std::to_string(last_t_) + ")");
   last_t_ = t;
+  if (!states_.fill(ev)) {
+    int64_t node = ev["node"].get<int64_t>();
+    if (num_nodes_ == 0 || (node >= 1 && node <= num_nodes_)) r.fail(trace::missing_state(node));
+  }
   const std::string& name = ev["event"].get_ref<const std::string&>();
   if (name == "end") ended_ = true;
   return name;

@@ -3,10 +3,18 @@
 // file and the line (TraceInputError), and a trace line is validated against
 // the contract (trace/event_table.h) before anyone looks at it, so the same
 // malformed file gets the same verdict from every command.
+//
+// Omitted states (schema version 3): a node line leaves `state` out when it is
+// the state of that node's previous line. TraceFraming::read puts it back, so
+// every consumer of this reader (replay, export-tla, the narrator) sees each
+// node line whole, as in version 2, and none of them keeps node states for the
+// sake of the encoding. The checker reads through trace/fast_reader.h instead
+// and keeps each node's last state itself.
 #pragma once
 
 #include <cstdint>
 #include <istream>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -72,13 +80,34 @@ bool is_runtime_event(const std::string& name);  // network, clients, faults, en
 // version this reader knows, with every field the schema names and no other.
 void read_trace_header(LineReader& r, json& header);
 
+// Puts back the `state` a version-3 node line leaves out: keeps each node's
+// last state (of a line that had one) and writes it into a node line without
+// one. For readers of events as the runtime emits them (a narrating sink, the
+// tests' trace builder) as much as for TraceFraming.
+class StateFiller {
+ public:
+  // Returns false, changing nothing, for a node line without `state` whose
+  // node had no state yet (the file is malformed: trace::missing_state).
+  // Runtime events pass unchanged.
+  bool fill(json& ev);
+
+ private:
+  std::map<int64_t, json> last_;  // node id -> its last state
+};
+
 // The framing every trace line after the header must have: the contract's
 // fields and types (trace/event_table.h), consecutive seq numbers from 1, a
 // time that never decreases, and one end event, last (spec/trace-schema.md).
 class TraceFraming {
  public:
-  // Validates the line; returns its event name.
-  std::string read(const LineReader& r, const json& ev);
+  // num_nodes: the header's config.num_nodes (0: not known). A line of a node
+  // outside 1..num_nodes is the consumer's to reject ("node N does not
+  // exist", as the checker words it), so framing leaves its omitted state
+  // absent instead of calling it missing.
+  explicit TraceFraming(int64_t num_nodes = 0) : num_nodes_(num_nodes) {}
+  // Validates the line and fills in an omitted `state` (StateFiller);
+  // returns its event name.
+  std::string read(const LineReader& r, json& ev);
   bool ended() const { return ended_; }
   // At the end of the file: fails if the trace had no end event.
   void finish(const LineReader& r) const;
@@ -87,6 +116,8 @@ class TraceFraming {
   int64_t next_seq_ = 1;
   int64_t last_t_ = 0;
   bool ended_ = false;
+  int64_t num_nodes_;
+  StateFiller states_;
 };
 
 }  // namespace raftkv
