@@ -543,7 +543,10 @@ void FastTraceReader::read_batch(Batch& b) {
   size_t scanned = 0;  // bytes of b.text known to hold no line end
   size_t last_nl = std::string_view::npos;
   while (true) {
-    if (const void* nl = std::memchr(b.text.data() + scanned, '\n', b.text.size() - scanned)) {
+    // memchr must not see a null pointer, even for zero bytes (an empty batch's data() may be).
+    if (const void* nl = b.text.size() > scanned
+                             ? std::memchr(b.text.data() + scanned, '\n', b.text.size() - scanned)
+                             : nullptr) {
       // The last line end so far.
       const char* p = static_cast<const char*>(nl);
       const char* hit = p;
