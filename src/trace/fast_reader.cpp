@@ -530,7 +530,15 @@ void FastTraceReader::read_line(Batch& b, std::string_view text, bool terminated
                std::to_string(last_t_) + ")");
   }
   last_t_ = t.integer();
-  if (std::string_view(trace::event_table()[index].name) == "end") ahead_ended_ = true;
+  // The index of `end`, found once: naming it on every line cost a strlen per line.
+  static const size_t kEnd = [] {
+    const auto& table = trace::event_table();
+    for (size_t i = 0; i < table.size(); ++i) {
+      if (std::string_view(table[i].name) == "end") return i;
+    }
+    return table.size();
+  }();
+  if (index == kEnd) ahead_ended_ = true;
   b.lines.emplace_back(root, static_cast<uint32_t>(index));
 }
 
