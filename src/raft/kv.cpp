@@ -4,22 +4,40 @@
 
 namespace raftkv {
 
+KvStore::LastApplied* KvStore::find_session(int client) {
+  if (client > 0 && client < kDenseClients) {
+    auto i = static_cast<size_t>(client);
+    return i < dense_sessions_.size() && dense_sessions_[i].known ? &dense_sessions_[i] : nullptr;
+  }
+  auto it = sparse_sessions_.find(client);
+  return it == sparse_sessions_.end() ? nullptr : &it->second;
+}
+
+KvStore::LastApplied& KvStore::add_session(int client) {
+  if (client > 0 && client < kDenseClients) {
+    auto i = static_cast<size_t>(client);
+    if (i >= dense_sessions_.size()) dense_sessions_.resize(i + 1);
+    return dense_sessions_[i];
+  }
+  return sparse_sessions_[client];
+}
+
 Result KvStore::apply(const Command& cmd, DedupMode mode) {
   if (cmd.op == Op::Noop || cmd.client == 0 || mode == DedupMode::Off) return execute(cmd);
-  auto it = sessions_.find(cmd.client);
-  if (it != sessions_.end()) {
-    LastApplied& last = it->second;
+  LastApplied* session = find_session(cmd.client);
+  if (session != nullptr) {
+    LastApplied& last = *session;
     // The retry of the command that took effect: answer it again.
     if (cmd.seq == last.seq) return last.result;
     // An older request: it either took effect already or its client gave up
     // on it and moved on; either way it must not execute now.
     if (cmd.seq < last.seq && mode == DedupMode::Full) return Result{Status::Stale, ""};
   }
-  Result result = execute(cmd);
-  if (it == sessions_.end()) {
-    sessions_.emplace(cmd.client, LastApplied{cmd.seq, result});
-  } else if (cmd.seq > it->second.seq) {
-    it->second = LastApplied{cmd.seq, result};
+  Result result = execute(cmd);  // touches only data_: `session` stays valid
+  if (session == nullptr) {
+    add_session(cmd.client) = LastApplied{cmd.seq, result, true};
+  } else if (cmd.seq > session->seq) {
+    *session = LastApplied{cmd.seq, result, true};
   }
   return result;
 }
