@@ -428,3 +428,43 @@ TEST_CASE("bench --scenario catch-up: a restarted follower is found with one ref
   CHECK_THAT(text.out, Catch::Contains("catch-up: at most 1 refused AppendEntries"));
   CHECK(raftkv("bench --scenario catchup").code == 2);
 }
+
+// Issue 12, "Rough edges found on the way".
+
+TEST_CASE("scenario files reject unknown keys, located, with a suggestion", "[cli]") {
+  std::string dir = fresh_dir("scenario-keys");
+  const std::string header = R"({"format":"raftkv-scenario","version":1,"config":{"num_nodes":3}})";
+  struct Case {
+    std::string text, where, message;
+  };
+  std::vector<Case> cases = {
+      {header + "\n{\"event\":\"timeout\",\"node\":1,\"tmier\":\"election\"}\n",
+       ":2:", "unknown key 'tmier' in a 'timeout' event (did you mean 'timer'?)"},
+      {R"({"format":"raftkv-scenario","version":1,"config":{"num_nodes":3,"leadr_noop":false}})"
+       "\n",
+       ":1:", "unknown key 'leadr_noop' in 'config' (did you mean 'leader_noop'?)"},
+      {R"({"format":"raftkv-scenario","version":1,"config":{"num_nodes":3},"planted_bug":[]})"
+       "\n",
+       ":1:", "unknown key 'planted_bug' in the header (did you mean 'planted_bugs'?)"},
+      {header +
+           "\n{\"event\":\"timeout\",\"node\":1}\n{\"event\":\"deliver_pending\",\"too\":[2]}\n",
+       ":3:", "unknown key 'too' in a 'deliver_pending' event (did you mean 'to'?)"},
+      {header +
+           "\n{\"event\":\"client_request\",\"node\":1,\"cmd\":{\"op\":\"put\",\"kye\":\"a\"}}\n",
+       ":2:", "unknown key 'kye' in 'cmd' (did you mean 'key'?)"},
+      {header + "\n{\"event\":\"timeout\",\"node\":1,\"zzzzzzzz\":1}\n",
+       ":2:", "unknown key 'zzzzzzzz' in a 'timeout' event (expected event, t, node or timer)"},
+      {header + "\n{\"event\":\"timout\",\"node\":1}\n",
+       ":2:", "unknown scenario event 'timout' (did you mean 'timeout'?)"},
+  };
+  for (const Case& c : cases) {
+    std::string path = dir + "/s.jsonl";
+    write_file(path, c.text);
+    Result r = raftkv("replay '" + path + "' --trace '" + dir + "/out.jsonl'");
+    INFO(c.text << "\n" << r.out);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.out, Catch::Contains(path + c.where));
+    CHECK_THAT(r.out, Catch::Contains(c.message));
+    CHECK_FALSE(fs::exists(dir + "/out.jsonl"));
+  }
+}
