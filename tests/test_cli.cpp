@@ -568,3 +568,15 @@ TEST_CASE("scenario files reject unknown keys, located, with a suggestion", "[cl
     CHECK_FALSE(fs::exists(dir + "/out.jsonl"));
   }
 }
+
+TEST_CASE("README's Trace checker sample is what check prints", "[cli]") {
+  const std::string command = "raftkv check traces/default.jsonl";
+  std::string readme = sample("README.md");
+  size_t at = readme.find("$ " + command + "\n");
+  REQUIRE(at != std::string::npos);
+  at += command.size() + 3;
+  std::string shown = readme.substr(at, readme.find("```", at) - at);
+  Result r = raftkv("check traces/default.jsonl");
+  CHECK(r.code == 0);
+  CHECK(r.out == shown);
+}
