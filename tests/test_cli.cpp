@@ -428,3 +428,155 @@ TEST_CASE("bench --scenario catch-up: a restarted follower is found with one ref
   CHECK_THAT(text.out, Catch::Contains("catch-up: at most 1 refused AppendEntries"));
   CHECK(raftkv("bench --scenario catchup").code == 2);
 }
+
+// Issue 12, "Rough edges found on the way".
+
+TEST_CASE("run --plant-bug takes one name per flag, so a config path may follow it", "[cli]") {
+  std::string dir = fresh_dir("plant-bug");
+  write_file(dir + "/crash.toml", "num_nodes = 3\nnum_clients = 1\nrequests_per_client = 2\n");
+  Result one = raftkv("run --plant-bug vote_twice '" + dir + "/crash.toml' --quiet");
+  INFO(one.out);
+  CHECK(one.code != 2);
+  CHECK_THAT(one.out, Catch::Contains("planted protocol bug(s): vote_twice --"));
+  // Several bugs: the flag is repeated.
+  Result two = raftkv("run --plant-bug vote_twice --plant-bug skip_truncate '" + dir +
+                      "/crash.toml' --quiet");
+  INFO(two.out);
+  CHECK(two.code != 2);
+  CHECK_THAT(two.out, Catch::Contains("planted protocol bug(s): vote_twice skip_truncate --"));
+  // A misspelt name gets the config's kind of suggestion.
+  Result typo = raftkv("run --plant-bug vote_twise --quiet");
+  CHECK(typo.code == 2);
+  CHECK_THAT(typo.out, Catch::Contains("unknown planted bug 'vote_twise' (did you mean "
+                                       "'vote_twice'?"));
+}
+
+TEST_CASE("replay warns once, on stderr, that a trace has planted bugs", "[cli]") {
+  // Only stderr: the subshell's stdout goes to /dev/null.
+  Result planted = shell(std::string("('") + RAFTKV_BINARY +
+                         "' replay traces/bug-vote_twice.jsonl 2>&1 >/dev/null)");
+  INFO(planted.out);
+  CHECK(planted.code == 0);  // replay still says identical: the warning changes nothing
+  CHECK(planted.out ==
+        "raftkv replay: WARNING: traces/bug-vote_twice.jsonl was made with planted protocol "
+        "bug(s): vote_twice -- deliberately NOT correct Raft\n");
+  Result clean =
+      shell(std::string("('") + RAFTKV_BINARY + "' replay traces/default.jsonl 2>&1 >/dev/null)");
+  CHECK(clean.code == 0);
+  CHECK(clean.out.empty());
+}
+
+TEST_CASE("run --seed follows the config's seed rule", "[cli]") {
+  Result negative = raftkv("run --seed -1 --quiet");
+  INFO(negative.out);
+  CHECK(negative.code == 2);
+  CHECK_THAT(negative.out, Catch::Contains("--seed must be >= 0, got -1"));
+  CHECK_THAT(negative.out, !Catch::Contains("18446744073709551615"));
+  for (std::string big : {"2147483648", "99999999999999999999999"}) {
+    Result r = raftkv("run --seed " + big + " --quiet");
+    INFO(r.out);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.out, Catch::Contains("--seed must be below 2^31, got " + big));
+  }
+  Result largest = raftkv("run --seed 2147483647 --quiet");
+  CHECK(largest.code == 0);
+}
+
+TEST_CASE("run without a config file runs the defaults; a named missing one is an error", "[cli]") {
+  std::string dir = fresh_dir("no-config");
+  std::string bin = std::string("'") + RAFTKV_BINARY + "'";
+  Result r = shell("cd '" + dir + "' && " + bin + " run --quiet");
+  INFO(r.out);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("raftkv run: no ./config.toml here and no config given: "
+                                    "running the built-in defaults"));
+  CHECK_THAT(r.out, Catch::Contains("Replicas agree: yes"));
+  for (std::string args : {"run config.toml --quiet", "run --config config.toml --quiet"}) {
+    Result named = shell("cd '" + dir + "' && " + bin + " " + args);
+    INFO(args << "\n" << named.out);
+    CHECK(named.code == 2);
+    CHECK_THAT(named.out, Catch::Contains("config.toml: cannot open config file (No such file"));
+  }
+}
+
+TEST_CASE("an unknown subcommand is named as unknown", "[cli]") {
+  Result r = raftkv("frobnicate");
+  INFO(r.out);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.out, Catch::Contains("raftkv: unknown command 'frobnicate' (expected run, check, "
+                                    "replay, export-tla or bench)"));
+  Result typo = raftkv("chekc traces/default.jsonl");
+  CHECK(typo.code == 2);
+  CHECK_THAT(typo.out, Catch::Contains("unknown command 'chekc' (did you mean 'check'?)"));
+}
+
+TEST_CASE("check of a file it cannot open says why", "[cli]") {
+  Result r = raftkv("check /nonexistent/missing.jsonl");
+  INFO(r.out);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.out, Catch::Contains("raftkv check: cannot open '/nonexistent/missing.jsonl': "
+                                    "No such file or directory"));
+}
+
+TEST_CASE("check prints one check per line, verdict and file first", "[cli]") {
+  Result r = raftkv("check traces/default.jsonl");
+  INFO(r.out);
+  CHECK(r.code == 0);
+  std::istringstream lines(r.out);
+  std::vector<std::string> got;
+  for (std::string line; std::getline(lines, line);) got.push_back(line);
+  REQUIRE(got.size() == 13);
+  CHECK_THAT(got[0], Catch::StartsWith("OK traces/default.jsonl: "));
+  CHECK(got[1].rfind("  WellFormed ok (", 0) == 0);
+  CHECK(got[12].rfind("  Linearizability ok (", 0) == 0);
+}
+
+TEST_CASE("scenario files reject unknown keys, located, with a suggestion", "[cli]") {
+  std::string dir = fresh_dir("scenario-keys");
+  const std::string header = R"({"format":"raftkv-scenario","version":1,"config":{"num_nodes":3}})";
+  struct Case {
+    std::string text, where, message;
+  };
+  std::vector<Case> cases = {
+      {header + "\n{\"event\":\"timeout\",\"node\":1,\"tmier\":\"election\"}\n",
+       ":2:", "unknown key 'tmier' in a 'timeout' event (did you mean 'timer'?)"},
+      {R"({"format":"raftkv-scenario","version":1,"config":{"num_nodes":3,"leadr_noop":false}})"
+       "\n",
+       ":1:", "unknown key 'leadr_noop' in 'config' (did you mean 'leader_noop'?)"},
+      {R"({"format":"raftkv-scenario","version":1,"config":{"num_nodes":3},"planted_bug":[]})"
+       "\n",
+       ":1:", "unknown key 'planted_bug' in the header (did you mean 'planted_bugs'?)"},
+      {header +
+           "\n{\"event\":\"timeout\",\"node\":1}\n{\"event\":\"deliver_pending\",\"too\":[2]}\n",
+       ":3:", "unknown key 'too' in a 'deliver_pending' event (did you mean 'to'?)"},
+      {header +
+           "\n{\"event\":\"client_request\",\"node\":1,\"cmd\":{\"op\":\"put\",\"kye\":\"a\"}}\n",
+       ":2:", "unknown key 'kye' in 'cmd' (did you mean 'key'?)"},
+      {header + "\n{\"event\":\"timeout\",\"node\":1,\"zzzzzzzz\":1}\n",
+       ":2:", "unknown key 'zzzzzzzz' in a 'timeout' event (expected event, t, node or timer)"},
+      {header + "\n{\"event\":\"timout\",\"node\":1}\n",
+       ":2:", "unknown scenario event 'timout' (did you mean 'timeout'?)"},
+  };
+  for (const Case& c : cases) {
+    std::string path = dir + "/s.jsonl";
+    write_file(path, c.text);
+    Result r = raftkv("replay '" + path + "' --trace '" + dir + "/out.jsonl'");
+    INFO(c.text << "\n" << r.out);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.out, Catch::Contains(path + c.where));
+    CHECK_THAT(r.out, Catch::Contains(c.message));
+    CHECK_FALSE(fs::exists(dir + "/out.jsonl"));
+  }
+}
+
+TEST_CASE("README's Trace checker sample is what check prints", "[cli]") {
+  const std::string command = "raftkv check traces/default.jsonl";
+  std::string readme = sample("README.md");
+  size_t at = readme.find("$ " + command + "\n");
+  REQUIRE(at != std::string::npos);
+  at += command.size() + 3;
+  std::string shown = readme.substr(at, readme.find("```", at) - at);
+  Result r = raftkv("check traces/default.jsonl");
+  CHECK(r.code == 0);
+  CHECK(r.out == shown);
+}

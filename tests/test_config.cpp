@@ -254,11 +254,6 @@ TEST_CASE("Equivalent TOML spellings are accepted", "[config]") {
     CHECK(cfg.network.loss == 0.0);
     CHECK(cfg.nemesis.kinds.empty());
   }
-  SECTION("a fault's at_ms defaults to 0") {
-    Config cfg = parse_config(fault("action = \"heal\""), kName);
-    REQUIRE(cfg.faults.size() == 1);
-    CHECK(cfg.faults[0].at_ms == 0);
-  }
 }
 
 TEST_CASE("The repository's config.toml loads", "[config]") {
@@ -474,7 +469,7 @@ TEST_CASE("Bad faults name the entry's line and the field", "[config]") {
                      fault("at_ms = 2\naction = \"restart\"\nnode = 1") +
                      fault("at_ms = 3\naction = \"crash\"\nnode = 9")) ==
         "cfg.toml:13:1: faults[2].node: node 9 does not exist (num_nodes = 5)");
-  CHECK(faults_error(fault("action = \"crash\"\nnode = 0")) ==
+  CHECK(faults_error(fault("at_ms = 0\naction = \"crash\"\nnode = 0")) ==
         "cfg.toml:3:1: faults[0].node: node 0 does not exist (num_nodes = 5)");
   CHECK(faults_error(fault("action = \"crahs\"\nnode = 1")) ==
         "cfg.toml:4:10: faults[0].action: unknown action 'crahs' (did you mean 'crash'?)");
@@ -526,7 +521,7 @@ TEST_CASE("Bad faults name the entry's line and the field", "[config]") {
 
   SECTION("partition groups must partition 1..num_nodes") {
     auto partition = [&](const std::string& groups) {
-      return faults_error(fault("action = \"partition\"\ngroups = " + groups));
+      return faults_error(fault("at_ms = 0\naction = \"partition\"\ngroups = " + groups));
     };
     CHECK(partition("[[1, 2], [3, 4]]") ==
           "cfg.toml:3:1: faults[0].groups: node 5 is in no group "
@@ -544,13 +539,57 @@ TEST_CASE("Bad faults name the entry's line and the field", "[config]") {
   }
 
   SECTION("cut and uncut need two distinct existing nodes") {
-    CHECK(faults_error(fault("action = \"cut\"\nfrom = 2\nto = 2")) ==
+    CHECK(faults_error(fault("at_ms = 0\naction = \"cut\"\nfrom = 2\nto = 2")) ==
           "cfg.toml:3:1: faults[0].to: from and to are both node 2 "
           "(a link joins two different nodes)");
-    CHECK(faults_error(fault("action = \"uncut\"\nfrom = 0\nto = 2")) ==
+    CHECK(faults_error(fault("at_ms = 0\naction = \"uncut\"\nfrom = 0\nto = 2")) ==
           "cfg.toml:3:1: faults[0].from: node 0 does not exist (num_nodes = 5)");
-    CHECK(faults_error(fault("action = \"cut\"\nfrom = 1\nto = 6")) ==
+    CHECK(faults_error(fault("at_ms = 0\naction = \"cut\"\nfrom = 1\nto = 6")) ==
           "cfg.toml:3:1: faults[0].to: node 6 does not exist (num_nodes = 5)");
+  }
+}
+
+// Issue 12: a fault's time is never guessed, a fault that cannot fire is
+// refused, and every fault that would change nothing is an error alike.
+TEST_CASE("Faults need an at_ms within the time limit and must change something", "[config]") {
+  const std::string prefix = "num_nodes = 5\n";  // so [[faults]] starts on line 3
+  auto faults_error = [&](const std::string& faults) { return error_of(prefix + faults); };
+
+  CHECK(faults_error(fault("action = \"crash\"\nnode = 1")) ==
+        "cfg.toml:3:1: faults[0].at_ms: missing (every fault needs the virtual time, in ms, "
+        "at which it happens)");
+  CHECK(error_of("time_limit_ms = 1000\n" + fault("at_ms = 1000\naction = \"crash\"\nnode = 1") +
+                 fault("at_ms = 1001\naction = \"restart\"\nnode = 1")) ==
+        "cfg.toml:8:1: faults[1].at_ms: 1001 is after time_limit_ms (1000), so the fault would "
+        "never happen");
+
+  SECTION("uncut, cut and heal follow the rule of restart and crash") {
+    auto cut = [](int at, const char* action) {
+      return fault("at_ms = " + std::to_string(at) + "\naction = \"" + action +
+                   "\"\nfrom = 1\nto = 3");
+    };
+    CHECK(faults_error(cut(100, "uncut")) ==
+          "cfg.toml:3:1: faults[0].from: link 1 -> 3 is not cut at 100 ms, so it cannot be "
+          "uncut");
+    CHECK(faults_error(cut(100, "cut") + cut(200, "cut")) ==
+          "cfg.toml:9:1: faults[1].from: link 1 -> 3 is already cut at 200 ms (cut by "
+          "faults[0])");
+    // heal removes every cut: uncutting the link afterwards changes nothing.
+    CHECK(faults_error(cut(100, "cut") + fault("at_ms = 150\naction = \"heal\"") +
+                       cut(200, "uncut")) ==
+          "cfg.toml:13:1: faults[2].from: link 1 -> 3 is not cut at 200 ms, so it cannot be "
+          "uncut");
+    CHECK(faults_error(fault("at_ms = 100\naction = \"heal\"")) ==
+          "cfg.toml:3:1: faults[0].action: nothing to heal at 100 ms (no partition or cut is in "
+          "place)");
+    // The reverse link is another link; the schedule is replayed in time order.
+    CHECK_NOTHROW(parse_config(prefix + cut(300, "uncut") + cut(100, "cut") +
+                                   fault("at_ms = 200\naction = \"cut\"\nfrom = 3\nto = 1") +
+                                   cut(400, "cut") + fault("at_ms = 500\naction = \"heal\"") +
+                                   fault("at_ms = 600\naction = \"partition\"\n"
+                                         "groups = [[1, 2], [3, 4, 5]]") +
+                                   fault("at_ms = 700\naction = \"heal\""),
+                               kName));
   }
 }
 
@@ -697,7 +736,8 @@ TEST_CASE("Inputs that trip toml++ 3.3 give located errors", "[config]") {
       "[nemesis]\n"
       "kinds = [\n  \"crash\", # trailing comma is fine in arrays\n]\n"
       "[[ faults ]]\n"
-      "action = 'heal'\n"
+      "action = 'crash'\n"
+      "node = 1\n"
       "at_ms = +5\n",
       kName);
   CHECK(cfg.timing.heartbeat_interval_ms == 10);
@@ -874,6 +914,11 @@ at_ms = 20
 action = "uncut"
 from = 1
 to = 2
+[[faults]]
+at_ms = 15
+action = "cut"
+from = 1
+to = 2
 )",
                             kName);
   json header = config_to_json(cfg);
@@ -887,7 +932,7 @@ to = 2
   CHECK(back.network.loss == 0.25);
   CHECK(back.network.duplicate == 0.1);
   CHECK(back.nemesis.kinds == std::vector<NemesisKind>{NemesisKind::Cut, NemesisKind::Crash});
-  REQUIRE(back.faults.size() == 2);
+  REQUIRE(back.faults.size() == 3);
   CHECK(back.faults[0].action == FaultAction::Partition);
   CHECK(back.faults[0].groups == std::vector<std::vector<int>>{{1, 2}, {3, 4}});
   CHECK(back.faults[1].action == FaultAction::Uncut);

@@ -1,4 +1,5 @@
 // Replay: traces re-run identically on the node code; any edit is found.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -205,6 +206,25 @@ TEST_CASE("The Figure 8 scenario reproduces the schedule on the real code", "[re
     // The scenario's trace is itself a trace: it replays identically.
     CHECK(replay_text(trace.str()).identical);
   }
+}
+
+// Issue 12: the scenario format's description of this scenario must name the
+// check that actually rejects its trace.
+TEST_CASE("scenario-format.md names the check that rejects figure8-commit_old_term",
+          "[replay][scenario]") {
+  std::string source = RAFTKV_SOURCE_DIR;
+  std::ostringstream trace;
+  replay_text(read_file(source + "/traces/scenarios/figure8-commit_old_term.jsonl"), &trace);
+  std::istringstream in(trace.str());
+  check::Report report = check::check_trace(in, "figure8-commit_old_term");
+  REQUIRE(report.violation);
+  std::string doc = read_file(source + "/spec/scenario-format.md");
+  size_t at = doc.find("`figure8-commit_old_term.jsonl` is");
+  REQUIRE(at != std::string::npos);
+  std::string paragraph = doc.substr(at, doc.find("\n\n", at) - at);
+  std::replace(paragraph.begin(), paragraph.end(), '\n', ' ');
+  CHECK_THAT(paragraph,
+             Catch::Contains("as a " + std::string(report.violation->check) + " violation"));
 }
 
 #include "replay/export_tla.h"

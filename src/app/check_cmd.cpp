@@ -1,3 +1,6 @@
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <ostream>
 
 #include "app/commands.h"
@@ -12,6 +15,15 @@ int check_command(const CheckCommandOptions& opts, std::ostream& out, std::ostre
   co.liveness_bound_ms = opts.liveness_bound_ms;
   int status = 0;
   for (const std::string& path : opts.traces) {
+    // Say why a file cannot be read (the checker's reader only knows that it
+    // could not open it).
+    if (std::FILE* file = std::fopen(path.c_str(), "rb")) {
+      std::fclose(file);
+    } else {
+      err << "raftkv check: cannot open '" << path << "': " << std::strerror(errno) << '\n';
+      status = 2;
+      continue;
+    }
     try {
       check::Report report = check::check_trace_file(path, co);
       out << check::format_report(report) << '\n';

@@ -11,8 +11,19 @@
 
 namespace raftkv {
 
+// The command line's own rules that need the config's (src/cli may include
+// only app): --seed's value under the config's `seed` rule, 0 <= seed < 2^31
+// (CLI11 would wrap -1 to 2^64 - 1); nullopt after printing why to err.
+std::optional<uint64_t> parse_seed_flag(const std::string& text, std::ostream& err);
+// "raftkv: unknown command 'WORD' (did you mean 'X'?)..." with the config's
+// kind of suggestion among `commands`.
+std::string unknown_command_message(const std::string& word,
+                                    const std::vector<std::string>& commands);
+
 struct RunOptions {
-  std::string config_path = "config.toml";
+  // Empty: ./config.toml if it exists, else the built-in defaults (said on
+  // stderr). A path the user named must exist.
+  std::string config_path;
   std::optional<uint64_t> seed;           // overrides the config's seed
   std::string trace_path;                 // JSON-lines trace; empty = none
   bool quiet = false;                     // no narrative, summary only

@@ -1,6 +1,10 @@
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "app/atomic_file.h"
 #include "app/commands.h"
@@ -46,13 +50,42 @@ std::string input_format(const std::string& path) {
   return header["format"].get<std::string>();
 }
 
+// The planted bugs a trace's or scenario's header names (none if the header
+// is not readable: replay then says why).
+std::vector<std::string> planted_bugs_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  std::vector<std::string> bugs;
+  if (!std::getline(in, line)) return bugs;
+  json header = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!header.is_object() || !header.contains("planted_bugs")) return bugs;
+  const json& list = header["planted_bugs"];
+  if (!list.is_array()) return bugs;
+  for (const json& name : list) {
+    if (name.is_string()) bugs.push_back(name.get<std::string>());
+  }
+  return bugs;
+}
+
 }  // namespace
 
 int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ostream& err) {
   std::ifstream in(opts.input_path, std::ios::binary);
   if (!in) {
-    err << "raftkv replay: cannot open '" << opts.input_path << "'\n";
+    err << "raftkv replay: cannot open '" << opts.input_path << "': " << std::strerror(errno)
+        << '\n';
     return 2;
+  }
+  // A replay "identical" to a planted trace only says the buggy code did the
+  // same again: say so, as `run --plant-bug` does, on stderr so the verdict
+  // on stdout and the exit code stay what scripts read.
+  if (std::vector<std::string> bugs = planted_bugs_of(opts.input_path); !bugs.empty()) {
+    std::string format = input_format(opts.input_path);
+    err << "raftkv replay: WARNING: " << opts.input_path
+        << (format == "raftkv-scenario" ? " plants protocol bug(s):"
+                                        : " was made with planted protocol bug(s):");
+    for (const std::string& bug : bugs) err << ' ' << bug;
+    err << " -- deliberately NOT correct Raft\n";
   }
   // Decide whether --trace may be written before creating anything.
   std::optional<AtomicOutputFile> trace_out;

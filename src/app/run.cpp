@@ -1,8 +1,11 @@
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
+#include <string_view>
+#include <vector>
 
 #include <unistd.h>
 
@@ -57,9 +60,19 @@ int check_run_trace(const std::string& path, const std::string& name, std::ostre
 }  // namespace
 
 int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
+  // Every key is optional, so with no config named and none in the current
+  // directory the defaults are a whole config (a first run outside the
+  // repository should work); a config the user named must exist.
+  std::string config_path = opts.config_path;
+  bool defaults = false;
+  if (config_path.empty()) {
+    std::error_code ec;
+    defaults = !std::filesystem::exists(std::filesystem::symlink_status("config.toml", ec));
+    if (!defaults) config_path = "config.toml";
+  }
   Config cfg;
   try {
-    cfg = load_config(opts.config_path);
+    if (!defaults) cfg = load_config(config_path);
     if (opts.seed) cfg.seed = *opts.seed;
   } catch (const ConfigError& e) {
     err << "raftkv: config error: " << e.what() << '\n';
@@ -69,17 +82,21 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
   PlantedBugs bugs;
   for (const std::string& name : opts.planted_bugs) {
     if (!plant_bug(bugs, name)) {
-      err << "raftkv: unknown planted bug '" << name << "' (known:";
-      for (const std::string& known : planted_bug_names()) err << ' ' << known;
-      err << ")\n";
+      const std::vector<std::string>& known = planted_bug_names();
+      std::vector<std::string_view> names(known.begin(), known.end());
+      err << "raftkv run: unknown planted bug '" << name << "'" << name_hint(name, names) << '\n';
       return 2;
     }
   }
+  if (defaults) {
+    err << "raftkv run: no ./config.toml here and no config given: running the built-in "
+           "defaults\n";
+  }
   // Everything that can reject the command is decided before the trace file
   // is created.
-  if (!opts.trace_path.empty() && same_file(opts.trace_path, opts.config_path)) {
+  if (!opts.trace_path.empty() && !defaults && same_file(opts.trace_path, config_path)) {
     err << "raftkv run: refusing to write the trace to '" << opts.trace_path
-        << "': it is the config file '" << opts.config_path << "'\n";
+        << "': it is the config file '" << config_path << "'\n";
     return 2;
   }
   // --check needs the trace: the user's file if there is one, else a temp file.

@@ -2659,24 +2659,31 @@ std::string format_report(const Report& r) {
     out << "\n  " << v.explanation;
     return out.str();
   }
-  out << "OK " << r.trace_name << ": " << r.events << " events; WellFormed ok (" << c("messages")
-      << " messages, " << c("crashes") << " crashes); ElectionSafety ok (" << c("leaders")
-      << " leaders in " << c("terms") << " terms); LeaderAppendOnly ok; TermAdoption ok ("
-      << c("higher_terms_seen") << " higher terms seen); "
-      << "LogMatching ok (" << c("log_entries") << " distinct entries); LeaderCompleteness ok ("
-      << c("committed_entries") << " committed entries, " << c("leaders_checked")
-      << " leaders checked); StateMachineSafety ok (" << c("applies") << " applies); "
-      << "KVSemantics ok (" << c("client_results_compared") << " client results compared); "
-      << "Durability ok (" << c("persists") << " persists); Replication ok; ";
-  if (!r.liveness_skipped.empty()) {
-    out << "Liveness not judged (" << r.liveness_skipped.front() << "); ";
-  } else if (r.counts.count("liveness_bound_ms")) {
-    out << "Liveness ok (bound " << c("liveness_bound_ms") << " ms); ";
-  } else {
-    out << "Liveness not checked; ";
-  }
+  // One check per line, so a reader can scan it; the first line keeps the
+  // verdict and the file name, which is what scripts read.
   std::string bugs;
   for (const std::string& b : r.planted_bugs) bugs += (bugs.empty() ? "" : ", ") + b;
+  out << "OK " << r.trace_name << ": " << r.events << " events";
+  if (!bugs.empty()) out << " [planted bugs: " << bugs << "]";
+  out << "\n  WellFormed ok (" << c("messages") << " messages, " << c("crashes") << " crashes)"
+      << "\n  ElectionSafety ok (" << c("leaders") << " leaders in " << c("terms") << " terms)"
+      << "\n  LeaderAppendOnly ok"
+      << "\n  TermAdoption ok (" << c("higher_terms_seen") << " higher terms seen)"
+      << "\n  LogMatching ok (" << c("log_entries") << " distinct entries)"
+      << "\n  LeaderCompleteness ok (" << c("committed_entries") << " committed entries, "
+      << c("leaders_checked") << " leaders checked)"
+      << "\n  StateMachineSafety ok (" << c("applies") << " applies)"
+      << "\n  KVSemantics ok (" << c("client_results_compared") << " client results compared)"
+      << "\n  Durability ok (" << c("persists") << " persists)"
+      << "\n  Replication ok\n  ";
+  if (!r.liveness_skipped.empty()) {
+    out << "Liveness not judged (" << r.liveness_skipped.front() << ")";
+  } else if (r.counts.count("liveness_bound_ms")) {
+    out << "Liveness ok (bound " << c("liveness_bound_ms") << " ms)";
+  } else {
+    out << "Liveness not checked";
+  }
+  out << "\n  ";
   if (r.linearizability_inconclusive) {
     out << "Linearizability: inconclusive (budget) on " << c("linearizability_inconclusive_keys")
         << " of " << c("linearizability_keys") << " keys";
@@ -2686,7 +2693,6 @@ std::string format_report(const Report& r) {
   } else {
     out << "Linearizability not checked";
   }
-  if (!bugs.empty()) out << " [planted bugs: " << bugs << "]";
   return out.str();
 }
 

@@ -102,8 +102,10 @@ Report check_trace(std::istream& in, const std::string& name, const CheckOptions
                    const std::function<std::unique_ptr<std::istream>()>& reopen);
 Report check_trace_file(const std::string& path, const CheckOptions& options = {});
 
-// Human summary. A passing trace gives one line:
-//   "OK name: N events; WellFormed ok; ElectionSafety ok (L leaders in T terms); ..."
+// Human summary. A passing trace gives one check per line after its verdict:
+//   "OK name: N events [planted bugs: ...]"
+//   "  WellFormed ok (M messages, C crashes)"
+//   "  ElectionSafety ok (L leaders in T terms)" ...
 // a violating one gives "VIOLATION name: Check at seq a, b on node(s) x, y" and the explanation.
 std::string format_report(const Report& report);
 

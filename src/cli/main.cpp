@@ -3,7 +3,10 @@
 // disagree, a check failed, replay diverged), 2 bad input (flags, config or
 // trace file).
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "app/atomic_file.h"
 #include "app/commands.h"
@@ -16,15 +19,24 @@ int main(int argc, char** argv) {
 
   raftkv::RunOptions run;
   std::string positional_config;
-  uint64_t seed = 0;
+  std::string seed_text;
   auto* run_cmd = app.add_subcommand("run", "Run the emulation described by a TOML config");
-  run_cmd->add_option("--config,-c", run.config_path, "TOML config file")->capture_default_str();
+  run_cmd->add_option("--config,-c", run.config_path,
+                      "TOML config file (default: ./config.toml if there is one, else the "
+                      "built-in defaults)");
   run_cmd->add_option("config_file", positional_config, "TOML config file (same as --config)");
-  auto* seed_opt = run_cmd->add_option("--seed,-s", seed, "RNG seed (overrides the config)");
+  auto* seed_opt =
+      run_cmd->add_option("--seed,-s", seed_text, "RNG seed, 0 to 2^31 - 1 (overrides the config)");
   run_cmd->add_option("--trace,-t", run.trace_path, "Write the JSON-lines trace to this file");
   run_cmd->add_flag("--quiet,-q", run.quiet, "Print only the summary, no narrative");
-  run_cmd->add_option("--plant-bug", run.planted_bugs,
-                      "Plant a named protocol bug (repeatable; for testing the checker)");
+  // One name per --plant-bug: a vector option would otherwise swallow the
+  // config path that follows it (`--plant-bug vote_twice crash.toml`).
+  run_cmd
+      ->add_option("--plant-bug", run.planted_bugs,
+                   "Plant a named protocol bug (one name; repeat the flag for several)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   run_cmd->add_flag("--check", run.check,
                     "Run every check of `raftkv check` on this run; exit 1 on a violation");
 
@@ -70,6 +82,19 @@ int main(int argc, char** argv) {
                    "catch-up (refused probes while a restarted follower catches up)")
       ->capture_default_str();
 
+  // CLI11 words a stray first word as an unexpected argument; name it as
+  // the unknown command it is, with the config's kind of suggestion.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      names.push_back(sub->get_name());
+    }
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      std::cerr << raftkv::unknown_command_message(argv[1], names) << '\n';
+      return 2;
+    }
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -92,7 +117,10 @@ int main(int argc, char** argv) {
       }
       run.config_path = positional_config;
     }
-    if (seed_opt->count() > 0) run.seed = seed;
+    if (seed_opt->count() > 0) {
+      run.seed = raftkv::parse_seed_flag(seed_text, std::cerr);
+      if (!run.seed) return 2;
+    }
     return raftkv::run_command(run, std::cout, std::cerr);
   }
   if (check_cmd->parsed()) return raftkv::check_command(check, std::cout, std::cerr);

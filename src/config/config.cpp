@@ -756,7 +756,10 @@ class Reader {
     Position line_at{entry_at.line, 1};
     auto field = [&](std::string_view key) { return label + "." + std::string(key); };
 
-    if (const toml::node* at = entry.get("at_ms")) fault.at_ms = read_int32(*at, field("at_ms"));
+    // A fault without a time used to mean 0 ms, which is rarely what a user
+    // who forgot the key meant; every fault says when it happens.
+    const toml::node* at = entry.get("at_ms");
+    if (at != nullptr) fault.at_ms = read_int32(*at, field("at_ms"));
     const toml::node* action = entry.get("action");
     if (action == nullptr) {
       fail(name_, line_at,
@@ -807,6 +810,14 @@ class Reader {
           group.push_back(read_int32((*inner)[n], group_path + "[" + std::to_string(n) + "]"));
         }
       }
+    }
+    // After the action and its fields, so that a wrong action is reported
+    // first (it decides which fields the entry needs).
+    if (at == nullptr) {
+      fail(name_, line_at,
+           field("at_ms") +
+               ": missing (every fault needs the virtual time, in ms, at which it "
+               "happens)");
     }
     return fault;
   }
@@ -997,6 +1008,12 @@ class Checker {
       if (f.at_ms > kInt32Max) {
         fail_fault(f, i, "at_ms", "must be below 2^31, got " + std::to_string(f.at_ms));
       }
+      // The run stops at time_limit_ms: a later fault would silently never happen.
+      if (f.at_ms > cfg.time_limit_ms) {
+        fail_fault(f, i, "at_ms",
+                   std::to_string(f.at_ms) + " is after time_limit_ms (" +
+                       std::to_string(cfg.time_limit_ms) + "), so the fault would never happen");
+      }
       if (f.action == Crash || f.action == Restart) check_node(f, i, "node", f.node, n);
       if (f.action == Partition) check_groups(f, i, n);
       if (f.action == Cut || f.action == Uncut) {
@@ -1010,20 +1027,53 @@ class Checker {
       }
     }
 
-    // Replay crashes and restarts in time order (file order for equal times,
-    // as the run applies them) so impossible schedules fail here, not mid-run.
+    // Replay the schedule in time order (file order for equal times, as the
+    // run applies them) so impossible schedules fail here, not mid-run. One
+    // rule for every action: a fault that would change nothing (a crash of a
+    // crashed node, a restart of a running one, a cut of a cut link, an uncut
+    // of a link that is not cut, a heal with nothing to heal) is an error, as
+    // it is surely not what the user meant. Only the schedule is known here:
+    // what the nemesis does at random is its own to undo.
     std::vector<size_t> order(cfg.faults.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::stable_sort(order.begin(), order.end(),
                      [&](size_t a, size_t b) { return cfg.faults[a].at_ms < cfg.faults[b].at_ms; });
     std::vector<std::optional<size_t>> crashed_by(static_cast<size_t>(n) + 1);
+    std::map<std::pair<int, int>, size_t> cut_by;  // link (from, to) -> the fault that cut it
+    bool partitioned = false;
     for (size_t i : order) {
       const FaultConfig& f = cfg.faults[i];
       using enum FaultAction;
+      std::string when = " at " + std::to_string(f.at_ms) + " ms";
+      if (f.action == Partition) partitioned = true;
+      if (f.action == Heal) {
+        if (!partitioned && cut_by.empty()) {
+          fail_fault(f, i, "action",
+                     "nothing to heal" + when + " (no partition or cut is in place)");
+        }
+        partitioned = false;
+        cut_by.clear();
+      }
+      if (f.action == Cut || f.action == Uncut) {
+        std::string link = "link " + std::to_string(f.from) + " -> " + std::to_string(f.to);
+        auto it = cut_by.find({f.from, f.to});
+        if (f.action == Cut && it != cut_by.end()) {
+          fail_fault(f, i, "from",
+                     link + " is already cut" + when + " (cut by faults[" +
+                         std::to_string(it->second) + "])");
+        }
+        if (f.action == Uncut && it == cut_by.end()) {
+          fail_fault(f, i, "from", link + " is not cut" + when + ", so it cannot be uncut");
+        }
+        if (f.action == Cut) {
+          cut_by[{f.from, f.to}] = i;
+        } else {
+          cut_by.erase(it);
+        }
+      }
       if (f.action != Crash && f.action != Restart) continue;
       std::optional<size_t>& crash = crashed_by[static_cast<size_t>(f.node)];
       std::string node = "node " + std::to_string(f.node);
-      std::string when = " at " + std::to_string(f.at_ms) + " ms";
       if (f.action == Crash && crash) {
         fail_fault(f, i, "node",
                    node + " is already crashed" + when + " (crashed by faults[" +
@@ -1122,6 +1172,15 @@ Config parse_config(const std::string& text, const std::string& name) {
 
 void validate_config(const Config& cfg, const std::string& name) {
   Checker(name, nullptr).check(cfg);
+}
+
+std::optional<std::string_view> nearest_name(std::string_view word,
+                                             std::span<const std::string_view> candidates) {
+  return nearest(word, candidates);
+}
+
+std::string name_hint(std::string_view word, std::span<const std::string_view> candidates) {
+  return choice_hint(word, candidates);
 }
 
 }  // namespace raftkv

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -104,6 +105,16 @@ class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// The config's "did you mean" rule, shared by every place that takes a name
+// from the user (the command line's commands and bug names, scenario files),
+// so that a typo gets the same kind of hint everywhere. nearest_name: the
+// candidate close enough to `word` to be a plausible typo of it, if any.
+// name_hint: " (did you mean 'X'?)" for that candidate, else
+// " (expected A, B or C)" listing every candidate.
+std::optional<std::string_view> nearest_name(std::string_view word,
+                                             std::span<const std::string_view> candidates);
+std::string name_hint(std::string_view word, std::span<const std::string_view> candidates);
 
 // Reads and validates a TOML file. Throws ConfigError on a missing or
 // unreadable file, a TOML syntax error, an unknown key (naming the nearest

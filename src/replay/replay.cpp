@@ -1,11 +1,15 @@
 #include "replay/replay.h"
 
+#include <algorithm>
 #include <deque>
 #include <istream>
 #include <map>
 #include <memory>
 #include <ostream>
 #include <set>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "config/config.h"
 #include "config/config_json.h"
@@ -96,6 +100,31 @@ NodeOptions options_from_header(const LineReader& r, const json& header, int* nu
     }
   }
   return options;
+}
+
+// Scenario files are written by hand, so a misspelt key ("tmier") must not
+// silently leave its field at the default: each object may hold only the
+// keys its place allows, as in a TOML config, with the config's kind of hint.
+void check_scenario_keys(const LineReader& r, const json& object,
+                         const std::vector<std::string_view>& allowed, const std::string& where) {
+  if (!object.is_object()) return;  // the field's own reader says what it should be
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    if (std::find(allowed.begin(), allowed.end(), it.key()) != allowed.end()) continue;
+    r.fail("unknown key '" + it.key() + "' in " + where + name_hint(it.key(), allowed));
+  }
+}
+
+// The keys of a scenario's header (spec/scenario-format.md). Old scenarios
+// give num_nodes and leader_noop at the top level; a header with `config`
+// must give them there.
+void check_scenario_header_keys(const LineReader& r, const json& header) {
+  if (header.contains("config")) {
+    check_scenario_keys(r, header, {"format", "version", "config", "planted_bugs"}, "the header");
+    check_scenario_keys(r, header["config"], {"num_nodes", "leader_noop"}, "'config'");
+  } else {
+    check_scenario_keys(
+        r, header, {"format", "version", "num_nodes", "leader_noop", "planted_bugs"}, "the header");
+  }
 }
 
 json strip(json ev) {
@@ -416,6 +445,7 @@ class ScenarioRunner {
     json ev;
     while (r_.next(ev)) {
       std::string name = get_str(r_, ev, "event");
+      check_event_keys(name, ev);
       advance_clock(ev);
       if (name == "timeout") {
         timeout(ev);
@@ -438,9 +468,7 @@ class ScenarioRunner {
         input("restart", id);
         write_step(d_.start_existing(id));
       } else {
-        r_.fail("unknown scenario event '" + name +
-                "' (expected timeout, deliver, deliver_pending, drop, client_request, crash or "
-                "restart)");
+        r_.fail("unknown scenario event '" + name + "'");  // check_event_keys names them
       }
     }
     write_end();
@@ -448,6 +476,28 @@ class ScenarioRunner {
   }
 
  private:
+  // Fails on an unknown event, or a key its event does not take.
+  void check_event_keys(const std::string& name, const json& ev) {
+    static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> kKeys = {
+        {"timeout", {"event", "t", "node", "timer"}},
+        {"deliver", {"event", "t", "id"}},
+        {"deliver_pending", {"event", "t", "to", "from"}},
+        {"drop", {"event", "t", "id"}},
+        {"client_request", {"event", "t", "node", "cmd"}},
+        {"crash", {"event", "t", "node"}},
+        {"restart", {"event", "t", "node"}},
+    };
+    std::vector<std::string_view> events;
+    for (const auto& [event, keys] : kKeys) {
+      if (event == name) {
+        check_scenario_keys(r_, ev, keys, "a '" + name + "' event");
+        return;
+      }
+      events.push_back(event);
+    }
+    r_.fail("unknown scenario event '" + name + "'" + name_hint(name, events));
+  }
+
   void write_header() {
     if (!opts_.trace_out) return;
     Config cfg;
@@ -616,6 +666,7 @@ class ScenarioRunner {
   void client_request(const json& ev) {
     int id = node_of(ev);
     if (!ev.contains("cmd") || !ev["cmd"].is_object()) r_.fail("client_request needs 'cmd'");
+    check_scenario_keys(r_, ev["cmd"], {"op", "key", "value", "client", "seq"}, "'cmd'");
     json cmd = ev["cmd"];
     for (const char* k : {"key", "value"}) {
       if (!cmd.contains(k)) cmd[k] = "";
@@ -666,6 +717,7 @@ ReplayResult replay(std::istream& in, const std::string& name, const ReplayOptio
     if (!header.contains("version") || header["version"] != 1) {
       r.fail("unsupported or missing 'version' (expected 1)");
     }
+    check_scenario_header_keys(r, header);
   } else {
     // Anything else is read as a trace, with the same verdict on a bad header
     // as every other reader of traces.
