@@ -183,6 +183,9 @@ TEST_CASE("replay: identical, diverged, malformed", "[cli]") {
   CHECK(told.code == 1);
   CHECK_THAT(told.out, Catch::Contains("[    556 ms] [node 1] Heartbeat"));
   CHECK_THAT(told.out, Catch::Contains("diverged at line"));
+  // ... and marks the line where it diverged, in the narrative itself.
+  CHECK_THAT(told.out, Catch::Contains(">>> replay diverged here (line " +
+                                       std::to_string(edited_line) + "): "));
   Result scenario = raftkv("replay traces/scenarios/figure8.jsonl");
   CHECK(scenario.code == 0);
   CHECK_THAT(scenario.out, Catch::Contains("not written: give --trace FILE"));
@@ -579,4 +582,29 @@ TEST_CASE("README's Trace checker sample is what check prints", "[cli]") {
   Result r = raftkv("check traces/default.jsonl");
   CHECK(r.code == 0);
   CHECK(r.out == shown);
+}
+
+TEST_CASE("Narrative flags: levels, filters, and clear errors", "[cli]") {
+  // A filter takes one id per flag, so the config path after it stays a path.
+  Result node = raftkv("run --node 3 traces/configs/leader-crash.toml");
+  INFO(node.out);
+  CHECK(node.code == 0);
+  CHECK_THAT(node.out, Catch::Contains("[node 3]"));
+  CHECK_THAT(node.out, !Catch::Contains("[node 2] Granting"));
+  Result brief = raftkv("run --verbosity 1 config.toml");
+  CHECK(brief.code == 0);
+  CHECK_THAT(brief.out, !Catch::Contains("Applied index"));
+  Result bad_level = raftkv("run --verbosity 4");
+  CHECK(bad_level.code == 2);
+  CHECK_THAT(bad_level.out, Catch::Contains("--verbosity"));
+  Result quiet = raftkv("run -q --verbosity 1");
+  CHECK(quiet.code == 2);
+  CHECK_THAT(quiet.out, Catch::Contains("--quiet turns the narrative off"));
+  Result bad_node = raftkv("run --node 0");
+  CHECK(bad_node.code == 2);
+  // For replay, a narrative flag implies --narrate.
+  Result replayed = raftkv("replay --client 2 traces/default.jsonl");
+  CHECK(replayed.code == 0);
+  CHECK_THAT(replayed.out, Catch::Contains("[client 2]"));
+  CHECK_THAT(replayed.out, !Catch::Contains("[client 1]"));
 }

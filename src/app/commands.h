@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "trace/narrate.h"
+
 namespace raftkv {
 
 // The command line's own rules that need the config's (src/cli may include
@@ -27,15 +29,17 @@ struct RunOptions {
   std::optional<uint64_t> seed;           // overrides the config's seed
   std::string trace_path;                 // JSON-lines trace; empty = none
   bool quiet = false;                     // no narrative, summary only
+  NarrateOptions narrative;               // --verbosity, --node, --client
   std::vector<std::string> planted_bugs;  // --plant-bug NAME (testing the tests)
   bool check = false;                     // run every check of `raftkv check` on the run
 };
 int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err);
 
 struct ReplayCommandOptions {
-  std::string input_path;  // a trace, or a scenario listing inputs only
-  bool narrate = false;    // print the narrative while replaying
-  std::string trace_path;  // scenarios: write the resulting trace here
+  std::string input_path;    // a trace, or a scenario listing inputs only
+  bool narrate = false;      // print the narrative while replaying
+  NarrateOptions narrative;  // --verbosity, --node, --client
+  std::string trace_path;    // scenarios: write the resulting trace here
 };
 int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ostream& err);
 

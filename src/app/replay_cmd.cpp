@@ -16,24 +16,33 @@ namespace raftkv {
 
 namespace {
 
-// Prints the narrative of every event of a trace file. Returns false, having
-// printed nothing, if the file is not a trace (a scenario, or unreadable: the
-// replay proper reports that); stops quietly at a malformed line, which the
-// replay then reports with its line number.
-bool narrate_trace_file(const std::string& path, std::ostream& out) {
+// Prints the narrative of every event of a trace file, and after the event on
+// line `diverged_at` (0: none) a mark saying the replay diverged there, with
+// `divergence`. Returns false, having printed nothing, if the file is not a
+// trace (a scenario, or unreadable: the replay proper reports that); stops
+// quietly at a malformed line, which the replay reports with its line number.
+bool narrate_trace_file(const std::string& path, const NarrateOptions& options, int64_t diverged_at,
+                        const std::string& divergence, std::ostream& out) {
   std::ifstream in(path, std::ios::binary);
   std::string line;
   if (!std::getline(in, line)) return false;
   json header = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!header.is_object() || header.value("format", json()) != "raftkv-trace") return false;
-  Narrator narrator;
-  while (std::getline(in, line)) {
+  Narrator narrator(options);
+  // Node lines leave out an unchanged state (schema v3); the narrator reads
+  // whole lines, as the live narrative of `run` does.
+  StateFiller states;
+  for (int64_t line_no = 2; std::getline(in, line); ++line_no) {
     json ev = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!ev.is_object()) break;
+    if (!ev.is_object() || !states.fill(ev)) break;
     try {
       if (auto text = narrator.line(ev)) out << *text << '\n';
     } catch (const json::exception&) {
       break;  // a field of the wrong type: the replay reports the line
+    }
+    if (line_no == diverged_at) {
+      out << ">>> replay diverged here (line " << line_no << "): " << divergence
+          << "\n>>> the lines below are the trace's, not what the code does\n";
     }
   }
   return true;
@@ -111,16 +120,26 @@ int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ost
     }
   }
   ReplayOptions ro;
-  if (opts.narrate) ro.narrate = &out;
+  ro.narrative = opts.narrative;
+  // A scenario is narrated as it runs. A trace is narrated whole, even past
+  // a divergence (replay stops at the first one), after the replay, so the
+  // narrative can mark the line where the replay diverged.
+  bool is_trace = input_format(opts.input_path) == "raftkv-trace";
+  if (opts.narrate && !is_trace) ro.narrate = &out;
   if (trace_out) ro.trace_out = &trace_out->stream();
-  // --narrate on a trace narrates the whole file, even past a divergence
-  // (replay stops at the first one); a scenario is narrated as it runs.
-  if (opts.narrate && narrate_trace_file(opts.input_path, out)) ro.narrate = nullptr;
   ReplayResult result;
+  std::string input_error;
   try {
     result = replay(in, opts.input_path, ro);
   } catch (const ReplayInputError& e) {
-    err << "raftkv replay: malformed input: " << e.what() << '\n';
+    input_error = e.what();
+  }
+  if (opts.narrate && is_trace) {
+    narrate_trace_file(opts.input_path, opts.narrative,
+                       result.identical ? 0 : result.divergence_line, result.divergence, out);
+  }
+  if (!input_error.empty()) {
+    err << "raftkv replay: malformed input: " << input_error << '\n';
     return 2;
   }
   if (!result.identical) {

@@ -27,7 +27,7 @@ namespace {
 
 class NarrativeSink : public TraceSink {
  public:
-  explicit NarrativeSink(std::ostream& out) : out_(out) {}
+  NarrativeSink(std::ostream& out, const NarrateOptions& options) : out_(out), narrator_(options) {}
   void write(const json& event) override {
     // The narrator reads whole node lines, as TraceFraming gives them to
     // `replay --narrate`: put back the state the runtime left out (v3).
@@ -126,7 +126,7 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
 
   Cluster cluster(cfg, bugs);
   std::optional<FileSink> file_sink;
-  NarrativeSink narrative(out);
+  NarrativeSink narrative(out, opts.narrative);
   if (trace_file) {
     file_sink.emplace(trace_file->stream());
     cluster.add_sink(&*file_sink);

@@ -11,6 +11,42 @@
 #include "app/atomic_file.h"
 #include "app/commands.h"
 
+namespace {
+
+// --verbosity, --node and --client: how much of the narrative to print, and
+// about whom (spec/narrative.md). The same three flags for run and replay.
+void add_narrative_flags(CLI::App* cmd, raftkv::NarrateOptions& o) {
+  cmd->add_option("--verbosity,-V", o.verbosity,
+                  "Narrative detail: 1 events (elections, votes and why, faults, refusals, "
+                  "commits, client operations), 2 steps (also appends, applies, messages "
+                  "carrying entries), 3 all (also nextIndex/matchIndex bookkeeping, persists, "
+                  "heartbeats and acks)")
+      ->check(CLI::Range(1, 3))
+      ->capture_default_str();
+  // One id per flag, repeated for several, so that a vector option does not
+  // swallow the config path or trace file that follows it.
+  cmd->add_option("--node", o.nodes,
+                  "Narrate only this node: its lines and the messages from or to it "
+                  "(repeat the flag for several)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--client", o.clients,
+                  "Narrate only this client: its lines and the lines about its requests "
+                  "(repeat the flag for several)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->check(CLI::PositiveNumber);
+}
+
+bool narrative_flags_given(CLI::App* cmd) {
+  return cmd->count("--verbosity") + cmd->count("--node") + cmd->count("--client") > 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{
       "raftkv: a deterministic emulator of a key-value store replicated with Raft.\n"
@@ -29,6 +65,7 @@ int main(int argc, char** argv) {
       run_cmd->add_option("--seed,-s", seed_text, "RNG seed, 0 to 2^31 - 1 (overrides the config)");
   run_cmd->add_option("--trace,-t", run.trace_path, "Write the JSON-lines trace to this file");
   run_cmd->add_flag("--quiet,-q", run.quiet, "Print only the summary, no narrative");
+  add_narrative_flags(run_cmd, run.narrative);
   // One name per --plant-bug: a vector option would otherwise swallow the
   // config path that follows it (`--plant-bug vote_twice crash.toml`).
   run_cmd
@@ -59,7 +96,10 @@ int main(int argc, char** argv) {
       "replay", "Re-drive the node code with a trace's inputs and compare, or run a scenario");
   replay_cmd->add_option("input", replay.input_path, "Trace or scenario file (JSON lines)")
       ->required();
-  replay_cmd->add_flag("--narrate,-n", replay.narrate, "Print the narrative of the trace");
+  replay_cmd->add_flag(
+      "--narrate,-n", replay.narrate,
+      "Print the narrative of the trace (implied by --verbosity, --node, --client)");
+  add_narrative_flags(replay_cmd, replay.narrative);
   replay_cmd->add_option("--trace,-t", replay.trace_path,
                          "Scenario input: write the resulting trace to this file");
 
@@ -121,13 +161,21 @@ int main(int argc, char** argv) {
       run.seed = raftkv::parse_seed_flag(seed_text, std::cerr);
       if (!run.seed) return 2;
     }
+    if (run.quiet && narrative_flags_given(run_cmd)) {
+      std::cerr << "raftkv run: --verbosity, --node and --client choose what the narrative "
+                   "shows, and --quiet turns the narrative off: give one or the other\n";
+      return 2;
+    }
     return raftkv::run_command(run, std::cout, std::cerr);
   }
   if (check_cmd->parsed()) return raftkv::check_command(check, std::cout, std::cerr);
   if (export_cmd->parsed()) {
     return raftkv::export_tla_command(export_in, export_out, std::cout, std::cerr);
   }
-  if (replay_cmd->parsed()) return raftkv::replay_command(replay, std::cout, std::cerr);
+  if (replay_cmd->parsed()) {
+    if (narrative_flags_given(replay_cmd)) replay.narrate = true;
+    return raftkv::replay_command(replay, std::cout, std::cerr);
+  }
   if (bench_cmd->parsed()) return raftkv::bench_command(bench, std::cout, std::cerr);
   return 2;
 }

@@ -394,7 +394,7 @@ class TraceComparer {
   int n_ = 0;
   Driver d_;
   ReplayResult result_;
-  Narrator narrator_;
+  Narrator narrator_{opts_.narrative};
   std::deque<json> expected_;  // effects the node produced that the trace must show next
   int64_t expected_from_line_ = 0;
   std::map<int64_t, json> sent_;   // message id -> message as sent
@@ -696,7 +696,7 @@ class ScenarioRunner {
   NodeOptions options_;
   Driver d_;
   ReplayResult result_;
-  Narrator narrator_;
+  Narrator narrator_{opts_.narrative};
   int64_t seq_ = 1, t_ = 0, next_id_ = 1;
   std::map<int64_t, Message> sent_;
   std::set<int64_t> pending_;  // sent to a node, neither delivered nor dropped yet

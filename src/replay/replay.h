@@ -18,6 +18,8 @@
 
 #include "trace/reader.h"
 
+#include "trace/narrate.h"
+
 namespace raftkv {
 
 // Malformed input: what() is "NAME:LINE: message" (the one error type of
@@ -35,6 +37,7 @@ struct ReplayResult {
 
 struct ReplayOptions {
   std::ostream* narrate = nullptr;    // print the narrative of the trace here
+  NarrateOptions narrative;           // how much of it, about whom
   std::ostream* trace_out = nullptr;  // scenarios: write the full trace here
 };
 

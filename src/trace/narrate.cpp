@@ -1,6 +1,8 @@
 #include "trace/narrate.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 
 namespace raftkv {
 namespace {
@@ -26,9 +28,17 @@ std::string range(int64_t first, size_t count) {
   return count == 1 ? std::to_string(first) : std::to_string(first) + ".." + std::to_string(last);
 }
 
+std::string n(int64_t v) { return std::to_string(v); }
+
+// "msg 12": a message by its trace id (`msg.id`, a deliver's `msg_id`).
+std::string msg_id(const json& m) { return "msg " + n(num(m, "id")); }
+
+// "3/1": a log position as index/term.
+std::string pos(int64_t index, int64_t term) { return n(index) + "/" + n(term); }
+
 std::string describe_message(const json& m) {
   std::string type = str(m, "type");
-  return type + " #" + std::to_string(num(m, "id")) + " (" +
+  return type + " " + msg_id(m) + " (" +
          (type == "ClientRequest" ? "client " + std::to_string(num(m, "client"))
                                   : "node " + std::to_string(num(m, "from"))) +
          " -> " +
@@ -57,19 +67,10 @@ std::string describe_result(const json& result) {
   return upper(status);
 }
 
-namespace {
-// The messages whose delivery Narrator::line prints.
-bool narrated_on_delivery(const json& msg) {
-  std::string type = str(msg, "type");
-  return type == "RequestVoteResponse" || type == "ClientRequest" ||
-         (type == "AppendEntriesResponse" && !msg.value("success", false));
-}
-}  // namespace
-
 void Narrator::note_message(const std::string& event, const json& ev) {
   if (event == "send" || event == "client_send") {
     const json& msg = ev.contains("msg") ? ev["msg"] : json::object();
-    if (narrated_on_delivery(msg)) pending_[num(msg, "id")] = Pending{msg};
+    pending_[num(msg, "id")] = Pending{msg};
     return;
   }
   int64_t id = event == "deliver"   ? num(ev, "msg_id")
@@ -79,7 +80,8 @@ void Narrator::note_message(const std::string& event, const json& ev) {
   if (it == pending_.end()) return;
   if (event == "duplicate") {
     ++it->second.copies;
-  } else if ((event == "deliver" || event == "drop") && --it->second.copies <= 0) {
+  } else if ((event == "deliver" || event == "drop" || event == "client_receive") &&
+             --it->second.copies <= 0) {
     pending_.erase(it);
   }
 }
@@ -90,7 +92,101 @@ const json& Narrator::delivered_message(const json& ev) const {
   return it == pending_.end() ? empty : it->second.msg;
 }
 
+void Narrator::note_log(const std::string& event, const json& ev) {
+  int node = static_cast<int>(num(ev, "node"));
+  if (event == "append" && ev.contains("entries") && ev["entries"].is_array()) {
+    // An append may overwrite in place (a planted skip_truncate keeps the
+    // entries after it), so it sets positions rather than only extending.
+    std::vector<int64_t>& log = log_terms_[node];
+    size_t first = static_cast<size_t>(std::max<int64_t>(num(ev, "first_index"), 1));
+    size_t end = first - 1 + ev["entries"].size();
+    if (log.size() < end) log.resize(end);
+    for (size_t i = 0; i < ev["entries"].size(); ++i)
+      log[first - 1 + i] = num(ev["entries"][i], "term");
+  } else if (event == "truncate") {
+    std::vector<int64_t>& log = log_terms_[node];
+    int64_t from = std::max<int64_t>(num(ev, "from_index"), 1);
+    if (static_cast<size_t>(from - 1) < log.size()) log.resize(static_cast<size_t>(from - 1));
+  }
+}
+
+int64_t Narrator::term_at(int node, int64_t index) const {
+  auto it = log_terms_.find(node);
+  if (it == log_terms_.end() || index < 1 || static_cast<size_t>(index) > it->second.size())
+    return 0;
+  return it->second[static_cast<size_t>(index - 1)];
+}
+
+// §5.4.2 (Figure 8): a leader commits an entry by counting replicas only if
+// the entry is of its own term. When the highest index a majority holds is
+// of an older term, the leader must wait; the narrative says so, once per
+// (leader, term, index), because that wait is what Figure 8 is about.
+std::optional<Narrator::Told> Narrator::restraint(const json& ev, const json& st) {
+  int leader = static_cast<int>(num(ev, "node"));
+  if (str(st, "role") != "leader" || nodes_seen_.empty()) return std::nullopt;
+  std::map<int, int64_t>& match = match_[leader];
+  match[static_cast<int>(num(ev, "peer"))] = num(ev, "match_index");
+  std::vector<int64_t> held{num(st, "last_index")};  // the leader holds its own log
+  for (int node : nodes_seen_) {
+    if (node != leader) held.push_back(match.count(node) ? match[node] : 0);
+  }
+  std::sort(held.begin(), held.end(), std::greater<int64_t>());
+  size_t majority = nodes_seen_.size() / 2 + 1;
+  if (held.size() < majority) return std::nullopt;
+  int64_t index = held[majority - 1];  // held by a majority
+  int64_t term = num(st, "term");
+  int64_t entry_term = term_at(leader, index);
+  if (index <= num(st, "commit") || entry_term == 0 || entry_term >= term) return std::nullopt;
+  if (!restraint_told_.insert({leader, term, index}).second) return std::nullopt;
+  Told t;
+  t.level = 1;
+  t.text = "May not commit index " + n(index) + " yet: a majority holds it, but its term " +
+           n(entry_term) + " is older than my term " + n(term) +
+           " (§5.4.2, Figure 8); it commits with the first entry of term " + n(term);
+  return t;
+}
+
+bool Narrator::shown(const Told& t) const {
+  if (t.level > options_.verbosity) return false;
+  auto has = [](const std::vector<int>& v, int x) {
+    return x != 0 && std::find(v.begin(), v.end(), x) != v.end();
+  };
+  if (!options_.nodes.empty() && !t.network_wide && !has(options_.nodes, t.node) &&
+      !has(options_.nodes, t.peer)) {
+    return false;
+  }
+  if (!options_.clients.empty() && !has(options_.clients, t.client)) return false;
+  return true;
+}
+
 std::optional<std::string> Narrator::line(const json& ev) {
+  std::optional<Told> told = tell(ev);
+  std::string event = str(ev, "event");
+  std::optional<Told> extra;
+  if (event == "progress") {
+    const json empty = json::object();
+    extra = restraint(ev, ev.contains("state") ? ev["state"] : empty);
+  }
+  char stamp[32];
+  std::snprintf(stamp, sizeof stamp, "[%7lld ms] ", static_cast<long long>(num(ev, "t")));
+  std::string who;
+  if (ev.contains("node"))
+    who = "[node " + n(num(ev, "node")) + "] ";
+  else if (ev.contains("client"))
+    who = "[client " + n(num(ev, "client")) + "] ";
+  else
+    who = "[net] ";
+  std::string out;
+  for (const std::optional<Told>* t : {&told, &extra}) {
+    if (!*t || !shown(**t)) continue;
+    if (!out.empty()) out += '\n';
+    out += stamp + who + (*t)->text;
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+std::optional<Narrator::Told> Narrator::tell(const json& ev) {
   const std::string event = str(ev, "event");
   const json empty = json::object();
   const json& st = ev.contains("state") ? ev["state"] : empty;
@@ -99,160 +195,297 @@ std::optional<std::string> Narrator::line(const json& ev) {
                    : ev.contains("msg") ? ev["msg"]
                                         : empty;
   note_message(event, ev);
+  note_log(event, ev);
+  int node = static_cast<int>(num(ev, "node"));
+  if (event == "start") nodes_seen_.insert(node);
+  if (event == "deliver" && ev.contains("node")) last_delivered_[node] = msg;
   int64_t term = num(st, "term");
-  std::string who;
-  if (ev.contains("node"))
-    who = "[node " + std::to_string(num(ev, "node")) + "] ";
-  else if (ev.contains("client"))
-    who = "[client " + std::to_string(num(ev, "client")) + "] ";
-  else
-    who = "[net] ";
-  std::string text;
+  // The role before this event (its own state is the role after it).
+  struct RoleAfter {
+    std::map<int, std::string>& roles;
+    int node;
+    std::string role;
+    ~RoleAfter() {
+      if (!role.empty()) roles[node] = role;
+    }
+  } role_after{last_role_, node, ev.contains("node") ? str(st, "role") : std::string()};
+
+  Told t;
+  t.node = node;
+  t.client = static_cast<int>(num(ev, "client"));
+  // A message's other end, when it is a node.
+  if (msg.is_object() && msg.contains("type")) {
+    std::string type = str(msg, "type");
+    int from = static_cast<int>(num(msg, "from")), to = static_cast<int>(num(msg, "to"));
+    t.peer = from == node ? to : from;
+    if (type == "ClientRequest" || type == "ClientReply")
+      t.client = static_cast<int>(num(msg, "client"));
+  }
+  std::string& text = t.text;
 
   if (event == "start") {
-    text = "Starting as follower (term " + std::to_string(term) + ", log length " +
-           std::to_string(num(st, "last_index")) + ")";
+    t.level = 1;
+    text =
+        "Starting as follower (term " + n(term) + ", log length " + n(num(st, "last_index")) + ")";
   } else if (event == "timeout") {
     std::string timer = str(ev, "timer");
     if (timer == "heartbeat") {
-      text = "Heartbeat: AppendEntries to every follower (commit " +
-             std::to_string(num(st, "commit")) + ")";
+      text = "Heartbeat: AppendEntries to every follower (commit " + n(num(st, "commit")) + ")";
     } else if (timer == "start_election") {
-      text = "StartElection from the runtime";
+      t.level = 1;
+      text = "Told by the runtime to stand for election now (config initial_leader)";
     } else {
-      text = "Election timeout in term " + std::to_string(term);
+      t.level = 1;
+      text = "Election timeout in term " + n(term) + ": no leader heard from";
     }
   } else if (event == "become_candidate") {
-    text = "Starting election for term " + std::to_string(term) + " (voted for self)";
+    t.level = 1;
+    text = "Starting election for term " + n(term) + " (voted for self)";
   } else if (event == "become_leader") {
+    t.level = 1;
     std::string votes;
     for (const json& v : ev["votes"]) votes += (votes.empty() ? "" : ",") + v.dump();
-    text = "Became LEADER for term " + std::to_string(term) + " with votes from nodes " + votes;
+    text = "Became LEADER for term " + n(term) + " with votes from nodes " + votes;
   } else if (event == "become_follower") {
-    text = "Node " + std::to_string(num(ev, "leader")) + " is leader of term " +
-           std::to_string(term) + "; back to follower";
+    t.level = 1;
+    text = "Node " + n(num(ev, "leader")) + " is leader of term " + n(term) + "; back to follower";
   } else if (event == "term_update") {
-    text = "Saw term " + std::to_string(term) + " (was " + std::to_string(num(ev, "old_term")) +
-           "): stepping down to follower";
+    t.level = 1;
+    // §5.1: a higher term makes any node a follower; only a leader or a
+    // candidate steps down.
+    std::string was = last_role_.count(node) ? last_role_[node] : "follower";
+    text = "Saw term " + n(term) + " (was " + n(num(ev, "old_term")) + "): " +
+           (was == "leader" || was == "candidate" ? "stepping down from " + was + " to follower"
+                                                  : "adopting it");
   } else if (event == "vote") {
-    std::string cand = std::to_string(num(ev, "candidate"));
-    text = ev.value("granted", false)
-               ? "Granting vote to node " + cand + " for term " + std::to_string(term)
-               : "Denying vote to node " + cand + " for term " + std::to_string(term) + " (" +
-                     str(ev, "reason") + ")";
+    // Both sides of the decision (§5.2, §5.4.1): the request as delivered,
+    // and this node's own term, vote and last log.
+    t.level = 1;
+    int cand = static_cast<int>(num(ev, "candidate"));
+    t.peer = cand;
+    const json& rv = last_delivered_.count(node) ? last_delivered_[node] : empty;
+    bool have_rv = str(rv, "type") == "RequestVote";
+    int64_t rv_term = have_rv ? num(rv, "term") : term;
+    std::string theirs = have_rv ? pos(num(rv, "last_log_index"), num(rv, "last_log_term")) : "?";
+    std::string mine = pos(num(st, "last_index"), num(st, "last_term"));
+    std::string reason = str(ev, "reason");
+    std::string head = "vote to node " + n(cand) + " for term " + n(rv_term);
+    if (ev.value("granted", false)) {
+      text = "Granting " + head + " (its last log " + theirs +
+             " is at least as up to date as mine " + mine + ")";
+    } else if (reason == "stale_term") {
+      text = "Denying " + head + ": I am in term " + n(term) + " (stale_term)";
+    } else if (reason == "already_voted") {
+      text = "Denying " + head + ": I already voted for node " + n(num(st, "vote")) +
+             " in this term (already_voted)";
+    } else if (reason == "log_not_up_to_date") {
+      text = "Denying " + head + ": its last log " + theirs + " is behind mine " + mine +
+             " (log_not_up_to_date, §5.4.1: a higher last term wins, then a longer log)";
+    } else {
+      text = "Denying " + head + " (" + reason + ")";
+    }
   } else if (event == "truncate") {
-    text = "Log conflict: deleting " + std::to_string(num(ev, "removed")) + " entries from index " +
-           std::to_string(num(ev, "from_index"));
+    t.level = 1;
+    text = "Log conflict: deleting " + n(num(ev, "removed")) + " entries from index " +
+           n(num(ev, "from_index"));
   } else if (event == "append") {
     const json& entries = ev["entries"];
     int64_t first = num(ev, "first_index");
     if (str(st, "role") == "leader" && entries.size() == 1) {
       const json& cmd = entries[0]["cmd"];
+      t.client = static_cast<int>(num(cmd, "client"));
       text = "Appending " + describe_command(cmd) +
-             (num(cmd, "client") ? " (client " + std::to_string(num(cmd, "client")) + " #" +
-                                       std::to_string(num(cmd, "seq")) + ")"
-                                 : "") +
-             " at index " + std::to_string(first) + " (term " + std::to_string(term) + ")";
+             (num(cmd, "client")
+                  ? " (client " + n(num(cmd, "client")) + " #" + n(num(cmd, "seq")) + ")"
+                  : "") +
+             " at index " + n(first) + " (term " + n(term) + ")";
     } else {
       text = "Appended entries " + range(first, entries.size()) + " to log";
     }
   } else if (event == "progress") {
-    text = "Node " + std::to_string(num(ev, "peer")) +
-           ": match_index=" + std::to_string(num(ev, "match_index")) +
-           " next_index=" + std::to_string(num(ev, "next_index")) + " (" + str(ev, "mode") + ")";
+    t.level = 3;
+    t.peer = static_cast<int>(num(ev, "peer"));
+    text = "Node " + n(num(ev, "peer")) + ": match_index=" + n(num(ev, "match_index")) +
+           " next_index=" + n(num(ev, "next_index")) + " (" + str(ev, "mode") + ")";
   } else if (event == "commit") {
-    text = "Commit index " + std::to_string(num(ev, "old_commit")) + " -> " +
-           std::to_string(num(st, "commit")) +
-           (str(st, "role") == "leader" ? " (majority replicated)" : "");
+    bool leader = str(st, "role") == "leader";
+    t.level = leader ? 1 : 2;
+    int64_t commit = num(st, "commit");
+    int64_t commit_term = term_at(node, commit);
+    std::string why = !leader ? " (the leader's commit)"
+                      : commit_term == term || commit_term == 0
+                          ? " (a majority holds it, and it is of my term)"
+                          : " (its term " + n(commit_term) + " is older than my term " + n(term) +
+                                ": §5.4.2 forbids committing it by counting replicas)";
+    text = "Commit index " + n(num(ev, "old_commit")) + " -> " + n(commit) + why;
   } else if (event == "apply") {
-    text = "slot " + std::to_string(num(ev, "index")) + ": " +
-           describe_command(ev["entry"]["cmd"]) + " -> " + describe_result(ev["result"]);
+    t.client = static_cast<int>(num(ev["entry"]["cmd"], "client"));
+    const json& cmd = ev["entry"]["cmd"];
+    text =
+        "Applied index " + n(num(ev, "index")) + ": " + describe_command(cmd) +
+        (num(cmd, "client") ? " (client " + n(num(cmd, "client")) + " #" + n(num(cmd, "seq")) + ")"
+                            : "") +
+        " -> " + describe_result(ev["result"]);
+  } else if (event == "persist") {
+    t.level = 3;
+    text = "Persisted term " + n(num(ev, "term")) + ", vote " + n(num(ev, "vote")) +
+           ", log length " + n(num(ev, "log_len"));
   } else if (event == "reject_client") {
-    text = "Not leader: rejecting client " + std::to_string(num(ev, "client")) + " #" +
-           std::to_string(num(ev, "client_seq")) + " (hint: node " +
-           std::to_string(num(ev, "leader_hint")) + ")";
+    t.level = 1;
+    text = "Not leader: rejecting client " + n(num(ev, "client")) + " #" +
+           n(num(ev, "client_seq")) + " (hint: node " + n(num(ev, "leader_hint")) + ")";
   } else if (event == "send") {
     std::string type = str(msg, "type");
-    std::string to = std::to_string(num(msg, "to"));
+    std::string to = n(num(msg, "to"));
     if (type == "RequestVote") {
-      text = "RequestVote -> node " + to + " (term " + std::to_string(num(msg, "term")) +
-             ", last log " + std::to_string(num(msg, "last_log_index")) + "/" +
-             std::to_string(num(msg, "last_log_term")) + ")";
-    } else if (type == "AppendEntries" && !msg["entries"].empty()) {
-      text = "AppendEntries -> node " + to + ": entries " +
-             range(num(msg, "prev_log_index") + 1, msg["entries"].size()) + " (prev " +
-             std::to_string(num(msg, "prev_log_index")) + "/" +
-             std::to_string(num(msg, "prev_log_term")) + ", commit " +
-             std::to_string(num(msg, "leader_commit")) + ")";
+      text = "RequestVote " + msg_id(msg) + " -> node " + to + " (term " + n(num(msg, "term")) +
+             ", last log " + pos(num(msg, "last_log_index"), num(msg, "last_log_term")) + ")";
+    } else if (type == "AppendEntries") {
+      size_t count = msg.contains("entries") ? msg["entries"].size() : 0;
+      if (count == 0) t.level = 3;
+      text = "AppendEntries " + msg_id(msg) + " -> node " + to + ": " +
+             (count ? "entries " + range(num(msg, "prev_log_index") + 1, count) : "no entries") +
+             " (prev " + pos(num(msg, "prev_log_index"), num(msg, "prev_log_term")) + ", commit " +
+             n(num(msg, "leader_commit")) + ")";
     } else if (type == "CommitNotification") {
-      text = "CommitNotification -> node " + to + " (commit " +
-             std::to_string(num(msg, "leader_commit")) + ")";
+      text = "CommitNotification " + msg_id(msg) + " -> node " + to + " (commit " +
+             n(num(msg, "leader_commit")) + ")";
     } else if (type == "ClientReply") {
-      text = "Reply to client " + std::to_string(num(msg, "client")) + " #" +
-             std::to_string(num(msg, "seq")) + ": " + describe_result(msg["result"]);
+      text = "Reply " + msg_id(msg) + " to client " + n(num(msg, "client")) + " #" +
+             n(num(msg, "seq")) + ": " + describe_result(msg["result"]);
+    } else if (type == "AppendEntriesResponse" && msg.value("success", false)) {
+      t.level = 3;
+      text = "AppendEntriesResponse " + msg_id(msg) + " -> node " + to + ": I hold up to index " +
+             n(num(msg, "match_index"));
+    } else if (type == "AppendEntriesResponse") {
+      // A refusal, told from the follower's side with the request it answers.
+      t.level = 1;
+      const json& ae = last_delivered_.count(node) ? last_delivered_[node] : empty;
+      bool have_ae = str(ae, "type") == "AppendEntries";
+      std::string why;
+      std::string reason = str(msg, "reason");
+      int64_t prev = num(msg, "prev_log_index");
+      if (reason == "stale_term") {
+        why = have_ae ? "its term " + n(num(ae, "term")) + " is older than mine, " + n(term)
+                      : "its term is older than mine, " + n(term);
+      } else if (num(msg, "conflict_term") == 0) {
+        why = "no entry at prev index " + n(prev) + ": my log ends at " +
+              n(num(msg, "conflict_index") - 1);
+      } else {
+        why = "my entry at prev index " + n(prev) + " has term " + n(num(msg, "conflict_term")) +
+              (have_ae ? ", the leader's has term " + n(num(ae, "prev_log_term")) : "") +
+              "; I hold term " + n(num(msg, "conflict_term")) + " from index " +
+              n(num(msg, "conflict_index"));
+      }
+      text = "Refusing AppendEntries" + (have_ae ? " " + msg_id(ae) : std::string()) +
+             " from node " + to + " (" + reason + "): " + why + "; reply " + msg_id(msg);
+    } else if (type == "RequestVoteResponse") {
+      t.level = 3;
+      text = "RequestVoteResponse " + msg_id(msg) + " -> node " + to + " (" +
+             (msg.value("granted", false) ? "granted" : "denied") + ")";
     } else {
-      return std::nullopt;
+      t.level = 3;
+      text = type + " " + msg_id(msg) + " -> node " + to;
     }
   } else if (event == "deliver") {
     std::string type = str(msg, "type");
-    std::string from = std::to_string(num(msg, "from"));
+    std::string from = n(num(msg, "from"));
     if (type == "RequestVoteResponse") {
-      text = msg.value("granted", false)
-                 ? "Received vote from node " + from
-                 : "Vote denied by node " + from + " (" + str(msg, "reason") + ")";
+      if (msg.value("granted", false)) {
+        text = "Received vote " + msg_id(msg) + " from node " + from;
+      } else {
+        t.level = 1;
+        std::string reason = str(msg, "reason");
+        std::string why =
+            reason == "stale_term"           ? "it is in term " + n(num(msg, "term"))
+            : reason == "already_voted"      ? "it already voted in term " + n(num(msg, "term"))
+            : reason == "log_not_up_to_date" ? "its log is more up to date than mine (§5.4.1)"
+                                             : reason;
+        text = "Vote " + msg_id(msg) + " denied by node " + from + " (" + reason + "): " + why;
+      }
     } else if (type == "AppendEntriesResponse" && !msg.value("success", false)) {
-      text = "AppendEntries NACK from node " + from + " for prev " +
-             std::to_string(num(msg, "prev_log_index")) + " (" + str(msg, "reason") +
-             (str(msg, "reason") == "log_mismatch"
-                  ? ", conflict term " + std::to_string(num(msg, "conflict_term")) +
-                        " from index " + std::to_string(num(msg, "conflict_index"))
-                  : "") +
-             ")";
+      t.level = 1;
+      std::string reason = str(msg, "reason");
+      int64_t prev = num(msg, "prev_log_index");
+      std::string why = reason == "stale_term" ? "it is in term " + n(num(msg, "term"))
+                        : num(msg, "conflict_term") == 0
+                            ? "its log ends at " + n(num(msg, "conflict_index") - 1) +
+                                  ", before prev index " + n(prev)
+                            : "its entry at prev index " + n(prev) + " has term " +
+                                  n(num(msg, "conflict_term")) + ", held from index " +
+                                  n(num(msg, "conflict_index"));
+      text = "AppendEntries refused by node " + from + " (" + reason + ", " + msg_id(msg) +
+             "): " + why;
     } else if (type == "ClientRequest") {
-      text = "Client " + std::to_string(num(msg, "client")) + " request #" +
-             std::to_string(num(msg["cmd"], "seq")) + ": " + describe_command(msg["cmd"]);
+      text = "Client " + n(num(msg, "client")) + " request #" + n(num(msg["cmd"], "seq")) + " (" +
+             msg_id(msg) + "): " + describe_command(msg["cmd"]);
     } else {
-      return std::nullopt;
+      t.level = 3;
+      text = "Received " + (type.empty() ? std::string("message") : type) + " msg " +
+             n(num(ev, "msg_id")) + (type.empty() ? "" : " from node " + from);
     }
   } else if (event == "client_invoke") {
+    t.level = 1;
     invoked_at_[{num(ev, "client"), num(ev, "client_seq")}] = num(ev, "t");
-    text = "#" + std::to_string(num(ev, "client_seq")) + " " + describe_command(ev["cmd"]) +
-           " -> node " + std::to_string(num(ev, "to"));
+    text = "#" + n(num(ev, "client_seq")) + " " + describe_command(ev["cmd"]) + " -> node " +
+           n(num(ev, "to"));
+  } else if (event == "client_send") {
+    t.level = 3;
+    t.peer = static_cast<int>(num(ev, "to"));
+    text =
+        "#" + n(num(ev, "client_seq")) + " sent to node " + n(num(ev, "to")) + " as " + msg_id(msg);
+  } else if (event == "client_receive") {
+    t.level = 3;
+    text = "#" + n(num(msg, "seq")) + " reply " + msg_id(msg) + " received from node " +
+           n(num(msg, "from"));
   } else if (event == "client_complete") {
+    t.level = 1;
     auto key = std::make_pair(num(ev, "client"), num(ev, "client_seq"));
     int64_t latency = num(ev, "t") - (invoked_at_.count(key) ? invoked_at_[key] : num(ev, "t"));
     invoked_at_.erase(key);
-    text = "#" + std::to_string(num(ev, "client_seq")) + " -> " + describe_result(ev["result"]) +
-           " (" + std::to_string(latency) + " ms)";
+    text = "#" + n(num(ev, "client_seq")) + " -> " + describe_result(ev["result"]) + " (" +
+           n(latency) + " ms)";
     if (str(ev["result"], "status") == "unknown") {
       text += ": deadline passed, outcome unknown (it may or may not have taken effect)";
     }
   } else if (event == "client_retry") {
-    text = "#" + std::to_string(num(ev, "client_seq")) + " retrying at node " +
-           std::to_string(num(ev, "to")) + " (" + str(ev, "reason") + ")";
+    t.level = 1;
+    text = "#" + n(num(ev, "client_seq")) + " retrying at node " + n(num(ev, "to")) + " (" +
+           str(ev, "reason") + ")";
   } else if (event == "drop") {
+    t.level = 1;
+    t.node = static_cast<int>(num(msg, "from"));
+    t.peer = static_cast<int>(num(msg, "to"));
     text = describe_message(msg) + " dropped (" + str(ev, "reason") + ")";
   } else if (event == "duplicate") {
+    t.node = static_cast<int>(num(msg, "from"));
+    t.peer = static_cast<int>(num(msg, "to"));
     text = describe_message(msg) + " duplicated";
   } else if (event == "crash") {
+    t.level = 1;
     text = "CRASHED (term, vote and log survive on disk)";
   } else if (event == "restart") {
-    text = "Restarted from disk: term " + std::to_string(term) + ", vote " +
-           std::to_string(num(st, "vote")) + ", log length " +
-           std::to_string(num(st, "last_index"));
+    t.level = 1;
+    text = "Restarted from disk: term " + n(term) + ", vote " + n(num(st, "vote")) +
+           ", log length " + n(num(st, "last_index"));
   } else if (event == "partition") {
+    t.level = 1;
+    t.network_wide = true;
     text = "Partition: " + ev["groups"].dump();
   } else if (event == "heal") {
+    t.level = 1;
+    t.network_wide = true;
     text = "Network healed";
   } else if (event == "cut" || event == "uncut") {
-    text = "Link " + std::to_string(num(ev, "from")) + " -> " + std::to_string(num(ev, "to")) +
+    t.level = 1;
+    t.node = static_cast<int>(num(ev, "from"));
+    t.peer = static_cast<int>(num(ev, "to"));
+    text = "Link " + n(num(ev, "from")) + " -> " + n(num(ev, "to")) +
            (event == "cut" ? " cut" : " restored");
   } else {
     return std::nullopt;
   }
-  char stamp[32];
-  std::snprintf(stamp, sizeof stamp, "[%7lld ms] ", static_cast<long long>(num(ev, "t")));
-  return std::string(stamp) + who + text;
+  return t;
 }
 
 }  // namespace raftkv
