@@ -556,3 +556,16 @@ TEST_CASE("README's sample summary is the default run's real summary", "[cli][ve
   INFO("README.md's sample should be:\n" << summary);
   CHECK_THAT(readme, Catch::Contains(summary));
 }
+
+TEST_CASE("run: the nemesis's defaults inject faults in a default-sized run", "[cli][verdict]") {
+  // The default workload is over in about 70 ms: a mean interval of seconds
+  // would leave `[nemesis] enabled = true` doing nothing on most seeds.
+  std::string dir = fresh_dir("verdict-nemesis");
+  write_file(dir + "/nemesis.toml", "[nemesis]\nenabled = true\n");
+  for (int seed = 1; seed <= 5; ++seed) {
+    Result n = raftkv("run --quiet --seed " + std::to_string(seed) + " '" + dir + "/nemesis.toml'");
+    INFO("seed " << seed << "\n" << n.out);
+    CHECK(n.code == 0);
+    CHECK_THAT(n.out, Catch::Contains("Faults injected: nemesis"));
+  }
+}
