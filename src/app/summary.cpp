@@ -176,18 +176,26 @@ void print_outcome(const Cluster& cluster, const Outcome& o, std::ostream& out) 
   if (o.requests_not_issued > 0) {
     std::string count = std::to_string(o.requests_not_issued) + " of " +
                         std::to_string(o.requests_planned) + " client requests not issued";
-    found.emplace_back(count, "requests_per_client " + std::to_string(cfg.requests_per_client) +
-                                  " x num_clients " + std::to_string(cfg.num_clients) +
-                                  "; a client issues its next request only once its previous "
-                                  "one has an answer");
+    found.emplace_back(count,
+                       "requests_per_client " + std::to_string(cfg.requests_per_client) +
+                           " x num_clients " + std::to_string(cfg.num_clients) +
+                           (o.no_leader_ever ? "; clients start once the first leader is elected"
+                                             : "; a client issues its next request only once its "
+                                               "previous one has an answer"));
   }
   if (o.requests_unanswered > 0) {
     found.emplace_back(std::to_string(o.requests_unanswered) + " client request(s) unanswered",
                        "issued, still waiting for a reply when the run ended");
   }
   if (found.empty()) {
-    out << "Outcome: complete: all " << o.requests_planned << " client requests answered; the "
-        << o.running << " running node(s) applied the same " << o.max_applied
+    int64_t unknown = 0;
+    for (const ClientOp& op : cluster.history()) unknown += op.result.status == Status::Unknown;
+    out << "Outcome: complete: all " << o.requests_planned << " client requests issued and ";
+    if (unknown == 0)
+      out << "answered";
+    else
+      out << "finished (" << unknown << " `unknown`: deadline passed)";
+    out << "; the " << o.running << " running node(s) applied the same " << o.max_applied
         << " entries and hold the same store";
     if (o.running < cluster.num_nodes())
       out << " (" << cluster.num_nodes() - o.running << " node(s) down)";
@@ -239,8 +247,11 @@ void print_summary(const Cluster& cluster, std::ostream& out) {
       latencies.push_back(op.completed_ms - op.invoked_ms);
     }
   }
-  out << "Client operations: " << cluster.history().size() << " answered of " << st.requests_issued
-      << " issued (" << st.requests_planned << " planned)";
+  // A client that gives up at its deadline finishes with `unknown`: finished,
+  // not answered, so the two counts are told apart.
+  out << "Client operations: " << st.requests_planned << " planned, " << st.requests_issued
+      << " issued, " << cluster.history().size() << " finished (" << latencies.size()
+      << " with a reply, " << unknown << " `unknown`: deadline passed)";
   for (const auto& [kind, outcomes] : by_kind) {
     int count = 0;
     for (const auto& [o, c] : outcomes) count += c;
