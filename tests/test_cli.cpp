@@ -102,7 +102,7 @@ TEST_CASE("run: default config, trace file, summary, exit 0", "[cli]") {
   INFO(r.out);
   CHECK(r.code == 0);
   CHECK_THAT(r.out, Catch::Contains("Became LEADER for term 1"));
-  CHECK_THAT(r.out, Catch::Contains("Replicas agree: yes"));
+  CHECK_THAT(r.out, Catch::Contains("Outcome: complete"));
   CHECK_THAT(r.out, Catch::Contains("Client latency"));
   std::ifstream in(trace);
   std::string header;
@@ -113,7 +113,7 @@ TEST_CASE("run: default config, trace file, summary, exit 0", "[cli]") {
   Result q = raftkv("run config.toml --quiet");
   CHECK(q.code == 0);
   CHECK_THAT(q.out, !Catch::Contains("Became LEADER"));
-  CHECK_THAT(q.out, Catch::Contains("Replicas agree: yes"));
+  CHECK_THAT(q.out, Catch::Contains("Outcome: complete"));
 }
 
 TEST_CASE("run: a bad config exits 2 naming the file, line and key", "[cli]") {
@@ -607,4 +607,145 @@ TEST_CASE("Narrative flags: levels, filters, and clear errors", "[cli]") {
   CHECK(replayed.code == 0);
   CHECK_THAT(replayed.out, Catch::Contains("[client 2]"));
   CHECK_THAT(replayed.out, !Catch::Contains("[client 1]"));
+}
+
+// Issue 12, "verdicts that tell the truth": the summary's Outcome line says
+// which of the run's endings happened, and only a safety problem exits 1.
+namespace {
+
+// The number just before `word` in `text` (e.g. "412 sent" -> 412), or -1.
+long long number_before(const std::string& text, const std::string& word) {
+  size_t at = text.find(word);
+  if (at == std::string::npos || at < 2) return -1;
+  size_t end = at - 1;  // the space before the word
+  size_t start = end;
+  while (start > 0 && std::isdigit(static_cast<unsigned char>(text[start - 1]))) --start;
+  if (start == end) return -1;
+  return std::stoll(text.substr(start, end - start));
+}
+
+std::string line_starting(const std::string& text, const std::string& prefix) {
+  size_t at = text.find("\n" + prefix);
+  if (at == std::string::npos) return "";
+  size_t end = text.find('\n', at + 1);
+  return text.substr(at + 1, end == std::string::npos ? std::string::npos : end - at - 1);
+}
+
+}  // namespace
+
+TEST_CASE("run: a correct cluster merely behind is still converging, not diverged: exit 0",
+          "[cli][verdict]") {
+  std::string dir = fresh_dir("verdict-behind");
+  write_file(dir + "/behind.toml", "linger_ms = 0\n");
+  Result r = raftkv("run --quiet '" + dir + "/behind.toml'");
+  INFO(r.out);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("Outcome: still converging"));
+  CHECK_THAT(r.out, !Catch::Contains("diverged"));
+  // `check` on the same run agrees that nothing unsafe happened.
+  Result checked = raftkv("run --quiet --check '" + dir + "/behind.toml'");
+  CHECK(checked.code == 0);
+}
+
+TEST_CASE("run: every node crashed is 'no running node', not 'replicas agree'", "[cli][verdict]") {
+  std::string dir = fresh_dir("verdict-all-down");
+  std::string toml;
+  for (int node = 1; node <= 5; ++node) {
+    toml += "[[faults]]\nat_ms = 40\naction = \"crash\"\nnode = " + std::to_string(node) + "\n";
+  }
+  write_file(dir + "/down.toml", toml);
+  Result r = raftkv("run --quiet '" + dir + "/down.toml'");
+  INFO(r.out);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("no running node"));
+  CHECK_THAT(r.out, !Catch::Contains("agree: yes"));
+}
+
+TEST_CASE("run: a lossy network that never elects a leader says so and counts what was not issued",
+          "[cli][verdict]") {
+  std::string dir = fresh_dir("verdict-lossy");
+  write_file(dir + "/lossy.toml", "time_limit_ms = 5000\n[network]\nloss = 0.95\n");
+  Result r = raftkv("run --quiet '" + dir + "/lossy.toml'");
+  INFO(r.out);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("no leader ever elected"));
+  CHECK_THAT(r.out, Catch::Contains("time limit reached"));
+  CHECK_THAT(r.out, Catch::Contains("15 of 15 client requests not issued"));
+}
+
+TEST_CASE("run: replicas that applied different entries are diverged: exit 1", "[cli][verdict]") {
+  Result r = raftkv(
+      "run traces/configs/planted-bug.toml --plant-bug skip_prev_log_check --seed 1 --quiet");
+  INFO(r.out);
+  CHECK(r.code == 1);
+  CHECK_THAT(r.out, Catch::Contains("Outcome: diverged"));
+}
+
+TEST_CASE("run: the summary's figures add up and say what they count", "[cli][verdict]") {
+  std::string dir = fresh_dir("verdict-figures");
+  write_file(dir + "/lossy.toml", "[network]\nloss = 0.1\nduplicate = 0.05\n");
+  Result r = raftkv("run --quiet --seed 2 '" + dir + "/lossy.toml'");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  // Messages: sent + duplicated = delivered + dropped + in flight.
+  std::string messages = line_starting(r.out, "Messages:");
+  INFO(messages);
+  long long sent = number_before(messages, "sent");
+  long long duplicated = number_before(messages, "duplicated");
+  long long delivered = number_before(messages, "delivered");
+  long long dropped = number_before(messages, "dropped");
+  long long in_flight = number_before(messages, "in flight");
+  REQUIRE(sent > 0);
+  REQUIRE(duplicated >= 0);
+  REQUIRE(delivered > 0);
+  REQUIRE(dropped > 0);
+  REQUIRE(in_flight >= 0);
+  CHECK(sent + duplicated == delivered + dropped + in_flight);
+  // Committed log entries against client operations: the copies are named.
+  std::string log = line_starting(r.out, "Committed log:");
+  INFO(log);
+  long long entries = number_before(log, "entries");
+  long long commands = number_before(log, "client commands");
+  long long noops = number_before(log, "no-ops");
+  long long ops = number_before(log, "client operations");
+  long long copies = number_before(log, "extra copies");
+  CHECK(entries == commands + noops);
+  CHECK(commands == ops + copies);
+  // Latency quantiles say whether `unknown` outcomes are in them.
+  CHECK_THAT(line_starting(r.out, "Client latency"), Catch::Contains("unknown"));
+  // Heartbeats are counted in rounds, with the messages of a round.
+  std::string idle = line_starting(r.out, "Heartbeats while idle:");
+  CHECK_THAT(idle, Catch::Contains("rounds per second"));
+  CHECK_THAT(idle, Catch::Contains("per round"));
+  CHECK_THAT(r.out, Catch::Contains("Faults injected: none"));
+}
+
+TEST_CASE("run: faults injected are reported by source and kind", "[cli][verdict]") {
+  Result r = raftkv("run --quiet traces/configs/leader-crash.toml");
+  INFO(r.out);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("Faults injected: schedule"));
+  CHECK_THAT(r.out, Catch::Contains("crash 1"));
+}
+
+TEST_CASE("README's sample summary is the default run's real summary", "[cli][verdict][readme]") {
+  Result r = raftkv("run --quiet config.toml");
+  REQUIRE(r.code == 0);
+  std::string readme = sample("README.md");
+  std::string summary = r.out.substr(r.out.find("== Summary"));
+  INFO("README.md's sample should be:\n" << summary);
+  CHECK_THAT(readme, Catch::Contains(summary));
+}
+
+TEST_CASE("run: the nemesis's defaults inject faults in a default-sized run", "[cli][verdict]") {
+  // The default workload is over in about 70 ms: a mean interval of seconds
+  // would leave `[nemesis] enabled = true` doing nothing on most seeds.
+  std::string dir = fresh_dir("verdict-nemesis");
+  write_file(dir + "/nemesis.toml", "[nemesis]\nenabled = true\n");
+  for (int seed = 1; seed <= 5; ++seed) {
+    Result n = raftkv("run --quiet --seed " + std::to_string(seed) + " '" + dir + "/nemesis.toml'");
+    INFO("seed " << seed << "\n" << n.out);
+    CHECK(n.code == 0);
+    CHECK_THAT(n.out, Catch::Contains("Faults injected: nemesis"));
+  }
 }

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "app/summary.h"
 #include "support.h"
 
 using namespace raftkv;
@@ -212,5 +213,58 @@ TEST_CASE("The workload draws from the configured number of keys", "[cluster][co
       CHECK(config["keys"] == keys);
     }
     CHECK(cluster.replicas_agree());
+  }
+}
+
+// Issue 12: the summary's Outcome judges what a user relies on, the running
+// nodes' applied prefixes, and keeps "behind" apart from "diverged".
+TEST_CASE("classify: behind is still converging, all down is no running node",
+          "[cluster][verdict]") {
+  {
+    Config cfg = test_config(5, 3, 5);
+    cfg.linger_ms = 0;  // stop the moment the last client is answered
+    Cluster cluster(cfg);
+    cluster.run();
+    Outcome o = classify(cluster);
+    CHECK_FALSE(cluster.replicas_agree());  // the strict test: not everyone caught up
+    CHECK_FALSE(o.diverged);
+    CHECK_FALSE(o.safety_problem());
+    CHECK(o.still_converging);
+    CHECK_FALSE(o.behind.empty());
+    CHECK(o.requests_not_issued == 0);
+    CHECK_FALSE(o.complete());
+  }
+  {
+    Config cfg = test_config(3, 1, 2);
+    Cluster cluster(cfg);
+    cluster.run_until(100);
+    for (int id = 1; id <= 3; ++id) cluster.crash(id);
+    Outcome o = classify(cluster);
+    CHECK(o.no_running_node);
+    CHECK_FALSE(o.still_converging);
+    CHECK_FALSE(o.diverged);
+  }
+  {
+    Config cfg = test_config(5, 3, 5);
+    cfg.network.loss = 0.95;
+    cfg.time_limit_ms = 3000;
+    Cluster cluster(cfg);
+    cluster.run();
+    Outcome o = classify(cluster);
+    CHECK(o.no_leader_ever);
+    CHECK(o.time_limit_reached);
+    CHECK(o.requests_planned == 15);
+    CHECK(o.requests_not_issued == 15);
+    CHECK_FALSE(o.safety_problem());
+  }
+  {
+    Cluster cluster(test_config(5, 3, 5));
+    cluster.run();
+    Outcome o = classify(cluster);
+    CHECK(o.complete());
+    // The network's books balance: every copy is delivered, dropped or in flight.
+    const RunStats& st = cluster.stats();
+    CHECK(st.messages_sent + st.messages_duplicated ==
+          st.messages_delivered + st.messages_dropped + st.messages_in_flight);
   }
 }

@@ -149,7 +149,10 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
     return 2;
   }
   print_summary(cluster, out);
-  int status = cluster.replicas_agree() ? 0 : 1;
+  // Exit 1 only for a safety problem: a run that is merely incomplete (a
+  // node behind, no leader, the time limit) says so in its Outcome line and
+  // exits 0, so a seed sweep that treats 1 as "found a bug" stays true.
+  int status = classify(cluster).safety_problem() ? 1 : 0;
   if (opts.check)
     status =
         std::max(status, check_run_trace(trace_path, temp ? "this run" : trace_path, out, err));

@@ -1,17 +1,63 @@
-// The end-of-run summary: per-node state, agreement, and the figures a Raft
-// tester reads first (operations by outcome, message cost, elections,
-// latency).
+// The end-of-run summary: per-node state, the run's outcome, and the figures
+// a Raft tester reads first (operations by outcome, message cost, elections,
+// latency, faults).
 #pragma once
 
+#include <cstdint>
 #include <iosfwd>
+#include <string>
+#include <vector>
 
 #include "sim/cluster.h"
 
 namespace raftkv {
 
-// Client operations whose log entry committed: the non-noop entries up to
-// the highest commit index of any node.
+// Client commands in the committed log: the non-noop entries up to the
+// highest commit index of any node. A request committed twice (a retry, or
+// a copy the network duplicated) counts twice; see commit_counts().
 int64_t committed_client_ops(const Cluster& cluster);
+
+// What the committed log holds, so that entries and client operations can
+// be told apart: entries = commands + noops, commands = operations + copies.
+struct CommitCounts {
+  int64_t entries = 0;     // the highest commit index of any node
+  int64_t commands = 0;    // non-noop entries among them
+  int64_t noops = 0;       // each leader's no-op (§8)
+  int64_t operations = 0;  // distinct (client, seq) among the commands
+  int64_t copies = 0;      // commands - operations: retries and duplicates committed again
+};
+CommitCounts commit_counts(const Cluster& cluster);
+
+// How the run ended, judged by what a user relies on: the running nodes'
+// applied prefixes agree. Several findings can hold at once.
+struct Outcome {
+  // A safety problem: two running nodes applied different entries at the
+  // same index, or hold different stores after applying the same number.
+  bool diverged = false;
+  std::string divergence;  // the first difference found
+  // Applied prefixes agree but some running node has applied fewer entries
+  // than another: a correct cluster that has not caught up yet.
+  bool still_converging = false;
+  std::vector<int> behind;  // those nodes
+  int64_t max_applied = 0;  // the most any running node applied
+  int running = 0;          // nodes up at the end
+  bool no_running_node = false;
+  bool no_leader_ever = false;
+  bool time_limit_reached = false;
+  int64_t requests_planned = 0;     // requests_per_client x num_clients (or the scripts)
+  int64_t requests_not_issued = 0;  // never sent by their client
+  int64_t requests_unanswered = 0;  // issued, still waiting for a reply at the end
+
+  // Exit status 1 is for a safety problem only.
+  bool safety_problem() const { return diverged; }
+  // Nothing was left undone: every request answered, every running replica
+  // caught up, and there was a replica to look at.
+  bool complete() const {
+    return !diverged && !still_converging && !no_running_node && !no_leader_ever &&
+           !time_limit_reached && requests_not_issued == 0 && requests_unanswered == 0;
+  }
+};
+Outcome classify(const Cluster& cluster);
 
 void print_summary(const Cluster& cluster, std::ostream& out);
 

@@ -1,6 +1,6 @@
 // raftkv: command line entry point. Parses flags with CLI11 and hands off to
-// the subcommands in src/app. Exit codes: 0 ok, 1 a problem was found (replicas
-// disagree, a check failed, replay diverged), 2 bad input (flags, config or
+// the subcommands in src/app. Exit codes: 0 ok, 1 a safety problem was found (replicas
+// diverged, a check failed, replay diverged), 2 bad input (flags, config or
 // trace file).
 #include <CLI/CLI.hpp>
 #include <algorithm>

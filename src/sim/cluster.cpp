@@ -56,6 +56,7 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
   // cut short by the time limit does not reserve what it never uses.
   int64_t ops = static_cast<int64_t>(cfg_.num_clients) * std::max(0, cfg_.requests_per_client);
   history_.reserve(static_cast<size_t>(std::min<int64_t>(ops, int64_t{1} << 20)));
+  stats_.requests_planned = ops;
   for (int c = 1; c <= cfg_.num_clients; ++c) {
     clients_[c] = std::make_unique<ClientState>();
     clients_[c]->id = c;
@@ -78,6 +79,7 @@ void Cluster::set_client_script(int client, std::vector<Command> script) {
   ClientState& c = *clients_.at(client);
   c.scripted = true;
   c.script.assign(script.begin(), script.end());
+  stats_.requests_planned += static_cast<int64_t>(script.size()) - c.remaining;
   c.remaining = static_cast<int>(script.size());
 }
 
@@ -151,6 +153,7 @@ void Cluster::schedule_delivery(int64_t at, Message&& msg) {
     free_msgs_.pop_back();
     *item.msg = std::move(msg);
   }
+  ++stats_.messages_in_flight;
   push_item(item);
 }
 
@@ -162,6 +165,7 @@ void Cluster::schedule_in_batch(int64_t at, Message& msg, int batch) {
   item.target = batch;
   item.msg = &msg;
   ++batches_[static_cast<size_t>(batch - 1)].in_flight;
+  ++stats_.messages_in_flight;
   push_item(item);
 }
 
@@ -202,6 +206,10 @@ bool Cluster::step() {
   // Stop before the item that would cross the end of the run.
   if (next > cfg_.time_limit_ms) {
     now_ = cfg_.time_limit_ms;
+    // The limit cut the run short only if the planned end lies beyond it.
+    stopped_at_time_limit_ =
+        stats_.clients_done_ms < 0 ||
+        std::max(stats_.clients_done_ms, last_fault_ms_) + cfg_.linger_ms > cfg_.time_limit_ms;
     return false;
   }
   if (stats_.clients_done_ms >= 0) {
@@ -244,6 +252,7 @@ void Cluster::dispatch(Item& item) {
     case ItemKind::Deliver:
       // Delivered where it waited; the slot is free for reuse only after the
       // step, since the node reads the message while it runs.
+      --stats_.messages_in_flight;
       deliver(*item.msg);
       if (item.target == 0) {
         free_msgs_.push_back(item.msg);
@@ -266,13 +275,20 @@ void Cluster::dispatch(Item& item) {
       run_node_step(id, [this, id, timer](Effects& fx) { nodes_.timeout(id, timer, fx); });
       break;
     }
-    case ItemKind::HeartbeatTimer:
+    case ItemKind::HeartbeatTimer: {
       if (!nodes_.is_up(id) || item.gen != heartbeat_gen_[id] ||
           nodes_.node(id).role() != Role::Leader)
         break;
       emit_input("timeout", id, nullptr, "heartbeat");
+      int64_t sent_before = stats_.messages_sent;
       run_node_step(id, [this, id](Effects& fx) { nodes_.timeout(id, Timer::Heartbeat, fx); });
+      // One round: what this firing sent, counted once the clients are done.
+      if (stats_.clients_done_ms >= 0) {
+        ++stats_.heartbeat_rounds_after_done;
+        stats_.heartbeat_round_messages_after_done += stats_.messages_sent - sent_before;
+      }
       break;
+    }
     case ItemKind::ClientNext: client_next(id); break;
     case ItemKind::ClientTimeout: {
       ClientState& c = *clients_[id];
@@ -469,16 +485,20 @@ void Cluster::transmit(Message& m, int batch) {
     ++stats_.heartbeats_sent;
     if (stats_.clients_done_ms >= 0) ++stats_.heartbeats_after_done;
   }
-  auto drop = [this, &m](const char* reason) {
+  // reason: an index of RunStats::drop_reason_name.
+  auto drop = [this, &m](int reason) {
     ++stats_.messages_dropped;
-    if (!sinks_.empty()) emit(rt::Drop{&m, reason});
+    ++stats_.dropped_by_reason[static_cast<size_t>(reason)];
+    if (!sinks_.empty()) emit(rt::Drop{&m, RunStats::drop_reason_name(reason)});
   };
-  if (drop_filter_ && drop_filter_(m)) return drop("test");
-  if (const char* blocked = link_blocked(m.from, m.to)) return drop(blocked);
-  if (rng_.chance(cfg_.network.loss)) return drop("loss");
+  if (drop_filter_ && drop_filter_(m)) return drop(RunStats::kTest);
+  if (const char* blocked = link_blocked(m.from, m.to))
+    return drop(std::string_view(blocked) == "partition" ? RunStats::kPartition : RunStats::kCut);
+  if (rng_.chance(cfg_.network.loss)) return drop(RunStats::kLoss);
   const TimingConfig& t = cfg_.timing;
   bool twice = rng_.chance(cfg_.network.duplicate);
   if (twice) {
+    ++stats_.messages_duplicated;
     if (!sinks_.empty()) emit(rt::Duplicate{&m});
     int64_t at = now_ + rng_.uniform(t.network_latency_min_ms, t.network_latency_max_ms);
     schedule_delivery(at, Message(m));
@@ -502,7 +522,8 @@ void Cluster::deliver(Message& m) {
   int id = m.to;
   if (!nodes_.is_up(id)) {
     ++stats_.messages_dropped;
-    if (!sinks_.empty()) emit(rt::Drop{&m, "node_down"});
+    ++stats_.dropped_by_reason[RunStats::kNodeDown];
+    if (!sinks_.empty()) emit(rt::Drop{&m, RunStats::drop_reason_name(RunStats::kNodeDown)});
     return;
   }
   ++stats_.messages_delivered;
@@ -553,6 +574,7 @@ void Cluster::cut(int from, int to, bool is_cut) {
 }
 
 void Cluster::apply_fault(const FaultConfig& f) {
+  ++stats_.faults_scheduled[static_cast<size_t>(f.action)];
   switch (f.action) {
     case FaultAction::Crash: crash(f.node); break;
     case FaultAction::Restart: restart(f.node); break;
@@ -605,14 +627,17 @@ void Cluster::nemesis_act() {
     bool can_crash = static_cast<int>(down.size()) < cfg_.nemesis.max_down && !running.empty();
     // Restart a crashed node half the time, or whenever no more may crash.
     if (!down.empty() && (!can_crash || rng_.chance(0.5))) {
+      count_nemesis(FaultAction::Restart);
       restart(down[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(down.size()) - 1))]);
     } else if (can_crash) {
+      count_nemesis(FaultAction::Crash);
       crash(
           running[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(running.size()) - 1))]);
     }
   } else if (kind == NemesisKind::Partition) {
     bool partitioned = std::any_of(group_of_.begin(), group_of_.end(), [](int g) { return g; });
     if (partitioned) {
+      count_nemesis(FaultAction::Heal);
       heal();
     } else if (n > 1) {
       // A random minority (at least one node) is cut off from the rest.
@@ -623,17 +648,20 @@ void Cluster::nemesis_act() {
       std::vector<std::vector<int>> groups(2);
       for (int i = 0; i < n; ++i) groups[i < minority ? 0 : 1].push_back(ids[i]);
       for (auto& g : groups) std::sort(g.begin(), g.end());
+      count_nemesis(FaultAction::Partition);
       partition(groups);
     }
   } else if (kind == NemesisKind::Cut && n > 1) {
     if (!cuts_.empty() && rng_.chance(0.5)) {
       auto [from, to] =
           cuts_[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(cuts_.size()) - 1))];
+      count_nemesis(FaultAction::Uncut);
       cut(from, to, false);
     } else {
       int from = static_cast<int>(rng_.uniform(1, n));
       int to = static_cast<int>(rng_.uniform(1, n - 1));
       if (to >= from) ++to;
+      count_nemesis(FaultAction::Cut);
       cut(from, to, true);
     }
   }
@@ -644,11 +672,17 @@ void Cluster::nemesis_repair_all() {
   if (nemesis_repaired_) return;
   nemesis_repaired_ = true;
   for (int id = 1; id <= cfg_.num_nodes; ++id) {
-    if (!nodes_.is_up(id)) restart(id);
+    if (!nodes_.is_up(id)) {
+      count_nemesis(FaultAction::Restart);
+      restart(id);
+    }
   }
   bool faulty =
       !cuts_.empty() || std::any_of(group_of_.begin(), group_of_.end(), [](int g) { return g; });
-  if (faulty) heal();
+  if (faulty) {
+    count_nemesis(FaultAction::Heal);
+    heal();
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -693,6 +727,7 @@ void Cluster::client_next(int id) {
     return;
   }
   --c.remaining;
+  ++stats_.requests_issued;
   if (c.scripted) {
     c.cmd = c.script.front();
     c.script.pop_front();

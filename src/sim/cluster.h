@@ -72,6 +72,33 @@ struct RunStats {
   int64_t first_leader_ms = -1;
   int64_t clients_done_ms = -1;       // when the last client request completed
   int64_t heartbeats_after_done = 0;  // heartbeats sent while idle (after clients_done_ms)
+
+  // The network's books balance at every moment: messages_sent +
+  // messages_duplicated = messages_delivered + messages_dropped +
+  // messages_in_flight (a duplicate is one more copy to deliver or drop).
+  int64_t messages_duplicated = 0;
+  int64_t messages_in_flight = 0;  // scheduled for delivery and not yet delivered or dropped
+  // Why a message was dropped; drop_reason_name gives the trace's spelling.
+  enum DropReason { kLoss, kPartition, kCut, kNodeDown, kTest, kDropReasons };
+  static constexpr const char* drop_reason_name(int reason) {
+    constexpr const char* names[kDropReasons] = {"loss", "partition", "cut", "node_down", "test"};
+    return names[reason];
+  }
+  std::array<int64_t, kDropReasons> dropped_by_reason{};
+  // Idle heartbeats in rounds (one firing of a leader's heartbeat timer) and
+  // the messages those rounds sent: a rate of messages alone grows with the
+  // cluster and hides the period.
+  int64_t heartbeat_rounds_after_done = 0;
+  int64_t heartbeat_round_messages_after_done = 0;
+  // Faults applied, by FaultAction: from the [[faults]] schedule and from the
+  // nemesis (its final repair included).
+  static constexpr int kFaultKinds = static_cast<int>(FaultAction::Uncut) + 1;
+  std::array<int64_t, kFaultKinds> faults_scheduled{};
+  std::array<int64_t, kFaultKinds> faults_nemesis{};
+  // Client requests the workload asks for (requests_per_client x num_clients,
+  // or the scripts) and those a client actually sent.
+  int64_t requests_planned = 0;
+  int64_t requests_issued = 0;
 };
 
 class Cluster {
@@ -126,8 +153,12 @@ class Cluster {
   std::optional<int> leader() const;
   const RunStats& stats() const { return stats_; }
   const std::vector<ClientOp>& history() const { return history_; }
-  // Do all up nodes hold the same applied prefix and store?
+  // Do all up nodes hold the same applied prefix and store? (Strict: a node
+  // merely behind makes it false; app/summary.h's classify() tells the two apart.)
   bool replicas_agree() const;
+  // The run ended at time_limit_ms before its planned end (the clients done,
+  // then linger_ms).
+  bool stopped_at_time_limit() const { return stopped_at_time_limit_; }
 
  private:
   enum class ItemKind {
@@ -209,6 +240,7 @@ class Cluster {
   const char* link_blocked(int from, int to) const;
   void deliver(Message& msg);
   void apply_fault(const FaultConfig& f);
+  void count_nemesis(FaultAction action) { ++stats_.faults_nemesis[static_cast<size_t>(action)]; }
   void schedule_nemesis();
   void nemesis_act();
   void nemesis_repair_all();
@@ -275,6 +307,7 @@ class Cluster {
   int64_t last_fault_ms_ = 0;
   bool nemesis_repaired_ = false;
   bool started_ = false;
+  bool stopped_at_time_limit_ = false;
 };
 
 }  // namespace raftkv
