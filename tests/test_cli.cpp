@@ -602,6 +602,13 @@ TEST_CASE("Narrative flags: levels, filters, and clear errors", "[cli]") {
   CHECK_THAT(quiet.out, Catch::Contains("--quiet turns the narrative off"));
   Result bad_node = raftkv("run --node 0");
   CHECK(bad_node.code == 2);
+  // A node or client the run does not have would filter out everything.
+  Result no_such_node = raftkv("run --node 6 config.toml");
+  CHECK(no_such_node.code == 2);
+  CHECK_THAT(no_such_node.out, Catch::Contains("--node 6: the run has nodes 1..5"));
+  Result no_such_client = raftkv("run --client 4 config.toml");
+  CHECK(no_such_client.code == 2);
+  CHECK_THAT(no_such_client.out, Catch::Contains("--client 4: the run has clients 1..3"));
   // For replay, a narrative flag implies --narrate.
   Result replayed = raftkv("replay --client 2 traces/default.jsonl");
   CHECK(replayed.code == 0);

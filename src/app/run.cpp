@@ -88,6 +88,21 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
       return 2;
     }
   }
+  // A filter naming a node or client the run does not have would silently
+  // print nothing.
+  for (int node : opts.narrative.nodes) {
+    if (node > cfg.num_nodes) {
+      err << "raftkv run: --node " << node << ": the run has nodes 1.." << cfg.num_nodes << '\n';
+      return 2;
+    }
+  }
+  for (int client : opts.narrative.clients) {
+    if (client > cfg.num_clients) {
+      err << "raftkv run: --client " << client << ": the run has clients 1.." << cfg.num_clients
+          << '\n';
+      return 2;
+    }
+  }
   if (defaults) {
     err << "raftkv run: no ./config.toml here and no config given: running the built-in "
            "defaults\n";
