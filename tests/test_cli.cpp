@@ -609,6 +609,13 @@ TEST_CASE("Narrative flags: levels, filters, and clear errors", "[cli]") {
   Result no_such_client = raftkv("run --client 4 config.toml");
   CHECK(no_such_client.code == 2);
   CHECK_THAT(no_such_client.out, Catch::Contains("--client 4: the run has clients 1..3"));
+  Result replay_no_node = raftkv("replay --node 6 traces/default.jsonl");
+  CHECK(replay_no_node.code == 2);
+  CHECK_THAT(replay_no_node.out,
+             Catch::Contains("--node 6: 'traces/default.jsonl' has nodes 1..5"));
+  Result scenario_client = raftkv("replay --client 1 traces/scenarios/figure8.jsonl");
+  CHECK(scenario_client.code == 2);
+  CHECK_THAT(scenario_client.out, Catch::Contains("has no clients"));
   // For replay, a narrative flag implies --narrate.
   Result replayed = raftkv("replay --client 2 traces/default.jsonl");
   CHECK(replayed.code == 0);

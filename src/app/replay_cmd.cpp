@@ -76,6 +76,23 @@ std::vector<std::string> planted_bugs_of(const std::string& path) {
   return bugs;
 }
 
+// The header's config.num_nodes and config.num_clients (0 when absent or not
+// integers: the replay proper reports a malformed header).
+std::pair<int64_t, int64_t> header_sizes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  if (!std::getline(in, line)) return {0, 0};
+  json header = json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!header.is_object() || !header.contains("config") || !header["config"].is_object()) {
+    return {0, 0};
+  }
+  const json& c = header["config"];
+  auto size = [&](const char* key) -> int64_t {
+    return c.contains(key) && c[key].is_number_integer() ? c[key].get<int64_t>() : 0;
+  };
+  return {size("num_nodes"), size("num_clients")};
+}
+
 }  // namespace
 
 int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ostream& err) {
@@ -117,6 +134,23 @@ int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ost
         err << "raftkv replay: " << trace_out->error() << '\n';
         return 2;
       }
+    }
+  }
+  // A filter naming a node or client the input does not have would silently
+  // print nothing (a scenario has no clients but client 0).
+  auto [num_nodes, num_clients] = header_sizes(opts.input_path);
+  for (int node : opts.narrative.nodes) {
+    if (num_nodes > 0 && node > num_nodes) {
+      err << "raftkv replay: --node " << node << ": '" << opts.input_path << "' has nodes 1.."
+          << num_nodes << '\n';
+      return 2;
+    }
+  }
+  for (int client : opts.narrative.clients) {
+    if (num_nodes > 0 && client > num_clients) {
+      err << "raftkv replay: --client " << client << ": '" << opts.input_path << "' has "
+          << (num_clients > 0 ? "clients 1.." + std::to_string(num_clients) : "no clients") << '\n';
+      return 2;
     }
   }
   ReplayOptions ro;
