@@ -70,7 +70,7 @@ TEST_CASE("Scenario 1: initial election, then no term changes while healthy", "[
   }
 }
 
-TEST_CASE("Scenario 2: a crashed leader is replaced; it rejoins as follower", "[faults]") {
+TEST_CASE("Scenario 2: a crashed leader is replaced, and it rejoins as follower", "[faults]") {
   std::vector<int64_t> gaps;
   for (uint64_t seed = 1; seed <= 30; ++seed) {
     Config cfg = test_config(5, 2, 30, seed);
@@ -101,7 +101,7 @@ TEST_CASE("Scenario 2: a crashed leader is replaced; it rejoins as follower", "[
        << gaps.front() << " p50 " << gaps[gaps.size() / 2] << " max " << gaps.back());
 }
 
-TEST_CASE("Scenario 3: without a quorum nothing commits; progress resumes after restart",
+TEST_CASE("Scenario 3: without a quorum nothing commits, and progress resumes after restart",
           "[faults]") {
   Config cfg = test_config(5, 2, 20);
   cfg.timing.client_deadline_ms = 1500;
