@@ -131,7 +131,7 @@ EffectEvents == {"term_update", "become_candidate", "become_leader", "become_fol
                  "send", "reject_client"}
 NetEvents == {"drop", "duplicate"}
 RuntimeEvents == NetEvents \cup
-                 {"client_invoke", "client_send", "client_complete", "client_receive",
+                 {"inject", "client_invoke", "client_send", "client_complete", "client_receive",
                   "client_retry", "partition", "heal", "cut", "uncut", "end"}
 KnownEvents == InputEvents \cup EffectEvents \cup RuntimeEvents
 
@@ -320,7 +320,8 @@ PreStateOK(i) ==
 -----------------------------------------------------------------------------
 (* Input events -> RaftKV actions *)
 
-\* start: the node boots with empty state (RaftKV's Init already has it).
+\* start: the node boots from what TraceInit gave it (RaftKV's Init, or the
+\* header's initial_state).
 StartEvent ==
     /\ Event.event = "start"
     /\ PreStateOK(Event.node)
@@ -411,9 +412,19 @@ CompletionOK ==
                   "client_complete with a result not final (stale, not_leader) or unknown from a node",
                   Event.result, [status |-> "unknown", from |-> 0])
 
+\* inject: a message made by hand (a scenario's) enters the network as if
+\* its `from` node had sent it; no node takes a step.
+InjectEvent ==
+    /\ Event.event = "inject"
+    /\ Check(Event.msg.type \in ProtocolTypes, "injected message type", ProtocolTypes,
+             Event.msg.type)
+    /\ msgs' = msgs \cup {MsgOf(Event.msg)}
+    /\ UNCHANGED <<node, historyVars, clientVars>>
+    /\ l' = l + 1
+
 \* Runtime events: stuttering steps of RaftKV (with a few checks).
 RuntimeEvent ==
-    /\ Event.event \in RuntimeEvents
+    /\ Event.event \in RuntimeEvents \ {"inject"}
     /\ CASE Event.event \in NetEvents /\ Event.msg.type \in ProtocolTypes ->
               Check(MsgOf(Event.msg) \in msgs, "dropped or duplicated message was never sent",
                     Event.msg, "")
@@ -429,12 +440,29 @@ RuntimeEvent ==
     /\ l' = l + 1
 
 -----------------------------------------------------------------------------
-TraceInit == Init /\ l = 1 /\ applyRes = EmptyFn /\ lastReply = EmptyFn
+\* The header's initial_state (a scenario's, spec/trace-schema.md): the term,
+\* vote and log some nodes hold on disk before they boot; the others start
+\* as RaftKV's Init has them.
+InitialState == IF "initial_state" \in DOMAIN TraceHeader THEN TraceHeader.initial_state ELSE <<>>
+InitialNode(i) ==
+    IF \E k \in DOMAIN InitialState : InitialState[k].node = i
+    THEN LET s == InitialState[CHOOSE k \in DOMAIN InitialState : InitialState[k].node = i]
+         IN [InitNode EXCEPT !.term = s.term, !.vote = s.vote, !.log = s.log]
+    ELSE InitNode
+
+\* RaftKV's Init, but for the nodes' initial state.
+TraceInit ==
+    /\ node = [i \in Server |-> InitialNode(i)]
+    /\ msgs = {}
+    /\ committed = {}
+    /\ elected = {}
+    /\ l = 1 /\ applyRes = EmptyFn /\ lastReply = EmptyFn
+
 
 TraceNext ==
     \/ /\ l <= Len(TraceLog)
        /\ \/ StartEvent \/ DeliverEvent \/ TimeoutEvent \/ CrashEvent \/ RestartEvent
-          \/ RuntimeEvent
+          \/ InjectEvent \/ RuntimeEvent
     \* The whole trace matched: stutter (so that TLC reports no deadlock).
     \/ l > Len(TraceLog) /\ UNCHANGED traceVars
 

@@ -242,3 +242,64 @@ TEST_CASE("README's sample narrative is what the default run prints", "[narrate]
 }
 
 }  // namespace raftkv
+
+namespace raftkv {
+
+TEST_CASE("A leader's restraint line counts only what it learnt in its current term", "[narrate]") {
+  // Node 1 leads term 1 and learns that node 2 holds index 2; it loses the
+  // lead and wins again in term 3. What node 2 held in term 1 says nothing now
+  // (node 2 may have been overwritten since): until node 2 answers in term 3,
+  // only node 1 holds index 2, no majority, and §5.4.2's restraint is no news.
+  Narrator n(level(3));
+  auto state = [](const char* role, int term, int last) {
+    return nlohmann::json{{"role", role}, {"term", term},       {"vote", 1},     {"commit", 0},
+                          {"applied", 0}, {"last_index", last}, {"last_term", 1}};
+  };
+  int seq = 0;
+  auto feed = [&](nlohmann::json ev) {
+    ev["seq"] = ++seq;
+    ev["t"] = seq;
+    return n.line(ev).value_or("");
+  };
+  for (int id = 1; id <= 3; ++id) {
+    feed({{"event", "start"}, {"node", id}, {"state", state("follower", 0, 0)}});
+  }
+  nlohmann::json entry = {
+      {"term", 1},
+      {"cmd", {{"op", "noop"}, {"key", ""}, {"value", ""}, {"client", 0}, {"seq", 0}}}};
+  feed({{"event", "append"},
+        {"node", 1},
+        {"state", state("leader", 1, 2)},
+        {"first_index", 1},
+        {"entries", {entry, entry}}});
+  feed({{"event", "progress"},
+        {"node", 1},
+        {"state", state("leader", 1, 2)},
+        {"peer", 2},
+        {"next_index", 3},
+        {"match_index", 2},
+        {"mode", "replicate"}});
+  feed({{"event", "become_leader"},
+        {"node", 1},
+        {"state", state("leader", 3, 2)},
+        {"votes", {1, 3}}});
+  std::string told = feed({{"event", "progress"},
+                           {"node", 1},
+                           {"state", state("leader", 3, 2)},
+                           {"peer", 3},
+                           {"next_index", 3},
+                           {"match_index", 0},
+                           {"mode", "probe"}});
+  CHECK(told.find("May not commit") == std::string::npos);
+  // Once node 2 answers in term 3 that it holds index 2, the restraint is told.
+  told = feed({{"event", "progress"},
+               {"node", 1},
+               {"state", state("leader", 3, 2)},
+               {"peer", 2},
+               {"next_index", 3},
+               {"match_index", 2},
+               {"mode", "replicate"}});
+  CHECK(told.find("May not commit index 2 yet") != std::string::npos);
+}
+
+}  // namespace raftkv

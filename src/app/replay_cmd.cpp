@@ -29,6 +29,11 @@ bool narrate_trace_file(const std::string& path, const NarrateOptions& options, 
   json header = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!header.is_object() || header.value("format", json()) != "raftkv-trace") return false;
   Narrator narrator(options);
+  try {
+    narrator.header(header);
+  } catch (const json::exception&) {
+    return false;  // a header field of the wrong type: the replay reports it
+  }
   // Node lines leave out an unchanged state (schema v3); the narrator reads
   // whole lines, as the live narrative of `run` does.
   StateFiller states;

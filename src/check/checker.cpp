@@ -575,6 +575,7 @@ enum class Ev {
   Send,
   RejectClient,
   // runtime events
+  Inject,
   Drop,
   Duplicate,
   ClientInvoke,
@@ -609,6 +610,7 @@ const std::unordered_map<std::string_view, Ev>& event_table() {
       {"persist", Ev::Persist},
       {"send", Ev::Send},
       {"reject_client", Ev::RejectClient},
+      {"inject", Ev::Inject},
       {"drop", Ev::Drop},
       {"duplicate", Ev::Duplicate},
       {"client_invoke", Ev::ClientInvoke},
@@ -848,6 +850,7 @@ class TraceChecker {
       : options_(options), report_(report), history_(linearizability_options(options)) {}
 
   void header(const json& j);
+  void initial_state(const json& header);
   void event(element j, size_t index);  // index: the event's in trace::event_table()
   void set_source(std::function<std::unique_ptr<std::istream>()> reopen, std::string name,
                   const FastTraceReader* reader) {
@@ -1042,6 +1045,36 @@ void TraceChecker::fail(const char* check, std::vector<int64_t> seqs, std::vecto
 // ---------------------------------------------------------------------------------------------
 // Header
 
+// The header's initial_state (a scenario's): what nodes hold on disk before they boot. Their
+// logs take part in Log Matching from the start, as if written before the first line.
+void TraceChecker::initial_state(const json& header) {
+  auto it = header.find("initial_state");
+  if (it == header.end()) return;
+  if (!it->is_array()) throw FormatIssue("field 'initial_state' must be an array");
+  for (const json& s : *it) {
+    HeaderObj h(s, "initial_state");
+    int64_t id = h.integer("node");
+    if (id < 1 || id > num_nodes_) throw FormatIssue(cat("initial_state names node ", id));
+    NodeTrack& n = nodes_[static_cast<size_t>(id)];
+    n.term = h.integer("term");
+    n.vote = h.integer("vote");
+    for (const json& e : h.array("log")) {
+      HeaderObj entry(e, "initial_state log entry");
+      HeaderObj c = entry.object("cmd");
+      Command cmd{c.str("op"), c.str("key"), c.str("value"), c.integer("client"), c.integer("seq")};
+      int64_t term = entry.integer("term");
+      n.log.push_back(LogSlot{term, entry_hash(term, cmd), 0});
+    }
+    n.durable_term = n.term;
+    n.durable_vote = n.vote;
+    n.durable_log = n.log;
+    n.unsynced_from = n.last_index() + 1;
+    NodeEvent e{Ev::Start, 0, static_cast<int>(id), &n, NodeState{}};
+    check_log_matching(e, 1);
+    n.durable_log = n.log;  // with the prefix hashes Log Matching filled in
+  }
+}
+
 void TraceChecker::header(const json& j) {
   HeaderObj h(j, "");
   const std::string& format = h.str("format");
@@ -1064,6 +1097,7 @@ void TraceChecker::header(const json& j) {
   nodes_.assign(static_cast<size_t>(num_nodes_) + 1, NodeTrack{});
   group_of_.assign(static_cast<size_t>(num_nodes_) + 1, 0);
   report_.counts["nodes"] = num_nodes_;
+  initial_state(j);
   // The bounds of the liveness checks come from the run's timing (absent in hand-made traces).
   if (config.raw().contains("leader_noop")) leader_noop_ = config.boolean("leader_noop");
   if (config.raw().contains("timing")) {
@@ -1271,7 +1305,7 @@ SentMessage* TraceChecker::recover_message(int64_t id) {
   LineValue line;
   while (again.next(line) && again.line() < source_.reader->line()) {
     const std::optional<Ev>& kind = events_by_index()[again.event_index()];
-    if (kind != Ev::Send && kind != Ev::ClientSend) continue;
+    if (kind != Ev::Send && kind != Ev::ClientSend && kind != Ev::Inject) continue;
     Obj ev(line);
     Obj msg = ev.object("msg");
     if (msg.integer("id") != id) continue;
@@ -2075,6 +2109,15 @@ void TraceChecker::runtime_event(Ev kind, const Obj& ev, int64_t seq) {
       break;
     }
     case Ev::Duplicate: ++sent_message(ev.object("msg"), seq, "duplicate").copies; break;
+    case Ev::Inject: {
+      // A message made by hand (a scenario): on the network as if its `from` had sent it.
+      Obj msg = ev.object("msg");
+      int64_t from = msg.integer("from");
+      check_node_id(from, seq, "an injected message's sender");
+      record_send(msg, seq, static_cast<int>(from));
+      count("injected");
+      break;
+    }
     case Ev::ClientInvoke: on_client_invoke(ev, seq); break;
     case Ev::ClientSend: {
       // Client 0 with client_seq 0 is a request injected by the runtime (no client waits).

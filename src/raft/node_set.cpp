@@ -14,6 +14,12 @@ NodeSet::NodeSet(int num_nodes, NodeOptions options)
   }
 }
 
+void NodeSet::preload(int id, PersistentState persisted) {
+  auto i = static_cast<size_t>(id);
+  storage_[i] = Durable{persisted.term, persisted.vote, static_cast<int64_t>(persisted.log.size())};
+  nodes_[i] = std::make_unique<Node>(id, size(), std::move(persisted), options_);
+}
+
 void NodeSet::restart(int id) {
   auto i = static_cast<size_t>(id);
   const Durable& d = storage_[i];

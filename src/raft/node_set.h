@@ -37,6 +37,9 @@ class NodeSet {
   bool is_up(int id) const { return up_[static_cast<size_t>(id)]; }
   const Node& node(int id) const { return *nodes_[static_cast<size_t>(id)]; }
 
+  // Before its first boot, the node's storage holds `persisted` (a scenario's
+  // initial state): it boots from it as a restart would.
+  void preload(int id, PersistentState persisted);
   // Boot: the node is running (its start step is a separate input).
   void up(int id) { up_[static_cast<size_t>(id)] = true; }
   // The node stops; only its storage survives.

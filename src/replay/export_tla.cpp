@@ -26,7 +26,7 @@ class Exporter {
     if (is_input_event(name)) return input(name, ev);
     if (is_effect_event(name)) return effect(name, ev);
     if (!is_runtime_event(name)) r_.fail("unknown event '" + name + "'");
-    if (name == "client_send") note_sent(get_object(r_, ev, "msg"));
+    if (name == "client_send" || name == "inject") note_sent(get_object(r_, ev, "msg"));
     if (name == "duplicate") ++on_network_[get_int(r_, get_object(r_, ev, "msg"), "id")].copies;
     if (name == "drop" || name == "client_receive") {
       use_copy(get_int(r_, get_object(r_, ev, "msg"), "id"));
@@ -38,6 +38,13 @@ class Exporter {
       }
     }
     // Other runtime events (network, clients, faults) are not node actions.
+  }
+
+  // The logs nodes boot with (the header's initial_state): each step written
+  // carries its node's whole log, these entries first.
+  void preload(const json& header) {
+    if (!header.contains("initial_state")) return;
+    for (const json& s : header["initial_state"]) logs_[node_of(s)] = s["log"];
   }
 
   // Writes the last step. Returns the number of steps written.
@@ -182,6 +189,7 @@ int64_t export_tla(std::istream& in, const std::string& name, std::ostream& out)
   read_trace_header(r, header);
   int64_t n = header["config"]["num_nodes"].get<int64_t>();
   Exporter exporter(r, static_cast<int>(n), out);
+  exporter.preload(header);  // validated with the header
   TraceFraming framing(n);
   json ev;
   while (r.next(ev)) {

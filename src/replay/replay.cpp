@@ -37,6 +37,13 @@ class Driver {
   json state(int id) const { return to_json(nodes_.node(id).state(), nodes_.is_up(id)); }
   const Node& node(int id) const { return nodes_.node(id); }
 
+  // What nodes hold on disk before they boot (the header's initial_state).
+  void preload(const std::vector<InitialNodeState>& states) {
+    for (const InitialNodeState& s : states) {
+      nodes_.preload(s.node, PersistentState{s.term, s.vote, s.log});
+    }
+  }
+
   std::vector<json> start(int id) {
     started_[static_cast<size_t>(id)] = true;
     nodes_.up(id);
@@ -119,11 +126,15 @@ void check_scenario_keys(const LineReader& r, const json& object,
 // must give them there.
 void check_scenario_header_keys(const LineReader& r, const json& header) {
   if (header.contains("config")) {
-    check_scenario_keys(r, header, {"format", "version", "config", "planted_bugs"}, "the header");
-    check_scenario_keys(r, header["config"], {"num_nodes", "leader_noop"}, "'config'");
+    check_scenario_keys(r, header, {"format", "version", "config", "planted_bugs", "initial_state"},
+                        "the header");
+    check_scenario_keys(r, header["config"], {"num_nodes", "num_clients", "leader_noop"},
+                        "'config'");
   } else {
     check_scenario_keys(
-        r, header, {"format", "version", "num_nodes", "leader_noop", "planted_bugs"}, "the header");
+        r, header,
+        {"format", "version", "num_nodes", "leader_noop", "planted_bugs", "initial_state"},
+        "the header");
   }
 }
 
@@ -141,7 +152,9 @@ json strip(json ev) {
 class TraceComparer {
  public:
   TraceComparer(LineReader& r, const json& header, const ReplayOptions& opts)
-      : r_(r), opts_(opts), d_(make_driver(r, header, &n_)) {}
+      : r_(r), opts_(opts), d_(make_driver(r, header, &n_)) {
+    narrator_.header(header);
+  }
 
   ReplayResult run(TraceFraming& framing) {
     json ev;
@@ -164,7 +177,9 @@ class TraceComparer {
  private:
   static Driver make_driver(const LineReader& r, const json& header, int* n) {
     NodeOptions options = options_from_header(r, header, n);
-    return Driver(*n, options);
+    Driver d(*n, options);
+    d.preload(initial_state_from_header(header));  // validated with the header
+    return d;
   }
 
   bool diverge(const std::string& what) {
@@ -247,7 +262,8 @@ class TraceComparer {
   // The network's and the clients' events: their messages must have been
   // sent, and a client must be told what its reply said.
   bool on_runtime(const std::string& name, const json& ev) {
-    if (name == "client_send") record_send(msg_of(ev, name));
+    // A hand-made message (a scenario's inject) enters the network as a send does.
+    if (name == "client_send" || name == "inject") record_send(msg_of(ev, name));
     if (name == "drop" || name == "duplicate" || name == "client_receive") {
       const json& msg = msg_of(ev, name);
       if (!check_sent(msg, name)) return false;
@@ -433,6 +449,9 @@ class ScenarioRunner {
   ScenarioRunner(LineReader& r, const json& header, const ReplayOptions& opts)
       : r_(r), opts_(opts), options_(options_from_header(r, header, &n_)), d_(n_, options_) {
     result_.scenario = true;
+    trace_header_ = make_trace_header(header);
+    d_.preload(initial_state_from_header(trace_header_));
+    narrator_.header(trace_header_);
   }
 
   ReplayResult run() {
@@ -455,6 +474,8 @@ class ScenarioRunner {
         deliver_pending(ev);
       } else if (name == "client_request") {
         client_request(ev);
+      } else if (name == "inject") {
+        inject(ev);
       } else if (name == "crash") {
         int id = node_of(ev);
         if (!d_.up(id)) r_.fail("crash of node " + std::to_string(id) + ", which is already down");
@@ -484,6 +505,7 @@ class ScenarioRunner {
         {"deliver_pending", {"event", "t", "to", "from"}},
         {"drop", {"event", "t", "id"}},
         {"client_request", {"event", "t", "node", "cmd"}},
+        {"inject", {"event", "t", "msg"}},
         {"crash", {"event", "t", "node"}},
         {"restart", {"event", "t", "node"}},
     };
@@ -498,22 +520,71 @@ class ScenarioRunner {
     r_.fail("unknown scenario event '" + name + "'" + name_hint(name, events));
   }
 
-  void write_header() {
-    if (!opts_.trace_out) return;
+  // The trace's header: the scenario's cluster as a config, its planted bugs
+  // and its initial state, checked as every reader of the trace will check it.
+  json make_trace_header(const json& header) {
     Config cfg;
     cfg.num_nodes = n_;
-    cfg.num_clients = 0;
+    // Clients with sessions (a client_request's cmd.client): ids 1..num_clients.
+    const json& c = header.contains("config") ? header["config"] : header;
+    if (c.contains("num_clients")) {
+      num_clients_ = get_int(r_, c, "num_clients");
+      if (num_clients_ > 1000) r_.fail("num_clients must be in 0..1000");
+    }
+    cfg.num_clients = static_cast<int>(num_clients_);
     cfg.requests_per_client = 0;
     cfg.initial_leader = 0;
     cfg.seed = 0;
     cfg.leader_noop = options_.leader_noop;
-    *opts_.trace_out << json{{"format", "raftkv-trace"},
-                             {"version", trace::kTraceVersion},
-                             {"seed", 0},
-                             {"config", config_to_json(cfg)},
-                             {"planted_bugs", planted_bug_list(options_.bugs)}}
-                            .dump()
-                     << '\n';
+    json h{{"format", "raftkv-trace"},
+           {"version", trace::kTraceVersion},
+           {"seed", 0},
+           {"config", config_to_json(cfg)},
+           {"planted_bugs", planted_bug_list(options_.bugs)}};
+    if (header.contains("initial_state")) {
+      h["initial_state"] = scenario_initial_state(header["initial_state"]);
+      try {
+        trace::validate_header(h);
+      } catch (const trace::SchemaError& e) {
+        r_.fail(e.what());
+      }
+    }
+    return h;
+  }
+
+  // A scenario's initial_state as the trace writes it: a node's `vote` and
+  // `log` may be left out (no vote, empty log), and so may an entry command's
+  // key, value, client and seq ("" and 0).
+  json scenario_initial_state(const json& in) {
+    if (!in.is_array()) r_.fail("'initial_state' must be an array of node states");
+    json out = json::array();
+    for (json s : in) {
+      if (!s.is_object()) r_.fail("'initial_state' must hold objects");
+      check_scenario_keys(r_, s, {"node", "term", "vote", "log"}, "an 'initial_state' node");
+      if (!s.contains("vote")) s["vote"] = 0;
+      if (!s.contains("log")) s["log"] = json::array();
+      if (!s["log"].is_array()) r_.fail("'initial_state' 'log' must be an array of entries");
+      for (json& e : s["log"]) {
+        check_scenario_keys(r_, e, {"term", "cmd"}, "an 'initial_state' log entry");
+        if (!e.is_object() || !e.contains("cmd") || !e["cmd"].is_object()) {
+          r_.fail("an 'initial_state' log entry needs 'term' and 'cmd'");
+        }
+        json& c = e["cmd"];
+        check_scenario_keys(r_, c, {"op", "key", "value", "client", "seq"}, "an entry's 'cmd'");
+        for (const char* k : {"key", "value"}) {
+          if (!c.contains(k)) c[k] = "";
+        }
+        for (const char* k : {"client", "seq"}) {
+          if (!c.contains(k)) c[k] = 0;
+        }
+      }
+      out.push_back(s);
+    }
+    return out;
+  }
+
+  void write_header() {
+    if (opts_.trace_out) *opts_.trace_out << trace_header_.dump() << '\n';
   }
 
   void write_end() {
@@ -684,10 +755,43 @@ class ScenarioRunner {
       r_.fail(std::string("cmd: ") + e.what());
     }
     m.client = m.cmd.client;
+    if (m.client > num_clients_) {
+      r_.fail("cmd: client " + std::to_string(m.client) +
+              " does not exist (config num_clients is " + std::to_string(num_clients_) +
+              "; client 0 has no session)");
+    }
     sent_[m.id] = m;
     copies_[m.id] = 1;
     write(to_json(RuntimeEvent{rt::ClientSend{m.client, m.cmd.seq, id, &m}}));
     deliver_or_drop(m, false);  // a client request arrives at once
+  }
+
+  // A message made by hand, delivered at once to its `to` node as if its
+  // `from` node had sent it (spec/scenario-format.md).
+  void inject(const json& ev) {
+    if (!ev.contains("msg") || !ev["msg"].is_object()) r_.fail("inject needs 'msg'");
+    json msg = ev["msg"];
+    if (msg.contains("id")) r_.fail("an injected 'msg' takes no 'id': the runner numbers it");
+    msg["id"] = next_id_;
+    json line{{"event", "inject"}, {"msg", msg}, {"seq", seq_}, {"t", t_}};
+    try {
+      trace::validate_event(line);
+    } catch (const trace::SchemaError& e) {
+      r_.fail(e.what());
+    }
+    Message m = message_from_json(msg);
+    if (m.type == MsgType::ClientRequest || m.type == MsgType::ClientReply) {
+      r_.fail("inject a ClientRequest with 'client_request'; a ClientReply goes to no node");
+    }
+    for (int id : {m.from, m.to}) {
+      if (id < 1 || id > n_) r_.fail("msg: node " + std::to_string(id) + " does not exist");
+    }
+    if (m.from == m.to) r_.fail("msg: 'from' and 'to' are the same node");
+    ++next_id_;
+    sent_[m.id] = m;
+    copies_[m.id] = 1;
+    write(to_json(RuntimeEvent{rt::Inject{&m}}));
+    deliver_or_drop(sent_[m.id], false);
   }
 
   LineReader& r_;
@@ -704,6 +808,8 @@ class ScenarioRunner {
   // them: one per send, one more per duplicate; a delivery or drop takes one.
   std::map<int64_t, int> copies_;
   std::map<int64_t, json> written_state_;  // node id -> the last state its lines carried
+  json trace_header_;
+  int64_t num_clients_ = 0;
 };
 
 }  // namespace

@@ -144,6 +144,33 @@ Result result_from_json(const json& j) {
   return Result{status_from_string(str_field(j, "status")), str_field(j, "value")};
 }
 
+std::vector<InitialNodeState> initial_state_from_header(const json& header) {
+  std::vector<InitialNodeState> out;
+  auto it = header.find("initial_state");
+  if (it == header.end()) return out;
+  if (!it->is_array()) throw CodecError("field 'initial_state' must be an array");
+  for (const json& s : *it) {
+    InitialNodeState n;
+    n.node = static_cast<int>(int_field(s, "node"));
+    n.term = int_field(s, "term");
+    n.vote = static_cast<int>(int_field(s, "vote"));
+    const json& log = field(s, "log");
+    if (!log.is_array()) throw CodecError("field 'log' must be an array");
+    for (const json& e : log) n.log.push_back(entry_from_json(e));
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+json to_json(const std::vector<InitialNodeState>& states) {
+  json arr = json::array();
+  for (const InitialNodeState& n : states) {
+    arr.push_back(
+        json{{"node", n.node}, {"term", n.term}, {"vote", n.vote}, {"log", to_json(n.log)}});
+  }
+  return arr;
+}
+
 Message message_from_json(const json& j) {
   Message m;
   m.id = int_field(j, "id");
@@ -357,6 +384,9 @@ NodeEvent node_event_from_json(const json& j, int* node) {
 namespace {
 
 struct RuntimeJson {
+  json operator()(const rt::Inject& e) const {
+    return json{{"event", "inject"}, {"msg", to_json(*e.msg)}};
+  }
   json operator()(const rt::Drop& e) const {
     return json{{"event", "drop"}, {"msg", to_json(*e.msg)}, {"reason", e.reason}};
   }

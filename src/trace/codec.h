@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <vector>
 
 #include "raft/events.h"
 #include "raft/types.h"
@@ -45,6 +46,18 @@ Command command_from_json(const json& j);
 Entry entry_from_json(const json& j);
 Result result_from_json(const json& j);
 Message message_from_json(const json& j);
+
+// A header's `initial_state` (spec/trace-schema.md): what a node holds on
+// disk before it boots, as Figure 2's persistent state.
+struct InitialNodeState {
+  int node = 0;
+  int64_t term = 0;
+  int vote = 0;
+  std::vector<Entry> log;
+};
+// The header's initial_state, or none when it has no such key.
+std::vector<InitialNodeState> initial_state_from_header(const json& header);
+json to_json(const std::vector<InitialNodeState>& states);
 
 Op op_from_string(const std::string& s);
 Status status_from_string(const std::string& s);

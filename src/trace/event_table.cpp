@@ -55,6 +55,7 @@ const std::vector<EventSpec>& event_table() {
        EventKind::Effect,
        {{"client", T::Int}, {"client_seq", T::Int}, {"leader_hint", T::Int}}},
       // Runtime events: the network, the clients, the faults, the end.
+      {"inject", EventKind::Runtime, {{"msg", T::Message}}},
       {"drop",
        EventKind::Runtime,
        {{"msg", T::Message},
@@ -382,6 +383,54 @@ void validate_event(const json& ev) {
   Validator().object(ev, Path{}, event_common_fields(*spec), spec->fields);
 }
 
+namespace {
+// The header's initial_state: what some nodes hold on disk before they boot.
+// Figure 2's persistent state must be one a server could have written: each
+// node at most once, a vote for a node that exists, and a log whose terms never
+// decrease and never pass the node's current term (a server only appends
+// entries of its own or a leader's term, and adopts that term first).
+void validate_initial_state(const json& h, int64_t num_nodes) {
+  auto it = h.find("initial_state");
+  if (it == h.end()) return;
+  std::vector<bool> seen(static_cast<size_t>(num_nodes) + 1, false);
+  for (size_t k = 0; k < it->size(); ++k) {
+    const json& s = (*it)[k];
+    std::string at = "field 'initial_state[" + std::to_string(k) + "]";
+    int64_t node = s["node"].get<int64_t>();
+    if (node < 1 || node > num_nodes) {
+      throw SchemaError(at + ".node' is " + std::to_string(node) + ", expected 1.." +
+                        std::to_string(num_nodes));
+    }
+    if (seen[static_cast<size_t>(node)]) {
+      throw SchemaError(at + ".node' names node " + std::to_string(node) + " a second time");
+    }
+    seen[static_cast<size_t>(node)] = true;
+    int64_t vote = s["vote"].get<int64_t>();
+    if (vote > num_nodes) {
+      throw SchemaError(at + ".vote' is " + std::to_string(vote) + ", expected 0.." +
+                        std::to_string(num_nodes) + " (0: no vote)");
+    }
+    int64_t term = s["term"].get<int64_t>();
+    int64_t last = 0;
+    const json& log = s["log"];
+    for (size_t i = 0; i < log.size(); ++i) {
+      int64_t t = log[i]["term"].get<int64_t>();
+      std::string where = at + ".log[" + std::to_string(i) + "].term' is " + std::to_string(t);
+      if (t < 1) throw SchemaError(where + "; an entry's term is at least 1");
+      if (t < last) {
+        throw SchemaError(where + ", below the term " + std::to_string(last) +
+                          " of the entry before it (a log's terms never decrease)");
+      }
+      if (t > term) {
+        throw SchemaError(where + ", above the node's term " + std::to_string(term) +
+                          " (a server adopts a term before it holds entries of it)");
+      }
+      last = t;
+    }
+  }
+}
+}  // namespace
+
 void validate_header(const json& h) {
   if (!h.is_object()) throw SchemaError("expected a JSON object");
   auto format = h.find("format");
@@ -408,6 +457,8 @@ void validate_header(const json& h) {
       {"version", T::Int},
       {"seed", T::Int},
       {"planted_bugs", T::StringArray},
+      optional("initial_state", T::ObjectArray,
+               {{"node", T::Int}, {"term", T::Int}, {"vote", T::Int}, {"log", T::Entries}}),
       {"config",
        T::Object,
        {},
@@ -446,6 +497,7 @@ void validate_header(const json& h) {
   if (nodes < 1 || nodes > 1000) {
     throw SchemaError("field 'config.num_nodes' is " + nodes.dump() + ", expected 1..1000");
   }
+  validate_initial_state(h, nodes.get<int64_t>());
   const std::vector<std::string>& known = planted_bug_vocabulary();
   for (const json& bug : h["planted_bugs"]) {
     if (std::find(known.begin(), known.end(), bug.get_ref<const std::string&>()) == known.end()) {

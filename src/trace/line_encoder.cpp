@@ -561,6 +561,12 @@ struct RuntimeWriter {
     o.name("reason", e.reason);
     seq_t(o);
   }
+  void operator()(const rt::Inject& e) const {
+    Obj o(out);
+    o.name("event", "inject");
+    write_message(o.key("msg"), *e.msg);
+    seq_t(o);
+  }
   void operator()(const rt::Duplicate& e) const {
     Obj o(out);
     o.name("event", "duplicate");

@@ -68,7 +68,7 @@ std::string describe_result(const json& result) {
 }
 
 void Narrator::note_message(const std::string& event, const json& ev) {
-  if (event == "send" || event == "client_send") {
+  if (event == "send" || event == "client_send" || event == "inject") {
     const json& msg = ev.contains("msg") ? ev["msg"] : json::object();
     pending_[num(msg, "id")] = Pending{msg};
     return;
@@ -90,6 +90,18 @@ const json& Narrator::delivered_message(const json& ev) const {
   static const json empty = json::object();
   auto it = pending_.find(num(ev, "msg_id"));
   return it == pending_.end() ? empty : it->second.msg;
+}
+
+void Narrator::header(const json& header) {
+  auto it = header.find("initial_state");
+  if (it == header.end() || !it->is_array()) return;
+  for (const json& s : *it) {
+    std::vector<int64_t>& log = log_terms_[static_cast<int>(num(s, "node"))];
+    log.clear();
+    if (s.contains("log") && s["log"].is_array()) {
+      for (const json& e : s["log"]) log.push_back(num(e, "term"));
+    }
+  }
 }
 
 void Narrator::note_log(const std::string& event, const json& ev) {
@@ -243,6 +255,9 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
     text = "Starting election for term " + n(term) + " (voted for self)";
   } else if (event == "become_leader") {
     t.level = 1;
+    // A new term's leader knows nothing of its followers' logs yet: what it
+    // learnt as leader of an earlier term is no evidence now.
+    match_.erase(node);
     std::string votes;
     for (const json& v : ev["votes"]) votes += (votes.empty() ? "" : ",") + v.dump();
     text = "Became LEADER for term " + n(term) + " with votes from nodes " + votes;
@@ -457,6 +472,11 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
     t.node = static_cast<int>(num(msg, "from"));
     t.peer = static_cast<int>(num(msg, "to"));
     text = describe_message(msg) + " dropped (" + str(ev, "reason") + ")";
+  } else if (event == "inject") {
+    t.level = 1;
+    t.node = static_cast<int>(num(msg, "from"));
+    t.peer = static_cast<int>(num(msg, "to"));
+    text = "Injected by hand: " + describe_message(msg) + " (no node sent it)";
   } else if (event == "duplicate") {
     t.node = static_cast<int>(num(msg, "from"));
     t.peer = static_cast<int>(num(msg, "to"));

@@ -44,6 +44,9 @@ class Narrator {
   // outside the filters. Every event must be passed, in trace order, even
   // those that print nothing: the narrator follows the messages and the logs.
   std::optional<std::string> line(const json& event);
+  // The trace's header, before its first event: the logs nodes boot with
+  // (initial_state), which the events never show being written.
+  void header(const json& header);
 
  private:
   // What a line is about, for the verbosity and the filters.

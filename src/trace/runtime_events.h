@@ -16,6 +16,11 @@
 namespace raftkv {
 namespace rt {
 
+// A message made by hand (a scenario), not sent by any node, put on the
+// network; its `from` names the node it claims to come from.
+struct Inject {
+  const Message* msg = nullptr;
+};
 // The network lost a message (reason: node_down, loss, partition, cut, test).
 struct Drop {
   const Message* msg = nullptr;
@@ -61,7 +66,8 @@ struct ClientComplete {
 
 }  // namespace rt
 
-using RuntimeEvent = std::variant<rt::Drop, rt::Duplicate, rt::ClientInvoke, rt::ClientSend,
-                                  rt::ClientReceive, rt::ClientRetry, rt::ClientComplete>;
+using RuntimeEvent =
+    std::variant<rt::Inject, rt::Drop, rt::Duplicate, rt::ClientInvoke, rt::ClientSend,
+                 rt::ClientReceive, rt::ClientRetry, rt::ClientComplete>;
 
 }  // namespace raftkv
