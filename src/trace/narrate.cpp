@@ -77,7 +77,12 @@ void Narrator::note_message(const std::string& event, const json& ev) {
                : ev.contains("msg") ? num(ev["msg"], "id")
                                     : 0;
   auto it = pending_.find(id);
-  if (it == pending_.end()) return;
+  if (it == pending_.end()) {
+    // A copy of a message already delivered (or dropped) as often as it was
+    // sent: the duplicate brings it back, and carries it whole.
+    if (event == "duplicate" && ev.contains("msg")) pending_[id] = Pending{ev["msg"]};
+    return;
+  }
   if (event == "duplicate") {
     ++it->second.copies;
   } else if ((event == "deliver" || event == "drop" || event == "client_receive") &&
