@@ -445,7 +445,7 @@ TEST_CASE("A planted bug changes a transcript's output, and the failure says whe
   // no transcript yet (spec/transcripts.md lists them); the test fails when
   // the table and the transcripts disagree either way.
   const std::map<std::string, std::set<std::string>> caught_by = {
-      {"commit_old_term", {"figure8.txt"}},
+      {"commit_old_term", {"figure8.txt", "figure8-e.txt"}},
       {"vote_twice", {"split-vote.txt", "candidate-steps-down.txt", "vote-rows.txt"}},
       {"vote_without_log_check", {"vote-up-to-date.txt", "vote-rows.txt", "figure7.txt"}},
       {"leader_ignores_higher_term", {"term-rules.txt"}},
