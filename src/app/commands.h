@@ -56,6 +56,10 @@ int check_command(const CheckCommandOptions& opts, std::ostream& out, std::ostre
 // Exit 0 on success, 2 on unreadable or malformed input.
 int export_tla_command(const std::string& trace_path, const std::string& out_path,
                        std::ostream& out, std::ostream& err);
+// `raftkv export-shiviz`: the trace as a ShiViz log (replay/export_shiviz.h).
+// Exit 0 on success, 2 on unreadable or malformed input.
+int export_shiviz_command(const std::string& trace_path, const std::string& out_path,
+                          std::ostream& out, std::ostream& err);
 
 struct BenchOptions {
   int64_t ops = 20000;  // committed client operations per scenario (at least)

@@ -8,6 +8,7 @@
 
 #include "app/atomic_file.h"
 #include "app/commands.h"
+#include "replay/export_shiviz.h"
 #include "replay/export_tla.h"
 #include "replay/replay.h"
 #include "trace/narrate.h"
@@ -207,36 +208,54 @@ int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ost
   return 0;
 }
 
-int export_tla_command(const std::string& trace_path, const std::string& out_path,
-                       std::ostream& out, std::ostream& err) {
+namespace {
+
+// Writes `out_path` from the trace at `trace_path` with `exporter` (which
+// returns what it wrote, counted in `unit`), all or nothing.
+int export_command(const char* command, const char* unit,
+                   int64_t (*exporter)(std::istream&, const std::string&, std::ostream&),
+                   const std::string& trace_path, const std::string& out_path, std::ostream& out,
+                   std::ostream& err) {
   std::ifstream in(trace_path, std::ios::binary);
   if (!in) {
-    err << "raftkv export-tla: cannot open '" << trace_path << "'\n";
+    err << "raftkv " << command << ": cannot open '" << trace_path << "'\n";
     return 2;
   }
   if (same_file(out_path, trace_path)) {
-    err << "raftkv export-tla: refusing to write to '" << out_path << "': it is the input trace '"
-        << trace_path << "'\n";
+    err << "raftkv " << command << ": refusing to write to '" << out_path
+        << "': it is the input trace '" << trace_path << "'\n";
     return 2;
   }
   AtomicOutputFile file(out_path);
   if (!file.open()) {
-    err << "raftkv export-tla: " << file.error() << '\n';
+    err << "raftkv " << command << ": " << file.error() << '\n';
     return 2;
   }
-  int64_t steps = 0;
+  int64_t written = 0;
   try {
-    steps = export_tla(in, trace_path, file.stream());
+    written = exporter(in, trace_path, file.stream());
   } catch (const ReplayInputError& e) {
-    err << "raftkv export-tla: malformed trace: " << e.what() << '\n';
+    err << "raftkv " << command << ": malformed trace: " << e.what() << '\n';
     return 2;  // the partial export is discarded with the temporary file
   }
   if (!file.commit()) {
-    err << "raftkv export-tla: " << file.error() << '\n';
+    err << "raftkv " << command << ": " << file.error() << '\n';
     return 2;
   }
-  out << "wrote " << steps << " steps to " << out_path << '\n';
+  out << "wrote " << written << ' ' << unit << " to " << out_path << '\n';
   return 0;
+}
+
+}  // namespace
+
+int export_tla_command(const std::string& trace_path, const std::string& out_path,
+                       std::ostream& out, std::ostream& err) {
+  return export_command("export-tla", "steps", export_tla, trace_path, out_path, out, err);
+}
+
+int export_shiviz_command(const std::string& trace_path, const std::string& out_path,
+                          std::ostream& out, std::ostream& err) {
+  return export_command("export-shiviz", "events", export_shiviz, trace_path, out_path, out, err);
 }
 
 }  // namespace raftkv

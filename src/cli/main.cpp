@@ -110,6 +110,15 @@ int main(int argc, char** argv) {
   export_cmd->add_option("out", export_out, "Output file (JSON lines, one step per line)")
       ->required();
 
+  std::string shiviz_in, shiviz_out;
+  auto* shiviz_cmd = app.add_subcommand(
+      "export-shiviz", "Write a trace as a ShiViz log (hosts, vector clocks, events)");
+  shiviz_cmd->add_option("trace", shiviz_in, "Trace file (JSON lines)")->required();
+  shiviz_cmd
+      ->add_option("out", shiviz_out,
+                   "Output file: the parsing regex on line 1, then one event per line")
+      ->required();
+
   raftkv::BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Measure emulator throughput (tracing off and on)");
   bench_cmd->add_option("--ops", bench.ops, "Committed client operations per scenario")
@@ -171,6 +180,9 @@ int main(int argc, char** argv) {
   if (check_cmd->parsed()) return raftkv::check_command(check, std::cout, std::cerr);
   if (export_cmd->parsed()) {
     return raftkv::export_tla_command(export_in, export_out, std::cout, std::cerr);
+  }
+  if (shiviz_cmd->parsed()) {
+    return raftkv::export_shiviz_command(shiviz_in, shiviz_out, std::cout, std::cerr);
   }
   if (replay_cmd->parsed()) {
     if (narrative_flags_given(replay_cmd)) replay.narrate = true;
