@@ -508,7 +508,7 @@ TEST_CASE("an unknown subcommand is named as unknown", "[cli]") {
   INFO(r.out);
   CHECK(r.code == 2);
   CHECK_THAT(r.out, Catch::Contains("raftkv: unknown command 'frobnicate' (expected run, check, "
-                                    "replay, export-tla or bench)"));
+                                    "replay, export-tla, export-shiviz or bench)"));
   Result typo = raftkv("chekc traces/default.jsonl");
   CHECK(typo.code == 2);
   CHECK_THAT(typo.out, Catch::Contains("unknown command 'chekc' (did you mean 'check'?)"));
@@ -763,4 +763,50 @@ TEST_CASE("run: the nemesis's defaults inject faults in a default-sized run", "[
     CHECK(n.code == 0);
     CHECK_THAT(n.out, Catch::Contains("Faults injected: nemesis"));
   }
+}
+
+TEST_CASE("Long work shows a progress line on stderr only, and stdout never changes",
+          "[cli][progress]") {
+  std::string config = temp_path("progress.toml");
+  {
+    std::ofstream f(config);
+    f << "num_nodes = 3\nnum_clients = 2\nrequests_per_client = 1500\ntime_limit_ms = 1000000\n";
+  }
+  std::string trace = temp_path("progress.jsonl");
+  std::string err_file = temp_path("progress.err");
+  std::string bin = "'" + std::string(RAFTKV_BINARY) + "' ";
+  // What a command prints on stdout, and on stderr (the helper's own 2>&1
+  // applies to the group, not to the command inside).
+  auto stdout_of = [&](const std::string& cmd) {
+    return shell("{ " + cmd + " 2>/dev/null; }").out;
+  };
+  auto stderr_of = [&](const std::string& cmd) {
+    shell("{ " + cmd + " 2>'" + err_file + "' >/dev/null; }");
+    return slurp(err_file);
+  };
+  std::string run = "run '" + config + "' -q --trace '" + trace + "'";
+  // Not a terminal (as here): nothing on stderr.
+  std::string plain = stdout_of(bin + run);
+  CHECK(stderr_of(bin + run).empty());
+  std::string before = slurp(trace);
+  // Forced, as a terminal would have it: progress lines on stderr, redrawn in
+  // place and cleared at the end; stdout and the trace byte for byte the same.
+  CHECK(stdout_of("RAFTKV_PROGRESS=always " + bin + run) == plain);
+  CHECK(slurp(trace) == before);
+  CHECK(stderr_of("RAFTKV_PROGRESS=always " + bin + run).empty());  // --quiet: none
+  std::string told = stderr_of("RAFTKV_PROGRESS=always " + bin + "run '" + config + "'");
+  CHECK_THAT(told, Catch::Contains("\rrun: 0 s, "));
+  CHECK_THAT(told, Catch::Contains("/3000 requests issued ("));
+  CHECK_THAT(told, Catch::EndsWith("\r\x1b[K"));
+  // check and replay draw as they read the file.
+  told = stderr_of("RAFTKV_PROGRESS=always " + bin + "check '" + trace + "'");
+  CHECK_THAT(told, Catch::Contains("\rcheck " + trace + ": 0 s, "));
+  CHECK(stdout_of("RAFTKV_PROGRESS=always " + bin + "check '" + trace + "'") ==
+        stdout_of(bin + "check '" + trace + "'"));
+  told = stderr_of("RAFTKV_PROGRESS=always " + bin + "replay '" + trace + "'");
+  CHECK_THAT(told, Catch::Contains("\rreplay " + trace + ": 0 s, "));
+  CHECK(stderr_of("RAFTKV_PROGRESS=never " + bin + "replay '" + trace + "'").empty());
+  fs::remove(config);
+  fs::remove(trace);
+  fs::remove(err_file);
 }

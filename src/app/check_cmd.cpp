@@ -1,9 +1,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <memory>
 #include <ostream>
 
 #include "app/commands.h"
+#include "app/progress.h"
 #include "check/checker.h"
 
 namespace raftkv {
@@ -25,7 +28,18 @@ int check_command(const CheckCommandOptions& opts, std::ostream& out, std::ostre
       continue;
     }
     try {
-      check::Report report = check::check_trace_file(path, co);
+      Progress progress(err, "check " + path, "MB");
+      check::Report report;
+      if (progress.enabled()) {
+        std::ifstream file(path, std::ios::binary);
+        std::unique_ptr<std::istream> in = progress_input(file, file_size(path), progress);
+        report = check::check_trace(*in, path, co, [path]() -> std::unique_ptr<std::istream> {
+          return std::make_unique<std::ifstream>(path, std::ios::binary);
+        });
+        progress.finish();
+      } else {
+        report = check::check_trace_file(path, co);
+      }
       out << check::format_report(report) << '\n';
       if (!report.ok()) status = std::max(status, 1);
     } catch (const check::TraceFormatError& e) {

@@ -8,6 +8,7 @@
 
 #include "app/atomic_file.h"
 #include "app/commands.h"
+#include "app/progress.h"
 #include "replay/export_shiviz.h"
 #include "replay/export_tla.h"
 #include "replay/replay.h"
@@ -169,11 +170,15 @@ int replay_command(const ReplayCommandOptions& opts, std::ostream& out, std::ost
   if (trace_out) ro.trace_out = &trace_out->stream();
   ReplayResult result;
   std::string input_error;
+  Progress progress(err, "replay " + opts.input_path, "MB");
+  std::unique_ptr<std::istream> counted;
+  if (progress.enabled()) counted = progress_input(in, file_size(opts.input_path), progress);
   try {
-    result = replay(in, opts.input_path, ro);
+    result = replay(counted ? *counted : in, opts.input_path, ro);
   } catch (const ReplayInputError& e) {
     input_error = e.what();
   }
+  progress.finish();
   if (opts.narrate && is_trace) {
     narrate_trace_file(opts.input_path, opts.narrative,
                        result.identical ? 0 : result.divergence_line, result.divergence, out);

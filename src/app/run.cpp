@@ -13,6 +13,7 @@
 
 #include "app/atomic_file.h"
 #include "app/commands.h"
+#include "app/progress.h"
 #include "app/summary.h"
 #include "app/trace_file.h"
 #include "check/checker.h"
@@ -154,7 +155,16 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
         << ")\n";
     out << "Peers configured: every node knows nodes 1.." << cfg.num_nodes << "\n";
   }
-  cluster.run();
+  {
+    // A large workload takes a while: say how far it got (stderr, terminals only).
+    Progress progress(err, "run", "requests issued", !opts.quiet);
+    cluster.start();
+    for (int64_t steps = 1; cluster.step(); ++steps) {
+      if ((steps & 0xFFF) == 0) {
+        progress.update(cluster.stats().requests_issued, cluster.stats().requests_planned);
+      }
+    }
+  }
   cluster.finish();
   if (file_sink) file_sink->flush();
   // A run that found a problem still keeps its trace: that is the trace the
