@@ -11,6 +11,7 @@
 #include <string>
 
 #include "app/commands.h"
+#include "app/progress.h"
 #include "app/summary.h"
 #include "app/trace_file.h"
 #include "sim/cluster.h"
@@ -356,6 +357,9 @@ int bench_command(const BenchOptions& opts, std::ostream& out, std::ostream& err
   if (opts.scenario == "catch-up") return bench_catch_up(opts, out);
   const Scenario scenarios[] = {{"5x3", 5, 3}, {"51x16", 51, 16}};
   std::string json_out = "[";
+  // Progress between measurements only, never inside a timed one.
+  int64_t total = (opts.scenario == "all" ? 2 : 1) * (opts.tracing == "both" ? 2 : 1), done = 0;
+  Progress progress(err, "bench", "measurements");
   for (const Scenario& s : scenarios) {
     if (opts.scenario != "all" && opts.scenario != s.name) continue;
     for (bool trace : {false, true}) {
@@ -367,6 +371,7 @@ int bench_command(const BenchOptions& opts, std::ostream& out, std::ostream& err
         err << "raftkv bench: " << e.what() << '\n';
         return 2;
       }
+      progress.update(++done, total);
       std::string label = std::string(s.name) + (trace ? " trace=on" : " trace=off");
       char buf[1024];
       if (opts.json) {
@@ -394,6 +399,7 @@ int bench_command(const BenchOptions& opts, std::ostream& out, std::ostream& err
                       label.c_str(), f.events / f.wall_s, label.c_str(),
                       static_cast<long long>(f.trace_bytes), label.c_str(), f.peak_rss_kb,
                       label.c_str(), f.entries_per_committed_entry);
+        progress.finish();  // the figures go on a clean line
         out << buf << std::flush;
       }
     }
