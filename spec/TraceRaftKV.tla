@@ -101,12 +101,13 @@ TraceLog ==                     \* the events, whole; TraceLog[k] is line k + 1 
 ASSUME \A k \in 1..Len(TraceLog) : NodeLine(k) => "state" \in DOMAIN TraceLog[k]
 
 \* Schema version 2: a deliver names its message by msg_id, the id of the
-\* message an earlier send (or client_send, for a ClientRequest) carried.
+\* message an earlier send (or client_send, for a ClientRequest, or inject,
+\* for a scenario's hand-made message) carried.
 \* SentById maps each id to that message. It is a zero-arity constant
 \* definition, which TLC evaluates once: the send lines in file order
 \* (SentSeq, whose ids increase, as the schema requires), and a binary search
 \* of it for each id, so building the map costs O(n log n), not O(n^2).
-SentSeq == SelectSeq(TraceLog, LAMBDA e : e.event \in {"send", "client_send"})
+SentSeq == SelectSeq(TraceLog, LAMBDA e : e.event \in {"send", "client_send", "inject"})
 RECURSIVE SentPos(_, _, _)
 SentPos(id, lo, hi) ==
     IF lo > hi THEN 0
