@@ -474,13 +474,13 @@ std::vector<ErrorCase> error_cases() {
        "cfg.toml:4:10: faults[0].action: unknown action 'crahs' (did you mean 'crash'?)"},
       {faults(fault("action = \"explode\"")),
        "cfg.toml:4:10: faults[0].action: unknown action 'explode' "
-       "(expected crash, restart, partition, heal, cut or uncut)"},
+       "(expected crash, restart, partition, heal, cut, uncut or network)"},
       {faults(fault("at_ms = -5\naction = \"heal\"")),
        "cfg.toml:3:1: faults[0].at_ms: must be >= 0, got -5"},
       // Missing and stray fields.
       {faults(fault("at_ms = 5")),
        "cfg.toml:3:1: faults[0].action: missing (every fault needs an action: "
-       "crash, restart, partition, heal, cut or uncut)"},
+       "crash, restart, partition, heal, cut, uncut or network)"},
       {faults(fault("action = \"crash\"")),
        "cfg.toml:3:1: faults[0].node: missing (action 'crash' requires 'node')"},
       {faults(fault("action = \"partition\"")),
@@ -542,6 +542,37 @@ std::vector<ErrorCase> error_cases() {
        "cfg.toml:3:1: faults[0].action: nothing to heal at 100 ms (no partition or cut is in "
        "place)"},
 
+      // Action network: the [network] and [timing] keys it sets, with their ranges.
+      {faults(fault("at_ms = 10\naction = \"network\"")),
+       "cfg.toml:3:1: faults[0]: action 'network' needs at least one of loss, duplicate, "
+       "network_latency_min_ms or network_latency_max_ms (the settings to change)"},
+      {faults(fault("at_ms = 10\naction = \"network\"\nloss = 1.0")),
+       "cfg.toml:3:1: faults[0].loss: must be a probability in [0, 1), got 1"},
+      {faults(fault("at_ms = 10\naction = \"network\"\nduplicate = -0.1")),
+       "cfg.toml:3:1: faults[0].duplicate: must be a probability in [0, 1), got -0.1"},
+      {faults(fault("at_ms = 10\naction = \"network\"\nloss = \"0.1\"")),
+       "cfg.toml:6:8: key 'faults[0].loss' must be a number, got string"},
+      {faults(fault("at_ms = 10\naction = \"network\"\nnetwork_latency_min_ms = -1")),
+       "cfg.toml:3:1: faults[0].network_latency_min_ms: must be >= 0, got -1"},
+      {faults(fault("at_ms = 10\naction = \"network\"\nnetwork_latency_max_ms = 0")),
+       "cfg.toml:3:1: faults[0].network_latency_max_ms: must be >= 1, got 0"},
+      // The range in effect, after the earlier changes in time order, must keep min <= max.
+      {faults(fault("at_ms = 10\naction = \"network\"\nnetwork_latency_min_ms = 9")),
+       "cfg.toml:3:1: faults[0].network_latency_min_ms: the latency range would be 9..5 ms at "
+       "10 ms (network_latency_min_ms must be <= network_latency_max_ms)"},
+      {faults(fault("at_ms = 20\naction = \"network\"\nnetwork_latency_max_ms = 2") +
+              fault("at_ms = 10\naction = \"network\"\nnetwork_latency_min_ms = 3\n"
+                    "network_latency_max_ms = 30")),
+       "cfg.toml:3:1: faults[0].network_latency_max_ms: the latency range would be 3..2 ms at "
+       "20 ms",
+       Prefix},
+      {faults(fault("at_ms = 10\naction = \"crash\"\nnode = 1\nloss = 0.1")),
+       "cfg.toml:7:8: faults[0].loss: not used by action 'crash'"},
+      {faults(fault("at_ms = 10\naction = \"network\"\nloss = 0.1\nnode = 1")),
+       "cfg.toml:7:8: faults[0].node: not used by action 'network'"},
+      {faults(fault("at_ms = 10\naction = \"network\"\nlos = 0.1")),
+       "cfg.toml:6:1: unknown key 'los' in faults[0] (did you mean 'loss'?)"},
+
       // Bad nemesis settings are located and named.
       {"[nemesis]\nkinds = [\"crash\", \"partiton\"]\n",
        "cfg.toml:2:19: key 'nemesis.kinds[1]': unknown kind 'partiton' (did you mean "
@@ -583,6 +614,10 @@ std::vector<std::string> valid_cases() {
              fault("at_ms = 500\naction = \"heal\"") +
              fault("at_ms = 600\naction = \"partition\"\ngroups = [[1, 2], [3, 4, 5]]") +
              fault("at_ms = 700\naction = \"heal\"")),
+      // Network changes, each keeping min <= max in time order; an integer probability.
+      faults(fault("at_ms = 20\naction = \"network\"\nnetwork_latency_min_ms = 9") +
+             fault("at_ms = 10\naction = \"network\"\nnetwork_latency_max_ms = 30\nloss = 0") +
+             fault("at_ms = 30\naction = \"network\"\nduplicate = 0.5")),
   };
 }
 
@@ -938,4 +973,32 @@ to = 2
   // reads back as the default.
   CHECK_FALSE(config_to_json(Config{}).contains("keys"));
   CHECK(config_from_json(config_to_json(Config{})).keys == Config{}.keys);
+}
+
+TEST_CASE("The schedule keys are read and read back from the header", "[config]") {
+  const std::string text = R"(num_clients = 3
+[[faults]]
+at_ms = 10
+action = "network"
+loss = 0.5
+network_latency_max_ms = 30
+)";
+  Config cfg = parse_config(text, kName);
+  REQUIRE(cfg.faults.size() == 1);
+  CHECK(cfg.faults[0].action == FaultAction::Network);
+  CHECK(cfg.faults[0].loss == 0.5);
+  CHECK_FALSE(cfg.faults[0].duplicate);
+  CHECK_FALSE(cfg.faults[0].latency_min_ms);
+  CHECK(cfg.faults[0].latency_max_ms == 30);
+
+  json header = config_to_json(cfg);
+  CHECK(header["faults"][0]["loss"] == "0.5");
+  CHECK_FALSE(header["faults"][0].contains("duplicate"));
+  Config back = config_from_json(header);
+  CHECK(config_to_json(back) == header);
+  CHECK_NOTHROW(validate_config(back, "read back"));
+
+  // Without the new keys a fault has its six fields only (the sample traces' bytes).
+  Config crash = parse_config("[[faults]]\nat_ms = 1\naction = \"crash\"\nnode = 2\n", kName);
+  CHECK(config_to_json(crash)["faults"][0].size() == 6);
 }

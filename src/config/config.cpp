@@ -55,7 +55,20 @@ constexpr int kMaxBracketDepth = 32;
 // The keys of one [[faults]] entry. Which of them an entry needs depends on
 // its action, which a row of the field table cannot say, so they are listed
 // here by hand (fields.h) and read by Reader::read_fault.
-constexpr std::string_view kFaultKeys[] = {"at_ms", "action", "node", "groups", "from", "to"};
+constexpr std::string_view kFaultKeys[] = {"at_ms",
+                                           "action",
+                                           "node",
+                                           "groups",
+                                           "from",
+                                           "to",
+                                           "loss",
+                                           "duplicate",
+                                           "network_latency_min_ms",
+                                           "network_latency_max_ms"};
+
+// The keys of a network fault: the [network] and [timing] keys it changes.
+constexpr std::string_view kNetworkFaultKeys[] = {"loss", "duplicate", "network_latency_min_ms",
+                                                  "network_latency_max_ms"};
 
 // Valid keys of one table, for unknown-key errors and "did you mean" hints.
 struct SchemaTable {
@@ -778,12 +791,25 @@ class Reader {
     // The fields this action needs; the others must be absent, since a stray
     // `node` on a partition is surely a mistake the user wants to hear about.
     std::vector<std::string_view> needed;
+    std::vector<std::string_view> allowed;  // may be given, none required
     if (fault.action == Crash || fault.action == Restart) needed = {"node"};
     if (fault.action == Partition) needed = {"groups"};
     if (fault.action == Cut || fault.action == Uncut) needed = {"from", "to"};
-    for (std::string_view key : {"node"sv, "groups"sv, "from"sv, "to"sv}) {
+    if (fault.action == Network) {
+      allowed.assign(std::begin(kNetworkFaultKeys), std::end(kNetworkFaultKeys));
+      bool any = std::any_of(allowed.begin(), allowed.end(),
+                             [&](std::string_view key) { return entry.contains(key); });
+      if (!any) {
+        fail(name_, line_at,
+             label + ": action 'network' needs at least one of " + list_of(allowed) +
+                 " (the settings to change)");
+      }
+    }
+    for (std::string_view key : kFaultKeys) {
+      if (key == "at_ms" || key == "action") continue;
       const toml::node* value = entry.get(key);
       bool is_needed = is_one_of(key, needed);
+      if (!is_needed && value != nullptr && is_one_of(key, allowed)) continue;
       if (is_needed && value == nullptr) {
         fail(name_, line_at,
              field(key) + ": missing (action " + quoted(to_string(fault.action)) + " requires " +
@@ -795,6 +821,16 @@ class Reader {
     }
 
     if (const toml::node* node = entry.get("node")) fault.node = read_int32(*node, field("node"));
+    if (const toml::node* loss = entry.get("loss")) fault.loss = read_number(*loss, field("loss"));
+    if (const toml::node* dup = entry.get("duplicate")) {
+      fault.duplicate = read_number(*dup, field("duplicate"));
+    }
+    if (const toml::node* min = entry.get("network_latency_min_ms")) {
+      fault.latency_min_ms = read_int32(*min, field("network_latency_min_ms"));
+    }
+    if (const toml::node* max = entry.get("network_latency_max_ms")) {
+      fault.latency_max_ms = read_int32(*max, field("network_latency_max_ms"));
+    }
     if (const toml::node* from = entry.get("from")) fault.from = read_int32(*from, field("from"));
     if (const toml::node* to = entry.get("to")) fault.to = read_int32(*to, field("to"));
     if (const toml::node* groups = entry.get("groups")) {
@@ -997,6 +1033,27 @@ class Checker {
     }
   }
 
+  void check_network(const FaultConfig& f, size_t index) {
+    auto probability = [&](std::string_view key, const std::optional<double>& p) {
+      // Written so that NaN fails too.
+      if (!p || (*p >= 0.0 && *p < 1.0)) return;
+      fail_fault(f, index, key,
+                 "must be a probability in [0, 1), got " +
+                     (std::isnan(*p) ? std::string("nan") : toml_number(*p)));
+    };
+    probability("loss", f.loss);
+    probability("duplicate", f.duplicate);
+    auto at_least = [&](std::string_view key, const std::optional<int64_t>& v, int64_t lo) {
+      if (!v || (*v >= lo && *v <= kInt32Max)) return;
+      fail_fault(f, index, key,
+                 *v < lo ? "must be >= " + std::to_string(lo) + ", got " + std::to_string(*v)
+                         : "must be below 2^31, got " + std::to_string(*v));
+    };
+    // The ranges of timing.network_latency_min_ms and _max_ms.
+    at_least("network_latency_min_ms", f.latency_min_ms, 0);
+    at_least("network_latency_max_ms", f.latency_max_ms, 1);
+  }
+
   void check_faults(const Config& cfg) {
     const int n = cfg.num_nodes;
     for (size_t i = 0; i < cfg.faults.size(); ++i) {
@@ -1015,6 +1072,7 @@ class Checker {
                        std::to_string(cfg.time_limit_ms) + "), so the fault would never happen");
       }
       if (f.action == Crash || f.action == Restart) check_node(f, i, "node", f.node, n);
+      if (f.action == Network) check_network(f, i);
       if (f.action == Partition) check_groups(f, i, n);
       if (f.action == Cut || f.action == Uncut) {
         check_node(f, i, "from", f.from, n);
@@ -1041,6 +1099,8 @@ class Checker {
     std::vector<std::optional<size_t>> crashed_by(static_cast<size_t>(n) + 1);
     std::map<std::pair<int, int>, size_t> cut_by;  // link (from, to) -> the fault that cut it
     bool partitioned = false;
+    int64_t latency_min = cfg.timing.network_latency_min_ms;
+    int64_t latency_max = cfg.timing.network_latency_max_ms;
     for (size_t i : order) {
       const FaultConfig& f = cfg.faults[i];
       using enum FaultAction;
@@ -1071,6 +1131,16 @@ class Checker {
           cut_by.erase(it);
         }
       }
+      if (f.action == Network) {
+        latency_min = f.latency_min_ms.value_or(latency_min);
+        latency_max = f.latency_max_ms.value_or(latency_max);
+        if (latency_min > latency_max) {
+          fail_fault(f, i, f.latency_min_ms ? "network_latency_min_ms" : "network_latency_max_ms",
+                     "the latency range would be " + std::to_string(latency_min) + ".." +
+                         std::to_string(latency_max) + " ms" + when +
+                         " (network_latency_min_ms must be <= network_latency_max_ms)");
+        }
+      }
       if (f.action != Crash && f.action != Restart) continue;
       std::optional<size_t>& crash = crashed_by[static_cast<size_t>(f.node)];
       std::string node = "node " + std::to_string(f.node);
@@ -1096,8 +1166,8 @@ class Checker {
 
 // Indexed by the enums' values: the order of the enums' declarations.
 const std::vector<std::string_view>& fault_action_names() {
-  static const std::vector<std::string_view> names = {"crash", "restart", "partition",
-                                                      "heal",  "cut",     "uncut"};
+  static const std::vector<std::string_view> names = {"crash", "restart", "partition", "heal",
+                                                      "cut",   "uncut",   "network"};
   return names;
 }
 

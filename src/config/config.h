@@ -36,7 +36,7 @@ struct NetworkConfig {
 // What a scheduled fault does. The config file and the trace header spell it
 // with to_string(); the loader turns the name into the enum once, so the
 // runtime dispatches on a value that cannot be misspelt.
-enum class FaultAction { Crash, Restart, Partition, Heal, Cut, Uncut };
+enum class FaultAction { Crash, Restart, Partition, Heal, Cut, Uncut, Network };
 
 // What the nemesis may do at random; spelt as in the config (to_string).
 enum class NemesisKind { Crash, Partition, Cut };
@@ -54,6 +54,7 @@ std::optional<NemesisKind> nemesis_kind_named(std::string_view name);
 //   partition            -> groups (a partition of all node ids)
 //   heal                 -> nothing (restores full connectivity)
 //   cut, uncut           -> from, to (one-way link from -> to)
+//   network              -> any of loss, duplicate, latency_min_ms, latency_max_ms
 struct FaultConfig {
   int64_t at_ms = 0;
   // Heal needs no other field, so a fault built in code without an action
@@ -63,7 +64,13 @@ struct FaultConfig {
   std::vector<std::vector<int>> groups;
   int from = 0;
   int to = 0;
-  int line = 0;  // line of the [[faults]] entry in the config file
+  // network: the settings given change from at_ms on; the others keep their
+  // value (the [network] and [timing] keys of the same names).
+  std::optional<double> loss;
+  std::optional<double> duplicate;
+  std::optional<int64_t> latency_min_ms;  // as timing.network_latency_min_ms
+  std::optional<int64_t> latency_max_ms;  // as timing.network_latency_max_ms
+  int line = 0;                           // line of the [[faults]] entry in the config file
 };
 
 // Random faults ("nemesis"), drawn from the run's seeded RNG.

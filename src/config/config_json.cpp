@@ -38,12 +38,16 @@ json faults_to_json(const std::vector<FaultConfig>& faults) {
   for (const FaultConfig& f : faults) {
     json groups = json::array();
     for (const auto& g : f.groups) groups.push_back(g);
-    out.push_back(json{{"at_ms", f.at_ms},
-                       {"action", to_string(f.action)},
-                       {"node", f.node},
-                       {"groups", groups},
-                       {"from", f.from},
-                       {"to", f.to}});
+    json entry{{"at_ms", f.at_ms}, {"action", to_string(f.action)},
+               {"node", f.node},   {"groups", groups},
+               {"from", f.from},   {"to", f.to}};
+    // Keys that came after version 3 was first written appear only when
+    // used, so a config without them writes the same bytes as before.
+    if (f.loss) entry["loss"] = probability_string(*f.loss);
+    if (f.duplicate) entry["duplicate"] = probability_string(*f.duplicate);
+    if (f.latency_min_ms) entry["network_latency_min_ms"] = *f.latency_min_ms;
+    if (f.latency_max_ms) entry["network_latency_max_ms"] = *f.latency_max_ms;
+    out.push_back(std::move(entry));
   }
   return out;
 }
@@ -61,6 +65,14 @@ std::vector<FaultConfig> faults_from_json(const json& faults) {
     fault.groups = f.at("groups").get<std::vector<std::vector<int>>>();
     fault.from = f.at("from").get<int>();
     fault.to = f.at("to").get<int>();
+    if (f.contains("loss")) fault.loss = std::stod(f["loss"].get<std::string>());
+    if (f.contains("duplicate")) fault.duplicate = std::stod(f["duplicate"].get<std::string>());
+    if (f.contains("network_latency_min_ms")) {
+      fault.latency_min_ms = f["network_latency_min_ms"].get<int64_t>();
+    }
+    if (f.contains("network_latency_max_ms")) {
+      fault.latency_max_ms = f["network_latency_max_ms"].get<int64_t>();
+    }
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <sstream>
 
 #include "config/config_json.h"
 
@@ -43,7 +44,10 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
     : cfg_(cfg),
       node_options_{cfg.leader_noop, bugs, expected_log_entries(cfg)},
       rng_(cfg.seed),
-      nodes_(cfg.num_nodes, node_options_) {
+      nodes_(cfg.num_nodes, node_options_),
+      network_(cfg.network),
+      latency_min_ms_(cfg.timing.network_latency_min_ms),
+      latency_max_ms_(cfg.timing.network_latency_max_ms) {
   int n = cfg_.num_nodes;
   election_gen_.assign(n + 1, 0);
   election_slot_.assign(n + 1, TimerSlot{});
@@ -494,17 +498,16 @@ void Cluster::transmit(Message& m, int batch) {
   if (drop_filter_ && drop_filter_(m)) return drop(RunStats::kTest);
   if (const char* blocked = link_blocked(m.from, m.to))
     return drop(std::string_view(blocked) == "partition" ? RunStats::kPartition : RunStats::kCut);
-  if (rng_.chance(cfg_.network.loss)) return drop(RunStats::kLoss);
-  const TimingConfig& t = cfg_.timing;
-  bool twice = rng_.chance(cfg_.network.duplicate);
+  if (rng_.chance(network_.loss)) return drop(RunStats::kLoss);
+  bool twice = rng_.chance(network_.duplicate);
   if (twice) {
     ++stats_.messages_duplicated;
     if (!sinks_.empty()) emit(rt::Duplicate{&m});
-    int64_t at = now_ + rng_.uniform(t.network_latency_min_ms, t.network_latency_max_ms);
+    int64_t at = now_ + rng_.uniform(latency_min_ms_, latency_max_ms_);
     schedule_delivery(at, Message(m));
   }
   // Independent latencies reorder messages between the same pair of actors.
-  int64_t at = now_ + rng_.uniform(t.network_latency_min_ms, t.network_latency_max_ms);
+  int64_t at = now_ + rng_.uniform(latency_min_ms_, latency_max_ms_);
   if (batch == 0) {
     schedule_delivery(at, std::move(m));
   } else {
@@ -573,11 +576,31 @@ void Cluster::cut(int from, int to, bool is_cut) {
   if (!sinks_.empty()) emit(json{{"event", is_cut ? "cut" : "uncut"}, {"from", from}, {"to", to}});
 }
 
+void Cluster::set_network(const FaultConfig& f) {
+  if (f.loss) network_.loss = *f.loss;
+  if (f.duplicate) network_.duplicate = *f.duplicate;
+  if (f.latency_min_ms) latency_min_ms_ = *f.latency_min_ms;
+  if (f.latency_max_ms) latency_max_ms_ = *f.latency_max_ms;
+  if (sinks_.empty()) return;
+  // Probabilities as the header writes them: decimal strings.
+  auto text = [](double p) {
+    std::ostringstream out;
+    out << p;
+    return out.str();
+  };
+  emit(json{{"event", "network"},
+            {"loss", text(network_.loss)},
+            {"duplicate", text(network_.duplicate)},
+            {"network_latency_min_ms", latency_min_ms_},
+            {"network_latency_max_ms", latency_max_ms_}});
+}
+
 void Cluster::apply_fault(const FaultConfig& f) {
   ++stats_.faults_scheduled[static_cast<size_t>(f.action)];
   switch (f.action) {
     case FaultAction::Crash: crash(f.node); break;
     case FaultAction::Restart: restart(f.node); break;
+    case FaultAction::Network: set_network(f); break;
     case FaultAction::Partition: partition(f.groups); break;
     case FaultAction::Heal: heal(); break;
     case FaultAction::Cut: cut(f.from, f.to, true); break;

@@ -92,7 +92,7 @@ struct RunStats {
   int64_t heartbeat_round_messages_after_done = 0;
   // Faults applied, by FaultAction: from the [[faults]] schedule and from the
   // nemesis (its final repair included).
-  static constexpr int kFaultKinds = static_cast<int>(FaultAction::Uncut) + 1;
+  static constexpr int kFaultKinds = static_cast<int>(FaultAction::Network) + 1;
   std::array<int64_t, kFaultKinds> faults_scheduled{};
   std::array<int64_t, kFaultKinds> faults_nemesis{};
   // Client requests the workload asks for (requests_per_client x num_clients,
@@ -240,6 +240,7 @@ class Cluster {
   const char* link_blocked(int from, int to) const;
   void deliver(Message& msg);
   void apply_fault(const FaultConfig& f);
+  void set_network(const FaultConfig& f);
   void count_nemesis(FaultAction action) { ++stats_.faults_nemesis[static_cast<size_t>(action)]; }
   void schedule_nemesis();
   void nemesis_act();
@@ -285,6 +286,10 @@ class Cluster {
   int64_t next_seq_ = 1;
 
   NodeSet nodes_;  // the nodes, up or down, and each one's stable storage (what a restart reads)
+  // The network's settings: the config's, until a network fault changes them.
+  NetworkConfig network_;
+  int64_t latency_min_ms_ = 0;
+  int64_t latency_max_ms_ = 0;
   std::vector<uint64_t> election_gen_;
   std::vector<TimerSlot> election_slot_;  // index = node id
   std::vector<uint64_t> heartbeat_gen_;
