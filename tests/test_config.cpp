@@ -376,8 +376,9 @@ std::vector<ErrorCase> error_cases() {
       {"[faults]\nat_ms = 1\n",
        "cfg.toml:1:1: key 'faults' must be an array of tables ([[faults]]), got table"},
       {"faults = [1]\n", "cfg.toml:1:11: key 'faults[0]' must be a table, got integer"},
-      {fault("action = \"crash\"\nnode = \"2\""),
-       "cfg.toml:4:8: key 'faults[0].node' must be an integer, got string"},
+      {fault("action = \"crash\"\nnode = 2.5"),
+       "cfg.toml:4:8: key 'faults[0].node' must be an integer or \"leader\" or \"follower\", got "
+       "float"},
       {fault("action = \"partition\"\ngroups = [1, 2]"),
        "cfg.toml:4:11: key 'faults[0].groups[0]' must be an array of integers, got integer"},
       {fault("action = \"partition\"\ngroups = [[1, \"2\"]]"),
@@ -573,6 +574,29 @@ std::vector<ErrorCase> error_cases() {
       {faults(fault("at_ms = 10\naction = \"network\"\nlos = 0.1")),
        "cfg.toml:6:1: unknown key 'los' in faults[0] (did you mean 'loss'?)"},
 
+      // Role targets: node = "leader" / "follower".
+      {faults(fault("at_ms = 10\naction = \"crash\"\nnode = \"leadr\"")),
+       "cfg.toml:6:8: faults[0].node: unknown node 'leadr' (did you mean 'leader'?); a node is "
+       "an id or a role"},
+      // A number in a string is not a node id.
+      {fault("action = \"crash\"\nnode = \"2\""),
+       "cfg.toml:4:8: faults[0].node: unknown node '2' (expected leader or follower); a node is an "
+       "id or a role"},
+      {faults(fault("at_ms = 10\naction = \"crash\"\nnode = \"candidate\"")),
+       "cfg.toml:6:8: faults[0].node: unknown node 'candidate' (expected leader or follower); "
+       "a node is an id or a role"},
+      {faults(fault("at_ms = 10\naction = \"restart\"\nnode = \"leader\"")),
+       "cfg.toml:3:1: faults[0].node: no earlier crash of node \"leader\" is left to restart at "
+       "10 ms (restart \"leader\" restarts the node the latest crash of \"leader\" crashed)"},
+      // A crash of the follower is not one of the leader's.
+      {faults(fault("at_ms = 10\naction = \"crash\"\nnode = \"follower\"") +
+              fault("at_ms = 20\naction = \"restart\"\nnode = \"leader\"")),
+       "cfg.toml:8:1: faults[1].node: no earlier crash of node \"leader\"", Prefix},
+      {faults(fault("at_ms = 10\naction = \"crash\"\nnode = \"leader\"") +
+              fault("at_ms = 20\naction = \"restart\"\nnode = \"leader\"") +
+              fault("at_ms = 30\naction = \"restart\"\nnode = \"leader\"")),
+       "cfg.toml:13:1: faults[2].node: no earlier crash of node \"leader\"", Prefix},
+
       // Bad nemesis settings are located and named.
       {"[nemesis]\nkinds = [\"crash\", \"partiton\"]\n",
        "cfg.toml:2:19: key 'nemesis.kinds[1]': unknown kind 'partiton' (did you mean "
@@ -618,6 +642,14 @@ std::vector<std::string> valid_cases() {
       faults(fault("at_ms = 20\naction = \"network\"\nnetwork_latency_min_ms = 9") +
              fault("at_ms = 10\naction = \"network\"\nnetwork_latency_max_ms = 30\nloss = 0") +
              fault("at_ms = 30\naction = \"network\"\nduplicate = 0.5")),
+      // Role crashes may repeat (a new leader each time); restarts undo them latest first.
+      faults(fault("at_ms = 10\naction = \"crash\"\nnode = \"leader\"") +
+             fault("at_ms = 20\naction = \"crash\"\nnode = \"leader\"") +
+             fault("at_ms = 30\naction = \"crash\"\nnode = \"follower\"") +
+             fault("at_ms = 40\naction = \"restart\"\nnode = \"leader\"") +
+             fault("at_ms = 50\naction = \"restart\"\nnode = \"follower\"") +
+             fault("at_ms = 60\naction = \"restart\"\nnode = \"leader\"") +
+             fault("at_ms = 70\naction = \"crash\"\nnode = 2")),
   };
 }
 
@@ -982,20 +1014,38 @@ at_ms = 10
 action = "network"
 loss = 0.5
 network_latency_max_ms = 30
+[[faults]]
+at_ms = 20
+action = "crash"
+node = "leader"
+[[faults]]
+at_ms = 30
+action = "restart"
+node = "leader"
+[[faults]]
+at_ms = 40
+action = "crash"
+node = "follower"
 )";
   Config cfg = parse_config(text, kName);
-  REQUIRE(cfg.faults.size() == 1);
+  REQUIRE(cfg.faults.size() == 4);
   CHECK(cfg.faults[0].action == FaultAction::Network);
   CHECK(cfg.faults[0].loss == 0.5);
   CHECK_FALSE(cfg.faults[0].duplicate);
   CHECK_FALSE(cfg.faults[0].latency_min_ms);
   CHECK(cfg.faults[0].latency_max_ms == 30);
+  CHECK(cfg.faults[1].target == FaultTarget::Leader);
+  CHECK(cfg.faults[1].node == 0);
+  CHECK(cfg.faults[2].target == FaultTarget::Leader);
+  CHECK(cfg.faults[3].target == FaultTarget::Follower);
 
   json header = config_to_json(cfg);
   CHECK(header["faults"][0]["loss"] == "0.5");
   CHECK_FALSE(header["faults"][0].contains("duplicate"));
+  CHECK(header["faults"][1]["target"] == "leader");
   Config back = config_from_json(header);
   CHECK(config_to_json(back) == header);
+  CHECK(back.faults[3].target == FaultTarget::Follower);
   CHECK_NOTHROW(validate_config(back, "read back"));
 
   // Without the new keys a fault has its six fields only (the sample traces' bytes).

@@ -1,4 +1,5 @@
-// Issue 13's config schedules, run: [[faults]] action "network". Each test reads the outcome
+// Issue 13's config schedules, run: [[faults]] action "network" and fault
+// targets node = "leader" / "follower" resolved when the fault fires. Each test reads the outcome
 // from the trace or the cluster, and every trace must pass the checker and replay.
 #include <catch2/catch.hpp>
 #include <map>
@@ -51,6 +52,29 @@ std::string summary_of(const Config& cfg) {
   std::ostringstream out;
   print_summary(cluster, out);
   return out.str();
+}
+
+// The up leader of the highest term, and the lowest-id up follower in its
+// term: what the role targets must resolve to (written here independently).
+int leader_now(const Cluster& c) {
+  int best = 0;
+  for (int id = 1; id <= c.num_nodes(); ++id) {
+    if (!c.is_up(id) || c.node(id).role() != Role::Leader) continue;
+    if (best == 0 || c.node(id).term() > c.node(best).term()) best = id;
+  }
+  return best;
+}
+
+int follower_now(const Cluster& c) {
+  int leader = leader_now(c);
+  if (leader == 0) return 0;
+  for (int id = 1; id <= c.num_nodes(); ++id) {
+    if (c.is_up(id) && c.node(id).role() == Role::Follower &&
+        c.node(id).term() == c.node(leader).term()) {
+      return id;
+    }
+  }
+  return 0;
 }
 
 }  // namespace
@@ -113,4 +137,118 @@ loss = 0.25
   }
   CHECK(lost > 0);
   CHECK_THAT(summary_of(cfg), Catch::Matchers::Contains("Faults injected: schedule 2 (network 2)"));
+}
+
+TEST_CASE("Fault targets leader and follower resolve when the fault fires", "[config][schedules]") {
+  // The first leader is node 3, so neither the lowest nor the highest id
+  // stands in for "the leader".
+  Config cfg = parse_config(R"(num_nodes = 5
+num_clients = 2
+requests_per_client = 40
+initial_leader = 3
+[[faults]]
+at_ms = 300
+action = "crash"
+node = "leader"
+[[faults]]
+at_ms = 700
+action = "crash"
+node = "follower"
+[[faults]]
+at_ms = 900
+action = "restart"
+node = "leader"
+[[faults]]
+at_ms = 950
+action = "restart"
+node = "follower"
+)",
+                            kName);
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    cfg.seed = seed;
+    INFO("seed " << seed);
+    // The nodes the targets must name, read off the cluster just before each fault.
+    Cluster cluster(cfg);
+    VectorSink sink;
+    cluster.add_sink(&sink);
+    cluster.run_until(299);
+    int leader = leader_now(cluster);
+    REQUIRE(leader != 0);
+    CHECK(leader == 3);
+    cluster.run_until(300);
+    CHECK_FALSE(cluster.is_up(leader));
+    cluster.run_until(699);
+    int follower = follower_now(cluster);
+    REQUIRE(follower != 0);
+    cluster.run_until(700);
+    CHECK_FALSE(cluster.is_up(follower));
+    cluster.run_until(1000);
+    CHECK(cluster.is_up(leader));
+    CHECK(cluster.is_up(follower));
+
+    // The trace names the resolved ids, never a role.
+    std::vector<json> crashes = sink.named("crash");
+    REQUIRE(crashes.size() == 2);
+    CHECK(crashes[0]["node"] == leader);
+    CHECK(crashes[0]["t"] == 300);
+    CHECK(crashes[1]["node"] == follower);
+    std::vector<json> restarts = sink.named("restart");
+    REQUIRE(restarts.size() == 2);
+    CHECK(restarts[0]["node"] == leader);
+    CHECK(restarts[1]["node"] == follower);
+    CHECK(sink.named("fault_skipped").empty());
+
+    // The header keeps node 0 and says the role in `target`.
+    json faults = cluster.header()["config"]["faults"];
+    CHECK(faults[0]["node"] == 0);
+    CHECK(faults[0]["target"] == "leader");
+    CHECK(faults[1]["target"] == "follower");
+    checked_trace(cfg);
+  }
+}
+
+TEST_CASE("A role fault that finds no node is skipped, traced and counted", "[config][schedules]") {
+  // No initial leader: at 0 ms nobody has won an election yet.
+  Config cfg = parse_config(R"(num_nodes = 3
+initial_leader = 0
+[[faults]]
+at_ms = 0
+action = "crash"
+node = "leader"
+[[faults]]
+at_ms = 5
+action = "restart"
+node = "leader"
+[[faults]]
+at_ms = 6
+action = "crash"
+node = 2
+)",
+                            kName);
+  std::string text = checked_trace(cfg);
+  std::vector<json> skipped = events_named(text, "fault_skipped");
+  REQUIRE(skipped.size() == 2);
+  CHECK(skipped[0]["action"] == "crash");
+  CHECK(skipped[0]["target"] == "leader");
+  CHECK(skipped[1]["action"] == "restart");
+  CHECK(events_named(text, "crash").size() == 1);  // the one by id
+  Cluster cluster(cfg);
+  cluster.run();
+  CHECK(cluster.stats().faults_skipped == 2);
+  CHECK(cluster.stats().faults_scheduled[static_cast<size_t>(FaultAction::Crash)] == 1);
+  CHECK_THAT(summary_of(cfg),
+             Catch::Matchers::Contains("Faults injected: schedule 1 (crash 1), 2 skipped (no "
+                                       "leader or follower to act on when it fired)"));
+
+  // One node is its own leader and has no follower.
+  Config single = parse_config(R"(num_nodes = 1
+[[faults]]
+at_ms = 50
+action = "crash"
+node = "follower"
+)",
+                               kName);
+  std::string alone = checked_trace(single);
+  CHECK(events_named(alone, "fault_skipped").size() == 1);
+  CHECK(events_named(alone, "crash").empty());
 }

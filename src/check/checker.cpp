@@ -587,6 +587,7 @@ enum class Ev {
   Cut,
   Uncut,
   Network,
+  FaultSkipped,
   End,
 };
 
@@ -622,6 +623,7 @@ const std::unordered_map<std::string_view, Ev>& event_table() {
       {"cut", Ev::Cut},
       {"uncut", Ev::Uncut},
       {"network", Ev::Network},
+      {"fault_skipped", Ev::FaultSkipped},
       {"end", Ev::End},
   };
   return table;
@@ -2155,6 +2157,10 @@ void TraceChecker::runtime_event(Ev kind, const Obj& ev, int64_t seq) {
       note_fault();
       break;
     }
+    case Ev::FaultSkipped:
+      ev.one_of("action", {"crash", "restart"});
+      ev.one_of("target", {"leader", "follower"});
+      break;
     case Ev::End: on_end(ev, seq); break;
     default: break;
   }

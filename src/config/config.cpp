@@ -820,7 +820,23 @@ class Reader {
       }
     }
 
-    if (const toml::node* node = entry.get("node")) fault.node = read_int32(*node, field("node"));
+    if (const toml::node* node = entry.get("node")) {
+      if (const auto* name = node->as_string()) {
+        // A role, resolved when the fault fires.
+        remember(*node, field("node"));
+        const std::string& role = name->get();
+        static constexpr std::string_view kRoles[] = {"leader", "follower"};
+        if (!is_one_of(role, kRoles)) {
+          fail_at(*node, field("node") + ": unknown node " + quoted(role) +
+                             choice_hint(role, kRoles) + "; a node is an id or a role");
+        }
+        fault.target = role == "leader" ? FaultTarget::Leader : FaultTarget::Follower;
+      } else if (node->is_integer()) {
+        fault.node = read_int32(*node, field("node"));
+      } else {
+        type_error(*node, field("node"), "an integer or \"leader\" or \"follower\"");
+      }
+    }
     if (const toml::node* loss = entry.get("loss")) fault.loss = read_number(*loss, field("loss"));
     if (const toml::node* dup = entry.get("duplicate")) {
       fault.duplicate = read_number(*dup, field("duplicate"));
@@ -1071,7 +1087,9 @@ class Checker {
                    std::to_string(f.at_ms) + " is after time_limit_ms (" +
                        std::to_string(cfg.time_limit_ms) + "), so the fault would never happen");
       }
-      if (f.action == Crash || f.action == Restart) check_node(f, i, "node", f.node, n);
+      if ((f.action == Crash || f.action == Restart) && f.target == FaultTarget::Node) {
+        check_node(f, i, "node", f.node, n);
+      }
       if (f.action == Network) check_network(f, i);
       if (f.action == Partition) check_groups(f, i, n);
       if (f.action == Cut || f.action == Uncut) {
@@ -1099,6 +1117,9 @@ class Checker {
     std::vector<std::optional<size_t>> crashed_by(static_cast<size_t>(n) + 1);
     std::map<std::pair<int, int>, size_t> cut_by;  // link (from, to) -> the fault that cut it
     bool partitioned = false;
+    // Role targets: the crashes of each role not yet restarted (a restart of
+    // a role restarts the latest of them).
+    std::map<FaultTarget, std::vector<size_t>> role_crashes;
     int64_t latency_min = cfg.timing.network_latency_min_ms;
     int64_t latency_max = cfg.timing.network_latency_max_ms;
     for (size_t i : order) {
@@ -1142,6 +1163,21 @@ class Checker {
         }
       }
       if (f.action != Crash && f.action != Restart) continue;
+      if (f.target != FaultTarget::Node) {
+        std::vector<size_t>& crashes = role_crashes[f.target];
+        std::string role(to_string(f.target));
+        if (f.action == Crash) {
+          crashes.push_back(i);
+        } else if (crashes.empty()) {
+          fail_fault(f, i, "node",
+                     "no earlier crash of node \"" + role + "\" is left to restart" + when +
+                         " (restart \"" + role + "\" restarts the node the latest crash of \"" +
+                         role + "\" crashed)");
+        } else {
+          crashes.pop_back();
+        }
+        continue;
+      }
       std::optional<size_t>& crash = crashed_by[static_cast<size_t>(f.node)];
       std::string node = "node " + std::to_string(f.node);
       if (f.action == Crash && crash) {
@@ -1169,6 +1205,15 @@ const std::vector<std::string_view>& fault_action_names() {
   static const std::vector<std::string_view> names = {"crash", "restart", "partition", "heal",
                                                       "cut",   "uncut",   "network"};
   return names;
+}
+
+std::string_view to_string(FaultTarget target) {
+  switch (target) {
+    case FaultTarget::Leader: return "leader";
+    case FaultTarget::Follower: return "follower";
+    case FaultTarget::Node: break;
+  }
+  return "node";
 }
 
 const std::vector<std::string_view>& nemesis_kind_names() {

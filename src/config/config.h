@@ -38,6 +38,11 @@ struct NetworkConfig {
 // runtime dispatches on a value that cannot be misspelt.
 enum class FaultAction { Crash, Restart, Partition, Heal, Cut, Uncut, Network };
 
+// Whom a crash or restart acts on: the node id in `node`, or a role that the
+// run resolves to a node id when the fault fires (config spelling:
+// `node = "leader"` / `node = "follower"`, to_string).
+enum class FaultTarget { Node, Leader, Follower };
+
 // What the nemesis may do at random; spelt as in the config (to_string).
 enum class NemesisKind { Crash, Partition, Cut };
 
@@ -48,6 +53,8 @@ std::string_view to_string(FaultAction action);
 std::string_view to_string(NemesisKind kind);
 std::optional<FaultAction> fault_action_named(std::string_view name);
 std::optional<NemesisKind> nemesis_kind_named(std::string_view name);
+// "leader", "follower" (FaultTarget::Node has no name: it is a number).
+std::string_view to_string(FaultTarget target);
 
 // One scheduled fault. Which fields matter depends on `action`:
 //   crash, restart       -> node
@@ -55,6 +62,11 @@ std::optional<NemesisKind> nemesis_kind_named(std::string_view name);
 //   heal                 -> nothing (restores full connectivity)
 //   cut, uncut           -> from, to (one-way link from -> to)
 //   network              -> any of loss, duplicate, latency_min_ms, latency_max_ms
+// A crash or restart with a role target (target != Node) leaves node at 0:
+// crash "leader" crashes the running leader of the highest term, crash
+// "follower" the lowest-id running follower in that leader's term; restart
+// "leader" / "follower" restarts the node the latest earlier crash with the
+// same target crashed. When nothing matches at that time the fault is skipped.
 struct FaultConfig {
   int64_t at_ms = 0;
   // Heal needs no other field, so a fault built in code without an action
@@ -64,6 +76,7 @@ struct FaultConfig {
   std::vector<std::vector<int>> groups;
   int from = 0;
   int to = 0;
+  FaultTarget target = FaultTarget::Node;
   // network: the settings given change from at_ms on; the others keep their
   // value (the [network] and [timing] keys of the same names).
   std::optional<double> loss;

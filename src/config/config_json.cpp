@@ -42,7 +42,9 @@ json faults_to_json(const std::vector<FaultConfig>& faults) {
                {"node", f.node},   {"groups", groups},
                {"from", f.from},   {"to", f.to}};
     // Keys that came after version 3 was first written appear only when
-    // used, so a config without them writes the same bytes as before.
+    // used, so a config without them writes the same bytes as before. A
+    // role target keeps `node` 0 (the trace never holds a node name).
+    if (f.target != FaultTarget::Node) entry["target"] = to_string(f.target);
     if (f.loss) entry["loss"] = probability_string(*f.loss);
     if (f.duplicate) entry["duplicate"] = probability_string(*f.duplicate);
     if (f.latency_min_ms) entry["network_latency_min_ms"] = *f.latency_min_ms;
@@ -65,6 +67,16 @@ std::vector<FaultConfig> faults_from_json(const json& faults) {
     fault.groups = f.at("groups").get<std::vector<std::vector<int>>>();
     fault.from = f.at("from").get<int>();
     fault.to = f.at("to").get<int>();
+    if (f.contains("target")) {
+      std::string target = f["target"].get<std::string>();
+      if (target == "leader") {
+        fault.target = FaultTarget::Leader;
+      } else if (target == "follower") {
+        fault.target = FaultTarget::Follower;
+      } else {
+        throw ConfigError("header config: unknown fault target '" + target + "'");
+      }
+    }
     if (f.contains("loss")) fault.loss = std::stod(f["loss"].get<std::string>());
     if (f.contains("duplicate")) fault.duplicate = std::stod(f["duplicate"].get<std::string>());
     if (f.contains("network_latency_min_ms")) {

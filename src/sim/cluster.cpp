@@ -576,6 +576,29 @@ void Cluster::cut(int from, int to, bool is_cut) {
   if (!sinks_.empty()) emit(json{{"event", is_cut ? "cut" : "uncut"}, {"from", from}, {"to", to}});
 }
 
+std::optional<int> Cluster::resolve_target(const FaultConfig& f) {
+  std::vector<int>& crashed = role_crashed_[static_cast<size_t>(f.target)];
+  if (f.action == FaultAction::Restart) {
+    // The node the latest crash of this role took down, if it is still down.
+    int id = crashed.empty() ? 0 : crashed.back();
+    if (!crashed.empty()) crashed.pop_back();
+    if (id == 0 || nodes_.is_up(id)) return std::nullopt;
+    return id;
+  }
+  std::optional<int> found = leader();
+  if (found && f.target == FaultTarget::Follower) {
+    // The lowest-id running follower in the leader's term.
+    int64_t term = nodes_.node(*found).term();
+    found.reset();
+    for (int id = 1; id <= cfg_.num_nodes && !found; ++id) {
+      const Node& n = nodes_.node(id);
+      if (nodes_.is_up(id) && n.role() == Role::Follower && n.term() == term) found = id;
+    }
+  }
+  crashed.push_back(found.value_or(0));
+  return found;
+}
+
 void Cluster::set_network(const FaultConfig& f) {
   if (f.loss) network_.loss = *f.loss;
   if (f.duplicate) network_.duplicate = *f.duplicate;
@@ -596,10 +619,24 @@ void Cluster::set_network(const FaultConfig& f) {
 }
 
 void Cluster::apply_fault(const FaultConfig& f) {
+  int node = f.node;
+  if (f.target != FaultTarget::Node) {
+    std::optional<int> resolved = resolve_target(f);
+    if (!resolved) {
+      ++stats_.faults_skipped;
+      if (!sinks_.empty()) {
+        emit(json{{"event", "fault_skipped"},
+                  {"action", to_string(f.action)},
+                  {"target", to_string(f.target)}});
+      }
+      return;
+    }
+    node = *resolved;
+  }
   ++stats_.faults_scheduled[static_cast<size_t>(f.action)];
   switch (f.action) {
-    case FaultAction::Crash: crash(f.node); break;
-    case FaultAction::Restart: restart(f.node); break;
+    case FaultAction::Crash: crash(node); break;
+    case FaultAction::Restart: restart(node); break;
     case FaultAction::Network: set_network(f); break;
     case FaultAction::Partition: partition(f.groups); break;
     case FaultAction::Heal: heal(); break;

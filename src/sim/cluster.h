@@ -95,6 +95,9 @@ struct RunStats {
   static constexpr int kFaultKinds = static_cast<int>(FaultAction::Network) + 1;
   std::array<int64_t, kFaultKinds> faults_scheduled{};
   std::array<int64_t, kFaultKinds> faults_nemesis{};
+  // Scheduled faults with a role target (node = "leader" / "follower") that
+  // found no node to act on when they fired (not in faults_scheduled).
+  int64_t faults_skipped = 0;
   // Client requests the workload asks for (requests_per_client x num_clients,
   // or the scripts) and those a client actually sent.
   int64_t requests_planned = 0;
@@ -240,6 +243,8 @@ class Cluster {
   const char* link_blocked(int from, int to) const;
   void deliver(Message& msg);
   void apply_fault(const FaultConfig& f);
+  // The node a role target names now, if any (FaultConfig's comment).
+  std::optional<int> resolve_target(const FaultConfig& f);
   void set_network(const FaultConfig& f);
   void count_nemesis(FaultAction action) { ++stats_.faults_nemesis[static_cast<size_t>(action)]; }
   void schedule_nemesis();
@@ -294,6 +299,9 @@ class Cluster {
   std::vector<TimerSlot> election_slot_;  // index = node id
   std::vector<uint64_t> heartbeat_gen_;
 
+  // Per role target (FaultTarget index): the nodes its crashes took down and
+  // its restarts have not brought back, latest last; 0 for a skipped crash.
+  std::array<std::vector<int>, 3> role_crashed_;
   std::vector<int> group_of_;              // partition group per node (0 = all one)
   std::vector<std::pair<int, int>> cuts_;  // one-way cut links
 

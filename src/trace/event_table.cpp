@@ -86,6 +86,10 @@ const std::vector<EventSpec>& event_table() {
         {"duplicate", T::String},
         {"network_latency_min_ms", T::Int},
         {"network_latency_max_ms", T::Int}}},
+      {"fault_skipped",
+       EventKind::Runtime,
+       {{"action", T::String, {"crash", "restart"}},
+        {"target", T::String, {"leader", "follower"}}}},
       {"end", EventKind::Runtime, {{"nodes", T::EndNodes}}},
   };
   return table;
@@ -442,6 +446,7 @@ void validate_header(const json& h) {
                   {"groups", T::Groups},
                   {"from", T::Int},
                   {"to", T::Int},
+                  optional("target", T::String),
                   optional("loss", T::String),
                   optional("duplicate", T::String),
                   optional("network_latency_min_ms", T::Int),
