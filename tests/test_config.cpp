@@ -327,6 +327,8 @@ const std::string kFaultPrefix = "num_nodes = 5\n";  // so [[faults]] starts on 
 
 std::string faults(const std::string& entries) { return kFaultPrefix + entries; }
 
+std::string client(const std::string& body) { return "\n[[clients]]\n" + body + "\n"; }
+
 std::string cut_fault(int at, const char* action) {
   return fault("at_ms = " + std::to_string(at) + "\naction = \"" + action + "\"\nfrom = 1\nto = 3");
 }
@@ -597,6 +599,58 @@ std::vector<ErrorCase> error_cases() {
               fault("at_ms = 30\naction = \"restart\"\nnode = \"leader\"")),
        "cfg.toml:13:1: faults[2].node: no earlier crash of node \"leader\"", Prefix},
 
+      // [[clients]].
+      {"clients = 5\n",
+       "cfg.toml:1:11: key 'clients' must be an array of tables ([[clients]]), got integer"},
+      {"clients = [1]\n", "cfg.toml:1:12: key 'clients[0]' must be a table, got integer"},
+      {client("start_ms = 5"),
+       "cfg.toml:2:1: clients[0].id: missing (every [[clients]] entry names its client, "
+       "1..num_clients)"},
+      {client("id = \"1\""), "cfg.toml:3:6: key 'clients[0].id' must be an integer, got string"},
+      {client("id = 1\nstrat_ms = 5"),
+       "cfg.toml:4:1: unknown key 'strat_ms' in clients[0] (did you mean 'start_ms'?)"},
+      {client("id = 1\nseed = 5"),
+       "cfg.toml:4:1: unknown key 'seed' in clients[0] (did you mean top-level 'seed'?", Prefix},
+      {client("id = 4"), "cfg.toml:2:1: clients[0].id: client 4 does not exist (num_clients = 3)"},
+      {client("id = 0"), "cfg.toml:2:1: clients[0].id: client 0 does not exist (num_clients = 3)"},
+      {client("id = 2") + client("id = 2"),
+       "cfg.toml:5:1: clients[1].id: client 2 is listed twice (also clients[0])"},
+      {client("id = 1\nstart_ms = -1"), "cfg.toml:2:1: clients[0].start_ms: must be >= 0, got -1"},
+      {"time_limit_ms = 1000\n" + client("id = 1\nstart_ms = 1001"),
+       "cfg.toml:3:1: clients[0].start_ms: 1001 is after time_limit_ms (1000), so it would never "
+       "happen"},
+      {client("id = 1\nstop_ms = -3"), "cfg.toml:2:1: clients[0].stop_ms: must be >= 0, got -3"},
+      {client("id = 1\nstart_ms = 100\nstop_ms = 100"),
+       "cfg.toml:2:1: clients[0].stop_ms: 100 is not after start_ms (100), so the client would "
+       "send nothing"},
+      {client("id = 1\nnode = 6"),
+       "cfg.toml:2:1: clients[0].node: node 6 does not exist (num_nodes = 5)"},
+      {client("id = 1\nnode = \"leader\""),
+       "cfg.toml:4:8: key 'clients[0].node' must be an integer, got string"},
+      {client("id = 1\ncount = -1"), "cfg.toml:2:1: clients[0].count: must be >= 0, got -1"},
+      {client("id = 1\ncount = 2\ncommands = [\"get a\"]"),
+       "cfg.toml:5:12: clients[0].commands: not used with 'count' (a client sends either count "
+       "random commands or the commands listed)"},
+      {client("id = 1\ncommands = \"get a\""),
+       "cfg.toml:4:12: key 'clients[0].commands' must be an array of strings, got string"},
+      {client("id = 1\ncommands = [1]"),
+       "cfg.toml:4:13: key 'clients[0].commands[0]' must be a string, got integer"},
+      {client("id = 1\ncommands = [\"get a\", \"put a\"]"),
+       "cfg.toml:4:22: key 'clients[0].commands[1]': bad command 'put a': expected put KEY VALUE"},
+      {client("id = 1\ncommands = [\"pot a 1\"]"),
+       "cfg.toml:4:13: key 'clients[0].commands[0]': bad command 'pot a 1': unknown operation "
+       "'pot' (did you mean 'put'?)"},
+      {client("id = 1\ncommands = [\"delete\"]"),
+       "cfg.toml:4:13: key 'clients[0].commands[0]': bad command 'delete': expected delete KEY"},
+      {client("id = 1\ncommands = [\"get a b\"]"),
+       "cfg.toml:4:13: key 'clients[0].commands[0]': bad command 'get a b': expected get KEY"},
+      {client("id = 1\ncommands = [\"\"]"),
+       "cfg.toml:4:13: key 'clients[0].commands[0]': bad command '': expected put KEY VALUE, get "
+       "KEY or delete KEY"},
+      {client("id = 1\ncommands = [\"put a\\tb\"]"),
+       "cfg.toml:4:13: key 'clients[0].commands[0]': bad command 'put a\\tb': keys and values are "
+       "printable ASCII words without spaces"},
+
       // Bad nemesis settings are located and named.
       {"[nemesis]\nkinds = [\"crash\", \"partiton\"]\n",
        "cfg.toml:2:19: key 'nemesis.kinds[1]': unknown kind 'partiton' (did you mean "
@@ -650,6 +704,10 @@ std::vector<std::string> valid_cases() {
              fault("at_ms = 50\naction = \"restart\"\nnode = \"follower\"") +
              fault("at_ms = 60\naction = \"restart\"\nnode = \"leader\"") +
              fault("at_ms = 70\naction = \"crash\"\nnode = 2")),
+      // Clients: every key; commands = [] is a client with nothing to send.
+      client("id = 1\nstart_ms = 0\nstop_ms = 10\nnode = 5\ncount = 0") +
+          client("id = 3\ncommands = [\"put a 1\", \"  get   a \", \"delete a\"]") +
+          client("id = 2\ncommands = []"),
   };
 }
 
@@ -1026,6 +1084,15 @@ node = "leader"
 at_ms = 40
 action = "crash"
 node = "follower"
+[[clients]]
+id = 2
+start_ms = 100
+stop_ms = 900
+node = 4
+count = 7
+[[clients]]
+id = 3
+commands = ["put k v", "get k", "delete k"]
 )";
   Config cfg = parse_config(text, kName);
   REQUIRE(cfg.faults.size() == 4);
@@ -1038,17 +1105,31 @@ node = "follower"
   CHECK(cfg.faults[1].node == 0);
   CHECK(cfg.faults[2].target == FaultTarget::Leader);
   CHECK(cfg.faults[3].target == FaultTarget::Follower);
+  REQUIRE(cfg.clients.size() == 2);
+  CHECK(cfg.clients[0].id == 2);
+  CHECK(cfg.clients[0].start_ms == 100);
+  CHECK(cfg.clients[0].stop_ms == 900);
+  CHECK(cfg.clients[0].node == 4);
+  CHECK(cfg.clients[0].count == 7);
+  CHECK(cfg.clients[0].line == 19);
+  CHECK(cfg.clients[1].commands == std::vector<std::string>{"put k v", "get k", "delete k"});
+  CHECK_FALSE(cfg.clients[1].start_ms);
+  CHECK_FALSE(cfg.clients[1].node);
 
   json header = config_to_json(cfg);
   CHECK(header["faults"][0]["loss"] == "0.5");
   CHECK_FALSE(header["faults"][0].contains("duplicate"));
   CHECK(header["faults"][1]["target"] == "leader");
+  CHECK(header["clients"][1] == json{{"id", 3}, {"commands", {"put k v", "get k", "delete k"}}});
   Config back = config_from_json(header);
   CHECK(config_to_json(back) == header);
   CHECK(back.faults[3].target == FaultTarget::Follower);
+  CHECK(back.clients[0].count == 7);
   CHECK_NOTHROW(validate_config(back, "read back"));
 
-  // Without the new keys a fault has its six fields only (the sample traces' bytes).
+  // Without the new keys the header has none of them (the sample traces' bytes).
+  json plain = config_to_json(Config{});
+  CHECK_FALSE(plain.contains("clients"));
   Config crash = parse_config("[[faults]]\nat_ms = 1\naction = \"crash\"\nnode = 2\n", kName);
   CHECK(config_to_json(crash)["faults"][0].size() == 6);
 }

@@ -1,6 +1,7 @@
-// Issue 13's config schedules, run: [[faults]] action "network" and fault
-// targets node = "leader" / "follower" resolved when the fault fires. Each test reads the outcome
-// from the trace or the cluster, and every trace must pass the checker and replay.
+// Issue 13's config schedules, run: [[faults]] action "network", fault
+// targets node = "leader" / "follower" resolved when the fault fires, and
+// [[clients]] schedules. Each test reads the outcome from the trace or the
+// cluster, and every trace must pass the checker and replay.
 #include <catch2/catch.hpp>
 #include <map>
 #include <sstream>
@@ -251,4 +252,66 @@ node = "follower"
   std::string alone = checked_trace(single);
   CHECK(events_named(alone, "fault_skipped").size() == 1);
   CHECK(events_named(alone, "crash").empty());
+}
+
+TEST_CASE("[[clients]] schedules: start, first node, commands, count and stop",
+          "[config][schedules]") {
+  // Client 1 uses key "z", which the random workload (keys "a".."e") never touches.
+  Config c = parse_config(R"(num_nodes = 5
+num_clients = 4
+requests_per_client = 3
+[[clients]]
+id = 1
+commands = ["put z 1", "get z", "delete z", "get z"]
+[[clients]]
+id = 2
+start_ms = 400
+node = 3
+count = 2
+[[clients]]
+id = 3
+count = 1000
+stop_ms = 150
+)",
+                          kName);
+  std::string text = checked_trace(c);
+  Cluster cluster(c);
+  cluster.run();
+  std::map<int, std::vector<ClientOp>> ops;
+  for (const ClientOp& op : cluster.history()) ops[op.client].push_back(op);
+
+  // Client 1: its commands, in order, with their results.
+  REQUIRE(ops[1].size() == 4);
+  CHECK(ops[1][0].cmd.op == Op::Put);
+  CHECK(ops[1][0].cmd.key == "z");
+  CHECK(ops[1][0].cmd.value == "1");
+  CHECK(ops[1][1].cmd.op == Op::Get);
+  CHECK(ops[1][1].result.value == "1");
+  CHECK(ops[1][2].cmd.op == Op::Delete);
+  CHECK(ops[1][3].result.status == Status::NotFound);
+
+  // Client 2: starts at 400 ms at node 3, sends 2 random requests.
+  REQUIRE(ops[2].size() == 2);
+  CHECK(ops[2][0].invoked_ms == 400);
+  std::vector<json> invokes = events_named(text, "client_invoke");
+  std::vector<json> of2;
+  for (const json& e : invokes) {
+    if (e["client"] == 2) of2.push_back(e);
+  }
+  REQUIRE_FALSE(of2.empty());
+  CHECK(of2[0]["t"] == 400);
+  CHECK(of2[0]["to"] == 3);
+
+  // Client 3: starts with the first leader, sends nothing new after 150 ms.
+  REQUIRE_FALSE(ops[3].empty());
+  for (const ClientOp& op : ops[3]) CHECK(op.invoked_ms < 150);
+  CHECK(ops[3].size() < 1000);
+
+  // Client 4, not listed: as today.
+  CHECK(ops[4].size() == 3);
+  CHECK(ops[4][0].invoked_ms == cluster.stats().first_leader_ms);
+
+  // The summary plans what the schedules say: 4 + 2 + what client 3 sent + 3.
+  CHECK(cluster.stats().requests_planned == 4 + 2 + static_cast<int64_t>(ops[3].size()) + 3);
+  CHECK(cluster.stats().requests_issued == cluster.stats().requests_planned);
 }

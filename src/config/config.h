@@ -86,6 +86,37 @@ struct FaultConfig {
   int line = 0;                           // line of the [[faults]] entry in the config file
 };
 
+// One client's schedule ([[clients]]); a client not listed behaves as the
+// workload says (requests_per_client random commands, from the first leader).
+struct ClientConfig {
+  int id = 0;
+  // When the client sends its first request; unset: when the first leader
+  // is elected, as unlisted clients.
+  std::optional<int64_t> start_ms;
+  // From then on the client sends no new request (one in flight completes).
+  std::optional<int64_t> stop_ms;
+  // The node the client sends its first request to; unset: the leader it is
+  // handed at its start (node 1 if there is none yet).
+  std::optional<int> node;
+  // Random requests to send; unset: requests_per_client (unless commands).
+  std::optional<int> count;
+  // Explicit commands, in order: "put KEY VALUE", "get KEY", "delete KEY".
+  std::vector<std::string> commands;
+  int line = 0;  // line of the [[clients]] entry in the config file
+};
+
+// An explicit client command, parsed from its text.
+struct ClientCommand {
+  std::string op;  // "put", "get" or "delete"
+  std::string key;
+  std::string value;  // put only
+};
+
+// Parses "put KEY VALUE" / "get KEY" / "delete KEY" (words separated by
+// spaces; KEY and VALUE printable ASCII without spaces). On failure returns
+// nullopt and says why in *error.
+std::optional<ClientCommand> parse_client_command(std::string_view text, std::string* error);
+
 // Random faults ("nemesis"), drawn from the run's seeded RNG.
 struct NemesisConfig {
   bool enabled = false;
@@ -118,6 +149,7 @@ struct Config {
   TimingConfig timing;
   NetworkConfig network;
   std::vector<FaultConfig> faults;
+  std::vector<ClientConfig> clients;
   NemesisConfig nemesis;
   std::string source = "<defaults>";  // where it was loaded from
 };

@@ -54,6 +54,34 @@ json faults_to_json(const std::vector<FaultConfig>& faults) {
   return out;
 }
 
+json clients_to_json(const std::vector<ClientConfig>& clients) {
+  json out = json::array();
+  for (const ClientConfig& c : clients) {
+    json entry{{"id", c.id}};
+    if (c.start_ms) entry["start_ms"] = *c.start_ms;
+    if (c.stop_ms) entry["stop_ms"] = *c.stop_ms;
+    if (c.node) entry["node"] = *c.node;
+    if (c.count) entry["count"] = *c.count;
+    if (!c.commands.empty()) entry["commands"] = c.commands;
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+std::vector<ClientConfig> clients_from_json(const json& clients) {
+  std::vector<ClientConfig> out;
+  for (const json& c : clients) {
+    ClientConfig& client = out.emplace_back();
+    client.id = c.at("id").get<int>();
+    if (c.contains("start_ms")) client.start_ms = c["start_ms"].get<int64_t>();
+    if (c.contains("stop_ms")) client.stop_ms = c["stop_ms"].get<int64_t>();
+    if (c.contains("node")) client.node = c["node"].get<int>();
+    if (c.contains("count")) client.count = c["count"].get<int>();
+    if (c.contains("commands")) client.commands = c["commands"].get<std::vector<std::string>>();
+  }
+  return out;
+}
+
 std::vector<FaultConfig> faults_from_json(const json& faults) {
   std::vector<FaultConfig> out;
   for (const json& f : faults) {
@@ -106,6 +134,10 @@ json config_to_json(const Config& cfg) {
                         [&](const FieldRef<std::vector<FaultConfig>>& r) {
                           slot(out, field) = faults_to_json(r.get(cfg));
                         },
+                        [&](const FieldRef<std::vector<ClientConfig>>& r) {
+                          // Absent when empty: default runs keep their bytes.
+                          if (!r.get(cfg).empty()) slot(out, field) = clients_to_json(r.get(cfg));
+                        },
                         [&](const auto& r) {
                           if (field.header_omits_default && r.get(cfg) == r.get(defaults)) return;
                           slot(out, field) = r.get(cfg);
@@ -136,6 +168,9 @@ Config config_from_json(const json& config) {
             },
             [&](const FieldRef<std::vector<FaultConfig>>& r) {
               r.mut(cfg) = faults_from_json(*value);
+            },
+            [&](const FieldRef<std::vector<ClientConfig>>& r) {
+              r.mut(cfg) = clients_from_json(*value);
             },
             [&](const auto& r) {
               using T = typename std::remove_cvref_t<decltype(r)>::Type;

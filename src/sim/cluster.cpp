@@ -38,6 +38,7 @@ struct Cluster::ClientState {
   TimerSlot timeout;  // the request's timeout (ClientTimeout)
   bool scripted = false;
   std::deque<Command> script;
+  const ClientConfig* schedule = nullptr;  // its [[clients]] entry, if listed
 };
 
 Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
@@ -65,6 +66,28 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
     clients_[c] = std::make_unique<ClientState>();
     clients_[c]->id = c;
     clients_[c]->remaining = cfg_.requests_per_client;
+  }
+  for (const ClientConfig& listed : cfg_.clients) {
+    ClientState& c = *clients_.at(static_cast<size_t>(listed.id));
+    c.schedule = &listed;
+    if (listed.count) {
+      c.remaining = *listed.count;
+    } else if (!listed.commands.empty()) {
+      std::vector<Command> script;
+      for (const std::string& text : listed.commands) {
+        std::string error;
+        std::optional<ClientCommand> parsed = parse_client_command(text, &error);
+        if (!parsed) throw ConfigError(error);  // validate_config refuses it first
+        Command& cmd = script.emplace_back();
+        cmd.op = parsed->op == "put" ? Op::Put : parsed->op == "get" ? Op::Get : Op::Delete;
+        cmd.key = parsed->key;
+        cmd.value = parsed->value;
+      }
+      c.scripted = true;
+      c.script.assign(script.begin(), script.end());
+      c.remaining = static_cast<int>(script.size());
+    }
+    stats_.requests_planned += c.remaining - cfg_.requests_per_client;
   }
 }
 
@@ -194,6 +217,12 @@ void Cluster::start() {
     schedule(cfg_.faults[i].at_ms, ItemKind::Fault, static_cast<int>(i));
     last_fault_ms_ = std::max(last_fault_ms_, cfg_.faults[i].at_ms);
   }
+  // Clients with a start or stop time of their own; the others start with
+  // the first leader (start_clients).
+  for (const ClientConfig& listed : cfg_.clients) {
+    if (listed.start_ms) schedule(*listed.start_ms, ItemKind::ClientStart, listed.id);
+    if (listed.stop_ms) schedule(*listed.stop_ms, ItemKind::ClientStop, listed.id);
+  }
   if (cfg_.nemesis.enabled) schedule_nemesis();
 }
 
@@ -294,6 +323,8 @@ void Cluster::dispatch(Item& item) {
       break;
     }
     case ItemKind::ClientNext: client_next(id); break;
+    case ItemKind::ClientStart: client_start(id, leader().value_or(1)); break;
+    case ItemKind::ClientStop: client_stop(id); break;
     case ItemKind::ClientTimeout: {
       ClientState& c = *clients_[id];
       if (!slot_fires(c.timeout, item, c.busy && c.timeout.gen == c.gen)) break;
@@ -752,10 +783,28 @@ void Cluster::start_clients(int leader) {
   // As in the seed, each client is handed the leader directly.
   clients_started_ = true;
   for (int c = 1; c <= cfg_.num_clients; ++c) {
-    clients_[c]->target = leader;
-    schedule(now_, ItemKind::ClientNext, c);
+    // A client with a start time of its own starts then (ClientStart).
+    const ClientConfig* listed = clients_[c]->schedule;
+    if (listed != nullptr && listed->start_ms) continue;
+    client_start(c, leader);
   }
   if (cfg_.num_clients == 0) stats_.clients_done_ms = now_;
+}
+
+void Cluster::client_start(int id, int leader) {
+  ClientState& c = *clients_[id];
+  c.target = c.schedule != nullptr && c.schedule->node ? *c.schedule->node : leader;
+  schedule(now_, ItemKind::ClientNext, id);
+}
+
+void Cluster::client_stop(int id) {
+  // No new request from now on; one in flight completes as usual.
+  ClientState& c = *clients_[id];
+  // The schedule planned no more than the client sent by then.
+  stats_.requests_planned -= c.remaining;
+  c.remaining = 0;
+  c.script.clear();
+  if (!c.busy) client_next(id);
 }
 
 Command Cluster::random_command(int client) {

@@ -99,7 +99,8 @@ struct RunStats {
   // found no node to act on when they fired (not in faults_scheduled).
   int64_t faults_skipped = 0;
   // Client requests the workload asks for (requests_per_client x num_clients,
-  // or the scripts) and those a client actually sent.
+  // or the [[clients]] schedules and test scripts; a client's stop plans no
+  // more than it sent by then) and those a client actually sent.
   int64_t requests_planned = 0;
   int64_t requests_issued = 0;
 };
@@ -170,6 +171,8 @@ class Cluster {
     HeartbeatTimer,
     StartElection,
     ClientNext,
+    ClientStart,  // a [[clients]] entry's start_ms
+    ClientStop,   // a [[clients]] entry's stop_ms
     ClientTimeout,
     ClientResend,
     Fault,
@@ -252,6 +255,8 @@ class Cluster {
   void nemesis_repair_all();
 
   void start_clients(int leader);
+  void client_start(int client, int leader);
+  void client_stop(int client);
   void client_next(int client);
   void client_send(int client);
   void client_on_reply(const Message& reply);
