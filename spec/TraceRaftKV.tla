@@ -133,7 +133,8 @@ EffectEvents == {"term_update", "become_candidate", "become_leader", "become_fol
 NetEvents == {"drop", "duplicate"}
 RuntimeEvents == NetEvents \cup
                  {"inject", "client_invoke", "client_send", "client_complete", "client_receive",
-                  "client_retry", "partition", "heal", "cut", "uncut", "end"}
+                  "client_retry", "partition", "heal", "cut", "uncut", "network",
+                  "fault_skipped", "end"}
 KnownEvents == InputEvents \cup EffectEvents \cup RuntimeEvents
 
 ASSUME \A k \in 1..Len(TraceLog) : TraceLog[k].event \in KnownEvents

@@ -354,18 +354,23 @@ void print_summary(const Cluster& cluster, std::ostream& out) {
         << percentile(latencies, 1.0) << "\n";
   }
   int64_t scheduled = total(st.faults_scheduled), random = total(st.faults_nemesis);
+  int64_t skipped = st.faults_skipped;
+  // Scheduled faults neither applied nor skipped: their time came after the run ended.
+  size_t missed = cluster.config().faults.size() - static_cast<size_t>(scheduled + skipped);
+  std::string skipped_text =
+      std::to_string(skipped) + " skipped (no leader or follower to act on when it fired)";
   if (scheduled == 0 && random == 0) {
     out << "Faults injected: none";
-    if (!cluster.config().faults.empty())
-      out << " (" << cluster.config().faults.size() << " scheduled after the run ended)";
+    if (skipped > 0) out << " (" << skipped_text << ")";
+    if (missed > 0) out << " (" << missed << " scheduled after the run ended)";
     out << "\n";
   } else {
     out << "Faults injected:";
     if (scheduled > 0) {
       out << " schedule " << scheduled << " (" << fault_kinds(st.faults_scheduled) << ")";
-      size_t missed = cluster.config().faults.size() - static_cast<size_t>(scheduled);
       if (missed > 0) out << " and " << missed << " scheduled after the run ended";
     }
+    if (skipped > 0) out << (scheduled > 0 ? ", " : " schedule: ") << skipped_text;
     if (random > 0)
       out << (scheduled > 0 ? ";" : "") << " nemesis " << random << " ("
           << fault_kinds(st.faults_nemesis) << ")";

@@ -44,7 +44,7 @@ struct Outcome {
   bool no_running_node = false;
   bool no_leader_ever = false;
   bool time_limit_reached = false;
-  int64_t requests_planned = 0;     // requests_per_client x num_clients (or the scripts)
+  int64_t requests_planned = 0;     // requests_per_client x num_clients, or the schedules
   int64_t requests_not_issued = 0;  // never sent by their client
   int64_t requests_unanswered = 0;  // issued, still waiting for a reply at the end
 

@@ -587,6 +587,8 @@ enum class Ev {
   Heal,
   Cut,
   Uncut,
+  Network,
+  FaultSkipped,
   End,
 };
 
@@ -622,6 +624,8 @@ const std::unordered_map<std::string_view, Ev>& event_table() {
       {"heal", Ev::Heal},
       {"cut", Ev::Cut},
       {"uncut", Ev::Uncut},
+      {"network", Ev::Network},
+      {"fault_skipped", Ev::FaultSkipped},
       {"end", Ev::End},
   };
   return table;
@@ -2171,6 +2175,35 @@ void TraceChecker::runtime_event(Ev kind, const Obj& ev, int64_t seq) {
       note_fault();
       break;
     }
+    case Ev::Network: {
+      // From now on the network runs with these settings: the timing assumption of the liveness
+      // bounds is judged with the ones in effect after the last fault.
+      std::string loss(ev.str("loss"));
+      std::string duplicate(ev.str("duplicate"));
+      char* end = nullptr;
+      double p = std::strtod(loss.c_str(), &end);
+      if (loss.empty() || *end != '\0' || !(p >= 0 && p < 1)) {
+        throw FormatIssue("field 'loss' must be a probability in [0, 1) as a string");
+      }
+      double d = std::strtod(duplicate.c_str(), &end);
+      if (duplicate.empty() || *end != '\0' || !(d >= 0 && d < 1)) {
+        throw FormatIssue("field 'duplicate' must be a probability in [0, 1) as a string");
+      }
+      int64_t min = ev.integer("network_latency_min_ms");
+      int64_t max = ev.integer("network_latency_max_ms");
+      if (min > max) {
+        throw FormatIssue("field 'network_latency_min_ms' must be <= 'network_latency_max_ms'");
+      }
+      timing_.loss = p;
+      timing_.network_latency_min_ms = min;
+      timing_.network_latency_max_ms = max;
+      note_fault();
+      break;
+    }
+    case Ev::FaultSkipped:
+      ev.one_of("action", {"crash", "restart"});
+      ev.one_of("target", {"leader", "follower"});
+      break;
     case Ev::End: on_end(ev, seq); break;
     default: break;
   }
@@ -2394,9 +2427,9 @@ void TraceChecker::on_end(const Obj& ev, int64_t seq) {
 // Liveness, with stated bounds. Safety says nothing bad happens; a cluster that elects no leader,
 // or a follower that never catches up, is safe and useless. With B the bound (CheckOptions, by
 // default 10 x election_timeout_max_ms) and the last fault the last crash, restart, partition,
-// heal, cut or uncut, if after it a majority of nodes is up and connected (one partition group,
-// no cut between them), the trace goes on for at least B and the config meets the timing
-// assumption below:
+// heal, cut, uncut or network change, if after it a majority of nodes is up and connected (one
+// partition group, no cut between them), the trace goes on for at least B and the config meets the
+// timing assumption below:
 //  - one of them is leader within B of the last fault;
 //  - every entry committed B before the end has been applied by every one of them;
 // and, whatever the timing, every client operation ends (with a result or unknown) within

@@ -55,7 +55,24 @@ constexpr int kMaxBracketDepth = 32;
 // The keys of one [[faults]] entry. Which of them an entry needs depends on
 // its action, which a row of the field table cannot say, so they are listed
 // here by hand (fields.h) and read by Reader::read_fault.
-constexpr std::string_view kFaultKeys[] = {"at_ms", "action", "node", "groups", "from", "to"};
+constexpr std::string_view kFaultKeys[] = {"at_ms",
+                                           "action",
+                                           "node",
+                                           "groups",
+                                           "from",
+                                           "to",
+                                           "loss",
+                                           "duplicate",
+                                           "network_latency_min_ms",
+                                           "network_latency_max_ms"};
+
+// The keys of a network fault: the [network] and [timing] keys it changes.
+constexpr std::string_view kNetworkFaultKeys[] = {"loss", "duplicate", "network_latency_min_ms",
+                                                  "network_latency_max_ms"};
+
+// The keys of one [[clients]] entry, read by Reader::read_client.
+constexpr std::string_view kClientKeys[] = {"id",   "start_ms", "stop_ms",
+                                            "node", "count",    "commands"};
 
 // Valid keys of one table, for unknown-key errors and "did you mean" hints.
 struct SchemaTable {
@@ -82,6 +99,9 @@ const std::vector<SchemaTable>& schema_tables() {
       if (!field.section().empty()) add(field.section(), field.name());
       if (std::holds_alternative<FieldRef<std::vector<FaultConfig>>>(field.ref)) {
         for (std::string_view key : kFaultKeys) add(field.path, key);
+      }
+      if (std::holds_alternative<FieldRef<std::vector<ClientConfig>>>(field.ref)) {
+        for (std::string_view key : kClientKeys) add(field.path, key);
       }
     }
     return out;
@@ -218,7 +238,7 @@ std::string key_suggestion(std::string_view key, std::string_view table) {
   // A key that exists verbatim in another table was most likely put in the
   // wrong place, e.g. a top-level key written after a [table] header.
   for (const SchemaTable& other : schema_tables()) {
-    if (other.name == table || other.name == "faults") continue;
+    if (other.name == table || other.name == "faults" || other.name == "clients") continue;
     if (std::find(other.keys.begin(), other.keys.end(), key) == other.keys.end()) continue;
     if (other.name.empty()) {
       return " (did you mean top-level " + quoted(key) +
@@ -690,24 +710,25 @@ class Reader {
   // that a negative seed is refused here, as the unsigned type's own rule.
   void read_field(const ConfigField& field, const toml::node& node, Config& cfg) {
     const std::string path(field.path);
-    std::visit(Overload{[&](const FieldRef<bool>& r) { r.mut(cfg) = read_bool(node, path); },
-                        [&](const FieldRef<double>& r) { r.mut(cfg) = read_number(node, path); },
-                        [&](const FieldRef<uint64_t>& r) {
-                          int value = read_int32(node, path);
-                          if (value < 0) {
-                            fail_at(node, "key " + quoted(path) + " must be >= 0, got " +
-                                              std::to_string(value));
-                          }
-                          r.mut(cfg) = static_cast<uint64_t>(value);
-                        },
-                        [&](const FieldRef<std::vector<NemesisKind>>& r) {
-                          r.mut(cfg) = read_kinds(node, path);
-                        },
-                        [&](const FieldRef<std::vector<FaultConfig>>& r) {
-                          read_faults(node, r.mut(cfg));
-                        },
-                        [&](const auto& r) { r.mut(cfg) = read_int32(node, path); }},
-               field.ref);
+    std::visit(
+        Overload{
+            [&](const FieldRef<bool>& r) { r.mut(cfg) = read_bool(node, path); },
+            [&](const FieldRef<double>& r) { r.mut(cfg) = read_number(node, path); },
+            [&](const FieldRef<uint64_t>& r) {
+              int value = read_int32(node, path);
+              if (value < 0) {
+                fail_at(node,
+                        "key " + quoted(path) + " must be >= 0, got " + std::to_string(value));
+              }
+              r.mut(cfg) = static_cast<uint64_t>(value);
+            },
+            [&](const FieldRef<std::vector<NemesisKind>>& r) {
+              r.mut(cfg) = read_kinds(node, path);
+            },
+            [&](const FieldRef<std::vector<FaultConfig>>& r) { read_faults(node, r.mut(cfg)); },
+            [&](const FieldRef<std::vector<ClientConfig>>& r) { read_clients(node, r.mut(cfg)); },
+            [&](const auto& r) { r.mut(cfg) = read_int32(node, path); }},
+        field.ref);
   }
 
   // An array of nemesis kind names, each turned into its enum. Every element
@@ -778,12 +799,25 @@ class Reader {
     // The fields this action needs; the others must be absent, since a stray
     // `node` on a partition is surely a mistake the user wants to hear about.
     std::vector<std::string_view> needed;
+    std::vector<std::string_view> allowed;  // may be given, none required
     if (fault.action == Crash || fault.action == Restart) needed = {"node"};
     if (fault.action == Partition) needed = {"groups"};
     if (fault.action == Cut || fault.action == Uncut) needed = {"from", "to"};
-    for (std::string_view key : {"node"sv, "groups"sv, "from"sv, "to"sv}) {
+    if (fault.action == Network) {
+      allowed.assign(std::begin(kNetworkFaultKeys), std::end(kNetworkFaultKeys));
+      bool any = std::any_of(allowed.begin(), allowed.end(),
+                             [&](std::string_view key) { return entry.contains(key); });
+      if (!any) {
+        fail(name_, line_at,
+             label + ": action 'network' needs at least one of " + list_of(allowed) +
+                 " (the settings to change)");
+      }
+    }
+    for (std::string_view key : kFaultKeys) {
+      if (key == "at_ms" || key == "action") continue;
       const toml::node* value = entry.get(key);
       bool is_needed = is_one_of(key, needed);
+      if (!is_needed && value != nullptr && is_one_of(key, allowed)) continue;
       if (is_needed && value == nullptr) {
         fail(name_, line_at,
              field(key) + ": missing (action " + quoted(to_string(fault.action)) + " requires " +
@@ -794,7 +828,33 @@ class Reader {
       }
     }
 
-    if (const toml::node* node = entry.get("node")) fault.node = read_int32(*node, field("node"));
+    if (const toml::node* node = entry.get("node")) {
+      if (const auto* name = node->as_string()) {
+        // A role, resolved when the fault fires.
+        remember(*node, field("node"));
+        const std::string& role = name->get();
+        static constexpr std::string_view kRoles[] = {"leader", "follower"};
+        if (!is_one_of(role, kRoles)) {
+          fail_at(*node, field("node") + ": unknown node " + quoted(role) +
+                             choice_hint(role, kRoles) + "; a node is an id or a role");
+        }
+        fault.target = role == "leader" ? FaultTarget::Leader : FaultTarget::Follower;
+      } else if (node->is_integer()) {
+        fault.node = read_int32(*node, field("node"));
+      } else {
+        type_error(*node, field("node"), "an integer or \"leader\" or \"follower\"");
+      }
+    }
+    if (const toml::node* loss = entry.get("loss")) fault.loss = read_number(*loss, field("loss"));
+    if (const toml::node* dup = entry.get("duplicate")) {
+      fault.duplicate = read_number(*dup, field("duplicate"));
+    }
+    if (const toml::node* min = entry.get("network_latency_min_ms")) {
+      fault.latency_min_ms = read_int32(*min, field("network_latency_min_ms"));
+    }
+    if (const toml::node* max = entry.get("network_latency_max_ms")) {
+      fault.latency_max_ms = read_int32(*max, field("network_latency_max_ms"));
+    }
     if (const toml::node* from = entry.get("from")) fault.from = read_int32(*from, field("from"));
     if (const toml::node* to = entry.get("to")) fault.to = read_int32(*to, field("to"));
     if (const toml::node* groups = entry.get("groups")) {
@@ -820,6 +880,61 @@ class Reader {
                "happens)");
     }
     return fault;
+  }
+
+  void read_clients(const toml::node& node, std::vector<ClientConfig>& clients) {
+    const toml::array* entries = node.as_array();
+    if (entries == nullptr) {
+      type_error(node, "clients", "an array of tables ([[clients]])");
+    }
+    for (size_t i = 0; i < entries->size(); ++i) {
+      const toml::node& entry = (*entries)[i];
+      std::string label = "clients[" + std::to_string(i) + "]";
+      if (!entry.is_table()) type_error(entry, label, "a table");
+      clients.push_back(read_client(*entry.as_table(), label));
+    }
+  }
+
+  ClientConfig read_client(const toml::table& entry, const std::string& label) {
+    check_keys(entry, "clients", label);
+    ClientConfig client;
+    Position entry_at = position_of(entry.source());
+    client.line = static_cast<int>(entry_at.line);
+    auto field = [&](std::string_view key) { return label + "." + std::string(key); };
+    const toml::node* id = entry.get("id");
+    if (id == nullptr) {
+      fail(name_, Position{entry_at.line, 1},
+           field("id") + ": missing (every [[clients]] entry names its client, 1..num_clients)");
+    }
+    client.id = read_int32(*id, field("id"));
+    if (const toml::node* v = entry.get("start_ms"))
+      client.start_ms = read_int32(*v, field("start_ms"));
+    if (const toml::node* v = entry.get("stop_ms"))
+      client.stop_ms = read_int32(*v, field("stop_ms"));
+    if (const toml::node* v = entry.get("node")) client.node = read_int32(*v, field("node"));
+    const toml::node* count = entry.get("count");
+    const toml::node* commands = entry.get("commands");
+    if (count != nullptr && commands != nullptr) {
+      fail_at(*commands, field("commands") +
+                             ": not used with 'count' (a client sends either count random "
+                             "commands or the commands listed)");
+    }
+    if (count != nullptr) client.count = read_int32(*count, field("count"));
+    if (commands != nullptr) {
+      const toml::array* array = commands->as_array();
+      if (array == nullptr) type_error(*commands, field("commands"), "an array of strings");
+      remember(*commands, field("commands"));
+      for (size_t i = 0; i < array->size(); ++i) {
+        std::string path = field("commands") + "[" + std::to_string(i) + "]";
+        std::string text = read_string((*array)[i], path);
+        std::string error;
+        if (!parse_client_command(text, &error)) {
+          fail_at((*array)[i], "key " + quoted(path) + ": " + error);
+        }
+        client.commands.push_back(std::move(text));
+      }
+    }
+    return client;
   }
 
   const std::string& name_;
@@ -869,6 +984,67 @@ class Checker {
     fail(name_, std::nullopt, text);
   }
 
+  [[noreturn]] void fail_client(const ClientConfig& client, size_t index, std::string_view field,
+                                const std::string& message) {
+    std::string text =
+        "clients[" + std::to_string(index) + "]." + std::string(field) + ": " + message;
+    if (client.line > 0) fail(name_, Position{client.line, 1}, text);
+    if (positions_ != nullptr) fail(name_, Position{}, text);
+    fail(name_, std::nullopt, text);
+  }
+
+  void check_clients(const Config& cfg) {
+    std::map<int, size_t> listed;  // client id -> its entry
+    for (size_t i = 0; i < cfg.clients.size(); ++i) {
+      const ClientConfig& c = cfg.clients[i];
+      if (c.id < 1 || c.id > cfg.num_clients) {
+        fail_client(c, i, "id",
+                    "client " + std::to_string(c.id) +
+                        " does not exist (num_clients = " + std::to_string(cfg.num_clients) + ")");
+      }
+      if (auto [it, fresh] = listed.emplace(c.id, i); !fresh) {
+        fail_client(c, i, "id",
+                    "client " + std::to_string(c.id) + " is listed twice (also clients[" +
+                        std::to_string(it->second) + "])");
+      }
+      auto check_time = [&](std::string_view key, const std::optional<int64_t>& at) {
+        if (!at) return;
+        if (*at < 0) fail_client(c, i, key, "must be >= 0, got " + std::to_string(*at));
+        if (*at > cfg.time_limit_ms) {
+          fail_client(c, i, key,
+                      std::to_string(*at) + " is after time_limit_ms (" +
+                          std::to_string(cfg.time_limit_ms) + "), so it would never happen");
+        }
+      };
+      check_time("start_ms", c.start_ms);
+      check_time("stop_ms", c.stop_ms);
+      if (c.start_ms && c.stop_ms && *c.stop_ms <= *c.start_ms) {
+        fail_client(c, i, "stop_ms",
+                    std::to_string(*c.stop_ms) + " is not after start_ms (" +
+                        std::to_string(*c.start_ms) + "), so the client would send nothing");
+      }
+      if (c.node && (*c.node < 1 || *c.node > cfg.num_nodes)) {
+        fail_client(c, i, "node",
+                    "node " + std::to_string(*c.node) +
+                        " does not exist (num_nodes = " + std::to_string(cfg.num_nodes) + ")");
+      }
+      if (c.count && *c.count < 0) {
+        fail_client(c, i, "count", "must be >= 0, got " + std::to_string(*c.count));
+      }
+      if (c.count && !c.commands.empty()) {
+        fail_client(c, i, "commands",
+                    "not used with 'count' (a client sends either count random commands or the "
+                    "commands listed)");
+      }
+      for (size_t k = 0; k < c.commands.size(); ++k) {
+        std::string error;
+        if (!parse_client_command(c.commands[k], &error)) {
+          fail_client(c, i, "commands[" + std::to_string(k) + "]", error);
+        }
+      }
+    }
+  }
+
   void check_field(const ConfigField& field, const Config& cfg) {
     std::visit(
         Overload{[&](const FieldRef<bool>&) {},
@@ -883,6 +1059,7 @@ class Checker {
                    }
                  },
                  [&](const FieldRef<std::vector<FaultConfig>>&) { check_faults(cfg); },
+                 [&](const FieldRef<std::vector<ClientConfig>>&) { check_clients(cfg); },
                  [&](const auto& r) {
                    check_range(field.path, r.get(cfg), field.min, field.max_for(cfg),
                                range_note(field, cfg));
@@ -997,6 +1174,27 @@ class Checker {
     }
   }
 
+  void check_network(const FaultConfig& f, size_t index) {
+    auto probability = [&](std::string_view key, const std::optional<double>& p) {
+      // Written so that NaN fails too.
+      if (!p || (*p >= 0.0 && *p < 1.0)) return;
+      fail_fault(f, index, key,
+                 "must be a probability in [0, 1), got " +
+                     (std::isnan(*p) ? std::string("nan") : toml_number(*p)));
+    };
+    probability("loss", f.loss);
+    probability("duplicate", f.duplicate);
+    auto at_least = [&](std::string_view key, const std::optional<int64_t>& v, int64_t lo) {
+      if (!v || (*v >= lo && *v <= kInt32Max)) return;
+      fail_fault(f, index, key,
+                 *v < lo ? "must be >= " + std::to_string(lo) + ", got " + std::to_string(*v)
+                         : "must be below 2^31, got " + std::to_string(*v));
+    };
+    // The ranges of timing.network_latency_min_ms and _max_ms.
+    at_least("network_latency_min_ms", f.latency_min_ms, 0);
+    at_least("network_latency_max_ms", f.latency_max_ms, 1);
+  }
+
   void check_faults(const Config& cfg) {
     const int n = cfg.num_nodes;
     for (size_t i = 0; i < cfg.faults.size(); ++i) {
@@ -1014,7 +1212,10 @@ class Checker {
                    std::to_string(f.at_ms) + " is after time_limit_ms (" +
                        std::to_string(cfg.time_limit_ms) + "), so the fault would never happen");
       }
-      if (f.action == Crash || f.action == Restart) check_node(f, i, "node", f.node, n);
+      if ((f.action == Crash || f.action == Restart) && f.target == FaultTarget::Node) {
+        check_node(f, i, "node", f.node, n);
+      }
+      if (f.action == Network) check_network(f, i);
       if (f.action == Partition) check_groups(f, i, n);
       if (f.action == Cut || f.action == Uncut) {
         check_node(f, i, "from", f.from, n);
@@ -1041,6 +1242,11 @@ class Checker {
     std::vector<std::optional<size_t>> crashed_by(static_cast<size_t>(n) + 1);
     std::map<std::pair<int, int>, size_t> cut_by;  // link (from, to) -> the fault that cut it
     bool partitioned = false;
+    // Role targets: the crashes of each role not yet restarted (a restart of
+    // a role restarts the latest of them).
+    std::map<FaultTarget, std::vector<size_t>> role_crashes;
+    int64_t latency_min = cfg.timing.network_latency_min_ms;
+    int64_t latency_max = cfg.timing.network_latency_max_ms;
     for (size_t i : order) {
       const FaultConfig& f = cfg.faults[i];
       using enum FaultAction;
@@ -1071,7 +1277,32 @@ class Checker {
           cut_by.erase(it);
         }
       }
+      if (f.action == Network) {
+        latency_min = f.latency_min_ms.value_or(latency_min);
+        latency_max = f.latency_max_ms.value_or(latency_max);
+        if (latency_min > latency_max) {
+          fail_fault(f, i, f.latency_min_ms ? "network_latency_min_ms" : "network_latency_max_ms",
+                     "the latency range would be " + std::to_string(latency_min) + ".." +
+                         std::to_string(latency_max) + " ms" + when +
+                         " (network_latency_min_ms must be <= network_latency_max_ms)");
+        }
+      }
       if (f.action != Crash && f.action != Restart) continue;
+      if (f.target != FaultTarget::Node) {
+        std::vector<size_t>& crashes = role_crashes[f.target];
+        std::string role(to_string(f.target));
+        if (f.action == Crash) {
+          crashes.push_back(i);
+        } else if (crashes.empty()) {
+          fail_fault(f, i, "node",
+                     "no earlier crash of node \"" + role + "\" is left to restart" + when +
+                         " (restart \"" + role + "\" restarts the node the latest crash of \"" +
+                         role + "\" crashed)");
+        } else {
+          crashes.pop_back();
+        }
+        continue;
+      }
       std::optional<size_t>& crash = crashed_by[static_cast<size_t>(f.node)];
       std::string node = "node " + std::to_string(f.node);
       if (f.action == Crash && crash) {
@@ -1096,9 +1327,58 @@ class Checker {
 
 // Indexed by the enums' values: the order of the enums' declarations.
 const std::vector<std::string_view>& fault_action_names() {
-  static const std::vector<std::string_view> names = {"crash", "restart", "partition",
-                                                      "heal",  "cut",     "uncut"};
+  static const std::vector<std::string_view> names = {"crash", "restart", "partition", "heal",
+                                                      "cut",   "uncut",   "network"};
   return names;
+}
+
+std::string_view to_string(FaultTarget target) {
+  switch (target) {
+    case FaultTarget::Leader: return "leader";
+    case FaultTarget::Follower: return "follower";
+    case FaultTarget::Node: break;
+  }
+  return "node";
+}
+
+std::optional<ClientCommand> parse_client_command(std::string_view text, std::string* error) {
+  std::vector<std::string_view> words;
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == ' ') {
+      ++i;
+      continue;
+    }
+    size_t end = text.find(' ', i);
+    if (end == std::string_view::npos) end = text.size();
+    words.push_back(text.substr(i, end - i));
+    i = end;
+  }
+  auto bad = [&](const std::string& why) -> std::optional<ClientCommand> {
+    *error = "bad command " + quoted(text) + ": " + why;
+    return std::nullopt;
+  };
+  for (std::string_view word : words) {
+    for (char c : word) {
+      if (c <= ' ' || c >= 0x7F) {
+        return bad("keys and values are printable ASCII words without spaces");
+      }
+    }
+  }
+  static constexpr std::string_view kOps[] = {"put", "get", "delete"};
+  if (words.empty()) return bad("expected put KEY VALUE, get KEY or delete KEY");
+  if (!is_one_of(words[0], kOps)) {
+    return bad("unknown operation " + quoted(words[0]) + choice_hint(words[0], kOps));
+  }
+  size_t expected = words[0] == "put" ? 3 : 2;
+  if (words.size() != expected) {
+    return bad(words[0] == "put" ? "expected put KEY VALUE"
+                                 : "expected " + std::string(words[0]) + " KEY");
+  }
+  ClientCommand cmd;
+  cmd.op = std::string(words[0]);
+  cmd.key = std::string(words[1]);
+  if (expected == 3) cmd.value = std::string(words[2]);
+  return cmd;
 }
 
 const std::vector<std::string_view>& nemesis_kind_names() {

@@ -36,7 +36,12 @@ struct NetworkConfig {
 // What a scheduled fault does. The config file and the trace header spell it
 // with to_string(); the loader turns the name into the enum once, so the
 // runtime dispatches on a value that cannot be misspelt.
-enum class FaultAction { Crash, Restart, Partition, Heal, Cut, Uncut };
+enum class FaultAction { Crash, Restart, Partition, Heal, Cut, Uncut, Network };
+
+// Whom a crash or restart acts on: the node id in `node`, or a role that the
+// run resolves to a node id when the fault fires (config spelling:
+// `node = "leader"` / `node = "follower"`, to_string).
+enum class FaultTarget { Node, Leader, Follower };
 
 // What the nemesis may do at random; spelt as in the config (to_string).
 enum class NemesisKind { Crash, Partition, Cut };
@@ -48,12 +53,20 @@ std::string_view to_string(FaultAction action);
 std::string_view to_string(NemesisKind kind);
 std::optional<FaultAction> fault_action_named(std::string_view name);
 std::optional<NemesisKind> nemesis_kind_named(std::string_view name);
+// "leader", "follower" (FaultTarget::Node has no name: it is a number).
+std::string_view to_string(FaultTarget target);
 
 // One scheduled fault. Which fields matter depends on `action`:
 //   crash, restart       -> node
 //   partition            -> groups (a partition of all node ids)
 //   heal                 -> nothing (restores full connectivity)
 //   cut, uncut           -> from, to (one-way link from -> to)
+//   network              -> any of loss, duplicate, latency_min_ms, latency_max_ms
+// A crash or restart with a role target (target != Node) leaves node at 0:
+// crash "leader" crashes the running leader of the highest term, crash
+// "follower" the lowest-id running follower in that leader's term; restart
+// "leader" / "follower" restarts the node the latest earlier crash with the
+// same target crashed. When nothing matches at that time the fault is skipped.
 struct FaultConfig {
   int64_t at_ms = 0;
   // Heal needs no other field, so a fault built in code without an action
@@ -63,8 +76,46 @@ struct FaultConfig {
   std::vector<std::vector<int>> groups;
   int from = 0;
   int to = 0;
-  int line = 0;  // line of the [[faults]] entry in the config file
+  FaultTarget target = FaultTarget::Node;
+  // network: the settings given change from at_ms on; the others keep their
+  // value (the [network] and [timing] keys of the same names).
+  std::optional<double> loss;
+  std::optional<double> duplicate;
+  std::optional<int64_t> latency_min_ms;  // as timing.network_latency_min_ms
+  std::optional<int64_t> latency_max_ms;  // as timing.network_latency_max_ms
+  int line = 0;                           // line of the [[faults]] entry in the config file
 };
+
+// One client's schedule ([[clients]]); a client not listed behaves as the
+// workload says (requests_per_client random commands, from the first leader).
+struct ClientConfig {
+  int id = 0;
+  // When the client sends its first request; unset: when the first leader
+  // is elected, as unlisted clients.
+  std::optional<int64_t> start_ms;
+  // From then on the client sends no new request (one in flight completes).
+  std::optional<int64_t> stop_ms;
+  // The node the client sends its first request to; unset: the leader it is
+  // handed at its start (node 1 if there is none yet).
+  std::optional<int> node;
+  // Random requests to send; unset: requests_per_client (unless commands).
+  std::optional<int> count;
+  // Explicit commands, in order: "put KEY VALUE", "get KEY", "delete KEY".
+  std::vector<std::string> commands;
+  int line = 0;  // line of the [[clients]] entry in the config file
+};
+
+// An explicit client command, parsed from its text.
+struct ClientCommand {
+  std::string op;  // "put", "get" or "delete"
+  std::string key;
+  std::string value;  // put only
+};
+
+// Parses "put KEY VALUE" / "get KEY" / "delete KEY" (words separated by
+// spaces; KEY and VALUE printable ASCII without spaces). On failure returns
+// nullopt and says why in *error.
+std::optional<ClientCommand> parse_client_command(std::string_view text, std::string* error);
 
 // Random faults ("nemesis"), drawn from the run's seeded RNG.
 struct NemesisConfig {
@@ -98,6 +149,7 @@ struct Config {
   TimingConfig timing;
   NetworkConfig network;
   std::vector<FaultConfig> faults;
+  std::vector<ClientConfig> clients;
   NemesisConfig nemesis;
   std::string source = "<defaults>";  // where it was loaded from
 };

@@ -38,12 +38,46 @@ json faults_to_json(const std::vector<FaultConfig>& faults) {
   for (const FaultConfig& f : faults) {
     json groups = json::array();
     for (const auto& g : f.groups) groups.push_back(g);
-    out.push_back(json{{"at_ms", f.at_ms},
-                       {"action", to_string(f.action)},
-                       {"node", f.node},
-                       {"groups", groups},
-                       {"from", f.from},
-                       {"to", f.to}});
+    json entry{{"at_ms", f.at_ms}, {"action", to_string(f.action)},
+               {"node", f.node},   {"groups", groups},
+               {"from", f.from},   {"to", f.to}};
+    // Keys that came after version 3 was first written appear only when
+    // used, so a config without them writes the same bytes as before. A
+    // role target keeps `node` 0 (the trace never holds a node name).
+    if (f.target != FaultTarget::Node) entry["target"] = to_string(f.target);
+    if (f.loss) entry["loss"] = probability_string(*f.loss);
+    if (f.duplicate) entry["duplicate"] = probability_string(*f.duplicate);
+    if (f.latency_min_ms) entry["network_latency_min_ms"] = *f.latency_min_ms;
+    if (f.latency_max_ms) entry["network_latency_max_ms"] = *f.latency_max_ms;
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+json clients_to_json(const std::vector<ClientConfig>& clients) {
+  json out = json::array();
+  for (const ClientConfig& c : clients) {
+    json entry{{"id", c.id}};
+    if (c.start_ms) entry["start_ms"] = *c.start_ms;
+    if (c.stop_ms) entry["stop_ms"] = *c.stop_ms;
+    if (c.node) entry["node"] = *c.node;
+    if (c.count) entry["count"] = *c.count;
+    if (!c.commands.empty()) entry["commands"] = c.commands;
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+std::vector<ClientConfig> clients_from_json(const json& clients) {
+  std::vector<ClientConfig> out;
+  for (const json& c : clients) {
+    ClientConfig& client = out.emplace_back();
+    client.id = c.at("id").get<int>();
+    if (c.contains("start_ms")) client.start_ms = c["start_ms"].get<int64_t>();
+    if (c.contains("stop_ms")) client.stop_ms = c["stop_ms"].get<int64_t>();
+    if (c.contains("node")) client.node = c["node"].get<int>();
+    if (c.contains("count")) client.count = c["count"].get<int>();
+    if (c.contains("commands")) client.commands = c["commands"].get<std::vector<std::string>>();
   }
   return out;
 }
@@ -61,6 +95,24 @@ std::vector<FaultConfig> faults_from_json(const json& faults) {
     fault.groups = f.at("groups").get<std::vector<std::vector<int>>>();
     fault.from = f.at("from").get<int>();
     fault.to = f.at("to").get<int>();
+    if (f.contains("target")) {
+      std::string target = f["target"].get<std::string>();
+      if (target == "leader") {
+        fault.target = FaultTarget::Leader;
+      } else if (target == "follower") {
+        fault.target = FaultTarget::Follower;
+      } else {
+        throw ConfigError("header config: unknown fault target '" + target + "'");
+      }
+    }
+    if (f.contains("loss")) fault.loss = std::stod(f["loss"].get<std::string>());
+    if (f.contains("duplicate")) fault.duplicate = std::stod(f["duplicate"].get<std::string>());
+    if (f.contains("network_latency_min_ms")) {
+      fault.latency_min_ms = f["network_latency_min_ms"].get<int64_t>();
+    }
+    if (f.contains("network_latency_max_ms")) {
+      fault.latency_max_ms = f["network_latency_max_ms"].get<int64_t>();
+    }
   }
   return out;
 }
@@ -81,6 +133,10 @@ json config_to_json(const Config& cfg) {
                         },
                         [&](const FieldRef<std::vector<FaultConfig>>& r) {
                           slot(out, field) = faults_to_json(r.get(cfg));
+                        },
+                        [&](const FieldRef<std::vector<ClientConfig>>& r) {
+                          // Absent when empty: default runs keep their bytes.
+                          if (!r.get(cfg).empty()) slot(out, field) = clients_to_json(r.get(cfg));
                         },
                         [&](const auto& r) {
                           if (field.header_omits_default && r.get(cfg) == r.get(defaults)) return;
@@ -112,6 +168,9 @@ Config config_from_json(const json& config) {
             },
             [&](const FieldRef<std::vector<FaultConfig>>& r) {
               r.mut(cfg) = faults_from_json(*value);
+            },
+            [&](const FieldRef<std::vector<ClientConfig>>& r) {
+              r.mut(cfg) = clients_from_json(*value);
             },
             [&](const auto& r) {
               using T = typename std::remove_cvref_t<decltype(r)>::Type;

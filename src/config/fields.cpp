@@ -104,6 +104,10 @@ std::vector<ConfigField> make_fields() {
       {.path = "faults",
        .ref = member<&C::faults>(),
        .meaning = "scheduled faults: `at_ms`, `action` and the action's fields"},
+      {.path = "clients",
+       .ref = member<&C::clients>(),
+       .meaning = "per-client schedules: `id` and any of `start_ms`, `stop_ms`, `node`, `count` or "
+                  "`commands`"},
       {.path = "nemesis.enabled",
        .ref = member<&C::nemesis, &M::enabled>(),
        .meaning = "random faults drawn from the run's RNG"},
@@ -153,7 +157,8 @@ const ConfigField* find_config_field(std::string_view path) {
 }
 
 std::string readme_key(const ConfigField& field) {
-  if (std::holds_alternative<FieldRef<std::vector<FaultConfig>>>(field.ref)) {
+  if (std::holds_alternative<FieldRef<std::vector<FaultConfig>>>(field.ref) ||
+      std::holds_alternative<FieldRef<std::vector<ClientConfig>>>(field.ref)) {
     return code("[[" + std::string(field.path) + "]]");
   }
   if (field.section().empty()) return code(field.path);
@@ -185,6 +190,9 @@ std::string readme_default(const ConfigField& field) {
                [&](const FieldRef<std::vector<FaultConfig>>& r) -> std::string {
                  return r.get(defaults).empty() ? "none" : "(see config.h)";
                },
+               [&](const FieldRef<std::vector<ClientConfig>>& r) -> std::string {
+                 return r.get(defaults).empty() ? "none" : "(see config.h)";
+               },
                [&](const auto& r) -> std::string { return std::to_string(r.get(defaults)); }},
       field.ref);
 }
@@ -203,6 +211,7 @@ std::string readme_range(const ConfigField& field) {
             return text;
           },
           [&](const FieldRef<std::vector<FaultConfig>>&) -> std::string { return "see below"; },
+          [&](const FieldRef<std::vector<ClientConfig>>&) -> std::string { return "see below"; },
           [&](const auto&) -> std::string {
             std::string low = std::to_string(field.min);
             if (field.max_is_num_nodes) return low + "..`num_nodes`";

@@ -4,8 +4,9 @@
 // header's effective config is written and read back from it, and README.md's
 // config table is checked against it (tests/test_config.cpp).
 //
-// Two keys are structured, `faults` (an array of tables whose fields depend
-// on the action) and `nemesis.kinds` (an array of names): they have a row, so
+// Three keys are structured, `faults` (an array of tables whose fields depend
+// on the action), `clients` (an array of tables, one per scheduled client)
+// and `nemesis.kinds` (an array of names): they have a row, so
 // they are known keys and appear in README, but the table cannot say how to
 // read or check them, so config.cpp and config_json.cpp do that by hand.
 #pragma once
@@ -51,7 +52,7 @@ constexpr auto member() {
 using AnyFieldRef =
     std::variant<FieldRef<int>, FieldRef<int64_t>, FieldRef<uint64_t>, FieldRef<bool>,
                  FieldRef<double>, FieldRef<std::vector<NemesisKind>>,
-                 FieldRef<std::vector<FaultConfig>>>;
+                 FieldRef<std::vector<FaultConfig>>, FieldRef<std::vector<ClientConfig>>>;
 
 // A visitor made of lambdas, for std::visit over a field's AnyFieldRef.
 template <class... F>
@@ -81,7 +82,7 @@ struct ConfigField {
 };
 
 // Every key, in README order (top level, [timing], [network], [[faults]],
-// [nemesis]). Range checks run in this order, so the first bad key reported
+// [[clients]], [nemesis]). Range checks run in this order, so the first bad key reported
 // is the first in the table.
 const std::vector<ConfigField>& config_fields();
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <sstream>
 
 #include "config/config_json.h"
 
@@ -37,13 +38,17 @@ struct Cluster::ClientState {
   TimerSlot timeout;  // the request's timeout (ClientTimeout)
   bool scripted = false;
   std::deque<Command> script;
+  const ClientConfig* schedule = nullptr;  // its [[clients]] entry, if listed
 };
 
 Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
     : cfg_(cfg),
       node_options_{cfg.leader_noop, bugs, expected_log_entries(cfg)},
       rng_(cfg.seed),
-      nodes_(cfg.num_nodes, node_options_) {
+      nodes_(cfg.num_nodes, node_options_),
+      network_(cfg.network),
+      latency_min_ms_(cfg.timing.network_latency_min_ms),
+      latency_max_ms_(cfg.timing.network_latency_max_ms) {
   int n = cfg_.num_nodes;
   election_gen_.assign(n + 1, 0);
   election_slot_.assign(n + 1, TimerSlot{});
@@ -61,6 +66,28 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
     clients_[c] = std::make_unique<ClientState>();
     clients_[c]->id = c;
     clients_[c]->remaining = cfg_.requests_per_client;
+  }
+  for (const ClientConfig& listed : cfg_.clients) {
+    ClientState& c = *clients_.at(static_cast<size_t>(listed.id));
+    c.schedule = &listed;
+    if (listed.count) {
+      c.remaining = *listed.count;
+    } else if (!listed.commands.empty()) {
+      std::vector<Command> script;
+      for (const std::string& text : listed.commands) {
+        std::string error;
+        std::optional<ClientCommand> parsed = parse_client_command(text, &error);
+        if (!parsed) throw ConfigError(error);  // validate_config refuses it first
+        Command& cmd = script.emplace_back();
+        cmd.op = parsed->op == "put" ? Op::Put : parsed->op == "get" ? Op::Get : Op::Delete;
+        cmd.key = parsed->key;
+        cmd.value = parsed->value;
+      }
+      c.scripted = true;
+      c.script.assign(script.begin(), script.end());
+      c.remaining = static_cast<int>(script.size());
+    }
+    stats_.requests_planned += c.remaining - cfg_.requests_per_client;
   }
 }
 
@@ -190,6 +217,12 @@ void Cluster::start() {
     schedule(cfg_.faults[i].at_ms, ItemKind::Fault, static_cast<int>(i));
     last_fault_ms_ = std::max(last_fault_ms_, cfg_.faults[i].at_ms);
   }
+  // Clients with a start or stop time of their own; the others start with
+  // the first leader (start_clients).
+  for (const ClientConfig& listed : cfg_.clients) {
+    if (listed.start_ms) schedule(*listed.start_ms, ItemKind::ClientStart, listed.id);
+    if (listed.stop_ms) schedule(*listed.stop_ms, ItemKind::ClientStop, listed.id);
+  }
   if (cfg_.nemesis.enabled) schedule_nemesis();
 }
 
@@ -290,6 +323,8 @@ void Cluster::dispatch(Item& item) {
       break;
     }
     case ItemKind::ClientNext: client_next(id); break;
+    case ItemKind::ClientStart: client_start(id, leader().value_or(1)); break;
+    case ItemKind::ClientStop: client_stop(id); break;
     case ItemKind::ClientTimeout: {
       ClientState& c = *clients_[id];
       if (!slot_fires(c.timeout, item, c.busy && c.timeout.gen == c.gen)) break;
@@ -494,17 +529,16 @@ void Cluster::transmit(Message& m, int batch) {
   if (drop_filter_ && drop_filter_(m)) return drop(RunStats::kTest);
   if (const char* blocked = link_blocked(m.from, m.to))
     return drop(std::string_view(blocked) == "partition" ? RunStats::kPartition : RunStats::kCut);
-  if (rng_.chance(cfg_.network.loss)) return drop(RunStats::kLoss);
-  const TimingConfig& t = cfg_.timing;
-  bool twice = rng_.chance(cfg_.network.duplicate);
+  if (rng_.chance(network_.loss)) return drop(RunStats::kLoss);
+  bool twice = rng_.chance(network_.duplicate);
   if (twice) {
     ++stats_.messages_duplicated;
     if (!sinks_.empty()) emit(rt::Duplicate{&m});
-    int64_t at = now_ + rng_.uniform(t.network_latency_min_ms, t.network_latency_max_ms);
+    int64_t at = now_ + rng_.uniform(latency_min_ms_, latency_max_ms_);
     schedule_delivery(at, Message(m));
   }
   // Independent latencies reorder messages between the same pair of actors.
-  int64_t at = now_ + rng_.uniform(t.network_latency_min_ms, t.network_latency_max_ms);
+  int64_t at = now_ + rng_.uniform(latency_min_ms_, latency_max_ms_);
   if (batch == 0) {
     schedule_delivery(at, std::move(m));
   } else {
@@ -573,11 +607,68 @@ void Cluster::cut(int from, int to, bool is_cut) {
   if (!sinks_.empty()) emit(json{{"event", is_cut ? "cut" : "uncut"}, {"from", from}, {"to", to}});
 }
 
+std::optional<int> Cluster::resolve_target(const FaultConfig& f) {
+  std::vector<int>& crashed = role_crashed_[static_cast<size_t>(f.target)];
+  if (f.action == FaultAction::Restart) {
+    // The node the latest crash of this role took down, if it is still down.
+    int id = crashed.empty() ? 0 : crashed.back();
+    if (!crashed.empty()) crashed.pop_back();
+    if (id == 0 || nodes_.is_up(id)) return std::nullopt;
+    return id;
+  }
+  std::optional<int> found = leader();
+  if (found && f.target == FaultTarget::Follower) {
+    // The lowest-id running follower in the leader's term.
+    int64_t term = nodes_.node(*found).term();
+    found.reset();
+    for (int id = 1; id <= cfg_.num_nodes && !found; ++id) {
+      const Node& n = nodes_.node(id);
+      if (nodes_.is_up(id) && n.role() == Role::Follower && n.term() == term) found = id;
+    }
+  }
+  crashed.push_back(found.value_or(0));
+  return found;
+}
+
+void Cluster::set_network(const FaultConfig& f) {
+  if (f.loss) network_.loss = *f.loss;
+  if (f.duplicate) network_.duplicate = *f.duplicate;
+  if (f.latency_min_ms) latency_min_ms_ = *f.latency_min_ms;
+  if (f.latency_max_ms) latency_max_ms_ = *f.latency_max_ms;
+  if (sinks_.empty()) return;
+  // Probabilities as the header writes them: decimal strings.
+  auto text = [](double p) {
+    std::ostringstream out;
+    out << p;
+    return out.str();
+  };
+  emit(json{{"event", "network"},
+            {"loss", text(network_.loss)},
+            {"duplicate", text(network_.duplicate)},
+            {"network_latency_min_ms", latency_min_ms_},
+            {"network_latency_max_ms", latency_max_ms_}});
+}
+
 void Cluster::apply_fault(const FaultConfig& f) {
+  int node = f.node;
+  if (f.target != FaultTarget::Node) {
+    std::optional<int> resolved = resolve_target(f);
+    if (!resolved) {
+      ++stats_.faults_skipped;
+      if (!sinks_.empty()) {
+        emit(json{{"event", "fault_skipped"},
+                  {"action", to_string(f.action)},
+                  {"target", to_string(f.target)}});
+      }
+      return;
+    }
+    node = *resolved;
+  }
   ++stats_.faults_scheduled[static_cast<size_t>(f.action)];
   switch (f.action) {
-    case FaultAction::Crash: crash(f.node); break;
-    case FaultAction::Restart: restart(f.node); break;
+    case FaultAction::Crash: crash(node); break;
+    case FaultAction::Restart: restart(node); break;
+    case FaultAction::Network: set_network(f); break;
     case FaultAction::Partition: partition(f.groups); break;
     case FaultAction::Heal: heal(); break;
     case FaultAction::Cut: cut(f.from, f.to, true); break;
@@ -692,10 +783,28 @@ void Cluster::start_clients(int leader) {
   // As in the seed, each client is handed the leader directly.
   clients_started_ = true;
   for (int c = 1; c <= cfg_.num_clients; ++c) {
-    clients_[c]->target = leader;
-    schedule(now_, ItemKind::ClientNext, c);
+    // A client with a start time of its own starts then (ClientStart).
+    const ClientConfig* listed = clients_[c]->schedule;
+    if (listed != nullptr && listed->start_ms) continue;
+    client_start(c, leader);
   }
   if (cfg_.num_clients == 0) stats_.clients_done_ms = now_;
+}
+
+void Cluster::client_start(int id, int leader) {
+  ClientState& c = *clients_[id];
+  c.target = c.schedule != nullptr && c.schedule->node ? *c.schedule->node : leader;
+  schedule(now_, ItemKind::ClientNext, id);
+}
+
+void Cluster::client_stop(int id) {
+  // No new request from now on; one in flight completes as usual.
+  ClientState& c = *clients_[id];
+  // The schedule planned no more than the client sent by then.
+  stats_.requests_planned -= c.remaining;
+  c.remaining = 0;
+  c.script.clear();
+  if (!c.busy) client_next(id);
 }
 
 Command Cluster::random_command(int client) {

@@ -92,11 +92,15 @@ struct RunStats {
   int64_t heartbeat_round_messages_after_done = 0;
   // Faults applied, by FaultAction: from the [[faults]] schedule and from the
   // nemesis (its final repair included).
-  static constexpr int kFaultKinds = static_cast<int>(FaultAction::Uncut) + 1;
+  static constexpr int kFaultKinds = static_cast<int>(FaultAction::Network) + 1;
   std::array<int64_t, kFaultKinds> faults_scheduled{};
   std::array<int64_t, kFaultKinds> faults_nemesis{};
+  // Scheduled faults with a role target (node = "leader" / "follower") that
+  // found no node to act on when they fired (not in faults_scheduled).
+  int64_t faults_skipped = 0;
   // Client requests the workload asks for (requests_per_client x num_clients,
-  // or the scripts) and those a client actually sent.
+  // or the [[clients]] schedules and test scripts; a client's stop plans no
+  // more than it sent by then) and those a client actually sent.
   int64_t requests_planned = 0;
   int64_t requests_issued = 0;
 };
@@ -167,6 +171,8 @@ class Cluster {
     HeartbeatTimer,
     StartElection,
     ClientNext,
+    ClientStart,  // a [[clients]] entry's start_ms
+    ClientStop,   // a [[clients]] entry's stop_ms
     ClientTimeout,
     ClientResend,
     Fault,
@@ -240,12 +246,17 @@ class Cluster {
   const char* link_blocked(int from, int to) const;
   void deliver(Message& msg);
   void apply_fault(const FaultConfig& f);
+  // The node a role target names now, if any (FaultConfig's comment).
+  std::optional<int> resolve_target(const FaultConfig& f);
+  void set_network(const FaultConfig& f);
   void count_nemesis(FaultAction action) { ++stats_.faults_nemesis[static_cast<size_t>(action)]; }
   void schedule_nemesis();
   void nemesis_act();
   void nemesis_repair_all();
 
   void start_clients(int leader);
+  void client_start(int client, int leader);
+  void client_stop(int client);
   void client_next(int client);
   void client_send(int client);
   void client_on_reply(const Message& reply);
@@ -285,10 +296,17 @@ class Cluster {
   int64_t next_seq_ = 1;
 
   NodeSet nodes_;  // the nodes, up or down, and each one's stable storage (what a restart reads)
+  // The network's settings: the config's, until a network fault changes them.
+  NetworkConfig network_;
+  int64_t latency_min_ms_ = 0;
+  int64_t latency_max_ms_ = 0;
   std::vector<uint64_t> election_gen_;
   std::vector<TimerSlot> election_slot_;  // index = node id
   std::vector<uint64_t> heartbeat_gen_;
 
+  // Per role target (FaultTarget index): the nodes its crashes took down and
+  // its restarts have not brought back, latest last; 0 for a skipped crash.
+  std::array<std::vector<int>, 3> role_crashed_;
   std::vector<int> group_of_;              // partition group per node (0 = all one)
   std::vector<std::pair<int, int>> cuts_;  // one-way cut links
 

@@ -501,6 +501,17 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
     t.level = 1;
     t.network_wide = true;
     text = "Network healed";
+  } else if (event == "network") {
+    t.level = 1;
+    t.network_wide = true;
+    text = "Network now: loss " + str(ev, "loss") + ", duplicate " + str(ev, "duplicate") +
+           ", latency " + n(num(ev, "network_latency_min_ms")) + ".." +
+           n(num(ev, "network_latency_max_ms")) + " ms";
+  } else if (event == "fault_skipped") {
+    t.level = 1;
+    t.network_wide = true;
+    text = "Scheduled " + str(ev, "action") + " of the " + str(ev, "target") +
+           " skipped: no node is the " + str(ev, "target") + " now";
   } else if (event == "cut" || event == "uncut") {
     t.level = 1;
     t.node = static_cast<int>(num(ev, "from"));
