@@ -70,6 +70,9 @@ struct ViewOptions {
   std::string trace_path;
   std::string out_path;    // empty: default_view_path(trace_path)
   std::string trace_name;  // the name the page gives the trace; empty: its path
+  // At most this many events in the page (0: all): a longer trace gives the
+  // page the events around its violation, or its first ones, and says so.
+  int64_t max_events = 300000;
 };
 int view_command(const ViewOptions& opts, std::ostream& out, std::ostream& err);
 // The trace's path with its extension (".jsonl") replaced by ".html".

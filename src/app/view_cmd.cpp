@@ -2,13 +2,17 @@
 // a run"). The page is tools/view/view.html with its stylesheet, its script,
 // the checker's verdict and the trace's lines written into it; nothing is
 // fetched when it is opened.
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <ostream>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -53,8 +57,40 @@ nlohmann::json verdict_json(const check::Report& report) {
   return v;
 }
 
+// Which events the page holds: all of them, or max_events of them around the
+// violation (or from the start), so a page stays small enough to open.
+struct Window {
+  int64_t first = 1, last = 0;
+};
+
+// The number of events (lines after the header) of a trace file. Not the
+// report's count: the checker stops at the first violation.
+int64_t count_events(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> buffer(1 << 20);
+  int64_t lines = 0;
+  while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
+    lines += std::count(buffer.data(), buffer.data() + in.gcount(), '\n');
+  }
+  return std::max<int64_t>(0, lines - 1);
+}
+
+Window choose_window(const check::Report& report, int64_t events, int64_t max_events) {
+  Window w{1, events};
+  if (max_events <= 0 || events <= max_events) return w;
+  int64_t start = 1;
+  if (report.violation && !report.violation->seqs.empty()) {
+    int64_t lo = report.violation->seqs.front(), hi = report.violation->seqs.back();
+    start = std::max<int64_t>(1, lo - max_events / 4);
+    if (hi >= start + max_events) start = hi - max_events + 1;
+    start = std::min(start, events - max_events + 1);
+  }
+  return Window{start, start + max_events - 1};
+}
+
 // The page: view.html with its markers replaced, in order.
-void write_page(std::ostream& out, const nlohmann::json& verdict, std::istream& trace) {
+void write_page(std::ostream& out, const nlohmann::json& verdict, std::istream& trace,
+                const Window& window) {
   std::string_view html = view_assets::view_html;
   auto emit_until = [&](std::string_view marker) {
     size_t at = html.find(marker);
@@ -66,14 +102,39 @@ void write_page(std::ostream& out, const nlohmann::json& verdict, std::istream& 
   emit_until("/*@VERDICT@*/");
   write_script_safe(out, verdict.dump());
   emit_until("/*@TRACE@*/");
-  // The lines as one JSON array (one JSON.parse in the page): the checker has
-  // just read them, so each is one valid JSON object.
+  // The header and the window's lines as one JSON array (one JSON.parse in the
+  // page): the checker has just read them, so each is one valid JSON object.
+  // A window that starts after seq 1 gives each node's first line in it the
+  // state the trace left out (schema v3), so the page knows every node's state.
   out << '[';
   std::string line;
-  bool first = true;
-  while (std::getline(trace, line)) {
-    if (!first) out << ",\n";
-    first = false;
+  std::map<int64_t, nlohmann::json> states;  // node -> last state, before the window
+  std::set<int64_t> seen;                    // nodes with a line in the window
+  for (int64_t n = 0; std::getline(trace, line); ++n) {
+    if (n == 0) {
+      write_script_safe(out, line);
+      continue;
+    }
+    if (n > window.last) break;
+    if (n < window.first) {
+      if (line.find("\"state\":") != std::string::npos) {
+        nlohmann::json ev = nlohmann::json::parse(line);
+        states[ev["node"].get<int64_t>()] = ev["state"];
+      }
+      continue;
+    }
+    out << ",\n";
+    if (window.first > 1 && line.find("\"node\":") != std::string::npos) {
+      nlohmann::json ev = nlohmann::json::parse(line);
+      if (ev.contains("node") && ev["node"].is_number()) {
+        int64_t node = ev["node"].get<int64_t>();
+        if (seen.insert(node).second && !ev.contains("state") && states.count(node)) {
+          ev["state"] = states[node];
+          write_script_safe(out, ev.dump());
+          continue;
+        }
+      }
+    }
     write_script_safe(out, line);
   }
   out << ']';
@@ -122,13 +183,23 @@ int view_command(const ViewOptions& opts, std::ostream& out, std::ostream& err) 
     return 2;
   }
   std::ifstream trace(path, std::ios::binary);
-  write_page(file.stream(), verdict_json(report), trace);
+  const int64_t events = count_events(path);
+  Window window = choose_window(report, events, opts.max_events);
+  nlohmann::json verdict = verdict_json(report);
+  verdict["events"] = events;
+  verdict["first"] = window.first;
+  verdict["last"] = window.last;
+  write_page(file.stream(), verdict, trace, window);
   if (!file.commit()) {
     err << "raftkv view: " << file.error() << '\n';
     return 2;
   }
-  const std::string verdict = report.ok() ? "ok" : report.violation->check;
-  out << "wrote " << out_path << " (" << report.events << " events, verdict: " << verdict << ")\n";
+  const std::string verdict_name = report.ok() ? "ok" : report.violation->check;
+  out << "wrote " << out_path << " (";
+  if (window.first != 1 || window.last != events) {
+    out << "events " << window.first << ".." << window.last << " of ";
+  }
+  out << events << " events, verdict: " << verdict_name << ")\n";
   return report.ok() ? 0 : 1;
 }
 

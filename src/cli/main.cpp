@@ -129,6 +129,12 @@ int main(int argc, char** argv) {
   view_cmd->add_option("trace", view.trace_path, "Trace file (JSON lines)")->required();
   view_cmd->add_option("--out,-o", view.out_path,
                        "Output HTML file (default: the trace's path with .html)");
+  view_cmd
+      ->add_option("--max-events", view.max_events,
+                   "At most this many events in the page (0: all); a longer trace shows those "
+                   "around its violation, or its first ones")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 
   raftkv::BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Measure emulator throughput (tracing off and on)");

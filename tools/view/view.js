@@ -9,7 +9,10 @@
   const header = T[0];
   const cfg = header.config;
   const N = cfg.num_nodes;
-  const last = T.length - 1; // T[seq] is the event with that seq
+  // T[i] is the i-th event the page holds: the event with seq i + base (the
+  // page may hold a window of a long trace: `raftkv view --max-events`).
+  const last = T.length - 1;
+  const base = last ? T[1].seq - 1 : 0;
   const endT = T[last].t;
 
   // ---- lanes: one per node, then one per client (client 0: scenarios' requests)
@@ -54,7 +57,8 @@
   const markers = []; // [seq, kind] partition, heal, cut, uncut: drawn across node lanes
   const ops = []; // client operations {lane, s0, t0, s1, t1, cmd, result}
   const openOps = new Map();
-  const sendBuckets = []; // type -> counts per second
+  const sendBuckets = []; // type -> counts per bucket of sendBucket ms
+  const sendBucket = Math.max(1, niceStep(endT, 60));
   const candidates = [], leaders = []; // times
   const latencies = [];
   let delivered = 0, dropped = 0, maxLatency = 0;
@@ -70,7 +74,7 @@
   function noteSend(ev, msg, lane) {
     const type = typeOf(msg);
     sent.set(msg.id, [ev.seq, ev.t, lane, type]);
-    const sec = Math.floor(ev.t / 1000);
+    const sec = Math.floor(ev.t / sendBucket);
     const b = sendBuckets[type] || (sendBuckets[type] = []);
     b[sec] = (b[sec] || 0) + 1;
   }
@@ -180,7 +184,7 @@
 
   // ---- verdict banner
   const banner = document.getElementById('verdict');
-  const highlighted = new Set(V.seqs || []);
+  const highlighted = new Set((V.seqs || []).map((s) => s - base).filter((i) => i >= 1 && i <= last));
   if (V.ok) {
     banner.className = 'verdict ok';
     banner.textContent = 'OK: ' + V.trace + ' passes every check (' + V.events + ' events)' +
@@ -194,7 +198,14 @@
     banner.appendChild(ex);
   }
   document.getElementById('title').textContent = N + ' nodes, ' + cfg.num_clients + ' clients, seed ' +
-    header.seed + ', ' + last + ' events, ' + endT + ' ms';
+    header.seed + ', ' + V.events + ' events, ' + endT + ' ms';
+  if (V.first !== 1 || V.last !== V.events) {
+    const w = document.createElement('span');
+    w.className = 'explanation';
+    w.textContent = 'This page holds events ' + V.first + '..' + V.last + ' of ' + V.events +
+      ' (raftkv view --max-events)' + (V.first > 1 ? '; entries appended before event ' + V.first + ' show as blank cells' : '') + '.';
+    banner.appendChild(w);
+  }
 
   // ---- message type checkboxes
   const hidden = new Set();
@@ -437,7 +448,7 @@
       v0 = drag.v0 - dt; v1 = drag.v1 - dt; draw(); return;
     }
     const s = eventAt(e.offsetX, e.offsetY);
-    if (s) {
+    if (s && !(window.raftkvView && window.raftkvView.noTips)) {
       tip.textContent = JSON.stringify(T[s]);
       tip.style.left = Math.min(e.clientX + 12, window.innerWidth - 620) + 'px';
       tip.style.top = (e.clientY + 14) + 'px'; tip.style.display = 'block';
@@ -540,7 +551,7 @@
   function setCursor(s, follow = true) {
     cursor = s; slider.value = s;
     const ev = T[s];
-    document.getElementById('cursor-label').textContent = 'seq ' + s + ' / ' + last + ', t = ' + ev.t + ' ms, ' + ev.event;
+    document.getElementById('cursor-label').textContent = 'seq ' + ev.seq + ' / ' + V.events + ', t = ' + ev.t + ' ms, ' + ev.event;
     document.getElementById('line').textContent = JSON.stringify(ev, null, 1);
     if (follow && (ev.t < v0 || ev.t > v1)) { const w = v1 - v0; v0 = ev.t - w / 2; v1 = ev.t + w / 2; }
     showLogs();
@@ -578,7 +589,9 @@
     });
   }
   function plots() {
-    const secs = endT / 1000;
+    // Time in seconds, bucketed by a round share of the run (1 s for long runs).
+    const bucket = Math.max(1, niceStep(endT, 60)), secs = endT / 1000, perSec = 1000 / bucket;
+    const nb = Math.floor(endT / bucket) + 1;
     // commit index: a point per change, thinned to one per pixel column
     const commitSeries = [];
     let ymax = 1;
@@ -602,29 +615,31 @@
     for (const l of latencies) hist[Math.min(bins - 1, Math.floor(l / bw))]++;
     plot('plot-latency', maxLat, Math.max(...hist), [{ kind: 'bars', color: '#2874a6', xs: hist.map((_, i) => i * bw), ys: hist, name: latencies.length + ' operations' }], 'latency (ms)');
     // messages per second by type
-    const nsec = Math.floor(endT / 1000) + 1;
     let mmax = 1;
     const msgSeries = typeNames.map((name, k) => {
       const xs = [], ys = [];
-      for (let i = 0; i < nsec; i++) { const v = (sendBuckets[k] || [])[i] || 0; xs.push(i + 0.5); ys.push(v); mmax = Math.max(mmax, v); }
+      for (let i = 0; i < nb; i++) {
+        const v = ((sendBuckets[k] || [])[i] || 0) * perSec;
+        xs.push((i + 0.5) * bucket / 1000); ys.push(v); mmax = Math.max(mmax, v);
+      }
       return { name, color: typeColor(name), xs, ys };
     });
-    plot('plot-msgs', nsec, mmax, msgSeries, 'time (s)');
+    plot('plot-msgs', nb * bucket / 1000, mmax, msgSeries, 'time (s), ' + bucket + ' ms buckets');
     // elections
-    const eb = new Array(nsec).fill(0);
-    for (const t of candidates) eb[Math.floor(t / 1000)]++;
-    plot('plot-elections', nsec, Math.max(...eb), [
-      { kind: 'bars', color: '#d35400', xs: eb.map((_, i) => i), ys: eb, name: candidates.length + ' candidacies' },
-      { kind: 'ticks', color: '#1e8449', xs: leaders.map((t) => t / 1000), name: leaders.length + ' leaders' }], 'time (s)');
+    const eb = new Array(nb).fill(0);
+    for (const t of candidates) eb[Math.floor(t / bucket)] += perSec;
+    plot('plot-elections', nb * bucket / 1000, Math.max(...eb), [
+      { kind: 'bars', color: '#d35400', xs: eb.map((_, i) => i * bucket / 1000), ys: eb, name: candidates.length + ' candidacies' },
+      { kind: 'ticks', color: '#1e8449', xs: leaders.map((t) => t / 1000), name: leaders.length + ' leaders' }], 'time (s), ' + bucket + ' ms buckets');
   }
 
   // ---- open: at the violation, else at the start
   resize();
-  if (!V.ok && V.seqs.length) {
-    const ts = V.seqs.map((s) => T[s].t);
+  if (highlighted.size) {
+    const ts = [...highlighted].map((s) => T[s].t);
     const lo = Math.min(...ts), hi = Math.max(...ts), pad = Math.max(20, (hi - lo) * 0.15);
     v0 = lo - pad; v1 = hi + pad;
-    setCursor(Math.max(...V.seqs), false);
+    setCursor(Math.max(...highlighted), false);
   } else {
     setCursor(1, false);
   }
