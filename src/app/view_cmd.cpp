@@ -149,7 +149,8 @@ std::string default_view_path(const std::string& trace_path) {
   std::string base = trace_path;
   size_t slash = base.find_last_of('/');
   size_t dot = base.find_last_of('.');
-  if (dot != std::string::npos && (slash == std::string::npos || dot > slash + 1)) {
+  size_t name_start = slash == std::string::npos ? 0 : slash + 1;
+  if (dot != std::string::npos && dot > name_start) {
     base.erase(dot);
   }
   return base + ".html";
