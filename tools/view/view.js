@@ -564,7 +564,7 @@
     const L = 44, B = 24, R = 8, Tp = 8, w = c.width - L - R, h = c.height - B - Tp;
     g.clearRect(0, 0, c.width, c.height);
     g.font = '10px system-ui, sans-serif'; g.strokeStyle = '#999'; g.fillStyle = '#555';
-    xmax = Math.max(xmax, 1); ymax = Math.max(ymax, 1);
+    xmax = Math.max(xmax, 1e-6); ymax = Math.max(ymax, 1);
     const X = (x) => L + x / xmax * w, Y = (y) => Tp + h - y / ymax * h;
     g.beginPath(); g.moveTo(L, Tp); g.lineTo(L, Tp + h); g.lineTo(L + w, Tp + h); g.stroke();
     const xs = niceStep(xmax, 6), ys = niceStep(ymax, 5);
@@ -590,7 +590,9 @@
   }
   function plots() {
     // Time in seconds, bucketed by a round share of the run (1 s for long runs).
-    const bucket = Math.max(1, niceStep(endT, 60)), secs = endT / 1000, perSec = 1000 / bucket;
+    const bucket = Math.max(1, niceStep(endT, 60)), perSec = 1000 / bucket;
+    // The time axis in seconds, or in milliseconds for a run under 5 s.
+    const U = endT < 5000 ? 1 : 1000, unit = U === 1 ? 'ms' : 's', secs = endT / U;
     const nb = Math.floor(endT / bucket) + 1;
     // commit index: a point per change, thinned to one per pixel column
     const commitSeries = [];
@@ -599,7 +601,7 @@
       const xs = [], ys = [];
       let lastX = -1, prev = -1;
       stateSeqs[n].forEach((s, i) => {
-        const c = states[n][i].commit, x = T[s].t / 1000;
+        const c = states[n][i].commit, x = T[s].t / U;
         if (c === prev) return;
         prev = c; ymax = Math.max(ymax, c);
         if (xs.length && x - lastX < secs / 1000) { ys[ys.length - 1] = c; return; }
@@ -607,7 +609,7 @@
       });
       commitSeries.push({ name: 'node ' + n, color: 'hsl(' + (n * 67 % 360) + ',60%,40%)', xs, ys });
     }
-    plot('plot-commit', secs, ymax, commitSeries, 'time (s)');
+    plot('plot-commit', secs, ymax, commitSeries, 'time (' + unit + ')');
     // latency histogram
     let maxLat = 1;
     for (const l of latencies) if (l > maxLat) maxLat = l;
@@ -620,17 +622,17 @@
       const xs = [], ys = [];
       for (let i = 0; i < nb; i++) {
         const v = ((sendBuckets[k] || [])[i] || 0) * perSec;
-        xs.push((i + 0.5) * bucket / 1000); ys.push(v); mmax = Math.max(mmax, v);
+        xs.push((i + 0.5) * bucket / U); ys.push(v); mmax = Math.max(mmax, v);
       }
       return { name, color: typeColor(name), xs, ys };
     });
-    plot('plot-msgs', nb * bucket / 1000, mmax, msgSeries, 'time (s), ' + bucket + ' ms buckets');
+    plot('plot-msgs', nb * bucket / U, mmax, msgSeries, 'time (' + unit + '), ' + bucket + ' ms buckets');
     // elections
     const eb = new Array(nb).fill(0);
     for (const t of candidates) eb[Math.floor(t / bucket)] += perSec;
-    plot('plot-elections', nb * bucket / 1000, Math.max(...eb), [
-      { kind: 'bars', color: '#d35400', xs: eb.map((_, i) => i * bucket / 1000), ys: eb, name: candidates.length + ' candidacies' },
-      { kind: 'ticks', color: '#1e8449', xs: leaders.map((t) => t / 1000), name: leaders.length + ' leaders' }], 'time (s), ' + bucket + ' ms buckets');
+    plot('plot-elections', nb * bucket / U, Math.max(...eb), [
+      { kind: 'bars', color: '#d35400', xs: eb.map((_, i) => i * bucket / U), ys: eb, name: candidates.length + ' candidacies' },
+      { kind: 'ticks', color: '#1e8449', xs: leaders.map((t) => t / U), name: leaders.length + ' leaders' }], 'time (' + unit + '), ' + bucket + ' ms buckets');
   }
 
   // ---- open: at the violation, else at the start
