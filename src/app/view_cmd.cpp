@@ -88,7 +88,9 @@ Window choose_window(const check::Report& report, int64_t events, int64_t max_ev
   return Window{start, start + max_events - 1};
 }
 
-// The page: view.html with its markers replaced, in order.
+// The page: view.html with its markers replaced, in order: our stylesheet,
+// uPlot's, the verdict, the trace, uPlot's script (vendored from npm by the
+// build, tools/view/vendor), ours.
 void write_page(std::ostream& out, const nlohmann::json& verdict, std::istream& trace,
                 const Window& window) {
   std::string_view html = view_assets::view_html;
@@ -99,6 +101,8 @@ void write_page(std::ostream& out, const nlohmann::json& verdict, std::istream& 
   };
   emit_until("/*@CSS@*/");
   out << view_assets::view_css;
+  emit_until("/*@UPLOT_CSS@*/");
+  out << view_assets::uPlot_min_css;
   emit_until("/*@VERDICT@*/");
   write_script_safe(out, verdict.dump());
   emit_until("/*@TRACE@*/");
@@ -138,6 +142,8 @@ void write_page(std::ostream& out, const nlohmann::json& verdict, std::istream& 
     write_script_safe(out, line);
   }
   out << ']';
+  emit_until("/*@UPLOT_JS@*/");
+  out << view_assets::uPlot_iife_min_js;  // embed.cmake made sure it holds no "</script"
   emit_until("/*@JS@*/");
   out << view_assets::view_js;
   out << html;

@@ -80,6 +80,8 @@ try {
         `violation highlighted: ${first.stats.highlightsDrawn} of seqs ${verdict.seqs.join(', ')} circled in the opening view`);
       check(verdict.seqs.includes(first.cursor), `the view opens at the violation (cursor at seq ${first.cursor})`);
     }
+    const charts = await page.evaluate(() => ({ n: raftkvView.charts, uplot: typeof uPlot, canvases: document.querySelectorAll('#plots canvas').length }));
+    check(charts.uplot === 'function' && charts.n === 4 && charts.canvases >= 4, `plots: ${charts.n} uPlot charts (uPlot is a ${charts.uplot})`);
     await page.screenshot({ path: path.join(out, name + '.png'), fullPage: true });
     // Whole run: every delivered arrow drawn (when the range is small enough to draw them).
     const all = await page.evaluate(() => { raftkvView.zoomAll(); return { ...raftkvView.stats }; });

@@ -58,7 +58,7 @@
   const ops = []; // client operations {lane, s0, t0, s1, t1, cmd, result}
   const openOps = new Map();
   const sendBuckets = []; // type -> counts per bucket of sendBucket ms
-  const sendBucket = Math.max(1, niceStep(endT, 60));
+  const sendBucket = Math.max(1, niceStep(endT, 80));
   const candidates = [], leaders = []; // times
   const latencies = [];
   let delivered = 0, dropped = 0, maxLatency = 0;
@@ -558,81 +558,60 @@
     draw();
   }
 
-  // ---- plots (drawn on canvas here: axes, lines, bars)
-  function plot(id, xmax, ymax, series, xlabel) {
-    const c = document.getElementById(id), g = c.getContext('2d');
-    const L = 44, B = 24, R = 8, Tp = 8, w = c.width - L - R, h = c.height - B - Tp;
-    g.clearRect(0, 0, c.width, c.height);
-    g.font = '10px system-ui, sans-serif'; g.strokeStyle = '#999'; g.fillStyle = '#555';
-    xmax = Math.max(xmax, 1e-6); ymax = Math.max(ymax, 1);
-    const X = (x) => L + x / xmax * w, Y = (y) => Tp + h - y / ymax * h;
-    g.beginPath(); g.moveTo(L, Tp); g.lineTo(L, Tp + h); g.lineTo(L + w, Tp + h); g.stroke();
-    const xs = niceStep(xmax, 6), ys = niceStep(ymax, 5);
-    g.textAlign = 'center';
-    for (let x = 0; x <= xmax; x += xs) g.fillText(+x.toFixed(2), X(x), Tp + h + 12);
-    g.fillText(xlabel, L + w / 2, Tp + h + 22);
-    g.textAlign = 'right';
-    for (let y = 0; y <= ymax; y += ys) g.fillText(+y.toFixed(2), L - 3, Y(y) + 3);
-    series.forEach((sr, k) => {
-      g.strokeStyle = g.fillStyle = sr.color;
-      if (sr.kind === 'bars') {
-        const bw = Math.max(1, w / sr.ys.length - 1);
-        sr.ys.forEach((y, i) => { if (y) g.fillRect(X(sr.xs[i]), Y(y), bw, Tp + h - Y(y)); });
-      } else if (sr.kind === 'ticks') {
-        sr.xs.forEach((x) => { g.fillRect(X(x) - 1, Tp, 2, 6); });
-      } else {
-        g.beginPath();
-        sr.xs.forEach((x, i) => { if (i) g.lineTo(X(x), Y(sr.ys[i])); else g.moveTo(X(x), Y(sr.ys[i])); });
-        g.stroke();
-      }
-      if (sr.name) { g.textAlign = 'left'; g.fillText(sr.name, L + 6 + (k % 4) * 125, Tp + 10 + Math.floor(k / 4) * 11); }
-    });
+  // ---- plots, with uPlot (vendored into the page from npm by the build)
+  const charts = [];
+  function chart(id, xlabel, ylabel, xs, series) {
+    const opts = {
+      width: 560, height: 230,
+      scales: { x: { time: false } },
+      axes: [{ label: xlabel }, { label: ylabel }],
+      series: [{ label: xlabel }, ...series.map((sr) => ({
+        label: sr.label, stroke: sr.color, width: 1.5,
+        fill: sr.bars ? sr.color : undefined,
+        paths: sr.bars ? uPlot.paths.bars({ size: [0.9] }) : sr.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined,
+        points: sr.points ? { show: true, size: 7 } : { show: false },
+        ...(sr.points ? { paths: () => null } : {}),
+      }))],
+      legend: { live: true },
+    };
+    charts.push(new uPlot(opts, [xs, ...series.map((sr) => sr.ys)], document.getElementById(id)));
   }
   function plots() {
-    // Time in seconds, bucketed by a round share of the run (1 s for long runs).
-    const bucket = Math.max(1, niceStep(endT, 60)), perSec = 1000 / bucket;
-    // The time axis in seconds, or in milliseconds for a run under 5 s.
-    const U = endT < 5000 ? 1 : 1000, unit = U === 1 ? 'ms' : 's', secs = endT / U;
+    // Time in seconds, or in milliseconds for a run under 5 s; one bucket per
+    // round share of the run.
+    const bucket = Math.max(1, niceStep(endT, 80)), perSec = 1000 / bucket;
+    const U = endT < 5000 ? 1 : 1000, unit = U === 1 ? 'ms' : 's';
     const nb = Math.floor(endT / bucket) + 1;
-    // commit index: a point per change, thinned to one per pixel column
-    const commitSeries = [];
-    let ymax = 1;
+    const xs = []; for (let i = 0; i < nb; i++) xs.push(i * bucket / U);
+    // commit index per node at the end of each bucket
+    const commit = [];
     for (let n = 1; n <= N; n++) {
-      const xs = [], ys = [];
-      let lastX = -1, prev = -1;
-      stateSeqs[n].forEach((s, i) => {
-        const c = states[n][i].commit, x = T[s].t / U;
-        if (c === prev) return;
-        prev = c; ymax = Math.max(ymax, c);
-        if (xs.length && x - lastX < secs / 1000) { ys[ys.length - 1] = c; return; }
-        xs.push(x); ys.push(c); lastX = x;
-      });
-      commitSeries.push({ name: 'node ' + n, color: 'hsl(' + (n * 67 % 360) + ',60%,40%)', xs, ys });
+      const ys = new Array(nb).fill(null);
+      stateSeqs[n].forEach((s, i) => { ys[Math.floor(T[s].t / bucket)] = states[n][i].commit; });
+      let prev = null;
+      for (let i = 0; i < nb; i++) { if (ys[i] === null) ys[i] = prev; else prev = ys[i]; }
+      commit.push({ label: 'node ' + n, color: 'hsl(' + (n * 67 % 360) + ',60%,40%)', ys, stepped: true });
     }
-    plot('plot-commit', secs, ymax, commitSeries, 'time (' + unit + ')');
-    // latency histogram
+    chart('plot-commit', 'time (' + unit + ')', 'commit index', xs, commit);
+    // latency histogram of completed client operations
     let maxLat = 1;
     for (const l of latencies) if (l > maxLat) maxLat = l;
-    const bins = 40, bw = maxLat / bins, hist = new Array(bins).fill(0);
+    const bins = Math.min(40, maxLat + 1), bw = (maxLat + 1) / bins, hist = new Array(bins).fill(0);
     for (const l of latencies) hist[Math.min(bins - 1, Math.floor(l / bw))]++;
-    plot('plot-latency', maxLat, Math.max(...hist), [{ kind: 'bars', color: '#2874a6', xs: hist.map((_, i) => i * bw), ys: hist, name: latencies.length + ' operations' }], 'latency (ms)');
-    // messages per second by type
-    let mmax = 1;
-    const msgSeries = typeNames.map((name, k) => {
-      const xs = [], ys = [];
-      for (let i = 0; i < nb; i++) {
-        const v = ((sendBuckets[k] || [])[i] || 0) * perSec;
-        xs.push((i + 0.5) * bucket / U); ys.push(v); mmax = Math.max(mmax, v);
-      }
-      return { name, color: typeColor(name), xs, ys };
-    });
-    plot('plot-msgs', nb * bucket / U, mmax, msgSeries, 'time (' + unit + '), ' + bucket + ' ms buckets');
-    // elections
-    const eb = new Array(nb).fill(0);
-    for (const t of candidates) eb[Math.floor(t / bucket)] += perSec;
-    plot('plot-elections', nb * bucket / U, Math.max(...eb), [
-      { kind: 'bars', color: '#d35400', xs: eb.map((_, i) => i * bucket / U), ys: eb, name: candidates.length + ' candidacies' },
-      { kind: 'ticks', color: '#1e8449', xs: leaders.map((t) => t / U), name: leaders.length + ' leaders' }], 'time (' + unit + '), ' + bucket + ' ms buckets');
+    chart('plot-latency', 'latency (ms)', 'operations', hist.map((_, i) => +(i * bw).toFixed(2)),
+      [{ label: latencies.length + ' operations', color: '#2874a6', ys: hist, bars: true }]);
+    // messages per second by type (sent)
+    chart('plot-msgs', 'time (' + unit + '), ' + bucket + ' ms buckets', 'messages/s', xs, typeNames.map((name, k) => ({
+      label: name, color: typeColor(name),
+      ys: xs.map((_, i) => ((sendBuckets[k] || [])[i] || 0) * perSec),
+    })));
+    // elections: candidacies and leaders per second
+    const cb = new Array(nb).fill(0), lb = new Array(nb).fill(0);
+    for (const t of candidates) cb[Math.floor(t / bucket)] += perSec;
+    for (const t of leaders) lb[Math.floor(t / bucket)] += perSec;
+    chart('plot-elections', 'time (' + unit + '), ' + bucket + ' ms buckets', 'per second', xs, [
+      { label: candidates.length + ' candidacies', color: '#d35400', ys: cb, bars: true },
+      { label: leaders.length + ' leaders', color: '#1e8449', ys: lb.map((v) => v || null), points: true }]);
   }
 
   // ---- open: at the violation, else at the start
@@ -651,6 +630,6 @@
   window.raftkvView = {
     lanes: lanes.length, delivered, dropped, arrows: A.t0.length, stats, typeNames,
     get cursor() { return cursor; }, setCursor, zoomAll: () => { v0 = 0; v1 = Math.max(endT, 1); draw(); },
-    logsText: () => logsBox.innerText, highlighted: [...highlighted], ready: true,
+    logsText: () => logsBox.innerText, highlighted: [...highlighted], charts: charts.length, ready: true,
   };
 })();
