@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <set>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include "app/atomic_file.h"
 #include "app/commands.h"
+#include "app/progress.h"
 #include "check/checker.h"
 // Generated from tools/view/ by tools/view/embed.cmake (not a layer of src/).
 #include <view_assets.h>
@@ -178,7 +180,18 @@ int view_command(const ViewOptions& opts, std::ostream& out, std::ostream& err) 
   }
   check::Report report;
   try {
-    report = check::check_trace_file(path);
+    // A large trace takes a while: say how far the checks got (stderr, terminals only).
+    Progress progress(err, "view " + path, "MB");
+    if (progress.enabled()) {
+      std::ifstream file(path, std::ios::binary);
+      std::unique_ptr<std::istream> in = progress_input(file, file_size(path), progress);
+      report = check::check_trace(*in, path, {}, [path]() -> std::unique_ptr<std::istream> {
+        return std::make_unique<std::ifstream>(path, std::ios::binary);
+      });
+      progress.finish();
+    } else {
+      report = check::check_trace_file(path);
+    }
   } catch (const check::TraceFormatError& e) {
     err << "raftkv view: malformed trace: " << e.what() << '\n';
     return 2;
