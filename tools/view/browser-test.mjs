@@ -107,12 +107,27 @@ try {
       return { before, after };
     });
     check(hiddenDrawn.after === 0 && hiddenDrawn.before > 0, `type checkboxes hide arrows (${hiddenDrawn.before} -> ${hiddenDrawn.after})`);
-    // Hover over an event shows its trace line.
-    const box = await page.$eval('#diagram', (c) => { const r = c.getBoundingClientRect(); return { x: r.x, y: r.y }; });
+    // Hovering an event shows its trace line; clicking it moves the cursor there.
     await page.evaluate(() => raftkvView.setCursor(1));
+    const target = await page.evaluate(() => {
+      for (let i = 2; i < 400; i++) {
+        const xy = raftkvView.eventXY(i);
+        if (xy) return { i, ...xy };
+      }
+      return null;
+    });
+    if (target) {
+      await page.mouse.move(target.x, target.y);
+      const tip = await page.evaluate(() => raftkvView.tooltip());
+      check(/"seq":\d+/.test(tip) && tip.startsWith('{'), 'hover shows a trace line: ' + tip.slice(0, 80));
+      await page.mouse.click(target.x, target.y);
+      const at = await page.evaluate(() => raftkvView.cursor);
+      check(at > 1, `click moves the cursor to the event there (seq ${at})`);
+    } else {
+      check(false, 'an event to hover in the opening view');
+    }
     check(requests.length === 0, 'no network requests: ' + (requests.join(' ') || 'none'));
     check(errors.length === 0, 'no console errors' + (errors.length ? ': ' + errors.join(' | ') : ''));
-    void box;
     await page.close();
   }
 } finally {

@@ -159,6 +159,10 @@
     }
   }
 
+  // Client operations are in invocation order; the longest bounds the search for the visible ones.
+  let maxOpTime = 0;
+  for (const op of ops) maxOpTime = Math.max(maxOpTime, op.t1 - op.t0);
+
   // ---- helpers
   function lowerBound(arr, x, key) { // first i with key(arr[i]) >= x
     let lo = 0, hi = arr.length;
@@ -295,8 +299,9 @@
       stats.lanesDrawn++;
     });
     // client operations: invocation to completion
-    for (const op of ops) {
-      if (op.t1 < v0 || op.t0 > v1) continue;
+    for (let i = lowerBound(ops, v0 - maxOpTime, (op) => op.t0); i < ops.length && ops[i].t0 <= v1; i++) {
+      const op = ops[i];
+      if (op.t1 < v0) continue;
       const y = laneY(op.lane) - 6;
       const x0 = xOf(op.t0), x1 = xOf(op.t1);
       const status = op.result ? op.result.status : 'unknown';
@@ -448,7 +453,7 @@
       v0 = drag.v0 - dt; v1 = drag.v1 - dt; draw(); return;
     }
     const s = eventAt(e.offsetX, e.offsetY);
-    if (s && !(window.raftkvView && window.raftkvView.noTips)) {
+    if (s) {
       tip.textContent = JSON.stringify(T[s]);
       tip.style.left = Math.min(e.clientX + 12, window.innerWidth - 620) + 'px';
       tip.style.top = (e.clientY + 14) + 'px'; tip.style.display = 'block';
@@ -630,6 +635,13 @@
   window.raftkvView = {
     lanes: lanes.length, delivered, dropped, arrows: A.t0.length, stats, typeNames,
     get cursor() { return cursor; }, setCursor, zoomAll: () => { v0 = 0; v1 = Math.max(endT, 1); draw(); },
+    // Where event i (1-based, in the page) is drawn, in client coordinates, or null off screen.
+    eventXY: (i) => {
+      const l = laneOfEvent(T[i]), r = canvas.getBoundingClientRect();
+      if (l < 0 || T[i].t < v0 || T[i].t > v1) return null;
+      return { x: r.left + xOf(T[i].t), y: r.top + laneY(l) };
+    },
+    tooltip: () => (tip.style.display === 'none' ? '' : tip.textContent),
     logsText: () => logsBox.innerText, highlighted: [...highlighted], charts: charts.length, ready: true,
   };
 })();
