@@ -508,7 +508,7 @@ TEST_CASE("an unknown subcommand is named as unknown", "[cli]") {
   INFO(r.out);
   CHECK(r.code == 2);
   CHECK_THAT(r.out, Catch::Contains("raftkv: unknown command 'frobnicate' (expected run, check, "
-                                    "replay, export-tla, export-shiviz or bench)"));
+                                    "replay, export-tla, export-shiviz, view or bench)"));
   Result typo = raftkv("chekc traces/default.jsonl");
   CHECK(typo.code == 2);
   CHECK_THAT(typo.out, Catch::Contains("unknown command 'chekc' (did you mean 'check'?)"));

@@ -32,6 +32,7 @@ struct RunOptions {
   NarrateOptions narrative;               // --verbosity, --node, --client
   std::vector<std::string> planted_bugs;  // --plant-bug NAME (testing the tests)
   bool check = false;                     // run every check of `raftkv check` on the run
+  std::string view_path;                  // write `raftkv view`'s page of the run here
 };
 int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err);
 
@@ -60,6 +61,22 @@ int export_tla_command(const std::string& trace_path, const std::string& out_pat
 // Exit 0 on success, 2 on unreadable or malformed input.
 int export_shiviz_command(const std::string& trace_path, const std::string& out_path,
                           std::ostream& out, std::ostream& err);
+
+// `raftkv view`: one self-contained HTML page of a trace, with the verdict of
+// the checks of `raftkv check` (README, "Seeing a run"). Exit 0 when the page
+// is written and the trace passes, 1 when it is written and the trace violates
+// a check, 2 on unreadable or malformed input (nothing written).
+struct ViewOptions {
+  std::string trace_path;
+  std::string out_path;    // empty: default_view_path(trace_path)
+  std::string trace_name;  // the name the page gives the trace; empty: its path
+  // At most this many events in the page (0: all): a longer trace gives the
+  // page the events around its violation, or its first ones, and says so.
+  int64_t max_events = 300000;
+};
+int view_command(const ViewOptions& opts, std::ostream& out, std::ostream& err);
+// The trace's path with its extension (".jsonl") replaced by ".html".
+std::string default_view_path(const std::string& trace_path);
 
 struct BenchOptions {
   int64_t ops = 20000;  // committed client operations per scenario (at least)

@@ -115,10 +115,10 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
         << "': it is the config file '" << config_path << "'\n";
     return 2;
   }
-  // --check needs the trace: the user's file if there is one, else a temp file.
+  // --check and --view need the trace: the user's file if there is one, else a temp file.
   std::optional<TempTrace> temp;
   std::string trace_path = opts.trace_path;
-  if (opts.check && trace_path.empty()) {
+  if ((opts.check || !opts.view_path.empty()) && trace_path.empty()) {
     temp.emplace();
     if (temp->path().empty()) {
       err << "raftkv run --check: cannot create a temporary trace file (set TMPDIR)\n";
@@ -181,6 +181,14 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
   if (opts.check)
     status =
         std::max(status, check_run_trace(trace_path, temp ? "this run" : trace_path, out, err));
+  if (!opts.view_path.empty()) {
+    ViewOptions view;
+    view.trace_path = trace_path;
+    view.out_path = opts.view_path;
+    view.trace_name = temp ? "this run" : trace_path;
+    // The page shows the verdict; only --check lets it change the exit status.
+    if (view_command(view, out, err) == 2) status = 2;
+  }
   return status;
 }
 

@@ -76,6 +76,8 @@ int main(int argc, char** argv) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   run_cmd->add_flag("--check", run.check,
                     "Run every check of `raftkv check` on this run; exit 1 on a violation");
+  run_cmd->add_option("--view", run.view_path,
+                      "Write the run's view (as `raftkv view` does) to this HTML file");
 
   raftkv::CheckCommandOptions check;
   auto* check_cmd = app.add_subcommand(
@@ -118,6 +120,21 @@ int main(int argc, char** argv) {
       ->add_option("out", shiviz_out,
                    "Output file: the parsing regex on line 1, then one event per line")
       ->required();
+
+  raftkv::ViewOptions view;
+  auto* view_cmd = app.add_subcommand(
+      "view",
+      "Write one self-contained HTML page showing a trace: space-time diagram, logs at a "
+      "moment, client operations, plots and the verdict of `raftkv check`");
+  view_cmd->add_option("trace", view.trace_path, "Trace file (JSON lines)")->required();
+  view_cmd->add_option("--out,-o", view.out_path,
+                       "Output HTML file (default: the trace's path with .html)");
+  view_cmd
+      ->add_option("--max-events", view.max_events,
+                   "At most this many events in the page (0: all); a longer trace shows those "
+                   "around its violation, or its first ones")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 
   raftkv::BenchOptions bench;
   auto* bench_cmd = app.add_subcommand("bench", "Measure emulator throughput (tracing off and on)");
@@ -188,6 +205,7 @@ int main(int argc, char** argv) {
     if (narrative_flags_given(replay_cmd)) replay.narrate = true;
     return raftkv::replay_command(replay, std::cout, std::cerr);
   }
+  if (view_cmd->parsed()) return raftkv::view_command(view, std::cout, std::cerr);
   if (bench_cmd->parsed()) return raftkv::bench_command(bench, std::cout, std::cerr);
   return 2;
 }

@@ -1,0 +1,169 @@
+// raftkv view: the page holds the trace and the checker's verdict, bad input
+// is refused as `raftkv check` refuses it, and the page lands where the README
+// says. What the page draws is tested in a browser (tools/view/browser-test).
+#include <sys/wait.h>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "app/commands.h"
+#include "support.h"
+
+using namespace raftkv;
+using namespace raftkv::testing;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Shell {
+  int code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+Shell shell(const std::string& command) {
+  std::string cmd = std::string("cd '") + RAFTKV_SOURCE_DIR + "' && " + command + " 2>&1";
+  Shell r;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+  int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A fresh directory of its own for each test.
+fs::path scratch(const std::string& name) {
+  fs::path dir = fs::path(std::string(RAFTKV_BINARY) + ".view-" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+const std::string kSource = RAFTKV_SOURCE_DIR;
+
+}  // namespace
+
+TEST_CASE("view: the page holds every line of the trace and the verdict", "[view]") {
+  fs::path dir = scratch("ok");
+  ViewOptions opts;
+  opts.trace_path = kSource + "/traces/default.jsonl";
+  opts.out_path = (dir / "default.html").string();
+  std::ostringstream out, err;
+  REQUIRE(view_command(opts, out, err) == 0);
+  CHECK(err.str().empty());
+  CHECK_THAT(out.str(), Catch::Contains("wrote " + opts.out_path + " (875 events, verdict: ok)"));
+  std::string html = read_file(opts.out_path);
+  // Every line of the trace, as written (the sample has no "<" to escape).
+  for (const std::string& line : lines_of(read_file(opts.trace_path))) {
+    INFO(line);
+    REQUIRE(html.find(line) != std::string::npos);
+  }
+  CHECK_THAT(html, Catch::Contains("\"ok\":true"));
+  CHECK_THAT(html, Catch::Contains("\"events\":875"));
+  // Self-contained: every marker filled, nothing fetched from anywhere.
+  CHECK(html.find("/*@") == std::string::npos);
+  CHECK(html.find("src=") == std::string::npos);
+  CHECK(html.find("href=") == std::string::npos);
+  CHECK(html.find("<link") == std::string::npos);
+  // uPlot, vendored from npm by the build, is inside.
+  CHECK_THAT(html, Catch::Contains("uPlot (v1.6.32)"));
+  CHECK_THAT(html, Catch::StartsWith("<!DOCTYPE html>"));
+}
+
+TEST_CASE("view: a violating trace gives the check, its events and exit 1", "[view]") {
+  fs::path dir = scratch("bug");
+  ViewOptions opts;
+  opts.trace_path = kSource + "/traces/bug-commit_old_term.jsonl";
+  opts.out_path = (dir / "bug.html").string();
+  std::ostringstream out, err;
+  REQUIRE(view_command(opts, out, err) == 1);
+  CHECK_THAT(out.str(), Catch::Contains("verdict: LeaderCompleteness"));
+  std::string html = read_file(opts.out_path);
+  CHECK_THAT(html, Catch::Contains("\"check\":\"LeaderCompleteness\""));
+  CHECK_THAT(html, Catch::Contains("\"seqs\":[152,220]"));
+  CHECK_THAT(html, Catch::Contains("\"nodes\":[1,5]"));
+  CHECK_THAT(html, Catch::Contains("\"explanation\":\"Node 5 became leader of term 4"));
+  CHECK_THAT(html, Catch::Contains("\"ok\":false"));
+}
+
+TEST_CASE("view: the default page is the trace's path with .html", "[view]") {
+  CHECK(default_view_path("traces/default.jsonl") == "traces/default.html");
+  CHECK(default_view_path("run.trace.jsonl") == "run.trace.html");
+  CHECK(default_view_path("dir.d/trace") == "dir.d/trace.html");
+  CHECK(default_view_path(".hidden") == ".hidden.html");
+  fs::path dir = scratch("default-path");
+  fs::copy_file(kSource + "/traces/figure8.jsonl", dir / "f8.jsonl");
+  Shell r =
+      shell(std::string("'") + RAFTKV_BINARY + "' view '" + (dir / "f8.jsonl").string() + "'");
+  INFO(r.out);
+  CHECK((r.code == 0 || r.code == 1));
+  CHECK(fs::exists(dir / "f8.html"));
+}
+
+TEST_CASE("view: bad input exits 2 with the message check gives, and writes nothing", "[view]") {
+  fs::path dir = scratch("bad");
+  const std::string bin = std::string("'") + RAFTKV_BINARY + "'";
+  Shell missing =
+      shell(bin + " view /nonexistent/missing.jsonl -o '" + (dir / "m.html").string() + "'");
+  CHECK(missing.code == 2);
+  CHECK_THAT(missing.out, Catch::Contains("raftkv view: cannot open '/nonexistent/missing.jsonl'"));
+  // A trace cut short: the same FILE:LINE message as `raftkv check`.
+  std::vector<std::string> lines = lines_of(read_file(kSource + "/traces/default.jsonl"));
+  lines.resize(40);
+  fs::path cut = dir / "cut.jsonl";
+  std::ofstream(cut, std::ios::binary) << join(lines);
+  Shell check = shell(bin + " check '" + cut.string() + "'");
+  Shell view = shell(bin + " view '" + cut.string() + "'");
+  CHECK(check.code == 2);
+  CHECK(view.code == 2);
+  std::string what = check.out.substr(check.out.find("malformed trace: "));
+  CHECK_THAT(what, Catch::Contains(cut.string() + ":"));
+  CHECK(view.out == "raftkv view: " + what);
+  CHECK_FALSE(fs::exists(dir / "cut.html"));
+  // Refuses to overwrite its input.
+  Shell self = shell(bin + " view '" + cut.string() + "' -o '" + cut.string() + "'");
+  CHECK(self.code == 2);
+  CHECK_THAT(self.out, Catch::Contains("it is the input trace"));
+}
+
+TEST_CASE("view: --max-events keeps a window and the page says which", "[view]") {
+  fs::path dir = scratch("window");
+  ViewOptions opts;
+  opts.trace_path = kSource + "/traces/default.jsonl";
+  opts.out_path = (dir / "w.html").string();
+  opts.max_events = 100;
+  std::ostringstream out, err;
+  REQUIRE(view_command(opts, out, err) == 0);
+  CHECK_THAT(out.str(), Catch::Contains("(events 1..100 of 875 events, verdict: ok)"));
+  std::string html = read_file(opts.out_path);
+  CHECK_THAT(html, Catch::Contains("\"first\":1"));
+  CHECK_THAT(html, Catch::Contains("\"last\":100"));
+  CHECK_THAT(html, Catch::Contains("\"seq\":100,"));
+  CHECK(html.find("\"seq\":101,") == std::string::npos);
+}
+
+TEST_CASE("view: run --view writes the page of the run it made", "[view]") {
+  fs::path dir = scratch("run");
+  fs::path page = dir / "run.html";
+  Shell r = shell(std::string("'") + RAFTKV_BINARY + "' run config.toml --quiet --view '" +
+                  page.string() + "'");
+  INFO(r.out);
+  CHECK(r.code == 0);
+  std::string html = read_file(page);
+  CHECK_THAT(html, Catch::Contains("\"trace\":\"this run\""));
+  CHECK_THAT(html, Catch::Contains("\"ok\":true"));
+  CHECK_THAT(html, Catch::Contains("\"format\":\"raftkv-trace\""));
+}
