@@ -10,9 +10,11 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
 
+#include "app/progress.h"
 #include "check/checker.h"
 #include "replay/replay.h"
 #include "support.h"
@@ -448,6 +450,8 @@ TEST_CASE("Random clusters, networks and faults never violate a checked property
   // How many runs reached each corner, and how many had the liveness bounds judged.
   std::map<std::string, int> reach;
   int total = 0, judged = 0, leader_judged = 0, timing_met = 0;
+  // A soak (RAFTKV_PROPERTY_RUNS=2000) runs for minutes: a progress line on a terminal.
+  Progress progress(std::cerr, "property raft safety", "runs");
   auto result = check_property("raft safety", runs, [&] {
     Profile profile = gen_profile();
     Config cfg = gen_config(profile);
@@ -458,6 +462,7 @@ TEST_CASE("Random clusters, networks and faults never violate a checked property
              << "CONFIG:\n"
              << to_toml(cfg) << check::format_report(o.report) << "\n";
     ++total;
+    progress.update(total, runs);
     ++reach[std::string("profile ") + to_string(profile)];
     for (const char* corner : corners_of(cfg)) ++reach[corner];
     if (o.report.liveness_skipped.empty()) ++judged;
@@ -478,6 +483,7 @@ TEST_CASE("Random clusters, networks and faults never violate a checked property
     RC_ASSERT(o.report.ok());
     RC_ASSERT(o.consistent);
   });
+  progress.finish();
   INFO(result_text(result));
   CHECK(result.is<rc::detail::SuccessResult>());
   if (result.is<rc::detail::SuccessResult>()) {
