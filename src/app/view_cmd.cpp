@@ -113,22 +113,75 @@ void write_page(std::ostream& out, const nlohmann::json& verdict, std::istream& 
   // A window that starts after seq 1 gives each node's first line in it the
   // state the trace left out (schema v3), so the page knows every node's state.
   out << '[';
-  std::string line;
+  std::string line, header;
   std::map<int64_t, nlohmann::json> states;  // node -> last state, before the window
   std::set<int64_t> seen;                    // nodes with a line in the window
+  // Each node's log as the window's first event finds it (its entries as
+  // written), followed from the header's initial_state and the appends and
+  // truncations before the window, so the page shows whole logs there.
+  std::map<int64_t, std::vector<std::string>> logs;
+  bool header_written = false;
+  auto write_header = [&]() {
+    header_written = true;
+    if (window.first == 1) return write_script_safe(out, header);
+    // The page's own key (not the trace schema's): each node's log and state
+    // at the window's start.
+    nlohmann::json h = nlohmann::json::parse(header);
+    nlohmann::json window_logs = nlohmann::json::array();
+    for (const auto& [node, entries] : logs) {
+      nlohmann::json log = nlohmann::json::array();
+      for (const std::string& e : entries) log.push_back(nlohmann::json::parse(e));
+      nlohmann::json w = {{"node", node}, {"log", log}};
+      if (states.count(node)) w["state"] = states[node];
+      window_logs.push_back(w);
+    }
+    for (const auto& [node, state] : states) {  // a node whose log is still empty
+      if (!logs.count(node))
+        window_logs.push_back({{"node", node}, {"log", nlohmann::json::array()}, {"state", state}});
+    }
+    h["window_logs"] = window_logs;
+    write_script_safe(out, h.dump());
+  };
   for (int64_t n = 0; std::getline(trace, line); ++n) {
     if (n == 0) {
-      write_script_safe(out, line);
+      header = line;
+      if (window.first > 1) {
+        nlohmann::json h = nlohmann::json::parse(header);
+        for (const nlohmann::json& init : h.value("initial_state", nlohmann::json::array())) {
+          std::vector<std::string>& log = logs[init["node"].get<int64_t>()];
+          for (const nlohmann::json& e : init["log"]) log.push_back(e.dump());
+        }
+      } else {
+        write_header();
+      }
       continue;
     }
     if (n > window.last) break;
     if (n < window.first) {
-      if (line.find("\"state\":") != std::string::npos) {
+      bool append = line.find("\"event\":\"append\"") != std::string::npos;
+      bool truncate = line.find("\"event\":\"truncate\"") != std::string::npos;
+      if (line.find("\"state\":") != std::string::npos || append || truncate) {
         nlohmann::json ev = nlohmann::json::parse(line);
-        states[ev["node"].get<int64_t>()] = ev["state"];
+        int64_t node = ev["node"].get<int64_t>();
+        if (ev.contains("state")) states[node] = ev["state"];
+        std::vector<std::string>& log = logs[node];
+        if (truncate) log.resize(static_cast<size_t>(ev["from_index"].get<int64_t>() - 1));
+        if (append) {
+          // Entries overwrite from first_index on, then extend the log.
+          size_t at = static_cast<size_t>(ev["first_index"].get<int64_t>() - 1);
+          for (const nlohmann::json& e : ev["entries"]) {
+            if (at < log.size()) {
+              log[at] = e.dump();
+            } else {
+              log.push_back(e.dump());
+            }
+            ++at;
+          }
+        }
       }
       continue;
     }
+    if (!header_written) write_header();
     out << ",\n";
     if (window.first > 1 && line.find("\"node\":") != std::string::npos) {
       nlohmann::json ev = nlohmann::json::parse(line);
@@ -143,6 +196,7 @@ void write_page(std::ostream& out, const nlohmann::json& verdict, std::istream& 
     }
     write_script_safe(out, line);
   }
+  if (!header_written) write_header();
   out << ']';
   emit_until("/*@UPLOT_JS@*/");
   out << view_assets::uPlot_iife_min_js;  // embed.cmake made sure it holds no "</script"

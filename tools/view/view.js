@@ -39,7 +39,9 @@
     roleSegs[n] = []; stateSeqs[n] = []; states[n] = []; entHist[n] = []; restarts[n] = [];
     applies[n] = new Map(); progress[n] = new Map(); leaderSince[n] = [];
   }
-  for (const init of header.initial_state || []) {
+  // The logs nodes boot with (a scenario's initial_state) or, for a page that
+  // holds a window of a long trace, the logs at the window's first event.
+  for (const init of header.window_logs || header.initial_state || []) {
     init.log.forEach((e, i) => { entHist[init.node][i + 1] = [[0, e.term, e.cmd]]; });
   }
   // Messages: the arrows, as parallel arrays, in delivery order (so t1 ascends).
@@ -158,6 +160,14 @@
       case 'client_retry': laneEvents[laneOfClient(ev.client)].push(s); break;
     }
   }
+  // A window of a long trace: a node with no line in it keeps, all through,
+  // the state its last line before the window gave (raftkv view carries it).
+  for (const w of header.window_logs || []) {
+    const n = w.node;
+    if (!w.state || stateSeqs[n].length || last < 1) continue;
+    stateSeqs[n].push(1); states[n].push(w.state);
+    roleSegs[n].push({ t0: T[1].t, t1: endT, role: w.state.role, term: w.state.term, s0: 1 });
+  }
 
   // Client operations are in invocation order; the longest bounds the search for the visible ones.
   let maxOpTime = 0;
@@ -207,7 +217,7 @@
     const w = document.createElement('span');
     w.className = 'explanation';
     w.textContent = 'This page holds events ' + V.first + '..' + V.last + ' of ' + V.events +
-      ' (raftkv view --max-events)' + (V.first > 1 ? '; entries appended before event ' + V.first + ' show as blank cells' : '') + '.';
+      ' (raftkv view --max-events)' + (V.first > 1 ? '; logs and states start as they were at event ' + V.first : '') + '.';
     banner.appendChild(w);
   }
 
