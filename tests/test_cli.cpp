@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -770,7 +771,7 @@ TEST_CASE("Long work shows a progress line on stderr only, and stdout never chan
   std::string config = temp_path("progress.toml");
   {
     std::ofstream f(config);
-    f << "num_nodes = 3\nnum_clients = 2\nrequests_per_client = 1500\ntime_limit_ms = 1000000\n";
+    f << "num_nodes = 3\nnum_clients = 2\nrequests_per_client = 800\ntime_limit_ms = 1000000\n";
   }
   std::string trace = temp_path("progress.jsonl");
   std::string err_file = temp_path("progress.err");
@@ -795,16 +796,17 @@ TEST_CASE("Long work shows a progress line on stderr only, and stdout never chan
   CHECK(slurp(trace) == before);
   CHECK(stderr_of("RAFTKV_PROGRESS=always " + bin + run).empty());  // --quiet: none
   std::string told = stderr_of("RAFTKV_PROGRESS=always " + bin + "run '" + config + "'");
-  CHECK_THAT(told, Catch::Contains("\rrun: 0 s, "));
-  CHECK_THAT(told, Catch::Contains("/3000 requests issued ("));
+  // (The elapsed seconds depend on the machine: a sanitizer build is slower.)
+  CHECK(std::regex_search(told, std::regex("\rrun: [0-9]+ s, [0-9]+/1600 requests issued \\(")));
   CHECK_THAT(told, Catch::EndsWith("\r\x1b[K"));
   // check and replay draw as they read the file.
   told = stderr_of("RAFTKV_PROGRESS=always " + bin + "check '" + trace + "'");
-  CHECK_THAT(told, Catch::Contains("\rcheck " + trace + ": 0 s, "));
+  CHECK_THAT(told, Catch::Contains("\rcheck " + trace + ": "));
+  CHECK_THAT(told, Catch::Contains(" MB ("));
   CHECK(stdout_of("RAFTKV_PROGRESS=always " + bin + "check '" + trace + "'") ==
         stdout_of(bin + "check '" + trace + "'"));
   told = stderr_of("RAFTKV_PROGRESS=always " + bin + "replay '" + trace + "'");
-  CHECK_THAT(told, Catch::Contains("\rreplay " + trace + ": 0 s, "));
+  CHECK_THAT(told, Catch::Contains("\rreplay " + trace + ": "));
   CHECK(stderr_of("RAFTKV_PROGRESS=never " + bin + "replay '" + trace + "'").empty());
   fs::remove(config);
   fs::remove(trace);
