@@ -1,7 +1,11 @@
 // Helpers shared by the Catch2 tests.
 #pragma once
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -109,6 +113,37 @@ inline std::string join(const std::vector<std::string>& lines) {
   std::string s;
   for (const std::string& l : lines) s += l + "\n";
   return s;
+}
+
+// The whole file, byte for byte ("" when it cannot be read).
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// What a shell command printed (stdout and stderr together) and its exit
+// code (-1 when it did not exit normally or could not be started).
+struct ShellResult {
+  int code = -1;
+  std::string out;
+};
+
+// Runs `command` with /bin/sh in `dir`, by default the source folder (where
+// config.toml, examples/ and traces/ are).
+inline ShellResult run_shell(const std::string& command,
+                             const std::string& dir = RAFTKV_SOURCE_DIR) {
+  std::string cmd = "cd '" + dir + "' && " + command + " 2>&1";
+  ShellResult r;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+  int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 }  // namespace raftkv::testing

@@ -1,5 +1,6 @@
 // The output-file helper every command writes through (app/atomic_file.h).
 #include "app/atomic_file.h"
+#include "support.h"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -11,17 +12,11 @@
 
 using raftkv::AtomicOutputFile;
 using raftkv::same_file;
+using raftkv::testing::read_file;
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
@@ -59,9 +54,9 @@ TEST_CASE("AtomicOutputFile replaces its file only on commit", "[atomic_file]") 
     AtomicOutputFile file(path);
     REQUIRE(file.open());
     file.stream() << "half";
-    CHECK(slurp(path) == "old\n");  // written elsewhere until commit
+    CHECK(read_file(path) == "old\n");  // written elsewhere until commit
   }
-  CHECK(slurp(path) == "old\n");
+  CHECK(read_file(path) == "old\n");
   CHECK(names_in(dir) == std::vector<std::string>{"out.txt"});
   // Through a symlink: the file it names gets the contents, the link stays.
   fs::create_symlink("out.txt", dir + "/link.txt");
@@ -71,7 +66,7 @@ TEST_CASE("AtomicOutputFile replaces its file only on commit", "[atomic_file]") 
     file.stream() << "new\n";
     REQUIRE(file.commit());
   }
-  CHECK(slurp(path) == "new\n");
+  CHECK(read_file(path) == "new\n");
   CHECK(fs::is_symlink(dir + "/link.txt"));
   CHECK(names_in(dir) == std::vector<std::string>{"link.txt", "out.txt"});
   AtomicOutputFile missing(dir + "/nowhere/x.txt");

@@ -12,29 +12,18 @@
 #include <string>
 #include <vector>
 
+#include "support.h"
+
+using raftkv::testing::read_file;
+using Result = raftkv::testing::ShellResult;
+
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
-
 // Runs a shell command from the source directory (where config.toml lives).
-Result shell(const std::string& command) {
-  std::string cmd = std::string("cd '") + RAFTKV_SOURCE_DIR + "' && " + command + " 2>&1";
-  Result r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Result shell(const std::string& command) { return raftkv::testing::run_shell(command); }
 
 // Runs `raftkv ARGS` from the source directory.
-Result raftkv(const std::string& args) {
+Result cli(const std::string& args) {
   return shell(std::string("'") + RAFTKV_BINARY + "' " + args);
 }
 
@@ -42,15 +31,8 @@ std::string temp_path(const std::string& name) { return std::string(RAFTKV_BINAR
 
 namespace fs = std::filesystem;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string sample(const std::string& name) {
-  return slurp(std::string(RAFTKV_SOURCE_DIR) + "/" + name);
+  return read_file(std::string(RAFTKV_SOURCE_DIR) + "/" + name);
 }
 
 // A fresh, empty directory for one test, so that stray files show.
@@ -80,7 +62,7 @@ void write_file(const std::string& path, const std::string& text) {
 TEST_CASE("--help works for the binary and every subcommand", "[cli]") {
   for (std::string args : {"--help", "run --help", "check --help", "replay --help", "bench --help",
                            "export-tla --help"}) {
-    Result r = raftkv(args);
+    Result r = cli(args);
     INFO(args << "\n" << r.out);
     CHECK(r.code == 0);
     CHECK_THAT(r.out, Catch::Contains("Usage") || Catch::Contains("usage"));
@@ -90,7 +72,7 @@ TEST_CASE("--help works for the binary and every subcommand", "[cli]") {
 TEST_CASE("Bad flags exit 2 with a message", "[cli]") {
   for (std::string args : {"", "frobnicate", "run --no-such-flag", "run --seed notanumber", "check",
                            "run --plant-bug no_such_bug"}) {
-    Result r = raftkv(args);
+    Result r = cli(args);
     INFO("args: '" << args << "'\n" << r.out);
     CHECK(r.code == 2);
     CHECK_FALSE(r.out.empty());
@@ -99,7 +81,7 @@ TEST_CASE("Bad flags exit 2 with a message", "[cli]") {
 
 TEST_CASE("run: default config, trace file, summary, exit 0", "[cli]") {
   std::string trace = temp_path("cli-trace.jsonl");
-  Result r = raftkv("run --seed 3 --trace '" + trace + "'");
+  Result r = cli("run --seed 3 --trace '" + trace + "'");
   INFO(r.out);
   CHECK(r.code == 0);
   CHECK_THAT(r.out, Catch::Contains("Became LEADER for term 1"));
@@ -111,7 +93,7 @@ TEST_CASE("run: default config, trace file, summary, exit 0", "[cli]") {
   CHECK_THAT(header, Catch::Contains("\"format\":\"raftkv-trace\""));
   CHECK_THAT(header, Catch::Contains("\"seed\":3"));
   // The positional config path works like --config, and --quiet drops the narrative.
-  Result q = raftkv("run config.toml --quiet");
+  Result q = cli("run config.toml --quiet");
   CHECK(q.code == 0);
   CHECK_THAT(q.out, !Catch::Contains("Became LEADER"));
   CHECK_THAT(q.out, Catch::Contains("Outcome: complete"));
@@ -120,22 +102,22 @@ TEST_CASE("run: default config, trace file, summary, exit 0", "[cli]") {
 TEST_CASE("run: a bad config exits 2 naming the file, line and key", "[cli]") {
   std::string path = temp_path("bad.toml");
   std::ofstream(path) << "num_nodes = 5\n[timing]\nheartbeat_intervl_ms = 10\n";
-  Result r = raftkv("run '" + path + "'");
+  Result r = cli("run '" + path + "'");
   INFO(r.out);
   CHECK(r.code == 2);
   CHECK_THAT(r.out, Catch::Contains("bad.toml:3:"));
   CHECK_THAT(r.out, Catch::Contains("heartbeat_interval_ms"));
-  Result missing = raftkv("run --config /nonexistent/raftkv.toml");
+  Result missing = cli("run --config /nonexistent/raftkv.toml");
   CHECK(missing.code == 2);
   CHECK_THAT(missing.out, Catch::Contains("/nonexistent/raftkv.toml"));
 }
 
 TEST_CASE("check: exit 0 on a good trace, 1 on a violation, 2 on a malformed one", "[cli]") {
-  Result ok = raftkv("check traces/default.jsonl");
+  Result ok = cli("check traces/default.jsonl");
   INFO(ok.out);
   CHECK(ok.code == 0);
   CHECK_THAT(ok.out, Catch::StartsWith("OK"));
-  Result bad = raftkv("check traces/bug-vote_twice.jsonl");
+  Result bad = cli("check traces/bug-vote_twice.jsonl");
   CHECK(bad.code == 1);
   CHECK_THAT(bad.out, Catch::Contains("ElectionSafety"));
   // A valid header, then a broken line 2.
@@ -144,13 +126,13 @@ TEST_CASE("check: exit 0 on a good trace, 1 on a violation, 2 on a malformed one
   REQUIRE(std::getline(sample, header));
   std::string path = temp_path("malformed.jsonl");
   std::ofstream(path) << header << "\n{oops\n";
-  Result malformed = raftkv("check '" + path + "'");
+  Result malformed = cli("check '" + path + "'");
   CHECK(malformed.code == 2);
   CHECK_THAT(malformed.out, Catch::Contains(":2:"));
 }
 
 TEST_CASE("replay: identical, diverged, malformed", "[cli]") {
-  Result ok = raftkv("replay traces/leader-crash.jsonl");
+  Result ok = cli("replay traces/leader-crash.jsonl");
   INFO(ok.out);
   CHECK(ok.code == 0);
   CHECK_THAT(ok.out, Catch::Contains("identical"));
@@ -173,49 +155,49 @@ TEST_CASE("replay: identical, diverged, malformed", "[cli]") {
   REQUIRE(done);
   std::string path = temp_path("edited.jsonl");
   std::ofstream(path) << edited.str();
-  Result diverged = raftkv("replay '" + path + "'");
+  Result diverged = cli("replay '" + path + "'");
   CHECK(diverged.code == 1);
   // Line 1 is the header, so the event on line L has seq L - 1.
   CHECK_THAT(diverged.out,
              Catch::Contains("diverged at line " + std::to_string(edited_line) + " of " + path +
                              " (event " + std::to_string(edited_line - 1) + ","));
   // --narrate tells the whole edited trace, past the divergence, then reports it.
-  Result told = raftkv("replay --narrate '" + path + "'");
+  Result told = cli("replay --narrate '" + path + "'");
   CHECK(told.code == 1);
   CHECK_THAT(told.out, Catch::Contains("[    556 ms] [node 1] Heartbeat"));
   CHECK_THAT(told.out, Catch::Contains("diverged at line"));
   // ... and marks the line where it diverged, in the narrative itself.
   CHECK_THAT(told.out, Catch::Contains(">>> replay diverged here (line " +
                                        std::to_string(edited_line) + "): "));
-  Result scenario = raftkv("replay traces/scenarios/figure8.jsonl");
+  Result scenario = cli("replay traces/scenarios/figure8.jsonl");
   CHECK(scenario.code == 0);
   CHECK_THAT(scenario.out, Catch::Contains("not written: give --trace FILE"));
   CHECK_THAT(scenario.out, !Catch::Contains("identical"));
-  Result narrate = raftkv("replay --narrate traces/default.jsonl");
+  Result narrate = cli("replay --narrate traces/default.jsonl");
   CHECK(narrate.code == 0);
   CHECK_THAT(narrate.out, Catch::Contains("[node 1] Became LEADER for term 1"));
-  Result missing = raftkv("replay /nonexistent.jsonl");
+  Result missing = cli("replay /nonexistent.jsonl");
   CHECK(missing.code == 2);
 }
 
 TEST_CASE("run --check runs every check on the run just made", "[cli]") {
   // A correct run: the checker's summary, exit 0, no trace file needed.
-  Result ok = raftkv("run traces/configs/stale-retry.toml --seed 1 --quiet --check");
+  Result ok = cli("run traces/configs/stale-retry.toml --seed 1 --quiet --check");
   INFO(ok.out);
   CHECK(ok.code == 0);
   CHECK_THAT(ok.out, Catch::Contains("Check: OK this run"));
   CHECK_THAT(ok.out, Catch::Contains("KVSemantics ok"));
   // The same run with the old dedup rule planted: the stale retry is caught, exit 1.
-  Result bad = raftkv(
-      "run traces/configs/stale-retry.toml --seed 1 --quiet --check --plant-bug "
-      "dedup_last_seq_only");
+  Result bad =
+      cli("run traces/configs/stale-retry.toml --seed 1 --quiet --check --plant-bug "
+          "dedup_last_seq_only");
   INFO(bad.out);
   CHECK(bad.code == 1);
   CHECK_THAT(bad.out, Catch::Contains("Check: VIOLATION this run: KVSemantics"));
   CHECK_THAT(bad.out, Catch::Contains("at most once"));
   // With --trace the check reads the file written, and names it.
   std::string trace = temp_path("check-trace.jsonl");
-  Result named = raftkv("run --quiet --check --trace '" + trace + "'");
+  Result named = cli("run --quiet --check --trace '" + trace + "'");
   CHECK(named.code == 0);
   CHECK_THAT(named.out, Catch::Contains("Check: OK " + trace));
 }
@@ -247,14 +229,14 @@ TEST_CASE("An output path that is an input file is refused and the input kept", 
        dir + "/c-link.toml", config},
   };
   for (const Case& c : cases) {
-    Result r = raftkv(c.args);
+    Result r = cli(c.args);
     INFO(c.args << "\n" << r.out);
     CHECK(r.code == 2);
     CHECK_THAT(r.out, Catch::Contains("refusing to write"));
     CHECK_THAT(r.out, Catch::Contains("'" + c.output + "'"));
     CHECK_THAT(r.out, Catch::Contains("'" + c.input + "'"));
-    CHECK(slurp(trace) == original);
-    CHECK(slurp(config) == config_text);
+    CHECK(read_file(trace) == original);
+    CHECK(read_file(config) == config_text);
     CHECK(fs::is_symlink(dir + "/link.jsonl"));
     CHECK(fs::is_symlink(dir + "/c-link.toml"));
   }
@@ -264,7 +246,7 @@ TEST_CASE("An output path that is an input file is refused and the input kept", 
 
 TEST_CASE("replay of a recorded trace rejects --trace before creating anything", "[cli]") {
   std::string dir = fresh_dir("trace-flag");
-  Result r = raftkv("replay traces/default.jsonl --trace '" + dir + "/out.jsonl'");
+  Result r = cli("replay traces/default.jsonl --trace '" + dir + "/out.jsonl'");
   INFO(r.out);
   CHECK(r.code == 2);
   CHECK_THAT(r.out, Catch::Contains("--trace only applies to scenario input"));
@@ -273,8 +255,8 @@ TEST_CASE("replay of a recorded trace rejects --trace before creating anything",
   CHECK(names_in(dir).empty());
   // An existing file of that name is left alone too.
   write_file(dir + "/out.jsonl", "keep me\n");
-  CHECK(raftkv("replay traces/default.jsonl --trace '" + dir + "/out.jsonl'").code == 2);
-  CHECK(slurp(dir + "/out.jsonl") == "keep me\n");
+  CHECK(cli("replay traces/default.jsonl --trace '" + dir + "/out.jsonl'").code == 2);
+  CHECK(read_file(dir + "/out.jsonl") == "keep me\n");
 }
 
 TEST_CASE("A failed command leaves no output and keeps an existing file", "[cli]") {
@@ -297,17 +279,17 @@ TEST_CASE("A failed command leaves no output and keeps an existing file", "[cli]
                                   "replay '" + scenario + "' --trace '" + dir + "/new.jsonl'",
                                   "export-tla '" + broken + "' '" + keep + "'",
                                   "export-tla '" + broken + "' '" + dir + "/new.jsonl'"}) {
-    Result r = raftkv(args);
+    Result r = cli(args);
     INFO(args << "\n" << r.out);
     CHECK(r.code == 2);
-    CHECK(slurp(keep) == "keep me\n");
+    CHECK(read_file(keep) == "keep me\n");
     CHECK(names_in(dir) ==
           std::vector<std::string>{"bad-scenario.jsonl", "broken.jsonl", "keep.jsonl"});
   }
   // Output that cannot be written: exit 2 naming the path.
   for (const std::string& out : {dir + "/no-such-dir/t.jsonl", dir, std::string("/dev/full")}) {
     if (out == "/dev/full" && !fs::exists(out)) continue;
-    Result r = raftkv("run --quiet --trace '" + out + "'");
+    Result r = cli("run --quiet --trace '" + out + "'");
     INFO(out << "\n" << r.out);
     CHECK(r.code == 2);
     CHECK_THAT(r.out, Catch::Contains("cannot write '" + out + "'"));
@@ -319,13 +301,13 @@ TEST_CASE("A failed command leaves no output and keeps an existing file", "[cli]
 TEST_CASE("A run that finds a problem still writes its whole trace", "[cli]") {
   std::string trace = temp_path("violation.jsonl");
   fs::remove(trace);
-  Result r = raftkv(
-      "run traces/configs/planted-bug.toml --plant-bug leader_ignores_higher_term --seed 3 "
-      "--quiet --check --trace '" +
-      trace + "'");
+  Result r =
+      cli("run traces/configs/planted-bug.toml --plant-bug leader_ignores_higher_term --seed 3 "
+          "--quiet --check --trace '" +
+          trace + "'");
   INFO(r.out);
   CHECK(r.code == 1);
-  Result replayed = raftkv("replay '" + trace + "'");
+  Result replayed = cli("replay '" + trace + "'");
   INFO(replayed.out);
   CHECK(replayed.code == 0);
 }
@@ -341,7 +323,7 @@ TEST_CASE("An interrupted run keeps the old trace file and leaves no temporary f
                    "/long.toml' --quiet --trace '" + dir + "/t.jsonl'");
   INFO(r.out);
   CHECK(r.code == 124);
-  CHECK(slurp(dir + "/t.jsonl") == "keep me\n");
+  CHECK(read_file(dir + "/t.jsonl") == "keep me\n");
   CHECK(names_in(dir) == std::vector<std::string>{"long.toml", "t.jsonl"});
 }
 
@@ -385,7 +367,7 @@ TEST_CASE("A cut, truncated or mistyped trace is malformed (exit 2) for every co
       std::string args = command + " '" + path + "'";
       if (command == "export-tla") args += " '" + dir + "/out'";
       fs::remove(dir + "/out");
-      Result r = raftkv(args);
+      Result r = cli(args);
       INFO(args << "\n" << r.out);
       CHECK(r.code == 2);
       {
@@ -399,15 +381,15 @@ TEST_CASE("A cut, truncated or mistyped trace is malformed (exit 2) for every co
 }
 
 TEST_CASE("check: liveness options", "[cli]") {
-  Result ok = raftkv("check --no-liveness traces/default.jsonl");
+  Result ok = cli("check --no-liveness traces/default.jsonl");
   INFO(ok.out);
   CHECK(ok.code == 0);
   CHECK_THAT(ok.out, Catch::Contains("Liveness not checked"));
-  Result bound = raftkv("check --liveness-bound-ms 100 traces/default.jsonl");
+  Result bound = cli("check --liveness-bound-ms 100 traces/default.jsonl");
   INFO(bound.out);
   CHECK(bound.code == 0);
   CHECK_THAT(bound.out, Catch::Contains("Liveness ok (bound 100 ms)"));
-  Result bad = raftkv("check --liveness-bound-ms -5 traces/default.jsonl");
+  Result bad = cli("check --liveness-bound-ms -5 traces/default.jsonl");
   CHECK(bad.code == 2);
 }
 
@@ -417,7 +399,7 @@ TEST_CASE("bench --scenario catch-up: a restarted follower is found with one ref
   // the leader's next AppendEntries starts right after it. The follower here
   // lags by several entries, and the leader had moved nextIndex past them while
   // it was down, so a hint that is off by one costs a second refusal.
-  Result r = raftkv("bench --scenario catch-up --json");
+  Result r = cli("bench --scenario catch-up --json");
   INFO(r.out);
   REQUIRE(r.code == 0);
   nlohmann::json seeds = nlohmann::json::parse(r.out);
@@ -427,10 +409,10 @@ TEST_CASE("bench --scenario catch-up: a restarted follower is found with one ref
     CHECK(s["lag"].get<int>() >= 2);
     CHECK(s["refused"].get<int>() == 1);
   }
-  Result text = raftkv("bench --scenario catch-up");
+  Result text = cli("bench --scenario catch-up");
   CHECK(text.code == 0);
   CHECK_THAT(text.out, Catch::Contains("catch-up: at most 1 refused AppendEntries"));
-  CHECK(raftkv("bench --scenario catchup").code == 2);
+  CHECK(cli("bench --scenario catchup").code == 2);
 }
 
 // Issue 12, "Rough edges found on the way".
@@ -438,18 +420,18 @@ TEST_CASE("bench --scenario catch-up: a restarted follower is found with one ref
 TEST_CASE("run --plant-bug takes one name per flag, so a config path may follow it", "[cli]") {
   std::string dir = fresh_dir("plant-bug");
   write_file(dir + "/crash.toml", "num_nodes = 3\nnum_clients = 1\nrequests_per_client = 2\n");
-  Result one = raftkv("run --plant-bug vote_twice '" + dir + "/crash.toml' --quiet");
+  Result one = cli("run --plant-bug vote_twice '" + dir + "/crash.toml' --quiet");
   INFO(one.out);
   CHECK(one.code != 2);
   CHECK_THAT(one.out, Catch::Contains("planted protocol bug(s): vote_twice --"));
   // Several bugs: the flag is repeated.
-  Result two = raftkv("run --plant-bug vote_twice --plant-bug skip_truncate '" + dir +
-                      "/crash.toml' --quiet");
+  Result two =
+      cli("run --plant-bug vote_twice --plant-bug skip_truncate '" + dir + "/crash.toml' --quiet");
   INFO(two.out);
   CHECK(two.code != 2);
   CHECK_THAT(two.out, Catch::Contains("planted protocol bug(s): vote_twice skip_truncate --"));
   // A misspelt name gets the config's kind of suggestion.
-  Result typo = raftkv("run --plant-bug vote_twise --quiet");
+  Result typo = cli("run --plant-bug vote_twise --quiet");
   CHECK(typo.code == 2);
   CHECK_THAT(typo.out, Catch::Contains("unknown planted bug 'vote_twise' (did you mean "
                                        "'vote_twice'?"));
@@ -471,18 +453,18 @@ TEST_CASE("replay warns once, on stderr, that a trace has planted bugs", "[cli]"
 }
 
 TEST_CASE("run --seed follows the config's seed rule", "[cli]") {
-  Result negative = raftkv("run --seed -1 --quiet");
+  Result negative = cli("run --seed -1 --quiet");
   INFO(negative.out);
   CHECK(negative.code == 2);
   CHECK_THAT(negative.out, Catch::Contains("--seed must be >= 0, got -1"));
   CHECK_THAT(negative.out, !Catch::Contains("18446744073709551615"));
   for (std::string big : {"2147483648", "99999999999999999999999"}) {
-    Result r = raftkv("run --seed " + big + " --quiet");
+    Result r = cli("run --seed " + big + " --quiet");
     INFO(r.out);
     CHECK(r.code == 2);
     CHECK_THAT(r.out, Catch::Contains("--seed must be below 2^31, got " + big));
   }
-  Result largest = raftkv("run --seed 2147483647 --quiet");
+  Result largest = cli("run --seed 2147483647 --quiet");
   CHECK(largest.code == 0);
 }
 
@@ -505,18 +487,18 @@ TEST_CASE("run without a config file runs the defaults, and a named missing one 
 }
 
 TEST_CASE("an unknown subcommand is named as unknown", "[cli]") {
-  Result r = raftkv("frobnicate");
+  Result r = cli("frobnicate");
   INFO(r.out);
   CHECK(r.code == 2);
   CHECK_THAT(r.out, Catch::Contains("raftkv: unknown command 'frobnicate' (expected run, check, "
                                     "replay, export-tla, export-shiviz, view or bench)"));
-  Result typo = raftkv("chekc traces/default.jsonl");
+  Result typo = cli("chekc traces/default.jsonl");
   CHECK(typo.code == 2);
   CHECK_THAT(typo.out, Catch::Contains("unknown command 'chekc' (did you mean 'check'?)"));
 }
 
 TEST_CASE("check of a file it cannot open says why", "[cli]") {
-  Result r = raftkv("check /nonexistent/missing.jsonl");
+  Result r = cli("check /nonexistent/missing.jsonl");
   INFO(r.out);
   CHECK(r.code == 2);
   CHECK_THAT(r.out, Catch::Contains("raftkv check: cannot open '/nonexistent/missing.jsonl': "
@@ -524,7 +506,7 @@ TEST_CASE("check of a file it cannot open says why", "[cli]") {
 }
 
 TEST_CASE("check prints one check per line, verdict and file first", "[cli]") {
-  Result r = raftkv("check traces/default.jsonl");
+  Result r = cli("check traces/default.jsonl");
   INFO(r.out);
   CHECK(r.code == 0);
   std::istringstream lines(r.out);
@@ -565,7 +547,7 @@ TEST_CASE("scenario files reject unknown keys, located, with a suggestion", "[cl
   for (const Case& c : cases) {
     std::string path = dir + "/s.jsonl";
     write_file(path, c.text);
-    Result r = raftkv("replay '" + path + "' --trace '" + dir + "/out.jsonl'");
+    Result r = cli("replay '" + path + "' --trace '" + dir + "/out.jsonl'");
     INFO(c.text << "\n" << r.out);
     CHECK(r.code == 2);
     CHECK_THAT(r.out, Catch::Contains(path + c.where));
@@ -581,45 +563,45 @@ TEST_CASE("README's Trace checker sample is what check prints", "[cli]") {
   REQUIRE(at != std::string::npos);
   at += command.size() + 3;
   std::string shown = readme.substr(at, readme.find("```", at) - at);
-  Result r = raftkv("check traces/default.jsonl");
+  Result r = cli("check traces/default.jsonl");
   CHECK(r.code == 0);
   CHECK(r.out == shown);
 }
 
 TEST_CASE("Narrative flags: levels, filters, and clear errors", "[cli]") {
   // A filter takes one id per flag, so the config path after it stays a path.
-  Result node = raftkv("run --node 3 traces/configs/leader-crash.toml");
+  Result node = cli("run --node 3 traces/configs/leader-crash.toml");
   INFO(node.out);
   CHECK(node.code == 0);
   CHECK_THAT(node.out, Catch::Contains("[node 3]"));
   CHECK_THAT(node.out, !Catch::Contains("[node 2] Starting as follower"));
-  Result brief = raftkv("run --verbosity 1 config.toml");
+  Result brief = cli("run --verbosity 1 config.toml");
   CHECK(brief.code == 0);
   CHECK_THAT(brief.out, !Catch::Contains("Applied index"));
-  Result bad_level = raftkv("run --verbosity 4");
+  Result bad_level = cli("run --verbosity 4");
   CHECK(bad_level.code == 2);
   CHECK_THAT(bad_level.out, Catch::Contains("--verbosity"));
-  Result quiet = raftkv("run -q --verbosity 1");
+  Result quiet = cli("run -q --verbosity 1");
   CHECK(quiet.code == 2);
   CHECK_THAT(quiet.out, Catch::Contains("--quiet turns the narrative off"));
-  Result bad_node = raftkv("run --node 0");
+  Result bad_node = cli("run --node 0");
   CHECK(bad_node.code == 2);
   // A node or client the run does not have would filter out everything.
-  Result no_such_node = raftkv("run --node 6 config.toml");
+  Result no_such_node = cli("run --node 6 config.toml");
   CHECK(no_such_node.code == 2);
   CHECK_THAT(no_such_node.out, Catch::Contains("--node 6: the run has nodes 1..5"));
-  Result no_such_client = raftkv("run --client 4 config.toml");
+  Result no_such_client = cli("run --client 4 config.toml");
   CHECK(no_such_client.code == 2);
   CHECK_THAT(no_such_client.out, Catch::Contains("--client 4: the run has clients 1..3"));
-  Result replay_no_node = raftkv("replay --node 6 traces/default.jsonl");
+  Result replay_no_node = cli("replay --node 6 traces/default.jsonl");
   CHECK(replay_no_node.code == 2);
   CHECK_THAT(replay_no_node.out,
              Catch::Contains("--node 6: 'traces/default.jsonl' has nodes 1..5"));
-  Result scenario_client = raftkv("replay --client 1 traces/scenarios/figure8.jsonl");
+  Result scenario_client = cli("replay --client 1 traces/scenarios/figure8.jsonl");
   CHECK(scenario_client.code == 2);
   CHECK_THAT(scenario_client.out, Catch::Contains("has no clients"));
   // For replay, a narrative flag implies --narrate.
-  Result replayed = raftkv("replay --client 2 traces/default.jsonl");
+  Result replayed = cli("replay --client 2 traces/default.jsonl");
   CHECK(replayed.code == 0);
   CHECK_THAT(replayed.out, Catch::Contains("[client 2]"));
   CHECK_THAT(replayed.out, !Catch::Contains("[client 1]"));
@@ -653,13 +635,13 @@ TEST_CASE("run: a correct cluster merely behind is still converging, not diverge
           "[cli][verdict]") {
   std::string dir = fresh_dir("verdict-behind");
   write_file(dir + "/behind.toml", "linger_ms = 0\n");
-  Result r = raftkv("run --quiet '" + dir + "/behind.toml'");
+  Result r = cli("run --quiet '" + dir + "/behind.toml'");
   INFO(r.out);
   CHECK(r.code == 0);
   CHECK_THAT(r.out, Catch::Contains("Outcome: still converging"));
   CHECK_THAT(r.out, !Catch::Contains("diverged"));
   // `check` on the same run agrees that nothing unsafe happened.
-  Result checked = raftkv("run --quiet --check '" + dir + "/behind.toml'");
+  Result checked = cli("run --quiet --check '" + dir + "/behind.toml'");
   CHECK(checked.code == 0);
 }
 
@@ -670,7 +652,7 @@ TEST_CASE("run: every node crashed is 'no running node', not 'replicas agree'", 
     toml += "[[faults]]\nat_ms = 40\naction = \"crash\"\nnode = " + std::to_string(node) + "\n";
   }
   write_file(dir + "/down.toml", toml);
-  Result r = raftkv("run --quiet '" + dir + "/down.toml'");
+  Result r = cli("run --quiet '" + dir + "/down.toml'");
   INFO(r.out);
   CHECK(r.code == 0);
   CHECK_THAT(r.out, Catch::Contains("no running node"));
@@ -681,7 +663,7 @@ TEST_CASE("run: a lossy network that never elects a leader says so and counts wh
           "[cli][verdict]") {
   std::string dir = fresh_dir("verdict-lossy");
   write_file(dir + "/lossy.toml", "time_limit_ms = 5000\n[network]\nloss = 0.95\n");
-  Result r = raftkv("run --quiet '" + dir + "/lossy.toml'");
+  Result r = cli("run --quiet '" + dir + "/lossy.toml'");
   INFO(r.out);
   CHECK(r.code == 0);
   CHECK_THAT(r.out, Catch::Contains("no leader ever elected"));
@@ -690,8 +672,8 @@ TEST_CASE("run: a lossy network that never elects a leader says so and counts wh
 }
 
 TEST_CASE("run: replicas that applied different entries are diverged: exit 1", "[cli][verdict]") {
-  Result r = raftkv(
-      "run traces/configs/planted-bug.toml --plant-bug skip_prev_log_check --seed 1 --quiet");
+  Result r =
+      cli("run traces/configs/planted-bug.toml --plant-bug skip_prev_log_check --seed 1 --quiet");
   INFO(r.out);
   CHECK(r.code == 1);
   CHECK_THAT(r.out, Catch::Contains("Outcome: diverged"));
@@ -700,7 +682,7 @@ TEST_CASE("run: replicas that applied different entries are diverged: exit 1", "
 TEST_CASE("run: the summary's figures add up and say what they count", "[cli][verdict]") {
   std::string dir = fresh_dir("verdict-figures");
   write_file(dir + "/lossy.toml", "[network]\nloss = 0.1\nduplicate = 0.05\n");
-  Result r = raftkv("run --quiet --seed 2 '" + dir + "/lossy.toml'");
+  Result r = cli("run --quiet --seed 2 '" + dir + "/lossy.toml'");
   INFO(r.out);
   REQUIRE(r.code == 0);
   // Messages: sent + duplicated = delivered + dropped + in flight.
@@ -737,7 +719,7 @@ TEST_CASE("run: the summary's figures add up and say what they count", "[cli][ve
 }
 
 TEST_CASE("run: faults injected are reported by source and kind", "[cli][verdict]") {
-  Result r = raftkv("run --quiet traces/configs/leader-crash.toml");
+  Result r = cli("run --quiet traces/configs/leader-crash.toml");
   INFO(r.out);
   CHECK(r.code == 0);
   CHECK_THAT(r.out, Catch::Contains("Faults injected: schedule"));
@@ -745,7 +727,7 @@ TEST_CASE("run: faults injected are reported by source and kind", "[cli][verdict
 }
 
 TEST_CASE("README's sample summary is the default run's real summary", "[cli][verdict][readme]") {
-  Result r = raftkv("run --quiet config.toml");
+  Result r = cli("run --quiet config.toml");
   REQUIRE(r.code == 0);
   std::string readme = sample("README.md");
   std::string summary = r.out.substr(r.out.find("== Summary"));
@@ -759,7 +741,7 @@ TEST_CASE("run: the nemesis's defaults inject faults in a default-sized run", "[
   std::string dir = fresh_dir("verdict-nemesis");
   write_file(dir + "/nemesis.toml", "[nemesis]\nenabled = true\n");
   for (int seed = 1; seed <= 5; ++seed) {
-    Result n = raftkv("run --quiet --seed " + std::to_string(seed) + " '" + dir + "/nemesis.toml'");
+    Result n = cli("run --quiet --seed " + std::to_string(seed) + " '" + dir + "/nemesis.toml'");
     INFO("seed " << seed << "\n" << n.out);
     CHECK(n.code == 0);
     CHECK_THAT(n.out, Catch::Contains("Faults injected: nemesis"));
@@ -783,17 +765,17 @@ TEST_CASE("Long work shows a progress line on stderr only, and stdout never chan
   };
   auto stderr_of = [&](const std::string& cmd) {
     shell("{ " + cmd + " 2>'" + err_file + "' >/dev/null; }");
-    return slurp(err_file);
+    return read_file(err_file);
   };
   std::string run = "run '" + config + "' -q --trace '" + trace + "'";
   // Not a terminal (as here): nothing on stderr.
   std::string plain = stdout_of(bin + run);
   CHECK(stderr_of(bin + run).empty());
-  std::string before = slurp(trace);
+  std::string before = read_file(trace);
   // Forced, as a terminal would have it: progress lines on stderr, redrawn in
   // place and cleared at the end; stdout and the trace byte for byte the same.
   CHECK(stdout_of("RAFTKV_PROGRESS=always " + bin + run) == plain);
-  CHECK(slurp(trace) == before);
+  CHECK(read_file(trace) == before);
   CHECK(stderr_of("RAFTKV_PROGRESS=always " + bin + run).empty());  // --quiet: none
   std::string told = stderr_of("RAFTKV_PROGRESS=always " + bin + "run '" + config + "'");
   // (The elapsed seconds depend on the machine: a sanitizer build is slower.)

@@ -12,6 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "support.h"
+
+using raftkv::testing::run_shell;
+using raftkv::testing::ShellResult;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -69,24 +74,6 @@ std::vector<Step> read_tour(const std::string& path) {
   return steps;
 }
 
-struct Ran {
-  int code = -1;
-  std::string out;
-};
-
-Ran shell(const std::string& dir, const std::string& command) {
-  std::string cmd = "cd '" + dir + "' && " + command + " 2>&1";
-  Ran r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 // Runs the tour in `dir` (with examples/ linked in) and returns what did not
 // hold, one message each.
 std::vector<std::string> run_tour(const std::string& readme, const std::string& dir) {
@@ -105,7 +92,7 @@ std::vector<std::string> run_tour(const std::string& readme, const std::string& 
                            ": not a raftkv command: " + command);
         continue;
       }
-      Ran r = shell(dir, "'" + std::string(RAFTKV_BINARY) + "'" + command.substr(6));
+      ShellResult r = run_shell("'" + std::string(RAFTKV_BINARY) + "'" + command.substr(6), dir);
       if (r.code != expected_code) {
         problems.push_back("line " + std::to_string(step.line) + ": `" + command + "` exited " +
                            std::to_string(r.code) + ", the tour says " +

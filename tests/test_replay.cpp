@@ -24,13 +24,6 @@ ReplayResult replay_text(const std::string& text, std::ostream* trace_out = null
   return replay(in, "test", opts);
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // The line number (1-based) of the first event with this name at this node.
 size_t find_line(const std::vector<std::string>& lines, const std::string& event, int node = 0) {
   for (size_t i = 1; i < lines.size(); ++i) {

@@ -16,13 +16,6 @@ using namespace raftkv::testing;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Event names written by a faulty run and by every sample trace.
 std::set<std::string> event_names(std::vector<std::string>* traces) {
   Config cfg = test_config(5, 3, 30, 4);

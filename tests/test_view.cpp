@@ -22,31 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Shell {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-Shell shell(const std::string& command) {
-  std::string cmd = std::string("cd '") + RAFTKV_SOURCE_DIR + "' && " + command + " 2>&1";
-  Shell r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // A fresh directory of its own for each test.
 fs::path scratch(const std::string& name) {
   fs::path dir = fs::path(std::string(RAFTKV_BINARY) + ".view-" + name);
@@ -109,8 +84,8 @@ TEST_CASE("view: the default page is the trace's path with .html", "[view]") {
   CHECK(default_view_path(".hidden") == ".hidden.html");
   fs::path dir = scratch("default-path");
   fs::copy_file(kSource + "/traces/figure8.jsonl", dir / "f8.jsonl");
-  Shell r =
-      shell(std::string("'") + RAFTKV_BINARY + "' view '" + (dir / "f8.jsonl").string() + "'");
+  ShellResult r =
+      run_shell(std::string("'") + RAFTKV_BINARY + "' view '" + (dir / "f8.jsonl").string() + "'");
   INFO(r.out);
   CHECK((r.code == 0 || r.code == 1));
   CHECK(fs::exists(dir / "f8.html"));
@@ -119,8 +94,8 @@ TEST_CASE("view: the default page is the trace's path with .html", "[view]") {
 TEST_CASE("view: bad input exits 2 with the message check gives, and writes nothing", "[view]") {
   fs::path dir = scratch("bad");
   const std::string bin = std::string("'") + RAFTKV_BINARY + "'";
-  Shell missing =
-      shell(bin + " view /nonexistent/missing.jsonl -o '" + (dir / "m.html").string() + "'");
+  ShellResult missing =
+      run_shell(bin + " view /nonexistent/missing.jsonl -o '" + (dir / "m.html").string() + "'");
   CHECK(missing.code == 2);
   CHECK_THAT(missing.out, Catch::Contains("raftkv view: cannot open '/nonexistent/missing.jsonl'"));
   // A trace cut short: the same FILE:LINE message as `raftkv check`.
@@ -128,8 +103,8 @@ TEST_CASE("view: bad input exits 2 with the message check gives, and writes noth
   lines.resize(40);
   fs::path cut = dir / "cut.jsonl";
   std::ofstream(cut, std::ios::binary) << join(lines);
-  Shell check = shell(bin + " check '" + cut.string() + "'");
-  Shell view = shell(bin + " view '" + cut.string() + "'");
+  ShellResult check = run_shell(bin + " check '" + cut.string() + "'");
+  ShellResult view = run_shell(bin + " view '" + cut.string() + "'");
   CHECK(check.code == 2);
   CHECK(view.code == 2);
   std::string what = check.out.substr(check.out.find("malformed trace: "));
@@ -137,7 +112,7 @@ TEST_CASE("view: bad input exits 2 with the message check gives, and writes noth
   CHECK(view.out == "raftkv view: " + what);
   CHECK_FALSE(fs::exists(dir / "cut.html"));
   // Refuses to overwrite its input.
-  Shell self = shell(bin + " view '" + cut.string() + "' -o '" + cut.string() + "'");
+  ShellResult self = run_shell(bin + " view '" + cut.string() + "' -o '" + cut.string() + "'");
   CHECK(self.code == 2);
   CHECK_THAT(self.out, Catch::Contains("it is the input trace"));
 }
@@ -161,8 +136,8 @@ TEST_CASE("view: --max-events keeps a window and the page says which", "[view]")
 TEST_CASE("view: run --view writes the page of the run it made", "[view]") {
   fs::path dir = scratch("run");
   fs::path page = dir / "run.html";
-  Shell r = shell(std::string("'") + RAFTKV_BINARY + "' run config.toml --quiet --view '" +
-                  page.string() + "'");
+  ShellResult r = run_shell(std::string("'") + RAFTKV_BINARY +
+                            "' run config.toml --quiet --view '" + page.string() + "'");
   INFO(r.out);
   CHECK(r.code == 0);
   std::string html = read_file(page);
