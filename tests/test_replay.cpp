@@ -682,3 +682,36 @@ TEST_CASE("A bad initial_state or inject is exit-2 input naming the field", "[re
           R"({"type":"RequestVote","from":2,"to":1,"term":1,"last_log_index":0,"last_log_term":0})")
           .empty());
 }
+
+TEST_CASE("A scenario's partition drops messages between groups until a heal",
+          "[replay][scenario]") {
+  std::string head = R"({"format":"raftkv-scenario","version":1,"config":{"num_nodes":3}})";
+  auto line = [](const std::string& l) { return l + "\n"; };
+  std::string text = head + "\n" + line(R"({"event":"partition","groups":[[1],[2,3]]})") +
+                     line(R"({"event":"timeout","node":1})") +
+                     line(R"({"event":"deliver_pending"})") + line(R"({"event":"heal"})") +
+                     line(R"({"event":"timeout","node":2})") +
+                     line(R"({"event":"deliver_pending"})");
+  std::ostringstream trace;
+  REQUIRE(replay_text(text, &trace).scenario);
+  int partition_drops = 0, delivered_votes = 0;
+  for (const std::string& l : lines_of(trace.str())) {
+    json e = json::parse(l);
+    if (e.value("event", "") == "drop" && e["reason"] == "partition") ++partition_drops;
+    if (e.value("event", "") == "vote" && e["granted"] == true) ++delivered_votes;
+  }
+  CHECK(partition_drops == 2);  // node 1's two RequestVotes, while partitioned
+  // After the heal node 2's RequestVotes for term 1 get through: node 3 grants;
+  // node 1, a candidate of term 1 itself, has voted for itself.
+  CHECK(delivered_votes == 1);
+  std::istringstream in(trace.str());
+  CHECK(check::check_trace(in, "partition").ok());
+  CHECK(replay_text(trace.str()).identical);
+  // Bad groups are input errors naming the node.
+  auto with_groups = [&](const std::string& groups) {
+    return replay_error(head + "\n" + line(R"({"event":"partition","groups":)" + groups + "}"));
+  };
+  CHECK_THAT(with_groups("[[1,2],[2,3]]"), Catch::Contains("node 2 is in two groups"));
+  CHECK_THAT(with_groups("[[1],[2]]"), Catch::Contains("node 3 is in no group"));
+  CHECK_THAT(with_groups("[[1,2,3,4]]"), Catch::Contains("node 4 does not exist"));
+}

@@ -196,10 +196,21 @@ class Transcript {
       ev = {{"event", "client_request"}, {"node", node()}, {"cmd", c}};
     } else if (cmd == "inject") {
       ev = {{"event", "inject"}, {"msg", injected(w)}};
+    } else if (cmd == "partition") {
+      // partition 1,2 3,4,5: the groups, every node in one.
+      json groups = json::array();
+      for (size_t i = 1; i < w.size(); ++i) {
+        if (w[i].find('=') == std::string::npos) groups.push_back(ids(w[i]));
+      }
+      ev = {{"event", "partition"}, {"groups", groups}};
+    } else if (cmd == "heal") {
+      ev = {{"event", "heal"}};
     } else if (cmd == "crash" || cmd == "restart") {
       ev = {{"event", cmd}, {"node", node()}};
     } else if (cmd == "state" || cmd == "log" || cmd == "check") {
       return report(cmd);
+    } else if (cmd == "print-state" || cmd == "print-log") {
+      return report(cmd.substr(6));  // the names for state and log
     } else {
       return "error: unknown command '" + cmd + "'\n";
     }

@@ -476,6 +476,12 @@ class ScenarioRunner {
         client_request(ev);
       } else if (name == "inject") {
         inject(ev);
+      } else if (name == "partition") {
+        partition(ev);
+      } else if (name == "heal") {
+        group_of_.clear();
+        write(json{{"event", "heal"}});
+        ++result_.steps;
       } else if (name == "crash") {
         int id = node_of(ev);
         if (!d_.up(id)) r_.fail("crash of node " + std::to_string(id) + ", which is already down");
@@ -506,6 +512,8 @@ class ScenarioRunner {
         {"drop", {"event", "t", "id"}},
         {"client_request", {"event", "t", "node", "cmd"}},
         {"inject", {"event", "t", "msg"}},
+        {"partition", {"event", "t", "groups"}},
+        {"heal", {"event", "t"}},
         {"crash", {"event", "t", "node"}},
         {"restart", {"event", "t", "node"}},
     };
@@ -706,9 +714,15 @@ class ScenarioRunner {
       ++copies_[m.id];
     }
     --copies_[m.id];
-    if (drop || !d_.up(m.to)) {
+    // As in the runtime, a partition stops messages between nodes of
+    // different groups (a client's request reaches any node).
+    bool cut_off = !group_of_.empty() && m.from >= 1 && m.to >= 1 &&
+                   group_of_[static_cast<size_t>(m.from)] != group_of_[static_cast<size_t>(m.to)];
+    if (drop || cut_off || !d_.up(m.to)) {
       // A scenario's drop is a lost message: the schema's "loss".
-      write(to_json(RuntimeEvent{rt::Drop{&m, drop ? "loss" : "node_down"}}));
+      write(to_json(RuntimeEvent{rt::Drop{&m, drop      ? "loss"
+                                              : cut_off ? "partition"
+                                                        : "node_down"}}));
       return;
     }
     input("deliver", m.to, json{{"msg_id", m.id}});
@@ -766,6 +780,37 @@ class ScenarioRunner {
     deliver_or_drop(m, false);  // a client request arrives at once
   }
 
+  // The network splits into the groups given (every node in exactly one):
+  // until a heal, deliveries between groups are dropped ("partition").
+  void partition(const json& ev) {
+    if (!ev.contains("groups") || !ev["groups"].is_array()) {
+      r_.fail("partition needs 'groups', a list of lists of node ids");
+    }
+    std::vector<int> group_of(static_cast<size_t>(n_) + 1, 0);
+    int group = 0;
+    for (const json& g : ev["groups"]) {
+      if (!g.is_array()) r_.fail("'groups' must be a list of lists of node ids");
+      ++group;
+      for (const json& x : g) {
+        if (!x.is_number_integer()) r_.fail("'groups' must hold node ids");
+        int id = x.get<int>();
+        if (id < 1 || id > n_) r_.fail("partition: node " + std::to_string(id) + " does not exist");
+        if (group_of[static_cast<size_t>(id)] != 0) {
+          r_.fail("partition: node " + std::to_string(id) + " is in two groups");
+        }
+        group_of[static_cast<size_t>(id)] = group;
+      }
+    }
+    for (int id = 1; id <= n_; ++id) {
+      if (group_of[static_cast<size_t>(id)] == 0) {
+        r_.fail("partition: node " + std::to_string(id) + " is in no group (name every node)");
+      }
+    }
+    group_of_ = std::move(group_of);
+    write(json{{"event", "partition"}, {"groups", ev["groups"]}});
+    ++result_.steps;
+  }
+
   // A message made by hand, delivered at once to its `to` node as if its
   // `from` node had sent it (spec/scenario-format.md).
   void inject(const json& ev) {
@@ -810,6 +855,7 @@ class ScenarioRunner {
   std::map<int64_t, json> written_state_;  // node id -> the last state its lines carried
   json trace_header_;
   int64_t num_clients_ = 0;
+  std::vector<int> group_of_;  // node id -> its group while partitioned (empty: healed)
 };
 
 }  // namespace
