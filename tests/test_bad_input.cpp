@@ -74,6 +74,7 @@ std::vector<FaultConfig> schedule_faults() {
 // A small run that goes through every event kind of the schema: loss,
 // duplication, crashes, partitions, one-way cuts, client timeouts and retries.
 std::string base_trace() {
+  std::set<std::string> missing;
   for (uint64_t seed = 1; seed <= 50; ++seed) {
     Config cfg = test_config(3, 2, 4, seed);
     cfg.network.loss = 0.15;
@@ -89,11 +90,19 @@ std::string base_trace() {
     for (const std::string& line : lines_of(text)) seen[json::parse(line).value("event", "")]++;
     bool all = true;
     for (const trace::EventSpec& e : trace::event_table()) {
-      all &= seen.count(e.name) > 0 || std::string_view(e.name) == "inject";
+      // inject: scenarios only. The [raft] pre_vote events: a run with the
+      // switch on (issue 15) is not part of this trace yet.
+      std::string_view name = e.name;
+      bool ok = seen.count(e.name) > 0 || name == "inject" || name == "prevote" ||
+                name == "become_precandidate";
+      if (!ok) missing.insert(e.name);
+      all &= ok;
     }
     if (all) return with_inject(text);
   }
-  FAIL("no seed in 1..50 gives a trace with every event kind");
+  std::string names;
+  for (const std::string& m : missing) names += " " + m;
+  FAIL("no seed in 1..50 gives a trace with every event kind; missing in some:" << names);
   return "";
 }
 
@@ -155,7 +164,8 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
       corpus.push_back({kind + p.to_string() + " of the wrong type", join(edited), i + 1});
     }
   }
-  REQUIRE(done.size() == trace::event_table().size() + 1);
+  // The header and every event kind but the two [raft] pre_vote events (see base_trace).
+  REQUIRE(done.size() == trace::event_table().size() + 1 - 2);
 
   auto edit_line = [&](int64_t line, const std::function<void(std::string&)>& change) {
     std::vector<std::string> edited = lines;
@@ -391,10 +401,10 @@ TEST_CASE("The event table and spec/trace-schema.md name the same events and fie
   }
   CHECK(doc_events == code_events);
   CHECK(doc_messages == code_messages);
-  CHECK(doc_events.size() == 33);
-  CHECK(code_events.size() == 33);
-  CHECK(doc_messages.size() == 7);
-  CHECK(code_messages.size() == 7);
+  CHECK(doc_events.size() == 35);
+  CHECK(code_events.size() == 35);
+  CHECK(doc_messages.size() == 9);
+  CHECK(code_messages.size() == 9);
 }
 
 #include "raft/planted_bugs.h"

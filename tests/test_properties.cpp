@@ -268,6 +268,8 @@ Config gen_config(Profile profile) {
   cfg.initial_leader = profile == Profile::Corners ? uniform(0, cfg.num_nodes + 1)
                                                    : *rc::gen::inRange(0, cfg.num_nodes + 1);
   cfg.leader_noop = *rc::gen::element(true, true, false);
+  // [raft] pre_vote on one run in three: every check must hold with it too.
+  cfg.raft.pre_vote = *rc::gen::element(false, false, true);
   gen_nemesis(cfg);
   // Long enough after the workload and the faults for the checker's liveness bounds (10 x the
   // longest election timeout) to apply: a leader and converged replicas are then required.
@@ -331,6 +333,7 @@ std::string to_toml(const Config& cfg) {
     << "\nseed = " << cfg.seed << "\ninitial_leader = " << cfg.initial_leader
     << "\nleader_noop = " << (cfg.leader_noop ? "true" : "false")
     << "\nlinger_ms = " << cfg.linger_ms << "\ntime_limit_ms = " << cfg.time_limit_ms
+    << (cfg.raft.pre_vote ? "\n[raft]\npre_vote = true" : "")
     << "\n[timing]\nheartbeat_interval_ms = " << t.heartbeat_interval_ms
     << "\nelection_timeout_min_ms = " << t.election_timeout_min_ms
     << "\nelection_timeout_max_ms = " << t.election_timeout_max_ms
@@ -512,6 +515,7 @@ struct BugCase {
   PlantedBugs bugs;
   int budget;  // random runs within which the suite must catch it
   Profile profile = Profile::Classic;
+  bool pre_vote = false;  // force [raft] pre_vote on (the bug needs it)
 };
 
 }  // namespace
@@ -533,6 +537,8 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
       // planted it took 291 runs (RAFTKV_PROPERTY_SEED=1) to see KVSemantics
       // fail; the retry-storm profile catches it within a few runs.
       {"dedup_last_seq_only", PlantedBugs{.dedup_last_seq_only = true}, 400, Profile::RetryStorm},
+      {"prevote_raises_term", PlantedBugs{.prevote_raises_term = true}, 400, Profile::Classic,
+       true},
       // commit_old_term needs a Figure 8 schedule, which random runs almost
       // never produce (0 of 400 tried): the scenario test below catches it.
   };
@@ -543,6 +549,7 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
         bug.name, bug.budget,
         [&] {
           Config cfg = gen_config(bug.profile);
+          if (bug.pre_vote) cfg.raft.pre_vote = true;
           ++runs;
           Outcome o = run_and_check(cfg, bug.bugs);
           if (caught_by.empty()) {

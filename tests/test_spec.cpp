@@ -16,8 +16,16 @@ using namespace raftkv::testing;
 
 namespace {
 
-// Event names written by a faulty run and by every sample trace.
-std::set<std::string> event_names(std::vector<std::string>* traces) {
+// A trace made with a [raft] switch on (issue 15's first slice): RaftKV.tla
+// does not model pre-votes yet (spec/README.md, "Abstracted away").
+bool uses_unmodelled_switch(const std::string& text) {
+  json header = json::parse(text.substr(0, text.find('\n')));
+  return header.contains("config") && header["config"].contains("raft");
+}
+
+// Event names written by a faulty run and by every sample trace (for the TLA+
+// tests, only the traces the spec models).
+std::set<std::string> event_names(std::vector<std::string>* traces, bool modelled_only = false) {
   Config cfg = test_config(5, 3, 30, 4);
   cfg.network.loss = 0.1;
   cfg.network.duplicate = 0.1;
@@ -28,7 +36,10 @@ std::set<std::string> event_names(std::vector<std::string>* traces) {
   traces->push_back(trace_text(cfg));
   for (const auto& f :
        std::filesystem::directory_iterator(std::string(RAFTKV_SOURCE_DIR) + "/traces")) {
-    if (f.path().extension() == ".jsonl") traces->push_back(read_file(f.path().string()));
+    if (f.path().extension() != ".jsonl") continue;
+    std::string text = read_file(f.path().string());
+    if (modelled_only && uses_unmodelled_switch(text)) continue;
+    traces->push_back(std::move(text));
   }
   std::set<std::string> names;
   for (const std::string& text : *traces) {
@@ -84,7 +95,7 @@ TEST_CASE("Every traced event is documented in spec/trace-schema.md", "[spec]") 
 
 TEST_CASE("Every exported step maps to an action of spec/RaftKV.tla", "[spec][tla]") {
   std::vector<std::string> traces;
-  event_names(&traces);
+  event_names(&traces, /*modelled_only=*/true);
   std::string tla = read_file(std::string(RAFTKV_SOURCE_DIR) + "/spec/RaftKV.tla");
   REQUIRE_FALSE(tla.empty());
   std::set<std::string> actions;
@@ -107,7 +118,7 @@ TEST_CASE("Every exported step maps to an action of spec/RaftKV.tla", "[spec][tl
 
 TEST_CASE("Every traced event has a mapping in spec/TraceRaftKV.tla", "[spec][tla]") {
   std::vector<std::string> traces;
-  std::set<std::string> names = event_names(&traces);
+  std::set<std::string> names = event_names(&traces, /*modelled_only=*/true);
   std::set<std::string> known =
       tla_known_events(read_file(std::string(RAFTKV_SOURCE_DIR) + "/spec/TraceRaftKV.tla"));
   REQUIRE(known.size() >= 25);

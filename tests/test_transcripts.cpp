@@ -127,6 +127,7 @@ class Transcript {
                            {"leader_noop", arg("leader_noop", "true") == "true"}};
       if (arg("clients", "") != "")
         header_["config"]["num_clients"] = std::stoi(arg("clients", ""));
+      if (arg("pre_vote", "false") == "true") header_["config"]["pre_vote"] = true;
       json bugs = json::array();
       std::string list = arg("bugs", "");
       std::stringstream ss(list);
@@ -465,6 +466,7 @@ TEST_CASE("A planted bug changes a transcript's output, and the failure says whe
       {"skip_prev_log_check", {"figure8.txt", "figure7.txt"}},
       {"no_client_dedup", {"exactly-once.txt"}},
       {"dedup_last_seq_only", {"exactly-once.txt"}},
+      {"prevote_raises_term", {"prevote.txt"}},
   };
   // Every bug there is, so a new one must be caught or listed here.
   const std::vector<std::string>& bugs = planted_bug_names();

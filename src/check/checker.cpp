@@ -434,12 +434,16 @@ MessageInfo validate_message(const Obj& m) {
   info.id = m.integer("id");
   info.type = m.one_of(
       "type", {"RequestVote", "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse",
-               "CommitNotification", "ClientRequest", "ClientReply"});
+               "CommitNotification", "ClientRequest", "ClientReply", "PreVote", "PreVoteResponse"});
   info.from = m.node_id("from");
   info.to = m.node_id("to");
   const std::string& t = info.type;
-  if (t == "RequestVote") {
+  if (t == "RequestVote" || t == "PreVote") {
     require_ints(m, {"term", "last_log_index", "last_log_term"});
+  } else if (t == "PreVoteResponse") {
+    require_ints(m, {"term"});
+    m.boolean("granted");
+    m.one_of("reason", {"", "stale_term", "leader_live", "log_not_up_to_date"});
   } else if (t == "RequestVoteResponse") {
     require_ints(m, {"term"});
     m.boolean("granted");
@@ -563,9 +567,11 @@ enum class Ev {
   // effect events
   TermUpdate,
   BecomeCandidate,
+  BecomePrecandidate,
   BecomeLeader,
   BecomeFollower,
   Vote,
+  PreVote,
   Truncate,
   Append,
   Progress,
@@ -601,9 +607,11 @@ const std::unordered_map<std::string_view, Ev>& event_table() {
       {"restart", Ev::Restart},
       {"term_update", Ev::TermUpdate},
       {"become_candidate", Ev::BecomeCandidate},
+      {"become_precandidate", Ev::BecomePrecandidate},
       {"become_leader", Ev::BecomeLeader},
       {"become_follower", Ev::BecomeFollower},
       {"vote", Ev::Vote},
+      {"prevote", Ev::PreVote},
       {"truncate", Ev::Truncate},
       {"append", Ev::Append},
       {"progress", Ev::Progress},
@@ -922,6 +930,7 @@ class TraceChecker {
   // TermAdoption
   void note_higher_term(const NodeEvent& e, const DeliveryFacts& msg);
   void check_term_adopted();
+  void check_prevote_step();
   void check_leader_noop();
 
   // Runtime events
@@ -952,6 +961,16 @@ class TraceChecker {
     bool candidate_hears_leader = false;  // an AppendEntries of a candidate's own term
   };
   std::optional<HigherTerm> higher_term_;
+  // A PreVote or PreVoteResponse delivered in the current step, with the receiver's term and
+  // vote before it (thesis §9.6: a pre-vote changes no term or vote).
+  struct PreVoteStep {
+    int node = 0;
+    int64_t term = 0;
+    int64_t vote = 0;
+    int64_t seq = 0;
+    std::string type;
+  };
+  std::optional<PreVoteStep> prevote_step_;
   // A leader elected with leader_noop on, until the no-op of its term is appended (same step).
   struct NewLeader {
     int node = 0;
@@ -1232,7 +1251,8 @@ DeliveryFacts delivery_facts(const Obj& msg, const std::string& type) {
   // string_views, whose lengths are known: comparing with a const char* measured it each time.
   static constexpr std::string_view kTypes[] = {
       "RequestVote",        "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse",
-      "CommitNotification", "ClientRequest",       "ClientReply"};
+      "CommitNotification", "ClientRequest",       "ClientReply",   "PreVote",
+      "PreVoteResponse"};
   DeliveryFacts f;
   for (std::string_view t : kTypes) {
     if (std::string_view(type) == t) f.type = t.data();  // literals: NUL-terminated
@@ -1382,12 +1402,18 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
     case Ev::Restart: break;  // handled above
     case Ev::TermUpdate: on_term_update(e, ev); break;
     case Ev::BecomeCandidate: break;
+    case Ev::BecomePrecandidate: break;
     case Ev::BecomeLeader: on_become_leader(e, ev); break;
     case Ev::BecomeFollower: check_node_id(ev.integer("leader"), seq, "leader", true); break;
     case Ev::Vote:
       check_node_id(ev.integer("candidate"), seq, "candidate");
       ev.boolean("granted");
       ev.one_of("reason", {"", "stale_term", "already_voted", "log_not_up_to_date"});
+      break;
+    case Ev::PreVote:
+      check_node_id(ev.integer("candidate"), seq, "candidate");
+      ev.boolean("granted");
+      ev.one_of("reason", {"", "stale_term", "leader_live", "log_not_up_to_date"});
       break;
     case Ev::Truncate: on_truncate(e, ev); break;
     case Ev::Append: on_append(e, ev); break;
@@ -2033,6 +2059,12 @@ void TraceChecker::check_apply_result(const NodeEvent& e, int64_t index, const E
 void TraceChecker::note_higher_term(const NodeEvent& e, const DeliveryFacts& msg) {
   std::string_view type = msg.type;
   if (type == "ClientRequest" || type == "ClientReply") return;  // no term
+  if (type == "PreVote" || type == "PreVoteResponse") {
+    // A pre-vote's term is a term nobody holds yet: no one adopts it (judged at the step's end).
+    prevote_step_ = PreVoteStep{e.id, e.st.term, e.st.vote, e.seq, std::string(type)};
+    count("prevotes_delivered");
+    return;
+  }
   int64_t term = msg.term;
   // Figure 2 (candidates) and §5.2: a candidate that receives AppendEntries from the leader of
   // its own term recognizes that leader and returns to follower.
@@ -2044,6 +2076,27 @@ void TraceChecker::note_higher_term(const NodeEvent& e, const DeliveryFacts& msg
   if (term <= e.st.term) return;
   higher_term_ = HigherTerm{e.id, term, e.seq, std::string(type)};
   count("higher_terms_seen");
+}
+
+// Thesis §9.6: a pre-vote, asked or answered, changes no term and no vote. The receiver of a
+// PreVote ends its step with the term and vote it had. The receiver of a PreVoteResponse may
+// only go on to a real election of its own: term + 1, voting for itself, as candidate (or
+// leader); it never takes a term from the answer.
+void TraceChecker::check_prevote_step() {
+  if (!prevote_step_) return;
+  PreVoteStep p = *prevote_step_;
+  prevote_step_.reset();
+  const NodeTrack& n = nodes_[static_cast<size_t>(p.node)];
+  if (n.term == p.term && n.vote == p.vote) return;
+  bool own_election = p.type == "PreVoteResponse" && n.term == p.term + 1 && n.vote == p.node &&
+                      (n.role == Role::Candidate || n.role == Role::Leader);
+  if (own_election) return;
+  fail(kTermAdoption, {p.seq}, {p.node},
+       cat("Node ", p.node, " received a ", p.type, " at seq ", p.seq, " in term ", p.term,
+           " with vote ", p.vote, " and ended that step in term ", n.term, " with vote ", n.vote,
+           ". Raft thesis §9.6: a pre-vote asks whether a server would vote, without changing "
+           "anyone's term or vote; only a majority of pre-votes starts a real election (term + 1, "
+           "a vote for itself)."));
 }
 
 void TraceChecker::check_term_adopted() {
@@ -2651,6 +2704,7 @@ void TraceChecker::event(element j, size_t index) {
   ++report_.events;
   if (is_input(*it) || *it == Ev::End) {  // a step ended
     check_term_adopted();
+    check_prevote_step();
     check_leader_noop();
   }
   if (is_node_event(*it))

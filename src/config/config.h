@@ -127,6 +127,16 @@ struct NemesisConfig {
   int max_down = 1;  // most nodes crashed at once
 };
 
+// Protocol extensions beyond the paper's Figure 2 (issue 15), each off by
+// default so that default runs and traces keep their bytes.
+struct RaftConfig {
+  // Thesis §9.6: ask for pre-votes before raising the term.
+  bool pre_vote = false;
+  // A leader that has not heard from a majority within an election timeout
+  // steps down; followers with a live leader ignore RequestVote.
+  bool check_quorum = false;
+};
+
 struct Config {
   int num_nodes = 5;
   int num_clients = 3;
@@ -146,6 +156,7 @@ struct Config {
   // §8: a new leader appends a no-op entry of its term. false shows why the
   // Figure 8 commit rule matters.
   bool leader_noop = true;
+  RaftConfig raft;
   TimingConfig timing;
   NetworkConfig network;
   std::vector<FaultConfig> faults;

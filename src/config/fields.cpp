@@ -18,6 +18,7 @@ std::vector<ConfigField> make_fields() {
   using T = TimingConfig;
   using N = NetworkConfig;
   using M = NemesisConfig;
+  using R = RaftConfig;
   return {
       {.path = "num_nodes",
        .ref = member<&C::num_nodes>(),
@@ -65,6 +66,11 @@ std::vector<ConfigField> make_fields() {
        .ref = member<&C::leader_noop>(),
        .meaning = "a new leader appends a no-op entry of its term (Raft §8); `false` lets you "
                   "watch Figure 8"},
+      {.path = "raft.pre_vote",
+       .ref = member<&C::raft, &R::pre_vote>(),
+       .meaning = "a node whose election timer fires first asks for pre-votes for term + 1, "
+                  "changing no term; only a majority of them starts an election (thesis §9.6)",
+       .header_omits_default = true},
       {.path = "timing.heartbeat_interval_ms",
        .ref = member<&C::timing, &T::heartbeat_interval_ms>(),
        .min = 1,

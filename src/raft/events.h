@@ -35,8 +35,12 @@ struct TermUpdate {
 
   friend bool operator==(const TermUpdate&, const TermUpdate&) = default;
 };
-// §5.2: an election started (term + 1, vote for self).
+// §5.2: an election started (term + 1, vote for self). With `pre` (trace
+// event become_precandidate, [raft] pre_vote): a pre-vote round started,
+// term and vote unchanged (thesis §9.6).
 struct BecomeCandidate {
+  bool pre = false;
+
   friend bool operator==(const BecomeCandidate&, const BecomeCandidate&) = default;
 };
 // §5.2: a majority voted for this node in its term.
@@ -51,11 +55,13 @@ struct BecomeFollower {
 
   friend bool operator==(const BecomeFollower&, const BecomeFollower&) = default;
 };
-// The decision on a RequestVote (reason "" when granted).
+// The decision on a RequestVote (reason "" when granted). With `pre` (trace
+// event prevote): the decision on a PreVote, which changes no term or vote.
 struct Vote {
   int candidate = 0;
   bool granted = false;
   std::string reason;
+  bool pre = false;
 
   friend bool operator==(const Vote&, const Vote&) = default;
 };

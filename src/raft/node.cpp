@@ -157,7 +157,15 @@ void Node::on_timer(Timer timer, Effects& fx) {
     case Timer::StartElection:
       // §5.2: a follower (or candidate) that hears from no leader within its
       // election timeout starts an election. A leader has no election timer.
-      if (role_ != Role::Leader) start_election();
+      // With pre_vote (thesis §9.6) it first asks for pre-votes.
+      if (role_ != Role::Leader) {
+        leader_live_ = false;
+        if (options_.pre_vote) {
+          start_prevote();
+        } else {
+          start_election();
+        }
+      }
       break;
     case Timer::Heartbeat:
       // §5.2: the leader sends AppendEntries (empty when idle) to keep its
@@ -178,7 +186,11 @@ void Node::on_message(const Message& m, Effects& fx) {
   } else {
     // §5.1: a server that sees a higher term adopts it and reverts to
     // follower before doing anything else with the message.
-    bool ignore_term = bugs_.leader_ignores_higher_term && role_ == Role::Leader;
+    // A pre-vote's term is one nobody holds yet: it is never adopted (thesis
+    // §9.6), except by the planted prevote_raises_term bug.
+    bool ignore_term = (bugs_.leader_ignores_higher_term && role_ == Role::Leader) ||
+                       m.type == MsgType::PreVoteResponse ||
+                       (m.type == MsgType::PreVote && !bugs_.prevote_raises_term);
     if (m.term > term_ && !ignore_term) adopt_term(m.term);
     switch (m.type) {
       case MsgType::RequestVote: handle_request_vote(m); break;
@@ -186,6 +198,8 @@ void Node::on_message(const Message& m, Effects& fx) {
       case MsgType::AppendEntries: handle_append_entries(m); break;
       case MsgType::AppendEntriesResponse: handle_append_response(m); break;
       case MsgType::CommitNotification: handle_commit_notification(m); break;
+      case MsgType::PreVote: handle_prevote(m); break;
+      case MsgType::PreVoteResponse: handle_prevote_response(m); break;
       case MsgType::ClientRequest:
       case MsgType::ClientReply: break;  // clients' messages never reach here
     }
@@ -204,6 +218,9 @@ void Node::adopt_term(int64_t term) {
   leader_id_ = 0;
   verified_ = 0;
   votes_.clear();
+  precandidate_ = false;
+  prevote_grants_.clear();
+  leader_live_ = false;
   // Requests appended in the old term may still commit under a new leader;
   // this node can no longer promise a reply, so the clients will time out
   // and retry (dedup makes the retry safe).
@@ -221,6 +238,8 @@ void Node::start_election() {
   leader_id_ = 0;
   verified_ = 0;
   votes_ = {id_};
+  precandidate_ = false;
+  prevote_grants_.clear();
   if (tracing()) emit(ev::BecomeCandidate{});
   fx_->reset_election_timer = true;
   if (static_cast<int>(votes_.size()) >= majority()) {
@@ -231,6 +250,26 @@ void Node::start_election() {
     if (peer == id_) continue;
     Message& m = outgoing(*fx_, id_, MsgType::RequestVote, peer);
     m.term = term_;
+    m.last_log_index = last_index();
+    m.last_log_term = last_term();
+  }
+}
+
+void Node::start_prevote() {
+  // Thesis §9.6: ask every peer whether it would vote for this node in
+  // term + 1. Term, vote and role stay as they are.
+  precandidate_ = true;
+  prevote_grants_ = {id_};
+  if (tracing()) emit(ev::BecomeCandidate{true});
+  fx_->reset_election_timer = true;  // a round without a majority is retried
+  if (static_cast<int>(prevote_grants_.size()) >= majority()) {
+    start_election();  // a one-node cluster
+    return;
+  }
+  for (int peer = 1; peer <= num_nodes_; ++peer) {
+    if (peer == id_) continue;
+    Message& m = outgoing(*fx_, id_, MsgType::PreVote, peer);
+    m.term = term_ + 1;
     m.last_log_index = last_index();
     m.last_log_term = last_term();
   }
@@ -264,6 +303,8 @@ void Node::become_follower(int leader) {
   role_ = Role::Follower;
   leader_id_ = leader;
   votes_.clear();
+  precandidate_ = false;
+  prevote_grants_.clear();
   if (tracing()) emit(ev::BecomeFollower{leader});
 }
 
@@ -303,6 +344,36 @@ void Node::handle_request_vote(const Message& m) {
   send(std::move(r));
 }
 
+void Node::handle_prevote(const Message& m) {
+  // Thesis §9.6: grant iff the asked-for term is above this node's, no
+  // current leader was heard from within an election timeout (a leader is
+  // one itself), and the candidate's log is at least as up to date (§5.4.1).
+  // Nothing here changes this node's term or vote.
+  std::string reason;
+  if (m.term <= term_) {
+    reason = "stale_term";
+  } else if (role_ == Role::Leader || leader_live_) {
+    reason = "leader_live";
+  } else if (!candidate_log_up_to_date(m)) {
+    reason = "log_not_up_to_date";
+  }
+  bool granted = reason.empty();
+  if (tracing()) emit(ev::Vote{m.from, granted, reason, true});
+  Message& r = outgoing(*fx_, id_, MsgType::PreVoteResponse, m.from);
+  // The answer names the term asked about, not this node's term: a pre-vote
+  // never tells anyone to adopt a term.
+  r.term = m.term;
+  r.granted = granted;
+  r.reason = std::move(reason);
+}
+
+void Node::handle_prevote_response(const Message& m) {
+  // Only answers to this node's current round count.
+  if (!precandidate_ || role_ == Role::Leader || m.term != term_ + 1 || !m.granted) return;
+  prevote_grants_.insert(m.from);
+  if (static_cast<int>(prevote_grants_.size()) >= majority()) start_election();
+}
+
 void Node::handle_vote_response(const Message& m) {
   // Only votes for this node's current candidacy count.
   if (role_ != Role::Candidate || m.term != term_ || !m.granted) return;
@@ -331,6 +402,8 @@ void Node::handle_append_entries(const Message& m) {
   // §5.2: a candidate that hears from a current-term leader steps down.
   if (role_ == Role::Candidate) become_follower(m.from);
   leader_id_ = m.from;
+  leader_live_ = true;
+  precandidate_ = false;
   fx_->reset_election_timer = true;  // a valid heartbeat from the leader
 
   // Consistency check: the log must hold prev_log_index with prev_log_term.

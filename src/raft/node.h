@@ -33,6 +33,10 @@ struct NodeOptions {
   // the logs will grow spares each log its growth copies, which touch about
   // as many fresh pages again as the final log (a page fault each). 0: none.
   int64_t log_reserve = 0;
+  // Thesis §9.6 ([raft] pre_vote): a node whose election timer fires first
+  // asks its peers whether they would vote for it in term + 1, changing no
+  // term or vote anywhere; only a majority of yeses starts the real election.
+  bool pre_vote = false;
 };
 
 enum class Timer { Election, Heartbeat, StartElection };
@@ -149,6 +153,9 @@ class Node {
   void handle_append_entries(const Message& m);
   void handle_append_response(const Message& m);
   void handle_commit_notification(const Message& m);
+  void start_prevote();
+  void handle_prevote(const Message& m);
+  void handle_prevote_response(const Message& m);
   void handle_client_request(const Message& m);
 
   bool candidate_log_up_to_date(const Message& m) const;
@@ -197,6 +204,20 @@ class Node {
 
   // Candidate state.
   std::set<int> votes_;
+  // Pre-vote state ([raft] pre_vote): a pre-vote round for term_ + 1 is
+  // under way, and who granted it (this node included).
+  bool precandidate_ = false;
+  std::set<int> prevote_grants_;
+  // "Heard from a current leader recently" (thesis §9.6: a server refuses a
+  // pre-vote while it believes a leader exists, i.e. it heard from one within
+  // the minimum election timeout). The core has no clock, so the election
+  // timer stands for it: set by a valid AppendEntries from this term's
+  // leader (which also restarts the election timer), cleared when this
+  // node's own election timer fires -- the moment it would itself suspect
+  // the leader -- and on a term change. While it is set, at most one
+  // election timeout (at least the minimum) has passed since the leader was
+  // last heard from.
+  bool leader_live_ = false;
 
   // Leader state (Figure 2, reinitialized after election).
   std::vector<int64_t> next_index_;  // by peer id (index 0 and self unused)

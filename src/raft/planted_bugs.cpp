@@ -17,6 +17,7 @@ const std::vector<std::pair<std::string, bool PlantedBugs::*>>& table() {
       {"leader_ignores_higher_term", &PlantedBugs::leader_ignores_higher_term},
       {"no_client_dedup", &PlantedBugs::no_client_dedup},
       {"dedup_last_seq_only", &PlantedBugs::dedup_last_seq_only},
+      {"prevote_raises_term", &PlantedBugs::prevote_raises_term},
   };
   return kTable;
 }

@@ -19,6 +19,7 @@ struct PlantedBugs {
   bool leader_ignores_higher_term = false;  // a leader does not step down on a higher term
   bool no_client_dedup = false;             // re-execute retried client commands
   bool dedup_last_seq_only = false;         // re-execute a client's older, stale retries
+  bool prevote_raises_term = false;         // a PreVote makes its receiver adopt the term
 
   bool any() const;  // from the name table in planted_bugs.cpp, so no list is kept twice
 };

@@ -37,6 +37,8 @@ const char* to_string(MsgType type) {
   switch (type) {
     case MsgType::RequestVote: return "RequestVote";
     case MsgType::RequestVoteResponse: return "RequestVoteResponse";
+    case MsgType::PreVote: return "PreVote";
+    case MsgType::PreVoteResponse: return "PreVoteResponse";
     case MsgType::AppendEntries: return "AppendEntries";
     case MsgType::AppendEntriesResponse: return "AppendEntriesResponse";
     case MsgType::CommitNotification: return "CommitNotification";

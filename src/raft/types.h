@@ -54,6 +54,11 @@ enum class MsgType {
   CommitNotification,
   ClientRequest,
   ClientReply,
+  // [raft] pre_vote (thesis §9.6): fields as RequestVote / RequestVoteResponse;
+  // `term` is the term the sender would stand in (its own term + 1), never
+  // adopted by anyone.
+  PreVote,
+  PreVoteResponse,
 };
 
 // One message on the emulated network. A flat struct: which fields are

@@ -97,6 +97,16 @@ NodeOptions options_from_header(const LineReader& r, const json& header, int* nu
     if (!(*cfg)["leader_noop"].is_boolean()) r.fail("'leader_noop' must be a boolean");
     options.leader_noop = (*cfg)["leader_noop"].get<bool>();
   }
+  // [raft] switches: a trace header writes them in a `raft` object (absent
+  // when all are off); a scenario header may give them at its config's top
+  // level ("pre_vote": true).
+  auto switch_from = [&r](const json& obj, const char* key, bool* out) {
+    if (!obj.is_object() || !obj.contains(key)) return;
+    if (!obj[key].is_boolean()) r.fail(std::string("'") + key + "' must be a boolean");
+    *out = obj[key].get<bool>();
+  };
+  switch_from(*cfg, "pre_vote", &options.pre_vote);
+  if (cfg->contains("raft")) switch_from((*cfg)["raft"], "pre_vote", &options.pre_vote);
   if (header.contains("planted_bugs")) {
     const json& bugs = header["planted_bugs"];
     if (!bugs.is_array()) r.fail("'planted_bugs' must be an array of names");
@@ -128,8 +138,8 @@ void check_scenario_header_keys(const LineReader& r, const json& header) {
   if (header.contains("config")) {
     check_scenario_keys(r, header, {"format", "version", "config", "planted_bugs", "initial_state"},
                         "the header");
-    check_scenario_keys(r, header["config"], {"num_nodes", "num_clients", "leader_noop"},
-                        "'config'");
+    check_scenario_keys(r, header["config"],
+                        {"num_nodes", "num_clients", "leader_noop", "pre_vote"}, "'config'");
   } else {
     check_scenario_keys(
         r, header,
@@ -544,6 +554,7 @@ class ScenarioRunner {
     cfg.initial_leader = 0;
     cfg.seed = 0;
     cfg.leader_noop = options_.leader_noop;
+    cfg.raft.pre_vote = options_.pre_vote;
     json h{{"format", "raftkv-trace"},
            {"version", trace::kTraceVersion},
            {"seed", 0},

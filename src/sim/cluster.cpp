@@ -43,7 +43,10 @@ struct Cluster::ClientState {
 
 Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
     : cfg_(cfg),
-      node_options_{cfg.leader_noop, bugs, expected_log_entries(cfg)},
+      node_options_{.leader_noop = cfg.leader_noop,
+                    .bugs = bugs,
+                    .log_reserve = expected_log_entries(cfg),
+                    .pre_vote = cfg.raft.pre_vote},
       rng_(cfg.seed),
       nodes_(cfg.num_nodes, node_options_),
       network_(cfg.network),

@@ -51,9 +51,10 @@ Status status_from_string(const std::string& s) {
 }
 
 MsgType msg_type_from_string(const std::string& s) {
-  for (MsgType t : {MsgType::RequestVote, MsgType::RequestVoteResponse, MsgType::AppendEntries,
-                    MsgType::AppendEntriesResponse, MsgType::CommitNotification,
-                    MsgType::ClientRequest, MsgType::ClientReply}) {
+  for (MsgType t :
+       {MsgType::RequestVote, MsgType::RequestVoteResponse, MsgType::AppendEntries,
+        MsgType::AppendEntriesResponse, MsgType::CommitNotification, MsgType::ClientRequest,
+        MsgType::ClientReply, MsgType::PreVote, MsgType::PreVoteResponse}) {
     if (s == to_string(t)) return t;
   }
   throw CodecError("unknown message type '" + s + "'");
@@ -83,11 +84,13 @@ json to_json(const Message& m) {
   json j{{"id", m.id}, {"type", to_string(m.type)}, {"from", m.from}, {"to", m.to}};
   switch (m.type) {
     case MsgType::RequestVote:
+    case MsgType::PreVote:
       j["term"] = m.term;
       j["last_log_index"] = m.last_log_index;
       j["last_log_term"] = m.last_log_term;
       break;
     case MsgType::RequestVoteResponse:
+    case MsgType::PreVoteResponse:
       j["term"] = m.term;
       j["granted"] = m.granted;
       j["reason"] = m.reason;
@@ -179,11 +182,13 @@ Message message_from_json(const json& j) {
   m.to = static_cast<int>(int_field(j, "to"));
   switch (m.type) {
     case MsgType::RequestVote:
+    case MsgType::PreVote:
       m.term = int_field(j, "term");
       m.last_log_index = int_field(j, "last_log_index");
       m.last_log_term = int_field(j, "last_log_term");
       break;
     case MsgType::RequestVoteResponse:
+    case MsgType::PreVoteResponse:
       m.term = int_field(j, "term");
       m.granted = bool_field(j, "granted");
       m.reason = str_field(j, "reason");
@@ -277,10 +282,12 @@ void add_fields(const ev::RejectClient& e, json& j) {
 
 struct Name {
   const char* operator()(const ev::TermUpdate&) const { return "term_update"; }
-  const char* operator()(const ev::BecomeCandidate&) const { return "become_candidate"; }
+  const char* operator()(const ev::BecomeCandidate& e) const {
+    return e.pre ? "become_precandidate" : "become_candidate";
+  }
   const char* operator()(const ev::BecomeLeader&) const { return "become_leader"; }
   const char* operator()(const ev::BecomeFollower&) const { return "become_follower"; }
-  const char* operator()(const ev::Vote&) const { return "vote"; }
+  const char* operator()(const ev::Vote& e) const { return e.pre ? "prevote" : "vote"; }
   const char* operator()(const ev::Truncate&) const { return "truncate"; }
   const char* operator()(const ev::Append&) const { return "append"; }
   const char* operator()(const ev::Progress&) const { return "progress"; }
@@ -337,6 +344,8 @@ NodeEvent node_event_from_json(const json& j, int* node) {
     e.body = ev::TermUpdate{int_field(j, "old_term")};
   } else if (name == "become_candidate") {
     e.body = ev::BecomeCandidate{};
+  } else if (name == "become_precandidate") {
+    e.body = ev::BecomeCandidate{true};
   } else if (name == "become_leader") {
     const json& votes = field(j, "votes");
     if (!votes.is_array()) throw CodecError("field 'votes' must be an array");
@@ -350,6 +359,8 @@ NodeEvent node_event_from_json(const json& j, int* node) {
     e.body = ev::BecomeFollower{int_of("leader")};
   } else if (name == "vote") {
     e.body = ev::Vote{int_of("candidate"), bool_field(j, "granted"), str_field(j, "reason")};
+  } else if (name == "prevote") {
+    e.body = ev::Vote{int_of("candidate"), bool_field(j, "granted"), str_field(j, "reason"), true};
   } else if (name == "truncate") {
     e.body = ev::Truncate{int_field(j, "from_index"), int_field(j, "removed")};
   } else if (name == "append") {

@@ -32,6 +32,7 @@ const std::vector<EventSpec>& event_table() {
       // Effect events: what the node did inside the step.
       {"term_update", EventKind::Effect, {{"old_term", T::Int}}},
       {"become_candidate", EventKind::Effect, {}},
+      {"become_precandidate", EventKind::Effect, {}},
       {"become_leader", EventKind::Effect, {{"votes", T::IntArray}}},
       {"become_follower", EventKind::Effect, {{"leader", T::Int}}},
       {"vote",
@@ -39,6 +40,11 @@ const std::vector<EventSpec>& event_table() {
        {{"candidate", T::Int},
         {"granted", T::Bool},
         {"reason", T::String, {"", "stale_term", "already_voted", "log_not_up_to_date"}}}},
+      {"prevote",
+       EventKind::Effect,
+       {{"candidate", T::Int},
+        {"granted", T::Bool},
+        {"reason", T::String, {"", "stale_term", "leader_live", "log_not_up_to_date"}}}},
       {"truncate", EventKind::Effect, {{"from_index", T::Int}, {"removed", T::Int}}},
       {"append", EventKind::Effect, {{"first_index", T::Int}, {"entries", T::Entries}}},
       {"progress",
@@ -121,6 +127,11 @@ const std::vector<MessageSpec>& message_table() {
       {"ClientRequest", {{"client", T::Int}, {"cmd", T::Command}}},
       {"ClientReply",
        {{"client", T::Int}, {"seq", T::Int}, {"result", T::Result}, {"leader_hint", T::Int}}},
+      {"PreVote", {{"term", T::Int}, {"last_log_index", T::Int}, {"last_log_term", T::Int}}},
+      {"PreVoteResponse",
+       {{"term", T::Int},
+        {"granted", T::Bool},
+        {"reason", T::String, {"", "stale_term", "leader_live", "log_not_up_to_date"}}}},
   };
   return table;
 }
@@ -134,7 +145,8 @@ const std::vector<std::string>& planted_bug_vocabulary() {
                                                  "apply_before_commit",
                                                  "leader_ignores_higher_term",
                                                  "no_client_dedup",
-                                                 "dedup_last_seq_only"};
+                                                 "dedup_last_seq_only",
+                                                 "prevote_raises_term"};
   return names;
 }
 
@@ -481,6 +493,7 @@ void validate_header(const json& h) {
         optional("linger_ms", T::Int),
         optional("keys", T::Int),
         optional("leader_noop", T::Bool),
+        optional("raft", T::Object, {optional("pre_vote", T::Bool)}),
         optional("timing", T::Object,
                  {{"heartbeat_interval_ms", T::Int},
                   {"election_timeout_min_ms", T::Int},

@@ -96,6 +96,8 @@ std::string_view type_name(MsgType t) {
     case MsgType::CommitNotification: return "CommitNotification";
     case MsgType::ClientRequest: return "ClientRequest";
     case MsgType::ClientReply: return "ClientReply";
+    case MsgType::PreVote: return "PreVote";
+    case MsgType::PreVoteResponse: return "PreVoteResponse";
   }
   return to_string(t);
 }
@@ -275,6 +277,7 @@ void write_message(Out& out, const Message& m) {
   Obj o(out);
   switch (m.type) {
     case MsgType::RequestVote:
+    case MsgType::PreVote:
       o.num("from", m.from);
       o.num("id", m.id);
       o.num("last_log_index", m.last_log_index);
@@ -282,6 +285,7 @@ void write_message(Out& out, const Message& m) {
       o.num("term", m.term);
       break;
     case MsgType::RequestVoteResponse:
+    case MsgType::PreVoteResponse:
       o.num("from", m.from);
       o.boolean("granted", m.granted);
       o.num("id", m.id);
@@ -437,9 +441,9 @@ struct EventWriter {
     o.num("old_term", e.old_term);
     seq_state_t(o);
   }
-  void operator()(const ev::BecomeCandidate&) const {
+  void operator()(const ev::BecomeCandidate& e) const {
     Obj o(out);
-    o.name("event", "become_candidate");
+    o.name("event", e.pre ? "become_precandidate" : "become_candidate");
     node_field(o);
     seq_state_t(o);
   }
@@ -466,7 +470,7 @@ struct EventWriter {
   void operator()(const ev::Vote& e) const {
     Obj o(out);
     o.num("candidate", e.candidate);
-    o.name("event", "vote");
+    o.name("event", e.pre ? "prevote" : "vote");
     o.boolean("granted", e.granted);
     node_field(o);
     o.str("reason", e.reason);

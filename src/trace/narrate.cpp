@@ -258,6 +258,32 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
   } else if (event == "become_candidate") {
     t.level = 1;
     text = "Starting election for term " + n(term) + " (voted for self)";
+  } else if (event == "become_precandidate") {
+    t.level = 1;
+    text = "Asking for pre-votes for term " + n(term + 1) + " (my term stays " + n(term) +
+           "; thesis §9.6)";
+  } else if (event == "prevote") {
+    // A pre-vote changes nothing here: only the answer says what a vote would be.
+    t.level = 1;
+    int cand = static_cast<int>(num(ev, "candidate"));
+    t.peer = cand;
+    const json& pv = last_delivered_.count(node) ? last_delivered_[node] : empty;
+    bool have_pv = str(pv, "type") == "PreVote";
+    std::string head = "pre-vote to node " + n(cand) +
+                       (have_pv ? " for term " + n(num(pv, "term")) : std::string());
+    std::string reason = str(ev, "reason");
+    if (ev.value("granted", false)) {
+      text = "Granting " + head + " (no live leader, its log is up to date; my term stays " +
+             n(term) + ")";
+    } else if (reason == "stale_term") {
+      text = "Denying " + head + ": I am already in term " + n(term) + " (stale_term)";
+    } else if (reason == "leader_live") {
+      text = "Denying " + head + ": I heard from a live leader (leader_live)";
+    } else if (reason == "log_not_up_to_date") {
+      text = "Denying " + head + ": its log is behind mine (log_not_up_to_date, §5.4.1)";
+    } else {
+      text = "Denying " + head + " (" + reason + ")";
+    }
   } else if (event == "become_leader") {
     t.level = 1;
     // A new term's leader knows nothing of its followers' logs yet: what it
@@ -357,8 +383,8 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
   } else if (event == "send") {
     std::string type = str(msg, "type");
     std::string to = n(num(msg, "to"));
-    if (type == "RequestVote") {
-      text = "RequestVote " + msg_id(msg) + " -> node " + to + " (term " + n(num(msg, "term")) +
+    if (type == "RequestVote" || type == "PreVote") {
+      text = type + " " + msg_id(msg) + " -> node " + to + " (term " + n(num(msg, "term")) +
              ", last log " + pos(num(msg, "last_log_index"), num(msg, "last_log_term")) + ")";
     } else if (type == "AppendEntries") {
       size_t count = msg.contains("entries") ? msg["entries"].size() : 0;
@@ -399,9 +425,9 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
       }
       text = "Refusing AppendEntries" + (have_ae ? " " + msg_id(ae) : std::string()) +
              " from node " + to + " (" + reason + "): " + why + "; reply " + msg_id(msg);
-    } else if (type == "RequestVoteResponse") {
+    } else if (type == "RequestVoteResponse" || type == "PreVoteResponse") {
       t.level = 3;
-      text = "RequestVoteResponse " + msg_id(msg) + " -> node " + to + " (" +
+      text = type + " " + msg_id(msg) + " -> node " + to + " (" +
              (msg.value("granted", false) ? "granted" : "denied") + ")";
     } else {
       t.level = 3;
@@ -410,7 +436,11 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
   } else if (event == "deliver") {
     std::string type = str(msg, "type");
     std::string from = n(num(msg, "from"));
-    if (type == "RequestVoteResponse") {
+    if (type == "PreVoteResponse") {
+      text = std::string(msg.value("granted", false) ? "Received pre-vote " : "Pre-vote ") +
+             msg_id(msg) + (msg.value("granted", false) ? " from node " : " denied by node ") +
+             from + (msg.value("granted", false) ? "" : " (" + str(msg, "reason") + ")");
+    } else if (type == "RequestVoteResponse") {
       if (msg.value("granted", false)) {
         text = "Received vote " + msg_id(msg) + " from node " + from;
       } else {
