@@ -90,8 +90,8 @@ std::string base_trace() {
     for (const std::string& line : lines_of(text)) seen[json::parse(line).value("event", "")]++;
     bool all = true;
     for (const trace::EventSpec& e : trace::event_table()) {
-      // inject: scenarios only. The [raft] pre_vote events: a run with the
-      // switch on (issue 15) is not part of this trace yet.
+      // inject: scenarios only. The [raft] pre_vote events: from a run with
+      // the switch on (prevote_trace).
       std::string_view name = e.name;
       bool ok = seen.count(e.name) > 0 || name == "inject" || name == "prevote" ||
                 name == "become_precandidate";
@@ -103,6 +103,24 @@ std::string base_trace() {
   std::string names;
   for (const std::string& m : missing) names += " " + m;
   FAIL("no seed in 1..50 gives a trace with every event kind; missing in some:" << names);
+  return "";
+}
+
+// A run with [raft] pre_vote on (issue 15), elections left to the timers: the
+// pre-vote events and the PreVote / PreVoteResponse messages.
+std::string prevote_trace() {
+  for (uint64_t seed = 1; seed <= 50; ++seed) {
+    Config cfg = test_config(3, 2, 4, seed);
+    cfg.raft.pre_vote = true;
+    cfg.initial_leader = 0;
+    std::string text = trace_text(cfg);
+    if (text.find("\"event\":\"prevote\"") != std::string::npos &&
+        text.find("\"event\":\"become_precandidate\"") != std::string::npos &&
+        text.find("\"type\":\"PreVoteResponse\"") != std::string::npos) {
+      return text;
+    }
+  }
+  FAIL("no seed in 1..50 gives a pre_vote trace with both pre-vote events");
   return "";
 }
 
@@ -164,8 +182,36 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
       corpus.push_back({kind + p.to_string() + " of the wrong type", join(edited), i + 1});
     }
   }
-  // The header and every event kind but the two [raft] pre_vote events (see base_trace).
-  REQUIRE(done.size() == trace::event_table().size() + 1 - 2);
+  // The [raft] pre_vote events and messages, from a run with the switch on:
+  // every field of the first line of each, given a value of the wrong type.
+  {
+    const std::vector<std::string> pv = lines_of(prevote_trace());
+    std::set<std::string> pv_done;
+    for (size_t i = 1; i < pv.size(); ++i) {
+      json j = json::parse(pv[i]);
+      std::string kind = j["event"].get<std::string>();
+      if (kind == "send") kind += " " + j["msg"]["type"].get<std::string>();
+      if (kind != "prevote" && kind != "become_precandidate" && kind != "send PreVote" &&
+          kind != "send PreVoteResponse") {
+        continue;
+      }
+      if (!pv_done.insert(kind).second) continue;
+      if (kind == "prevote" || kind == "become_precandidate") done[kind] = true;
+      std::vector<json::json_pointer> pointers;
+      leaf_pointers(j, json::json_pointer(), pointers);
+      for (const json::json_pointer& p : pointers) {
+        json bad = j;
+        bad[p] = wrong_type(j[p]);
+        std::vector<std::string> edited = pv;
+        edited[i] = bad.dump();
+        corpus.push_back({"pre_vote run: " + kind + p.to_string() + " of the wrong type",
+                          join(edited), static_cast<int64_t>(i) + 1});
+      }
+    }
+    CHECK(pv_done.size() == 4);
+  }
+  // The header and every event kind.
+  REQUIRE(done.size() == trace::event_table().size() + 1);
 
   auto edit_line = [&](int64_t line, const std::function<void(std::string&)>& change) {
     std::vector<std::string> edited = lines;
