@@ -90,11 +90,11 @@ std::string base_trace() {
     for (const std::string& line : lines_of(text)) seen[json::parse(line).value("event", "")]++;
     bool all = true;
     for (const trace::EventSpec& e : trace::event_table()) {
-      // inject: scenarios only. The [raft] pre_vote events: from a run with
-      // the switch on (prevote_trace).
+      // inject: scenarios only. The [raft] pre_vote and check_quorum
+      // events: from a run with the switches on (switches_trace).
       std::string_view name = e.name;
       bool ok = seen.count(e.name) > 0 || name == "inject" || name == "prevote" ||
-                name == "become_precandidate";
+                name == "become_precandidate" || name == "step_down";
       if (!ok) missing.insert(e.name);
       all &= ok;
     }
@@ -106,21 +106,49 @@ std::string base_trace() {
   return "";
 }
 
-// A run with [raft] pre_vote on (issue 15), elections left to the timers: the
-// pre-vote events and the PreVote / PreVoteResponse messages.
-std::string prevote_trace() {
+// Both followers of a 3-node cluster crash at 1000 ms and restart at 1600 ms:
+// the leader hears from no majority in between, so with [raft] check_quorum
+// it steps down.
+std::vector<FaultConfig> quorum_loss_faults() {
+  std::vector<FaultConfig> faults;
+  for (int i = 0; i < 2; ++i) {
+    FaultConfig crash;
+    crash.at_ms = 1000 + i;
+    crash.action = FaultAction::Crash;
+    crash.target = FaultTarget::Follower;
+    FaultConfig restart;
+    restart.at_ms = 1600 + i;
+    restart.action = FaultAction::Restart;
+    restart.target = FaultTarget::Follower;
+    faults.push_back(crash);
+    faults.push_back(restart);
+  }
+  std::sort(faults.begin(), faults.end(),
+            [](const FaultConfig& a, const FaultConfig& b) { return a.at_ms < b.at_ms; });
+  return faults;
+}
+
+// A run with [raft] pre_vote and check_quorum on (issue 15), elections left
+// to the timers and partitions that cut leaders off: the pre-vote events, the
+// PreVote / PreVoteResponse messages and a leader's step_down.
+std::string switches_trace() {
   for (uint64_t seed = 1; seed <= 50; ++seed) {
     Config cfg = test_config(3, 2, 4, seed);
     cfg.raft.pre_vote = true;
+    cfg.raft.check_quorum = true;
     cfg.initial_leader = 0;
+    cfg.faults = quorum_loss_faults();
     std::string text = trace_text(cfg);
     if (text.find("\"event\":\"prevote\"") != std::string::npos &&
         text.find("\"event\":\"become_precandidate\"") != std::string::npos &&
+        text.find("\"event\":\"step_down\"") != std::string::npos &&
         text.find("\"type\":\"PreVoteResponse\"") != std::string::npos) {
       return text;
     }
   }
-  FAIL("no seed in 1..50 gives a pre_vote trace with both pre-vote events");
+  FAIL(
+      "no seed in 1..50 gives a pre_vote + check_quorum trace with the pre-vote events and a "
+      "step_down");
   return "";
 }
 
@@ -182,21 +210,24 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
       corpus.push_back({kind + p.to_string() + " of the wrong type", join(edited), i + 1});
     }
   }
-  // The [raft] pre_vote events and messages, from a run with the switch on:
-  // every field of the first line of each, given a value of the wrong type.
+  // The [raft] pre_vote and check_quorum events and messages, from a run with
+  // the switches on: every field of the first line of each, given a value of
+  // the wrong type.
   {
-    const std::vector<std::string> pv = lines_of(prevote_trace());
+    const std::vector<std::string> pv = lines_of(switches_trace());
     std::set<std::string> pv_done;
     for (size_t i = 1; i < pv.size(); ++i) {
       json j = json::parse(pv[i]);
       std::string kind = j["event"].get<std::string>();
       if (kind == "send") kind += " " + j["msg"]["type"].get<std::string>();
       if (kind != "prevote" && kind != "become_precandidate" && kind != "send PreVote" &&
-          kind != "send PreVoteResponse") {
+          kind != "send PreVoteResponse" && kind != "step_down") {
         continue;
       }
       if (!pv_done.insert(kind).second) continue;
-      if (kind == "prevote" || kind == "become_precandidate") done[kind] = true;
+      if (kind == "prevote" || kind == "become_precandidate" || kind == "step_down") {
+        done[kind] = true;
+      }
       std::vector<json::json_pointer> pointers;
       leaf_pointers(j, json::json_pointer(), pointers);
       for (const json::json_pointer& p : pointers) {
@@ -204,11 +235,12 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
         bad[p] = wrong_type(j[p]);
         std::vector<std::string> edited = pv;
         edited[i] = bad.dump();
-        corpus.push_back({"pre_vote run: " + kind + p.to_string() + " of the wrong type",
-                          join(edited), static_cast<int64_t>(i) + 1});
+        corpus.push_back(
+            {"pre_vote + check_quorum run: " + kind + p.to_string() + " of the wrong type",
+             join(edited), static_cast<int64_t>(i) + 1});
       }
     }
-    CHECK(pv_done.size() == 4);
+    CHECK(pv_done.size() == 5);
   }
   // The header and every event kind.
   REQUIRE(done.size() == trace::event_table().size() + 1);
@@ -447,8 +479,8 @@ TEST_CASE("The event table and spec/trace-schema.md name the same events and fie
   }
   CHECK(doc_events == code_events);
   CHECK(doc_messages == code_messages);
-  CHECK(doc_events.size() == 35);
-  CHECK(code_events.size() == 35);
+  CHECK(doc_events.size() == 36);
+  CHECK(code_events.size() == 36);
   CHECK(doc_messages.size() == 9);
   CHECK(code_messages.size() == 9);
 }

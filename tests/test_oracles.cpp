@@ -252,3 +252,99 @@ TEST_CASE("A storage write keeps the unchanged prefix and replaces the rest",
   CHECK(n.log()[1].term == 2);
   CHECK(n.commit_index() == 0);
 }
+
+namespace raftkv {
+namespace {
+
+// A 3-node run with [raft] check_quorum on in which node 1 leads and its
+// messages to node 3 are cut (one way) from 100 to 900 ms: node 3 times out
+// and stands for election, and the leader and node 2 disregard its
+// RequestVote (reason leader_live), keeping their lower term.
+std::string sticky_refusal_run() {
+  Config cfg = test_config(3, 2, 10, 1);
+  cfg.raft.check_quorum = true;
+  FaultConfig cut;
+  cut.at_ms = 100;
+  cut.action = FaultAction::Cut;
+  cut.from = 1;
+  cut.to = 3;
+  FaultConfig uncut = cut;
+  uncut.at_ms = 900;
+  uncut.action = FaultAction::Uncut;
+  cfg.faults = {cut, uncut};
+  Cluster cluster(cfg);
+  return traced_run(cluster);
+}
+
+std::vector<json> lines_as_json(const std::string& text) {
+  std::vector<json> out;
+  for (const std::string& line : lines_of(text)) out.push_back(json::parse(line));
+  return out;
+}
+
+std::string join_lines(const std::vector<json>& lines) {
+  std::string out;
+  for (const json& j : lines) out += j.dump() + "\n";
+  return out;
+}
+
+}  // namespace
+}  // namespace raftkv
+
+TEST_CASE("TermAdoption lets a node with a live leader disregard RequestVote, and no other",
+          "[oracle][check_quorum]") {
+  std::string text = sticky_refusal_run();
+  REQUIRE(check_text(text).ok());
+  std::vector<json> lines = lines_as_json(text);
+  // The first follower (not the leader) that disregards a RequestVote of a
+  // higher term.
+  int leader = 0;
+  size_t refusal = 0;
+  for (size_t i = 1; i < lines.size() && refusal == 0; ++i) {
+    const json& e = lines[i];
+    if (e["event"] == "become_leader" && leader == 0) leader = e["node"].get<int>();
+    if (e["event"] == "vote" && e["reason"] == "leader_live" && e["node"] != leader &&
+        lines[i - 1]["event"] == "deliver")
+      refusal = i;
+  }
+  REQUIRE(refusal > 0);
+  const size_t deliver = refusal - 1;
+  const int node = lines[deliver]["node"].get<int>();
+
+  SECTION("without the switch the same refusal breaks the rule") {
+    lines[0]["config"].erase("raft");
+    check::Report r = check_text(join_lines(lines));
+    CHECK(violated(r) == "TermAdoption");
+  }
+  SECTION("an election timeout just before it takes the evidence of a live leader away") {
+    // The node's own election timer fires (an input with no effects) just
+    // before the RequestVote arrives: it no longer counts on its leader, so
+    // it must adopt the higher term.
+    json timeout = {{"event", "timeout"},
+                    {"node", node},
+                    {"timer", "election"},
+                    {"t", lines[deliver]["t"]},
+                    {"seq", 0}};
+    lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(deliver), timeout);
+    for (size_t i = 1; i < lines.size(); ++i) lines[i]["seq"] = static_cast<int64_t>(i);
+    check::Report r = check_text(join_lines(lines));
+    CHECK(violated(r) == "TermAdoption");
+  }
+}
+
+TEST_CASE("CheckQuorum: a leader with no majority behind it must step down",
+          "[oracle][check_quorum]") {
+  // Both followers of 3 are down from 300 to 900 ms (traces/configs/check-quorum.toml).
+  Config cfg = load_config(std::string(RAFTKV_SOURCE_DIR) + "/traces/configs/check-quorum.toml");
+  {
+    Cluster cluster(cfg);
+    std::string text = traced_run(cluster);
+    CHECK(check_text(text).ok());
+    CHECK(text.find("\"event\":\"step_down\"") != std::string::npos);
+  }
+  {
+    Cluster cluster(cfg, PlantedBugs{.leader_ignores_quorum = true});
+    check::Report r = check_text(traced_run(cluster));
+    CHECK(violated(r) == "CheckQuorum");
+  }
+}

@@ -270,6 +270,8 @@ Config gen_config(Profile profile) {
   cfg.leader_noop = *rc::gen::element(true, true, false);
   // [raft] pre_vote on one run in three: every check must hold with it too.
   cfg.raft.pre_vote = *rc::gen::element(false, false, true);
+  // [raft] check_quorum on one run in three, independently of pre_vote.
+  cfg.raft.check_quorum = *rc::gen::element(false, false, true);
   gen_nemesis(cfg);
   // Long enough after the workload and the faults for the checker's liveness bounds (10 x the
   // longest election timeout) to apply: a leader and converged replicas are then required.
@@ -333,7 +335,9 @@ std::string to_toml(const Config& cfg) {
     << "\nseed = " << cfg.seed << "\ninitial_leader = " << cfg.initial_leader
     << "\nleader_noop = " << (cfg.leader_noop ? "true" : "false")
     << "\nlinger_ms = " << cfg.linger_ms << "\ntime_limit_ms = " << cfg.time_limit_ms
-    << (cfg.raft.pre_vote ? "\n[raft]\npre_vote = true" : "")
+    << (cfg.raft.pre_vote || cfg.raft.check_quorum ? "\n[raft]" : "")
+    << (cfg.raft.pre_vote ? "\npre_vote = true" : "")
+    << (cfg.raft.check_quorum ? "\ncheck_quorum = true" : "")
     << "\n[timing]\nheartbeat_interval_ms = " << t.heartbeat_interval_ms
     << "\nelection_timeout_min_ms = " << t.election_timeout_min_ms
     << "\nelection_timeout_max_ms = " << t.election_timeout_max_ms
@@ -515,7 +519,8 @@ struct BugCase {
   PlantedBugs bugs;
   int budget;  // random runs within which the suite must catch it
   Profile profile = Profile::Classic;
-  bool pre_vote = false;  // force [raft] pre_vote on (the bug needs it)
+  bool pre_vote = false;      // force [raft] pre_vote on (the bug needs it)
+  bool check_quorum = false;  // force [raft] check_quorum on (the bug needs it)
 };
 
 }  // namespace
@@ -539,6 +544,10 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
       {"dedup_last_seq_only", PlantedBugs{.dedup_last_seq_only = true}, 400, Profile::RetryStorm},
       {"prevote_raises_term", PlantedBugs{.prevote_raises_term = true}, 400, Profile::Classic,
        true},
+      // Needs a leader cut off from a majority for longer than two election
+      // timeouts: the nemesis's partitions and crashes.
+      {"leader_ignores_quorum", PlantedBugs{.leader_ignores_quorum = true}, 400, Profile::Classic,
+       false, true},
       // commit_old_term needs a Figure 8 schedule, which random runs almost
       // never produce (0 of 400 tried): the scenario test below catches it.
   };
@@ -550,6 +559,7 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
         [&] {
           Config cfg = gen_config(bug.profile);
           if (bug.pre_vote) cfg.raft.pre_vote = true;
+          if (bug.check_quorum) cfg.raft.check_quorum = true;
           ++runs;
           Outcome o = run_and_check(cfg, bug.bugs);
           if (caught_by.empty()) {

@@ -86,6 +86,25 @@ TEST_CASE("The fast line encoder writes the bytes the json path writes", "[trace
       Config cfg = test_config(variant == 2 ? 1 : 3 + variant * 2, 2, 5, seed);
       // [raft] pre_vote's messages and events go through both paths too.
       if (variant == 0 && seed % 2 == 0) cfg.raft.pre_vote = true;
+      // [raft] check_quorum's quorum checks and step_downs too: both
+      // followers of the 3-node cluster are down from 100 to 600 ms.
+      if (variant == 0 && seed % 2 == 1) {
+        cfg.raft.check_quorum = true;
+        for (int i = 0; i < 2; ++i) {
+          FaultConfig crash;
+          crash.at_ms = 100 + i;
+          crash.action = FaultAction::Crash;
+          crash.target = FaultTarget::Follower;
+          cfg.faults.push_back(crash);
+        }
+        for (int i = 0; i < 2; ++i) {
+          FaultConfig restart;
+          restart.at_ms = 600 + i;
+          restart.action = FaultAction::Restart;
+          restart.target = FaultTarget::Follower;
+          cfg.faults.push_back(restart);
+        }
+      }
       if (variant == 1) {
         cfg.network.loss = 0.15;
         cfg.network.duplicate = 0.2;
@@ -151,6 +170,7 @@ TEST_CASE("Every effect event and message round-trips through a trace line", "[t
       ev::BecomeCandidate{},
       ev::BecomeLeader{{1, 2, 5}},
       ev::BecomeFollower{2},
+      ev::StepDown{{1, 3}},
       ev::Vote{3, false, "log_not_up_to_date"},
       ev::Truncate{5, 2},
       ev::Append{9, {entry, noop}},

@@ -128,6 +128,7 @@ class Transcript {
       if (arg("clients", "") != "")
         header_["config"]["num_clients"] = std::stoi(arg("clients", ""));
       if (arg("pre_vote", "false") == "true") header_["config"]["pre_vote"] = true;
+      if (arg("check_quorum", "false") == "true") header_["config"]["check_quorum"] = true;
       json bugs = json::array();
       std::string list = arg("bugs", "");
       std::stringstream ss(list);
@@ -467,6 +468,7 @@ TEST_CASE("A planted bug changes a transcript's output, and the failure says whe
       {"no_client_dedup", {"exactly-once.txt"}},
       {"dedup_last_seq_only", {"exactly-once.txt"}},
       {"prevote_raises_term", {"prevote.txt"}},
+      {"leader_ignores_quorum", {"check-quorum.txt"}},
   };
   // Every bug there is, so a new one must be caught or listed here.
   const std::vector<std::string>& bugs = planted_bug_names();

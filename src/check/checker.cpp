@@ -447,7 +447,7 @@ MessageInfo validate_message(const Obj& m) {
   } else if (t == "RequestVoteResponse") {
     require_ints(m, {"term"});
     m.boolean("granted");
-    m.one_of("reason", {"", "stale_term", "already_voted", "log_not_up_to_date"});
+    m.one_of("reason", {"", "stale_term", "already_voted", "log_not_up_to_date", "leader_live"});
   } else if (t == "AppendEntries") {
     require_ints(m, {"term", "prev_log_index", "prev_log_term", "leader_commit"});
     parse_entries(m, "entries");
@@ -570,6 +570,7 @@ enum class Ev {
   BecomePrecandidate,
   BecomeLeader,
   BecomeFollower,
+  StepDown,
   Vote,
   PreVote,
   Truncate,
@@ -610,6 +611,7 @@ const std::unordered_map<std::string_view, Ev>& event_table() {
       {"become_precandidate", Ev::BecomePrecandidate},
       {"become_leader", Ev::BecomeLeader},
       {"become_follower", Ev::BecomeFollower},
+      {"step_down", Ev::StepDown},
       {"vote", Ev::Vote},
       {"prevote", Ev::PreVote},
       {"truncate", Ev::Truncate},
@@ -700,6 +702,14 @@ struct NodeTrack {
   int64_t term_before_crash = 0;
   // Liveness: when the node was first seen in role leader since the last fault (-1: not yet).
   int64_t leader_since_fault_t = -1;
+  // [raft] check_quorum. A follower's last contact with the leader of its term: the time of the
+  // last AppendEntries of that term delivered to it since its last election timeout (contact_term
+  // 0: none). A leader's term began at leader_since_t; heard_t[p] is when a message of its term
+  // from peer p last reached it.
+  int64_t contact_t = 0;
+  int64_t contact_term = 0;
+  int64_t leader_since_t = 0;
+  std::vector<int64_t> heard_t;
   // The state the node's last line carried: a line without `state` has it (schema v3).
   bool has_line_state = false;
   NodeState line_state;
@@ -731,6 +741,7 @@ struct SentMessage {
   int64_t copies = 1;  // sends + duplicates - deliveries - drops
   int to = 0;
   DeliveryFacts facts;
+  int from = 0;
 };
 
 // The messages that may still be delivered, dropped or duplicated, by id: a message is kept from
@@ -931,6 +942,9 @@ class TraceChecker {
   void note_higher_term(const NodeEvent& e, const DeliveryFacts& msg);
   void check_term_adopted();
   void check_prevote_step();
+  void note_leader_contact(const NodeEvent& e, const DeliveryFacts& msg, int from);
+  bool has_live_leader(const NodeEvent& e) const;
+  void check_quorum_contact(int node, int64_t seq);
   void check_leader_noop();
 
   // Runtime events
@@ -1030,7 +1044,8 @@ class TraceChecker {
     double loss = 0;  // config.network.loss (absent: no loss)
   };
   Timing timing_;
-  bool leader_noop_ = true;  // config.leader_noop (absent in hand-made traces: assume on)
+  bool leader_noop_ = true;    // config.leader_noop (absent in hand-made traces: assume on)
+  bool check_quorum_ = false;  // config.raft.check_quorum
   int64_t last_fault_t_ = 0;
   std::vector<int> group_of_;                   // partition group per node (0: not partitioned)
   std::set<std::pair<int64_t, int64_t>> cuts_;  // one-way cut links
@@ -1123,6 +1138,10 @@ void TraceChecker::header(const json& j) {
   initial_state(j);
   // The bounds of the liveness checks come from the run's timing (absent in hand-made traces).
   if (config.raw().contains("leader_noop")) leader_noop_ = config.boolean("leader_noop");
+  if (config.raw().contains("raft")) {
+    HeaderObj raft = config.object("raft");
+    if (raft.raw().contains("check_quorum")) check_quorum_ = raft.boolean("check_quorum");
+  }
   if (config.raw().contains("timing")) {
     HeaderObj timing = config.object("timing");
     timing_.known = true;
@@ -1296,8 +1315,8 @@ void TraceChecker::record_send(const Obj& msg, int64_t seq, int node) {
     check_node_id(info.to, seq, "a message's receiver");
     if (info.to == node) bad("is addressed to its own sender");
   }
-  sent_.add(
-      SentMessage{info.id, hash_json(msg.raw()), seq, 1, info.to, delivery_facts(msg, info.type)});
+  sent_.add(SentMessage{info.id, hash_json(msg.raw()), seq, 1, info.to,
+                        delivery_facts(msg, info.type), info.from});
   count("messages");
 }
 
@@ -1335,7 +1354,7 @@ SentMessage* TraceChecker::recover_message(int64_t id) {
     if (msg.integer("id") != id) continue;
     MessageInfo info = validate_message(msg);
     return &sent_.add(SentMessage{id, hash_json(msg.raw()), ev.integer("seq"), 0, info.to,
-                                  delivery_facts(msg, info.type)});
+                                  delivery_facts(msg, info.type), info.from});
   }
   return nullptr;
 }
@@ -1397,7 +1416,15 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
   switch (kind) {
     case Ev::Start: break;
     case Ev::Deliver: on_deliver(e, ev); break;
-    case Ev::Timeout: ev.one_of("timer", {"election", "heartbeat", "start_election"}); break;
+    case Ev::Timeout:
+      ev.one_of("timer", {"election", "heartbeat", "start_election", "check_quorum"});
+      if (check_quorum_) {
+        check_quorum_contact(e.id, seq);
+        // An election timeout means the node no longer counts on its leader.
+        if (ev.str("timer") != "heartbeat" && ev.str("timer") != "check_quorum")
+          e.node->contact_term = 0;
+      }
+      break;
     case Ev::Crash: on_crash(e); break;
     case Ev::Restart: break;  // handled above
     case Ev::TermUpdate: on_term_update(e, ev); break;
@@ -1405,10 +1432,13 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
     case Ev::BecomePrecandidate: break;
     case Ev::BecomeLeader: on_become_leader(e, ev); break;
     case Ev::BecomeFollower: check_node_id(ev.integer("leader"), seq, "leader", true); break;
+    case Ev::StepDown:
+      for (int64_t v : ev.int_array("heard_from")) check_node_id(v, seq, "heard_from");
+      break;
     case Ev::Vote:
       check_node_id(ev.integer("candidate"), seq, "candidate");
       ev.boolean("granted");
-      ev.one_of("reason", {"", "stale_term", "already_voted", "log_not_up_to_date"});
+      ev.one_of("reason", {"", "stale_term", "already_voted", "log_not_up_to_date", "leader_live"});
       break;
     case Ev::PreVote:
       check_node_id(ev.integer("candidate"), seq, "candidate");
@@ -1447,6 +1477,10 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
 
 void TraceChecker::on_deliver(const NodeEvent& e, const Obj& ev) {
   SentMessage& m = delivered_message(ev.integer("msg_id"), e.seq);
+  if (check_quorum_) {
+    check_quorum_contact(e.id, e.seq);  // judged before this message counts
+    note_leader_contact(e, m.facts, m.from);
+  }
   note_higher_term(e, m.facts);
   if (std::string_view(m.facts.type) == "AppendEntries") {
     step_append_.present = true;
@@ -1556,6 +1590,8 @@ void TraceChecker::on_become_leader(const NodeEvent& e, const Obj& ev) {
   check_leader_completeness(e);
   count("leaders");
   if (leader_noop_) awaiting_noop_ = NewLeader{e.id, e.st.term, e.seq};
+  e.node->leader_since_t = last_t_;
+  e.node->heard_t.assign(static_cast<size_t>(num_nodes_) + 1, -1);
 }
 
 void TraceChecker::on_truncate(const NodeEvent& e, const Obj& ev) {
@@ -2074,8 +2110,71 @@ void TraceChecker::note_higher_term(const NodeEvent& e, const DeliveryFacts& msg
     return;
   }
   if (term <= e.st.term) return;
+  // Thesis §4.2.3 ([raft] check_quorum): a server that has a live leader -- it is the leader, or
+  // it heard from the leader of its term within an election timeout and has not timed out since
+  // -- may disregard a RequestVote, term included, so that a server cut off from the leader cannot
+  // depose it. Without that evidence the rule above applies in full.
+  if (type == "RequestVote" && check_quorum_ && has_live_leader(e)) {
+    count("requestvotes_disregarded");
+    return;
+  }
   higher_term_ = HigherTerm{e.id, term, e.seq, std::string(type)};
   count("higher_terms_seen");
+}
+
+// [raft] check_quorum. A deliver of an AppendEntries of term T (T at least the receiver's) comes
+// from the one leader of T (ElectionSafety): the receiver has heard from a current leader. A
+// message of its own term reaching a leader is a sign of life from that peer.
+void TraceChecker::note_leader_contact(const NodeEvent& e, const DeliveryFacts& msg, int from) {
+  NodeTrack& n = *e.node;
+  if (std::string_view(msg.type) == "AppendEntries" && msg.term >= e.st.term &&
+      e.st.role != Role::Leader) {
+    n.contact_t = last_t_;
+    n.contact_term = msg.term;
+  }
+  if (e.st.role == Role::Leader && msg.term == e.st.term && from != 0 && from != e.id &&
+      from < static_cast<int>(n.heard_t.size())) {
+    n.heard_t[static_cast<size_t>(from)] = last_t_;
+  }
+}
+
+// Evidence from the trace that node e.id has a live leader as the receiver of e's message: it is
+// the leader, or it had contact with the leader of its current term at most one election timeout
+// (election_timeout_max_ms, the longest a follower's timer runs) ago, with no election timeout
+// since (note_leader_contact; a timeout clears contact_term).
+bool TraceChecker::has_live_leader(const NodeEvent& e) const {
+  if (e.st.role == Role::Leader) return true;
+  const NodeTrack& n = *e.node;
+  if (n.contact_term == 0 || n.contact_term != e.st.term) return false;
+  return !timing_.known || last_t_ - n.contact_t <= timing_.election_timeout_max_ms;
+}
+
+// CheckQuorum (thesis §6.2, [raft] check_quorum): a leader that has not heard from a majority
+// within an election timeout steps down. A leader checks once per minimum election timeout E
+// whether a majority (itself included) reached it since its previous check, so a leader that is
+// still leader at time t, more than E after its election, heard from a majority within [t - 2E,
+// t]. Judged at each input event of a leader (its heartbeat timer fires every heartbeat
+// interval, so a leader cut off from everyone is judged too) and at the end.
+void TraceChecker::check_quorum_contact(int node, int64_t seq) {
+  NodeTrack& n = nodes_[static_cast<size_t>(node)];
+  if (n.down || n.role != Role::Leader || !timing_.known || n.heard_t.empty()) return;
+  int64_t window = 2 * timing_.election_timeout_min_ms;
+  if (last_t_ - n.leader_since_t <= timing_.election_timeout_min_ms) return;
+  int heard = 1;  // itself
+  std::vector<int64_t> ages;
+  for (int p = 1; p <= num_nodes_; ++p) {
+    if (p == node) continue;
+    int64_t h = n.heard_t[static_cast<size_t>(p)];
+    if (h >= 0 && h >= last_t_ - window) ++heard;
+  }
+  count("quorum_checks_judged");
+  if (heard >= num_nodes_ / 2 + 1) return;
+  fail(kCheckQuorum, {seq}, {node},
+       cat("Node ", node, " is still leader of term ", n.term, " at t=", last_t_, " ms (seq ", seq,
+           "), elected at t=", n.leader_since_t, ", but heard from only ", heard,
+           " of its cluster's ", num_nodes_, " nodes (itself included) in the last ", window,
+           " ms (twice election_timeout_min_ms). Raft thesis §6.2 ([raft] check_quorum): a "
+           "leader that has not heard from a majority within an election timeout steps down."));
 }
 
 // Thesis §9.6: a pre-vote, asked or answered, changes no term and no vote. The receiver of a
@@ -2458,6 +2557,7 @@ void TraceChecker::on_end(const Obj& ev, int64_t seq) {
     check_term(e);
     check_post_state(e);
     if (e.node->down) continue;
+    if (check_quorum_) check_quorum_contact(e.id, seq);
     if (digest != e.node->kv.digest() || size != e.node->kv.size()) {
       fail(kKVSemantics, {seq}, {e.id},
            cat("Node ", e.id, "'s final store has ", size, " keys and digest ", digest,

@@ -71,6 +71,12 @@ std::vector<ConfigField> make_fields() {
        .meaning = "a node whose election timer fires first asks for pre-votes for term + 1, "
                   "changing no term; only a majority of them starts an election (thesis §9.6)",
        .header_omits_default = true},
+      {.path = "raft.check_quorum",
+       .ref = member<&C::raft, &R::check_quorum>(),
+       .meaning =
+           "a leader that has not heard from a majority within an election timeout steps "
+           "down, and a node that has a live leader ignores RequestVote (thesis §6.2, §4.2.3)",
+       .header_omits_default = true},
       {.path = "timing.heartbeat_interval_ms",
        .ref = member<&C::timing, &T::heartbeat_interval_ms>(),
        .min = 1,

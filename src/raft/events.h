@@ -55,6 +55,14 @@ struct BecomeFollower {
 
   friend bool operator==(const BecomeFollower&, const BecomeFollower&) = default;
 };
+// [raft] check_quorum (thesis §6.2): a leader that heard from fewer than a
+// majority (`heard_from`, itself included) since its last quorum check steps
+// down to follower in its term.
+struct StepDown {
+  std::vector<int> heard_from;
+
+  friend bool operator==(const StepDown&, const StepDown&) = default;
+};
 // The decision on a RequestVote (reason "" when granted). With `pre` (trace
 // event prevote): the decision on a PreVote, which changes no term or vote.
 struct Vote {
@@ -123,8 +131,8 @@ struct RejectClient {
 
 using NodeEventBody =
     std::variant<ev::TermUpdate, ev::BecomeCandidate, ev::BecomeLeader, ev::BecomeFollower,
-                 ev::Vote, ev::Truncate, ev::Append, ev::Progress, ev::Commit, ev::Apply,
-                 ev::Persist, ev::RejectClient>;
+                 ev::StepDown, ev::Vote, ev::Truncate, ev::Append, ev::Progress, ev::Commit,
+                 ev::Apply, ev::Persist, ev::RejectClient>;
 
 // One effect event of a step, with the node's post-state.
 struct NodeEvent {

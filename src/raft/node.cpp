@@ -175,6 +175,9 @@ void Node::on_timer(Timer timer, Effects& fx) {
         fx.arm_heartbeat_timer = true;
       }
       break;
+    case Timer::CheckQuorum:
+      if (role_ == Role::Leader && options_.check_quorum) check_quorum();
+      break;
   }
   end_step();
 }
@@ -188,9 +191,12 @@ void Node::on_message(const Message& m, Effects& fx) {
     // follower before doing anything else with the message.
     // A pre-vote's term is one nobody holds yet: it is never adopted (thesis
     // §9.6), except by the planted prevote_raises_term bug.
+    // With check_quorum, a node that has a live leader does not let a
+    // RequestVote raise its term (thesis §4.2.3): handle_request_vote refuses it.
     bool ignore_term = (bugs_.leader_ignores_higher_term && role_ == Role::Leader) ||
                        m.type == MsgType::PreVoteResponse ||
-                       (m.type == MsgType::PreVote && !bugs_.prevote_raises_term);
+                       (m.type == MsgType::PreVote && !bugs_.prevote_raises_term) ||
+                       (m.type == MsgType::RequestVote && leader_sticky());
     if (m.term > term_ && !ignore_term) adopt_term(m.term);
     switch (m.type) {
       case MsgType::RequestVote: handle_request_vote(m); break;
@@ -287,8 +293,10 @@ void Node::become_leader() {
   match_index_.assign(num_nodes_ + 1, 0);
   probing_.assign(num_nodes_ + 1, 1);
   commit_sent_.assign(num_nodes_ + 1, 0);
+  recent_active_.assign(num_nodes_ + 1, 0);
   pending_.clear();
   fx_->arm_heartbeat_timer = true;
+  if (options_.check_quorum) fx_->arm_check_quorum_timer = true;
   // §8: a no-op entry of the new term lets the leader commit everything
   // before it (entries of older terms only commit indirectly, Figure 8).
   if (options_.leader_noop) {
@@ -297,6 +305,31 @@ void Node::become_leader() {
   }
   broadcast_append();
   leader_advance_commit();
+}
+
+void Node::check_quorum() {
+  // Thesis §6.2: a leader that has not heard from a majority (itself
+  // included) within an election timeout steps down, so that clients stop
+  // waiting on a leader that can commit nothing and find the real one.
+  std::vector<int> heard{id_};
+  for (int peer = 1; peer <= num_nodes_; ++peer) {
+    if (peer != id_ && recent_active_[peer]) heard.push_back(peer);
+  }
+  std::sort(heard.begin(), heard.end());
+  if (static_cast<int>(heard.size()) >= majority() || bugs_.leader_ignores_quorum) {
+    std::fill(recent_active_.begin(), recent_active_.end(), 0);
+    fx_->arm_check_quorum_timer = true;
+    return;
+  }
+  role_ = Role::Follower;
+  leader_id_ = 0;
+  leader_live_ = false;
+  // Requests appended in this term may still commit under a later leader;
+  // this node can no longer promise a reply (the clients retry, as after
+  // adopt_term).
+  pending_.clear();
+  if (tracing()) emit(ev::StepDown{std::move(heard)});
+  fx_->reset_election_timer = true;  // a follower again: it may stand for election
 }
 
 void Node::become_follower(int leader) {
@@ -321,6 +354,11 @@ void Node::handle_request_vote(const Message& m) {
   std::string reason;
   if (m.term < term_) {
     reason = "stale_term";
+  } else if (m.term > term_ && leader_sticky()) {
+    // Thesis §4.2.3: a server that heard from a current leader within the
+    // election timeout does not grant, nor adopt the term of, a RequestVote:
+    // a server that merely cannot hear the leader must not depose it.
+    reason = "leader_live";
   } else if (m.term > term_) {
     reason = "stale_term";  // only with leader_ignores_higher_term planted
   } else if (vote_ != 0 && vote_ != m.from && !bugs_.vote_twice) {
@@ -331,8 +369,12 @@ void Node::handle_request_vote(const Message& m) {
   bool granted = reason.empty();
   if (granted) {
     set_term_and_vote(term_, m.from);
-    // Figure 2: granting a vote resets the election timer.
+    // Figure 2: granting a vote resets the election timer. The timer then no
+    // longer measures time since the leader was heard from, so the node stops
+    // counting on a live leader (leader_live_ promises contact within one
+    // election timeout).
     fx_->reset_election_timer = true;
+    leader_live_ = false;
   }
   if (tracing()) emit(ev::Vote{m.from, granted, reason});
   Message r;
@@ -461,6 +503,7 @@ void Node::handle_append_entries(const Message& m) {
 void Node::handle_append_response(const Message& m) {
   if (role_ != Role::Leader || m.term != term_) return;  // stale reply
   int peer = m.from;
+  recent_active_[peer] = 1;  // check_quorum: this follower is reachable
   bool probing = probing_[peer];
   if (m.success) {
     // The follower's log matches the leader's through m.match_index.

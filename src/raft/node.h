@@ -37,9 +37,18 @@ struct NodeOptions {
   // asks its peers whether they would vote for it in term + 1, changing no
   // term or vote anywhere; only a majority of yeses starts the real election.
   bool pre_vote = false;
+  // Thesis §6.2 and §4.2.3 ([raft] check_quorum): a leader checks, once per
+  // minimum election timeout (its CheckQuorum timer), that it heard from a
+  // majority since the last check, and steps down if not; and a node that has
+  // a live leader (it is one, or heard from one since its own election timer
+  // last fired) ignores a RequestVote of a higher term instead of adopting it,
+  // so a server that cannot reach the leader cannot depose it.
+  bool check_quorum = false;
 };
 
-enum class Timer { Election, Heartbeat, StartElection };
+// CheckQuorum fires only at a leader with check_quorum on, every minimum
+// election timeout (the runtime arms it when the node asks).
+enum class Timer { Election, Heartbeat, StartElection, CheckQuorum };
 
 // Durable state (Figure 2 "Persistent state on all servers"), as the
 // runtime's storage holds it.
@@ -73,6 +82,7 @@ struct Effects {
   std::vector<Message> messages;  // to send, in order, after the events
   bool reset_election_timer = false;
   bool arm_heartbeat_timer = false;
+  bool arm_check_quorum_timer = false;  // [raft] check_quorum: next quorum check
 };
 
 // A rule of the protocol that this code broke: a bug in raftkv itself, never
@@ -147,6 +157,12 @@ class Node {
   void start_election();
   void become_leader();
   void become_follower(int leader);
+  void check_quorum();
+  // [raft] check_quorum: would this node refuse to be disrupted by a
+  // RequestVote of a higher term (it has a live leader)?
+  bool leader_sticky() const {
+    return options_.check_quorum && (role_ == Role::Leader || leader_live_);
+  }
 
   void handle_request_vote(const Message& m);
   void handle_vote_response(const Message& m);
@@ -214,7 +230,8 @@ class Node {
   // timer stands for it: set by a valid AppendEntries from this term's
   // leader (which also restarts the election timer), cleared when this
   // node's own election timer fires -- the moment it would itself suspect
-  // the leader -- and on a term change. While it is set, at most one
+  // the leader --, on a term change, and when a granted vote restarts the
+  // timer. While it is set, at most one
   // election timeout (at least the minimum) has passed since the leader was
   // last heard from.
   bool leader_live_ = false;
@@ -232,6 +249,9 @@ class Node {
   // The highest commit index sent to each follower in this term (in an
   // AppendEntries or a CommitNotification), so a commit is told once.
   std::vector<int64_t> commit_sent_;
+  // [raft] check_quorum: peers heard from (a response of this term) since
+  // the last quorum check, by peer id.
+  std::vector<char> recent_active_;
   // Client requests appended in this term, by log index, awaiting commit.
   std::map<int64_t, Command> pending_;
 

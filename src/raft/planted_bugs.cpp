@@ -18,6 +18,7 @@ const std::vector<std::pair<std::string, bool PlantedBugs::*>>& table() {
       {"no_client_dedup", &PlantedBugs::no_client_dedup},
       {"dedup_last_seq_only", &PlantedBugs::dedup_last_seq_only},
       {"prevote_raises_term", &PlantedBugs::prevote_raises_term},
+      {"leader_ignores_quorum", &PlantedBugs::leader_ignores_quorum},
   };
   return kTable;
 }

@@ -20,6 +20,7 @@ struct PlantedBugs {
   bool no_client_dedup = false;             // re-execute retried client commands
   bool dedup_last_seq_only = false;         // re-execute a client's older, stale retries
   bool prevote_raises_term = false;         // a PreVote makes its receiver adopt the term
+  bool leader_ignores_quorum = false;       // check_quorum never makes a leader step down
 
   bool any() const;  // from the name table in planted_bugs.cpp, so no list is kept twice
 };

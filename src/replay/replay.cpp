@@ -106,7 +106,11 @@ NodeOptions options_from_header(const LineReader& r, const json& header, int* nu
     *out = obj[key].get<bool>();
   };
   switch_from(*cfg, "pre_vote", &options.pre_vote);
-  if (cfg->contains("raft")) switch_from((*cfg)["raft"], "pre_vote", &options.pre_vote);
+  switch_from(*cfg, "check_quorum", &options.check_quorum);
+  if (cfg->contains("raft")) {
+    switch_from((*cfg)["raft"], "pre_vote", &options.pre_vote);
+    switch_from((*cfg)["raft"], "check_quorum", &options.check_quorum);
+  }
   if (header.contains("planted_bugs")) {
     const json& bugs = header["planted_bugs"];
     if (!bugs.is_array()) r.fail("'planted_bugs' must be an array of names");
@@ -139,7 +143,8 @@ void check_scenario_header_keys(const LineReader& r, const json& header) {
     check_scenario_keys(r, header, {"format", "version", "config", "planted_bugs", "initial_state"},
                         "the header");
     check_scenario_keys(r, header["config"],
-                        {"num_nodes", "num_clients", "leader_noop", "pre_vote"}, "'config'");
+                        {"num_nodes", "num_clients", "leader_noop", "pre_vote", "check_quorum"},
+                        "'config'");
   } else {
     check_scenario_keys(
         r, header,
@@ -391,6 +396,7 @@ class TraceComparer {
   Timer timer_of(const std::string& timer) {
     if (timer == "heartbeat") return Timer::Heartbeat;
     if (timer == "start_election") return Timer::StartElection;
+    if (timer == "check_quorum") return Timer::CheckQuorum;
     if (timer != "election") r_.fail("unknown timer '" + timer + "'");
     return Timer::Election;
   }
@@ -555,6 +561,7 @@ class ScenarioRunner {
     cfg.seed = 0;
     cfg.leader_noop = options_.leader_noop;
     cfg.raft.pre_vote = options_.pre_vote;
+    cfg.raft.check_quorum = options_.check_quorum;
     json h{{"format", "raftkv-trace"},
            {"version", trace::kTraceVersion},
            {"seed", 0},
@@ -693,7 +700,8 @@ class ScenarioRunner {
   void timeout(const json& ev) {
     int id = node_of(ev);
     std::string timer = ev.value("timer", std::string("election"));
-    if (timer != "election" && timer != "heartbeat" && timer != "start_election") {
+    if (timer != "election" && timer != "heartbeat" && timer != "start_election" &&
+        timer != "check_quorum") {
       r_.fail("unknown timer '" + timer + "'");
     }
     if (!d_.up(id)) r_.fail("timeout at node " + std::to_string(id) + ", which is crashed");
@@ -701,17 +709,23 @@ class ScenarioRunner {
     // timer at a leader without tracing them; a scenario may not fire them
     // either (the spec has no action for a timer that does nothing).
     bool leader = d_.node(id).role() == Role::Leader;
-    if (timer == "heartbeat" && !leader) {
-      r_.fail("heartbeat timeout at node " + std::to_string(id) +
-              ", which is not leader (only a leader's heartbeat timer fires)");
+    bool leader_timer = timer == "heartbeat" || timer == "check_quorum";
+    if (leader_timer && !leader) {
+      r_.fail(timer + " timeout at node " + std::to_string(id) +
+              ", which is not leader (only a leader's " + timer + " timer fires)");
     }
-    if (timer != "heartbeat" && leader) {
+    if (timer == "check_quorum" && !options_.check_quorum) {
+      r_.fail("check_quorum timeout at node " + std::to_string(id) +
+              ", but the scenario's config does not turn check_quorum on");
+    }
+    if (!leader_timer && leader) {
       r_.fail(timer + " timeout at node " + std::to_string(id) +
               ", which is leader (a leader's election timer does not fire)");
     }
     input("timeout", id, json{{"timer", timer}});
     write_step(d_.timeout(id, timer == "heartbeat"        ? Timer::Heartbeat
                               : timer == "start_election" ? Timer::StartElection
+                              : timer == "check_quorum"   ? Timer::CheckQuorum
                                                           : Timer::Election));
   }
 

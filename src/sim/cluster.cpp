@@ -46,7 +46,8 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
       node_options_{.leader_noop = cfg.leader_noop,
                     .bugs = bugs,
                     .log_reserve = expected_log_entries(cfg),
-                    .pre_vote = cfg.raft.pre_vote},
+                    .pre_vote = cfg.raft.pre_vote,
+                    .check_quorum = cfg.raft.check_quorum},
       rng_(cfg.seed),
       nodes_(cfg.num_nodes, node_options_),
       network_(cfg.network),
@@ -56,6 +57,7 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
   election_gen_.assign(n + 1, 0);
   election_slot_.assign(n + 1, TimerSlot{});
   heartbeat_gen_.assign(n + 1, 0);
+  check_quorum_gen_.assign(n + 1, 0);
   group_of_.assign(n + 1, 0);
   clients_.resize(cfg_.num_clients + 1);
   // Every client operation completes once, so the history's final size is
@@ -325,6 +327,15 @@ void Cluster::dispatch(Item& item) {
       }
       break;
     }
+    case ItemKind::CheckQuorumTimer: {
+      // Stale once the node crashed, stepped down or was re-armed.
+      if (!nodes_.is_up(id) || item.gen != check_quorum_gen_[id] ||
+          nodes_.node(id).role() != Role::Leader)
+        break;
+      emit_input("timeout", id, nullptr, "check_quorum");
+      run_node_step(id, [this, id](Effects& fx) { nodes_.timeout(id, Timer::CheckQuorum, fx); });
+      break;
+    }
     case ItemKind::ClientNext: client_next(id); break;
     case ItemKind::ClientStart: client_start(id, leader().value_or(1)); break;
     case ItemKind::ClientStop: client_stop(id); break;
@@ -462,6 +473,7 @@ void Cluster::run_node_step(int id, Input&& input) {
   fx.messages.clear();
   fx.reset_election_timer = false;
   fx.arm_heartbeat_timer = false;
+  fx.arm_check_quorum_timer = false;
   if (!clients_started_ && n.role() == Role::Leader) start_clients(id);
 }
 
@@ -469,6 +481,7 @@ void Cluster::apply_effects(int id, Effects& fx) {
   for (const NodeEvent& event : fx.events) emit_effect(id, event);
   if (fx.reset_election_timer) arm_election_timer(id);
   if (fx.arm_heartbeat_timer) arm_heartbeat_timer(id);
+  if (fx.arm_check_quorum_timer) arm_check_quorum_timer(id);
   if (fx.messages.empty()) return;
   int batch;
   if (free_batches_.empty()) {
@@ -495,6 +508,14 @@ void Cluster::arm_election_timer(int id) {
   int64_t timeout =
       rng_.uniform(cfg_.timing.election_timeout_min_ms, cfg_.timing.election_timeout_max_ms - 1);
   arm_slot(election_slot_[id], now_ + timeout, ItemKind::ElectionTimer, id, ++election_gen_[id]);
+}
+
+// [raft] check_quorum: the leader checks its quorum once per minimum election
+// timeout, the shortest time after which a follower that lost it may stand
+// for election (thesis §6.2). Not randomized: no draw from the run's RNG.
+void Cluster::arm_check_quorum_timer(int id) {
+  schedule(now_ + cfg_.timing.election_timeout_min_ms, ItemKind::CheckQuorumTimer, id,
+           ++check_quorum_gen_[id]);
 }
 
 void Cluster::arm_heartbeat_timer(int id) {
@@ -579,6 +600,7 @@ void Cluster::crash(int id) {
   nodes_.crash(id);
   ++election_gen_[id];
   ++heartbeat_gen_[id];
+  ++check_quorum_gen_[id];
   emit_input("crash", id);
 }
 

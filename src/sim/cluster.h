@@ -169,6 +169,7 @@ class Cluster {
     Deliver,
     ElectionTimer,
     HeartbeatTimer,
+    CheckQuorumTimer,
     StartElection,
     ClientNext,
     ClientStart,  // a [[clients]] entry's start_ms
@@ -241,6 +242,7 @@ class Cluster {
   void apply_effects(int node, Effects& fx);
   void arm_election_timer(int node);
   void arm_heartbeat_timer(int node);
+  void arm_check_quorum_timer(int node);
   // batch: the outbox batch holding msg, or 0 to move msg into msg_pool_.
   void transmit(Message& msg, int batch = 0);
   const char* link_blocked(int from, int to) const;
@@ -303,6 +305,7 @@ class Cluster {
   std::vector<uint64_t> election_gen_;
   std::vector<TimerSlot> election_slot_;  // index = node id
   std::vector<uint64_t> heartbeat_gen_;
+  std::vector<uint64_t> check_quorum_gen_;
 
   // Per role target (FaultTarget index): the nodes its crashes took down and
   // its restarts have not brought back, latest last; 0 for a skipped crash.

@@ -244,6 +244,7 @@ void add_fields(const ev::TermUpdate& e, json& j) { j["old_term"] = e.old_term; 
 void add_fields(const ev::BecomeCandidate&, json&) {}
 void add_fields(const ev::BecomeLeader& e, json& j) { j["votes"] = e.votes; }
 void add_fields(const ev::BecomeFollower& e, json& j) { j["leader"] = e.leader; }
+void add_fields(const ev::StepDown& e, json& j) { j["heard_from"] = e.heard_from; }
 void add_fields(const ev::Vote& e, json& j) {
   j["candidate"] = e.candidate;
   j["granted"] = e.granted;
@@ -287,6 +288,7 @@ struct Name {
   }
   const char* operator()(const ev::BecomeLeader&) const { return "become_leader"; }
   const char* operator()(const ev::BecomeFollower&) const { return "become_follower"; }
+  const char* operator()(const ev::StepDown&) const { return "step_down"; }
   const char* operator()(const ev::Vote& e) const { return e.pre ? "prevote" : "vote"; }
   const char* operator()(const ev::Truncate&) const { return "truncate"; }
   const char* operator()(const ev::Append&) const { return "append"; }
@@ -357,6 +359,15 @@ NodeEvent node_event_from_json(const json& j, int* node) {
     e.body = std::move(b);
   } else if (name == "become_follower") {
     e.body = ev::BecomeFollower{int_of("leader")};
+  } else if (name == "step_down") {
+    const json& heard = field(j, "heard_from");
+    if (!heard.is_array()) throw CodecError("field 'heard_from' must be an array");
+    ev::StepDown d;
+    for (const json& v : heard) {
+      if (!v.is_number_integer()) throw CodecError("field 'heard_from' must hold node ids");
+      d.heard_from.push_back(v.get<int>());
+    }
+    e.body = std::move(d);
   } else if (name == "vote") {
     e.body = ev::Vote{int_of("candidate"), bool_field(j, "granted"), str_field(j, "reason")};
   } else if (name == "prevote") {

@@ -26,7 +26,7 @@ const std::vector<EventSpec>& event_table() {
       {"deliver", EventKind::Input, {{"msg_id", T::Int}}},
       {"timeout",
        EventKind::Input,
-       {{"timer", T::String, {"election", "heartbeat", "start_election"}}}},
+       {{"timer", T::String, {"election", "heartbeat", "start_election", "check_quorum"}}}},
       {"crash", EventKind::Input, {}},
       {"restart", EventKind::Input, {}},
       // Effect events: what the node did inside the step.
@@ -35,11 +35,14 @@ const std::vector<EventSpec>& event_table() {
       {"become_precandidate", EventKind::Effect, {}},
       {"become_leader", EventKind::Effect, {{"votes", T::IntArray}}},
       {"become_follower", EventKind::Effect, {{"leader", T::Int}}},
+      {"step_down", EventKind::Effect, {{"heard_from", T::IntArray}}},
       {"vote",
        EventKind::Effect,
        {{"candidate", T::Int},
         {"granted", T::Bool},
-        {"reason", T::String, {"", "stale_term", "already_voted", "log_not_up_to_date"}}}},
+        {"reason",
+         T::String,
+         {"", "stale_term", "already_voted", "log_not_up_to_date", "leader_live"}}}},
       {"prevote",
        EventKind::Effect,
        {{"candidate", T::Int},
@@ -108,7 +111,9 @@ const std::vector<MessageSpec>& message_table() {
       {"RequestVoteResponse",
        {{"term", T::Int},
         {"granted", T::Bool},
-        {"reason", T::String, {"", "stale_term", "already_voted", "log_not_up_to_date"}}}},
+        {"reason",
+         T::String,
+         {"", "stale_term", "already_voted", "log_not_up_to_date", "leader_live"}}}},
       {"AppendEntries",
        {{"term", T::Int},
         {"prev_log_index", T::Int},
@@ -146,7 +151,8 @@ const std::vector<std::string>& planted_bug_vocabulary() {
                                                  "leader_ignores_higher_term",
                                                  "no_client_dedup",
                                                  "dedup_last_seq_only",
-                                                 "prevote_raises_term"};
+                                                 "prevote_raises_term",
+                                                 "leader_ignores_quorum"};
   return names;
 }
 
@@ -493,7 +499,8 @@ void validate_header(const json& h) {
         optional("linger_ms", T::Int),
         optional("keys", T::Int),
         optional("leader_noop", T::Bool),
-        optional("raft", T::Object, {optional("pre_vote", T::Bool)}),
+        optional("raft", T::Object,
+                 {optional("pre_vote", T::Bool), optional("check_quorum", T::Bool)}),
         optional("timing", T::Object,
                  {{"heartbeat_interval_ms", T::Int},
                   {"election_timeout_min_ms", T::Int},

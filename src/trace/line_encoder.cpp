@@ -379,6 +379,7 @@ std::string_view timer_name(const char* timer) {
     case 'e': return "election";
     case 'h': return "heartbeat";
     case 's': return "start_election";
+    case 'c': return "check_quorum";
   }
   return timer;
 }
@@ -459,6 +460,19 @@ struct EventWriter {
       s.advance(put_int(s.room(24), e.votes[i]));
     }
     s.put(']');
+  }
+  void operator()(const ev::StepDown& e) const {
+    Obj o(out);
+    o.name("event", "step_down");
+    Out& s = o.key("heard_from");
+    s.put('[');
+    for (size_t i = 0; i < e.heard_from.size(); ++i) {
+      if (i > 0) s.put(',');
+      s.advance(put_int(s.room(24), e.heard_from[i]));
+    }
+    s.put(']');
+    node_field(o);
+    seq_state_t(o);
   }
   void operator()(const ev::BecomeFollower& e) const {
     Obj o(out);

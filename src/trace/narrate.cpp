@@ -251,6 +251,10 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
     } else if (timer == "start_election") {
       t.level = 1;
       text = "Told by the runtime to stand for election now (config initial_leader)";
+    } else if (timer == "check_quorum") {
+      // Thesis §6.2: a step_down follows in this step if fewer than a
+      // majority answered since the last check.
+      text = "Quorum check (check_quorum): have I heard from a majority since the last check?";
     } else {
       t.level = 1;
       text = "Election timeout in term " + n(term) + ": no leader heard from";
@@ -295,6 +299,12 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
   } else if (event == "become_follower") {
     t.level = 1;
     text = "Node " + n(num(ev, "leader")) + " is leader of term " + n(term) + "; back to follower";
+  } else if (event == "step_down") {
+    t.level = 1;
+    std::string heard;
+    for (const json& v : ev["heard_from"]) heard += (heard.empty() ? "" : ",") + v.dump();
+    text = "Stepping down as leader of term " + n(term) + ": heard from only nodes " + heard +
+           " since the last quorum check, not a majority (check_quorum, thesis §6.2)";
   } else if (event == "term_update") {
     t.level = 1;
     // §5.1: a higher term makes any node a follower; only a leader or a
@@ -321,6 +331,10 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
              " is at least as up to date as mine " + mine + ")";
     } else if (reason == "stale_term") {
       text = "Denying " + head + ": I am in term " + n(term) + " (stale_term)";
+    } else if (reason == "leader_live") {
+      text = "Disregarding node " + n(cand) + "'s RequestVote for term " + n(rv_term) +
+             ": I have a live leader, so my term stays " + n(term) +
+             " (leader_live, check_quorum, thesis §4.2.3)";
     } else if (reason == "already_voted") {
       text = "Denying " + head + ": I already voted for node " + n(num(st, "vote")) +
              " in this term (already_voted)";
@@ -449,6 +463,7 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
         std::string why =
             reason == "stale_term"           ? "it is in term " + n(num(msg, "term"))
             : reason == "already_voted"      ? "it already voted in term " + n(num(msg, "term"))
+            : reason == "leader_live"        ? "it has a live leader in term " + n(num(msg, "term"))
             : reason == "log_not_up_to_date" ? "its log is more up to date than mine (§5.4.1)"
                                              : reason;
         text = "Vote " + msg_id(msg) + " denied by node " + from + " (" + reason + "): " + why;
