@@ -94,7 +94,7 @@ std::string base_trace() {
       // events: from a run with the switches on (switches_trace).
       std::string_view name = e.name;
       bool ok = seen.count(e.name) > 0 || name == "inject" || name == "prevote" ||
-                name == "become_precandidate" || name == "step_down";
+                name == "become_precandidate" || name == "step_down" || name == "read";
       if (!ok) missing.insert(e.name);
       all &= ok;
     }
@@ -136,10 +136,13 @@ std::string switches_trace() {
     Config cfg = test_config(3, 2, 4, seed);
     cfg.raft.pre_vote = true;
     cfg.raft.check_quorum = true;
+    cfg.raft.read_mode = ReadMode::ReadIndex;
     cfg.initial_leader = 0;
     cfg.faults = quorum_loss_faults();
     std::string text = trace_text(cfg);
     if (text.find("\"event\":\"prevote\"") != std::string::npos &&
+        text.find("\"event\":\"read\"") != std::string::npos &&
+        text.find("\"type\":\"ReadConfirmResponse\"") != std::string::npos &&
         text.find("\"event\":\"become_precandidate\"") != std::string::npos &&
         text.find("\"event\":\"step_down\"") != std::string::npos &&
         text.find("\"type\":\"PreVoteResponse\"") != std::string::npos) {
@@ -221,11 +224,13 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
       std::string kind = j["event"].get<std::string>();
       if (kind == "send") kind += " " + j["msg"]["type"].get<std::string>();
       if (kind != "prevote" && kind != "become_precandidate" && kind != "send PreVote" &&
-          kind != "send PreVoteResponse" && kind != "step_down") {
+          kind != "send PreVoteResponse" && kind != "step_down" && kind != "read" &&
+          kind != "send ReadConfirm" && kind != "send ReadConfirmResponse") {
         continue;
       }
       if (!pv_done.insert(kind).second) continue;
-      if (kind == "prevote" || kind == "become_precandidate" || kind == "step_down") {
+      if (kind == "prevote" || kind == "become_precandidate" || kind == "step_down" ||
+          kind == "read") {
         done[kind] = true;
       }
       std::vector<json::json_pointer> pointers;
@@ -235,12 +240,11 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
         bad[p] = wrong_type(j[p]);
         std::vector<std::string> edited = pv;
         edited[i] = bad.dump();
-        corpus.push_back(
-            {"pre_vote + check_quorum run: " + kind + p.to_string() + " of the wrong type",
-             join(edited), static_cast<int64_t>(i) + 1});
+        corpus.push_back({"[raft] switches run: " + kind + p.to_string() + " of the wrong type",
+                          join(edited), static_cast<int64_t>(i) + 1});
       }
     }
-    CHECK(pv_done.size() == 5);
+    CHECK(pv_done.size() == 8);
   }
   // The header and every event kind.
   REQUIRE(done.size() == trace::event_table().size() + 1);
@@ -479,10 +483,10 @@ TEST_CASE("The event table and spec/trace-schema.md name the same events and fie
   }
   CHECK(doc_events == code_events);
   CHECK(doc_messages == code_messages);
-  CHECK(doc_events.size() == 36);
-  CHECK(code_events.size() == 36);
-  CHECK(doc_messages.size() == 9);
-  CHECK(code_messages.size() == 9);
+  CHECK(doc_events.size() == 37);
+  CHECK(code_events.size() == 37);
+  CHECK(doc_messages.size() == 11);
+  CHECK(code_messages.size() == 11);
 }
 
 #include "raft/planted_bugs.h"

@@ -272,6 +272,9 @@ Config gen_config(Profile profile) {
   cfg.raft.pre_vote = *rc::gen::element(false, false, true);
   // [raft] check_quorum on one run in three, independently of pre_vote.
   cfg.raft.check_quorum = *rc::gen::element(false, false, true);
+  // [raft] read_mode = "read_index" on one run in three: gets answered outside the log must
+  // keep the history linearizable.
+  cfg.raft.read_mode = *rc::gen::element(ReadMode::Log, ReadMode::Log, ReadMode::ReadIndex);
   gen_nemesis(cfg);
   // Long enough after the workload and the faults for the checker's liveness bounds (10 x the
   // longest election timeout) to apply: a leader and converged replicas are then required.
@@ -335,9 +338,12 @@ std::string to_toml(const Config& cfg) {
     << "\nseed = " << cfg.seed << "\ninitial_leader = " << cfg.initial_leader
     << "\nleader_noop = " << (cfg.leader_noop ? "true" : "false")
     << "\nlinger_ms = " << cfg.linger_ms << "\ntime_limit_ms = " << cfg.time_limit_ms
-    << (cfg.raft.pre_vote || cfg.raft.check_quorum ? "\n[raft]" : "")
+    << (cfg.raft.pre_vote || cfg.raft.check_quorum || cfg.raft.read_mode != ReadMode::Log
+            ? "\n[raft]"
+            : "")
     << (cfg.raft.pre_vote ? "\npre_vote = true" : "")
     << (cfg.raft.check_quorum ? "\ncheck_quorum = true" : "")
+    << (cfg.raft.read_mode != ReadMode::Log ? "\nread_mode = \"read_index\"" : "")
     << "\n[timing]\nheartbeat_interval_ms = " << t.heartbeat_interval_ms
     << "\nelection_timeout_min_ms = " << t.election_timeout_min_ms
     << "\nelection_timeout_max_ms = " << t.election_timeout_max_ms
@@ -521,6 +527,7 @@ struct BugCase {
   Profile profile = Profile::Classic;
   bool pre_vote = false;      // force [raft] pre_vote on (the bug needs it)
   bool check_quorum = false;  // force [raft] check_quorum on (the bug needs it)
+  bool read_index = false;    // force [raft] read_mode = "read_index" (the bug needs it)
 };
 
 }  // namespace
@@ -548,6 +555,8 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
       // timeouts: the nemesis's partitions and crashes.
       {"leader_ignores_quorum", PlantedBugs{.leader_ignores_quorum = true}, 400, Profile::Classic,
        false, true},
+      {"read_index_without_confirm", PlantedBugs{.read_index_without_confirm = true}, 400,
+       Profile::RetryStorm, false, false, true},
       // commit_old_term needs a Figure 8 schedule, which random runs almost
       // never produce (0 of 400 tried): the scenario test below catches it.
   };
@@ -560,6 +569,7 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
           Config cfg = gen_config(bug.profile);
           if (bug.pre_vote) cfg.raft.pre_vote = true;
           if (bug.check_quorum) cfg.raft.check_quorum = true;
+          if (bug.read_index) cfg.raft.read_mode = ReadMode::ReadIndex;
           ++runs;
           Outcome o = run_and_check(cfg, bug.bugs);
           if (caught_by.empty()) {

@@ -90,6 +90,7 @@ TEST_CASE("The fast line encoder writes the bytes the json path writes", "[trace
       // followers of the 3-node cluster are down from 100 to 600 ms.
       if (variant == 0 && seed % 2 == 1) {
         cfg.raft.check_quorum = true;
+        cfg.raft.read_mode = ReadMode::ReadIndex;
         for (int i = 0; i < 2; ++i) {
           FaultConfig crash;
           crash.at_ms = 100 + i;
@@ -179,6 +180,7 @@ TEST_CASE("Every effect event and message round-trips through a trace line", "[t
       ev::Commit{7},
       ev::Apply{8, entry, Result{Status::KeyExists, ""}},
       ev::Persist{4, 2, 10},
+      ev::Read{2, 7, "k\"", 9, Result{Status::Ok, "v"}},
       ev::RejectClient{1, 6, 3},
   };
   REQUIRE(bodies.size() == std::variant_size_v<NodeEventBody> + 1);

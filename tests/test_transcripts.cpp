@@ -129,6 +129,7 @@ class Transcript {
         header_["config"]["num_clients"] = std::stoi(arg("clients", ""));
       if (arg("pre_vote", "false") == "true") header_["config"]["pre_vote"] = true;
       if (arg("check_quorum", "false") == "true") header_["config"]["check_quorum"] = true;
+      if (arg("read_mode", "log") != "log") header_["config"]["read_mode"] = arg("read_mode", "");
       json bugs = json::array();
       std::string list = arg("bugs", "");
       std::stringstream ss(list);
@@ -469,6 +470,7 @@ TEST_CASE("A planted bug changes a transcript's output, and the failure says whe
       {"dedup_last_seq_only", {"exactly-once.txt"}},
       {"prevote_raises_term", {"prevote.txt"}},
       {"leader_ignores_quorum", {"check-quorum.txt"}},
+      {"read_index_without_confirm", {"read-index.txt"}},
   };
   // Every bug there is, so a new one must be caught or listed here.
   const std::vector<std::string>& bugs = planted_bug_names();

@@ -434,12 +434,15 @@ MessageInfo validate_message(const Obj& m) {
   info.id = m.integer("id");
   info.type = m.one_of(
       "type", {"RequestVote", "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse",
-               "CommitNotification", "ClientRequest", "ClientReply", "PreVote", "PreVoteResponse"});
+               "CommitNotification", "ClientRequest", "ClientReply", "PreVote", "PreVoteResponse",
+               "ReadConfirm", "ReadConfirmResponse"});
   info.from = m.node_id("from");
   info.to = m.node_id("to");
   const std::string& t = info.type;
   if (t == "RequestVote" || t == "PreVote") {
     require_ints(m, {"term", "last_log_index", "last_log_term"});
+  } else if (t == "ReadConfirm" || t == "ReadConfirmResponse") {
+    require_ints(m, {"term", "round"});
   } else if (t == "PreVoteResponse") {
     require_ints(m, {"term"});
     m.boolean("granted");
@@ -580,6 +583,7 @@ enum class Ev {
   Apply,
   Persist,
   Send,
+  Read,
   RejectClient,
   // runtime events
   Inject,
@@ -621,6 +625,7 @@ const std::unordered_map<std::string_view, Ev>& event_table() {
       {"apply", Ev::Apply},
       {"persist", Ev::Persist},
       {"send", Ev::Send},
+      {"read", Ev::Read},
       {"reject_client", Ev::RejectClient},
       {"inject", Ev::Inject},
       {"drop", Ev::Drop},
@@ -927,6 +932,7 @@ class TraceChecker {
   void on_commit(const NodeEvent& e, const Obj& ev);
   void on_apply(const NodeEvent& e, const Obj& ev);
   void on_send(const NodeEvent& e, const Obj& ev);
+  void on_read(const NodeEvent& e, const Obj& ev);
 
   // The safety checks
   void check_election_safety(const NodeEvent& e, const std::vector<int64_t>& votes);
@@ -1046,6 +1052,11 @@ class TraceChecker {
   Timing timing_;
   bool leader_noop_ = true;    // config.leader_noop (absent in hand-made traces: assume on)
   bool check_quorum_ = false;  // config.raft.check_quorum
+  bool read_index_ = false;    // config.raft.read_mode is "read_index"
+  // Reads answered outside the log (`read` events), by (client, seq): every result a node
+  // answered the request with (a retried get may be answered more than once, at different
+  // times), until the request completes.
+  std::unordered_map<uint64_t, std::vector<Result>> read_results_;
   int64_t last_fault_t_ = 0;
   std::vector<int> group_of_;                   // partition group per node (0: not partitioned)
   std::set<std::pair<int64_t, int64_t>> cuts_;  // one-way cut links
@@ -1141,6 +1152,13 @@ void TraceChecker::header(const json& j) {
   if (config.raw().contains("raft")) {
     HeaderObj raft = config.object("raft");
     if (raft.raw().contains("check_quorum")) check_quorum_ = raft.boolean("check_quorum");
+    if (raft.raw().contains("read_mode")) {
+      const std::string& mode = raft.str("read_mode");
+      if (mode != "log" && mode != "read_index") {
+        throw FormatIssue("field 'config.raft.read_mode' must be \"log\" or \"read_index\"");
+      }
+      read_index_ = mode == "read_index";
+    }
   }
   if (config.raw().contains("timing")) {
     HeaderObj timing = config.object("timing");
@@ -1269,9 +1287,9 @@ namespace {
 DeliveryFacts delivery_facts(const Obj& msg, const std::string& type) {
   // string_views, whose lengths are known: comparing with a const char* measured it each time.
   static constexpr std::string_view kTypes[] = {
-      "RequestVote",        "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse",
-      "CommitNotification", "ClientRequest",       "ClientReply",   "PreVote",
-      "PreVoteResponse"};
+      "RequestVote",        "RequestVoteResponse", "AppendEntries",      "AppendEntriesResponse",
+      "CommitNotification", "ClientRequest",       "ClientReply",        "PreVote",
+      "PreVoteResponse",    "ReadConfirm",         "ReadConfirmResponse"};
   DeliveryFacts f;
   for (std::string_view t : kTypes) {
     if (std::string_view(type) == t) f.type = t.data();  // literals: NUL-terminated
@@ -1456,6 +1474,7 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
     case Ev::Apply: on_apply(e, ev); break;
     case Ev::Persist: on_persist(e, ev); break;
     case Ev::Send: on_send(e, ev); break;
+    case Ev::Read: on_read(e, ev); break;
     case Ev::RejectClient:
       require_ints(ev, {"client", "client_seq"});
       check_node_id(ev.integer("leader_hint"), seq, "leader_hint", true);
@@ -1698,6 +1717,32 @@ void TraceChecker::on_send(const NodeEvent& e, const Obj& ev) {
   record_send(msg, e.seq, e.id);
   check_acknowledgement(e, msg);
   check_durable_send(e, msg);
+}
+
+// [raft] read_mode = "read_index" (thesis §6.4): a leader answers a get without a log entry. The
+// checker keeps what it answered for the client's completion (KVSemantics); the answer's
+// freshness is judged by Linearizability on the client history, as for every other operation.
+void TraceChecker::on_read(const NodeEvent& e, const Obj& ev) {
+  int64_t client = ev.integer("client");
+  int64_t request = ev.integer("client_seq");
+  Result result = parse_result(ev.object("result"));
+  ev.str("key");
+  ev.integer("read_index");
+  check_client_id(client, e.seq);
+  if (!read_index_) {
+    fail(kWellFormed, {e.seq}, {e.id},
+         cat("Node ", e.id, " answers a read outside the log at seq ", e.seq,
+             ", but the trace's config does not set [raft] read_mode = \"read_index\"; with reads "
+             "through the log every get is a log entry, applied like any command."));
+  }
+  if (e.st.role != Role::Leader) {
+    fail(kKVSemantics, {e.seq}, {e.id},
+         cat("Node ", e.id, " answers a read at seq ", e.seq, " as ", role_name(e.st.role),
+             ". Raft thesis §6.4: only a leader answers a read outside the log, and only after "
+             "confirming it still is one."));
+  }
+  read_results_[client_key(client, request)].push_back(result);
+  count("reads");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2446,6 +2491,7 @@ void TraceChecker::on_client_complete(const Obj& ev, int64_t seq) {
   auto retire = [&] {
     completed_.add(client, request, track.invoke_seq);
     results_.erase(client_key(client, request));
+    read_results_.erase(client_key(client, request));
     requests_.erase(it);
   };
   // Liveness: an operation ends (with a result or unknown) by its deadline.
@@ -2510,6 +2556,22 @@ void TraceChecker::on_client_complete(const Obj& ev, int64_t seq) {
                        describe(reply->second.second)),
              ". A client completes a request only with the reply to that request (Raft §8: "
              "clients match replies to their requests by serial number)."));
+  }
+  // A get answered outside the log ([raft] read_mode = "read_index"): the client's result must
+  // be one a node answered this request with; whether that answer was up to date is
+  // Linearizability's to judge, from the client history alone.
+  auto read = read_results_.find(client_key(client, request));
+  if (read != read_results_.end() && track.cmd.op == "get") {
+    if (std::find(read->second.begin(), read->second.end(), result) != read->second.end()) {
+      count("client_reads_compared");
+      retire();
+      return;
+    }
+    fail(
+        kKVSemantics, {track.invoke_seq, seq}, nodes,
+        cat("Client ", client, " accepted result ", describe(result), " for request ", request,
+            " (", describe(track.cmd), ") at seq ", seq, ", but no node answered that read with it",
+            ". A client reply must report what the leader read for the client's own command."));
   }
   auto applied = results_.find(client_key(client, request));
   if (applied == results_.end()) {

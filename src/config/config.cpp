@@ -725,6 +725,15 @@ class Reader {
             [&](const FieldRef<std::vector<NemesisKind>>& r) {
               r.mut(cfg) = read_kinds(node, path);
             },
+            [&](const FieldRef<ReadMode>& r) {
+              std::string name = read_string(node, path);
+              std::optional<ReadMode> mode = read_mode_named(name);
+              if (!mode) {
+                fail_at(node, "key " + quoted(path) + ": unknown read mode " + quoted(name) +
+                                  choice_hint(name, read_mode_names()));
+              }
+              r.mut(cfg) = *mode;
+            },
             [&](const FieldRef<std::vector<FaultConfig>>& r) { read_faults(node, r.mut(cfg)); },
             [&](const FieldRef<std::vector<ClientConfig>>& r) { read_clients(node, r.mut(cfg)); },
             [&](const auto& r) { r.mut(cfg) = read_int32(node, path); }},
@@ -1048,6 +1057,7 @@ class Checker {
   void check_field(const ConfigField& field, const Config& cfg) {
     std::visit(
         Overload{[&](const FieldRef<bool>&) {},
+                 [&](const FieldRef<ReadMode>&) {},  // checked as it was read
                  [&](const FieldRef<double>& r) { check_probability(field.path, r.get(cfg)); },
                  // The structured keys (fields.h): their elements were checked as they were
                  // read, or are checked here by hand.
@@ -1384,6 +1394,20 @@ std::optional<ClientCommand> parse_client_command(std::string_view text, std::st
 const std::vector<std::string_view>& nemesis_kind_names() {
   static const std::vector<std::string_view> names = {"crash", "partition", "cut"};
   return names;
+}
+
+const std::vector<std::string_view>& read_mode_names() {
+  static const std::vector<std::string_view> names = {"log", "read_index"};
+  return names;
+}
+
+std::string_view to_string(ReadMode mode) { return read_mode_names()[static_cast<size_t>(mode)]; }
+
+std::optional<ReadMode> read_mode_named(std::string_view name) {
+  const auto& names = read_mode_names();
+  auto it = std::find(names.begin(), names.end(), name);
+  if (it == names.end()) return std::nullopt;
+  return static_cast<ReadMode>(it - names.begin());
 }
 
 std::string_view to_string(FaultAction action) {

@@ -46,6 +46,12 @@ enum class FaultTarget { Node, Leader, Follower };
 // What the nemesis may do at random; spelt as in the config (to_string).
 enum class NemesisKind { Crash, Partition, Cut };
 
+// How a leader answers a get ([raft] read_mode, issue 15): "log" puts it in
+// the log like any command; "read_index" answers from the state machine once
+// it has confirmed its leadership with a round of ReadConfirm messages and
+// applied its commit index of that moment (Raft thesis §6.4).
+enum class ReadMode { Log, ReadIndex };
+
 // Every name, in enum order: the lists error messages and README quote.
 const std::vector<std::string_view>& fault_action_names();
 const std::vector<std::string_view>& nemesis_kind_names();
@@ -53,6 +59,9 @@ std::string_view to_string(FaultAction action);
 std::string_view to_string(NemesisKind kind);
 std::optional<FaultAction> fault_action_named(std::string_view name);
 std::optional<NemesisKind> nemesis_kind_named(std::string_view name);
+const std::vector<std::string_view>& read_mode_names();
+std::string_view to_string(ReadMode mode);
+std::optional<ReadMode> read_mode_named(std::string_view name);
 // "leader", "follower" (FaultTarget::Node has no name: it is a number).
 std::string_view to_string(FaultTarget target);
 
@@ -135,6 +144,7 @@ struct RaftConfig {
   // A leader that has not heard from a majority within an election timeout
   // steps down; followers with a live leader ignore RequestVote.
   bool check_quorum = false;
+  ReadMode read_mode = ReadMode::Log;
 };
 
 struct Config {

@@ -126,6 +126,10 @@ json config_to_json(const Config& cfg) {
     std::visit(Overload{[&](const FieldRef<double>& r) {
                           slot(out, field) = probability_string(r.get(cfg));
                         },
+                        [&](const FieldRef<ReadMode>& r) {
+                          if (field.header_omits_default && r.get(cfg) == r.get(defaults)) return;
+                          slot(out, field) = std::string(to_string(r.get(cfg)));
+                        },
                         [&](const FieldRef<std::vector<NemesisKind>>& r) {
                           json kinds = json::array();
                           for (NemesisKind kind : r.get(cfg)) kinds.push_back(to_string(kind));
@@ -155,6 +159,11 @@ Config config_from_json(const json& config) {
     std::visit(
         Overload{
             [&](const FieldRef<double>& r) { r.mut(cfg) = std::stod(value->get<std::string>()); },
+            [&](const FieldRef<ReadMode>& r) {
+              auto mode = read_mode_named(value->get<std::string>());
+              if (!mode) throw ConfigError("header config: unknown read_mode " + value->dump());
+              r.mut(cfg) = *mode;
+            },
             [&](const FieldRef<std::vector<NemesisKind>>& r) {
               std::vector<NemesisKind>& kinds = r.mut(cfg);
               kinds.clear();

@@ -77,6 +77,12 @@ std::vector<ConfigField> make_fields() {
            "a leader that has not heard from a majority within an election timeout steps "
            "down, and a node that has a live leader ignores RequestVote (thesis §6.2, §4.2.3)",
        .header_omits_default = true},
+      {.path = "raft.read_mode",
+       .ref = member<&C::raft, &R::read_mode>(),
+       .meaning = "how a leader answers a get: `\"log\"` commits it as a log entry; "
+                  "`\"read_index\"` answers from its state machine after confirming its "
+                  "leadership with one round of messages, without a log entry (thesis §6.4)",
+       .header_omits_default = true},
       {.path = "timing.heartbeat_interval_ms",
        .ref = member<&C::timing, &T::heartbeat_interval_ms>(),
        .min = 1,
@@ -191,6 +197,9 @@ std::string readme_default(const ConfigField& field) {
                  if (text.find_first_of(".en") == std::string::npos) text += ".0";
                  return text;
                },
+               [&](const FieldRef<ReadMode>& r) -> std::string {
+                 return code("\"" + std::string(to_string(r.get(defaults))) + "\"");
+               },
                [&](const FieldRef<std::vector<NemesisKind>>& r) -> std::string {
                  std::string text = "[";
                  for (NemesisKind kind : r.get(defaults)) {
@@ -214,6 +223,14 @@ std::string readme_range(const ConfigField& field) {
       Overload{
           [&](const FieldRef<bool>&) -> std::string { return "`true`, `false`"; },
           [&](const FieldRef<double>&) -> std::string { return "[0, 1)"; },
+          [&](const FieldRef<ReadMode>&) -> std::string {
+            std::string text;
+            const auto& names = read_mode_names();
+            for (size_t i = 0; i < names.size(); ++i) {
+              text += (i > 0 ? ", " : "") + code("\"" + std::string(names[i]) + "\"");
+            }
+            return text;
+          },
           [&](const FieldRef<std::vector<NemesisKind>>&) -> std::string {
             std::string text = "any of ";
             const auto& names = nemesis_kind_names();

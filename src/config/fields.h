@@ -51,7 +51,7 @@ constexpr auto member() {
 // double is a probability in [0, 1).
 using AnyFieldRef =
     std::variant<FieldRef<int>, FieldRef<int64_t>, FieldRef<uint64_t>, FieldRef<bool>,
-                 FieldRef<double>, FieldRef<std::vector<NemesisKind>>,
+                 FieldRef<double>, FieldRef<ReadMode>, FieldRef<std::vector<NemesisKind>>,
                  FieldRef<std::vector<FaultConfig>>, FieldRef<std::vector<ClientConfig>>>;
 
 // A visitor made of lambdas, for std::visit over a field's AnyFieldRef.

@@ -118,6 +118,19 @@ struct Persist {
 
   friend bool operator==(const Persist&, const Persist&) = default;
 };
+// [raft] read_mode = "read_index" (thesis §6.4): the leader answered a
+// client's get from its state machine, without a log entry, after confirming
+// its leadership and applying through `read_index`, its commit index when it
+// took the read.
+struct Read {
+  int client = 0;
+  int64_t client_seq = 0;
+  std::string key;
+  int64_t read_index = 0;
+  Result result;
+
+  friend bool operator==(const Read&, const Read&) = default;
+};
 // A non-leader refused a client request.
 struct RejectClient {
   int client = 0;
@@ -132,7 +145,7 @@ struct RejectClient {
 using NodeEventBody =
     std::variant<ev::TermUpdate, ev::BecomeCandidate, ev::BecomeLeader, ev::BecomeFollower,
                  ev::StepDown, ev::Vote, ev::Truncate, ev::Append, ev::Progress, ev::Commit,
-                 ev::Apply, ev::Persist, ev::RejectClient>;
+                 ev::Apply, ev::Persist, ev::Read, ev::RejectClient>;
 
 // One effect event of a step, with the node's post-state.
 struct NodeEvent {

@@ -74,10 +74,14 @@ Node::Node(int id, int num_nodes, PersistentState persisted, NodeOptions options
 // ---------------------------------------------------------------------------
 // Step bracket
 
-void Node::begin_step(Effects& fx) { fx_ = &fx; }
+void Node::begin_step(Effects& fx) {
+  fx_ = &fx;
+  read_round_in_step_ = false;
+}
 
 void Node::end_step() {
   apply_committed();
+  if (!reads_.empty()) serve_reads();
   if (role_ == Role::Leader) flush_commit_notifications();
   // Figure 2: "respond to RPCs only after updating stable storage". All sends
   // of this step are still queued in fx_->messages, so the write comes before
@@ -173,6 +177,14 @@ void Node::on_timer(Timer timer, Effects& fx) {
       if (role_ == Role::Leader) {
         broadcast_append();
         fx.arm_heartbeat_timer = true;
+        // Reads still unconfirmed (their ReadConfirms or the answers were
+        // lost): a new round, sent after they were taken, confirms them too.
+        for (const PendingRead& r : reads_) {
+          if (!read_round_confirmed(r.round)) {
+            start_read_round();
+            break;
+          }
+        }
       }
       break;
     case Timer::CheckQuorum:
@@ -206,6 +218,8 @@ void Node::on_message(const Message& m, Effects& fx) {
       case MsgType::CommitNotification: handle_commit_notification(m); break;
       case MsgType::PreVote: handle_prevote(m); break;
       case MsgType::PreVoteResponse: handle_prevote_response(m); break;
+      case MsgType::ReadConfirm: handle_read_confirm(m); break;
+      case MsgType::ReadConfirmResponse: handle_read_confirm_response(m); break;
       case MsgType::ClientRequest:
       case MsgType::ClientReply: break;  // clients' messages never reach here
     }
@@ -229,8 +243,10 @@ void Node::adopt_term(int64_t term) {
   leader_live_ = false;
   // Requests appended in the old term may still commit under a new leader;
   // this node can no longer promise a reply, so the clients will time out
-  // and retry (dedup makes the retry safe).
+  // and retry (dedup makes the retry safe). Reads it took can no longer be
+  // confirmed: their clients retry too.
   pending_.clear();
+  reads_.clear();
   if (tracing()) emit(ev::TermUpdate{old_term});
   // A deposed leader had no election timer running.
   if (was_leader) fx_->reset_election_timer = true;
@@ -295,6 +311,9 @@ void Node::become_leader() {
   commit_sent_.assign(num_nodes_ + 1, 0);
   recent_active_.assign(num_nodes_ + 1, 0);
   pending_.clear();
+  reads_.clear();
+  read_round_ = 0;
+  read_acked_.assign(num_nodes_ + 1, 0);
   fx_->arm_heartbeat_timer = true;
   if (options_.check_quorum) fx_->arm_check_quorum_timer = true;
   // §8: a no-op entry of the new term lets the leader commit everything
@@ -328,6 +347,7 @@ void Node::check_quorum() {
   // this node can no longer promise a reply (the clients retry, as after
   // adopt_term).
   pending_.clear();
+  reads_.clear();
   if (tracing()) emit(ev::StepDown{std::move(heard)});
   fx_->reset_election_timer = true;  // a follower again: it may stand for election
 }
@@ -566,6 +586,10 @@ void Node::handle_client_request(const Message& m) {
     send(std::move(r));
     return;
   }
+  if (options_.read_index && m.cmd.op == Op::Get) {
+    start_read(m.cmd);
+    return;
+  }
   Entry entry{term_, m.cmd};
   append_to_log(&entry, &entry + 1);
   pending_[last_index()] = m.cmd;
@@ -730,6 +754,87 @@ void Node::apply_committed() {
     }
     pending_.erase(it);
   }
+}
+
+// ---------------------------------------------------------------------------
+// Reads without log entries (thesis §6.4, [raft] read_mode = "read_index")
+
+void Node::start_read(const Command& cmd) {
+  PendingRead read{cmd, 0, 0};
+  // §6.4 step 1: the commit index is the read index only once an entry of
+  // this term is committed; until then a new leader may not yet know which
+  // entries are committed (its no-op settles that).
+  if (term_at(commit_) == term_) read.index = commit_;
+  // §6.4 step 2: only a round sent after the read was taken proves that no
+  // other leader had been elected when the read arrived. One round serves
+  // every read taken in the same step.
+  if (!read_round_in_step_) start_read_round();
+  read.round = read_round_;
+  reads_.push_back(std::move(read));
+}
+
+void Node::start_read_round() {
+  ++read_round_;
+  read_round_in_step_ = true;
+  for (int peer = 1; peer <= num_nodes_; ++peer) {
+    if (peer == id_) continue;
+    Message& m = outgoing(*fx_, id_, MsgType::ReadConfirm, peer);
+    m.term = term_;
+    m.round = read_round_;
+  }
+}
+
+void Node::handle_read_confirm(const Message& m) {
+  // The answer carries this node's term: equal to the asker's, it confirms
+  // that this node knows no newer leader; higher, it deposes the asker (its
+  // term_update on receipt), which then answers none of its reads.
+  Message& r = outgoing(*fx_, id_, MsgType::ReadConfirmResponse, m.from);
+  r.term = term_;
+  r.round = m.round;
+}
+
+void Node::handle_read_confirm_response(const Message& m) {
+  if (role_ != Role::Leader || m.term != term_) return;  // stale answer
+  read_acked_[m.from] = std::max(read_acked_[m.from], m.round);
+  recent_active_[m.from] = 1;  // check_quorum: this follower is reachable
+}
+
+bool Node::read_round_confirmed(int64_t round) const {
+  int acks = 1;  // the leader itself
+  for (int peer = 1; peer <= num_nodes_; ++peer) {
+    if (peer != id_ && read_acked_[peer] >= round) ++acks;
+  }
+  return acks >= majority();
+}
+
+void Node::serve_reads() {
+  if (role_ != Role::Leader) return;
+  auto unanswered = reads_.begin();
+  for (PendingRead& read : reads_) {
+    if (read.index == 0 && term_at(commit_) == term_) read.index = commit_;
+    // §6.4 steps 3 and 4: leadership confirmed by a majority, and the state
+    // machine caught up with the read index. The planted bug skips the
+    // confirmation, so a deposed leader that does not know it answers from
+    // its stale state machine.
+    bool confirmed = bugs_.read_index_without_confirm || read_round_confirmed(read.round);
+    if (read.index == 0 || !confirmed || applied_ < read.index) {
+      if (&*unanswered != &read) *unanswered = std::move(read);
+      ++unanswered;
+      continue;
+    }
+    auto it = store_.data().find(read.cmd.key);
+    Result result =
+        it == store_.data().end() ? Result{Status::NotFound, ""} : Result{Status::Ok, it->second};
+    if (tracing()) {
+      emit(ev::Read{read.cmd.client, read.cmd.seq, read.cmd.key, read.index, result});
+    }
+    Message& r = outgoing(*fx_, id_, MsgType::ClientReply, 0);
+    r.client = read.cmd.client;
+    r.seq = read.cmd.seq;
+    r.result = std::move(result);
+    r.leader_hint = id_;
+  }
+  reads_.erase(unanswered, reads_.end());
 }
 
 }  // namespace raftkv

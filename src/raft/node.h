@@ -44,6 +44,12 @@ struct NodeOptions {
   // last fired) ignores a RequestVote of a higher term instead of adopting it,
   // so a server that cannot reach the leader cannot depose it.
   bool check_quorum = false;
+  // Thesis §6.4 ([raft] read_mode = "read_index"): a leader answers a get
+  // without a log entry: it takes its commit index as the read index (once
+  // an entry of its own term is committed), confirms it is still leader with
+  // a round of ReadConfirm messages a majority answers, and answers from its
+  // state machine once it has applied through the read index.
+  bool read_index = false;
 };
 
 // CheckQuorum fires only at a leader with check_quorum on, every minimum
@@ -173,6 +179,12 @@ class Node {
   void handle_prevote(const Message& m);
   void handle_prevote_response(const Message& m);
   void handle_client_request(const Message& m);
+  void start_read(const Command& cmd);
+  void start_read_round();
+  void handle_read_confirm(const Message& m);
+  void handle_read_confirm_response(const Message& m);
+  bool read_round_confirmed(int64_t round) const;
+  void serve_reads();
 
   bool candidate_log_up_to_date(const Message& m) const;
   void append_to_log(const Entry* first, const Entry* last);
@@ -254,6 +266,18 @@ class Node {
   std::vector<char> recent_active_;
   // Client requests appended in this term, by log index, awaiting commit.
   std::map<int64_t, Command> pending_;
+  // [raft] read_mode = "read_index": the gets taken in this term and not yet
+  // answered, each with its read index (0 until an entry of this term is
+  // committed) and the first confirmation round sent after it was taken.
+  struct PendingRead {
+    Command cmd;
+    int64_t index = 0;
+    int64_t round = 0;
+  };
+  std::vector<PendingRead> reads_;
+  int64_t read_round_ = 0;           // the last confirmation round sent in this term
+  bool read_round_in_step_ = false;  // read_round_ was sent in the current step
+  std::vector<int64_t> read_acked_;  // by peer: the highest round it confirmed
 
   std::vector<int64_t> scratch_;  // reused by leader_advance_commit
 

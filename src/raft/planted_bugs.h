@@ -21,6 +21,7 @@ struct PlantedBugs {
   bool dedup_last_seq_only = false;         // re-execute a client's older, stale retries
   bool prevote_raises_term = false;         // a PreVote makes its receiver adopt the term
   bool leader_ignores_quorum = false;       // check_quorum never makes a leader step down
+  bool read_index_without_confirm = false;  // read_index reads skip the leadership check
 
   bool any() const;  // from the name table in planted_bugs.cpp, so no list is kept twice
 };

@@ -59,6 +59,12 @@ enum class MsgType {
   // adopted by anyone.
   PreVote,
   PreVoteResponse,
+  // [raft] read_mode = "read_index" (thesis §6.4): a leader asks every peer
+  // to confirm it is still the leader of `term`, for the reads it took
+  // before this confirmation `round`; the response carries the responder's
+  // term and the round it answers.
+  ReadConfirm,
+  ReadConfirmResponse,
 };
 
 // One message on the emulated network. A flat struct: which fields are
@@ -100,6 +106,8 @@ struct Message {
   int64_t seq = 0;
   Result result;
   int leader_hint = 0;
+  // ReadConfirm / ReadConfirmResponse
+  int64_t round = 0;
 
   bool operator==(const Message&) const = default;
 };

@@ -107,9 +107,20 @@ NodeOptions options_from_header(const LineReader& r, const json& header, int* nu
   };
   switch_from(*cfg, "pre_vote", &options.pre_vote);
   switch_from(*cfg, "check_quorum", &options.check_quorum);
+  // read_mode: "log" (the default) or "read_index".
+  auto mode_from = [&r](const json& obj, bool* out) {
+    if (!obj.is_object() || !obj.contains("read_mode")) return;
+    const json& v = obj["read_mode"];
+    if (!v.is_string() || (v != "log" && v != "read_index")) {
+      r.fail("'read_mode' must be \"log\" or \"read_index\"");
+    }
+    *out = v == "read_index";
+  };
+  mode_from(*cfg, &options.read_index);
   if (cfg->contains("raft")) {
     switch_from((*cfg)["raft"], "pre_vote", &options.pre_vote);
     switch_from((*cfg)["raft"], "check_quorum", &options.check_quorum);
+    mode_from((*cfg)["raft"], &options.read_index);
   }
   if (header.contains("planted_bugs")) {
     const json& bugs = header["planted_bugs"];
@@ -142,9 +153,10 @@ void check_scenario_header_keys(const LineReader& r, const json& header) {
   if (header.contains("config")) {
     check_scenario_keys(r, header, {"format", "version", "config", "planted_bugs", "initial_state"},
                         "the header");
-    check_scenario_keys(r, header["config"],
-                        {"num_nodes", "num_clients", "leader_noop", "pre_vote", "check_quorum"},
-                        "'config'");
+    check_scenario_keys(
+        r, header["config"],
+        {"num_nodes", "num_clients", "leader_noop", "pre_vote", "check_quorum", "read_mode"},
+        "'config'");
   } else {
     check_scenario_keys(
         r, header,
@@ -562,6 +574,7 @@ class ScenarioRunner {
     cfg.leader_noop = options_.leader_noop;
     cfg.raft.pre_vote = options_.pre_vote;
     cfg.raft.check_quorum = options_.check_quorum;
+    cfg.raft.read_mode = options_.read_index ? ReadMode::ReadIndex : ReadMode::Log;
     json h{{"format", "raftkv-trace"},
            {"version", trace::kTraceVersion},
            {"seed", 0},

@@ -51,10 +51,10 @@ Status status_from_string(const std::string& s) {
 }
 
 MsgType msg_type_from_string(const std::string& s) {
-  for (MsgType t :
-       {MsgType::RequestVote, MsgType::RequestVoteResponse, MsgType::AppendEntries,
-        MsgType::AppendEntriesResponse, MsgType::CommitNotification, MsgType::ClientRequest,
-        MsgType::ClientReply, MsgType::PreVote, MsgType::PreVoteResponse}) {
+  for (MsgType t : {MsgType::RequestVote, MsgType::RequestVoteResponse, MsgType::AppendEntries,
+                    MsgType::AppendEntriesResponse, MsgType::CommitNotification,
+                    MsgType::ClientRequest, MsgType::ClientReply, MsgType::PreVote,
+                    MsgType::PreVoteResponse, MsgType::ReadConfirm, MsgType::ReadConfirmResponse}) {
     if (s == to_string(t)) return t;
   }
   throw CodecError("unknown message type '" + s + "'");
@@ -94,6 +94,11 @@ json to_json(const Message& m) {
       j["term"] = m.term;
       j["granted"] = m.granted;
       j["reason"] = m.reason;
+      break;
+    case MsgType::ReadConfirm:
+    case MsgType::ReadConfirmResponse:
+      j["term"] = m.term;
+      j["round"] = m.round;
       break;
     case MsgType::AppendEntries:
       j["term"] = m.term;
@@ -193,6 +198,11 @@ Message message_from_json(const json& j) {
       m.granted = bool_field(j, "granted");
       m.reason = str_field(j, "reason");
       break;
+    case MsgType::ReadConfirm:
+    case MsgType::ReadConfirmResponse:
+      m.term = int_field(j, "term");
+      m.round = int_field(j, "round");
+      break;
     case MsgType::AppendEntries: {
       m.term = int_field(j, "term");
       m.prev_log_index = int_field(j, "prev_log_index");
@@ -275,6 +285,13 @@ void add_fields(const ev::Persist& e, json& j) {
   j["vote"] = e.vote;
   j["log_len"] = e.log_len;
 }
+void add_fields(const ev::Read& e, json& j) {
+  j["client"] = e.client;
+  j["client_seq"] = e.client_seq;
+  j["key"] = e.key;
+  j["read_index"] = e.read_index;
+  j["result"] = to_json(e.result);
+}
 void add_fields(const ev::RejectClient& e, json& j) {
   j["client"] = e.client;
   j["client_seq"] = e.client_seq;
@@ -296,6 +313,7 @@ struct Name {
   const char* operator()(const ev::Commit&) const { return "commit"; }
   const char* operator()(const ev::Apply&) const { return "apply"; }
   const char* operator()(const ev::Persist&) const { return "persist"; }
+  const char* operator()(const ev::Read&) const { return "read"; }
   const char* operator()(const ev::RejectClient&) const { return "reject_client"; }
 };
 
@@ -395,6 +413,9 @@ NodeEvent node_event_from_json(const json& j, int* node) {
                        result_from_json(field(j, "result"))};
   } else if (name == "persist") {
     e.body = ev::Persist{int_field(j, "term"), int_of("vote"), int_field(j, "log_len")};
+  } else if (name == "read") {
+    e.body = ev::Read{int_of("client"), int_field(j, "client_seq"), str_field(j, "key"),
+                      int_field(j, "read_index"), result_from_json(field(j, "result"))};
   } else if (name == "reject_client") {
     e.body = ev::RejectClient{int_of("client"), int_field(j, "client_seq"), int_of("leader_hint")};
   } else {

@@ -60,6 +60,13 @@ const std::vector<EventSpec>& event_table() {
       {"apply", EventKind::Effect, {{"index", T::Int}, {"entry", T::Entry}, {"result", T::Result}}},
       {"persist", EventKind::Effect, {{"term", T::Int}, {"vote", T::Int}, {"log_len", T::Int}}},
       {"send", EventKind::Effect, {{"msg", T::Message}}},
+      {"read",
+       EventKind::Effect,
+       {{"client", T::Int},
+        {"client_seq", T::Int},
+        {"key", T::String},
+        {"read_index", T::Int},
+        {"result", T::Result}}},
       {"reject_client",
        EventKind::Effect,
        {{"client", T::Int}, {"client_seq", T::Int}, {"leader_hint", T::Int}}},
@@ -133,6 +140,8 @@ const std::vector<MessageSpec>& message_table() {
       {"ClientReply",
        {{"client", T::Int}, {"seq", T::Int}, {"result", T::Result}, {"leader_hint", T::Int}}},
       {"PreVote", {{"term", T::Int}, {"last_log_index", T::Int}, {"last_log_term", T::Int}}},
+      {"ReadConfirm", {{"term", T::Int}, {"round", T::Int}}},
+      {"ReadConfirmResponse", {{"term", T::Int}, {"round", T::Int}}},
       {"PreVoteResponse",
        {{"term", T::Int},
         {"granted", T::Bool},
@@ -152,7 +161,8 @@ const std::vector<std::string>& planted_bug_vocabulary() {
                                                  "no_client_dedup",
                                                  "dedup_last_seq_only",
                                                  "prevote_raises_term",
-                                                 "leader_ignores_quorum"};
+                                                 "leader_ignores_quorum",
+                                                 "read_index_without_confirm"};
   return names;
 }
 
@@ -500,7 +510,8 @@ void validate_header(const json& h) {
         optional("keys", T::Int),
         optional("leader_noop", T::Bool),
         optional("raft", T::Object,
-                 {optional("pre_vote", T::Bool), optional("check_quorum", T::Bool)}),
+                 {optional("pre_vote", T::Bool), optional("check_quorum", T::Bool),
+                  optional("read_mode", T::String)}),
         optional("timing", T::Object,
                  {{"heartbeat_interval_ms", T::Int},
                   {"election_timeout_min_ms", T::Int},

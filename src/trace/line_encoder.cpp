@@ -98,6 +98,8 @@ std::string_view type_name(MsgType t) {
     case MsgType::ClientReply: return "ClientReply";
     case MsgType::PreVote: return "PreVote";
     case MsgType::PreVoteResponse: return "PreVoteResponse";
+    case MsgType::ReadConfirm: return "ReadConfirm";
+    case MsgType::ReadConfirmResponse: return "ReadConfirmResponse";
   }
   return to_string(t);
 }
@@ -332,6 +334,13 @@ void write_message(Out& out, const Message& m) {
       append_result(o.key("result"), m.result);
       o.num("seq", m.seq);
       break;
+    case MsgType::ReadConfirm:
+    case MsgType::ReadConfirmResponse:
+      o.num("from", m.from);
+      o.num("id", m.id);
+      o.num("round", m.round);
+      o.num("term", m.term);
+      break;
   }
   // "to" and "type" sort after every other key of every message type.
   o.num("to", m.to);
@@ -540,6 +549,17 @@ struct EventWriter {
     seq_state_t(o);
     o.num("term", e.term);
     o.num("vote", e.vote);
+  }
+  void operator()(const ev::Read& e) const {
+    Obj o(out);
+    o.num("client", e.client);
+    o.num("client_seq", e.client_seq);
+    o.name("event", "read");
+    o.str("key", e.key);
+    node_field(o);
+    o.num("read_index", e.read_index);
+    append_result(o.key("result"), e.result);
+    seq_state_t(o);
   }
   void operator()(const ev::RejectClient& e) const {
     Obj o(out);

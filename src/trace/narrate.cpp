@@ -390,6 +390,13 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
     t.level = 3;
     text = "Persisted term " + n(num(ev, "term")) + ", vote " + n(num(ev, "vote")) +
            ", log length " + n(num(ev, "log_len"));
+  } else if (event == "read") {
+    // Thesis §6.4: answered from the state machine, no log entry.
+    t.client = static_cast<int>(num(ev, "client"));
+    text = "Read GET \"" + str(ev, "key") + "\" (client " + n(num(ev, "client")) + " #" +
+           n(num(ev, "client_seq")) +
+           ") without a log entry: leadership confirmed, applied through " + "read index " +
+           n(num(ev, "read_index")) + " -> " + describe_result(ev["result"]);
   } else if (event == "reject_client") {
     t.level = 1;
     text = "Not leader: rejecting client " + n(num(ev, "client")) + " #" +
@@ -410,6 +417,13 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
     } else if (type == "CommitNotification") {
       text = "CommitNotification " + msg_id(msg) + " -> node " + to + " (commit " +
              n(num(msg, "leader_commit")) + ")";
+    } else if (type == "ReadConfirm") {
+      text = "ReadConfirm " + msg_id(msg) + " -> node " + to + " (round " + n(num(msg, "round")) +
+             ": am I still your leader in term " + n(num(msg, "term")) + "?)";
+    } else if (type == "ReadConfirmResponse") {
+      t.level = 3;
+      text = "ReadConfirmResponse " + msg_id(msg) + " -> node " + to + " (round " +
+             n(num(msg, "round")) + ", my term " + n(num(msg, "term")) + ")";
     } else if (type == "ClientReply") {
       text = "Reply " + msg_id(msg) + " to client " + n(num(msg, "client")) + " #" +
              n(num(msg, "seq")) + ": " + describe_result(msg["result"]);
@@ -481,6 +495,10 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
                                   n(num(msg, "conflict_index"));
       text = "AppendEntries refused by node " + from + " (" + reason + ", " + msg_id(msg) +
              "): " + why;
+    } else if (type == "ReadConfirmResponse") {
+      t.level = 3;
+      text = "Read round " + n(num(msg, "round")) + " confirmed by node " + from + " (" +
+             msg_id(msg) + ", term " + n(num(msg, "term")) + ")";
     } else if (type == "ClientRequest") {
       text = "Client " + n(num(msg, "client")) + " request #" + n(num(msg["cmd"], "seq")) + " (" +
              msg_id(msg) + "): " + describe_command(msg["cmd"]);
