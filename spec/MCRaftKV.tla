@@ -48,6 +48,25 @@ ClientRetryNotApplied ==
         /\ <<node[i].log[1].cmd.op, node[i].log[2].cmd.seq, node[i].log[3].cmd.seq,
              node[i].log[4].cmd.seq>> = <<"noop", 1, 2, 1>>
 
+\* Witnesses for MCRaftKVPreVote.cfg's bounds (not invariants of the
+\* protocol): tools/tla-check model requires TLC to report each violated,
+\* which shows that those bounds reach a follower refusing a pre-vote
+\* because it hears from a live leader (FollowerNeverDeniesLeaderLive), a
+\* follower that accepted its leader's AppendEntries and then stopped
+\* counting on it, by its own election timeout, the only way in the same
+\* term without a crash (LiveNeverLapses), and a second leader elected
+\* after a first one (NoSecondLeader: with PreVote every election starts
+\* with a pre-vote round).
+FollowerNeverDeniesLeaderLive ==
+    ~\E m \in msgs : /\ m.type = "PreVoteResponse" /\ m.reason = "leader_live"
+                    /\ \A e \in elected : e.leader # m.from   \* never a leader
+LiveNeverLapses ==
+    ~\E j \in Server :
+        /\ ~node[j].live
+        /\ \E m \in msgs : /\ m.type = "AppendEntriesResponse" /\ m.success
+                        /\ m.from = j /\ m.term = node[j].term
+NoSecondLeader == Cardinality(elected) <= 1
+
 MCInit == Init /\ crashes = 0
 
 MCNext ==

@@ -6,7 +6,9 @@
 (* CommitNotification (one per follower per burst of commits), the        *)
 (* leader's flow control (probe and replicate, as in etcd-io/raft: one    *)
 (* AppendEntries in flight per follower) and the conflict hint of section *)
-(* 5.3.                                                                    *)
+(* 5.3. With the constant PreVote, the pre-vote phase of the Raft thesis   *)
+(* (section 9.6, [raft] pre_vote): an election timeout first asks for     *)
+(* pre-votes, and only a majority of them starts the real election.       *)
 (*                                                                         *)
 (* One action is one step of the emulator: an input (a delivered message,  *)
 (* a fired timer, a client request, a crash or a restart) together with    *)
@@ -37,10 +39,14 @@ CONSTANTS
     Nil,         \* "none": votedFor of a node that has not voted (0 in a trace)
     Commands,    \* the client commands ClientRequest may hand a leader
     LeaderNoop,  \* a new leader appends a no-op of its term (config leader_noop)
-    DedupLastSeqOnly  \* the planted bug dedup_last_seq_only (FALSE: the correct code)
+    DedupLastSeqOnly, \* the planted bug dedup_last_seq_only (FALSE: the correct code)
+    PreVote,     \* [raft] pre_vote: thesis section 9.6 (FALSE: Figure 2 as before)
+    PlantedPreVoteRaisesTerm \* the planted bug prevote_raises_term (FALSE: the correct code)
 
 ASSUME LeaderNoop \in BOOLEAN
 ASSUME DedupLastSeqOnly \in BOOLEAN
+ASSUME PreVote \in BOOLEAN
+ASSUME PlantedPreVoteRaisesTerm \in BOOLEAN
 ASSUME Nil \notin Server
 
 \* Entries per AppendEntries (kMaxBatch in src/raft/node.h).
@@ -72,6 +78,14 @@ vars == <<node, msgs, historyVars>>
 (*   probe     leader: TRUE while a follower is probed (Server -> BOOLEAN)  *)
 (*   csent     leader: the highest commit index sent to each follower       *)
 (*   verified  highest index known to match this term's leader's log        *)
+(*   pvotes    PreVote: the nodes that granted this node a pre-vote in its  *)
+(*             current pre-vote round (itself included); {} when it is not  *)
+(*             a pre-candidate (the code's precandidate_ is pvotes # {})    *)
+(*   live      PreVote: heard from a live leader since its own election     *)
+(*             timer last fired (the code's leader_live_): set by a valid   *)
+(*             AppendEntries of its term, cleared by its election timeout   *)
+(*             and by a change of term; always FALSE without PreVote, as    *)
+(*             nothing else reads it                                        *)
 (* Everything but term, vote and log is lost in a crash.                    *)
 (***************************************************************************)
 
@@ -163,6 +177,17 @@ VoteResponseMsg(i, j, term, granted, reason) ==
     [type |-> "RequestVoteResponse", from |-> i, to |-> j, term |-> term,
      granted |-> granted, reason |-> reason]
 
+\* Thesis section 9.6: a pre-candidate asks for the term it would stand in,
+\* its own term + 1, with its log's last index and term.
+PreVoteMsg(i, j, s) ==
+    [type |-> "PreVote", from |-> i, to |-> j, term |-> s.term + 1,
+     last_log_index |-> Len(s.log), last_log_term |-> LastTerm(s.log)]
+
+\* The answer carries the term asked about, not the responder's term.
+PreVoteResponseMsg(i, j, term, granted, reason) ==
+    [type |-> "PreVoteResponse", from |-> i, to |-> j, term |-> term,
+     granted |-> granted, reason |-> reason]
+
 \* AppendEntries from leader i to j with the entries from nextIndex on.
 AppendEntriesMsg(i, j, s) ==
     LET next == s.next[j]
@@ -200,7 +225,7 @@ Same(s) == [s |-> s, out |-> {}]
 AdoptTerm(s, t) ==
     [s EXCEPT !.term = t, !.vote = Nil, !.role = "follower", !.verified = 0,
               !.votes = {}, !.next = InitNext, !.match = InitMatch, !.probe = InitProbe,
-              !.csent = InitCSent]
+              !.csent = InitCSent, !.pvotes = {}, !.live = FALSE]
 
 \* send_append to the followers in P. A probe leaves nextIndex where it is;
 \* to a replicated follower, nextIndex moves past the entries sent
@@ -252,10 +277,14 @@ AdvanceCommit(s, i) ==
                     /\ Replicated(s, i, n)}
     IN IF cands = {} THEN Same(s) ELSE SetCommit(s, i, MaxOf(cands))
 
+\* (A candidate that timed out with PreVote and then won with late votes of
+\* its candidacy is still a pre-candidate in the code; nothing reads that at
+\* a leader and a change of term clears it, so pvotes is cleared here.)
 BecomeLeader(s, i) ==
     LET s1 == [s EXCEPT !.role = "leader",
                         !.next = [j \in Server |-> Len(s.log) + 1],
-                        !.match = InitMatch, !.probe = InitProbe, !.csent = InitCSent]
+                        !.match = InitMatch, !.probe = InitProbe, !.csent = InitCSent,
+                        !.pvotes = {}]
         s2 == IF LeaderNoop
               THEN [s1 EXCEPT !.log = Append(s1.log, [term |-> s1.term, cmd |-> NoopCmd])]
               ELSE s1
@@ -266,16 +295,30 @@ BecomeLeader(s, i) ==
 \* Section 5.2: term + 1, vote for self, RequestVote to every other node.
 StartElection(s, i) ==
     LET s1 == [s EXCEPT !.term = s.term + 1, !.role = "candidate", !.vote = i,
-                        !.verified = 0, !.votes = {i}]
+                        !.verified = 0, !.votes = {i}, !.pvotes = {}]
     IN IF 1 >= Majority
        THEN BecomeLeader(s1, i)
        ELSE [s |-> s1, out |-> {RequestVoteMsg(i, j, s1) : j \in Server \ {i}}]
 
+\* Thesis section 9.6: a pre-vote round for term + 1. Term, vote and role
+\* stay as they are; the node counts its own pre-vote and asks every other
+\* node (a one-node cluster has its majority at once).
+StartPreVote(s, i) ==
+    LET s1 == [s EXCEPT !.pvotes = {i}]
+    IN IF 1 >= Majority
+       THEN StartElection(s1, i)
+       ELSE [s |-> s1, out |-> {PreVoteMsg(i, j, s1) : j \in Server \ {i}}]
+
+\* Section 5.4.1: the candidate's log (last index and term in m) is at least
+\* as up to date as s's: a later last term, or the same one and no shorter.
+UpToDate(s, m) ==
+    \/ m.last_log_term > LastTerm(s.log)
+    \/ /\ m.last_log_term = LastTerm(s.log)
+       /\ m.last_log_index >= Len(s.log)
+
 \* RequestVote (sections 5.2, 5.4.1). s is the state after any term adoption.
 HandleRequestVote(s, i, m) ==
-    LET upToDate == \/ m.last_log_term > LastTerm(s.log)
-                    \/ /\ m.last_log_term = LastTerm(s.log)
-                       /\ m.last_log_index >= Len(s.log)
+    LET upToDate == UpToDate(s, m)
         reason == IF m.term # s.term THEN "stale_term"
                   ELSE IF s.vote # Nil /\ s.vote # m.from THEN "already_voted"
                   ELSE IF ~upToDate THEN "log_not_up_to_date"
@@ -288,6 +331,26 @@ HandleVoteResponse(s, i, m) ==
     IF s.role = "candidate" /\ m.term = s.term /\ m.granted
     THEN LET s1 == [s EXCEPT !.votes = @ \cup {m.from}] IN
          IF Cardinality(s1.votes) >= Majority THEN BecomeLeader(s1, i) ELSE Same(s1)
+    ELSE Same(s)
+
+\* PreVote (thesis section 9.6): grant iff the term asked for is above this
+\* node's term, this node neither leads nor has heard from a live leader
+\* since its own election timer last fired (the thesis's "within the minimum
+\* election timeout", abstracted to `live`), and the candidate's log is up to
+\* date (section 5.4.1). The answer changes nothing here: no term, no vote.
+HandlePreVote(s, i, m) ==
+    LET reason == IF m.term <= s.term THEN "stale_term"
+                  ELSE IF s.role = "leader" \/ s.live THEN "leader_live"
+                  ELSE IF ~UpToDate(s, m) THEN "log_not_up_to_date"
+                  ELSE ""
+    IN [s |-> s, out |-> {PreVoteResponseMsg(i, m.from, m.term, reason = "", reason)}]
+
+\* Only a grant for this node's current round (term + 1) counts; with a
+\* majority of pre-votes (its own included) it starts the real election.
+HandlePreVoteResponse(s, i, m) ==
+    IF s.pvotes # {} /\ s.role # "leader" /\ m.term = s.term + 1 /\ m.granted
+    THEN LET s1 == [s EXCEPT !.pvotes = @ \cup {m.from}] IN
+         IF Cardinality(s1.pvotes) >= Majority THEN StartElection(s1, i) ELSE Same(s1)
     ELSE Same(s)
 
 \* The follower's hint on a log mismatch.
@@ -310,8 +373,12 @@ HandleAppendEntries(s, i, m) ==
     IF m.term # s.term \/ s.role = "leader"
     THEN [s |-> s, out |-> {AppendResponseMsg(i, m.from, s.term, FALSE, m.prev_log_index,
                                               0, 0, 0, "stale_term")}]
-    ELSE LET s1 == IF s.role = "candidate" THEN [s EXCEPT !.role = "follower", !.votes = {}]
-                   ELSE s
+    ELSE LET \* Section 5.2: a candidate that hears from a current-term leader
+             \* steps down. Thesis section 9.6: the leader is live (a pre-vote
+             \* round of this node ends unanswered).
+             s0 == [s EXCEPT !.live = PreVote, !.pvotes = {}]
+             s1 == IF s0.role = "candidate" THEN [s0 EXCEPT !.role = "follower", !.votes = {}]
+                   ELSE s0
              prev == m.prev_log_index
          IN IF ~(prev <= Len(s1.log) /\ TermAt(s1.log, prev) = m.prev_log_term)
             THEN [s |-> s1,
@@ -388,7 +455,12 @@ StepResults(i, s2) ==
 Finish(r, i) ==
     LET f == FlushCommit(r.s, i) IN [s |-> EndStep(f.s), out |-> r.out \cup f.out]
 
-TimeoutStep(i) == Finish(StartElection(LS(i), i), i)
+\* Section 5.2: an election timeout starts an election; with PreVote
+\* (thesis section 9.6) it starts a pre-vote round instead. Either way the
+\* node stops counting on a live leader.
+TimeoutStep(i) ==
+    LET s0 == [LS(i) EXCEPT !.live = FALSE] IN
+    Finish(IF PreVote THEN StartPreVote(s0, i) ELSE StartElection(s0, i), i)
 
 HeartbeatStep(i) == Finish(BroadcastAppend(LS(i), i), i)
 
@@ -399,10 +471,20 @@ ClientStep(i, c) ==
         r3 == AdvanceCommit(r2.s, i)
     IN Finish([s |-> r3.s, out |-> r2.out \cup r3.out], i)
 
+\* Section 5.1: a higher term in a message is adopted before anything else,
+\* except in PreVote and PreVoteResponse, whose term is one nobody holds yet
+\* (thesis section 9.6); the planted bug prevote_raises_term adopts a
+\* PreVote's.
+AdoptsTerm(m) ==
+    \/ m.type \notin {"PreVote", "PreVoteResponse"}
+    \/ m.type = "PreVote" /\ PlantedPreVoteRaisesTerm
+
 ReceiveStep(i, m) ==
     LET s0 == LS(i)
-        s1 == IF m.term > s0.term THEN AdoptTerm(s0, m.term) ELSE s0
+        s1 == IF m.term > s0.term /\ AdoptsTerm(m) THEN AdoptTerm(s0, m.term) ELSE s0
         r == CASE m.type = "RequestVote"           -> HandleRequestVote(s1, i, m)
+               [] m.type = "PreVote"               -> HandlePreVote(s1, i, m)
+               [] m.type = "PreVoteResponse"       -> HandlePreVoteResponse(s1, i, m)
                [] m.type = "RequestVoteResponse"   -> HandleVoteResponse(s1, i, m)
                [] m.type = "AppendEntries"         -> HandleAppendEntries(s1, i, m)
                [] m.type = "AppendEntriesResponse" -> HandleAppendResponse(s1, i, m)
@@ -435,7 +517,7 @@ DoStep(i, r) == LET rr == r IN UpdateNode(i, rr.s, rr.out)
 InitNode == [term |-> 0, vote |-> Nil, log |-> <<>>, role |-> "follower", commit |-> 0,
              applied |-> 0, store |-> EmptyFn, sessions |-> EmptyFn, votes |-> {},
              next |-> InitNext, match |-> InitMatch, probe |-> InitProbe, csent |-> InitCSent,
-             verified |-> 0]
+             verified |-> 0, pvotes |-> {}, live |-> FALSE]
 
 Init ==
     /\ node = [i \in Server |-> InitNode]
@@ -465,12 +547,16 @@ ClientRequest(i, c) ==
 \* every state. (TraceRaftKV still accepts them: it uses ReceiveStep.)
 NoOp(m) ==
     LET s == node[m.to] IN
-    /\ m.term <= s.term
-    /\ \/ m.type = "RequestVoteResponse" /\
-           ~(s.role = "candidate" /\ m.term = s.term /\ m.granted /\ m.from \notin s.votes)
-       \/ m.type = "AppendEntriesResponse" /\ ~(s.role = "leader" /\ m.term = s.term)
-       \/ m.type = "CommitNotification" /\
-           ~(s.role # "leader" /\ m.term = s.term /\ Min(m.leader_commit, s.verified) > s.commit)
+    \/ /\ m.term <= s.term
+       /\ \/ m.type = "RequestVoteResponse" /\
+              ~(s.role = "candidate" /\ m.term = s.term /\ m.granted /\ m.from \notin s.votes)
+          \/ m.type = "AppendEntriesResponse" /\ ~(s.role = "leader" /\ m.term = s.term)
+          \/ m.type = "CommitNotification" /\
+              ~(s.role # "leader" /\ m.term = s.term /\ Min(m.leader_commit, s.verified) > s.commit)
+    \* A PreVoteResponse's term is never adopted, whatever it is.
+    \/ m.type = "PreVoteResponse" /\
+        ~(s.pvotes # {} /\ s.role # "leader" /\ m.term = s.term + 1 /\ m.granted /\
+          m.from \notin s.pvotes)
 
 \* The network delivers a message (any message ever sent, to a running node).
 Receive(m) ==
@@ -515,7 +601,7 @@ Entries == [term : Nat, cmd : Commands \cup {NoopCmd}]
 
 NodeTypeOK(s) ==
     /\ DOMAIN s = {"term", "vote", "log", "role", "commit", "applied", "store", "sessions",
-                   "votes", "next", "match", "probe", "csent", "verified"}
+                   "votes", "next", "match", "probe", "csent", "verified", "pvotes", "live"}
     /\ s.term \in Nat /\ s.vote \in Server \cup {Nil} /\ s.log \in Seq(Entries)
     /\ s.role \in Roles /\ s.commit \in Nat /\ s.applied \in Nat
     /\ \A k \in DOMAIN s.store : s.store[k] \in STRING
@@ -523,6 +609,8 @@ NodeTypeOK(s) ==
     /\ s.votes \subseteq Server /\ s.next \in [Server -> Nat \ {0}]
     /\ s.match \in [Server -> Nat] /\ s.verified \in Nat
     /\ s.probe \in [Server -> BOOLEAN] /\ s.csent \in [Server -> Nat]
+    /\ s.pvotes \subseteq Server /\ s.live \in BOOLEAN
+    /\ PreVote \/ (s.pvotes = {} /\ ~s.live)
 
 TypeOK ==
     /\ \A i \in Server : NodeTypeOK(node[i])
@@ -641,5 +729,34 @@ LeaderAppendOnly ==
 
 \* Terms never decrease, and a node that sees a higher term steps down (section 5.1).
 TermMonotonic == [][\A i \in Server : node'[i].term >= node[i].term]_vars
+
+(***************************************************************************)
+(* The guarantee of PreVote (thesis section 9.6), which a user relies on   *)
+(* so that a node that cannot win (cut off from the leader, or behind)     *)
+(* does not depose a healthy leader: a pre-vote round changes no server's *)
+(* currentTerm or votedFor. The steps of a round are its start (an         *)
+(* election timeout with PreVote), the delivery of a PreVote and the       *)
+(* delivery of a PreVoteResponse. The last may end the round with the real *)
+(* election it was for, which is not part of the round: the receiver       *)
+(* stands in the term the round asked about, voting for itself, and no     *)
+(* other server's term or vote changes. (A one-node cluster's round ends   *)
+(* at its start.) The steps are named by RaftKV's actions; what they may   *)
+(* change is stated apart from the handlers.                               *)
+(***************************************************************************)
+TermsAndVotesKept(S) ==
+    \A k \in S : node'[k].term = node[k].term /\ node'[k].vote = node[k].vote
+
+\* Server i starts the election for term t, and nobody else's term or vote moves.
+ElectionFor(i, t) ==
+    /\ node'[i].term = t /\ node'[i].vote = i
+    /\ TermsAndVotesKept(Server \ {i})
+
+PreVoteKeepsTermsAndVotes ==
+    [][\/ TermsAndVotesKept(Server)   \* most steps: nothing to check
+       \/ /\ ~(PreVote /\ \E i \in Server :
+                   Timeout(i) /\ ~(Majority = 1 /\ ElectionFor(i, node[i].term + 1)))
+          /\ ~\E m \in msgs : m.type = "PreVote" /\ Receive(m)
+          /\ ~\E m \in msgs : m.type = "PreVoteResponse" /\ Receive(m) /\ ~ElectionFor(m.to, m.term)
+      ]_vars
 
 =============================================================================

@@ -122,6 +122,14 @@ SentById == [id \in {SentSeq[k].msg.id : k \in DOMAIN SentSeq} |->
 TraceServer == 1..TraceHeader.config.num_nodes
 TraceNil == 0
 TraceLeaderNoop == TraceHeader.config.leader_noop
+\* The header's [raft] switches (spec/trace-schema.md: `raft` is present only
+\* when a switch is on, and each switch only when true). RaftKV models
+\* pre_vote; a trace made with any other switch is not a behaviour it can
+\* describe, so the ASSUME below rejects it (exit 10).
+TraceRaftSwitches == IF "raft" \in DOMAIN TraceHeader.config THEN TraceHeader.config.raft
+                     ELSE EmptyFn
+ASSUME DOMAIN TraceRaftSwitches \subseteq {"pre_vote"}
+TracePreVote == "pre_vote" \in DOMAIN TraceRaftSwitches /\ TraceRaftSwitches.pre_vote = TRUE
 TraceCommands == {}   \* client commands come from the trace's ClientRequest messages
 
 (* Event names, as in spec/trace-schema.md. Every event of the trace must  *)
@@ -129,7 +137,7 @@ TraceCommands == {}   \* client commands come from the trace's ClientRequest mes
 InputEvents == {"start", "deliver", "timeout", "crash", "restart"}
 EffectEvents == {"term_update", "become_candidate", "become_leader", "become_follower",
                  "vote", "truncate", "append", "progress", "commit", "apply", "persist",
-                 "send", "reject_client"}
+                 "send", "reject_client", "become_precandidate", "prevote"}
 NetEvents == {"drop", "duplicate"}
 RuntimeEvents == NetEvents \cup
                  {"inject", "client_invoke", "client_send", "client_complete", "client_receive",
@@ -140,14 +148,14 @@ KnownEvents == InputEvents \cup EffectEvents \cup RuntimeEvents
 ASSUME \A k \in 1..Len(TraceLog) : TraceLog[k].event \in KnownEvents
 
 ProtocolTypes == {"RequestVote", "RequestVoteResponse", "AppendEntries",
-                  "AppendEntriesResponse", "CommitNotification"}
+                  "AppendEntriesResponse", "CommitNotification", "PreVote", "PreVoteResponse"}
 
 \* A traced protocol message as a RaftKV message (the same fields, without id).
 MsgOf(m) ==
-    CASE m.type = "RequestVote" ->
+    CASE m.type \in {"RequestVote", "PreVote"} ->
             [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
              last_log_index |-> m.last_log_index, last_log_term |-> m.last_log_term]
-      [] m.type = "RequestVoteResponse" ->
+      [] m.type \in {"RequestVoteResponse", "PreVoteResponse"} ->
             [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
              granted |-> m.granted, reason |-> m.reason]
       [] m.type = "AppendEntries" ->
@@ -250,6 +258,16 @@ StepMatches(i, r, E, post) ==
         leaders == Only(E, "become_leader")
         commits == Only(E, "commit")
         termUpdates == Only(E, "term_update")
+        \* A pre-vote round starts exactly at an election timeout with PreVote.
+        preRounds == Only(E, "become_precandidate")
+        preRoundStarted == /\ PreVote /\ Event.event = "timeout"
+                           /\ Event.timer \in {"election", "start_election"}
+        \* Each prevote decision as the PreVoteResponse it sends.
+        prevotes == Only(E, "prevote")
+        prevoteAnswers == {[to |-> prevotes[k].candidate, granted |-> prevotes[k].granted,
+                            reason |-> prevotes[k].reason] : k \in DOMAIN prevotes}
+        preResponses == {[to |-> m.to, granted |-> m.granted, reason |-> m.reason] :
+                            m \in {m \in r.out : m.type = "PreVoteResponse"}}
         appliedCmds == [k \in 1..(s2.applied - s0.applied) |-> s2.log[s0.applied + k].cmd]
         newRes == RecordApplies(applyRes, appliedCmds, results)
         \* ClientReplies with a definite result whose (client, seq) was applied
@@ -293,6 +311,10 @@ StepMatches(i, r, E, post) ==
              THEN Len(termUpdates) = 1 /\ termUpdates[1].old_term = s0.term
              ELSE termUpdates = <<>>,
              "term_update", termUpdates, s2.term)
+    /\ Check(Len(preRounds) = IF preRoundStarted THEN 1 ELSE 0,
+             "become_precandidate (a pre-vote round started)", preRounds, preRoundStarted)
+    /\ Check(Len(prevotes) = Cardinality(preResponses) /\ prevoteAnswers = preResponses,
+             "prevote (the PreVoteResponse sent)", prevotes, preResponses)
     /\ Check(badReplies = {}, "ClientReply result (first apply of its client and seq)",
              badReplies,
              {[client |-> m.client, seq |-> m.seq, result |-> ResultOf(newRes, <<m.client, m.seq>>)] :

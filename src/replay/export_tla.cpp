@@ -79,10 +79,8 @@ class Exporter {
     if (name == "deliver") {
       msg = delivered_message(ev);
       std::string type = get_str(r_, msg, "type");
+      // RaftKV.tla's Receive handles PreVote and PreVoteResponse too.
       action = type == "ClientRequest" ? "ClientRequest" : "Receive";
-      // [raft] pre_vote is not modelled in RaftKV.tla (spec/README.md): its
-      // steps are named so, and trace validation stops at the first.
-      if (type == "PreVote" || type == "PreVoteResponse") action = "PreVoteReceive";
     }
     step_ = json{{"step", steps_ + 1},
                  {"seq", get_int(r_, ev, "seq")},
