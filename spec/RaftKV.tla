@@ -83,8 +83,9 @@ vars == <<node, msgs, historyVars>>
 (*             a pre-candidate (the code's precandidate_ is pvotes # {})    *)
 (*   live      PreVote: heard from a live leader since its own election     *)
 (*             timer last fired (the code's leader_live_): set by a valid   *)
-(*             AppendEntries of its term, cleared by its election timeout   *)
-(*             and by a change of term; always FALSE without PreVote, as    *)
+(*             AppendEntries of its term, cleared by its election timeout,  *)
+(*             a granted vote and a change of term; always FALSE without    *)
+(*             PreVote, as                                                  *)
 (*             nothing else reads it                                        *)
 (* Everything but term, vote and log is lost in a crash.                    *)
 (***************************************************************************)
@@ -324,7 +325,10 @@ HandleRequestVote(s, i, m) ==
                   ELSE IF ~upToDate THEN "log_not_up_to_date"
                   ELSE ""
         granted == reason = ""
-    IN [s |-> IF granted THEN [s EXCEPT !.vote = m.from] ELSE s,
+    \* A granted vote restarts the election timer (Figure 2), which then no
+    \* longer measures the time since the leader was heard from: the node
+    \* stops counting on a live leader (the code's leader_live_).
+    IN [s |-> IF granted THEN [s EXCEPT !.vote = m.from, !.live = FALSE] ELSE s,
         out |-> {VoteResponseMsg(i, m.from, s.term, granted, reason)}]
 
 HandleVoteResponse(s, i, m) ==
