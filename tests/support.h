@@ -81,6 +81,23 @@ inline Config test_config(int nodes, int clients, int requests, uint64_t seed = 
   return cfg;
 }
 
+// Both followers of a 3-node cluster crash at crash_ms (and crash_ms + 1)
+// and restart at restart_ms (+ 1): in between the leader hears from no
+// majority, so with [raft] check_quorum it steps down.
+inline std::vector<FaultConfig> quorum_loss_faults(int64_t crash_ms, int64_t restart_ms) {
+  std::vector<FaultConfig> faults;
+  for (FaultAction action : {FaultAction::Crash, FaultAction::Restart}) {
+    for (int i = 0; i < 2; ++i) {
+      FaultConfig f;
+      f.at_ms = (action == FaultAction::Crash ? crash_ms : restart_ms) + i;
+      f.action = action;
+      f.target = FaultTarget::Follower;
+      faults.push_back(f);
+    }
+  }
+  return faults;
+}
+
 inline Command put(const std::string& k, const std::string& v) {
   return Command{Op::Put, k, v, 0, 0};
 }

@@ -106,28 +106,6 @@ std::string base_trace() {
   return "";
 }
 
-// Both followers of a 3-node cluster crash at 1000 ms and restart at 1600 ms:
-// the leader hears from no majority in between, so with [raft] check_quorum
-// it steps down.
-std::vector<FaultConfig> quorum_loss_faults() {
-  std::vector<FaultConfig> faults;
-  for (int i = 0; i < 2; ++i) {
-    FaultConfig crash;
-    crash.at_ms = 1000 + i;
-    crash.action = FaultAction::Crash;
-    crash.target = FaultTarget::Follower;
-    FaultConfig restart;
-    restart.at_ms = 1600 + i;
-    restart.action = FaultAction::Restart;
-    restart.target = FaultTarget::Follower;
-    faults.push_back(crash);
-    faults.push_back(restart);
-  }
-  std::sort(faults.begin(), faults.end(),
-            [](const FaultConfig& a, const FaultConfig& b) { return a.at_ms < b.at_ms; });
-  return faults;
-}
-
 // A run with [raft] pre_vote and check_quorum on (issue 15), elections left
 // to the timers and partitions that cut leaders off: the pre-vote events, the
 // PreVote / PreVoteResponse messages and a leader's step_down.
@@ -138,7 +116,8 @@ std::string switches_trace() {
     cfg.raft.check_quorum = true;
     cfg.raft.read_mode = ReadMode::ReadIndex;
     cfg.initial_leader = 0;
-    cfg.faults = quorum_loss_faults();
+    // Both followers down from 1000 to 1600 ms: the leader steps down.
+    cfg.faults = quorum_loss_faults(1000, 1600);
     std::string text = trace_text(cfg);
     if (text.find("\"event\":\"prevote\"") != std::string::npos &&
         text.find("\"event\":\"read\"") != std::string::npos &&

@@ -91,20 +91,7 @@ TEST_CASE("The fast line encoder writes the bytes the json path writes", "[trace
       if (variant == 0 && seed % 2 == 1) {
         cfg.raft.check_quorum = true;
         cfg.raft.read_mode = ReadMode::ReadIndex;
-        for (int i = 0; i < 2; ++i) {
-          FaultConfig crash;
-          crash.at_ms = 100 + i;
-          crash.action = FaultAction::Crash;
-          crash.target = FaultTarget::Follower;
-          cfg.faults.push_back(crash);
-        }
-        for (int i = 0; i < 2; ++i) {
-          FaultConfig restart;
-          restart.at_ms = 600 + i;
-          restart.action = FaultAction::Restart;
-          restart.target = FaultTarget::Follower;
-          cfg.faults.push_back(restart);
-        }
+        cfg.faults = quorum_loss_faults(100, 600);
       }
       if (variant == 1) {
         cfg.network.loss = 0.15;

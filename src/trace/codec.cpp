@@ -353,6 +353,22 @@ NodeState node_state_from_json(const json& j, bool* up) {
   return s;
 }
 
+namespace {
+// An array field of node ids (become_leader's votes, step_down's heard_from).
+std::vector<int> node_ids(const json& j, const char* key) {
+  const json& ids = field(j, key);
+  if (!ids.is_array()) throw CodecError(std::string("field '") + key + "' must be an array");
+  std::vector<int> out;
+  for (const json& v : ids) {
+    if (!v.is_number_integer()) {
+      throw CodecError(std::string("field '") + key + "' must hold node ids");
+    }
+    out.push_back(v.get<int>());
+  }
+  return out;
+}
+}  // namespace
+
 NodeEvent node_event_from_json(const json& j, int* node) {
   NodeEvent e;
   *node = static_cast<int>(int_field(j, "node"));
@@ -367,25 +383,11 @@ NodeEvent node_event_from_json(const json& j, int* node) {
   } else if (name == "become_precandidate") {
     e.body = ev::BecomeCandidate{true};
   } else if (name == "become_leader") {
-    const json& votes = field(j, "votes");
-    if (!votes.is_array()) throw CodecError("field 'votes' must be an array");
-    ev::BecomeLeader b;
-    for (const json& v : votes) {
-      if (!v.is_number_integer()) throw CodecError("field 'votes' must hold node ids");
-      b.votes.push_back(v.get<int>());
-    }
-    e.body = std::move(b);
+    e.body = ev::BecomeLeader{node_ids(j, "votes")};
   } else if (name == "become_follower") {
     e.body = ev::BecomeFollower{int_of("leader")};
   } else if (name == "step_down") {
-    const json& heard = field(j, "heard_from");
-    if (!heard.is_array()) throw CodecError("field 'heard_from' must be an array");
-    ev::StepDown d;
-    for (const json& v : heard) {
-      if (!v.is_number_integer()) throw CodecError("field 'heard_from' must hold node ids");
-      d.heard_from.push_back(v.get<int>());
-    }
-    e.body = std::move(d);
+    e.body = ev::StepDown{node_ids(j, "heard_from")};
   } else if (name == "vote") {
     e.body = ev::Vote{int_of("candidate"), bool_field(j, "granted"), str_field(j, "reason")};
   } else if (name == "prevote") {

@@ -275,6 +275,16 @@ void append_result(Out& out, const Result& r) {
   o.str("value", r.value);
 }
 
+// A JSON array of node ids, e.g. [1,2,5].
+void append_ids(Out& s, const std::vector<int>& ids) {
+  s.put('[');
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) s.put(',');
+    s.advance(put_int(s.room(24), ids[i]));
+  }
+  s.put(']');
+}
+
 void write_message(Out& out, const Message& m) {
   Obj o(out);
   switch (m.type) {
@@ -462,24 +472,12 @@ struct EventWriter {
     o.name("event", "become_leader");
     node_field(o);
     seq_state_t(o);
-    Out& s = o.key("votes");
-    s.put('[');
-    for (size_t i = 0; i < e.votes.size(); ++i) {
-      if (i > 0) s.put(',');
-      s.advance(put_int(s.room(24), e.votes[i]));
-    }
-    s.put(']');
+    append_ids(o.key("votes"), e.votes);
   }
   void operator()(const ev::StepDown& e) const {
     Obj o(out);
     o.name("event", "step_down");
-    Out& s = o.key("heard_from");
-    s.put('[');
-    for (size_t i = 0; i < e.heard_from.size(); ++i) {
-      if (i > 0) s.put(',');
-      s.advance(put_int(s.room(24), e.heard_from[i]));
-    }
-    s.put(']');
+    append_ids(o.key("heard_from"), e.heard_from);
     node_field(o);
     seq_state_t(o);
   }
