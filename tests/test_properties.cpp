@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "app/progress.h"
+#include "app/summary.h"
 #include "check/checker.h"
 #include "replay/replay.h"
 #include "support.h"
@@ -298,14 +299,17 @@ Profile gen_profile() {
 
 Config gen_any_config() { return gen_config(gen_profile()); }
 
-struct Outcome {
+struct RunOutcome {
   check::Report report;
   bool consistent = false;  // no two running nodes applied different entries at one index
   std::string trace;
+  check::LivenessFigures run_figures;  // what `raftkv run`'s summary measured in memory
 };
 
-Outcome run_and_check(const Config& cfg, PlantedBugs bugs = {}) {
+RunOutcome run_and_check(const Config& cfg, PlantedBugs bugs = {}) {
   Cluster cluster(cfg, bugs);
+  LivenessObserver observer(cluster);
+  cluster.set_observer(&observer);
   std::ostringstream out;
   struct Sink : TraceSink {
     std::ostringstream* out;
@@ -316,11 +320,12 @@ Outcome run_and_check(const Config& cfg, PlantedBugs bugs = {}) {
   cluster.add_sink(&sink);
   cluster.run();
   cluster.finish();
-  Outcome o;
+  RunOutcome o;
   o.consistent = replicas_consistent(cluster);
   o.trace = out.str();
   std::istringstream in(o.trace);
   o.report = check::check_trace(in, "property");
+  o.run_figures = observer.figures();
   return o;
 }
 
@@ -460,7 +465,7 @@ TEST_CASE("Random clusters, networks and faults never violate a checked property
     Config cfg = gen_config(profile);
     RC_TAG(to_string(profile));
     RC_TAG(cfg.nemesis.enabled || !cfg.faults.empty() ? "faults" : "no faults");
-    Outcome o = run_and_check(cfg);
+    RunOutcome o = run_and_check(cfg);
     RC_LOG() << "profile " << to_string(profile) << "; reproduce with raftkv run CONFIG --check, "
              << "CONFIG:\n"
              << to_toml(cfg) << check::format_report(o.report) << "\n";
@@ -485,6 +490,9 @@ TEST_CASE("Random clusters, networks and faults never violate a checked property
     // the bounds after the last fault, every client operation ended by its deadline).
     RC_ASSERT(o.report.ok());
     RC_ASSERT(o.consistent);
+    // The run's liveness figures are the ones check measures on its trace.
+    RC_ASSERT(o.report.liveness_figures.has_value());
+    RC_ASSERT(o.run_figures == *o.report.liveness_figures);
   });
   progress.finish();
   INFO(result_text(result));
@@ -551,7 +559,7 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
           Config cfg = gen_config(bug.profile);
           if (bug.pre_vote) cfg.raft.pre_vote = true;
           ++runs;
-          Outcome o = run_and_check(cfg, bug.bugs);
+          RunOutcome o = run_and_check(cfg, bug.bugs);
           if (caught_by.empty()) {
             if (!o.report.ok())
               caught_by = o.report.violation->check;

@@ -214,7 +214,39 @@ void print_outcome(const Cluster& cluster, const Outcome& o, std::ostream& out) 
 
 }  // namespace
 
-void print_summary(const Cluster& cluster, std::ostream& out) {
+void LivenessObserver::node_state(int node, int64_t term, Role role, bool up) {
+  meter_.advance(cluster_.now());
+  check::MeterRole r = !up                       ? check::MeterRole::Down
+                       : role == Role::Leader    ? check::MeterRole::Leader
+                       : role == Role::Candidate ? check::MeterRole::Candidate
+                                                 : check::MeterRole::Follower;
+  meter_.node_state(node, term, r);
+}
+
+void LivenessObserver::append_entries_delivered(int node, int leader, int64_t term) {
+  meter_.advance(cluster_.now());
+  meter_.append_entries_delivered(node, leader, term);
+}
+
+void LivenessObserver::election_started(int node, int64_t term) {
+  meter_.advance(cluster_.now());
+  meter_.election_started(node, term);
+}
+
+void LivenessObserver::client_invoked(int client, int64_t seq) {
+  meter_.advance(cluster_.now());
+  meter_.client_invoked(client, seq);
+}
+
+void LivenessObserver::client_completed(int client, int64_t seq, Status status) {
+  meter_.advance(cluster_.now());
+  meter_.client_completed(client, seq, status == Status::Unknown, status == Status::Ok);
+}
+
+check::LivenessFigures LivenessObserver::figures() { return meter_.finish(cluster_.now()); }
+
+void print_summary(const Cluster& cluster, std::ostream& out,
+                   const check::LivenessFigures* liveness) {
   const RunStats& st = cluster.stats();
   out << "\n== Summary: virtual time " << cluster.now() << " ms, seed " << cluster.config().seed
       << " ==\n";
@@ -345,6 +377,7 @@ void print_summary(const Cluster& cluster, std::ostream& out) {
       << " leader(s) elected";
   if (st.first_leader_ms >= 0) out << ", first leader at " << st.first_leader_ms << " ms";
   out << "\n";
+  if (liveness) out << check::format_liveness(*liveness) << "\n";
   if (latencies.empty()) {
     out << "Client latency: no operation answered (" << unknown << " `unknown`: deadline passed)\n";
   } else {

@@ -450,7 +450,12 @@ void Cluster::run_node_step(int id, Input&& input) {
   const Node& n = nodes_.node(id);
   // A node only raises its own term to stand for election (a one-node
   // cluster goes straight to leader); adopting a higher term makes it follower.
-  if (n.term() > term_before && n.role() != Role::Follower) ++stats_.elections_started;
+  bool stood = n.term() > term_before && n.role() != Role::Follower;
+  if (stood) ++stats_.elections_started;
+  if (observer_) {
+    if (stood) observer_->election_started(id, n.term());
+    observer_->node_state(id, n.term(), n.role(), true);
+  }
   if (n.role() == Role::Leader && role_before != Role::Leader) {
     ++stats_.leaders_elected;
     if (stats_.first_leader_ms < 0) stats_.first_leader_ms = now_;
@@ -565,6 +570,8 @@ void Cluster::deliver(Message& m) {
   }
   ++stats_.messages_delivered;
   emit_input("deliver", id, &m);
+  if (observer_ && m.type == MsgType::AppendEntries)
+    observer_->append_entries_delivered(id, m.from, m.term);
   run_node_step(id, [this, &m](Effects& fx) { nodes_.deliver(m, fx); });
 }
 
@@ -580,6 +587,7 @@ void Cluster::crash(int id) {
   ++election_gen_[id];
   ++heartbeat_gen_[id];
   emit_input("crash", id);
+  if (observer_) observer_->node_state(id, nodes_.node(id).term(), Role::Follower, false);
 }
 
 void Cluster::restart(int id) {
@@ -851,6 +859,7 @@ void Cluster::client_next(int id) {
   c.busy = true;
   c.invoked_ms = now_;
   if (!sinks_.empty()) emit(rt::ClientInvoke{id, c.seq, &c.cmd, c.target});
+  if (observer_) observer_->client_invoked(id, c.seq);
   client_send(id);
 }
 
@@ -922,6 +931,7 @@ void Cluster::client_complete(int id, Result result, int from) {
   ++c.gen;
   history_.push_back(ClientOp{id, c.seq, c.cmd, result, c.invoked_ms, now_});
   if (!sinks_.empty()) emit(rt::ClientComplete{id, c.seq, &result, from});
+  if (observer_) observer_->client_completed(id, c.seq, result.status);
   schedule(now_, ItemKind::ClientNext, id);
 }
 
