@@ -235,3 +235,69 @@ TEST_CASE("check's liveness flags reject bad values with one message and exit 2"
     CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
   }
 }
+
+TEST_CASE("A run lingers past linger_ms until the replicas agree under a stable leader",
+          "[liveness][convergence]") {
+  // The leader crashes 10 ms before the linger ends: at its end no leader exists yet.
+  Config cfg;
+  cfg.requests_per_client = 0;
+  cfg.linger_ms = 10;
+  FaultConfig crash;
+  crash.at_ms = 200;
+  crash.action = FaultAction::Crash;
+  crash.node = 1;
+  cfg.faults.push_back(crash);
+  Cluster cluster(cfg);
+  cluster.run();
+  CHECK(cluster.settled_ms() == 200);
+  CHECK(cluster.lingered_for_convergence());
+  REQUIRE(cluster.converged());
+  CHECK(cluster.now() > 210);
+  // It ends the moment it converged, well before the time limit.
+  CHECK(cluster.converged_since_ms() == cluster.now());
+  CHECK_FALSE(cluster.stopped_at_time_limit());
+  REQUIRE(cluster.leader());
+  CHECK(*cluster.leader() != 1);
+  std::ostringstream out;
+  print_summary(cluster, out);
+  CHECK(out.str().find("Convergence: the replicas agree under leader " +
+                       std::to_string(*cluster.leader())) != std::string::npos);
+  CHECK(out.str().find("lingered past linger_ms = 10 until then") != std::string::npos);
+
+  // linger_ms = 0 asks for no lingering: the run stops where the workload and faults end.
+  cfg.linger_ms = 0;
+  Cluster quick(cfg);
+  quick.run();
+  CHECK(quick.now() == 200);
+  CHECK_FALSE(quick.converged());
+  CHECK_FALSE(quick.lingered_for_convergence());
+  std::ostringstream q;
+  print_summary(quick, q);
+  CHECK(q.str().find("Convergence: not reached by the end of the run (200 ms, 0 ms after the "
+                     "workload and the faults were over; linger_ms = 0 does not wait for it)") !=
+        std::string::npos);
+}
+
+TEST_CASE("A run that cannot converge lingers only up to time_limit_ms and says so",
+          "[liveness][convergence]") {
+  // Node 5 is cut off for good: it keeps standing for election in ever higher terms, so the
+  // replicas never agree under one leader.
+  Config cfg;
+  cfg.time_limit_ms = 3000;
+  FaultConfig part;
+  part.at_ms = 100;
+  part.action = FaultAction::Partition;
+  part.groups = {{1, 2, 3, 4}, {5}};
+  cfg.faults.push_back(part);
+  Cluster cluster(cfg);
+  cluster.run();
+  CHECK(cluster.now() == 3000);
+  CHECK_FALSE(cluster.converged());
+  CHECK(cluster.stopped_at_time_limit());
+  std::ostringstream out;
+  print_summary(cluster, out);
+  CHECK(out.str().find("Convergence: not reached by the end of the run (3000 ms") !=
+        std::string::npos);
+  CHECK(out.str().find("time_limit_ms = 3000)") != std::string::npos);
+  CHECK(out.str().find("time limit reached") != std::string::npos);
+}

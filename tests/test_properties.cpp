@@ -304,6 +304,10 @@ struct RunOutcome {
   bool consistent = false;  // no two running nodes applied different entries at one index
   std::string trace;
   check::LivenessFigures run_figures;  // what `raftkv run`'s summary measured in memory
+  // Convergence as the run measured it (Cluster::converged).
+  bool converged = false;
+  int64_t settled_ms = -1;  // the workload and the faults over; -1: clients not done
+  int64_t end_ms = 0;
 };
 
 RunOutcome run_and_check(const Config& cfg, PlantedBugs bugs = {}) {
@@ -326,6 +330,9 @@ RunOutcome run_and_check(const Config& cfg, PlantedBugs bugs = {}) {
   std::istringstream in(o.trace);
   o.report = check::check_trace(in, "property");
   o.run_figures = observer.figures();
+  o.converged = cluster.converged();
+  o.settled_ms = cluster.settled_ms();
+  o.end_ms = cluster.now();
   return o;
 }
 
@@ -486,6 +493,21 @@ TEST_CASE("Random clusters, networks and faults never violate a checked property
     }
     if (!timing_broken) ++timing_met;
     if (!leader_skipped) ++leader_judged;
+    // Convergence, measured: the run lingers until the replicas agree under a stable leader.
+    // Under Raft's timing assumption that must come within the checker's liveness bound
+    // (10 x election_timeout_max_ms) past linger_ms, counted from the end of the workload and
+    // the faults; outside it, whether it came is a liveness result, counted below.
+    bool lingers = cfg.linger_ms > 0 && o.settled_ms >= 0;
+    int64_t convergence_bound = cfg.linger_ms + 10 * cfg.timing.election_timeout_max_ms;
+    if (lingers && !timing_broken) {
+      RC_LOG() << "converged " << o.converged << ", run ended " << o.end_ms - o.settled_ms
+               << " ms after the workload and faults (bound " << convergence_bound << " ms)\n";
+      RC_ASSERT(o.converged);
+      RC_ASSERT(o.end_ms - o.settled_ms <= convergence_bound);
+    } else if (lingers) {
+      ++reach[o.converged ? "outside the timing assumption: converged"
+                          : "outside the timing assumption: did not converge"];
+    }
     // Every check of raftkv check, liveness included (a leader and converged replicas within
     // the bounds after the last fault, every client operation ended by its deadline).
     RC_ASSERT(o.report.ok());

@@ -179,8 +179,22 @@ class Cluster {
   // merely behind makes it false; app/summary.h's classify() tells the two apart.)
   bool replicas_agree() const;
   // The run ended at time_limit_ms before its planned end (the clients done,
-  // then linger_ms).
+  // then linger_ms, then until the replicas converged).
   bool stopped_at_time_limit() const { return stopped_at_time_limit_; }
+  // Converged: the replicas agree under a stable leader. The up leader of the
+  // highest term has committed an entry of its own term (with leader_noop off
+  // it may have none to commit), and every up node is in that term and has
+  // applied exactly the leader's commit index (so all hold the same prefix,
+  // the leader's latest commit included).
+  bool converged() const;
+  // When the workload and the faults were over: the later of the last client
+  // request's completion and the last scheduled fault; -1 while clients are busy.
+  int64_t settled_ms() const;
+  // Since when the cluster has been converged without a break, counted from
+  // settled_ms() on; -1 if it is not converged now.
+  int64_t converged_since_ms() const { return converged_since_ms_; }
+  // The run lingered past linger_ms because the replicas had not converged.
+  bool lingered_for_convergence() const { return lingered_for_convergence_; }
 
  private:
   enum class ItemKind {
@@ -345,6 +359,11 @@ class Cluster {
   bool nemesis_repaired_ = false;
   bool started_ = false;
   bool stopped_at_time_limit_ = false;
+  int64_t converged_since_ms_ = -1;
+  bool lingered_for_convergence_ = false;
+  void note_convergence();
+  // Two up nodes applied different entries at one index (only a planted bug does that).
+  bool applied_prefixes_differ() const;
 };
 
 }  // namespace raftkv
