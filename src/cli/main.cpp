@@ -97,14 +97,18 @@ int main(int argc, char** argv) {
                       "Judge the liveness figures against the bounds given below; exit 3 when "
                       "one is missed");
   std::string max_unavailable_text, min_availability_text;
-  auto* max_unavailable_opt = check_cmd->add_option(
-      "--max-unavailable-ms", max_unavailable_text,
-      "With --liveness: the longest time (ms) without a leader that a majority "
-      "follows");
-  auto* min_availability_opt = check_cmd->add_option(
-      "--min-availability", min_availability_text,
-      "With --liveness: the least fraction (0..1) of the run with a leader that "
-      "a majority follows");
+  auto* max_unavailable_opt =
+      check_cmd
+          ->add_option("--max-unavailable-ms", max_unavailable_text,
+                       "With --liveness: the longest time (ms) without a leader that a majority "
+                       "follows")
+          ->option_text("N");
+  auto* min_availability_opt =
+      check_cmd
+          ->add_option("--min-availability", min_availability_text,
+                       "With --liveness: the least fraction (0..1) of the run with a leader that "
+                       "a majority follows")
+          ->option_text("F");
   check_cmd->footer(
       "Exit: 0 every trace passes (and meets every stated liveness bound), 1 a check is "
       "violated, 2 bad input (malformed trace, bad flag), 3 --liveness: a stated bound is "
