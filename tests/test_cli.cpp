@@ -512,10 +512,14 @@ TEST_CASE("check prints one check per line, verdict and file first", "[cli]") {
   std::istringstream lines(r.out);
   std::vector<std::string> got;
   for (std::string line; std::getline(lines, line);) got.push_back(line);
-  REQUIRE(got.size() == 13);
+  // The verdict, a check per line, then the three lines of liveness figures.
+  REQUIRE(got.size() == 16);
   CHECK_THAT(got[0], Catch::StartsWith("OK traces/default.jsonl: "));
   CHECK(got[1].rfind("  WellFormed ok (", 0) == 0);
   CHECK(got[12].rfind("  Linearizability ok (", 0) == 0);
+  CHECK(got[13].rfind("Availability: ", 0) == 0);
+  CHECK(got[14].rfind("Election churn: ", 0) == 0);
+  CHECK(got[15].rfind("Client success: ", 0) == 0);
 }
 
 TEST_CASE("scenario files reject unknown keys, located, with a suggestion", "[cli]") {

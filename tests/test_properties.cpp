@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "app/progress.h"
+#include "app/summary.h"
 #include "check/checker.h"
 #include "replay/replay.h"
 #include "support.h"
@@ -303,14 +304,21 @@ Profile gen_profile() {
 
 Config gen_any_config() { return gen_config(gen_profile()); }
 
-struct Outcome {
+struct RunOutcome {
   check::Report report;
   bool consistent = false;  // no two running nodes applied different entries at one index
   std::string trace;
+  check::LivenessFigures run_figures;  // what `raftkv run`'s summary measured in memory
+  // Convergence as the run measured it (Cluster::converged).
+  bool converged = false;
+  int64_t settled_ms = -1;  // the workload and the faults over; -1: clients not done
+  int64_t end_ms = 0;
 };
 
-Outcome run_and_check(const Config& cfg, PlantedBugs bugs = {}) {
+RunOutcome run_and_check(const Config& cfg, PlantedBugs bugs = {}) {
   Cluster cluster(cfg, bugs);
+  LivenessObserver observer(cluster);
+  cluster.set_observer(&observer);
   std::ostringstream out;
   struct Sink : TraceSink {
     std::ostringstream* out;
@@ -321,11 +329,15 @@ Outcome run_and_check(const Config& cfg, PlantedBugs bugs = {}) {
   cluster.add_sink(&sink);
   cluster.run();
   cluster.finish();
-  Outcome o;
+  RunOutcome o;
   o.consistent = replicas_consistent(cluster);
   o.trace = out.str();
   std::istringstream in(o.trace);
   o.report = check::check_trace(in, "property");
+  o.run_figures = observer.figures();
+  o.converged = cluster.converged();
+  o.settled_ms = cluster.settled_ms();
+  o.end_ms = cluster.now();
   return o;
 }
 
@@ -470,7 +482,7 @@ TEST_CASE("Random clusters, networks and faults never violate a checked property
     Config cfg = gen_config(profile);
     RC_TAG(to_string(profile));
     RC_TAG(cfg.nemesis.enabled || !cfg.faults.empty() ? "faults" : "no faults");
-    Outcome o = run_and_check(cfg);
+    RunOutcome o = run_and_check(cfg);
     RC_LOG() << "profile " << to_string(profile) << "; reproduce with raftkv run CONFIG --check, "
              << "CONFIG:\n"
              << to_toml(cfg) << check::format_report(o.report) << "\n";
@@ -491,10 +503,28 @@ TEST_CASE("Random clusters, networks and faults never violate a checked property
     }
     if (!timing_broken) ++timing_met;
     if (!leader_skipped) ++leader_judged;
+    // Convergence, measured: the run lingers until the replicas agree under a stable leader.
+    // Under Raft's timing assumption that must come within the checker's liveness bound
+    // (10 x election_timeout_max_ms) past linger_ms, counted from the end of the workload and
+    // the faults; outside it, whether it came is a liveness result, counted below.
+    bool lingers = cfg.linger_ms > 0 && o.settled_ms >= 0;
+    int64_t convergence_bound = cfg.linger_ms + 10 * cfg.timing.election_timeout_max_ms;
+    if (lingers && !timing_broken) {
+      RC_LOG() << "converged " << o.converged << ", run ended " << o.end_ms - o.settled_ms
+               << " ms after the workload and faults (bound " << convergence_bound << " ms)\n";
+      RC_ASSERT(o.converged);
+      RC_ASSERT(o.end_ms - o.settled_ms <= convergence_bound);
+    } else if (lingers) {
+      ++reach[o.converged ? "outside the timing assumption: converged"
+                          : "outside the timing assumption: did not converge"];
+    }
     // Every check of raftkv check, liveness included (a leader and converged replicas within
     // the bounds after the last fault, every client operation ended by its deadline).
     RC_ASSERT(o.report.ok());
     RC_ASSERT(o.consistent);
+    // The run's liveness figures are the ones check measures on its trace.
+    RC_ASSERT(o.report.liveness_figures.has_value());
+    RC_ASSERT(o.run_figures == *o.report.liveness_figures);
   });
   progress.finish();
   INFO(result_text(result));
@@ -571,7 +601,7 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
           if (bug.check_quorum) cfg.raft.check_quorum = true;
           if (bug.read_index) cfg.raft.read_mode = ReadMode::ReadIndex;
           ++runs;
-          Outcome o = run_and_check(cfg, bug.bugs);
+          RunOutcome o = run_and_check(cfg, bug.bugs);
           if (caught_by.empty()) {
             if (!o.report.ok())
               caught_by = o.report.violation->check;

@@ -49,9 +49,16 @@ struct CheckCommandOptions {
   bool skip_linearizability = false;
   bool skip_liveness = false;
   int64_t liveness_bound_ms = 0;  // 0: 10 x election_timeout_max_ms of each trace
+  // --liveness: judge the liveness figures (check/liveness.h) against the bounds given, as
+  // the user typed them (check_command rejects a bad value with exit 2).
+  bool liveness = false;
+  std::optional<std::string> max_unavailable_ms;  // a whole number of ms, >= 0
+  std::optional<std::string> min_availability;    // a fraction in [0, 1]
 };
+// The exit status of `check --liveness` when a stated bound is missed (README, "Exit codes").
+inline constexpr int kExitLivenessBound = 3;
 // Exit 0 if every trace passes, 1 if any violates a check, 2 if any is
-// malformed (2 wins over 1).
+// malformed, 3 if any misses a stated liveness bound (2 wins over 1, 1 over 3).
 int check_command(const CheckCommandOptions& opts, std::ostream& out, std::ostream& err);
 
 // Exit 0 on success, 2 on unreadable or malformed input.

@@ -141,6 +141,8 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
   }
 
   Cluster cluster(cfg, bugs);
+  LivenessObserver liveness(cluster);
+  cluster.set_observer(&liveness);
   std::optional<FileSink> file_sink;
   NarrativeSink narrative(out, opts.narrative);
   if (trace_file) {
@@ -173,7 +175,8 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
     err << "raftkv run: " << trace_file->error() << '\n';
     return 2;
   }
-  print_summary(cluster, out);
+  check::LivenessFigures figures = liveness.figures();
+  print_summary(cluster, out, &figures);
   // Exit 1 only for a safety problem: a run that is merely incomplete (a
   // node behind, no leader, the time limit) says so in its Outcome line and
   // exits 0, so a seed sweep that treats 1 as "found a bug" stays true.

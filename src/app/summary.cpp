@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <utility>
@@ -212,9 +213,70 @@ void print_outcome(const Cluster& cluster, const Outcome& o, std::ostream& out) 
   }
 }
 
+// How long the replicas took to agree under a stable leader once the workload
+// and the faults were over (Cluster::converged), or why that is not known.
+void print_convergence(const Cluster& cluster, std::ostream& out) {
+  int64_t settled = cluster.settled_ms();
+  int64_t since = cluster.converged_since_ms();
+  out << "Convergence: ";
+  if (settled < 0) {
+    out << "not measured: the clients were not done when the run ended\n";
+    return;
+  }
+  std::optional<int> leader = cluster.leader();
+  if (since >= 0 && leader) {
+    out << "the replicas agree under leader " << *leader << " (term "
+        << cluster.node(*leader).term() << "), " << since - settled
+        << " ms after the workload and the faults were over (at " << settled << " ms)";
+    if (cluster.lingered_for_convergence())
+      out << "; the run lingered past linger_ms = " << cluster.config().linger_ms << " until then";
+    out << "\n";
+    return;
+  }
+  out << "not reached by the end of the run (" << cluster.now() << " ms, "
+      << cluster.now() - settled << " ms after the workload and the faults were over";
+  if (cluster.config().linger_ms == 0)
+    out << "; linger_ms = 0 does not wait for it";
+  else if (cluster.stopped_at_time_limit())
+    out << "; time_limit_ms = " << cluster.config().time_limit_ms;
+  out << ")\n";
+}
+
 }  // namespace
 
-void print_summary(const Cluster& cluster, std::ostream& out) {
+void LivenessObserver::node_state(int node, int64_t term, Role role, bool up) {
+  meter_.advance(cluster_.now());
+  check::MeterRole r = !up                       ? check::MeterRole::Down
+                       : role == Role::Leader    ? check::MeterRole::Leader
+                       : role == Role::Candidate ? check::MeterRole::Candidate
+                                                 : check::MeterRole::Follower;
+  meter_.node_state(node, term, r);
+}
+
+void LivenessObserver::append_entries_delivered(int node, int leader, int64_t term) {
+  meter_.advance(cluster_.now());
+  meter_.append_entries_delivered(node, leader, term);
+}
+
+void LivenessObserver::election_started(int node, int64_t term) {
+  meter_.advance(cluster_.now());
+  meter_.election_started(node, term);
+}
+
+void LivenessObserver::client_invoked(int client, int64_t seq) {
+  meter_.advance(cluster_.now());
+  meter_.client_invoked(client, seq);
+}
+
+void LivenessObserver::client_completed(int client, int64_t seq, Status status) {
+  meter_.advance(cluster_.now());
+  meter_.client_completed(client, seq, status == Status::Unknown, status == Status::Ok);
+}
+
+check::LivenessFigures LivenessObserver::figures() { return meter_.finish(cluster_.now()); }
+
+void print_summary(const Cluster& cluster, std::ostream& out,
+                   const check::LivenessFigures* liveness) {
   const RunStats& st = cluster.stats();
   out << "\n== Summary: virtual time " << cluster.now() << " ms, seed " << cluster.config().seed
       << " ==\n";
@@ -345,6 +407,8 @@ void print_summary(const Cluster& cluster, std::ostream& out) {
       << " leader(s) elected";
   if (st.first_leader_ms >= 0) out << ", first leader at " << st.first_leader_ms << " ms";
   out << "\n";
+  if (liveness) out << check::format_liveness(*liveness) << "\n";
+  print_convergence(cluster, out);
   if (latencies.empty()) {
     out << "Client latency: no operation answered (" << unknown << " `unknown`: deadline passed)\n";
   } else {

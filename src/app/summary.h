@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "check/liveness.h"
 #include "sim/cluster.h"
 
 namespace raftkv {
@@ -59,6 +60,28 @@ struct Outcome {
 };
 Outcome classify(const Cluster& cluster);
 
-void print_summary(const Cluster& cluster, std::ostream& out);
+// The liveness figures of a run, measured as it goes by the meter `raftkv check` feeds from the
+// trace (check/liveness.h), so the summary prints what check prints on the run's trace. Set it
+// as the cluster's observer before start(); figures() after the run.
+class LivenessObserver : public RunObserver {
+ public:
+  explicit LivenessObserver(const Cluster& cluster)
+      : cluster_(cluster), meter_(cluster.num_nodes()) {}
+  void node_state(int node, int64_t term, Role role, bool up) override;
+  void append_entries_delivered(int node, int leader, int64_t term) override;
+  void election_started(int node, int64_t term) override;
+  void client_invoked(int client, int64_t seq) override;
+  void client_completed(int client, int64_t seq, Status status) override;
+  // The run has ended at the cluster's now().
+  check::LivenessFigures figures();
+
+ private:
+  const Cluster& cluster_;
+  check::LivenessMeter meter_;
+};
+
+// `liveness`: the run's figures (LivenessObserver), printed after the elections; nullptr: none.
+void print_summary(const Cluster& cluster, std::ostream& out,
+                   const check::LivenessFigures* liveness = nullptr);
 
 }  // namespace raftkv

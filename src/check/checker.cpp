@@ -310,6 +310,16 @@ const char* role_name(Role r) {
   return "?";
 }
 
+MeterRole meter_role(Role r) {
+  switch (r) {
+    case Role::Follower: return MeterRole::Follower;
+    case Role::Candidate: return MeterRole::Candidate;
+    case Role::Leader: return MeterRole::Leader;
+    case Role::Down: return MeterRole::Down;
+  }
+  return MeterRole::Down;
+}
+
 struct NodeState {
   int64_t term = 0;
   int64_t vote = 0;
@@ -746,7 +756,8 @@ struct SentMessage {
   int64_t copies = 1;  // sends + duplicates - deliveries - drops
   int to = 0;
   DeliveryFacts facts;
-  int from = 0;
+  int from = 0;  // the sender (0 for a client): the liveness figures follow AppendEntries senders;
+                 // check_quorum, who reached a leader
 };
 
 // The messages that may still be delivered, dropped or duplicated, by id: a message is kept from
@@ -964,6 +975,8 @@ class TraceChecker {
   const CheckOptions& options_;
   Report& report_;
   int num_nodes_ = 0;
+  // The liveness figures (check/liveness.h), from the header on; reported at the end.
+  std::optional<LivenessMeter> meter_;
   int num_clients_ = 0;
 
   int64_t last_seq_ = 0;
@@ -1144,6 +1157,7 @@ void TraceChecker::header(const json& j) {
     throw FormatIssue(cat("config.num_nodes must be in 1..", kMaxNodes));
   }
   nodes_.assign(static_cast<size_t>(num_nodes_) + 1, NodeTrack{});
+  meter_.emplace(num_nodes_);
   group_of_.assign(static_cast<size_t>(num_nodes_) + 1, 0);
   report_.counts["nodes"] = num_nodes_;
   initial_state(j);
@@ -1397,6 +1411,10 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
   NodeState st = line_state(ev, id);
   NodeEvent e{kind, seq, static_cast<int>(id), &nodes_[static_cast<size_t>(id)], st};
   std::string_view name = event_name_;
+  if (meter_) {
+    meter_->node_state(e.id, st.term, meter_role(st.role));
+    if (kind == Ev::BecomeCandidate) meter_->election_started(e.id, st.term);
+  }
   if (e.node->down && kind != Ev::Restart) {
     fail(kWellFormed, {seq}, {e.id},
          cat("Node ", e.id, " is crashed, yet event seq ", seq, " (", name,
@@ -1502,6 +1520,7 @@ void TraceChecker::on_deliver(const NodeEvent& e, const Obj& ev) {
   }
   note_higher_term(e, m.facts);
   if (std::string_view(m.facts.type) == "AppendEntries") {
+    if (meter_) meter_->append_entries_delivered(e.id, m.from, m.facts.term);
     step_append_.present = true;
     step_append_.prev_log_index = m.facts.prev_log_index;
     step_append_.last_new_index = m.facts.last_new_index;
@@ -2466,6 +2485,7 @@ void TraceChecker::on_client_invoke(const Obj& ev, int64_t seq) {
   }
   invoked_at_[client_key(client, request)] = last_t_;
   requests_.emplace(client_key(client, request), std::move(track));
+  if (meter_) meter_->client_invoked(static_cast<int>(client), request);
   count("client_ops");
 }
 
@@ -2508,6 +2528,10 @@ void TraceChecker::on_client_complete(const Obj& ev, int64_t seq) {
               "with unknown if it has no result."));
     }
     invoked_at_.erase(open);
+  }
+  if (meter_) {
+    meter_->client_completed(static_cast<int>(client), request, result.status == "unknown",
+                             result.status == "ok");
   }
   bool definite =
       result.status == "ok" || result.status == "key_exists" || result.status == "not_found";
@@ -2863,6 +2887,7 @@ void TraceChecker::event(element j, size_t index) {
   auto it = &*kind;
   if (ended_) throw FormatIssue("event after the 'end' event");
   check_order(seq, t);
+  if (meter_) meter_->advance(t);
   ++report_.events;
   if (is_input(*it) || *it == Ev::End) {  // a step ended
     check_term_adopted();
@@ -2879,6 +2904,7 @@ void TraceChecker::finish() {
   if (!ended_) throw FormatIssue("the trace stops without an 'end' event (truncated?)");
   check_liveness(last_seq_);
   check_linearizability();
+  if (meter_) report_.liveness_figures = meter_->finish(last_t_);
 }
 
 }  // namespace

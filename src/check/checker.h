@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "check/liveness.h"
 #include "trace/reader.h"
 
 namespace raftkv::check {
@@ -71,6 +72,9 @@ struct Report {
   // "client_results_compared", "linearizability_ops", "linearizability_keys",
   // "linearizability_steps", "linearizability_inconclusive_keys".
   std::map<std::string, int64_t> counts;
+  // Availability, election churn and the clients' success (check/liveness.h): reports, not
+  // checks; measured for every trace read to its end, absent when a violation stopped the check.
+  std::optional<LivenessFigures> liveness_figures;
 
   bool ok() const { return !violation.has_value(); }
 };

@@ -161,7 +161,8 @@ struct Config {
   // The run stops at this virtual time even if clients are still busy.
   int64_t time_limit_ms = 60000;
   // How long the run goes on (idle, heartbeats only) after the last client
-  // request completes, and after the last scheduled fault.
+  // request completes, and after the last scheduled fault; then on until the
+  // replicas converge (Cluster::converged), up to time_limit_ms. 0: no lingering.
   int64_t linger_ms = 500;
   // §8: a new leader appends a no-op entry of its term. false shows why the
   // Figure 8 commit rule matters.

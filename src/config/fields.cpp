@@ -61,7 +61,8 @@ std::vector<ConfigField> make_fields() {
        .ref = member<&C::linger_ms>(),
        .min = 0,
        .meaning = "idle time (heartbeats only) after the last client request and the last "
-                  "scheduled fault"},
+                  "scheduled fault, and after it until the replicas converge (bounded by "
+                  "`time_limit_ms`); 0: no lingering"},
       {.path = "leader_noop",
        .ref = member<&C::leader_noop>(),
        .meaning = "a new leader appends a no-op entry of its term (Raft §8); `false` lets you "

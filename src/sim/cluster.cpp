@@ -232,11 +232,66 @@ void Cluster::start() {
   if (cfg_.nemesis.enabled) schedule_nemesis();
 }
 
+int64_t Cluster::settled_ms() const {
+  if (stats_.clients_done_ms < 0) return -1;
+  return std::max(stats_.clients_done_ms, last_fault_ms_);
+}
+
 bool Cluster::done() const {
   if (now_ >= cfg_.time_limit_ms) return true;
   if (stats_.clients_done_ms < 0) return false;
-  int64_t end = std::max(stats_.clients_done_ms, last_fault_ms_) + cfg_.linger_ms;
-  return now_ >= end;
+  int64_t end = settled_ms() + cfg_.linger_ms;
+  return now_ >= end && (cfg_.linger_ms == 0 || converged());
+}
+
+bool Cluster::converged() const {
+  std::optional<int> l = leader();
+  if (!l) return false;
+  const Node& leader = nodes_.node(*l);
+  int64_t commit = leader.commit_index();
+  // The leader's latest commit must be of its term (§5.4.2: only then does
+  // it know every earlier entry is committed). Without the no-op a leader
+  // commits nothing of its own until a client sends a command, which may
+  // never come: its commit index as it stands is then all there is to agree on.
+  int64_t commit_term = commit > 0 ? leader.log()[static_cast<size_t>(commit - 1)].term : 0;
+  if (cfg_.leader_noop && commit_term != leader.term()) return false;
+  for (int id = 1; id <= cfg_.num_nodes; ++id) {
+    if (!nodes_.is_up(id)) continue;
+    const Node& n = nodes_.node(id);
+    if (n.term() != leader.term() || n.last_applied() != commit) return false;
+  }
+  return true;
+}
+
+bool Cluster::applied_prefixes_differ() const {
+  // Against the up node that applied most: Log Matching makes every other
+  // applied prefix a prefix of its log.
+  const Node* most = nullptr;
+  for (int id = 1; id <= cfg_.num_nodes; ++id) {
+    if (nodes_.is_up(id) && (!most || nodes_.node(id).last_applied() > most->last_applied()))
+      most = &nodes_.node(id);
+  }
+  for (int id = 1; id <= cfg_.num_nodes && most; ++id) {
+    if (!nodes_.is_up(id)) continue;
+    const Node& n = nodes_.node(id);
+    int64_t upto = std::min(n.last_applied(), n.last_index());
+    for (int64_t i = 0; i < upto; ++i) {
+      if (n.log()[static_cast<size_t>(i)] != most->log()[static_cast<size_t>(i)]) return true;
+    }
+  }
+  return false;
+}
+
+// After the workload and the faults, whether the cluster is converged and
+// since when (the summary reports how long that took).
+void Cluster::note_convergence() {
+  int64_t settled = settled_ms();
+  if (settled < 0 || now_ < settled) return;
+  if (!converged()) {
+    converged_since_ms_ = -1;
+  } else if (converged_since_ms_ < 0) {
+    converged_since_ms_ = now_;
+  }
 }
 
 bool Cluster::step() {
@@ -245,20 +300,34 @@ bool Cluster::step() {
   // Stop before the item that would cross the end of the run.
   if (next > cfg_.time_limit_ms) {
     now_ = cfg_.time_limit_ms;
-    // The limit cut the run short only if the planned end lies beyond it.
-    stopped_at_time_limit_ =
-        stats_.clients_done_ms < 0 ||
-        std::max(stats_.clients_done_ms, last_fault_ms_) + cfg_.linger_ms > cfg_.time_limit_ms;
+    // The limit cut the run short only if the planned end lies beyond it:
+    // the clients not done, linger_ms not over, or the replicas not converged.
+    stopped_at_time_limit_ = stats_.clients_done_ms < 0 ||
+                             settled_ms() + cfg_.linger_ms > cfg_.time_limit_ms ||
+                             (cfg_.linger_ms > 0 && !converged());
     return false;
   }
   if (stats_.clients_done_ms >= 0) {
-    int64_t end = std::max(stats_.clients_done_ms, last_fault_ms_) + cfg_.linger_ms;
+    int64_t end = settled_ms() + cfg_.linger_ms;
     if (next > end) {
-      now_ = end;
-      return false;
+      // Convergence is a liveness property, so the run measures it rather
+      // than assume it: past linger_ms it goes on until the replicas agree
+      // under a stable leader (or time_limit_ms). linger_ms = 0 asks for no
+      // lingering at all.
+      // Replicas that applied different entries (a planted bug) can never
+      // agree: waiting for them would only run to time_limit_ms.
+      if (cfg_.linger_ms == 0 || converged() ||
+          (!lingered_for_convergence_ && applied_prefixes_differ())) {
+        now_ = std::max(now_, end);
+        return false;
+      }
+      lingered_for_convergence_ = true;
     }
   }
   pop_and_dispatch(next);
+  note_convergence();
+  // Lingering for convergence ends the moment it is reached.
+  if (lingered_for_convergence_ && converged()) return false;
   return true;
 }
 
@@ -462,7 +531,12 @@ void Cluster::run_node_step(int id, Input&& input) {
   const Node& n = nodes_.node(id);
   // A node only raises its own term to stand for election (a one-node
   // cluster goes straight to leader); adopting a higher term makes it follower.
-  if (n.term() > term_before && n.role() != Role::Follower) ++stats_.elections_started;
+  bool stood = n.term() > term_before && n.role() != Role::Follower;
+  if (stood) ++stats_.elections_started;
+  if (observer_) {
+    if (stood) observer_->election_started(id, n.term());
+    observer_->node_state(id, n.term(), n.role(), true);
+  }
   if (n.role() == Role::Leader && role_before != Role::Leader) {
     ++stats_.leaders_elected;
     if (stats_.first_leader_ms < 0) stats_.first_leader_ms = now_;
@@ -587,6 +661,8 @@ void Cluster::deliver(Message& m) {
   }
   ++stats_.messages_delivered;
   emit_input("deliver", id, &m);
+  if (observer_ && m.type == MsgType::AppendEntries)
+    observer_->append_entries_delivered(id, m.from, m.term);
   run_node_step(id, [this, &m](Effects& fx) { nodes_.deliver(m, fx); });
 }
 
@@ -603,6 +679,7 @@ void Cluster::crash(int id) {
   ++heartbeat_gen_[id];
   ++check_quorum_gen_[id];
   emit_input("crash", id);
+  if (observer_) observer_->node_state(id, nodes_.node(id).term(), Role::Follower, false);
 }
 
 void Cluster::restart(int id) {
@@ -874,6 +951,7 @@ void Cluster::client_next(int id) {
   c.busy = true;
   c.invoked_ms = now_;
   if (!sinks_.empty()) emit(rt::ClientInvoke{id, c.seq, &c.cmd, c.target});
+  if (observer_) observer_->client_invoked(id, c.seq);
   client_send(id);
 }
 
@@ -945,6 +1023,7 @@ void Cluster::client_complete(int id, Result result, int from) {
   ++c.gen;
   history_.push_back(ClientOp{id, c.seq, c.cmd, result, c.invoked_ms, now_});
   if (!sinks_.empty()) emit(rt::ClientComplete{id, c.seq, &result, from});
+  if (observer_) observer_->client_completed(id, c.seq, result.status);
   schedule(now_, ItemKind::ClientNext, id);
 }
 

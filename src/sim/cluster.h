@@ -48,6 +48,22 @@ class TraceSink {
   virtual void line_appended(size_t /*bytes*/) {}
 };
 
+// Sees, as the run makes them and without building trace events, the facts the liveness
+// figures are measured from (check/liveness.h, which this layer may not include; app adapts
+// it). Each call happens at the cluster's now(), in the order the trace records the same facts.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  // A node's state after a step of it, or its crash (up = false).
+  virtual void node_state(int node, int64_t term, Role role, bool up) = 0;
+  // An AppendEntries of `term` from `leader` is delivered to `node` (before its step).
+  virtual void append_entries_delivered(int node, int leader, int64_t term) = 0;
+  // A node stood for election for `term` (the trace's become_candidate).
+  virtual void election_started(int node, int64_t term) = 0;
+  virtual void client_invoked(int client, int64_t seq) = 0;
+  virtual void client_completed(int client, int64_t seq, Status status) = 0;
+};
+
 // One client operation as the client saw it.
 struct ClientOp {
   int client = 0;
@@ -114,6 +130,8 @@ class Cluster {
 
   // Trace consumers; add before start(). With none, no event is built.
   void add_sink(TraceSink* sink);
+  // The one observer of the liveness figures' facts, or nullptr; set before start().
+  void set_observer(RunObserver* observer) { observer_ = observer; }
   // Tests: drop every message for which the filter returns true.
   void set_drop_filter(std::function<bool(const Message&)> filter);
   // Tests: give client `client` a fixed list of commands instead of random ones.
@@ -161,8 +179,22 @@ class Cluster {
   // merely behind makes it false; app/summary.h's classify() tells the two apart.)
   bool replicas_agree() const;
   // The run ended at time_limit_ms before its planned end (the clients done,
-  // then linger_ms).
+  // then linger_ms, then until the replicas converged).
   bool stopped_at_time_limit() const { return stopped_at_time_limit_; }
+  // Converged: the replicas agree under a stable leader. The up leader of the
+  // highest term has committed an entry of its own term (with leader_noop off
+  // it may have none to commit), and every up node is in that term and has
+  // applied exactly the leader's commit index (so all hold the same prefix,
+  // the leader's latest commit included).
+  bool converged() const;
+  // When the workload and the faults were over: the later of the last client
+  // request's completion and the last scheduled fault; -1 while clients are busy.
+  int64_t settled_ms() const;
+  // Since when the cluster has been converged without a break, counted from
+  // settled_ms() on; -1 if it is not converged now.
+  int64_t converged_since_ms() const { return converged_since_ms_; }
+  // The run lingered past linger_ms because the replicas had not converged.
+  bool lingered_for_convergence() const { return lingered_for_convergence_; }
 
  private:
   enum class ItemKind {
@@ -318,6 +350,7 @@ class Cluster {
   std::vector<ClientOp> history_;
 
   std::vector<TraceSink*> sinks_;
+  RunObserver* observer_ = nullptr;
   bool lines_only_ = true;         // every sink takes lines (trace/line_encoder.h)
   std::string line_;               // the line being written (no sink lends a buffer)
   std::string* direct_ = nullptr;  // the only sink's buffer, being appended to
@@ -329,6 +362,11 @@ class Cluster {
   bool nemesis_repaired_ = false;
   bool started_ = false;
   bool stopped_at_time_limit_ = false;
+  int64_t converged_since_ms_ = -1;
+  bool lingered_for_convergence_ = false;
+  void note_convergence();
+  // Two up nodes applied different entries at one index (only a planted bug does that).
+  bool applied_prefixes_differ() const;
 };
 
 }  // namespace raftkv
