@@ -19,6 +19,7 @@ const std::vector<std::pair<std::string, bool PlantedBugs::*>>& table() {
       {"dedup_last_seq_only", &PlantedBugs::dedup_last_seq_only},
       {"prevote_raises_term", &PlantedBugs::prevote_raises_term},
       {"leader_ignores_quorum", &PlantedBugs::leader_ignores_quorum},
+      {"transfer_before_caught_up", &PlantedBugs::transfer_before_caught_up},
   };
   return kTable;
 }

@@ -21,6 +21,7 @@ struct PlantedBugs {
   bool dedup_last_seq_only = false;         // re-execute a client's older, stale retries
   bool prevote_raises_term = false;         // a PreVote makes its receiver adopt the term
   bool leader_ignores_quorum = false;       // check_quorum never makes a leader step down
+  bool transfer_before_caught_up = false;   // TimeoutNow before the target's log matches (§3.10)
 
   bool any() const;  // from the name table in planted_bugs.cpp, so no list is kept twice
 };

@@ -39,6 +39,7 @@ const char* to_string(MsgType type) {
     case MsgType::RequestVoteResponse: return "RequestVoteResponse";
     case MsgType::PreVote: return "PreVote";
     case MsgType::PreVoteResponse: return "PreVoteResponse";
+    case MsgType::TimeoutNow: return "TimeoutNow";
     case MsgType::AppendEntries: return "AppendEntries";
     case MsgType::AppendEntriesResponse: return "AppendEntriesResponse";
     case MsgType::CommitNotification: return "CommitNotification";

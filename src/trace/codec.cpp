@@ -54,7 +54,7 @@ MsgType msg_type_from_string(const std::string& s) {
   for (MsgType t :
        {MsgType::RequestVote, MsgType::RequestVoteResponse, MsgType::AppendEntries,
         MsgType::AppendEntriesResponse, MsgType::CommitNotification, MsgType::ClientRequest,
-        MsgType::ClientReply, MsgType::PreVote, MsgType::PreVoteResponse}) {
+        MsgType::ClientReply, MsgType::PreVote, MsgType::PreVoteResponse, MsgType::TimeoutNow}) {
     if (s == to_string(t)) return t;
   }
   throw CodecError("unknown message type '" + s + "'");
@@ -88,7 +88,10 @@ json to_json(const Message& m) {
       j["term"] = m.term;
       j["last_log_index"] = m.last_log_index;
       j["last_log_term"] = m.last_log_term;
+      // Written only when true, so traces without a transfer keep their bytes.
+      if (m.transfer) j["transfer"] = true;
       break;
+    case MsgType::TimeoutNow: j["term"] = m.term; break;
     case MsgType::RequestVoteResponse:
     case MsgType::PreVoteResponse:
       j["term"] = m.term;
@@ -186,7 +189,11 @@ Message message_from_json(const json& j) {
       m.term = int_field(j, "term");
       m.last_log_index = int_field(j, "last_log_index");
       m.last_log_term = int_field(j, "last_log_term");
+      if (m.type == MsgType::RequestVote && j.contains("transfer")) {
+        m.transfer = bool_field(j, "transfer");
+      }
       break;
+    case MsgType::TimeoutNow: m.term = int_field(j, "term"); break;
     case MsgType::RequestVoteResponse:
     case MsgType::PreVoteResponse:
       m.term = int_field(j, "term");
@@ -245,6 +252,7 @@ void add_fields(const ev::BecomeCandidate&, json&) {}
 void add_fields(const ev::BecomeLeader& e, json& j) { j["votes"] = e.votes; }
 void add_fields(const ev::BecomeFollower& e, json& j) { j["leader"] = e.leader; }
 void add_fields(const ev::StepDown& e, json& j) { j["heard_from"] = e.heard_from; }
+void add_fields(const ev::TransferAbort& e, json& j) { j["to"] = e.to; }
 void add_fields(const ev::Vote& e, json& j) {
   j["candidate"] = e.candidate;
   j["granted"] = e.granted;
@@ -289,6 +297,7 @@ struct Name {
   const char* operator()(const ev::BecomeLeader&) const { return "become_leader"; }
   const char* operator()(const ev::BecomeFollower&) const { return "become_follower"; }
   const char* operator()(const ev::StepDown&) const { return "step_down"; }
+  const char* operator()(const ev::TransferAbort&) const { return "transfer_abort"; }
   const char* operator()(const ev::Vote& e) const { return e.pre ? "prevote" : "vote"; }
   const char* operator()(const ev::Truncate&) const { return "truncate"; }
   const char* operator()(const ev::Append&) const { return "append"; }
@@ -368,6 +377,8 @@ NodeEvent node_event_from_json(const json& j, int* node) {
       d.heard_from.push_back(v.get<int>());
     }
     e.body = std::move(d);
+  } else if (name == "transfer_abort") {
+    e.body = ev::TransferAbort{int_of("to")};
   } else if (name == "vote") {
     e.body = ev::Vote{int_of("candidate"), bool_field(j, "granted"), str_field(j, "reason")};
   } else if (name == "prevote") {

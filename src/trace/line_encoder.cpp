@@ -98,6 +98,7 @@ std::string_view type_name(MsgType t) {
     case MsgType::ClientReply: return "ClientReply";
     case MsgType::PreVote: return "PreVote";
     case MsgType::PreVoteResponse: return "PreVoteResponse";
+    case MsgType::TimeoutNow: return "TimeoutNow";
   }
   return to_string(t);
 }
@@ -318,6 +319,11 @@ void write_message(Out& out, const Message& m) {
       o.num("leader_commit", m.leader_commit);
       o.num("term", m.term);
       break;
+    case MsgType::TimeoutNow:
+      o.num("from", m.from);
+      o.num("id", m.id);
+      o.num("term", m.term);
+      break;
     case MsgType::ClientRequest:
       o.num("client", m.client);
       append_command(o.key("cmd"), m.cmd);
@@ -333,8 +339,10 @@ void write_message(Out& out, const Message& m) {
       o.num("seq", m.seq);
       break;
   }
-  // "to" and "type" sort after every other key of every message type.
+  // "to" and "type" sort after every other key of every message type, and a
+  // RequestVote's "transfer" (written only when true) between them.
   o.num("to", m.to);
+  if (m.transfer && m.type == MsgType::RequestVote) o.boolean("transfer", true);
   o.name("type", type_name(m.type));
 }
 
@@ -367,7 +375,7 @@ namespace {
 std::string_view input_name(const char* e) {
   switch (e[0]) {
     case 'd': return "deliver";
-    case 't': return "timeout";
+    case 't': return e[1] == 'r' ? std::string_view("transfer") : std::string_view("timeout");
     case 'c': return "crash";
     case 'r': return "restart";
     case 's': return e[1] == 'e' ? std::string_view("send") : std::string_view("start");
@@ -380,6 +388,7 @@ std::string_view timer_name(const char* timer) {
     case 'h': return "heartbeat";
     case 's': return "start_election";
     case 'c': return "check_quorum";
+    case 't': return "transfer";
   }
   return timer;
 }
@@ -388,7 +397,7 @@ std::string_view timer_name(const char* timer) {
 
 void append_node_input(std::string& line, StateCache& states, const char* event, int node,
                        const NodeState& state, bool up, const Message* msg, const char* timer,
-                       int64_t seq, int64_t t) {
+                       int64_t seq, int64_t t, int to) {
   Out out(line);
   Obj o(out);
   std::string_view name = input_name(event);
@@ -407,6 +416,7 @@ void append_node_input(std::string& line, StateCache& states, const char* event,
   if (const std::string* text = states.changed(node, state, up)) o.key("state").put(*text);
   o.num("t", t);
   if (timer != nullptr) o.name("timer", timer_name(timer));
+  if (to != 0) o.num("to", to);  // transfer only
 }
 
 namespace {
@@ -473,6 +483,13 @@ struct EventWriter {
     s.put(']');
     node_field(o);
     seq_state_t(o);
+  }
+  void operator()(const ev::TransferAbort& e) const {
+    Obj o(out);
+    o.name("event", "transfer_abort");
+    node_field(o);
+    seq_state_t(o);
+    o.num("to", e.to);
   }
   void operator()(const ev::BecomeFollower& e) const {
     Obj o(out);
