@@ -450,6 +450,22 @@ TEST_CASE("LeaderTransfer: the leader hands over without appending commands mean
     REQUIRE(violated(r) == "LeaderTransfer");
     CHECK_THAT(r.violation->explanation, Catch::Contains("did not deliver it a TimeoutNow"));
   }
+  SECTION("a RequestVote with transfer written as false") {
+    // The field is written only when true (spec/trace-schema.md): false is malformed.
+    size_t vote = first_line(lines, [](const json& e) {
+      return e["event"] == "send" && e["msg"]["type"] == "RequestVote";
+    });
+    REQUIRE(vote > 0);
+    lines[vote]["msg"]["transfer"] = false;
+    std::string why;
+    try {
+      check::Report r = check_text(join_lines(lines));
+      why = r.ok() ? "accepted" : r.violation->check + ": " + r.violation->explanation;
+    } catch (const check::TraceFormatError& e) {
+      why = e.what();
+    }
+    CHECK_THAT(why, Catch::Contains("written only when true"));
+  }
   SECTION("a transfer's RequestVote refused for a live leader (no exemption from TermAdoption)") {
     // A follower other than the target that has a live leader and, as it must, adopts the
     // transfer election's term and votes: made to refuse with leader_live and keep its term, as
@@ -500,4 +516,36 @@ TEST_CASE("LeaderTransfer catches TimeoutNow sent before the target's log matche
   check::Report r = check_text(transfer_run(PlantedBugs{.transfer_before_caught_up = true}));
   REQUIRE(violated(r) == "LeaderTransfer");
   CHECK_THAT(r.violation->explanation, Catch::Contains("whose log matches the leader's only"));
+}
+
+TEST_CASE("A transfer_leader fault with no leader to act on is skipped, and the trace is sound",
+          "[oracle][transfer]") {
+  // At 0 ms no node has been elected yet.
+  Config cfg = test_config(3, 2, 5, 1);
+  FaultConfig transfer;
+  transfer.action = FaultAction::TransferLeader;
+  transfer.to = 2;
+  cfg.faults = {transfer};
+  Cluster cluster(cfg);
+  std::string text = traced_run(cluster);
+  CHECK(text.find(R"("action":"transfer_leader","event":"fault_skipped","seq")") !=
+        std::string::npos);
+  check::Report r = check_text(text);
+  INFO(check::format_report(r));
+  CHECK(r.ok());
+  // Only a leader can be the target of a skipped transfer.
+  std::string follower = text;
+  size_t at = follower.find(R"("event":"fault_skipped","seq")");
+  REQUIRE(at != std::string::npos);
+  size_t target = follower.find(R"("target":"leader")", at);
+  REQUIRE(target != std::string::npos);
+  follower.replace(target, 17, R"("target":"follower")");
+  std::string why;
+  try {
+    check::Report bad = check_text(follower);
+    why = bad.ok() ? "accepted" : bad.violation->explanation;
+  } catch (const check::TraceFormatError& e) {
+    why = e.what();
+  }
+  CHECK_THAT(why, Catch::Contains("target"));
 }

@@ -2485,8 +2485,13 @@ void TraceChecker::runtime_event(Ev kind, const Obj& ev, int64_t seq) {
       break;
     }
     case Ev::FaultSkipped:
-      ev.one_of("action", {"crash", "restart"});
-      ev.one_of("target", {"leader", "follower"});
+      ev.one_of("action", {"crash", "restart", "transfer_leader"});
+      // A transfer_leader acts on the leader only (thesis §3.10): skipped when there is none.
+      if (ev.str("action") == "transfer_leader") {
+        ev.one_of("target", {"leader"});
+      } else {
+        ev.one_of("target", {"leader", "follower"});
+      }
       break;
     case Ev::End: on_end(ev, seq); break;
     default: break;
