@@ -93,8 +93,11 @@ std::string base_trace() {
       // inject: scenarios only. The [raft] pre_vote and check_quorum
       // events: from a run with the switches on (switches_trace).
       std::string_view name = e.name;
+      // The leadership transfer events: from a run with transfer_leader
+      // faults (transfer_trace).
       bool ok = seen.count(e.name) > 0 || name == "inject" || name == "prevote" ||
-                name == "become_precandidate" || name == "step_down" || name == "read";
+                name == "become_precandidate" || name == "step_down" || name == "read" ||
+                name == "transfer" || name == "transfer_abort";
       if (!ok) missing.insert(e.name);
       all &= ok;
     }
@@ -131,6 +134,37 @@ std::string switches_trace() {
   FAIL(
       "no seed in 1..50 gives a pre_vote + check_quorum trace with the pre-vote events and a "
       "step_down");
+  return "";
+}
+
+// A run with transfer_leader faults (Raft thesis §3.10) and [raft]
+// check_quorum: transfers that complete (TimeoutNow, RequestVotes marked as a
+// transfer's) and one to a crashed node that is given up (transfer_abort).
+std::string transfer_trace() {
+  auto fault = [](int64_t at, FaultAction action, int node, int to) {
+    FaultConfig f;
+    f.at_ms = at;
+    f.action = action;
+    f.node = node;
+    f.to = to;
+    return f;
+  };
+  for (uint64_t seed = 1; seed <= 50; ++seed) {
+    Config cfg = test_config(3, 2, 4, seed);
+    cfg.raft.check_quorum = true;
+    cfg.faults = {
+        fault(300, FaultAction::TransferLeader, 0, 2),
+        fault(600, FaultAction::TransferLeader, 0, 3), fault(900, FaultAction::Crash, 1, 0),
+        fault(950, FaultAction::TransferLeader, 0, 1), fault(1500, FaultAction::Restart, 1, 0)};
+    std::string text = trace_text(cfg);
+    if (text.find("\"event\":\"transfer\"") != std::string::npos &&
+        text.find("\"event\":\"transfer_abort\"") != std::string::npos &&
+        text.find("\"type\":\"TimeoutNow\"") != std::string::npos &&
+        text.find("\"transfer\":true") != std::string::npos) {
+      return text;
+    }
+  }
+  FAIL("no seed in 1..50 gives a transfer_leader trace with a completed and an aborted transfer");
   return "";
 }
 
@@ -224,6 +258,36 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
       }
     }
     CHECK(pv_done.size() == 8);
+  }
+  // The leadership transfer events and messages, from a run with transfer_leader faults: every
+  // field of the first line of each (a RequestVote with `transfer` included), given a value of
+  // the wrong type.
+  {
+    const std::vector<std::string> tt = lines_of(transfer_trace());
+    std::set<std::string> tt_done;
+    for (size_t i = 1; i < tt.size(); ++i) {
+      json j = json::parse(tt[i]);
+      std::string kind = j["event"].get<std::string>();
+      if (kind == "send") kind += " " + j["msg"]["type"].get<std::string>();
+      if (kind == "send RequestVote" && j["msg"].contains("transfer")) kind += " transfer";
+      if (kind != "transfer" && kind != "transfer_abort" && kind != "send TimeoutNow" &&
+          kind != "send RequestVote transfer") {
+        continue;
+      }
+      if (!tt_done.insert(kind).second) continue;
+      if (kind == "transfer" || kind == "transfer_abort") done[kind] = true;
+      std::vector<json::json_pointer> pointers;
+      leaf_pointers(j, json::json_pointer(), pointers);
+      for (const json::json_pointer& p : pointers) {
+        json bad = j;
+        bad[p] = wrong_type(j[p]);
+        std::vector<std::string> edited = tt;
+        edited[i] = bad.dump();
+        corpus.push_back({"transfer_leader run: " + kind + p.to_string() + " of the wrong type",
+                          join(edited), static_cast<int64_t>(i) + 1});
+      }
+    }
+    CHECK(tt_done.size() == 4);
   }
   // The header and every event kind.
   REQUIRE(done.size() == trace::event_table().size() + 1);
@@ -462,10 +526,10 @@ TEST_CASE("The event table and spec/trace-schema.md name the same events and fie
   }
   CHECK(doc_events == code_events);
   CHECK(doc_messages == code_messages);
-  CHECK(doc_events.size() == 37);
-  CHECK(code_events.size() == 37);
-  CHECK(doc_messages.size() == 11);
-  CHECK(code_messages.size() == 11);
+  CHECK(doc_events.size() == 39);
+  CHECK(code_events.size() == 39);
+  CHECK(doc_messages.size() == 12);
+  CHECK(code_messages.size() == 12);
 }
 
 #include "raft/planted_bugs.h"

@@ -477,13 +477,13 @@ std::vector<ErrorCase> error_cases() {
        "cfg.toml:4:10: faults[0].action: unknown action 'crahs' (did you mean 'crash'?)"},
       {faults(fault("action = \"explode\"")),
        "cfg.toml:4:10: faults[0].action: unknown action 'explode' "
-       "(expected crash, restart, partition, heal, cut, uncut or network)"},
+       "(expected crash, restart, partition, heal, cut, uncut, network or transfer_leader)"},
       {faults(fault("at_ms = -5\naction = \"heal\"")),
        "cfg.toml:3:1: faults[0].at_ms: must be >= 0, got -5"},
       // Missing and stray fields.
       {faults(fault("at_ms = 5")),
        "cfg.toml:3:1: faults[0].action: missing (every fault needs an action: "
-       "crash, restart, partition, heal, cut, uncut or network)"},
+       "crash, restart, partition, heal, cut, uncut, network or transfer_leader)"},
       {faults(fault("action = \"crash\"")),
        "cfg.toml:3:1: faults[0].node: missing (action 'crash' requires 'node')"},
       {faults(fault("action = \"partition\"")),
@@ -492,6 +492,14 @@ std::vector<ErrorCase> error_cases() {
        "cfg.toml:3:1: faults[0].to: missing (action 'cut' requires 'to')"},
       {faults(fault("action = \"heal\"\nnode = 2")),
        "cfg.toml:5:8: faults[0].node: not used by action 'heal'"},
+      // transfer_leader (thesis §3.10) takes `to`, an existing node, and acts on the leader of
+      // the moment: it takes no `node`.
+      {faults(fault("at_ms = 0\naction = \"transfer_leader\"")),
+       "cfg.toml:3:1: faults[0].to: missing (action 'transfer_leader' requires 'to')"},
+      {faults(fault("at_ms = 0\naction = \"transfer_leader\"\nto = 6")),
+       "cfg.toml:3:1: faults[0].to: node 6 does not exist (num_nodes = 5)"},
+      {faults(fault("at_ms = 0\naction = \"transfer_leader\"\nto = 2\nnode = \"leader\"")),
+       "cfg.toml:7:8: faults[0].node: not used by action 'transfer_leader'"},
       // The crash/restart schedule, replayed in at_ms order.
       {faults(fault("at_ms = 100\naction = \"restart\"\nnode = 2")),
        "cfg.toml:3:1: faults[0].node: node 2 is not crashed at 100 ms, so it cannot restart"},

@@ -2,6 +2,8 @@
 // a test filter sabotages (the checker does not see the filter, so to it the cluster looks
 // healthy): each check must fail where the guarantee fails, and pass where it holds.
 #include <catch2/catch.hpp>
+#include <functional>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -347,4 +349,203 @@ TEST_CASE("CheckQuorum: a leader with no majority behind it must step down",
     check::Report r = check_text(traced_run(cluster));
     CHECK(violated(r) == "CheckQuorum");
   }
+}
+
+namespace raftkv {
+namespace {
+
+// A 5-node run with [raft] check_quorum on and 3 clients busy throughout, in
+// which the fault transfer_leader asks the leader (node 1) at 100 ms to hand
+// leadership to node 3 (Raft thesis §3.10).
+std::string transfer_run(PlantedBugs bugs = {}) {
+  Config cfg = test_config(5, 3, 40, 1);
+  cfg.raft.check_quorum = true;
+  FaultConfig transfer;
+  transfer.at_ms = 100;
+  transfer.action = FaultAction::TransferLeader;
+  transfer.to = 3;
+  cfg.faults = {transfer};
+  Cluster cluster(cfg, bugs);
+  return traced_run(cluster);
+}
+
+// The trace's lines, every node line with its state written out (a line that
+// omits it has its node's previous one), so lines can be edited one by one.
+std::vector<json> lines_with_states(const std::string& text) {
+  std::vector<json> lines = lines_as_json(text);
+  std::map<int, json> last;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    json& e = lines[i];
+    if (!e.contains("node")) continue;
+    int node = e["node"].get<int>();
+    if (e.contains("state")) {
+      last[node] = e["state"];
+    } else {
+      e["state"] = last[node];
+    }
+  }
+  return lines;
+}
+
+void renumber(std::vector<json>& lines) {
+  for (size_t i = 1; i < lines.size(); ++i) lines[i]["seq"] = static_cast<int64_t>(i);
+}
+
+size_t first_line(const std::vector<json>& lines, const std::function<bool(const json&)>& is) {
+  for (size_t i = 1; i < lines.size(); ++i) {
+    if (is(lines[i])) return i;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace raftkv
+
+TEST_CASE("LeaderTransfer: the leader hands over without appending commands meanwhile",
+          "[oracle][transfer]") {
+  const std::string text = transfer_run();
+  REQUIRE(check_text(text).ok());
+  std::vector<json> lines = lines_with_states(text);
+  const size_t transfer = first_line(lines, [](const json& e) { return e["event"] == "transfer"; });
+  REQUIRE(transfer > 0);
+  const int leader = lines[transfer]["node"].get<int>();
+  // The transfer completed: TimeoutNow went out, node 3's RequestVotes say they are a transfer's,
+  // and node 3 became leader.
+  CHECK(first_line(lines, [](const json& e) {
+          return e["event"] == "send" && e["msg"]["type"] == "TimeoutNow";
+        }) > transfer);
+  CHECK(text.find("\"transfer\":true") != std::string::npos);
+  CHECK(first_line(lines, [](const json& e) {
+          return e["event"] == "become_leader" && e["node"] == 3;
+        }) > transfer);
+
+  SECTION("a leader that appends a client command while its transfer is under way") {
+    // The transfer request arrives earlier, just before the leader appends a client command.
+    size_t append = first_line(lines, [&](const json& e) {
+      return e["event"] == "append" && e["node"] == leader &&
+             e["entries"][0]["cmd"]["op"] != "noop";
+    });
+    REQUIRE(append > 0);
+    REQUIRE(append < transfer);
+    size_t input = append;
+    while (lines[input]["event"] != "deliver") --input;
+    json early = lines[transfer];
+    early["t"] = lines[input]["t"];
+    early["state"] = lines[input]["state"];
+    lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(input), early);
+    renumber(lines);
+    check::Report r = check_text(join_lines(lines));
+    REQUIRE(violated(r) == "LeaderTransfer");
+    CHECK_THAT(r.violation->explanation, Catch::Contains("appends a client command"));
+  }
+  SECTION("a RequestVote marked as a transfer's without a TimeoutNow") {
+    // Node 1's first election at 0 ms: nobody asked it to stand.
+    size_t vote = first_line(lines, [](const json& e) {
+      return e["event"] == "send" && e["msg"]["type"] == "RequestVote";
+    });
+    REQUIRE(vote > 0);
+    REQUIRE(vote < transfer);
+    lines[vote]["msg"]["transfer"] = true;
+    check::Report r = check_text(join_lines(lines));
+    REQUIRE(violated(r) == "LeaderTransfer");
+    CHECK_THAT(r.violation->explanation, Catch::Contains("did not deliver it a TimeoutNow"));
+  }
+  SECTION("a RequestVote with transfer written as false") {
+    // The field is written only when true (spec/trace-schema.md): false is malformed.
+    size_t vote = first_line(lines, [](const json& e) {
+      return e["event"] == "send" && e["msg"]["type"] == "RequestVote";
+    });
+    REQUIRE(vote > 0);
+    lines[vote]["msg"]["transfer"] = false;
+    std::string why;
+    try {
+      check::Report r = check_text(join_lines(lines));
+      why = r.ok() ? "accepted" : r.violation->check + ": " + r.violation->explanation;
+    } catch (const check::TraceFormatError& e) {
+      why = e.what();
+    }
+    CHECK_THAT(why, Catch::Contains("written only when true"));
+  }
+  SECTION("a transfer's RequestVote refused for a live leader (no exemption from TermAdoption)") {
+    // A follower other than the target that has a live leader and, as it must, adopts the
+    // transfer election's term and votes: made to refuse with leader_live and keep its term, as
+    // it would for any other RequestVote.
+    size_t vote = first_line(lines, [&](const json& e) {
+      return e["event"] == "vote" && e["node"] != leader && e["node"] != 3 &&
+             e["granted"] == true &&
+             e["state"]["term"] == lines[transfer]["state"]["term"].get<int64_t>() + 1;
+    });
+    REQUIRE(vote > 0);
+    const int node = lines[vote]["node"].get<int>();
+    size_t deliver = vote;
+    while (lines[deliver]["event"] != "deliver") --deliver;
+    REQUIRE(lines[deliver + 1]["event"] == "term_update");
+    const json before = lines[deliver]["state"];
+    std::vector<json> edited(lines.begin(),
+                             lines.begin() + static_cast<std::ptrdiff_t>(deliver) + 1);
+    json refusal = lines[vote];
+    refusal["granted"] = false;
+    refusal["reason"] = "leader_live";
+    refusal["state"] = before;
+    edited.push_back(refusal);
+    // The rest of the step: no persist, and a refusal in the old term. (The node's later lines
+    // are left as they were; the first violation is the one in this step.)
+    bool in_step = true;
+    for (size_t i = vote + 1; i < lines.size(); ++i) {
+      json e = lines[i];
+      if (in_step && e.contains("node") && e["node"] == node && e["event"] == "persist") continue;
+      if (in_step && e["event"] == "send" && e["node"] == node &&
+          e["msg"]["type"] == "RequestVoteResponse") {
+        e["msg"]["term"] = before["term"];
+        e["msg"]["granted"] = false;
+        e["msg"]["reason"] = "leader_live";
+        e["state"] = before;
+        in_step = false;
+      }
+      edited.push_back(e);
+    }
+    renumber(edited);
+    check::Report r = check_text(join_lines(edited));
+    REQUIRE(violated(r) == "TermAdoption");
+    CHECK(r.violation->nodes == std::vector<int>{node});
+  }
+}
+
+TEST_CASE("LeaderTransfer catches TimeoutNow sent before the target's log matches",
+          "[oracle][transfer]") {
+  check::Report r = check_text(transfer_run(PlantedBugs{.transfer_before_caught_up = true}));
+  REQUIRE(violated(r) == "LeaderTransfer");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("whose log matches the leader's only"));
+}
+
+TEST_CASE("A transfer_leader fault with no leader to act on is skipped, and the trace is sound",
+          "[oracle][transfer]") {
+  // At 0 ms no node has been elected yet.
+  Config cfg = test_config(3, 2, 5, 1);
+  FaultConfig transfer;
+  transfer.action = FaultAction::TransferLeader;
+  transfer.to = 2;
+  cfg.faults = {transfer};
+  Cluster cluster(cfg);
+  std::string text = traced_run(cluster);
+  CHECK(text.find(R"("action":"transfer_leader","event":"fault_skipped","seq")") !=
+        std::string::npos);
+  check::Report r = check_text(text);
+  INFO(check::format_report(r));
+  CHECK(r.ok());
+  // Only a leader can be the target of a skipped transfer.
+  std::string follower = text;
+  size_t at = follower.find(R"("event":"fault_skipped","seq")");
+  REQUIRE(at != std::string::npos);
+  size_t target = follower.find(R"("target":"leader")", at);
+  REQUIRE(target != std::string::npos);
+  follower.replace(target, 17, R"("target":"follower")");
+  std::string why;
+  try {
+    check::Report bad = check_text(follower);
+    why = bad.ok() ? "accepted" : bad.violation->explanation;
+  } catch (const check::TraceFormatError& e) {
+    why = e.what();
+  }
+  CHECK_THAT(why, Catch::Contains("target"));
 }

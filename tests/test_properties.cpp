@@ -220,6 +220,18 @@ double gen_corner_probability() {
   }
 }
 
+// A transfer_leader fault at a random time within the first few election timeouts (while the
+// clients are busy, or during the faults), to a random node: the leader itself, a crashed or
+// cut-off node included (such transfers do nothing, or are given up after an election timeout).
+void add_transfer(Config& cfg) {
+  if (cfg.num_nodes < 2) return;
+  FaultConfig f;
+  f.at_ms = *rc::gen::inRange<int64_t>(0, 4 * cfg.timing.election_timeout_max_ms);
+  f.action = FaultAction::TransferLeader;
+  f.to = *rc::gen::inRange(1, cfg.num_nodes + 1);
+  cfg.faults.push_back(f);
+}
+
 // A random but valid configuration, drawn inside a property so RapidCheck
 // can shrink it to a minimal failing one.
 Config gen_config(Profile profile) {
@@ -291,6 +303,8 @@ Config gen_config(Profile profile) {
     }
   }
   cfg.time_limit_ms = 120000;
+  // A leadership transfer (fault transfer_leader, thesis §3.10) on one run in three.
+  if (*rc::gen::element(false, false, true)) add_transfer(cfg);
   // The generator makes valid configurations only; a bad one is a bug here.
   validate_config(cfg, "generated");
   return cfg;
@@ -379,6 +393,7 @@ std::string to_toml(const Config& cfg) {
       s << "node = " << f.node << "\n";
     if (f.action == FaultAction::Cut || f.action == FaultAction::Uncut)
       s << "from = " << f.from << "\nto = " << f.to << "\n";
+    if (f.action == FaultAction::TransferLeader) s << "to = " << f.to << "\n";
     if (f.action == FaultAction::Partition) {
       s << "groups = [";
       for (size_t g = 0; g < f.groups.size(); ++g) {
@@ -558,6 +573,7 @@ struct BugCase {
   bool pre_vote = false;      // force [raft] pre_vote on (the bug needs it)
   bool check_quorum = false;  // force [raft] check_quorum on (the bug needs it)
   bool read_index = false;    // force [raft] read_mode = "read_index" (the bug needs it)
+  bool transfer = false;      // force a transfer_leader fault (the bug needs one)
 };
 
 }  // namespace
@@ -587,6 +603,9 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
        false, true},
       {"read_index_without_confirm", PlantedBugs{.read_index_without_confirm = true}, 400,
        Profile::RetryStorm, false, false, true},
+      // Needs a transfer while the target's log lags the leader's.
+      {"transfer_before_caught_up", PlantedBugs{.transfer_before_caught_up = true}, 400,
+       Profile::Classic, false, false, false, true},
       // commit_old_term needs a Figure 8 schedule, which random runs almost
       // never produce (0 of 400 tried): the scenario test below catches it.
   };
@@ -600,6 +619,7 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
           if (bug.pre_vote) cfg.raft.pre_vote = true;
           if (bug.check_quorum) cfg.raft.check_quorum = true;
           if (bug.read_index) cfg.raft.read_mode = ReadMode::ReadIndex;
+          if (bug.transfer) add_transfer(cfg);
           ++runs;
           RunOutcome o = run_and_check(cfg, bug.bugs);
           if (caught_by.empty()) {

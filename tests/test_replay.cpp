@@ -311,6 +311,36 @@ TEST_CASE("A scenario may not fire a timer the runtime would discard", "[replay]
       Catch::Contains("which is leader"));
 }
 
+TEST_CASE("A scenario's leadership transfer is one the runtime could hand a leader",
+          "[replay][transfer]") {
+  std::string header = R"({"format":"raftkv-scenario","version":1,"num_nodes":3})";
+  // Before any election: node 1 is no leader, so it has nothing to hand on.
+  CHECK_THROWS_WITH(replay_text(header + "\n" + R"({"event":"transfer","node":1,"to":2})" + "\n"),
+                    Catch::Contains("which is not leader"));
+  std::string elected = header + "\n" + R"({"event":"timeout","node":1,"timer":"start_election"})" +
+                        "\n" + R"({"event":"deliver_pending"})" + "\n" +
+                        R"({"event":"deliver_pending"})" + "\n";
+  CHECK_THROWS_WITH(replay_text(elected + R"({"event":"transfer","node":1,"to":1})" + "\n"),
+                    Catch::Contains("to itself"));
+  CHECK_THROWS_WITH(replay_text(elected + R"({"event":"transfer","node":1,"to":4})" + "\n"),
+                    Catch::Contains("'to' must be a node id in 1..3"));
+  // No transfer under way: the runtime would discard its timer.
+  CHECK_THROWS_WITH(
+      replay_text(elected + R"({"event":"timeout","node":1,"timer":"transfer"})" + "\n"),
+      Catch::Contains("no leadership transfer under way"));
+  // A transfer to a node that never answers is given up at the transfer timeout, and the trace
+  // the scenario writes replays identically.
+  std::string given_up = elected + R"({"event":"crash","node":2})" + "\n" +
+                         R"({"event":"transfer","node":1,"to":2})" + "\n" +
+                         R"({"event":"timeout","node":1,"timer":"transfer"})" + "\n";
+  std::ostringstream trace;
+  REQUIRE(replay_text(given_up, &trace).steps > 0);
+  CHECK(trace.str().find("\"event\":\"transfer_abort\"") != std::string::npos);
+  ReplayResult again = replay_text(trace.str());
+  INFO(again.divergence);
+  CHECK(again.identical);
+}
+
 // What export_tla throws for this text, or "" if it exports it.
 std::string export_error(const std::string& text) {
   std::istringstream in(text);

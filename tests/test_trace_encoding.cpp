@@ -92,6 +92,18 @@ TEST_CASE("The fast line encoder writes the bytes the json path writes", "[trace
         cfg.raft.check_quorum = true;
         cfg.raft.read_mode = ReadMode::ReadIndex;
         cfg.faults = quorum_loss_faults(100, 600);
+        // Leadership transfers (thesis §3.10): to followers that are up (TimeoutNow, the
+        // transfer's RequestVotes) and, at 102 ms, to crashed ones (given up: transfer_abort).
+        for (auto [at, to] : {std::pair{50, 2}, {70, 3}, {102, 2}, {103, 3}}) {
+          FaultConfig transfer;
+          transfer.at_ms = at;
+          transfer.action = FaultAction::TransferLeader;
+          transfer.to = to;
+          cfg.faults.push_back(transfer);
+        }
+        std::stable_sort(
+            cfg.faults.begin(), cfg.faults.end(),
+            [](const FaultConfig& a, const FaultConfig& b) { return a.at_ms < b.at_ms; });
       }
       if (variant == 1) {
         cfg.network.loss = 0.15;
@@ -159,6 +171,7 @@ TEST_CASE("Every effect event and message round-trips through a trace line", "[t
       ev::BecomeLeader{{1, 2, 5}},
       ev::BecomeFollower{2},
       ev::StepDown{{1, 3}},
+      ev::TransferAbort{2},
       ev::Vote{3, false, "log_not_up_to_date"},
       ev::Truncate{5, 2},
       ev::Append{9, {entry, noop}},
@@ -186,7 +199,7 @@ TEST_CASE("Every effect event and message round-trips through a trace line", "[t
     CHECK(node_event_from_json(to_json(event, 3), &node) == event);
   }
 
-  std::vector<Message> msgs(7);
+  std::vector<Message> msgs(9);
   for (size_t k = 0; k < msgs.size(); ++k) msgs[k].id = static_cast<int64_t>(k) + 1;
   msgs[0].type = MsgType::RequestVote;
   msgs[0].from = 1, msgs[0].to = 2, msgs[0].term = 4;
@@ -206,6 +219,11 @@ TEST_CASE("Every effect event and message round-trips through a trace line", "[t
   msgs[6].type = MsgType::ClientReply;
   msgs[6].from = 1, msgs[6].client = 2, msgs[6].seq = 7, msgs[6].leader_hint = 1;
   msgs[6].result = Result{Status::Ok, "v"};
+  // A leadership transfer's RequestVote (`transfer` written only when true) and TimeoutNow.
+  msgs[7] = msgs[0];
+  msgs[7].transfer = true;
+  msgs[8].type = MsgType::TimeoutNow;
+  msgs[8].from = 1, msgs[8].to = 3, msgs[8].term = 4;
   for (const Message& m : msgs) {
     std::string line;
     append_message(line, m);

@@ -210,6 +210,9 @@ class Transcript {
       ev = {{"event", "heal"}};
     } else if (cmd == "crash" || cmd == "restart") {
       ev = {{"event", cmd}, {"node", node()}};
+    } else if (cmd == "transfer") {
+      // transfer N to=M: leader N hands leadership to node M (thesis §3.10).
+      ev = {{"event", "transfer"}, {"node", node()}, {"to", std::stoi(arg("to", "0"))}};
     } else if (cmd == "state" || cmd == "log" || cmd == "check") {
       return report(cmd);
     } else if (cmd == "print-state" || cmd == "print-log") {
@@ -471,6 +474,7 @@ TEST_CASE("A planted bug changes a transcript's output, and the failure says whe
       {"prevote_raises_term", {"prevote.txt"}},
       {"leader_ignores_quorum", {"check-quorum.txt"}},
       {"read_index_without_confirm", {"read-index.txt"}},
+      {"transfer_before_caught_up", {"leader-transfer.txt"}},
   };
   // Every bug there is, so a new one must be caught or listed here.
   const std::vector<std::string>& bugs = planted_bug_names();

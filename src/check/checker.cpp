@@ -445,12 +445,18 @@ MessageInfo validate_message(const Obj& m) {
   info.type = m.one_of(
       "type", {"RequestVote", "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse",
                "CommitNotification", "ClientRequest", "ClientReply", "PreVote", "PreVoteResponse",
-               "ReadConfirm", "ReadConfirmResponse"});
+               "ReadConfirm", "ReadConfirmResponse", "TimeoutNow"});
   info.from = m.node_id("from");
   info.to = m.node_id("to");
   const std::string& t = info.type;
   if (t == "RequestVote" || t == "PreVote") {
     require_ints(m, {"term", "last_log_index", "last_log_term"});
+    // A leadership transfer's RequestVote says so with `transfer`, written only when true.
+    if (t == "RequestVote" && m.has("transfer") && !m.boolean("transfer")) {
+      throw FormatIssue("field 'transfer' of a RequestVote is written only when true");
+    }
+  } else if (t == "TimeoutNow") {
+    require_ints(m, {"term"});
   } else if (t == "ReadConfirm" || t == "ReadConfirmResponse") {
     require_ints(m, {"term", "round"});
   } else if (t == "PreVoteResponse") {
@@ -577,6 +583,7 @@ enum class Ev {
   Timeout,
   Crash,
   Restart,
+  Transfer,
   // effect events
   TermUpdate,
   BecomeCandidate,
@@ -584,6 +591,7 @@ enum class Ev {
   BecomeLeader,
   BecomeFollower,
   StepDown,
+  TransferAbort,
   Vote,
   PreVote,
   Truncate,
@@ -620,12 +628,14 @@ const std::unordered_map<std::string_view, Ev>& event_table() {
       {"timeout", Ev::Timeout},
       {"crash", Ev::Crash},
       {"restart", Ev::Restart},
+      {"transfer", Ev::Transfer},
       {"term_update", Ev::TermUpdate},
       {"become_candidate", Ev::BecomeCandidate},
       {"become_precandidate", Ev::BecomePrecandidate},
       {"become_leader", Ev::BecomeLeader},
       {"become_follower", Ev::BecomeFollower},
       {"step_down", Ev::StepDown},
+      {"transfer_abort", Ev::TransferAbort},
       {"vote", Ev::Vote},
       {"prevote", Ev::PreVote},
       {"truncate", Ev::Truncate},
@@ -681,7 +691,7 @@ const std::vector<std::string_view>& event_names() {
   return names;
 }
 
-bool is_input(Ev e) { return e <= Ev::Restart; }
+bool is_input(Ev e) { return e <= Ev::Transfer; }
 bool is_node_event(Ev e) { return e <= Ev::RejectClient; }
 
 // ---------------------------------------------------------------------------------------------
@@ -725,6 +735,16 @@ struct NodeTrack {
   int64_t contact_term = 0;
   int64_t leader_since_t = 0;
   std::vector<int64_t> heard_t;
+  // Leadership transfer (thesis §3.10): the target of the transfer this node began as leader of
+  // transfer_term (0: none). It is under way while the node is still leader of that term and has
+  // not given it up (transfer_abort): see transferring().
+  int transfer_to = 0;
+  int64_t transfer_term = 0;
+
+  // Is a transfer under way at this node in state `st`?
+  bool transferring(const NodeState& st) const {
+    return transfer_to != 0 && st.role == Role::Leader && st.term == transfer_term;
+  }
   // The state the node's last line carried: a line without `state` has it (schema v3).
   bool has_line_state = false;
   NodeState line_state;
@@ -743,6 +763,7 @@ struct NodeTrack {
 // `msg_id`), kept from its send. 32-bit fields: every traced integer is below 2^31.
 struct DeliveryFacts {
   const char* type = "";       // a message type name (static storage)
+  bool transfer = false;       // a RequestVote with `transfer`: a leadership transfer's
   int32_t term = 0;            // 0 for client messages, which have none
   int32_t prev_log_index = 0;  // AppendEntries only, as the rest
   int32_t last_new_index = 0;  // prev_log_index + entries
@@ -939,6 +960,9 @@ class TraceChecker {
   void on_term_update(const NodeEvent& e, const Obj& ev);
   void on_become_leader(const NodeEvent& e, const Obj& ev);
   void on_truncate(const NodeEvent& e, const Obj& ev);
+  void on_transfer(const NodeEvent& e, const Obj& ev);
+  void on_transfer_abort(const NodeEvent& e, const Obj& ev);
+  void check_transfer_send(const NodeEvent& e, const Obj& msg);
   void on_append(const NodeEvent& e, const Obj& ev);
   void on_commit(const NodeEvent& e, const Obj& ev);
   void on_apply(const NodeEvent& e, const Obj& ev);
@@ -1049,6 +1073,9 @@ class TraceChecker {
     int64_t last_new_term = 0;   // term of the last entry, or prev_log_term without entries
   };
   StepAppend step_append_;
+  // The current step delivers a TimeoutNow of its receiver's term (thesis §3.10): only such a step
+  // may start a leadership transfer's election.
+  bool step_timeout_now_ = false;
 
   // Liveness bookkeeping (spec/checks.md, "Liveness").
   struct Timing {
@@ -1301,15 +1328,16 @@ namespace {
 DeliveryFacts delivery_facts(const Obj& msg, const std::string& type) {
   // string_views, whose lengths are known: comparing with a const char* measured it each time.
   static constexpr std::string_view kTypes[] = {
-      "RequestVote",        "RequestVoteResponse", "AppendEntries",      "AppendEntriesResponse",
-      "CommitNotification", "ClientRequest",       "ClientReply",        "PreVote",
-      "PreVoteResponse",    "ReadConfirm",         "ReadConfirmResponse"};
+      "RequestVote",        "RequestVoteResponse", "AppendEntries",       "AppendEntriesResponse",
+      "CommitNotification", "ClientRequest",       "ClientReply",         "PreVote",
+      "PreVoteResponse",    "ReadConfirm",         "ReadConfirmResponse", "TimeoutNow"};
   DeliveryFacts f;
   for (std::string_view t : kTypes) {
     if (std::string_view(type) == t) f.type = t.data();  // literals: NUL-terminated
   }
   if (type == "ClientRequest" || type == "ClientReply") return f;
   f.term = static_cast<int32_t>(msg.integer("term"));
+  if (type == "RequestVote") f.transfer = msg.has("transfer") && msg.boolean("transfer");
   if (type != "AppendEntries") return f;
   element entries = msg.array("entries");
   f.prev_log_index = static_cast<int32_t>(msg.integer("prev_log_index"));
@@ -1434,7 +1462,10 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
   }
   if (kind == Ev::Restart) on_restart(e);  // before check_term: a lost term is a Durability fault
   check_term(e);
-  if (is_input(kind)) step_append_ = StepAppend{};
+  if (is_input(kind)) {
+    step_append_ = StepAppend{};
+    step_timeout_now_ = false;
+  }
 
   // ElectionSafety, judged from every state: at most one node is leader in a term.
   if (st.role == Role::Leader) {
@@ -1452,8 +1483,10 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
   switch (kind) {
     case Ev::Start: break;
     case Ev::Deliver: on_deliver(e, ev); break;
+    case Ev::Transfer: on_transfer(e, ev); break;
+    case Ev::TransferAbort: on_transfer_abort(e, ev); break;
     case Ev::Timeout:
-      ev.one_of("timer", {"election", "heartbeat", "start_election", "check_quorum"});
+      ev.one_of("timer", {"election", "heartbeat", "start_election", "check_quorum", "transfer"});
       if (check_quorum_) {
         check_quorum_contact(e.id, seq);
         // An election timeout means the node no longer counts on its leader.
@@ -1519,6 +1552,10 @@ void TraceChecker::on_deliver(const NodeEvent& e, const Obj& ev) {
     note_leader_contact(e, m.facts, m.from);
   }
   note_higher_term(e, m.facts);
+  // A TimeoutNow not older than the receiver's term (a higher one is adopted first).
+  if (std::string_view(m.facts.type) == "TimeoutNow" && m.facts.term >= e.st.term) {
+    step_timeout_now_ = true;
+  }
   if (std::string_view(m.facts.type) == "AppendEntries") {
     if (meter_) meter_->append_entries_delivered(e.id, m.from, m.facts.term);
     step_append_.present = true;
@@ -1678,6 +1715,20 @@ void TraceChecker::on_append(const NodeEvent& e, const Obj& ev) {
       entries.front().cmd.op == "noop" && entries.front().term == awaiting_noop_->term) {
     awaiting_noop_.reset();
   }
+  // LeaderTransfer (thesis §3.10): while a transfer is under way the leader takes no new client
+  // command, so that the target can catch up with a log that stops growing.
+  if (n.transferring(e.st)) {
+    for (const Entry& entry : entries) {
+      if (entry.cmd.op == "noop") continue;
+      fail(kLeaderTransfer, {e.seq}, {e.id},
+           cat("Node ", e.id, ", leader of term ", e.st.term, ", appends a client command (client ",
+               entry.cmd.client, ", seq ", entry.cmd.seq, ") at seq ", e.seq,
+               " while its transfer of leadership to node ", n.transfer_to,
+               " is under way. Raft thesis §3.10: the leader stops accepting client requests "
+               "during a transfer."));
+      break;
+    }
+  }
   // Leader Append-Only (Figure 3, §5.3): a leader appends new entries only at the end.
   if (e.st.role == Role::Leader && first != n.last_index() + 1) {
     fail(kLeaderAppendOnly, {e.seq}, {e.id},
@@ -1731,9 +1782,88 @@ void TraceChecker::on_apply(const NodeEvent& e, const Obj& ev) {
   count("applies");
 }
 
+// ---------------------------------------------------------------------------------------------
+// LeaderTransfer (Raft thesis §3.10). A leader asked to hand leadership to node `to` stops taking
+// client commands, brings `to`'s log up to date, and then sends it TimeoutNow, on which `to`
+// starts an election at once; the transfer is given up after an election timeout. The checks
+// below say what that promises, as seen in the trace: no client command is appended while the
+// transfer is under way (on_append); a TimeoutNow goes only from a leader with a transfer under
+// way, to its target, whose log then holds the leader's whole log (so the election it starts
+// can be won without the leader losing an entry); and only a node that was just handed a
+// TimeoutNow of its term marks its RequestVotes as a transfer's -- the mark that lets them past
+// voters that have a live leader ([raft] check_quorum, §4.2.3), so it must not be forgeable.
+
+void TraceChecker::on_transfer(const NodeEvent& e, const Obj& ev) {
+  int64_t to = ev.integer("to");
+  check_node_id(to, e.seq, "to");
+  count("transfers_requested");
+  // The node core begins a transfer only as leader and only to another node (a transfer to
+  // itself changes nothing); a new request replaces the one under way.
+  if (e.st.role != Role::Leader || to == e.id) return;
+  e.node->transfer_to = static_cast<int>(to);
+  e.node->transfer_term = e.st.term;
+}
+
+void TraceChecker::on_transfer_abort(const NodeEvent& e, const Obj& ev) {
+  int64_t to = ev.integer("to");
+  check_node_id(to, e.seq, "to");
+  NodeTrack& n = *e.node;
+  if (!n.transferring(e.st) || n.transfer_to != to) {
+    fail(kLeaderTransfer, {e.seq}, {e.id},
+         cat("Node ", e.id, " gives up a transfer of leadership to node ", to, " at seq ", e.seq,
+             ", but it has no such transfer under way",
+             n.transferring(e.st) ? cat(" (its transfer is to node ", n.transfer_to, ")") : "",
+             ". Raft thesis §3.10: only a leader's transfer under way can time out."));
+  }
+  n.transfer_to = 0;
+  count("transfers_aborted");
+}
+
+void TraceChecker::check_transfer_send(const NodeEvent& e, const Obj& msg) {
+  std::string_view type = msg.str("type");
+  if (type == "RequestVote" && msg.has("transfer") && !step_timeout_now_) {
+    fail(kLeaderTransfer, {e.seq}, {e.id},
+         cat("Node ", e.id, " sends a RequestVote marked as a leadership transfer's at seq ", e.seq,
+             ", but the step did not deliver it a TimeoutNow of its term. Raft thesis §3.10: only "
+             "the target of a transfer, told by the leader, starts such an election (and only its "
+             "RequestVotes pass voters that have a live leader, §4.2.3)."));
+  }
+  if (type != "TimeoutNow") return;
+  count("timeout_now_sent");
+  const NodeTrack& n = *e.node;
+  int64_t to = msg.integer("to");
+  int64_t term = msg.integer("term");
+  if (!n.transferring(e.st) || n.transfer_to != to || term != e.st.term) {
+    fail(kLeaderTransfer, {e.seq}, {e.id},
+         cat("Node ", e.id, " sends TimeoutNow of term ", term, " to node ", to, " at seq ", e.seq,
+             " without a transfer of leadership to that node under way as leader of term ", term,
+             " (role ", role_name(e.st.role), ", term ", e.st.term,
+             "). Raft thesis §3.10: only "
+             "the leader, transferring leadership to a node, tells it to time out now."));
+    return;
+  }
+  if (to < 1 || to > num_nodes_) return;  // reported by record_send
+  const NodeTrack& target = nodes_[static_cast<size_t>(to)];
+  int64_t last = n.last_index();
+  if (target.last_index() < last || target.prefix(last) != n.prefix(last)) {
+    int64_t common = 0;
+    while (common < std::min(last, target.last_index()) &&
+           target.prefix(common + 1) == n.prefix(common + 1)) {
+      ++common;
+    }
+    fail(kLeaderTransfer, {e.seq}, {e.id, static_cast<int>(to)},
+         cat("Node ", e.id, ", leader of term ", e.st.term, ", sends TimeoutNow to node ", to,
+             " at seq ", e.seq, ", whose log matches the leader's only through index ", common,
+             " of ", last,
+             ". Raft thesis §3.10: the leader first brings the target's log up to "
+             "date, so the target can win the election it starts."));
+  }
+}
+
 void TraceChecker::on_send(const NodeEvent& e, const Obj& ev) {
   Obj msg = ev.object("msg");
   record_send(msg, e.seq, e.id);
+  check_transfer_send(e, msg);
   check_acknowledgement(e, msg);
   check_durable_send(e, msg);
 }
@@ -2178,7 +2308,9 @@ void TraceChecker::note_higher_term(const NodeEvent& e, const DeliveryFacts& msg
   // it heard from the leader of its term within an election timeout and has not timed out since
   // -- may disregard a RequestVote, term included, so that a server cut off from the leader cannot
   // depose it. Without that evidence the rule above applies in full.
-  if (type == "RequestVote" && check_quorum_ && has_live_leader(e)) {
+  // A leadership transfer's RequestVote (thesis §3.10) is exempt from that: the voter adopts its
+  // term even with a live leader, as the leader asked for the election.
+  if (type == "RequestVote" && check_quorum_ && !msg.transfer && has_live_leader(e)) {
     count("requestvotes_disregarded");
     return;
   }
@@ -2417,8 +2549,13 @@ void TraceChecker::runtime_event(Ev kind, const Obj& ev, int64_t seq) {
       break;
     }
     case Ev::FaultSkipped:
-      ev.one_of("action", {"crash", "restart"});
-      ev.one_of("target", {"leader", "follower"});
+      ev.one_of("action", {"crash", "restart", "transfer_leader"});
+      // A transfer_leader acts on the leader only (thesis §3.10): skipped when there is none.
+      if (ev.str("action") == "transfer_leader") {
+        ev.one_of("target", {"leader"});
+      } else {
+        ev.one_of("target", {"leader", "follower"});
+      }
       break;
     case Ev::End: on_end(ev, seq); break;
     default: break;

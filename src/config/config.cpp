@@ -812,6 +812,7 @@ class Reader {
     if (fault.action == Crash || fault.action == Restart) needed = {"node"};
     if (fault.action == Partition) needed = {"groups"};
     if (fault.action == Cut || fault.action == Uncut) needed = {"from", "to"};
+    if (fault.action == TransferLeader) needed = {"to"};
     if (fault.action == Network) {
       allowed.assign(std::begin(kNetworkFaultKeys), std::end(kNetworkFaultKeys));
       bool any = std::any_of(allowed.begin(), allowed.end(),
@@ -1226,6 +1227,7 @@ class Checker {
         check_node(f, i, "node", f.node, n);
       }
       if (f.action == Network) check_network(f, i);
+      if (f.action == TransferLeader) check_node(f, i, "to", f.to, n);
       if (f.action == Partition) check_groups(f, i, n);
       if (f.action == Cut || f.action == Uncut) {
         check_node(f, i, "from", f.from, n);
@@ -1337,8 +1339,8 @@ class Checker {
 
 // Indexed by the enums' values: the order of the enums' declarations.
 const std::vector<std::string_view>& fault_action_names() {
-  static const std::vector<std::string_view> names = {"crash", "restart", "partition", "heal",
-                                                      "cut",   "uncut",   "network"};
+  static const std::vector<std::string_view> names = {
+      "crash", "restart", "partition", "heal", "cut", "uncut", "network", "transfer_leader"};
   return names;
 }
 

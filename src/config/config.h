@@ -36,7 +36,7 @@ struct NetworkConfig {
 // What a scheduled fault does. The config file and the trace header spell it
 // with to_string(); the loader turns the name into the enum once, so the
 // runtime dispatches on a value that cannot be misspelt.
-enum class FaultAction { Crash, Restart, Partition, Heal, Cut, Uncut, Network };
+enum class FaultAction { Crash, Restart, Partition, Heal, Cut, Uncut, Network, TransferLeader };
 
 // Whom a crash or restart acts on: the node id in `node`, or a role that the
 // run resolves to a node id when the fault fires (config spelling:
@@ -71,6 +71,9 @@ std::string_view to_string(FaultTarget target);
 //   heal                 -> nothing (restores full connectivity)
 //   cut, uncut           -> from, to (one-way link from -> to)
 //   network              -> any of loss, duplicate, latency_min_ms, latency_max_ms
+//   transfer_leader      -> to (the node the leader of the moment hands
+//                           leadership to, thesis §3.10; skipped when there is
+//                           no leader)
 // A crash or restart with a role target (target != Node) leaves node at 0:
 // crash "leader" crashes the running leader of the highest term, crash
 // "follower" the lowest-id running follower in that leader's term; restart

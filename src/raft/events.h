@@ -63,6 +63,14 @@ struct StepDown {
 
   friend bool operator==(const StepDown&, const StepDown&) = default;
 };
+// Leadership transfer (thesis §3.10): the transfer to `to` did not complete
+// within an election timeout, so the leader gave it up and takes client
+// commands again.
+struct TransferAbort {
+  int to = 0;
+
+  friend bool operator==(const TransferAbort&, const TransferAbort&) = default;
+};
 // The decision on a RequestVote (reason "" when granted). With `pre` (trace
 // event prevote): the decision on a PreVote, which changes no term or vote.
 struct Vote {
@@ -144,8 +152,8 @@ struct RejectClient {
 
 using NodeEventBody =
     std::variant<ev::TermUpdate, ev::BecomeCandidate, ev::BecomeLeader, ev::BecomeFollower,
-                 ev::StepDown, ev::Vote, ev::Truncate, ev::Append, ev::Progress, ev::Commit,
-                 ev::Apply, ev::Persist, ev::Read, ev::RejectClient>;
+                 ev::StepDown, ev::TransferAbort, ev::Vote, ev::Truncate, ev::Append, ev::Progress,
+                 ev::Commit, ev::Apply, ev::Persist, ev::Read, ev::RejectClient>;
 
 // One effect event of a step, with the node's post-state.
 struct NodeEvent {

@@ -190,8 +190,63 @@ void Node::on_timer(Timer timer, Effects& fx) {
     case Timer::CheckQuorum:
       if (role_ == Role::Leader && options_.check_quorum) check_quorum();
       break;
+    case Timer::Transfer:
+      // Thesis §3.10: a transfer that has not completed within an election
+      // timeout is given up, and the leader takes client commands again (the
+      // target may be down or cut off; the cluster must not stay frozen).
+      if (role_ == Role::Leader && transfer_to_ != 0) {
+        int to = transfer_to_;
+        transfer_to_ = 0;
+        timeout_now_sent_ = false;
+        if (tracing()) emit(ev::TransferAbort{to});
+      }
+      break;
   }
   end_step();
+}
+
+void Node::on_transfer(int to, Effects& fx) {
+  begin_step(fx);
+  // Thesis §3.10, leadership transfer. Only a leader can hand leadership on;
+  // a transfer to itself changes nothing, and an id outside the cluster names
+  // no one (the config and scenarios reject both before they get here). A
+  // new request while one is under way retargets it and restarts its timer.
+  if (role_ == Role::Leader && to != id_ && to >= 1 && to <= num_nodes_) {
+    transfer_to_ = to;
+    timeout_now_sent_ = false;
+    fx.arm_transfer_timer = true;
+    // Step 1: bring the target's log up to date by normal replication; if
+    // nothing is in flight to it, send what it lacks now rather than at the
+    // next heartbeat.
+    if (window_free(to) && next_index_[to] <= last_index()) send_append(to);
+    maybe_send_timeout_now();
+  }
+  end_step();
+}
+
+void Node::maybe_send_timeout_now() {
+  // Thesis §3.10 step 2: once the target's log matches the leader's (and,
+  // with client commands refused meanwhile, stays matched), TimeoutNow makes
+  // it start an election that it will win, its log being as up to date as
+  // any. Sent once per transfer: if it is lost the transfer times out.
+  if (transfer_to_ == 0 || timeout_now_sent_) return;
+  if (match_index_[transfer_to_] != last_index() && !bugs_.transfer_before_caught_up) return;
+  timeout_now_sent_ = true;
+  Message& m = outgoing(*fx_, id_, MsgType::TimeoutNow, transfer_to_);
+  m.term = term_;
+}
+
+void Node::handle_timeout_now(const Message& m) {
+  // Thesis §3.10: the target of a transfer starts an election at once, as if
+  // its election timer had fired, but without a pre-vote round (§9.6's
+  // pre-vote guards against disruptive servers; this election is wanted by
+  // the leader). Only a TimeoutNow of this node's term counts: one from an
+  // older term is from a leader that has since been replaced. Only the
+  // leader of the term sends one (Election Safety), so it need not be
+  // checked against leader_id_.
+  if (m.term != term_ || role_ == Role::Leader) return;
+  leader_live_ = false;
+  start_election(/*transfer=*/true);
 }
 
 void Node::on_message(const Message& m, Effects& fx) {
@@ -204,11 +259,13 @@ void Node::on_message(const Message& m, Effects& fx) {
     // A pre-vote's term is one nobody holds yet: it is never adopted (thesis
     // §9.6), except by the planted prevote_raises_term bug.
     // With check_quorum, a node that has a live leader does not let a
-    // RequestVote raise its term (thesis §4.2.3): handle_request_vote refuses it.
+    // RequestVote raise its term (thesis §4.2.3): handle_request_vote refuses
+    // it -- unless the RequestVote comes from a leadership transfer (§3.10),
+    // which the live leader itself asked for.
     bool ignore_term = (bugs_.leader_ignores_higher_term && role_ == Role::Leader) ||
                        m.type == MsgType::PreVoteResponse ||
                        (m.type == MsgType::PreVote && !bugs_.prevote_raises_term) ||
-                       (m.type == MsgType::RequestVote && leader_sticky());
+                       (m.type == MsgType::RequestVote && !m.transfer && leader_sticky());
     if (m.term > term_ && !ignore_term) adopt_term(m.term);
     switch (m.type) {
       case MsgType::RequestVote: handle_request_vote(m); break;
@@ -220,6 +277,7 @@ void Node::on_message(const Message& m, Effects& fx) {
       case MsgType::PreVoteResponse: handle_prevote_response(m); break;
       case MsgType::ReadConfirm: handle_read_confirm(m); break;
       case MsgType::ReadConfirmResponse: handle_read_confirm_response(m); break;
+      case MsgType::TimeoutNow: handle_timeout_now(m); break;
       case MsgType::ClientRequest:
       case MsgType::ClientReply: break;  // clients' messages never reach here
     }
@@ -241,6 +299,8 @@ void Node::adopt_term(int64_t term) {
   precandidate_ = false;
   prevote_grants_.clear();
   leader_live_ = false;
+  transfer_to_ = 0;  // a deposed leader's transfer is over (done, if to the target)
+  timeout_now_sent_ = false;
   // Requests appended in the old term may still commit under a new leader;
   // this node can no longer promise a reply, so the clients will time out
   // and retry (dedup makes the retry safe). Reads it took can no longer be
@@ -252,7 +312,7 @@ void Node::adopt_term(int64_t term) {
   if (was_leader) fx_->reset_election_timer = true;
 }
 
-void Node::start_election() {
+void Node::start_election(bool transfer) {
   // §5.2: increment currentTerm, vote for self, reset the election timer and
   // send RequestVote to every other server.
   set_term_and_vote(term_ + 1, id_);
@@ -274,6 +334,7 @@ void Node::start_election() {
     m.term = term_;
     m.last_log_index = last_index();
     m.last_log_term = last_term();
+    m.transfer = transfer;
   }
 }
 
@@ -314,6 +375,8 @@ void Node::become_leader() {
   reads_.clear();
   read_round_ = 0;
   read_acked_.assign(num_nodes_ + 1, 0);
+  transfer_to_ = 0;
+  timeout_now_sent_ = false;
   fx_->arm_heartbeat_timer = true;
   if (options_.check_quorum) fx_->arm_check_quorum_timer = true;
   // §8: a no-op entry of the new term lets the leader commit everything
@@ -343,6 +406,8 @@ void Node::check_quorum() {
   role_ = Role::Follower;
   leader_id_ = 0;
   leader_live_ = false;
+  transfer_to_ = 0;
+  timeout_now_sent_ = false;
   // Requests appended in this term may still commit under a later leader;
   // this node can no longer promise a reply (the clients retry, as after
   // adopt_term).
@@ -374,10 +439,12 @@ void Node::handle_request_vote(const Message& m) {
   std::string reason;
   if (m.term < term_) {
     reason = "stale_term";
-  } else if (m.term > term_ && leader_sticky()) {
+  } else if (m.term > term_ && !m.transfer && leader_sticky()) {
     // Thesis §4.2.3: a server that heard from a current leader within the
     // election timeout does not grant, nor adopt the term of, a RequestVote:
-    // a server that merely cannot hear the leader must not depose it.
+    // a server that merely cannot hear the leader must not depose it. A
+    // leadership transfer's RequestVote (§3.10) is exempt: the leader asked
+    // for that election (etcd marks such campaigns the same way).
     reason = "leader_live";
   } else if (m.term > term_) {
     reason = "stale_term";  // only with leader_ignores_higher_term planted
@@ -535,6 +602,7 @@ void Node::handle_append_response(const Message& m) {
     leader_advance_commit();
     // Everything sent is acknowledged: send what was appended meanwhile.
     if (window_free(peer) && next_index_[peer] <= last_index()) send_append(peer);
+    if (peer == transfer_to_) maybe_send_timeout_now();  // §3.10: caught up yet?
     return;
   }
   // Log mismatch at m.prev_log_index. A rejection is stale, and ignored,
@@ -575,14 +643,20 @@ void Node::handle_commit_notification(const Message& m) {
 // Client requests
 
 void Node::handle_client_request(const Message& m) {
-  if (role_ != Role::Leader) {
-    if (tracing()) emit(ev::RejectClient{m.cmd.client, m.cmd.seq, leader_id_});
+  // Thesis §3.10: while a leadership transfer is under way the leader takes
+  // no new commands (they would keep the target's log behind), and refuses
+  // them as a non-leader would, with leader hint 0: it is about to stop
+  // leading and does not know who will lead next, so the client pauses and
+  // tries elsewhere.
+  if (role_ != Role::Leader || transfer_to_ != 0) {
+    int hint = role_ == Role::Leader ? 0 : leader_id_;
+    if (tracing()) emit(ev::RejectClient{m.cmd.client, m.cmd.seq, hint});
     Message r;
     r.type = MsgType::ClientReply;
     r.client = m.cmd.client;
     r.seq = m.cmd.seq;
     r.result = Result{Status::NotLeader, ""};
-    r.leader_hint = leader_id_;
+    r.leader_hint = hint;
     send(std::move(r));
     return;
   }

@@ -54,7 +54,9 @@ struct NodeOptions {
 
 // CheckQuorum fires only at a leader with check_quorum on, every minimum
 // election timeout (the runtime arms it when the node asks).
-enum class Timer { Election, Heartbeat, StartElection, CheckQuorum };
+// Transfer fires at a leader with a leadership transfer under way, one
+// minimum election timeout after the transfer began (thesis §3.10).
+enum class Timer { Election, Heartbeat, StartElection, CheckQuorum, Transfer };
 
 // Durable state (Figure 2 "Persistent state on all servers"), as the
 // runtime's storage holds it.
@@ -89,6 +91,7 @@ struct Effects {
   bool reset_election_timer = false;
   bool arm_heartbeat_timer = false;
   bool arm_check_quorum_timer = false;  // [raft] check_quorum: next quorum check
+  bool arm_transfer_timer = false;      // a leadership transfer began: when to give it up
 };
 
 // A rule of the protocol that this code broke: a bug in raftkv itself, never
@@ -112,6 +115,10 @@ class Node {
   void start(Effects& fx);
   void on_timer(Timer timer, Effects& fx);
   void on_message(const Message& msg, Effects& fx);
+  // Leadership transfer (thesis §3.10): the runtime asks this node, if it is
+  // the leader, to hand leadership to node `to`. Ignored by a non-leader and
+  // when `to` is this node itself or not a node of the cluster.
+  void on_transfer(int to, Effects& fx);
 
   // The state every node event carries (the trace's `state`).
   NodeState state() const {
@@ -129,6 +136,8 @@ class Node {
   int64_t last_term() const { return term_at(last_index()); }
   const std::vector<Entry>& log() const { return log_; }
   const KvStore& store() const { return store_; }
+  // The target of the leadership transfer under way at this leader (0: none).
+  int transfer_target() const { return transfer_to_; }
 
  private:
   static constexpr int64_t kMaxBatch = 64;  // entries per AppendEntries
@@ -160,10 +169,15 @@ class Node {
   void overwrite_entry(int64_t index, const Entry& entry);
 
   void adopt_term(int64_t term);
-  void start_election();
+  // `transfer`: started by a TimeoutNow (thesis §3.10); its RequestVotes say so.
+  void start_election(bool transfer = false);
   void become_leader();
   void become_follower(int leader);
   void check_quorum();
+  // Thesis §3.10: send TimeoutNow to the transfer target once its log
+  // matches this leader's (matchIndex = last index).
+  void maybe_send_timeout_now();
+  void handle_timeout_now(const Message& m);
   // [raft] check_quorum: would this node refuse to be disrupted by a
   // RequestVote of a higher term (it has a live leader)?
   bool leader_sticky() const {
@@ -278,6 +292,10 @@ class Node {
   int64_t read_round_ = 0;           // the last confirmation round sent in this term
   bool read_round_in_step_ = false;  // read_round_ was sent in the current step
   std::vector<int64_t> read_acked_;  // by peer: the highest round it confirmed
+  // Leadership transfer (thesis §3.10): the target while one is under way
+  // (0: none), and whether its TimeoutNow has gone out (sent once).
+  int transfer_to_ = 0;
+  bool timeout_now_sent_ = false;
 
   std::vector<int64_t> scratch_;  // reused by leader_advance_commit
 

@@ -54,6 +54,9 @@ class NodeSet {
   void timeout(int id, Timer timer, Effects& fx) {
     step(id, fx, [timer](Node& n, Effects& e) { n.on_timer(timer, e); });
   }
+  void transfer(int id, int to, Effects& fx) {
+    step(id, fx, [to](Node& n, Effects& e) { n.on_transfer(to, e); });
+  }
   void deliver(const Message& m, Effects& fx) {
     step(m.to, fx, [&m](Node& n, Effects& e) { n.on_message(m, e); });
   }

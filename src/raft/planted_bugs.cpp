@@ -20,6 +20,7 @@ const std::vector<std::pair<std::string, bool PlantedBugs::*>>& table() {
       {"prevote_raises_term", &PlantedBugs::prevote_raises_term},
       {"leader_ignores_quorum", &PlantedBugs::leader_ignores_quorum},
       {"read_index_without_confirm", &PlantedBugs::read_index_without_confirm},
+      {"transfer_before_caught_up", &PlantedBugs::transfer_before_caught_up},
   };
   return kTable;
 }

@@ -41,6 +41,7 @@ const char* to_string(MsgType type) {
     case MsgType::PreVoteResponse: return "PreVoteResponse";
     case MsgType::ReadConfirm: return "ReadConfirm";
     case MsgType::ReadConfirmResponse: return "ReadConfirmResponse";
+    case MsgType::TimeoutNow: return "TimeoutNow";
     case MsgType::AppendEntries: return "AppendEntries";
     case MsgType::AppendEntriesResponse: return "AppendEntriesResponse";
     case MsgType::CommitNotification: return "CommitNotification";

@@ -65,6 +65,10 @@ enum class MsgType {
   // term and the round it answers.
   ReadConfirm,
   ReadConfirmResponse,
+  // Leadership transfer (thesis §3.10): a leader whose transfer target's log
+  // matches its own tells the target to start an election at once. `term` is
+  // the leader's term.
+  TimeoutNow,
 };
 
 // One message on the emulated network. A flat struct: which fields are
@@ -86,6 +90,9 @@ struct Message {
   // RequestVote
   int64_t last_log_index = 0;
   int64_t last_log_term = 0;
+  // RequestVote of an election started by a TimeoutNow (thesis §3.10): voters
+  // with a live leader still consider it (§4.2.3). Traced only when true.
+  bool transfer = false;
   // RequestVoteResponse
   bool granted = false;
   // RequestVoteResponse / AppendEntriesResponse

@@ -55,6 +55,9 @@ class Driver {
   std::vector<json> deliver(const Message& m) {
     return step(m.to, [&](Effects& fx) { nodes_.deliver(m, fx); });
   }
+  std::vector<json> transfer(int id, int to) {
+    return step(id, [&](Effects& fx) { nodes_.transfer(id, to, fx); });
+  }
   void crash(int id) { nodes_.crash(id); }
   void restart_node(int id) { nodes_.restart(id); }
   std::vector<json> start_existing(int id) {
@@ -398,6 +401,8 @@ class TraceComparer {
       produced = d_.start_existing(id);
     } else if (name == "timeout") {
       produced = d_.timeout(id, timer_of(get_str(r_, ev, "timer")));
+    } else if (name == "transfer") {
+      produced = d_.transfer(id, static_cast<int>(get_int(r_, ev, "to")));
     } else if (name == "deliver") {
       if (!deliver(ev, id, &produced)) return false;
     }
@@ -409,6 +414,7 @@ class TraceComparer {
     if (timer == "heartbeat") return Timer::Heartbeat;
     if (timer == "start_election") return Timer::StartElection;
     if (timer == "check_quorum") return Timer::CheckQuorum;
+    if (timer == "transfer") return Timer::Transfer;
     if (timer != "election") r_.fail("unknown timer '" + timer + "'");
     return Timer::Election;
   }
@@ -522,6 +528,8 @@ class ScenarioRunner {
         d_.restart_node(id);
         input("restart", id);
         write_step(d_.start_existing(id));
+      } else if (name == "transfer") {
+        transfer(ev);
       } else {
         r_.fail("unknown scenario event '" + name + "'");  // check_event_keys names them
       }
@@ -544,6 +552,7 @@ class ScenarioRunner {
         {"heal", {"event", "t"}},
         {"crash", {"event", "t", "node"}},
         {"restart", {"event", "t", "node"}},
+        {"transfer", {"event", "t", "node", "to"}},
     };
     std::vector<std::string_view> events;
     for (const auto& [event, keys] : kKeys) {
@@ -714,7 +723,7 @@ class ScenarioRunner {
     int id = node_of(ev);
     std::string timer = ev.value("timer", std::string("election"));
     if (timer != "election" && timer != "heartbeat" && timer != "start_election" &&
-        timer != "check_quorum") {
+        timer != "check_quorum" && timer != "transfer") {
       r_.fail("unknown timer '" + timer + "'");
     }
     if (!d_.up(id)) r_.fail("timeout at node " + std::to_string(id) + ", which is crashed");
@@ -722,7 +731,7 @@ class ScenarioRunner {
     // timer at a leader without tracing them; a scenario may not fire them
     // either (the spec has no action for a timer that does nothing).
     bool leader = d_.node(id).role() == Role::Leader;
-    bool leader_timer = timer == "heartbeat" || timer == "check_quorum";
+    bool leader_timer = timer == "heartbeat" || timer == "check_quorum" || timer == "transfer";
     if (leader_timer && !leader) {
       r_.fail(timer + " timeout at node " + std::to_string(id) +
               ", which is not leader (only a leader's " + timer + " timer fires)");
@@ -730,6 +739,11 @@ class ScenarioRunner {
     if (timer == "check_quorum" && !options_.check_quorum) {
       r_.fail("check_quorum timeout at node " + std::to_string(id) +
               ", but the scenario's config does not turn check_quorum on");
+    }
+    // The runtime fires a transfer timer only while the transfer is under way.
+    if (timer == "transfer" && leader && d_.node(id).transfer_target() == 0) {
+      r_.fail("transfer timeout at node " + std::to_string(id) +
+              ", which has no leadership transfer under way");
     }
     if (!leader_timer && leader) {
       r_.fail(timer + " timeout at node " + std::to_string(id) +
@@ -739,7 +753,27 @@ class ScenarioRunner {
     write_step(d_.timeout(id, timer == "heartbeat"        ? Timer::Heartbeat
                               : timer == "start_election" ? Timer::StartElection
                               : timer == "check_quorum"   ? Timer::CheckQuorum
+                              : timer == "transfer"       ? Timer::Transfer
                                                           : Timer::Election));
+  }
+
+  // Leadership transfer (thesis §3.10), as the fault transfer_leader hands it
+  // to the leader: only a running leader takes one, to another node.
+  void transfer(const json& ev) {
+    int id = node_of(ev);
+    int64_t to = get_int(r_, ev, "to");
+    std::string at = "transfer at node " + std::to_string(id);
+    if (!d_.up(id)) r_.fail(at + ", which is crashed");
+    if (d_.node(id).role() != Role::Leader) {
+      r_.fail(at + ", which is not leader (only a leader can hand leadership on)");
+    }
+    if (to < 1 || to > n_) {
+      r_.fail(at + ": 'to' must be a node id in 1.." + std::to_string(n_) + ", got " +
+              std::to_string(to));
+    }
+    if (to == id) r_.fail(at + " to itself, which changes nothing");
+    input("transfer", id, json{{"to", to}});
+    write_step(d_.transfer(id, static_cast<int>(to)));
   }
 
   void deliver_or_drop(const Message& m, bool drop) {

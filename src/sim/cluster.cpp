@@ -59,6 +59,7 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
   election_slot_.assign(n + 1, TimerSlot{});
   heartbeat_gen_.assign(n + 1, 0);
   check_quorum_gen_.assign(n + 1, 0);
+  transfer_gen_.assign(n + 1, 0);
   group_of_.assign(n + 1, 0);
   clients_.resize(cfg_.num_clients + 1);
   // Every client operation completes once, so the history's final size is
@@ -406,6 +407,16 @@ void Cluster::dispatch(Item& item) {
       run_node_step(id, [this, id](Effects& fx) { nodes_.timeout(id, Timer::CheckQuorum, fx); });
       break;
     }
+    case ItemKind::TransferTimer: {
+      // Stale once the node crashed, was re-armed, or its transfer is over
+      // (it lost leadership, which is how a transfer succeeds).
+      if (!nodes_.is_up(id) || item.gen != transfer_gen_[id] ||
+          nodes_.node(id).role() != Role::Leader || nodes_.node(id).transfer_target() == 0)
+        break;
+      emit_input("timeout", id, nullptr, "transfer");
+      run_node_step(id, [this, id](Effects& fx) { nodes_.timeout(id, Timer::Transfer, fx); });
+      break;
+    }
     case ItemKind::ClientNext: client_next(id); break;
     case ItemKind::ClientStart: client_start(id, leader().value_or(1)); break;
     case ItemKind::ClientStop: client_stop(id); break;
@@ -499,11 +510,12 @@ void Cluster::emit_send(int node, const Message& m) {
   write_line();
 }
 
-void Cluster::emit_input(const char* event, int node, const Message* msg, const char* timer) {
+void Cluster::emit_input(const char* event, int node, const Message* msg, const char* timer,
+                         int to) {
   if (sinks_.empty()) return;
   if (lines_only_) {
     append_node_input(line_out(), state_text_, event, node, nodes_.node(node).state(),
-                      nodes_.is_up(node), msg, timer, next_seq_, now_);
+                      nodes_.is_up(node), msg, timer, next_seq_, now_, to);
     return write_line();
   }
   json fields{{"event", event},
@@ -512,6 +524,7 @@ void Cluster::emit_input(const char* event, int node, const Message* msg, const 
   // Only deliver has a message among the inputs, and names it by id (schema v2).
   if (msg != nullptr) fields["msg_id"] = msg->id;
   if (timer != nullptr) fields["timer"] = timer;
+  if (to != 0) fields["to"] = to;  // transfer only
   emit(omit_same_state(std::move(fields), node, nodes_.node(node).state(), nodes_.is_up(node)));
 }
 
@@ -549,6 +562,7 @@ void Cluster::run_node_step(int id, Input&& input) {
   fx.reset_election_timer = false;
   fx.arm_heartbeat_timer = false;
   fx.arm_check_quorum_timer = false;
+  fx.arm_transfer_timer = false;
   if (!clients_started_ && n.role() == Role::Leader) start_clients(id);
 }
 
@@ -557,6 +571,7 @@ void Cluster::apply_effects(int id, Effects& fx) {
   if (fx.reset_election_timer) arm_election_timer(id);
   if (fx.arm_heartbeat_timer) arm_heartbeat_timer(id);
   if (fx.arm_check_quorum_timer) arm_check_quorum_timer(id);
+  if (fx.arm_transfer_timer) arm_transfer_timer(id);
   if (fx.messages.empty()) return;
   int batch;
   if (free_batches_.empty()) {
@@ -591,6 +606,15 @@ void Cluster::arm_election_timer(int id) {
 void Cluster::arm_check_quorum_timer(int id) {
   schedule(now_ + cfg_.timing.election_timeout_min_ms, ItemKind::CheckQuorumTimer, id,
            ++check_quorum_gen_[id]);
+}
+
+// Leadership transfer: the leader gives a transfer up if it has not
+// completed within an election timeout (thesis §3.10), the minimum one, as
+// for check_quorum. Not randomized: no draw from the run's RNG, so runs
+// without a transfer keep their bytes.
+void Cluster::arm_transfer_timer(int id) {
+  schedule(now_ + cfg_.timing.election_timeout_min_ms, ItemKind::TransferTimer, id,
+           ++transfer_gen_[id]);
 }
 
 void Cluster::arm_heartbeat_timer(int id) {
@@ -678,6 +702,7 @@ void Cluster::crash(int id) {
   ++election_gen_[id];
   ++heartbeat_gen_[id];
   ++check_quorum_gen_[id];
+  ++transfer_gen_[id];
   emit_input("crash", id);
   if (observer_) observer_->node_state(id, nodes_.node(id).term(), Role::Follower, false);
 }
@@ -752,7 +777,27 @@ void Cluster::set_network(const FaultConfig& f) {
             {"network_latency_max_ms", latency_max_ms_}});
 }
 
+void Cluster::transfer_leader(const FaultConfig& f) {
+  std::optional<int> leader_id = leader();
+  if (!leader_id) {
+    // As a crash of "leader" with no leader: nothing to act on.
+    ++stats_.faults_skipped;
+    if (!sinks_.empty()) {
+      emit(json{{"event", "fault_skipped"},
+                {"action", to_string(f.action)},
+                {"target", to_string(FaultTarget::Leader)}});
+    }
+    return;
+  }
+  ++stats_.faults_scheduled[static_cast<size_t>(f.action)];
+  int id = *leader_id;
+  int to = f.to;
+  emit_input("transfer", id, nullptr, nullptr, to);
+  run_node_step(id, [this, id, to](Effects& fx) { nodes_.transfer(id, to, fx); });
+}
+
 void Cluster::apply_fault(const FaultConfig& f) {
+  if (f.action == FaultAction::TransferLeader) return transfer_leader(f);
   int node = f.node;
   if (f.target != FaultTarget::Node) {
     std::optional<int> resolved = resolve_target(f);
@@ -776,6 +821,7 @@ void Cluster::apply_fault(const FaultConfig& f) {
     case FaultAction::Heal: heal(); break;
     case FaultAction::Cut: cut(f.from, f.to, true); break;
     case FaultAction::Uncut: cut(f.from, f.to, false); break;
+    case FaultAction::TransferLeader: break;  // transfer_leader() above
   }
 }
 

@@ -75,7 +75,7 @@ struct ClientOp {
 };
 
 struct RunStats {
-  static constexpr int kMsgTypes = static_cast<int>(MsgType::ReadConfirmResponse) + 1;
+  static constexpr int kMsgTypes = static_cast<int>(MsgType::TimeoutNow) + 1;
   int64_t messages_sent = 0;                      // node and client messages put on the network
   std::array<int64_t, kMsgTypes> sent_by_type{};  // indexed by MsgType
   int64_t entries_sent = 0;  // log entries carried by AppendEntries (each copy counted)
@@ -108,7 +108,7 @@ struct RunStats {
   int64_t heartbeat_round_messages_after_done = 0;
   // Faults applied, by FaultAction: from the [[faults]] schedule and from the
   // nemesis (its final repair included).
-  static constexpr int kFaultKinds = static_cast<int>(FaultAction::Network) + 1;
+  static constexpr int kFaultKinds = static_cast<int>(FaultAction::TransferLeader) + 1;
   std::array<int64_t, kFaultKinds> faults_scheduled{};
   std::array<int64_t, kFaultKinds> faults_nemesis{};
   // Scheduled faults with a role target (node = "leader" / "follower") that
@@ -202,6 +202,7 @@ class Cluster {
     ElectionTimer,
     HeartbeatTimer,
     CheckQuorumTimer,
+    TransferTimer,
     StartElection,
     ClientNext,
     ClientStart,  // a [[clients]] entry's start_ms
@@ -258,9 +259,10 @@ class Cluster {
   void dispatch(Item& item);
   void emit(json event);
   void emit(const RuntimeEvent& event);  // the frequent runtime events, typed
-  // An input event of `node` (deliver with msg, timeout with timer).
+  // An input event of `node` (deliver with msg, timeout with timer, transfer
+  // with `to`).
   void emit_input(const char* event, int node, const Message* msg = nullptr,
-                  const char* timer = nullptr);
+                  const char* timer = nullptr, int to = 0);
   void emit_effect(int node, const NodeEvent& event);
   void emit_send(int node, const Message& m);
   // A line of the line encoder is written to line_out() and then handed to
@@ -275,6 +277,10 @@ class Cluster {
   void arm_election_timer(int node);
   void arm_heartbeat_timer(int node);
   void arm_check_quorum_timer(int node);
+  void arm_transfer_timer(int node);
+  // Fault transfer_leader (thesis §3.10): hands the current leader a request
+  // to transfer leadership to `to`, or traces fault_skipped without one.
+  void transfer_leader(const FaultConfig& f);
   // batch: the outbox batch holding msg, or 0 to move msg into msg_pool_.
   void transmit(Message& msg, int batch = 0);
   const char* link_blocked(int from, int to) const;
@@ -338,6 +344,7 @@ class Cluster {
   std::vector<TimerSlot> election_slot_;  // index = node id
   std::vector<uint64_t> heartbeat_gen_;
   std::vector<uint64_t> check_quorum_gen_;
+  std::vector<uint64_t> transfer_gen_;
 
   // Per role target (FaultTarget index): the nodes its crashes took down and
   // its restarts have not brought back, latest last; 0 for a skipped crash.

@@ -51,10 +51,11 @@ Status status_from_string(const std::string& s) {
 }
 
 MsgType msg_type_from_string(const std::string& s) {
-  for (MsgType t : {MsgType::RequestVote, MsgType::RequestVoteResponse, MsgType::AppendEntries,
-                    MsgType::AppendEntriesResponse, MsgType::CommitNotification,
-                    MsgType::ClientRequest, MsgType::ClientReply, MsgType::PreVote,
-                    MsgType::PreVoteResponse, MsgType::ReadConfirm, MsgType::ReadConfirmResponse}) {
+  for (MsgType t :
+       {MsgType::RequestVote, MsgType::RequestVoteResponse, MsgType::AppendEntries,
+        MsgType::AppendEntriesResponse, MsgType::CommitNotification, MsgType::ClientRequest,
+        MsgType::ClientReply, MsgType::PreVote, MsgType::PreVoteResponse, MsgType::ReadConfirm,
+        MsgType::ReadConfirmResponse, MsgType::TimeoutNow}) {
     if (s == to_string(t)) return t;
   }
   throw CodecError("unknown message type '" + s + "'");
@@ -88,7 +89,10 @@ json to_json(const Message& m) {
       j["term"] = m.term;
       j["last_log_index"] = m.last_log_index;
       j["last_log_term"] = m.last_log_term;
+      // Written only when true, so traces without a transfer keep their bytes.
+      if (m.transfer) j["transfer"] = true;
       break;
+    case MsgType::TimeoutNow: j["term"] = m.term; break;
     case MsgType::RequestVoteResponse:
     case MsgType::PreVoteResponse:
       j["term"] = m.term;
@@ -191,7 +195,11 @@ Message message_from_json(const json& j) {
       m.term = int_field(j, "term");
       m.last_log_index = int_field(j, "last_log_index");
       m.last_log_term = int_field(j, "last_log_term");
+      if (m.type == MsgType::RequestVote && j.contains("transfer")) {
+        m.transfer = bool_field(j, "transfer");
+      }
       break;
+    case MsgType::TimeoutNow: m.term = int_field(j, "term"); break;
     case MsgType::RequestVoteResponse:
     case MsgType::PreVoteResponse:
       m.term = int_field(j, "term");
@@ -255,6 +263,7 @@ void add_fields(const ev::BecomeCandidate&, json&) {}
 void add_fields(const ev::BecomeLeader& e, json& j) { j["votes"] = e.votes; }
 void add_fields(const ev::BecomeFollower& e, json& j) { j["leader"] = e.leader; }
 void add_fields(const ev::StepDown& e, json& j) { j["heard_from"] = e.heard_from; }
+void add_fields(const ev::TransferAbort& e, json& j) { j["to"] = e.to; }
 void add_fields(const ev::Vote& e, json& j) {
   j["candidate"] = e.candidate;
   j["granted"] = e.granted;
@@ -306,6 +315,7 @@ struct Name {
   const char* operator()(const ev::BecomeLeader&) const { return "become_leader"; }
   const char* operator()(const ev::BecomeFollower&) const { return "become_follower"; }
   const char* operator()(const ev::StepDown&) const { return "step_down"; }
+  const char* operator()(const ev::TransferAbort&) const { return "transfer_abort"; }
   const char* operator()(const ev::Vote& e) const { return e.pre ? "prevote" : "vote"; }
   const char* operator()(const ev::Truncate&) const { return "truncate"; }
   const char* operator()(const ev::Append&) const { return "append"; }
@@ -388,6 +398,8 @@ NodeEvent node_event_from_json(const json& j, int* node) {
     e.body = ev::BecomeFollower{int_of("leader")};
   } else if (name == "step_down") {
     e.body = ev::StepDown{node_ids(j, "heard_from")};
+  } else if (name == "transfer_abort") {
+    e.body = ev::TransferAbort{int_of("to")};
   } else if (name == "vote") {
     e.body = ev::Vote{int_of("candidate"), bool_field(j, "granted"), str_field(j, "reason")};
   } else if (name == "prevote") {

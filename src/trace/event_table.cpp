@@ -26,9 +26,12 @@ const std::vector<EventSpec>& event_table() {
       {"deliver", EventKind::Input, {{"msg_id", T::Int}}},
       {"timeout",
        EventKind::Input,
-       {{"timer", T::String, {"election", "heartbeat", "start_election", "check_quorum"}}}},
+       {{"timer",
+         T::String,
+         {"election", "heartbeat", "start_election", "check_quorum", "transfer"}}}},
       {"crash", EventKind::Input, {}},
       {"restart", EventKind::Input, {}},
+      {"transfer", EventKind::Input, {{"to", T::Int}}},
       // Effect events: what the node did inside the step.
       {"term_update", EventKind::Effect, {{"old_term", T::Int}}},
       {"become_candidate", EventKind::Effect, {}},
@@ -36,6 +39,7 @@ const std::vector<EventSpec>& event_table() {
       {"become_leader", EventKind::Effect, {{"votes", T::IntArray}}},
       {"become_follower", EventKind::Effect, {{"leader", T::Int}}},
       {"step_down", EventKind::Effect, {{"heard_from", T::IntArray}}},
+      {"transfer_abort", EventKind::Effect, {{"to", T::Int}}},
       {"vote",
        EventKind::Effect,
        {{"candidate", T::Int},
@@ -105,7 +109,7 @@ const std::vector<EventSpec>& event_table() {
         {"network_latency_max_ms", T::Int}}},
       {"fault_skipped",
        EventKind::Runtime,
-       {{"action", T::String, {"crash", "restart"}},
+       {{"action", T::String, {"crash", "restart", "transfer_leader"}},
         {"target", T::String, {"leader", "follower"}}}},
       {"end", EventKind::Runtime, {{"nodes", T::EndNodes}}},
   };
@@ -114,7 +118,13 @@ const std::vector<EventSpec>& event_table() {
 
 const std::vector<MessageSpec>& message_table() {
   static const std::vector<MessageSpec> table = {
-      {"RequestVote", {{"term", T::Int}, {"last_log_index", T::Int}, {"last_log_term", T::Int}}},
+      // `transfer` is written only when true (a leadership transfer's election,
+      // thesis §3.10), so traces without one keep their bytes.
+      {"RequestVote",
+       {{"term", T::Int},
+        {"last_log_index", T::Int},
+        {"last_log_term", T::Int},
+        {"transfer", T::Bool, {}, {}, /*required=*/false}}},
       {"RequestVoteResponse",
        {{"term", T::Int},
         {"granted", T::Bool},
@@ -146,6 +156,7 @@ const std::vector<MessageSpec>& message_table() {
        {{"term", T::Int},
         {"granted", T::Bool},
         {"reason", T::String, {"", "stale_term", "leader_live", "log_not_up_to_date"}}}},
+      {"TimeoutNow", {{"term", T::Int}}},
   };
   return table;
 }
@@ -162,7 +173,8 @@ const std::vector<std::string>& planted_bug_vocabulary() {
                                                  "dedup_last_seq_only",
                                                  "prevote_raises_term",
                                                  "leader_ignores_quorum",
-                                                 "read_index_without_confirm"};
+                                                 "read_index_without_confirm",
+                                                 "transfer_before_caught_up"};
   return names;
 }
 

@@ -100,6 +100,7 @@ std::string_view type_name(MsgType t) {
     case MsgType::PreVoteResponse: return "PreVoteResponse";
     case MsgType::ReadConfirm: return "ReadConfirm";
     case MsgType::ReadConfirmResponse: return "ReadConfirmResponse";
+    case MsgType::TimeoutNow: return "TimeoutNow";
   }
   return to_string(t);
 }
@@ -330,6 +331,11 @@ void write_message(Out& out, const Message& m) {
       o.num("leader_commit", m.leader_commit);
       o.num("term", m.term);
       break;
+    case MsgType::TimeoutNow:
+      o.num("from", m.from);
+      o.num("id", m.id);
+      o.num("term", m.term);
+      break;
     case MsgType::ClientRequest:
       o.num("client", m.client);
       append_command(o.key("cmd"), m.cmd);
@@ -352,8 +358,10 @@ void write_message(Out& out, const Message& m) {
       o.num("term", m.term);
       break;
   }
-  // "to" and "type" sort after every other key of every message type.
+  // "to" and "type" sort after every other key of every message type, and a
+  // RequestVote's "transfer" (written only when true) between them.
   o.num("to", m.to);
+  if (m.transfer && m.type == MsgType::RequestVote) o.boolean("transfer", true);
   o.name("type", type_name(m.type));
 }
 
@@ -386,7 +394,7 @@ namespace {
 std::string_view input_name(const char* e) {
   switch (e[0]) {
     case 'd': return "deliver";
-    case 't': return "timeout";
+    case 't': return e[1] == 'r' ? std::string_view("transfer") : std::string_view("timeout");
     case 'c': return "crash";
     case 'r': return "restart";
     case 's': return e[1] == 'e' ? std::string_view("send") : std::string_view("start");
@@ -399,6 +407,7 @@ std::string_view timer_name(const char* timer) {
     case 'h': return "heartbeat";
     case 's': return "start_election";
     case 'c': return "check_quorum";
+    case 't': return "transfer";
   }
   return timer;
 }
@@ -407,7 +416,7 @@ std::string_view timer_name(const char* timer) {
 
 void append_node_input(std::string& line, StateCache& states, const char* event, int node,
                        const NodeState& state, bool up, const Message* msg, const char* timer,
-                       int64_t seq, int64_t t) {
+                       int64_t seq, int64_t t, int to) {
   Out out(line);
   Obj o(out);
   std::string_view name = input_name(event);
@@ -426,6 +435,7 @@ void append_node_input(std::string& line, StateCache& states, const char* event,
   if (const std::string* text = states.changed(node, state, up)) o.key("state").put(*text);
   o.num("t", t);
   if (timer != nullptr) o.name("timer", timer_name(timer));
+  if (to != 0) o.num("to", to);  // transfer only
 }
 
 namespace {
@@ -480,6 +490,13 @@ struct EventWriter {
     append_ids(o.key("heard_from"), e.heard_from);
     node_field(o);
     seq_state_t(o);
+  }
+  void operator()(const ev::TransferAbort& e) const {
+    Obj o(out);
+    o.name("event", "transfer_abort");
+    node_field(o);
+    seq_state_t(o);
+    o.num("to", e.to);
   }
   void operator()(const ev::BecomeFollower& e) const {
     Obj o(out);

@@ -255,10 +255,34 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
       // Thesis §6.2: a step_down follows in this step if fewer than a
       // majority answered since the last check.
       text = "Quorum check (check_quorum): have I heard from a majority since the last check?";
+    } else if (timer == "transfer") {
+      // Thesis §3.10: a transfer_abort follows in this step.
+      t.level = 1;
+      text =
+          "Leadership transfer timer: the transfer did not complete within an election "
+          "timeout";
     } else {
       t.level = 1;
       text = "Election timeout in term " + n(term) + ": no leader heard from";
     }
+  } else if (event == "transfer") {
+    t.level = 1;
+    t.peer = static_cast<int>(num(ev, "to"));
+    // Thesis §3.10: the core starts a transfer only as leader, to another node.
+    if (str(st, "role") != "leader") {
+      text = "Asked to transfer leadership to node " + n(num(ev, "to")) +
+             ", but I am not leader: nothing to do";
+    } else if (num(ev, "to") == node) {
+      text = "Asked to transfer leadership to myself: nothing to do";
+    } else {
+      text = "Transferring leadership to node " + n(num(ev, "to")) +
+             " (thesis §3.10): no new client commands until it is caught up and told to time out";
+    }
+  } else if (event == "transfer_abort") {
+    t.level = 1;
+    t.peer = static_cast<int>(num(ev, "to"));
+    text = "Giving up the leadership transfer to node " + n(num(ev, "to")) +
+           " after an election timeout; taking client commands again (thesis §3.10)";
   } else if (event == "become_candidate") {
     t.level = 1;
     text = "Starting election for term " + n(term) + " (voted for self)";
@@ -399,14 +423,22 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
            n(num(ev, "read_index")) + " -> " + describe_result(ev["result"]);
   } else if (event == "reject_client") {
     t.level = 1;
-    text = "Not leader: rejecting client " + n(num(ev, "client")) + " #" +
-           n(num(ev, "client_seq")) + " (hint: node " + n(num(ev, "leader_hint")) + ")";
+    // A leader refuses commands only while it transfers leadership (thesis §3.10).
+    text = (str(st, "role") == "leader" ? std::string("Transferring leadership: rejecting client ")
+                                        : std::string("Not leader: rejecting client ")) +
+           n(num(ev, "client")) + " #" + n(num(ev, "client_seq")) + " (hint: node " +
+           n(num(ev, "leader_hint")) + ")";
   } else if (event == "send") {
     std::string type = str(msg, "type");
     std::string to = n(num(msg, "to"));
     if (type == "RequestVote" || type == "PreVote") {
       text = type + " " + msg_id(msg) + " -> node " + to + " (term " + n(num(msg, "term")) +
-             ", last log " + pos(num(msg, "last_log_index"), num(msg, "last_log_term")) + ")";
+             ", last log " + pos(num(msg, "last_log_index"), num(msg, "last_log_term")) +
+             (msg.value("transfer", false) ? ", leadership transfer" : "") + ")";
+    } else if (type == "TimeoutNow") {
+      t.level = 1;
+      text = "TimeoutNow " + msg_id(msg) + " -> node " + to + ": its log matches mine through " +
+             n(num(st, "last_index")) + "; start an election now (thesis §3.10)";
     } else if (type == "AppendEntries") {
       size_t count = msg.contains("entries") ? msg["entries"].size() : 0;
       if (count == 0) t.level = 3;
@@ -499,6 +531,11 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
       t.level = 3;
       text = "Read round " + n(num(msg, "round")) + " confirmed by node " + from + " (" +
              msg_id(msg) + ", term " + n(num(msg, "term")) + ")";
+    } else if (type == "TimeoutNow") {
+      t.level = 1;
+      text = "TimeoutNow " + msg_id(msg) + " from node " + from + " (term " + n(num(msg, "term")) +
+             "): leader hands leadership to me" +
+             (num(msg, "term") < term ? ", but from an older term: ignored" : "");
     } else if (type == "ClientRequest") {
       text = "Client " + n(num(msg, "client")) + " request #" + n(num(msg["cmd"], "seq")) + " (" +
              msg_id(msg) + "): " + describe_command(msg["cmd"]);
