@@ -465,6 +465,10 @@ std::vector<ErrorCase> error_cases() {
       {"[timing]\nclient_deadline_ms = 100\n",
        "cfg.toml:2:22: timing.client_timeout_ms (500) must be <= timing.client_deadline_ms (100)",
        Prefix},
+      {"leader_noop = false\n[raft]\nread_mode = \"read_index\"\n",
+       "cfg.toml:3:13: [raft] read_mode = \"read_index\" needs leader_noop = true", Prefix},
+      {"[raft]\nread_mode = \"lease\"\n",
+       "cfg.toml:2:13: key 'raft.read_mode': unknown read mode 'lease'", Prefix},
 
       // Bad faults name the entry's line and the field.
       {faults(fault("at_ms = 1\naction = \"crash\"\nnode = 1") +

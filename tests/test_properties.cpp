@@ -288,6 +288,8 @@ Config gen_config(Profile profile) {
   // [raft] read_mode = "read_index" on one run in three: gets answered outside the log must
   // keep the history linearizable.
   cfg.raft.read_mode = *rc::gen::element(ReadMode::Log, ReadMode::Log, ReadMode::ReadIndex);
+  // A read index needs the no-op (thesis §6.4; validate_config refuses the pair).
+  if (cfg.raft.read_mode == ReadMode::ReadIndex) cfg.leader_noop = true;
   gen_nemesis(cfg);
   // Long enough after the workload and the faults for the checker's liveness bounds (10 x the
   // longest election timeout) to apply: a leader and converged replicas are then required.
@@ -618,7 +620,10 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
           Config cfg = gen_config(bug.profile);
           if (bug.pre_vote) cfg.raft.pre_vote = true;
           if (bug.check_quorum) cfg.raft.check_quorum = true;
-          if (bug.read_index) cfg.raft.read_mode = ReadMode::ReadIndex;
+          if (bug.read_index) {
+            cfg.raft.read_mode = ReadMode::ReadIndex;
+            cfg.leader_noop = true;
+          }
           if (bug.transfer) add_transfer(cfg);
           ++runs;
           RunOutcome o = run_and_check(cfg, bug.bugs);

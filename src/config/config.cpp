@@ -970,6 +970,16 @@ class Checker {
                          (i + 1 == fields.size() || fields[i + 1].section() != "timing");
       if (last_timing) check_timing_pairs(cfg.timing);
     }
+    // Thesis §6.4: a read index is the commit index once the leader has
+    // committed an entry of its own term, which the no-op guarantees; without
+    // it a leader that gets only reads never answers them.
+    if (cfg.raft.read_mode == ReadMode::ReadIndex && !cfg.leader_noop) {
+      fail_keys(
+          {"raft.read_mode", "leader_noop"},
+          "[raft] read_mode = \"read_index\" needs leader_noop = true: a leader answers a read "
+          "only once an entry of its own term is committed (Raft thesis §6.4), and with only "
+          "reads arriving nothing else would commit one");
+    }
   }
 
  private:

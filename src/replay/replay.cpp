@@ -125,6 +125,11 @@ NodeOptions options_from_header(const LineReader& r, const json& header, int* nu
     switch_from((*cfg)["raft"], "check_quorum", &options.check_quorum);
     mode_from((*cfg)["raft"], &options.read_index);
   }
+  if (options.read_index && !options.leader_noop) {
+    r.fail(
+        "read_mode \"read_index\" needs leader_noop: a leader answers a read only once an "
+        "entry of its own term is committed (Raft thesis §6.4)");
+  }
   if (header.contains("planted_bugs")) {
     const json& bugs = header["planted_bugs"];
     if (!bugs.is_array()) r.fail("'planted_bugs' must be an array of names");
