@@ -480,6 +480,8 @@ TraceInit ==
     /\ msgs = {}
     /\ committed = {}
     /\ elected = {}
+    /\ answered = [i \in Server |-> {}]
+    /\ lapsed = {}
     /\ l = 1 /\ applyRes = EmptyFn /\ lastReply = EmptyFn
 
 
