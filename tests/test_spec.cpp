@@ -114,6 +114,7 @@ TEST_CASE("Every exported step maps to an action of spec/RaftKV.tla", "[spec][tl
     }
   }
   CHECK(actions.count("Receive") == 1);
+  CHECK(actions.count("CheckQuorumTick") == 1);  // traces/check-quorum*.jsonl
   for (const std::string& action : actions) {
     if (action == "Start") continue;  // a node's boot is the spec's Init
     INFO("step action '" << action << "' is not defined in spec/RaftKV.tla");

@@ -74,7 +74,12 @@ class Exporter {
     if (name == "crash") action = "Crash";
     if (name == "restart") action = "Restart";
     if (name == "timeout") {
-      action = get_str(r_, ev, "timer") == "heartbeat" ? "Heartbeat" : "Timeout";
+      // RaftKV.tla: the leader's quorum check ([raft] check_quorum) is its
+      // own action; election and start_election timeouts are Timeout.
+      std::string timer = get_str(r_, ev, "timer");
+      action = timer == "heartbeat"      ? "Heartbeat"
+               : timer == "check_quorum" ? "CheckQuorumTick"
+                                         : "Timeout";
     }
     if (name == "deliver") {
       msg = delivered_message(ev);
