@@ -67,6 +67,21 @@ LiveNeverLapses ==
                         /\ m.from = j /\ m.term = node[j].term
 NoSecondLeader == Cardinality(elected) <= 1
 
+\* Witnesses for MCRaftKVCheckQuorum.cfg's bounds (not invariants of the
+\* protocol): tools/tla-check model requires TLC to report each violated,
+\* which shows that those bounds reach a leader stepping down at a failed
+\* quorum check (NoStepDown: a node elected in its current term is a
+\* follower again; without a crash, MaxCrashes = 0, only a step-down does
+\* that), a node refusing a RequestVote of a higher term because it has a
+\* live leader (NoLeaderLiveRefusal). (That checks which a majority
+\* answered are reached too is shown by a broken variant that steps down at
+\* every check: QuorumCheckSound fails, spec/README.md.)
+NoStepDown ==
+    ~\E i \in Server : /\ node[i].role = "follower"
+                      /\ [term |-> node[i].term, leader |-> i] \in elected
+NoLeaderLiveRefusal ==
+    ~\E m \in msgs : m.type = "RequestVoteResponse" /\ m.reason = "leader_live"
+
 MCInit == Init /\ crashes = 0
 
 MCNext ==

@@ -8,7 +8,11 @@
 (* AppendEntries in flight per follower) and the conflict hint of section *)
 (* 5.3. With the constant PreVote, the pre-vote phase of the Raft thesis   *)
 (* (section 9.6, [raft] pre_vote): an election timeout first asks for     *)
-(* pre-votes, and only a majority of them starts the real election.       *)
+(* pre-votes, and only a majority of them starts the real election. With  *)
+(* the constant CheckQuorum ([raft] check_quorum, thesis sections 6.2 and *)
+(* 4.2.3): a leader that has not heard from a majority since its previous *)
+(* check steps down, and a node with a live leader disregards a           *)
+(* RequestVote of a higher term.                                          *)
 (*                                                                         *)
 (* One action is one step of the emulator: an input (a delivered message,  *)
 (* a fired timer, a client request, a crash or a restart) together with    *)
@@ -41,12 +45,16 @@ CONSTANTS
     LeaderNoop,  \* a new leader appends a no-op of its term (config leader_noop)
     DedupLastSeqOnly, \* the planted bug dedup_last_seq_only (FALSE: the correct code)
     PreVote,     \* [raft] pre_vote: thesis section 9.6 (FALSE: Figure 2 as before)
-    PlantedPreVoteRaisesTerm \* the planted bug prevote_raises_term (FALSE: the correct code)
+    PlantedPreVoteRaisesTerm, \* the planted bug prevote_raises_term (FALSE: the correct code)
+    CheckQuorum, \* [raft] check_quorum: thesis sections 6.2, 4.2.3 (FALSE: as before)
+    PlantedLeaderIgnoresQuorum \* the planted bug leader_ignores_quorum (FALSE: the correct code)
 
 ASSUME LeaderNoop \in BOOLEAN
 ASSUME DedupLastSeqOnly \in BOOLEAN
 ASSUME PreVote \in BOOLEAN
 ASSUME PlantedPreVoteRaisesTerm \in BOOLEAN
+ASSUME CheckQuorum \in BOOLEAN
+ASSUME PlantedLeaderIgnoresQuorum \in BOOLEAN
 ASSUME Nil \notin Server
 
 \* Entries per AppendEntries (kMaxBatch in src/raft/node.h).
@@ -57,9 +65,14 @@ VARIABLES
     msgs,       \* every message ever sent
     \* History variables, only read by the invariants.
     committed,  \* [index, entry, term]: entry was committed at index by a node in term
-    elected     \* [term, leader]: leader won an election in term
+    elected,    \* [term, leader]: leader won an election in term
+    answered,   \* answered[i]: CheckQuorum: the servers whose AppendEntriesResponse of
+                \* i's term leader i received since it became leader or last checked
+                \* its quorum ({} without CheckQuorum)
+    lapsed      \* [term, leader]: CheckQuorum: a quorum check of leader in term found
+                \* that fewer than a majority had answered it (by answered)
 
-historyVars == <<committed, elected>>
+historyVars == <<committed, elected, answered, lapsed>>
 vars == <<node, msgs, historyVars>>
 
 (***************************************************************************)
@@ -84,9 +97,13 @@ vars == <<node, msgs, historyVars>>
 (*   live      PreVote: heard from a live leader since its own election     *)
 (*             timer last fired (the code's leader_live_): set by a valid   *)
 (*             AppendEntries of its term, cleared by its election timeout,  *)
-(*             a granted vote and a change of term; always FALSE without    *)
-(*             PreVote, as                                                  *)
-(*             nothing else reads it                                        *)
+(*             a granted vote, a change of term and a step-down; always     *)
+(*             FALSE without PreVote and CheckQuorum, as nothing else reads *)
+(*             it                                                           *)
+(*   heard     CheckQuorum, leader: the followers that answered it (an      *)
+(*             AppendEntriesResponse of its term) since it became leader or *)
+(*             last checked its quorum (the code's recent_active_); {}      *)
+(*             otherwise                                                    *)
 (* Everything but term, vote and log is lost in a crash.                    *)
 (***************************************************************************)
 
@@ -226,7 +243,7 @@ Same(s) == [s |-> s, out |-> {}]
 AdoptTerm(s, t) ==
     [s EXCEPT !.term = t, !.vote = Nil, !.role = "follower", !.verified = 0,
               !.votes = {}, !.next = InitNext, !.match = InitMatch, !.probe = InitProbe,
-              !.csent = InitCSent, !.pvotes = {}, !.live = FALSE]
+              !.csent = InitCSent, !.pvotes = {}, !.live = FALSE, !.heard = {}]
 
 \* send_append to the followers in P. A probe leaves nextIndex where it is;
 \* to a replicated follower, nextIndex moves past the entries sent
@@ -285,7 +302,7 @@ BecomeLeader(s, i) ==
     LET s1 == [s EXCEPT !.role = "leader",
                         !.next = [j \in Server |-> Len(s.log) + 1],
                         !.match = InitMatch, !.probe = InitProbe, !.csent = InitCSent,
-                        !.pvotes = {}]
+                        !.pvotes = {}, !.heard = {}]
         s2 == IF LeaderNoop
               THEN [s1 EXCEPT !.log = Append(s1.log, [term |-> s1.term, cmd |-> NoopCmd])]
               ELSE s1
@@ -317,10 +334,19 @@ UpToDate(s, m) ==
     \/ /\ m.last_log_term = LastTerm(s.log)
        /\ m.last_log_index >= Len(s.log)
 
-\* RequestVote (sections 5.2, 5.4.1). s is the state after any term adoption.
+\* Thesis section 4.2.3 (with CheckQuorum): a node that has a live leader
+\* (it leads, or heard from its leader since its own election timer last
+\* fired) lets no RequestVote of a higher term disrupt it (the code's
+\* leader_sticky()).
+Sticky(s) == CheckQuorum /\ (s.role = "leader" \/ s.live)
+
+\* RequestVote (sections 5.2, 5.4.1). s is the state after any term adoption;
+\* a sticky node did not adopt the higher term and refuses, answering with
+\* its own lower term (thesis section 4.2.3).
 HandleRequestVote(s, i, m) ==
     LET upToDate == UpToDate(s, m)
-        reason == IF m.term # s.term THEN "stale_term"
+        reason == IF m.term > s.term /\ Sticky(s) THEN "leader_live"
+                  ELSE IF m.term # s.term THEN "stale_term"
                   ELSE IF s.vote # Nil /\ s.vote # m.from THEN "already_voted"
                   ELSE IF ~upToDate THEN "log_not_up_to_date"
                   ELSE ""
@@ -380,7 +406,9 @@ HandleAppendEntries(s, i, m) ==
     ELSE LET \* Section 5.2: a candidate that hears from a current-term leader
              \* steps down. Thesis section 9.6: the leader is live (a pre-vote
              \* round of this node ends unanswered).
-             s0 == [s EXCEPT !.live = PreVote, !.pvotes = {}]
+             \* Thesis section 4.2.3: likewise with CheckQuorum (the node is
+             \* sticky while live).
+             s0 == [s EXCEPT !.live = PreVote \/ CheckQuorum, !.pvotes = {}]
              s1 == IF s0.role = "candidate" THEN [s0 EXCEPT !.role = "follower", !.votes = {}]
                    ELSE s0
              prev == m.prev_log_index
@@ -415,7 +443,11 @@ BackUp(lg, m) ==
 \* while probing, any but the current probe; otherwise nextIndex backs up
 \* (never below matchIndex + 1 nor above the rejected index) and a new probe
 \* goes out.
-HandleAppendResponse(s, i, m) ==
+\* With CheckQuorum, any answer of the leader's term, success or not, shows
+\* its sender reachable (thesis section 6.2).
+HandleAppendResponse(sIn, i, m) ==
+    LET s == IF CheckQuorum /\ sIn.role = "leader" /\ m.term = sIn.term
+             THEN [sIn EXCEPT !.heard = @ \cup {m.from}] ELSE sIn IN
     IF s.role # "leader" \/ m.term # s.term THEN Same(s)
     ELSE LET j == m.from IN
          IF m.success
@@ -468,6 +500,21 @@ TimeoutStep(i) ==
 
 HeartbeatStep(i) == Finish(BroadcastAppend(LS(i), i), i)
 
+\* Thesis section 6.2: the leader's check_quorum timer (every election
+\* timeout). If a majority, itself included, answered it since its previous
+\* check (or its election) it counts again from none; otherwise it steps down
+\* to follower in the same term, knowing no leader, so that its clients look
+\* for one that can commit. The planted bug leader_ignores_quorum never steps
+\* down. (The code keeps its progress and votes there, unread until its next
+\* election, which resets them: cleared here, as AdoptTerm does.)
+CheckQuorumStep(i) ==
+    LET s == LS(i) IN
+    Finish(Same(IF Cardinality(s.heard \cup {i}) >= Majority \/ PlantedLeaderIgnoresQuorum
+                THEN [s EXCEPT !.heard = {}]
+                ELSE [s EXCEPT !.role = "follower", !.live = FALSE, !.heard = {},
+                               !.votes = {}, !.next = InitNext, !.match = InitMatch,
+                               !.probe = InitProbe, !.csent = InitCSent]), i)
+
 ClientStep(i, c) ==
     LET s0 == LS(i)
         s1 == [s0 EXCEPT !.log = Append(s0.log, [term |-> s0.term, cmd |-> c])]
@@ -479,13 +526,16 @@ ClientStep(i, c) ==
 \* except in PreVote and PreVoteResponse, whose term is one nobody holds yet
 \* (thesis section 9.6); the planted bug prevote_raises_term adopts a
 \* PreVote's.
-AdoptsTerm(m) ==
-    \/ m.type \notin {"PreVote", "PreVoteResponse"}
+\* With CheckQuorum, a sticky node does not adopt a RequestVote's term
+\* (thesis section 4.2.3).
+AdoptsTerm(s, m) ==
+    \/ m.type \notin {"PreVote", "PreVoteResponse", "RequestVote"}
+    \/ m.type = "RequestVote" /\ ~Sticky(s)
     \/ m.type = "PreVote" /\ PlantedPreVoteRaisesTerm
 
 ReceiveStep(i, m) ==
     LET s0 == LS(i)
-        s1 == IF m.term > s0.term /\ AdoptsTerm(m) THEN AdoptTerm(s0, m.term) ELSE s0
+        s1 == IF m.term > s0.term /\ AdoptsTerm(s0, m) THEN AdoptTerm(s0, m.term) ELSE s0
         r == CASE m.type = "RequestVote"           -> HandleRequestVote(s1, i, m)
                [] m.type = "PreVote"               -> HandlePreVote(s1, i, m)
                [] m.type = "PreVoteResponse"       -> HandlePreVoteResponse(s1, i, m)
@@ -505,13 +555,21 @@ AddCommits(i, s2) ==
         all == committed \cup new
     IN {c \in all : ~\E d \in all : d.index = c.index /\ d.entry = c.entry /\ d.term < c.term}
 
-UpdateNode(i, s2, out) ==
+\* ans: answered[i] after the step.
+UpdateNodeA(i, s2, out, ans) ==
     /\ node' = [node EXCEPT ![i] = s2]
     /\ msgs' = msgs \cup out
     /\ committed' = IF s2.commit > node[i].commit THEN AddCommits(i, s2) ELSE committed
     /\ elected' = IF s2.role = "leader" /\ node[i].role # "leader"
                   THEN elected \cup {[term |-> s2.term, leader |-> i]}
                   ELSE elected
+    /\ answered' = [answered EXCEPT ![i] = ans]
+
+\* answered[i] starts from none when i becomes leader.
+UpdateNode(i, s2, out) ==
+    /\ UpdateNodeA(i, s2, out, IF s2.role = "leader" /\ node[i].role # "leader" THEN {}
+                               ELSE answered[i])
+    /\ UNCHANGED lapsed
 
 DoStep(i, r) == LET rr == r IN UpdateNode(i, rr.s, rr.out)
 
@@ -521,13 +579,15 @@ DoStep(i, r) == LET rr == r IN UpdateNode(i, rr.s, rr.out)
 InitNode == [term |-> 0, vote |-> Nil, log |-> <<>>, role |-> "follower", commit |-> 0,
              applied |-> 0, store |-> EmptyFn, sessions |-> EmptyFn, votes |-> {},
              next |-> InitNext, match |-> InitMatch, probe |-> InitProbe, csent |-> InitCSent,
-             verified |-> 0, pvotes |-> {}, live |-> FALSE]
+             verified |-> 0, pvotes |-> {}, live |-> FALSE, heard |-> {}]
 
 Init ==
     /\ node = [i \in Server |-> InitNode]
     /\ msgs = {}
     /\ committed = {}
     /\ elected = {}
+    /\ answered = [i \in Server |-> {}]
+    /\ lapsed = {}
 
 \* Election timeout (or the runtime's StartElection poke) at a follower or candidate.
 Timeout(i) ==
@@ -538,6 +598,17 @@ Timeout(i) ==
 Heartbeat(i) ==
     /\ node[i].role = "leader"
     /\ DoStep(i, HeartbeatStep(i))
+
+\* CheckQuorum (thesis section 6.2): the leader's check_quorum timer fires;
+\* the timer is abstracted to "at any time while leading". The history
+\* records, from answered, a check that found fewer than a majority.
+CheckQuorumTick(i) ==
+    /\ CheckQuorum
+    /\ node[i].role = "leader"
+    /\ UpdateNodeA(i, CheckQuorumStep(i).s, CheckQuorumStep(i).out, {})
+    /\ lapsed' = IF Cardinality(answered[i] \cup {i}) < Majority
+                 THEN lapsed \cup {[term |-> node[i].term, leader |-> i]}
+                 ELSE lapsed
 
 \* A client request reaches the leader (a non-leader only answers not_leader,
 \* which changes nothing and is not modelled).
@@ -563,11 +634,18 @@ NoOp(m) ==
           m.from \notin s.pvotes)
 
 \* The network delivers a message (any message ever sent, to a running node).
+\* The history answered: an AppendEntriesResponse of a leader's term, delivered
+\* to it, is recorded whatever the handler makes of it.
 Receive(m) ==
     /\ m \in msgs
     /\ node[m.to].role # "down"
     /\ ~NoOp(m)
-    /\ DoStep(m.to, ReceiveStep(m.to, m))
+    /\ LET r == ReceiveStep(m.to, m)
+           i == m.to
+       IN IF CheckQuorum /\ node[i].role = "leader" /\ m.type = "AppendEntriesResponse"
+             /\ m.term = node[i].term
+          THEN UpdateNodeA(i, r.s, r.out, answered[i] \cup {m.from}) /\ UNCHANGED lapsed
+          ELSE UpdateNode(i, r.s, r.out)
 
 \* A crash loses everything volatile; term, vote and log were persisted at the
 \* end of the node's last step.
@@ -586,7 +664,7 @@ Restart(i) ==
     /\ UNCHANGED <<msgs, historyVars>>
 
 ProtocolNext ==
-    \/ \E i \in Server : Timeout(i) \/ Heartbeat(i)
+    \/ \E i \in Server : Timeout(i) \/ Heartbeat(i) \/ CheckQuorumTick(i)
     \/ \E i \in Server, c \in Commands : ClientRequest(i, c)
     \/ \E m \in msgs : Receive(m)
 
@@ -605,7 +683,8 @@ Entries == [term : Nat, cmd : Commands \cup {NoopCmd}]
 
 NodeTypeOK(s) ==
     /\ DOMAIN s = {"term", "vote", "log", "role", "commit", "applied", "store", "sessions",
-                   "votes", "next", "match", "probe", "csent", "verified", "pvotes", "live"}
+                   "votes", "next", "match", "probe", "csent", "verified", "pvotes", "live",
+                   "heard"}
     /\ s.term \in Nat /\ s.vote \in Server \cup {Nil} /\ s.log \in Seq(Entries)
     /\ s.role \in Roles /\ s.commit \in Nat /\ s.applied \in Nat
     /\ \A k \in DOMAIN s.store : s.store[k] \in STRING
@@ -614,13 +693,18 @@ NodeTypeOK(s) ==
     /\ s.match \in [Server -> Nat] /\ s.verified \in Nat
     /\ s.probe \in [Server -> BOOLEAN] /\ s.csent \in [Server -> Nat]
     /\ s.pvotes \subseteq Server /\ s.live \in BOOLEAN
-    /\ PreVote \/ (s.pvotes = {} /\ ~s.live)
+    /\ s.heard \subseteq Server
+    /\ PreVote \/ s.pvotes = {}
+    /\ PreVote \/ CheckQuorum \/ ~s.live
+    /\ CheckQuorum \/ s.heard = {}
 
 TypeOK ==
     /\ \A i \in Server : NodeTypeOK(node[i])
     /\ \A m \in msgs : m.from \in Server /\ m.to \in Server /\ m.term \in Nat
     /\ \A c \in committed : c.index \in Nat \ {0} /\ c.entry \in Entries /\ c.term \in Nat
     /\ \A e \in elected : e.term \in Nat /\ e.leader \in Server
+    /\ answered \in [Server -> SUBSET Server]
+    /\ \A e \in lapsed : e.term \in Nat /\ e.leader \in Server
 
 \* At most one leader is elected in a term (Figure 3, section 5.2).
 ElectionSafety ==
@@ -762,5 +846,43 @@ PreVoteKeepsTermsAndVotes ==
           /\ ~\E m \in msgs : m.type = "PreVote" /\ Receive(m)
           /\ ~\E m \in msgs : m.type = "PreVoteResponse" /\ Receive(m) /\ ~ElectionFor(m.to, m.term)
       ]_vars
+
+(***************************************************************************)
+(* The guarantees of CheckQuorum (thesis sections 6.2 and 4.2.3), stated   *)
+(* from the histories answered and lapsed and the node's liveness, not    *)
+(* from heard or the handlers:                                             *)
+(* - LapsedLeaderStepsDown (an invariant): no server leads in a term in    *)
+(*   which one of its quorum checks found that fewer than a majority,      *)
+(*   itself included, had answered it since its election or previous       *)
+(*   check. A client of a leader cut off from a majority learns within one *)
+(*   check period that it must look elsewhere. (An action property cannot  *)
+(*   say it: in a 3-node cluster, a check that keeps such a leader leading *)
+(*   changes nothing in node, a stuttering step.)                          *)
+(* - QuorumCheckSound: a leader's quorum check leaves it leading iff a     *)
+(*   majority, itself included, answered it (an AppendEntriesResponse of   *)
+(*   its term delivered to it) since it became leader or last checked: a   *)
+(*   leader that a majority can reach is not deposed by the check (the     *)
+(*   cluster does not lose a working leader), and one that cannot steps    *)
+(*   down at that check, not later.                                        *)
+(* - StickyKeepsTermsAndVotes: a RequestVote of a higher term delivered to *)
+(*   a node with a live leader (it leads, or it heard from its leader      *)
+(*   since its own election timer last fired: live) changes no server's    *)
+(*   term or vote: a node that merely cannot hear the leader cannot depose *)
+(*   it. (A RequestVote of the node's own term may still get its vote, as  *)
+(*   in Figure 2: the thesis only disregards higher terms.)                *)
+(***************************************************************************)
+LapsedLeaderStepsDown ==
+    \A i \in Server : node[i].role = "leader" => [term |-> node[i].term, leader |-> i] \notin lapsed
+
+QuorumCheckSound ==
+    [][\A i \in Server :
+         CheckQuorumTick(i) =>
+             (node'[i].role = "leader" <=> Cardinality(answered[i] \cup {i}) >= Majority)]_vars
+
+StickyKeepsTermsAndVotes ==
+    [][\A m \in msgs :
+         (/\ CheckQuorum /\ m.type = "RequestVote" /\ m.term > node[m.to].term
+          /\ (node[m.to].role = "leader" \/ node[m.to].live)
+          /\ Receive(m)) => TermsAndVotesKept(Server)]_vars
 
 =============================================================================

@@ -124,12 +124,14 @@ TraceNil == 0
 TraceLeaderNoop == TraceHeader.config.leader_noop
 \* The header's [raft] switches (spec/trace-schema.md: `raft` is present only
 \* when a switch is on, and each switch only when true). RaftKV models
-\* pre_vote; a trace made with any other switch is not a behaviour it can
-\* describe, so the ASSUME below rejects it (exit 10).
+\* pre_vote and check_quorum; a trace made with any other switch is not a
+\* behaviour it can describe, so the ASSUME below rejects it (exit 10).
 TraceRaftSwitches == IF "raft" \in DOMAIN TraceHeader.config THEN TraceHeader.config.raft
                      ELSE EmptyFn
-ASSUME DOMAIN TraceRaftSwitches \subseteq {"pre_vote"}
+ASSUME DOMAIN TraceRaftSwitches \subseteq {"pre_vote", "check_quorum"}
 TracePreVote == "pre_vote" \in DOMAIN TraceRaftSwitches /\ TraceRaftSwitches.pre_vote = TRUE
+TraceCheckQuorum == "check_quorum" \in DOMAIN TraceRaftSwitches /\
+                    TraceRaftSwitches.check_quorum = TRUE
 TraceCommands == {}   \* client commands come from the trace's ClientRequest messages
 
 (* Event names, as in spec/trace-schema.md. Every event of the trace must  *)
@@ -137,7 +139,7 @@ TraceCommands == {}   \* client commands come from the trace's ClientRequest mes
 InputEvents == {"start", "deliver", "timeout", "crash", "restart"}
 EffectEvents == {"term_update", "become_candidate", "become_leader", "become_follower",
                  "vote", "truncate", "append", "progress", "commit", "apply", "persist",
-                 "send", "reject_client", "become_precandidate", "prevote"}
+                 "send", "reject_client", "become_precandidate", "prevote", "step_down"}
 NetEvents == {"drop", "duplicate"}
 RuntimeEvents == NetEvents \cup
                  {"inject", "client_invoke", "client_send", "client_complete", "client_receive",
@@ -268,6 +270,17 @@ StepMatches(i, r, E, post) ==
                             reason |-> prevotes[k].reason] : k \in DOMAIN prevotes}
         preResponses == {[to |-> m.to, granted |-> m.granted, reason |-> m.reason] :
                             m \in {m \in r.out : m.type = "PreVoteResponse"}}
+        \* Each vote decision as the RequestVoteResponse it sends (with
+        \* CheckQuorum, "leader_live": thesis section 4.2.3).
+        votes == Only(E, "vote")
+        voteAnswers == {[to |-> votes[k].candidate, granted |-> votes[k].granted,
+                         reason |-> votes[k].reason] : k \in DOMAIN votes}
+        voteResponses == {[to |-> m.to, granted |-> m.granted, reason |-> m.reason] :
+                            m \in {m \in r.out : m.type = "RequestVoteResponse"}}
+        \* A step-down (thesis section 6.2) is a leader becoming a follower in
+        \* its term; it names the nodes it had heard from, itself included.
+        stepDowns == Only(E, "step_down")
+        steppedDown == s0.role = "leader" /\ s2.role = "follower" /\ s2.term = s0.term
         appliedCmds == [k \in 1..(s2.applied - s0.applied) |-> s2.log[s0.applied + k].cmd]
         newRes == RecordApplies(applyRes, appliedCmds, results)
         \* ClientReplies with a definite result whose (client, seq) was applied
@@ -315,6 +328,15 @@ StepMatches(i, r, E, post) ==
              "become_precandidate (a pre-vote round started)", preRounds, preRoundStarted)
     /\ Check(Len(prevotes) = Cardinality(preResponses) /\ prevoteAnswers = preResponses,
              "prevote (the PreVoteResponse sent)", prevotes, preResponses)
+    /\ Check(Len(votes) = Cardinality(voteResponses) /\ voteAnswers = voteResponses,
+             "vote (the RequestVoteResponse sent)", votes, voteResponses)
+    /\ Check(IF steppedDown
+             THEN /\ Len(stepDowns) = 1
+                  /\ {stepDowns[1].heard_from[k] : k \in DOMAIN stepDowns[1].heard_from}
+                        = s0.heard \cup {i}
+             ELSE stepDowns = <<>>,
+             "step_down (heard_from)", stepDowns,
+             IF steppedDown THEN s0.heard \cup {i} ELSE "no step-down")
     /\ Check(badReplies = {}, "ClientReply result (first apply of its client and seq)",
              badReplies,
              {[client |-> m.client, seq |-> m.seq, result |-> ResultOf(newRes, <<m.client, m.seq>>)] :
@@ -369,7 +391,8 @@ DeliverEvent ==
              ELSE /\ Check(MsgOf(m) \in msgs, "delivered message was never sent", m, "")
                   /\ NodeStep(i, ReceiveStep(i, MsgOf(m)))
 
-\* timeout: election / start_election -> Timeout; heartbeat -> Heartbeat.
+\* timeout: election / start_election -> Timeout; heartbeat -> Heartbeat;
+\* check_quorum (CheckQuorum only) -> CheckQuorumTick (CheckQuorumStep).
 TimeoutEvent ==
     /\ Event.event = "timeout"
     /\ LET i == Event.node IN
@@ -377,6 +400,12 @@ TimeoutEvent ==
        /\ IF Event.timer = "heartbeat"
           THEN /\ Check(node[i].role = "leader", "heartbeat at a non-leader", "leader", node[i].role)
                /\ NodeStep(i, HeartbeatStep(i))
+          ELSE IF Event.timer = "check_quorum"
+          THEN /\ Check(CheckQuorum /\ node[i].role = "leader",
+                        "check_quorum timeout (CheckQuorum, at a leader)",
+                        "leader with check_quorum", [check_quorum |-> CheckQuorum,
+                                                     role |-> node[i].role])
+               /\ NodeStep(i, CheckQuorumStep(i))
           ELSE /\ Check(node[i].role \in {"follower", "candidate"}, "election timeout at a leader",
                         "follower or candidate", node[i].role)
                /\ NodeStep(i, TimeoutStep(i))
@@ -480,6 +509,8 @@ TraceInit ==
     /\ msgs = {}
     /\ committed = {}
     /\ elected = {}
+    /\ answered = [i \in Server |-> {}]
+    /\ lapsed = {}
     /\ l = 1 /\ applyRes = EmptyFn /\ lastReply = EmptyFn
 
 

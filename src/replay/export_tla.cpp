@@ -78,10 +78,14 @@ class Exporter {
     // the first.
     if (name == "transfer") action = "TransferLeader";
     if (name == "timeout") {
+      // RaftKV.tla: the leader's quorum check ([raft] check_quorum) is its
+      // own action; election and start_election timeouts are Timeout. A
+      // transfer's timer has no spec action (TransferLeader, not modelled).
       std::string timer = get_str(r_, ev, "timer");
-      action = timer == "heartbeat"  ? "Heartbeat"
-               : timer == "transfer" ? "TransferLeader"
-                                     : "Timeout";
+      action = timer == "heartbeat"      ? "Heartbeat"
+               : timer == "check_quorum" ? "CheckQuorumTick"
+               : timer == "transfer"     ? "TransferLeader"
+                                         : "Timeout";
     }
     if (name == "deliver") {
       msg = delivered_message(ev);
