@@ -549,3 +549,24 @@ TEST_CASE("A transfer_leader fault with no leader to act on is skipped, and the 
   }
   CHECK_THAT(why, Catch::Contains("target"));
 }
+
+TEST_CASE("A flapping node raises no term with pre-votes, and deposes the leader without them",
+          "[oracle][pre_vote]") {
+  // examples/flapping-node.toml: node 5 cut off for 700 ms and back for 300 ms, five times.
+  Config cfg = load_config(std::string(RAFTKV_SOURCE_DIR) + "/examples/flapping-node.toml");
+  auto run = [&](bool pre_vote, PlantedBugs bugs = {}) {
+    Config c = cfg;
+    c.raft.pre_vote = pre_vote;
+    Cluster cluster(c, bugs);
+    cluster.run();
+    int64_t term = 0;
+    for (int id = 1; id <= c.num_nodes; ++id) term = std::max(term, cluster.node(id).term());
+    return std::pair{cluster.stats().leaders_elected, term};
+  };
+  auto [leaders_without, term_without] = run(false);
+  CHECK(leaders_without > 1);  // node 5's higher terms depose the leader when it rejoins
+  CHECK(term_without > 5);
+  auto [leaders_with, term_with] = run(true);
+  CHECK(leaders_with == 1);  // one election at the start, none after
+  CHECK(term_with == 1);
+}
