@@ -104,17 +104,28 @@ inline Command put(const std::string& k, const std::string& v) {
 inline Command get(const std::string& k) { return Command{Op::Get, k, "", 0, 0}; }
 inline Command del(const std::string& k) { return Command{Op::Delete, k, "", 0, 0}; }
 
-// Runs a whole cluster and returns its trace as the JSON-lines text a file
-// would hold.
-inline std::string trace_text(const Config& cfg) {
-  Cluster cluster(cfg);
-  VectorSink sink;
+// Runs `cluster` (built, and given any observer, by the caller) to its end
+// and returns its trace as the JSON-lines text a file would hold.
+inline std::string traced_run(Cluster& cluster) {
+  // Only the text: a run of the property suite keeps nothing else in memory.
+  struct TextSink : TraceSink {
+    std::string text;
+    void write(const json& e) override {
+      text += e.dump();
+      text += '\n';
+    }
+  } sink;
+  sink.text = cluster.header().dump() + "\n";
   cluster.add_sink(&sink);
   cluster.run();
   cluster.finish();
-  std::string text = cluster.header().dump() + "\n";
-  for (const json& e : sink.raw) text += e.dump() + "\n";
-  return text;
+  return std::move(sink.text);
+}
+
+// Runs a whole cluster of `cfg` and returns its trace text.
+inline std::string trace_text(const Config& cfg) {
+  Cluster cluster(cfg);
+  return traced_run(cluster);
 }
 
 // The lines of a JSON-lines text, without their line ends.

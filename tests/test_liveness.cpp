@@ -38,19 +38,10 @@ Both run_both(const Config& cfg) {
   Cluster cluster(cfg);
   LivenessObserver observer(cluster);
   cluster.set_observer(&observer);
-  std::ostringstream out;
-  struct Sink : TraceSink {
-    std::ostringstream* out;
-    void write(const json& e) override { *out << e.dump() << '\n'; }
-  } sink;
-  sink.out = &out;
-  out << cluster.header().dump() << '\n';
-  cluster.add_sink(&sink);
-  cluster.run();
-  cluster.finish();
+  std::string trace = traced_run(cluster);
   Both b;
   b.run = observer.figures();
-  b.trace = out.str();
+  b.trace = std::move(trace);
   std::istringstream in(b.trace);
   b.report = check::check_trace(in, "liveness");
   return b;

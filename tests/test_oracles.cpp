@@ -16,21 +16,6 @@ using namespace raftkv::testing;
 
 namespace {
 
-// Runs the cluster and returns its trace text.
-std::string traced_run(Cluster& cluster) {
-  std::ostringstream out;
-  struct Sink : TraceSink {
-    std::ostringstream* out;
-    void write(const json& e) override { *out << e.dump() << '\n'; }
-  } sink;
-  sink.out = &out;
-  out << cluster.header().dump() << '\n';
-  cluster.add_sink(&sink);
-  cluster.run();
-  cluster.finish();
-  return out.str();
-}
-
 check::Report check_text(const std::string& trace, check::CheckOptions options = {}) {
   std::istringstream in(trace);
   return check::check_trace(in, "run", options);

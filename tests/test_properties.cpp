@@ -335,19 +335,10 @@ RunOutcome run_and_check(const Config& cfg, PlantedBugs bugs = {}) {
   Cluster cluster(cfg, bugs);
   LivenessObserver observer(cluster);
   cluster.set_observer(&observer);
-  std::ostringstream out;
-  struct Sink : TraceSink {
-    std::ostringstream* out;
-    void write(const json& e) override { *out << e.dump() << '\n'; }
-  } sink;
-  sink.out = &out;
-  out << cluster.header().dump() << '\n';
-  cluster.add_sink(&sink);
-  cluster.run();
-  cluster.finish();
+  std::string trace = traced_run(cluster);
   RunOutcome o;
   o.consistent = replicas_consistent(cluster);
-  o.trace = out.str();
+  o.trace = std::move(trace);
   std::istringstream in(o.trace);
   o.report = check::check_trace(in, "property");
   o.run_figures = observer.figures();
