@@ -467,8 +467,15 @@ std::vector<ErrorCase> error_cases() {
        Prefix},
       {"leader_noop = false\n[raft]\nread_mode = \"read_index\"\n",
        "cfg.toml:3:13: [raft] read_mode = \"read_index\" needs leader_noop = true", Prefix},
+      {"[raft]\nread_mode = \"leases\"\n",
+       "cfg.toml:2:13: key 'raft.read_mode': unknown read mode 'leases'", Prefix},
       {"[raft]\nread_mode = \"lease\"\n",
-       "cfg.toml:2:13: key 'raft.read_mode': unknown read mode 'lease'", Prefix},
+       "cfg.toml:2:13: [raft] read_mode = \"lease\" needs check_quorum = true", Prefix},
+      {"leader_noop = false\n[raft]\nread_mode = \"lease\"\ncheck_quorum = true\n",
+       "cfg.toml:3:13: [raft] read_mode = \"lease\" needs leader_noop = true", Prefix},
+      {"[timing]\nclock_drift_ppm = 500001\n", "cfg.toml:2:19: key 'timing.clock_drift_ppm'",
+       Prefix},
+      {"[timing]\nclock_drift_ppm = -1\n", "cfg.toml:2:19: key 'timing.clock_drift_ppm'", Prefix},
 
       // Bad faults name the entry's line and the field.
       {faults(fault("at_ms = 1\naction = \"crash\"\nnode = 1") +

@@ -180,10 +180,11 @@ TEST_CASE("Every effect event and message round-trips through a trace line", "[t
       ev::Commit{7},
       ev::Apply{8, entry, Result{Status::KeyExists, ""}},
       ev::Persist{4, 2, 10},
-      ev::Read{2, 7, "k\"", 9, Result{Status::Ok, "v"}},
+      ev::Read{2, 7, "k\"", 9, Result{Status::Ok, "v"}, std::nullopt},
+      ev::Read{2, 8, "k", 9, Result{Status::NotFound, ""}, true},  // read_mode = "lease"
       ev::RejectClient{1, 6, 3},
   };
-  REQUIRE(bodies.size() == std::variant_size_v<NodeEventBody> + 1);
+  REQUIRE(bodies.size() == std::variant_size_v<NodeEventBody> + 2);
   int64_t seq = 1;
   for (const NodeEventBody& body : bodies) {
     NodeEvent event{body, state};

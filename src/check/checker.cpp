@@ -733,6 +733,10 @@ struct NodeTrack {
   // from peer p last reached it.
   int64_t contact_t = 0;
   int64_t contact_term = 0;
+  // [raft] read_mode = "lease" (thesis §6.4.1): when the node last answered a leader's
+  // confirmation round, or restarted (it may have answered one just before its crash), with no
+  // election timeout since (-1: none). Until its timer fires it may refuse every vote.
+  int64_t promise_t = -1;
   int64_t leader_since_t = 0;
   std::vector<int64_t> heard_t;
   // Leadership transfer (thesis §3.10): the target of the transfer this node began as leader of
@@ -1087,12 +1091,24 @@ class TraceChecker {
     int64_t network_latency_max_ms = 0;
     int64_t client_timeout_ms = 0;
     int64_t client_deadline_ms = 0;
-    double loss = 0;  // config.network.loss (absent: no loss)
+    int64_t clock_drift_ppm = 0;  // config.timing.clock_drift_ppm (absent: clocks keep true time)
+    double loss = 0;              // config.network.loss (absent: no loss)
+    // The longest a timer of `ms` on a node's own clock can take in true time (the trace's
+    // time): a clock may run slow by clock_drift_ppm.
+    int64_t stretched(int64_t ms) const {
+      int64_t rate = 1'000'000 - clock_drift_ppm;
+      return (ms * 1'000'000 + rate - 1) / rate;
+    }
   };
   Timing timing_;
   bool leader_noop_ = true;    // config.leader_noop (absent in hand-made traces: assume on)
   bool check_quorum_ = false;  // config.raft.check_quorum
-  bool read_index_ = false;    // config.raft.read_mode is "read_index"
+  bool read_index_ = false;    // config.raft.read_mode is "read_index" or "lease"
+  bool lease_ = false;         // config.raft.read_mode is "lease"
+  // The highest term any node has become leader of so far (LeaseRead).
+  int64_t newest_leader_term_ = 0;
+  int64_t newest_leader_seq_ = 0;
+  int newest_leader_ = 0;
   // Reads answered outside the log (`read` events), by (client, seq): every result a node
   // answered the request with (a retried get may be answered more than once, at different
   // times), until the request completes.
@@ -1195,10 +1211,12 @@ void TraceChecker::header(const json& j) {
     if (raft.raw().contains("check_quorum")) check_quorum_ = raft.boolean("check_quorum");
     if (raft.raw().contains("read_mode")) {
       const std::string& mode = raft.str("read_mode");
-      if (mode != "log" && mode != "read_index") {
-        throw FormatIssue("field 'config.raft.read_mode' must be \"log\" or \"read_index\"");
+      if (mode != "log" && mode != "read_index" && mode != "lease") {
+        throw FormatIssue(
+            "field 'config.raft.read_mode' must be \"log\", \"read_index\" or \"lease\"");
       }
-      read_index_ = mode == "read_index";
+      read_index_ = mode != "log";
+      lease_ = mode == "lease";
     }
   }
   if (config.raw().contains("timing")) {
@@ -1211,6 +1229,12 @@ void TraceChecker::header(const json& j) {
     timing_.network_latency_max_ms = timing.integer("network_latency_max_ms");
     timing_.client_timeout_ms = timing.integer("client_timeout_ms");
     timing_.client_deadline_ms = timing.integer("client_deadline_ms");
+    if (timing.raw().contains("clock_drift_ppm")) {
+      timing_.clock_drift_ppm = timing.integer("clock_drift_ppm");
+      if (timing_.clock_drift_ppm < 0 || timing_.clock_drift_ppm >= 1'000'000) {
+        throw FormatIssue("field 'config.timing.clock_drift_ppm' must be in 0..999999");
+      }
+    }
   }
   if (config.raw().contains("network")) {
     // A probability is written as a decimal string (spec/trace-schema.md).
@@ -1490,8 +1514,10 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
       if (check_quorum_) {
         check_quorum_contact(e.id, seq);
         // An election timeout means the node no longer counts on its leader.
-        if (ev.str("timer") != "heartbeat" && ev.str("timer") != "check_quorum")
+        if (ev.str("timer") != "heartbeat" && ev.str("timer") != "check_quorum") {
           e.node->contact_term = 0;
+          e.node->promise_t = -1;
+        }
       }
       break;
     case Ev::Crash: on_crash(e); break;
@@ -1587,6 +1613,8 @@ void TraceChecker::on_crash(const NodeEvent& e) {
 // Restart: persisted term, vote and log survive; commit, applied and the store start from zero.
 void TraceChecker::on_restart(const NodeEvent& e) {
   NodeTrack& n = *e.node;
+  // Thesis §6.4.1: a restarted server may have answered a lease round just before it crashed.
+  if (lease_) n.promise_t = last_t_;
   if (!n.down) {
     fail(kWellFormed, {e.seq}, {e.id},
          cat("Node ", e.id, " restarts at seq ", e.seq, " without having crashed."));
@@ -1667,6 +1695,11 @@ void TraceChecker::on_become_leader(const NodeEvent& e, const Obj& ev) {
   if (leader_noop_) awaiting_noop_ = NewLeader{e.id, e.st.term, e.seq};
   e.node->leader_since_t = last_t_;
   e.node->heard_t.assign(static_cast<size_t>(num_nodes_) + 1, -1);
+  if (e.st.term > newest_leader_term_) {
+    newest_leader_term_ = e.st.term;
+    newest_leader_seq_ = e.seq;
+    newest_leader_ = e.id;
+  }
 }
 
 void TraceChecker::on_truncate(const NodeEvent& e, const Obj& ev) {
@@ -1878,6 +1911,32 @@ void TraceChecker::on_read(const NodeEvent& e, const Obj& ev) {
   ev.str("key");
   ev.integer("read_index");
   check_client_id(client, e.seq);
+  bool on_lease = ev.has("lease") && ev.boolean("lease");
+  if (ev.has("lease") && !lease_) {
+    fail(kWellFormed, {e.seq}, {e.id},
+         cat("Node ", e.id, " says at seq ", e.seq,
+             " whether a read was answered on a lease, but "
+             "the trace's config does not set [raft] read_mode = \"lease\"."));
+  }
+  // LeaseRead (thesis §6.4.1): a lease is the leader's belief that no other leader can have
+  // been elected yet. It is only worth that if it is true: by the time a read is answered on a
+  // lease, no node may have become leader of a later term. (Linearizability may not notice a
+  // broken lease when nothing was written meanwhile; this says what the lease promised.)
+  if (on_lease) {
+    count("lease_reads");
+    if (newest_leader_term_ > e.st.term) {
+      fail(kLeaseRead, {newest_leader_seq_, e.seq}, {e.id, newest_leader_},
+           cat("Node ", e.id, " answers client ", client, "'s read #", request,
+               " on its lease as leader of term ", e.st.term, " at t=", last_t_, " ms (seq ", e.seq,
+               "), but node ", newest_leader_, " had already become leader of term ",
+               newest_leader_term_, " (seq ", newest_leader_seq_,
+               "). Raft thesis §6.4.1: a lease must end before any other server can be elected, "
+               "which with clocks that drift by up to ",
+               timing_.clock_drift_ppm,
+               " ppm means a lease shorter than the minimum election timeout by that "
+               "margin on both clocks; a stale read is possible here."));
+    }
+  }
   if (!read_index_) {
     fail(kWellFormed, {e.seq}, {e.id},
          cat("Node ", e.id, " answers a read outside the log at seq ", e.seq,
@@ -2328,6 +2387,12 @@ void TraceChecker::note_leader_contact(const NodeEvent& e, const DeliveryFacts& 
     n.contact_t = last_t_;
     n.contact_term = msg.term;
   }
+  // Thesis §6.4.1 (read_mode = "lease"): answering a leader's confirmation round is a promise
+  // to elect no one else until the node's election timer fires.
+  if (lease_ && std::string_view(msg.type) == "ReadConfirm" && msg.term >= e.st.term &&
+      e.st.role != Role::Leader) {
+    n.promise_t = last_t_;
+  }
   if (e.st.role == Role::Leader && msg.term == e.st.term && from != 0 && from != e.id &&
       from < static_cast<int>(n.heard_t.size())) {
     n.heard_t[static_cast<size_t>(from)] = last_t_;
@@ -2341,8 +2406,13 @@ void TraceChecker::note_leader_contact(const NodeEvent& e, const DeliveryFacts& 
 bool TraceChecker::has_live_leader(const NodeEvent& e) const {
   if (e.st.role == Role::Leader) return true;
   const NodeTrack& n = *e.node;
+  // A timer of election_timeout_max_ms on the node's clock, which may run slow.
+  int64_t longest = timing_.stretched(timing_.election_timeout_max_ms);
+  if (lease_ && n.promise_t >= 0 && (!timing_.known || last_t_ - n.promise_t <= longest)) {
+    return true;
+  }
   if (n.contact_term == 0 || n.contact_term != e.st.term) return false;
-  return !timing_.known || last_t_ - n.contact_t <= timing_.election_timeout_max_ms;
+  return !timing_.known || last_t_ - n.contact_t <= longest;
 }
 
 // CheckQuorum (thesis §6.2, [raft] check_quorum): a leader that has not heard from a majority
@@ -2354,8 +2424,10 @@ bool TraceChecker::has_live_leader(const NodeEvent& e) const {
 void TraceChecker::check_quorum_contact(int node, int64_t seq) {
   NodeTrack& n = nodes_[static_cast<size_t>(node)];
   if (n.down || n.role != Role::Leader || !timing_.known || n.heard_t.empty()) return;
-  int64_t window = 2 * timing_.election_timeout_min_ms;
-  if (last_t_ - n.leader_since_t <= timing_.election_timeout_min_ms) return;
+  // The leader's check timer runs on its own clock, which may run slow.
+  int64_t period = timing_.stretched(timing_.election_timeout_min_ms);
+  int64_t window = 2 * period;
+  if (last_t_ - n.leader_since_t <= period) return;
   int heard = 1;  // itself
   std::vector<int64_t> ages;
   for (int p = 1; p <= num_nodes_; ++p) {

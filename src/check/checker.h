@@ -45,6 +45,7 @@ inline constexpr const char* kReplication = "Replication";
 inline constexpr const char* kLiveness = "Liveness";
 inline constexpr const char* kCheckQuorum = "CheckQuorum";
 inline constexpr const char* kLeaderTransfer = "LeaderTransfer";
+inline constexpr const char* kLeaseRead = "LeaseRead";
 
 // The timing assumption under which the leader and convergence bounds are judged
 // (spec/checks.md, Liveness) allows at most this message loss.

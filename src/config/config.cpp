@@ -973,12 +973,21 @@ class Checker {
     // Thesis §6.4: a read index is the commit index once the leader has
     // committed an entry of its own term, which the no-op guarantees; without
     // it a leader that gets only reads never answers them.
-    if (cfg.raft.read_mode == ReadMode::ReadIndex && !cfg.leader_noop) {
-      fail_keys(
-          {"raft.read_mode", "leader_noop"},
-          "[raft] read_mode = \"read_index\" needs leader_noop = true: a leader answers a read "
-          "only once an entry of its own term is committed (Raft thesis §6.4), and with only "
-          "reads arriving nothing else would commit one");
+    if (cfg.raft.read_mode != ReadMode::Log && !cfg.leader_noop) {
+      fail_keys({"raft.read_mode", "leader_noop"},
+                "[raft] read_mode = \"" + std::string(to_string(cfg.raft.read_mode)) +
+                    "\" needs leader_noop = true: a leader answers a read only once an entry "
+                    "of its own term is committed (Raft thesis §6.4), and with only reads "
+                    "arriving nothing else would commit one");
+    }
+    // Thesis §6.4.1: a lease holds only if the servers that confirmed it
+    // refuse to elect another leader until their election timers run out,
+    // which is check_quorum's leader stickiness (§4.2.3).
+    if (cfg.raft.read_mode == ReadMode::Lease && !cfg.raft.check_quorum) {
+      fail_keys({"raft.read_mode", "raft.check_quorum"},
+                "[raft] read_mode = \"lease\" needs check_quorum = true: a lease is safe only "
+                "if the servers that confirmed it ignore RequestVote until their own election "
+                "timers run out (leader stickiness, Raft thesis §4.2.3 and §6.4.1)");
     }
   }
 
@@ -1409,7 +1418,7 @@ const std::vector<std::string_view>& nemesis_kind_names() {
 }
 
 const std::vector<std::string_view>& read_mode_names() {
-  static const std::vector<std::string_view> names = {"log", "read_index"};
+  static const std::vector<std::string_view> names = {"log", "read_index", "lease"};
   return names;
 }
 

@@ -26,6 +26,12 @@ struct TimingConfig {
   int64_t client_timeout_ms = 500;
   // A client gives up on a request after this long; its outcome is unknown.
   int64_t client_deadline_ms = 5000;
+  // How far each node's clock may run from true (virtual) time, in parts per
+  // million: node i's clock runs at rate 1 + d_i with d_i spread evenly over
+  // [-clock_drift_ppm, +clock_drift_ppm] by node id (node 1 slowest, node
+  // num_nodes fastest). Every node timer runs on its node's clock, and a
+  // lease-reading leader assumes this bound (read_mode = "lease").
+  int64_t clock_drift_ppm = 0;
 };
 
 struct NetworkConfig {
@@ -49,8 +55,11 @@ enum class NemesisKind { Crash, Partition, Cut };
 // How a leader answers a get ([raft] read_mode, issue 15): "log" puts it in
 // the log like any command; "read_index" answers from the state machine once
 // it has confirmed its leadership with a round of ReadConfirm messages and
-// applied its commit index of that moment (Raft thesis §6.4).
-enum class ReadMode { Log, ReadIndex };
+// applied its commit index of that moment (Raft thesis §6.4); "lease" answers
+// at once while the leader holds a lease from its last confirmed round, a
+// time within which no other leader can be elected given the clock-drift
+// bound (thesis §6.4.1), and falls back to a round when the lease has run out.
+enum class ReadMode { Log, ReadIndex, Lease };
 
 // Every name, in enum order: the lists error messages and README quote.
 const std::vector<std::string_view>& fault_action_names();

@@ -82,7 +82,9 @@ std::vector<ConfigField> make_fields() {
        .ref = member<&C::raft, &R::read_mode>(),
        .meaning = "how a leader answers a get: `\"log\"` commits it as a log entry; "
                   "`\"read_index\"` answers from its state machine after confirming its "
-                  "leadership with one round of messages, without a log entry (thesis §6.4)",
+                  "leadership with one round of messages, without a log entry (thesis §6.4); "
+                  "`\"lease\"` answers at once while the leader's lease from its last "
+                  "confirmed round lasts (thesis §6.4.1; needs `check_quorum`)",
        .header_omits_default = true},
       {.path = "timing.heartbeat_interval_ms",
        .ref = member<&C::timing, &T::heartbeat_interval_ms>(),
@@ -114,6 +116,15 @@ std::vector<ConfigField> make_fields() {
        .min = 1,
        .meaning = "a client gives up on a request after this long: its outcome is `unknown`; at "
                   "least `client_timeout_ms`"},
+      {.path = "timing.clock_drift_ppm",
+       .ref = member<&C::timing, &T::clock_drift_ppm>(),
+       .min = 0,
+       .max = 500000,
+       .range_note = "at most 500000 ppm (a clock at half or one and a half times true speed)",
+       .meaning = "node clocks run off true time by up to this many parts per million, node 1 "
+                  "slowest and the last node fastest; every node timer runs on its own clock "
+                  "and a lease assumes this bound",
+       .header_omits_default = true},
       {.path = "network.loss",
        .ref = member<&C::network, &N::loss>(),
        .meaning = "probability a message is lost"},

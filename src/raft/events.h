@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -129,13 +130,16 @@ struct Persist {
 // [raft] read_mode = "read_index" (thesis §6.4): the leader answered a
 // client's get from its state machine, without a log entry, after confirming
 // its leadership and applying through `read_index`, its commit index when it
-// took the read.
+// took the read. With read_mode = "lease", `lease` says the answer rested on
+// the leader's lease (thesis §6.4.1) rather than on a round confirmed after
+// the read arrived.
 struct Read {
   int client = 0;
   int64_t client_seq = 0;
   std::string key;
   int64_t read_index = 0;
   Result result;
+  std::optional<bool> lease;  // present only with read_mode = "lease"
 
   friend bool operator==(const Read&, const Read&) = default;
 };

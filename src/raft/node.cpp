@@ -53,10 +53,27 @@ Message& outgoing(Effects& fx, int from, MsgType type, int to) {
   return m;
 }
 
+// Thesis §6.4.1: how long, on the leader's own clock, a lease lasts from the
+// start of the round that confirmed it. Every server that answered the round
+// restarted its election timer on receipt (after the start) and votes for no
+// one else until it fires, at least election_timeout_min_ms later on its own
+// clock. Clocks run at rates within 1 +- rho of true time, so the shortest
+// such wait is E / (1 + rho) in true time, and a lease of E (1 - rho) / (1 +
+// rho) on a clock that may run slow by rho ends no later. One microsecond
+// less covers the rounding of the runtime's microsecond clock readings.
+// The planted lease_ignores_drift bug takes the whole E, trusting that every
+// clock keeps true time.
+int64_t lease_length_us(const NodeOptions& o) {
+  int64_t e_us = o.election_timeout_min_ms * 1000;
+  if (o.bugs.lease_ignores_drift) return e_us;
+  int64_t rho = o.clock_drift_ppm;
+  return e_us * (1'000'000 - rho) / (1'000'000 + rho) - 1;
+}
+
 }  // namespace
 
 Node::Node(int id, int num_nodes, NodeOptions options)
-    : id_(id), num_nodes_(num_nodes), options_(options) {
+    : id_(id), num_nodes_(num_nodes), options_(options), lease_us_(lease_length_us(options_)) {
   if (options_.log_reserve > 0) {
     log_.reserve(static_cast<size_t>(options_.log_reserve));
     advise_huge_pages(log_);
@@ -64,7 +81,11 @@ Node::Node(int id, int num_nodes, NodeOptions options)
 }
 
 Node::Node(int id, int num_nodes, PersistentState persisted, NodeOptions options)
-    : id_(id), num_nodes_(num_nodes), options_(options) {
+    : id_(id), num_nodes_(num_nodes), options_(options), lease_us_(lease_length_us(options_)) {
+  // A restarted server may have answered a lease round just before it
+  // crashed, and the promise that came with it outlives the crash: it votes
+  // for no one until its first election timer fires (thesis §6.4.1).
+  lease_promised_ = options_.lease_reads;
   term_ = persisted.term;
   vote_ = persisted.vote;
   log_ = std::move(persisted.log);
@@ -164,6 +185,7 @@ void Node::on_timer(Timer timer, Effects& fx) {
       // With pre_vote (thesis §9.6) it first asks for pre-votes.
       if (role_ != Role::Leader) {
         leader_live_ = false;
+        lease_promised_ = false;  // a full election timeout since the last round answered
         if (options_.pre_vote) {
           start_prevote();
         } else {
@@ -178,11 +200,16 @@ void Node::on_timer(Timer timer, Effects& fx) {
         broadcast_append();
         fx.arm_heartbeat_timer = true;
         // Reads still unconfirmed (their ReadConfirms or the answers were
-        // lost): a new round, sent after they were taken, confirms them too.
+        // lost, or they were taken on a lease that has since run out): a new
+        // round, sent after they were taken, confirms them too.
+        bool need_round = false;
         for (const PendingRead& r : reads_) {
-          if (!read_round_confirmed(r.round)) {
-            start_read_round();
-            break;
+          need_round |= r.round == 0 ? !lease_valid() : !read_round_confirmed(r.round);
+        }
+        if (need_round) {
+          start_read_round();
+          for (PendingRead& r : reads_) {
+            if (r.round == 0) r.round = read_round_;
           }
         }
       }
@@ -232,6 +259,9 @@ void Node::maybe_send_timeout_now() {
   if (transfer_to_ == 0 || timeout_now_sent_) return;
   if (match_index_[transfer_to_] != last_index() && !bugs_.transfer_before_caught_up) return;
   timeout_now_sent_ = true;
+  // The target may now be elected at any moment, sticky voters or not: no
+  // lease of this term can be trusted from here on (thesis §6.4.1).
+  lease_void_ = true;
   Message& m = outgoing(*fx_, id_, MsgType::TimeoutNow, transfer_to_);
   m.term = term_;
 }
@@ -375,6 +405,9 @@ void Node::become_leader() {
   reads_.clear();
   read_round_ = 0;
   read_acked_.assign(num_nodes_ + 1, 0);
+  round_sent_us_.assign(1, 0);
+  lease_until_us_ = 0;
+  lease_void_ = false;
   transfer_to_ = 0;
   timeout_now_sent_ = false;
   fx_->arm_heartbeat_timer = true;
@@ -439,12 +472,14 @@ void Node::handle_request_vote(const Message& m) {
   std::string reason;
   if (m.term < term_) {
     reason = "stale_term";
-  } else if (m.term > term_ && !m.transfer && leader_sticky()) {
+  } else if (!m.transfer && (lease_promised_ || (m.term > term_ && leader_sticky()))) {
     // Thesis §4.2.3: a server that heard from a current leader within the
     // election timeout does not grant, nor adopt the term of, a RequestVote:
     // a server that merely cannot hear the leader must not depose it. A
     // leadership transfer's RequestVote (§3.10) is exempt: the leader asked
     // for that election (etcd marks such campaigns the same way).
+    // A node that answered a lease round refuses every vote, whatever its
+    // term, until its election timer fires (thesis §6.4.1; lease_promised_).
     reason = "leader_live";
   } else if (m.term > term_) {
     reason = "stale_term";  // only with leader_ignores_higher_term planted
@@ -839,6 +874,13 @@ void Node::start_read(const Command& cmd) {
   // this term is committed; until then a new leader may not yet know which
   // entries are committed (its no-op settles that).
   if (term_at(commit_) == term_) read.index = commit_;
+  // §6.4.1: within a lease no other leader can exist, so no round is needed
+  // (round 0: none; serve_reads answers it while the lease lasts, and the
+  // heartbeat gives it a round if the lease runs out first).
+  if (lease_valid()) {
+    reads_.push_back(std::move(read));
+    return;
+  }
   // §6.4 step 2: only a round sent after the read was taken proves that no
   // other leader had been elected when the read arrived. One round serves
   // every read taken in the same step.
@@ -850,6 +892,7 @@ void Node::start_read(const Command& cmd) {
 void Node::start_read_round() {
   ++read_round_;
   read_round_in_step_ = true;
+  if (options_.lease_reads) round_sent_us_.push_back(fx_->clock_us);
   for (int peer = 1; peer <= num_nodes_; ++peer) {
     if (peer == id_) continue;
     Message& m = outgoing(*fx_, id_, MsgType::ReadConfirm, peer);
@@ -865,12 +908,37 @@ void Node::handle_read_confirm(const Message& m) {
   Message& r = outgoing(*fx_, id_, MsgType::ReadConfirmResponse, m.from);
   r.term = term_;
   r.round = m.round;
+  // Thesis §6.4.1: with leases, answering the round (in the asker's term) is
+  // a promise to elect no other leader until this node's election timer,
+  // restarted now, fires: the asker counts its lease from before this moment.
+  if (options_.lease_reads && m.term == term_ && role_ != Role::Leader) {
+    lease_promised_ = true;
+    leader_live_ = true;
+    fx_->reset_election_timer = true;
+  }
 }
 
 void Node::handle_read_confirm_response(const Message& m) {
   if (role_ != Role::Leader || m.term != term_) return;  // stale answer
   read_acked_[m.from] = std::max(read_acked_[m.from], m.round);
   recent_active_[m.from] = 1;  // check_quorum: this follower is reachable
+  if (options_.lease_reads) extend_lease();
+}
+
+void Node::extend_lease() {
+  // The newest round a majority answered (the leader answers its own rounds
+  // as it sends them): the majority-th highest round answered.
+  std::vector<int64_t>& rounds = scratch_;
+  rounds.assign(1, read_round_);
+  for (int peer = 1; peer <= num_nodes_; ++peer) {
+    if (peer != id_) rounds.push_back(read_acked_[peer]);
+  }
+  std::nth_element(rounds.begin(), rounds.begin() + (majority() - 1), rounds.end(),
+                   std::greater<>());
+  int64_t round = rounds[static_cast<size_t>(majority() - 1)];
+  if (round < 1) return;
+  lease_until_us_ =
+      std::max(lease_until_us_, round_sent_us_[static_cast<size_t>(round)] + lease_us_);
 }
 
 bool Node::read_round_confirmed(int64_t round) const {
@@ -890,7 +958,11 @@ void Node::serve_reads() {
     // machine caught up with the read index. The planted bug skips the
     // confirmation, so a deposed leader that does not know it answers from
     // its stale state machine.
-    bool confirmed = bugs_.read_index_without_confirm || read_round_confirmed(read.round);
+    // A read with no round (taken on a lease) or whose round is not yet
+    // confirmed may still be answered on a lease valid now (§6.4.1).
+    bool by_round = read.round != 0 && read_round_confirmed(read.round);
+    bool by_lease = !by_round && lease_valid();
+    bool confirmed = bugs_.read_index_without_confirm || by_round || by_lease;
     if (read.index == 0 || !confirmed || applied_ < read.index) {
       if (&*unanswered != &read) *unanswered = std::move(read);
       ++unanswered;
@@ -900,7 +972,8 @@ void Node::serve_reads() {
     Result result =
         it == store_.data().end() ? Result{Status::NotFound, ""} : Result{Status::Ok, it->second};
     if (tracing()) {
-      emit(ev::Read{read.cmd.client, read.cmd.seq, read.cmd.key, read.index, result});
+      emit(ev::Read{read.cmd.client, read.cmd.seq, read.cmd.key, read.index, result,
+                    options_.lease_reads ? std::optional<bool>(by_lease) : std::nullopt});
     }
     Message& r = outgoing(*fx_, id_, MsgType::ClientReply, 0);
     r.client = read.cmd.client;

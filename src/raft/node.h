@@ -50,6 +50,15 @@ struct NodeOptions {
   // a round of ReadConfirm messages a majority answers, and answers from its
   // state machine once it has applied through the read index.
   bool read_index = false;
+  // Thesis §6.4.1 ([raft] read_mode = "lease", which sets read_index too): a
+  // leader whose last confirmation round was answered by a majority holds a
+  // lease until, on its own clock, the round's start plus the minimum
+  // election timeout shrunk by the clock-drift bound; within it no other
+  // leader can be elected (every server that answered the round ignores
+  // RequestVote until its election timer fires), so it answers gets at once.
+  bool lease_reads = false;
+  int64_t election_timeout_min_ms = 150;  // the shortest election timer, on a node's own clock
+  int64_t clock_drift_ppm = 0;            // the bound on any clock's drift from true time
 };
 
 // CheckQuorum fires only at a leader with check_quorum on, every minimum
@@ -92,6 +101,9 @@ struct Effects {
   bool arm_heartbeat_timer = false;
   bool arm_check_quorum_timer = false;  // [raft] check_quorum: next quorum check
   bool arm_transfer_timer = false;      // a leadership transfer began: when to give it up
+  // Input, not effect: the node's own clock, in microseconds, when this input
+  // reached it (the runtime models each node's clock; only lease reads look).
+  int64_t clock_us = 0;
 };
 
 // A rule of the protocol that this code broke: a bug in raftkv itself, never
@@ -181,7 +193,7 @@ class Node {
   // [raft] check_quorum: would this node refuse to be disrupted by a
   // RequestVote of a higher term (it has a live leader)?
   bool leader_sticky() const {
-    return options_.check_quorum && (role_ == Role::Leader || leader_live_);
+    return options_.check_quorum && (role_ == Role::Leader || leader_live_ || lease_promised_);
   }
 
   void handle_request_vote(const Message& m);
@@ -199,6 +211,12 @@ class Node {
   void handle_read_confirm_response(const Message& m);
   bool read_round_confirmed(int64_t round) const;
   void serve_reads();
+  // [raft] read_mode = "lease": does this leader hold a lease now (its own
+  // clock), with no leadership transfer begun in this term?
+  bool lease_valid() const {
+    return options_.lease_reads && !lease_void_ && fx_->clock_us < lease_until_us_;
+  }
+  void extend_lease();
 
   bool candidate_log_up_to_date(const Message& m) const;
   void append_to_log(const Entry* first, const Entry* last);
@@ -217,6 +235,7 @@ class Node {
   const NodeOptions options_;
   const PlantedBugs& bugs_ = options_.bugs;
   const bool planted_ = bugs_.any();
+  const int64_t lease_us_;  // a lease's length on this node's clock (lease_length_us)
 
   // LogCabin's habit: state the protocol's own preconditions where breaking
   // one would be a bug in this file, and stop there (throwing ProtocolBug,
@@ -261,6 +280,14 @@ class Node {
   // election timeout (at least the minimum) has passed since the leader was
   // last heard from.
   bool leader_live_ = false;
+  // [raft] read_mode = "lease" (thesis §6.4.1): this node answered a leader's
+  // confirmation round, so that leader may be serving reads on a lease
+  // counted from before the answer; until this node's own election timer
+  // fires it votes for no one else, in any term. Unlike leader_live_ it
+  // survives a term change (a stale response can raise the term while the
+  // lease still runs), and a restarted node starts with it set: it may have
+  // answered a round just before it crashed.
+  bool lease_promised_ = false;
 
   // Leader state (Figure 2, reinitialized after election).
   std::vector<int64_t> next_index_;  // by peer id (index 0 and self unused)
@@ -292,6 +319,13 @@ class Node {
   int64_t read_round_ = 0;           // the last confirmation round sent in this term
   bool read_round_in_step_ = false;  // read_round_ was sent in the current step
   std::vector<int64_t> read_acked_;  // by peer: the highest round it confirmed
+  // [raft] read_mode = "lease": when each round of this term was sent (own
+  // clock, by round number), the lease's end on the same clock, and whether
+  // a TimeoutNow went out in this term (its target may be elected at any
+  // time after, stickiness or not, so no lease of this term is trusted again).
+  std::vector<int64_t> round_sent_us_;
+  int64_t lease_until_us_ = 0;
+  bool lease_void_ = false;
   // Leadership transfer (thesis §3.10): the target while one is under way
   // (0: none), and whether its TimeoutNow has gone out (sent once).
   int transfer_to_ = 0;

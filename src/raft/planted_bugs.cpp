@@ -21,6 +21,7 @@ const std::vector<std::pair<std::string, bool PlantedBugs::*>>& table() {
       {"leader_ignores_quorum", &PlantedBugs::leader_ignores_quorum},
       {"read_index_without_confirm", &PlantedBugs::read_index_without_confirm},
       {"transfer_before_caught_up", &PlantedBugs::transfer_before_caught_up},
+      {"lease_ignores_drift", &PlantedBugs::lease_ignores_drift},
   };
   return kTable;
 }

@@ -23,6 +23,7 @@ struct PlantedBugs {
   bool leader_ignores_quorum = false;       // check_quorum never makes a leader step down
   bool read_index_without_confirm = false;  // read_index reads skip the leadership check
   bool transfer_before_caught_up = false;   // TimeoutNow before the target's log matches (§3.10)
+  bool lease_ignores_drift = false;         // a read lease as long as the election timeout
 
   bool any() const;  // from the name table in planted_bugs.cpp, so no list is kept twice
 };

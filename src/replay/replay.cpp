@@ -11,8 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "config/clock.h"
 #include "config/config.h"
 #include "config/config_json.h"
+#include "config/fields.h"
 #include "raft/node.h"
 #include "raft/node_set.h"
 #include "trace/codec.h"
@@ -28,7 +30,13 @@ namespace {
 class Driver {
  public:
   Driver(int num_nodes, NodeOptions options)
-      : nodes_(num_nodes, options), started_(static_cast<size_t>(num_nodes) + 1, false) {}
+      : nodes_(num_nodes, options),
+        clocks_(num_nodes, options.clock_drift_ppm),
+        started_(static_cast<size_t>(num_nodes) + 1, false) {}
+
+  // The true time of the inputs that follow: each node reads its own clock
+  // from it, as in a run (sim/clock.h).
+  void set_time(int64_t t_ms) { t_ms_ = t_ms; }
 
   // Has the node had its start event? (Before it, the trace knows no state.)
   bool exists(int id) const { return nodes_.exists(id) && started_[static_cast<size_t>(id)]; }
@@ -72,6 +80,7 @@ class Driver {
   std::vector<json> step(int id, F input) {
     Effects fx;
     fx.trace = true;
+    fx.clock_us = clocks_.read_us(id, t_ms_);
     input(fx);
     std::vector<json> out;
     for (const NodeEvent& e : fx.events) out.push_back(to_json(e, id));
@@ -85,6 +94,8 @@ class Driver {
   }
 
   NodeSet nodes_;
+  NodeClocks clocks_;
+  int64_t t_ms_ = 0;
   std::vector<bool> started_;
   std::vector<Message> last_messages_;
 };
@@ -110,25 +121,45 @@ NodeOptions options_from_header(const LineReader& r, const json& header, int* nu
   };
   switch_from(*cfg, "pre_vote", &options.pre_vote);
   switch_from(*cfg, "check_quorum", &options.check_quorum);
-  // read_mode: "log" (the default) or "read_index".
-  auto mode_from = [&r](const json& obj, bool* out) {
+  // read_mode: "log" (the default), "read_index" or "lease".
+  auto mode_from = [&r, &options](const json& obj) {
     if (!obj.is_object() || !obj.contains("read_mode")) return;
     const json& v = obj["read_mode"];
-    if (!v.is_string() || (v != "log" && v != "read_index")) {
-      r.fail("'read_mode' must be \"log\" or \"read_index\"");
+    if (!v.is_string() || (v != "log" && v != "read_index" && v != "lease")) {
+      r.fail("'read_mode' must be \"log\", \"read_index\" or \"lease\"");
     }
-    *out = v == "read_index";
+    options.read_index = v != "log";
+    options.lease_reads = v == "lease";
   };
-  mode_from(*cfg, &options.read_index);
+  mode_from(*cfg);
   if (cfg->contains("raft")) {
     switch_from((*cfg)["raft"], "pre_vote", &options.pre_vote);
     switch_from((*cfg)["raft"], "check_quorum", &options.check_quorum);
-    mode_from((*cfg)["raft"], &options.read_index);
+    mode_from((*cfg)["raft"]);
+  }
+  // The clocks and the lease's length: [timing] as the header gives it.
+  auto timing_from = [&r](const json& obj, const char* key, int64_t max, int64_t* out) {
+    if (!obj.is_object() || !obj.contains(key)) return;
+    const json& v = obj[key];
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > max) {
+      r.fail(std::string("'timing.") + key + "' must be an integer in 0.." + std::to_string(max));
+    }
+    *out = v.get<int64_t>();
+  };
+  if (cfg->contains("timing")) {
+    timing_from((*cfg)["timing"], "election_timeout_min_ms", kConfigIntMax,
+                &options.election_timeout_min_ms);
+    timing_from((*cfg)["timing"], "clock_drift_ppm", 500000, &options.clock_drift_ppm);
   }
   if (options.read_index && !options.leader_noop) {
+    r.fail(std::string("read_mode \"") + (options.lease_reads ? "lease" : "read_index") +
+           "\" needs leader_noop: a leader answers a read only once an entry of its own term "
+           "is committed (Raft thesis §6.4)");
+  }
+  if (options.lease_reads && !options.check_quorum) {
     r.fail(
-        "read_mode \"read_index\" needs leader_noop: a leader answers a read only once an "
-        "entry of its own term is committed (Raft thesis §6.4)");
+        "read_mode \"lease\" needs check_quorum: a lease is safe only while the servers that "
+        "confirmed it ignore RequestVote (Raft thesis §4.2.3, §6.4.1)");
   }
   if (header.contains("planted_bugs")) {
     const json& bugs = header["planted_bugs"];
@@ -373,6 +404,7 @@ class TraceComparer {
   // is what the following effect events must show.
   bool on_input(const std::string& name, const json& ev) {
     if (!close_step()) return false;
+    d_.set_time(get_int(r_, ev, "t"));
     ++result_.steps;
     expected_from_line_ = r_.line();
     int id = node_of(ev);
@@ -588,7 +620,9 @@ class ScenarioRunner {
     cfg.leader_noop = options_.leader_noop;
     cfg.raft.pre_vote = options_.pre_vote;
     cfg.raft.check_quorum = options_.check_quorum;
-    cfg.raft.read_mode = options_.read_index ? ReadMode::ReadIndex : ReadMode::Log;
+    cfg.raft.read_mode = options_.lease_reads  ? ReadMode::Lease
+                         : options_.read_index ? ReadMode::ReadIndex
+                                               : ReadMode::Log;
     json h{{"format", "raftkv-trace"},
            {"version", trace::kTraceVersion},
            {"seed", 0},
@@ -656,11 +690,13 @@ class ScenarioRunner {
   void advance_clock(const json& ev) {
     if (!ev.contains("t")) {
       t_ += 1;
+      d_.set_time(t_);
       return;
     }
     int64_t nt = get_int(r_, ev, "t");
     if (nt < t_) r_.fail("'t' goes backwards");
     t_ = nt;
+    d_.set_time(t_);
   }
 
   int node_of(const json& ev) {

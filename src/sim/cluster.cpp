@@ -48,7 +48,11 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
                     .log_reserve = expected_log_entries(cfg),
                     .pre_vote = cfg.raft.pre_vote,
                     .check_quorum = cfg.raft.check_quorum,
-                    .read_index = cfg.raft.read_mode == ReadMode::ReadIndex},
+                    .read_index = cfg.raft.read_mode != ReadMode::Log,
+                    .lease_reads = cfg.raft.read_mode == ReadMode::Lease,
+                    .election_timeout_min_ms = cfg.timing.election_timeout_min_ms,
+                    .clock_drift_ppm = cfg.timing.clock_drift_ppm},
+      clocks_(cfg.num_nodes, cfg.timing.clock_drift_ppm),
       rng_(cfg.seed),
       nodes_(cfg.num_nodes, node_options_),
       network_(cfg.network),
@@ -540,6 +544,7 @@ void Cluster::run_node_step(int id, Input&& input) {
   int64_t term_before = nodes_.node(id).term();
   Effects& fx = fx_;
   fx.trace = !sinks_.empty();
+  fx.clock_us = clocks_.read_us(id, now_);
   input(fx);  // a NodeSet step: the node's storage is written by now
   const Node& n = nodes_.node(id);
   // A node only raises its own term to stand for election (a one-node
@@ -597,15 +602,16 @@ void Cluster::arm_election_timer(int id) {
   // §5.2: randomized timeouts in [min, max) make split votes rare.
   int64_t timeout =
       rng_.uniform(cfg_.timing.election_timeout_min_ms, cfg_.timing.election_timeout_max_ms - 1);
-  arm_slot(election_slot_[id], now_ + timeout, ItemKind::ElectionTimer, id, ++election_gen_[id]);
+  arm_slot(election_slot_[id], now_ + clocks_.true_delay_ms(id, timeout), ItemKind::ElectionTimer,
+           id, ++election_gen_[id]);
 }
 
 // [raft] check_quorum: the leader checks its quorum once per minimum election
 // timeout, the shortest time after which a follower that lost it may stand
 // for election (thesis §6.2). Not randomized: no draw from the run's RNG.
 void Cluster::arm_check_quorum_timer(int id) {
-  schedule(now_ + cfg_.timing.election_timeout_min_ms, ItemKind::CheckQuorumTimer, id,
-           ++check_quorum_gen_[id]);
+  schedule(now_ + clocks_.true_delay_ms(id, cfg_.timing.election_timeout_min_ms),
+           ItemKind::CheckQuorumTimer, id, ++check_quorum_gen_[id]);
 }
 
 // Leadership transfer: the leader gives a transfer up if it has not
@@ -613,13 +619,13 @@ void Cluster::arm_check_quorum_timer(int id) {
 // for check_quorum. Not randomized: no draw from the run's RNG, so runs
 // without a transfer keep their bytes.
 void Cluster::arm_transfer_timer(int id) {
-  schedule(now_ + cfg_.timing.election_timeout_min_ms, ItemKind::TransferTimer, id,
-           ++transfer_gen_[id]);
+  schedule(now_ + clocks_.true_delay_ms(id, cfg_.timing.election_timeout_min_ms),
+           ItemKind::TransferTimer, id, ++transfer_gen_[id]);
 }
 
 void Cluster::arm_heartbeat_timer(int id) {
-  schedule(now_ + cfg_.timing.heartbeat_interval_ms, ItemKind::HeartbeatTimer, id,
-           ++heartbeat_gen_[id]);
+  schedule(now_ + clocks_.true_delay_ms(id, cfg_.timing.heartbeat_interval_ms),
+           ItemKind::HeartbeatTimer, id, ++heartbeat_gen_[id]);
 }
 
 // ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "config/clock.h"
 #include "config/config.h"
 #include "raft/node.h"
 #include "raft/node_set.h"
@@ -306,6 +307,7 @@ class Cluster {
 
   const Config cfg_;
   const NodeOptions node_options_;
+  const NodeClocks clocks_;  // each node's own clock ([timing] clock_drift_ppm)
   Rng rng_;
   int64_t now_ = 0;
   uint64_t next_order_ = 0;

@@ -300,6 +300,7 @@ void add_fields(const ev::Read& e, json& j) {
   j["key"] = e.key;
   j["read_index"] = e.read_index;
   j["result"] = to_json(e.result);
+  if (e.lease) j["lease"] = *e.lease;  // read_mode = "lease" only
 }
 void add_fields(const ev::RejectClient& e, json& j) {
   j["client"] = e.client;
@@ -428,8 +429,11 @@ NodeEvent node_event_from_json(const json& j, int* node) {
   } else if (name == "persist") {
     e.body = ev::Persist{int_field(j, "term"), int_of("vote"), int_field(j, "log_len")};
   } else if (name == "read") {
-    e.body = ev::Read{int_of("client"), int_field(j, "client_seq"), str_field(j, "key"),
-                      int_field(j, "read_index"), result_from_json(field(j, "result"))};
+    ev::Read read{
+        int_of("client"),           int_field(j, "client_seq"),           str_field(j, "key"),
+        int_field(j, "read_index"), result_from_json(field(j, "result")), std::nullopt};
+    if (j.contains("lease")) read.lease = bool_field(j, "lease");
+    e.body = std::move(read);
   } else if (name == "reject_client") {
     e.body = ev::RejectClient{int_of("client"), int_field(j, "client_seq"), int_of("leader_hint")};
   } else {

@@ -70,7 +70,10 @@ const std::vector<EventSpec>& event_table() {
         {"client_seq", T::Int},
         {"key", T::String},
         {"read_index", T::Int},
-        {"result", T::Result}}},
+        {"result", T::Result},
+        // read_mode = "lease" only: answered on the leader's lease (true) or
+        // after a confirmation round (false).
+        {"lease", T::Bool, {}, {}, /*required=*/false}}},
       {"reject_client",
        EventKind::Effect,
        {{"client", T::Int}, {"client_seq", T::Int}, {"leader_hint", T::Int}}},
@@ -174,7 +177,8 @@ const std::vector<std::string>& planted_bug_vocabulary() {
                                                  "prevote_raises_term",
                                                  "leader_ignores_quorum",
                                                  "read_index_without_confirm",
-                                                 "transfer_before_caught_up"};
+                                                 "transfer_before_caught_up",
+                                                 "lease_ignores_drift"};
   return names;
 }
 
@@ -531,7 +535,8 @@ void validate_header(const json& h) {
                   {"network_latency_min_ms", T::Int},
                   {"network_latency_max_ms", T::Int},
                   {"client_timeout_ms", T::Int},
-                  {"client_deadline_ms", T::Int}}),
+                  {"client_deadline_ms", T::Int},
+                  optional("clock_drift_ppm", T::Int)}),
         optional("network", T::Object, {{"loss", T::String}, {"duplicate", T::String}}),
         optional("faults", T::ObjectArray,
                  {{"at_ms", T::Int},

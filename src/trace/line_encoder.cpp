@@ -571,6 +571,7 @@ struct EventWriter {
     o.num("client_seq", e.client_seq);
     o.name("event", "read");
     o.str("key", e.key);
+    if (e.lease) o.boolean("lease", *e.lease);
     node_field(o);
     o.num("read_index", e.read_index);
     append_result(o.key("result"), e.result);

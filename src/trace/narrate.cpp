@@ -417,10 +417,16 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
   } else if (event == "read") {
     // Thesis §6.4: answered from the state machine, no log entry.
     t.client = static_cast<int>(num(ev, "client"));
+    // §6.4.1: on a lease, no round was needed: no other leader can have been
+    // elected yet (if the clocks kept within the drift bound).
+    bool on_lease = ev.contains("lease") && ev["lease"].is_boolean() && ev["lease"].get<bool>();
     text = "Read GET \"" + str(ev, "key") + "\" (client " + n(num(ev, "client")) + " #" +
-           n(num(ev, "client_seq")) +
-           ") without a log entry: leadership confirmed, applied through " + "read index " +
-           n(num(ev, "read_index")) + " -> " + describe_result(ev["result"]);
+           n(num(ev, "client_seq")) + ") without a log entry: " +
+           (on_lease ? std::string("on its lease (no other leader can be elected before it "
+                                   "ends, if clocks drift no more than the bound)")
+                     : std::string("leadership confirmed")) +
+           ", applied through read index " + n(num(ev, "read_index")) + " -> " +
+           describe_result(ev["result"]);
   } else if (event == "reject_client") {
     t.level = 1;
     // A leader refuses commands only while it transfers leadership (thesis §3.10).
