@@ -232,6 +232,37 @@ void add_transfer(Config& cfg) {
   cfg.faults.push_back(f);
 }
 
+// Node 1 (with drifting clocks, the slowest) leads first and is cut off from
+// every other node for a while, at a random moment of the workload: the
+// hazard of lease reads (thesis §6.4.1), a leader that keeps answering on its
+// lease while the others elect a new one.
+void add_leader_cut(Config& cfg) {
+  if (cfg.num_nodes < 3) return;
+  for (const FaultConfig& f : cfg.faults) {
+    if (f.action == FaultAction::Partition) return;  // one cut at a time: its heal must find it
+  }
+  cfg.initial_leader = 1;
+  const int64_t e = cfg.timing.election_timeout_min_ms;
+  // A client that keeps reading at node 1 (the random clients soon wait on
+  // writes the cut-off leader cannot commit).
+  ClientConfig reader;
+  reader.id = ++cfg.num_clients;
+  reader.node = 1;
+  reader.commands.assign(static_cast<size_t>(*rc::gen::inRange(20, 120)), "get a");
+  cfg.clients.push_back(reader);
+  FaultConfig cut;
+  cut.at_ms = *rc::gen::inRange<int64_t>(1, 4 * e);
+  cut.action = FaultAction::Partition;
+  std::vector<int> rest;
+  for (int id = 2; id <= cfg.num_nodes; ++id) rest.push_back(id);
+  cut.groups = {{1}, rest};
+  FaultConfig heal;
+  heal.at_ms = cut.at_ms + *rc::gen::inRange<int64_t>(2 * e, 12 * e);
+  heal.action = FaultAction::Heal;
+  cfg.faults.push_back(cut);
+  cfg.faults.push_back(heal);
+}
+
 // A random but valid configuration, drawn inside a property so RapidCheck
 // can shrink it to a minimal failing one.
 Config gen_config(Profile profile) {
@@ -287,9 +318,18 @@ Config gen_config(Profile profile) {
   cfg.raft.check_quorum = *rc::gen::element(false, false, true);
   // [raft] read_mode = "read_index" on one run in three: gets answered outside the log must
   // keep the history linearizable.
-  cfg.raft.read_mode = *rc::gen::element(ReadMode::Log, ReadMode::Log, ReadMode::ReadIndex);
-  // A read index needs the no-op (thesis §6.4; validate_config refuses the pair).
-  if (cfg.raft.read_mode == ReadMode::ReadIndex) cfg.leader_noop = true;
+  // read_mode = "lease" on one run in six: reads on a lease must keep it linearizable too.
+  cfg.raft.read_mode = *rc::gen::element(ReadMode::Log, ReadMode::Log, ReadMode::Log,
+                                         ReadMode::ReadIndex, ReadMode::ReadIndex, ReadMode::Lease);
+  // A read index needs the no-op (thesis §6.4; validate_config refuses the pair), and a lease
+  // needs check_quorum's stickiness (§6.4.1).
+  if (cfg.raft.read_mode != ReadMode::Log) cfg.leader_noop = true;
+  if (cfg.raft.read_mode == ReadMode::Lease) cfg.raft.check_quorum = true;
+  // Reads outside the log are at risk where a leader is cut off while a client reads at it.
+  bool cut_leader = cfg.raft.read_mode != ReadMode::Log && *rc::gen::arbitrary<bool>();
+  // Clocks that drift, up to the config's bound of 50%, on half of the runs: every timer then
+  // runs on its node's own clock, and a lease must allow for it.
+  t.clock_drift_ppm = *rc::gen::element<int64_t>(0, 0, 0, 1000, 100000, 500000);
   gen_nemesis(cfg);
   // Long enough after the workload and the faults for the checker's liveness bounds (10 x the
   // longest election timeout) to apply: a leader and converged replicas are then required.
@@ -307,6 +347,8 @@ Config gen_config(Profile profile) {
   cfg.time_limit_ms = 120000;
   // A leadership transfer (fault transfer_leader, thesis §3.10) on one run in three.
   if (*rc::gen::element(false, false, true)) add_transfer(cfg);
+  // Not over the corners profile's own partitions: a heal must find one in place.
+  if (cut_leader && profile != Profile::Corners) add_leader_cut(cfg);
   // The generator makes valid configurations only; a bad one is a bug here.
   validate_config(cfg, "generated");
   return cfg;
@@ -362,7 +404,9 @@ std::string to_toml(const Config& cfg) {
             : "")
     << (cfg.raft.pre_vote ? "\npre_vote = true" : "")
     << (cfg.raft.check_quorum ? "\ncheck_quorum = true" : "")
-    << (cfg.raft.read_mode != ReadMode::Log ? "\nread_mode = \"read_index\"" : "")
+    << (cfg.raft.read_mode != ReadMode::Log
+            ? "\nread_mode = \"" + std::string(to_string(cfg.raft.read_mode)) + "\""
+            : "")
     << "\n[timing]\nheartbeat_interval_ms = " << t.heartbeat_interval_ms
     << "\nelection_timeout_min_ms = " << t.election_timeout_min_ms
     << "\nelection_timeout_max_ms = " << t.election_timeout_max_ms
@@ -370,6 +414,7 @@ std::string to_toml(const Config& cfg) {
     << "\nnetwork_latency_max_ms = " << t.network_latency_max_ms
     << "\nclient_timeout_ms = " << t.client_timeout_ms
     << "\nclient_deadline_ms = " << t.client_deadline_ms
+    << "\nclock_drift_ppm = " << t.clock_drift_ppm
     << "\n[network]\nloss = " << cfg.network.loss << "\nduplicate = " << cfg.network.duplicate
     << "\n";
   if (cfg.nemesis.enabled) {
@@ -396,6 +441,13 @@ std::string to_toml(const Config& cfg) {
       }
       s << "]\n";
     }
+  }
+  for (const ClientConfig& c : cfg.clients) {
+    s << "[[clients]]\nid = " << c.id;
+    if (c.node) s << "\nnode = " << *c.node;
+    s << "\ncommands = [";
+    for (size_t i = 0; i < c.commands.size(); ++i) s << (i ? ", \"" : "\"") << c.commands[i] << "\"";
+    s << "]\n";
   }
   return s.str();
 }
@@ -567,6 +619,7 @@ struct BugCase {
   bool check_quorum = false;  // force [raft] check_quorum on (the bug needs it)
   bool read_index = false;    // force [raft] read_mode = "read_index" (the bug needs it)
   bool transfer = false;      // force a transfer_leader fault (the bug needs one)
+  bool lease = false;         // force read_mode = "lease" with clocks drifting by 50%
 };
 
 }  // namespace
@@ -599,6 +652,11 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
       // Needs a transfer while the target's log lags the leader's.
       {"transfer_before_caught_up", PlantedBugs{.transfer_before_caught_up = true}, 400,
        Profile::Classic, false, false, false, true},
+      // Needs a leader cut off while it reads on a lease, with clocks far
+      // enough apart that its whole election timeout outlasts a faster
+      // majority's.
+      {"lease_ignores_drift", PlantedBugs{.lease_ignores_drift = true}, 400, Profile::Classic,
+       false, false, false, false, true},
       // commit_old_term needs a Figure 8 schedule, which random runs almost
       // never produce (0 of 400 tried): the scenario test below catches it.
   };
@@ -616,6 +674,23 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
             cfg.leader_noop = true;
           }
           if (bug.transfer) add_transfer(cfg);
+          if (bug.read_index || bug.lease) {
+            // A stale read shows only where a deposed leader still takes reads of a key that
+            // a newer leader's clients write: one hot key, and the first leader cut off while
+            // a client reads at it.
+            cfg.keys = 1;
+            add_leader_cut(cfg);
+          }
+          if (bug.lease) {
+            cfg.raft.read_mode = ReadMode::Lease;
+            cfg.raft.check_quorum = true;
+            cfg.leader_noop = true;
+            cfg.timing.clock_drift_ppm = 500000;
+            // Voters whose timers all run the minimum, and node 1 (the slowest clock) leading
+            // first: a new leader comes a minimum timeout of the fast clocks after the cut,
+            // well inside a lease that ignores the drift.
+            cfg.timing.election_timeout_max_ms = cfg.timing.election_timeout_min_ms + 1;
+          }
           ++runs;
           RunOutcome o = run_and_check(cfg, bug.bugs);
           if (caught_by.empty()) {

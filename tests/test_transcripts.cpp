@@ -130,6 +130,8 @@ class Transcript {
       if (arg("pre_vote", "false") == "true") header_["config"]["pre_vote"] = true;
       if (arg("check_quorum", "false") == "true") header_["config"]["check_quorum"] = true;
       if (arg("read_mode", "log") != "log") header_["config"]["read_mode"] = arg("read_mode", "");
+      if (arg("clock_drift_ppm", "0") != "0")
+        header_["config"]["clock_drift_ppm"] = std::stoi(arg("clock_drift_ppm", "0"));
       json bugs = json::array();
       std::string list = arg("bugs", "");
       std::stringstream ss(list);
@@ -475,6 +477,7 @@ TEST_CASE("A planted bug changes a transcript's output, and the failure says whe
       {"leader_ignores_quorum", {"check-quorum.txt"}},
       {"read_index_without_confirm", {"read-index.txt"}},
       {"transfer_before_caught_up", {"leader-transfer.txt"}},
+      {"lease_ignores_drift", {"lease.txt"}},
   };
   // Every bug there is, so a new one must be caught or listed here.
   const std::vector<std::string>& bugs = planted_bug_names();

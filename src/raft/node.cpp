@@ -82,10 +82,7 @@ Node::Node(int id, int num_nodes, NodeOptions options)
 
 Node::Node(int id, int num_nodes, PersistentState persisted, NodeOptions options)
     : id_(id), num_nodes_(num_nodes), options_(options), lease_us_(lease_length_us(options_)) {
-  // A restarted server may have answered a lease round just before it
-  // crashed, and the promise that came with it outlives the crash: it votes
-  // for no one until its first election timer fires (thesis §6.4.1).
-  lease_promised_ = options_.lease_reads;
+  restarted_ = true;
   term_ = persisted.term;
   vote_ = persisted.vote;
   log_ = std::move(persisted.log);
@@ -171,6 +168,12 @@ void Node::send(Message&& msg) {
 
 void Node::start(Effects& fx) {
   begin_step(fx);
+  // A restarted server may have answered a lease round just before it
+  // crashed, and the promise that came with it outlives the crash: it votes
+  // for no one for a minimum election timeout (thesis §6.4.1).
+  if (options_.lease_reads && restarted_) {
+    promise_until_us_ = fx.clock_us + options_.election_timeout_min_ms * 1000;
+  }
   fx.reset_election_timer = true;
   end_step();
 }
@@ -185,7 +188,7 @@ void Node::on_timer(Timer timer, Effects& fx) {
       // With pre_vote (thesis §9.6) it first asks for pre-votes.
       if (role_ != Role::Leader) {
         leader_live_ = false;
-        lease_promised_ = false;  // a full election timeout since the last round answered
+        promise_until_us_ = 0;  // a full election timeout since the last round answered
         if (options_.pre_vote) {
           start_prevote();
         } else {
@@ -472,14 +475,14 @@ void Node::handle_request_vote(const Message& m) {
   std::string reason;
   if (m.term < term_) {
     reason = "stale_term";
-  } else if (!m.transfer && (lease_promised_ || (m.term > term_ && leader_sticky()))) {
+  } else if (!m.transfer && (lease_promised() || (m.term > term_ && leader_sticky()))) {
     // Thesis §4.2.3: a server that heard from a current leader within the
     // election timeout does not grant, nor adopt the term of, a RequestVote:
     // a server that merely cannot hear the leader must not depose it. A
     // leadership transfer's RequestVote (§3.10) is exempt: the leader asked
     // for that election (etcd marks such campaigns the same way).
     // A node that answered a lease round refuses every vote, whatever its
-    // term, until its election timer fires (thesis §6.4.1; lease_promised_).
+    // term, until its election timer fires (thesis §6.4.1; lease_promised()).
     reason = "leader_live";
   } else if (m.term > term_) {
     reason = "stale_term";  // only with leader_ignores_higher_term planted
@@ -912,7 +915,7 @@ void Node::handle_read_confirm(const Message& m) {
   // a promise to elect no other leader until this node's election timer,
   // restarted now, fires: the asker counts its lease from before this moment.
   if (options_.lease_reads && m.term == term_ && role_ != Role::Leader) {
-    lease_promised_ = true;
+    promise_until_us_ = fx_->clock_us + options_.election_timeout_min_ms * 1000;
     leader_live_ = true;
     fx_->reset_election_timer = true;
   }

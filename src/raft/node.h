@@ -193,7 +193,7 @@ class Node {
   // [raft] check_quorum: would this node refuse to be disrupted by a
   // RequestVote of a higher term (it has a live leader)?
   bool leader_sticky() const {
-    return options_.check_quorum && (role_ == Role::Leader || leader_live_ || lease_promised_);
+    return options_.check_quorum && (role_ == Role::Leader || leader_live_ || lease_promised());
   }
 
   void handle_request_vote(const Message& m);
@@ -283,11 +283,16 @@ class Node {
   // [raft] read_mode = "lease" (thesis §6.4.1): this node answered a leader's
   // confirmation round, so that leader may be serving reads on a lease
   // counted from before the answer; until this node's own election timer
-  // fires it votes for no one else, in any term. Unlike leader_live_ it
-  // survives a term change (a stale response can raise the term while the
-  // lease still runs), and a restarted node starts with it set: it may have
-  // answered a round just before it crashed.
-  bool lease_promised_ = false;
+  // fires, and at least a minimum election timeout of its own clock, it
+  // votes for no one else, in any term. Unlike leader_live_ it survives a
+  // term change (a stale response can raise the term while the lease still
+  // runs), and a restarted node starts with it: it may have answered a round
+  // just before it crashed.
+  int64_t promise_until_us_ = 0;  // this node's clock
+  bool restarted_ = false;         // built from persisted state (a restart)
+  bool lease_promised() const {
+    return options_.lease_reads && fx_->clock_us < promise_until_us_;
+  }
 
   // Leader state (Figure 2, reinitialized after election).
   std::vector<int64_t> next_index_;  // by peer id (index 0 and self unused)

@@ -151,6 +151,8 @@ NodeOptions options_from_header(const LineReader& r, const json& header, int* nu
                 &options.election_timeout_min_ms);
     timing_from((*cfg)["timing"], "clock_drift_ppm", 500000, &options.clock_drift_ppm);
   }
+  // A scenario's config gives the drift at its top level (its timing is the default's).
+  timing_from(*cfg, "clock_drift_ppm", 500000, &options.clock_drift_ppm);
   if (options.read_index && !options.leader_noop) {
     r.fail(std::string("read_mode \"") + (options.lease_reads ? "lease" : "read_index") +
            "\" needs leader_noop: a leader answers a read only once an entry of its own term "
@@ -194,7 +196,8 @@ void check_scenario_header_keys(const LineReader& r, const json& header) {
                         "the header");
     check_scenario_keys(
         r, header["config"],
-        {"num_nodes", "num_clients", "leader_noop", "pre_vote", "check_quorum", "read_mode"},
+        {"num_nodes", "num_clients", "leader_noop", "pre_vote", "check_quorum", "read_mode",
+         "clock_drift_ppm"},
         "'config'");
   } else {
     check_scenario_keys(
@@ -620,6 +623,7 @@ class ScenarioRunner {
     cfg.leader_noop = options_.leader_noop;
     cfg.raft.pre_vote = options_.pre_vote;
     cfg.raft.check_quorum = options_.check_quorum;
+    cfg.timing.clock_drift_ppm = options_.clock_drift_ppm;
     cfg.raft.read_mode = options_.lease_reads  ? ReadMode::Lease
                          : options_.read_index ? ReadMode::ReadIndex
                                                : ReadMode::Log;

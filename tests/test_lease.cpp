@@ -1,0 +1,134 @@
+// Lease reads ([raft] read_mode = "lease", Raft thesis §6.4.1) and the clocks
+// they depend on ([timing] clock_drift_ppm): what a lease saves, and the
+// LeaseRead check failing where a lease outlives the guarantee it rests on.
+#include <catch2/catch.hpp>
+#include <sstream>
+#include <string>
+
+#include "check/checker.h"
+#include "config/clock.h"
+#include "config/config.h"
+#include "replay/replay.h"
+#include "support.h"
+
+using namespace raftkv;
+using namespace raftkv::testing;
+
+namespace {
+
+check::Report check_text(const std::string& trace) {
+  std::istringstream in(trace);
+  return check::check_trace(in, "run", check::CheckOptions{});
+}
+
+std::string violated(const check::Report& r) { return r.violation ? r.violation->check : "none"; }
+
+int64_t count_of(const check::Report& r, const char* name) {
+  auto it = r.counts.find(name);
+  return it == r.counts.end() ? 0 : it->second;
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+Config lease_config() {
+  return load_config(std::string(RAFTKV_SOURCE_DIR) + "/traces/configs/lease.toml");
+}
+
+std::string run_text(const Config& cfg, PlantedBugs bugs = {}) {
+  Cluster cluster(cfg, bugs);
+  return traced_run(cluster);
+}
+
+}  // namespace
+
+TEST_CASE("Node clocks drift by id within the bound, and timers run on them", "[lease]") {
+  NodeClocks three(3, 500000);
+  CHECK(three.drift_ppm(1) == -500000);  // node 1 slowest
+  CHECK(three.drift_ppm(2) == 0);
+  CHECK(three.drift_ppm(3) == 500000);  // the last node fastest
+  CHECK(three.read_us(1, 100) == 50000);
+  CHECK(three.read_us(3, 100) == 150000);
+  // 150 ms on a half-speed clock take 300 ms of true time, on a 1.5x clock 100 ms.
+  CHECK(three.true_delay_ms(1, 150) == 300);
+  CHECK(three.true_delay_ms(3, 150) == 100);
+  CHECK(three.true_delay_ms(3, 151) == 101);  // rounded up: a timer never fires early
+  NodeClocks exact(5, 0);
+  for (int id = 1; id <= 5; ++id) {
+    CHECK(exact.read_us(id, 1234) == 1234000);
+    CHECK(exact.true_delay_ms(id, 150) == 150);
+  }
+  CHECK(NodeClocks(1, 500000).drift_ppm(1) == 0);  // one node: nothing to drift from
+}
+
+TEST_CASE("Lease reads answer without a round while the lease lasts", "[lease]") {
+  Config cfg = lease_config();
+  cfg.faults.clear();  // no partition: every round is answered
+  std::string lease = run_text(cfg);
+  check::Report r = check_text(lease);
+  INFO(check::format_report(r));
+  REQUIRE(r.ok());
+  int64_t on_lease = count_of(r, "lease_reads");
+  size_t reads = occurrences(lease, R"("event":"read")");
+  CHECK(reads == 81);  // client 1's 80 gets and client 2's one
+  // Most reads are answered on the lease; a round renews it when it has run out (50 ms of the
+  // slow leader's clock: 100 ms of true time).
+  CHECK(on_lease >= 60);
+  CHECK(occurrences(lease, R"("lease":false)") == reads - static_cast<size_t>(on_lease));
+
+  // The same reads with read_index: one confirmation round per batch of reads.
+  cfg.raft.read_mode = ReadMode::ReadIndex;
+  std::string index = run_text(cfg);
+  size_t rounds_lease = occurrences(lease, R"("type":"ReadConfirm")");
+  size_t rounds_index = occurrences(index, R"("type":"ReadConfirm")");
+  INFO("ReadConfirm sends: lease " << rounds_lease << ", read_index " << rounds_index);
+  CHECK(rounds_lease * 4 < rounds_index);
+}
+
+TEST_CASE("LeaseRead catches a lease that ignores clock drift", "[lease][oracle]") {
+  Config cfg = lease_config();
+  check::Report good = check_text(run_text(cfg));
+  INFO(check::format_report(good));
+  CHECK(good.ok());
+  CHECK(count_of(good, "lease_reads") > 0);
+
+  check::Report bad = check_text(run_text(cfg, PlantedBugs{.lease_ignores_drift = true}));
+  REQUIRE(violated(bad) == "LeaseRead");
+  CHECK(bad.violation->nodes == std::vector<int>{1, 3});
+  CHECK_THAT(bad.violation->explanation, Catch::Contains("on its lease as leader of term 1"));
+
+  // Without drift the whole election timeout is a safe lease: the planted bug is harmless.
+  cfg.timing.clock_drift_ppm = 0;
+  check::Report no_drift = check_text(run_text(cfg, PlantedBugs{.lease_ignores_drift = true}));
+  INFO(check::format_report(no_drift));
+  CHECK(no_drift.ok());
+}
+
+TEST_CASE("A lease field outside read_mode = \"lease\" is malformed", "[lease][oracle]") {
+  Config cfg = test_config(3, 1, 6, 1);
+  cfg.raft.read_mode = ReadMode::ReadIndex;
+  cfg.requests_per_client = 10;
+  cfg.keys = 1;
+  std::string text = run_text(cfg);
+  const std::string read = R"("event":"read","key":"a",)";
+  size_t at = text.find(read);
+  REQUIRE(at != std::string::npos);
+  text.insert(at + read.size(), R"("lease":true,)");
+  check::Report r = check_text(text);
+  REQUIRE(violated(r) == "WellFormed");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("read_mode = \"lease\""));
+}
+
+TEST_CASE("Replay refuses a lease trace without check_quorum", "[lease][replay]") {
+  std::string text = run_text(lease_config());
+  const std::string on = R"("check_quorum":true,)";
+  size_t at = text.find(on);
+  REQUIRE(at != std::string::npos);
+  text.erase(at, on.size());
+  std::istringstream in(text);
+  ReplayOptions options;
+  CHECK_THROWS_WITH(replay(in, "edited", options), Catch::Contains("needs check_quorum"));
+}
