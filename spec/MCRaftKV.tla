@@ -89,6 +89,8 @@ NoLeaderLiveRefusal ==
 NoReadAnswered == readsDone = {}
 \* ... and a get answered with the value a put wrote (ok, not not_found).
 NoReadOfPut == \A r \in readsDone : r.result.status # "ok"
+\* Witness for MCRaftKVLease.cfg: a get answered on a lease.
+NoLeaseReadAnswered == \A r \in readsDone : ~r.lease
 
 \* Witness for MCRaftKVTransfer.cfg's bounds: a leader elected in an election
 \* its candidate started on a TimeoutNow (thesis section 3.10), i.e. a
@@ -113,7 +115,8 @@ MCConstraint ==
 
 MCSymmetry == Permutations(Server)
 
-\* MCRaftKVReadIndexWithoutConfirm.cfg: the planted bug's stale read needs
+\* MCRaftKVReadIndexWithoutConfirm.cfg and MCRaftKVLeaseIgnoresDrift.cfg:
+\* the planted bug's stale read needs
 \* two leaders that each committed entries (18 messages), beyond the reach of
 \* MCNext at a few minutes' cost. Its search is narrowed to behaviours of
 \* MCSpec (a violation found is one of RaftKV): no heartbeats (nor crashes),
@@ -125,7 +128,7 @@ MCSymmetry == Permutations(Server)
 MCBugNext ==
     \/ \E i \in Server : Timeout(i) \/ CheckQuorumTick(i) \/ TransferTimeout(i)
     \/ \E i, j \in Server : Transfer(i, j)
-    \/ \E i \in Server, c \in Commands : ClientRequest(i, c)
+    \/ \E i \in Server, c \in Commands : ClientRequest(i, c) \/ LeaseReadReq(i, c)
     \/ \E m \in msgs : Receive(m)
 
 MCBugSpec == MCInit /\ [][MCBugNext /\ UNCHANGED crashes]_<<vars, crashes>>

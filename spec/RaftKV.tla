@@ -58,7 +58,9 @@ CONSTANTS
     ReadIndex,   \* [raft] read_mode = "read_index": thesis section 6.4 (FALSE: gets go through the log)
     PlantedReadIndexWithoutConfirm, \* the planted bug read_index_without_confirm (FALSE: correct)
     LeaderTransfer, \* leadership transfer, thesis section 3.10 (FALSE: no transfer input)
-    PlantedTransferBeforeCaughtUp \* the planted bug transfer_before_caught_up (FALSE: correct)
+    PlantedTransferBeforeCaughtUp, \* the planted bug transfer_before_caught_up (FALSE: correct)
+    LeaseRead,   \* [raft] read_mode = "lease": thesis section 6.4.1, abstractly (FALSE: none)
+    PlantedLeaseIgnoresDrift \* the planted bug lease_ignores_drift, abstractly (FALSE: correct)
 
 ASSUME LeaderNoop \in BOOLEAN
 ASSUME DedupLastSeqOnly \in BOOLEAN
@@ -70,6 +72,8 @@ ASSUME ReadIndex \in BOOLEAN
 ASSUME PlantedReadIndexWithoutConfirm \in BOOLEAN
 ASSUME LeaderTransfer \in BOOLEAN
 ASSUME PlantedTransferBeforeCaughtUp \in BOOLEAN
+ASSUME LeaseRead \in BOOLEAN /\ (LeaseRead => ReadIndex)
+ASSUME PlantedLeaseIgnoresDrift \in BOOLEAN
 ASSUME Nil \notin Server
 
 \* Entries per AppendEntries (kMaxBatch in src/raft/node.h).
@@ -89,9 +93,9 @@ VARIABLES
     readInvoked, \* ReadIndex: get command -> the highest index committed (by any
                  \* node) when a leader first received it: the model has no
                  \* clients, and a client invokes a get before any server has it
-    readsDone   \* ReadIndex: [key, lo, hi, result]: a get answered without a log
-                \* entry with result, lo = readInvoked of its command, hi = the
-                \* highest index committed when it was answered
+    readsDone   \* ReadIndex: [key, lo, hi, result, lease]: a get answered without a
+                \* log entry with result, lo = readInvoked of its command, hi = the
+                \* highest index committed when it was answered, lease: on a lease
 
 historyVars == <<committed, elected, answered, lapsed, readInvoked, readsDone>>
 vars == <<node, msgs, historyVars>>
@@ -609,7 +613,7 @@ ServeReads(s, i) ==
          IN [s |-> [s EXCEPT !.reads = SelectSeq(rs, LAMBDA r : ~Ready(r))],
              served |-> [k \in DOMAIN done |->
                             [cmd |-> done[k].cmd, index |-> done[k].index,
-                             result |-> ReadValue(s.store, done[k].cmd.key)]]]
+                             result |-> ReadValue(s.store, done[k].cmd.key), lease |-> FALSE]]]
 
 (* The complete steps: the handler, then the step's end (a leader's commit *)
 (* notifications, applying what is committed, answering the reads that can *)
@@ -672,6 +676,19 @@ ClientStep(i, c) ==
     IN IF ReadIndex /\ c.op = "get"
        THEN Finish([s |-> sr, out |-> rr.out], i)
        ELSE Finish([s |-> r3.s, out |-> r2.out \cup r3.out], i)
+
+\* Thesis section 6.4.1 (LeaseRead), abstractly: a leader whose lease holds
+\* answers a get at once, with no ReadConfirm round, once it has a read
+\* index it has applied through (otherwise the get is taken as a ReadIndex
+\* read, ClientStep). Time is not modelled, so neither is the lease's length
+\* nor the clock drift that bounds it: what a valid lease guarantees is the
+\* enabling condition of the action (LeaseHolds, in LeaseReadReq), and this
+\* step only answers.
+LeaseStep(i, c) ==
+    LET s0 == LS(i)
+        f == Finish(Same(s0), i)
+    IN [f EXCEPT !.served = Append(@, [cmd |-> c, index |-> ReadIndexOf(s0),
+                                       result |-> ReadValue(s0.store, c.key), lease |-> TRUE])]
 
 \* Thesis section 3.10: a leader asked to hand leadership to j (not itself)
 \* starts a transfer (replacing one under way); step 1 brings j's log up to
@@ -760,7 +777,8 @@ UpdateNodeA(i, r, inv, ans) ==
     /\ readInvoked' = inv
     /\ readsDone' = readsDone \cup
                       {[key |-> r.served[k].cmd.key, lo |-> inv[r.served[k].cmd],
-                        hi |-> MaxIndex(comm), result |-> r.served[k].result] :
+                        hi |-> MaxIndex(comm), result |-> r.served[k].result,
+                        lease |-> r.served[k].lease] :
                          k \in DOMAIN r.served}
 
 \* answered[i] starts from none when i becomes leader.
@@ -821,6 +839,28 @@ ClientRequest(i, c) ==
     /\ node[i].role = "leader"
     /\ node[i].xfer = Nil
     /\ LET r == ClientStep(i, c) IN UpdateNodeI(i, r, InvokeRead(c))
+
+\* Thesis section 6.4.1, abstractly: what a valid lease promises its leader
+\* is that no server of a later term has been elected (the voters that
+\* answered its round vote for no one else until their election timers,
+\* which outlast the lease, fire). The history elected stands for that
+\* promise (it also covers a later leader since deposed or crashed, whose
+\* commits a lease read must not miss). The planted bug lease_ignores_drift
+\* (a lease computed without the clock-drift bound outlives the promise) is
+\* a lease used whatever the promise.
+LeaseHolds(i) == ~\E e \in elected : e.term > node[i].term
+
+\* A get answered on the lease (LeaseStep): a leader with no transfer under
+\* way, a read index and its state machine applied through it.
+LeaseReadReq(i, c) ==
+    /\ LeaseRead
+    /\ c.op = "get"
+    /\ node[i].role = "leader"
+    /\ node[i].xfer = Nil
+    /\ ReadIndexOf(node[i]) # 0
+    /\ node[i].applied >= ReadIndexOf(node[i])
+    /\ LeaseHolds(i) \/ PlantedLeaseIgnoresDrift
+    /\ UpdateNodeI(i, LeaseStep(i, c), InvokeRead(c))
 
 \* Thesis section 3.10: the runtime asks leader i to hand leadership to j.
 Transfer(i, j) ==
@@ -892,7 +932,7 @@ Restart(i) ==
 ProtocolNext ==
     \/ \E i \in Server : Timeout(i) \/ Heartbeat(i) \/ CheckQuorumTick(i) \/ TransferTimeout(i)
     \/ \E i, j \in Server : Transfer(i, j)
-    \/ \E i \in Server, c \in Commands : ClientRequest(i, c)
+    \/ \E i \in Server, c \in Commands : ClientRequest(i, c) \/ LeaseReadReq(i, c)
     \/ \E m \in msgs : Receive(m)
 
 FaultNext == \E i \in Server : Crash(i) \/ Restart(i)
@@ -938,7 +978,8 @@ TypeOK ==
     /\ answered \in [Server -> SUBSET Server]
     /\ \A e \in lapsed : e.term \in Nat /\ e.leader \in Server
     /\ \A c \in DOMAIN readInvoked : readInvoked[c] \in Nat
-    /\ \A r \in readsDone : r.lo \in Nat /\ r.hi \in Nat /\ r.lo <= r.hi
+    /\ \A r \in readsDone : r.lo \in Nat /\ r.hi \in Nat /\ r.lo <= r.hi /\ r.lease \in BOOLEAN
+    /\ LeaseRead \/ \A r \in readsDone : ~r.lease
 
 \* At most one leader is elected in a term (Figure 3, section 5.2).
 ElectionSafety ==
