@@ -82,6 +82,23 @@ NoStepDown ==
 NoLeaderLiveRefusal ==
     ~\E m \in msgs : m.type = "RequestVoteResponse" /\ m.reason = "leader_live"
 
+\* Witnesses for MCRaftKVReadIndex.cfg's bounds (not invariants of the
+\* protocol): tools/tla-check model requires TLC to report it violated, which
+\* shows that those bounds reach a get answered by ReadIndex (thesis section
+\* 6.4), so that ReadsLinearizable is not checked vacuously.
+NoReadAnswered == readsDone = {}
+\* ... and a get answered with the value a put wrote (ok, not not_found).
+NoReadOfPut == \A r \in readsDone : r.result.status # "ok"
+\* Witness for MCRaftKVLease.cfg: a get answered on a lease.
+NoLeaseReadAnswered == \A r \in readsDone : ~r.lease
+
+\* Witness for MCRaftKVTransfer.cfg's bounds: a leader elected in an election
+\* its candidate started on a TimeoutNow (thesis section 3.10), i.e. a
+\* leadership transfer completed.
+NoTransferLeader ==
+    ~\E e \in elected : \E m \in msgs : m.type = "RequestVote" /\ m.transfer
+                                        /\ m.from = e.leader /\ m.term = e.term
+
 MCInit == Init /\ crashes = 0
 
 MCNext ==
@@ -91,9 +108,38 @@ MCNext ==
 
 MCSpec == MCInit /\ [][MCNext]_<<vars, crashes>>
 
+
 MCConstraint ==
     /\ \A i \in Server : node[i].term <= MaxTerm /\ Len(node[i].log) <= MaxLogLen
     /\ Cardinality(msgs) <= MaxMsgs
 
 MCSymmetry == Permutations(Server)
+
+\* MCRaftKVReadIndexWithoutConfirm.cfg and MCRaftKVLeaseIgnoresDrift.cfg:
+\* the planted bug's stale read needs
+\* two leaders that each committed entries (18 messages), beyond the reach of
+\* MCNext at a few minutes' cost. Its search is narrowed to behaviours of
+\* MCSpec (a violation found is one of RaftKV): no heartbeats (nor crashes),
+\* and by MCBugConstraint at most one candidate per term (no split votes),
+\* no rejected AppendEntries, the leader of term 1 never learns of a later
+\* term (it is cut off, as a stale leader must be), puts are taken only in
+\* term 2 and gets (one read round) only in term 1: the search is directed
+\* at the stale read the bug allows.
+MCBugNext ==
+    \/ \E i \in Server : Timeout(i) \/ CheckQuorumTick(i) \/ TransferTimeout(i)
+    \/ \E i, j \in Server : Transfer(i, j)
+    \/ \E i \in Server, c \in Commands : ClientRequest(i, c) \/ LeaseReadReq(i, c)
+    \/ \E m \in msgs : Receive(m)
+
+MCBugSpec == MCInit /\ [][MCBugNext /\ UNCHANGED crashes]_<<vars, crashes>>
+
+MCBugConstraint ==
+    /\ MCConstraint
+    /\ \A m1, m2 \in msgs : (m1.type = "RequestVote" /\ m2.type = "RequestVote" /\ m1.term = m2.term)
+                              => m1.from = m2.from
+    /\ \A m \in msgs : m.type = "AppendEntriesResponse" => m.success
+    /\ \A e \in elected : e.term = 1 => node[e.leader].term = 1
+    /\ \A i \in Server : \A k \in DOMAIN node[i].log :
+          node[i].log[k].cmd.op = "put" => node[i].log[k].term = 2
+    /\ \A m \in msgs : m.type = "ReadConfirm" => m.term = 1 /\ m.round = 1
 =============================================================================

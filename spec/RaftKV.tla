@@ -12,7 +12,17 @@
 (* the constant CheckQuorum ([raft] check_quorum, thesis sections 6.2 and *)
 (* 4.2.3): a leader that has not heard from a majority since its previous *)
 (* check steps down, and a node with a live leader disregards a           *)
-(* RequestVote of a higher term.                                          *)
+(* RequestVote of a higher term. With the constant ReadIndex ([raft]      *)
+(* read_mode = "read_index", thesis section 6.4): a leader answers a get   *)
+(* without a log entry, once a round of ReadConfirm messages sent after    *)
+(* it took the read was answered by a majority and it has applied through *)
+(* the read index. With the constant LeaderTransfer (thesis section 3.10): *)
+(* a leader asked to hand leadership to a target stops taking commands,    *)
+(* sends TimeoutNow once the target's log matches its own, and the target  *)
+(* starts an election at once (its RequestVotes marked transfer).          *)
+(* With the constant LeaseRead (read_mode = "lease", thesis section       *)
+(* 6.4.1), abstractly: a leader whose lease holds (no server of a later    *)
+(* term has been elected) answers a get at once, with no round.            *)
 (*                                                                         *)
 (* One action is one step of the emulator: an input (a delivered message,  *)
 (* a fired timer, a client request, a crash or a restart) together with    *)
@@ -47,7 +57,13 @@ CONSTANTS
     PreVote,     \* [raft] pre_vote: thesis section 9.6 (FALSE: Figure 2 as before)
     PlantedPreVoteRaisesTerm, \* the planted bug prevote_raises_term (FALSE: the correct code)
     CheckQuorum, \* [raft] check_quorum: thesis sections 6.2, 4.2.3 (FALSE: as before)
-    PlantedLeaderIgnoresQuorum \* the planted bug leader_ignores_quorum (FALSE: the correct code)
+    PlantedLeaderIgnoresQuorum, \* the planted bug leader_ignores_quorum (FALSE: the correct code)
+    ReadIndex,   \* [raft] read_mode = "read_index": thesis section 6.4 (FALSE: gets go through the log)
+    PlantedReadIndexWithoutConfirm, \* the planted bug read_index_without_confirm (FALSE: correct)
+    LeaderTransfer, \* leadership transfer, thesis section 3.10 (FALSE: no transfer input)
+    PlantedTransferBeforeCaughtUp, \* the planted bug transfer_before_caught_up (FALSE: correct)
+    LeaseRead,   \* [raft] read_mode = "lease": thesis section 6.4.1, abstractly (FALSE: none)
+    PlantedLeaseIgnoresDrift \* the planted bug lease_ignores_drift, abstractly (FALSE: correct)
 
 ASSUME LeaderNoop \in BOOLEAN
 ASSUME DedupLastSeqOnly \in BOOLEAN
@@ -55,6 +71,12 @@ ASSUME PreVote \in BOOLEAN
 ASSUME PlantedPreVoteRaisesTerm \in BOOLEAN
 ASSUME CheckQuorum \in BOOLEAN
 ASSUME PlantedLeaderIgnoresQuorum \in BOOLEAN
+ASSUME ReadIndex \in BOOLEAN
+ASSUME PlantedReadIndexWithoutConfirm \in BOOLEAN
+ASSUME LeaderTransfer \in BOOLEAN
+ASSUME PlantedTransferBeforeCaughtUp \in BOOLEAN
+ASSUME LeaseRead \in BOOLEAN /\ (LeaseRead => ReadIndex)
+ASSUME PlantedLeaseIgnoresDrift \in BOOLEAN
 ASSUME Nil \notin Server
 
 \* Entries per AppendEntries (kMaxBatch in src/raft/node.h).
@@ -69,10 +91,16 @@ VARIABLES
     answered,   \* answered[i]: CheckQuorum: the servers whose AppendEntriesResponse of
                 \* i's term leader i received since it became leader or last checked
                 \* its quorum ({} without CheckQuorum)
-    lapsed      \* [term, leader]: CheckQuorum: a quorum check of leader in term found
+    lapsed,     \* [term, leader]: CheckQuorum: a quorum check of leader in term found
                 \* that fewer than a majority had answered it (by answered)
+    readInvoked, \* ReadIndex: get command -> the highest index committed (by any
+                 \* node) when a leader first received it: the model has no
+                 \* clients, and a client invokes a get before any server has it
+    readsDone   \* ReadIndex: [key, lo, hi, result, lease]: a get answered without a
+                \* log entry with result, lo = readInvoked of its command, hi = the
+                \* highest index committed when it was answered, lease: on a lease
 
-historyVars == <<committed, elected, answered, lapsed>>
+historyVars == <<committed, elected, answered, lapsed, readInvoked, readsDone>>
 vars == <<node, msgs, historyVars>>
 
 (***************************************************************************)
@@ -101,9 +129,24 @@ vars == <<node, msgs, historyVars>>
 (*             FALSE without PreVote and CheckQuorum, as nothing else reads *)
 (*             it                                                           *)
 (*   heard     CheckQuorum, leader: the followers that answered it (an      *)
-(*             AppendEntriesResponse of its term) since it became leader or *)
+(*             AppendEntriesResponse or, with ReadIndex, a                  *)
+(*             ReadConfirmResponse of its term) since it became leader or   *)
 (*             last checked its quorum (the code's recent_active_); {}      *)
 (*             otherwise                                                    *)
+(*   reads     ReadIndex, leader: the gets taken and not yet answered, in   *)
+(*             order, each [cmd, index, round]: index the read index (0     *)
+(*             until an entry of its term is committed), round the          *)
+(*             ReadConfirm round sent after it was taken (the code's        *)
+(*             reads_); <<>> otherwise                                      *)
+(*   rround    ReadIndex, leader: the last ReadConfirm round sent in its    *)
+(*             term (read_round_)                                           *)
+(*   racked    ReadIndex, leader: per follower, the highest round it        *)
+(*             confirmed with a ReadConfirmResponse of the leader's term    *)
+(*             (read_acked_)                                                *)
+(*   xfer      LeaderTransfer, leader: the target of the transfer under     *)
+(*             way, Nil if none (transfer_to_)                              *)
+(*   tnsent    LeaderTransfer, leader: its TimeoutNow has gone out          *)
+(*             (timeout_now_sent_)                                          *)
 (* Everything but term, vote and log is lost in a crash.                    *)
 (***************************************************************************)
 
@@ -187,9 +230,12 @@ ApplyEntries(st, ss, ents) ==
 -----------------------------------------------------------------------------
 (* Messages: records with exactly the fields of spec/trace-schema.md (no id). *)
 
-RequestVoteMsg(i, j, s) ==
+\* tr: the election was started by a TimeoutNow (thesis section 3.10); the
+\* trace writes the field only when TRUE (TraceRaftKV reads it as FALSE
+\* when absent).
+RequestVoteMsg(i, j, s, tr) ==
     [type |-> "RequestVote", from |-> i, to |-> j, term |-> s.term,
-     last_log_index |-> Len(s.log), last_log_term |-> LastTerm(s.log)]
+     last_log_index |-> Len(s.log), last_log_term |-> LastTerm(s.log), transfer |-> tr]
 
 VoteResponseMsg(i, j, term, granted, reason) ==
     [type |-> "RequestVoteResponse", from |-> i, to |-> j, term |-> term,
@@ -224,6 +270,16 @@ CommitNotificationMsg(i, j, term, commit) ==
     [type |-> "CommitNotification", from |-> i, to |-> j, term |-> term,
      leader_commit |-> commit]
 
+\* Thesis section 6.4: the leader of term asks j to confirm it still leads,
+\* for the reads taken before round; the answer carries the responder's term.
+ReadConfirmMsg(i, j, term, round) ==
+    [type |-> "ReadConfirm", from |-> i, to |-> j, term |-> term, round |-> round]
+ReadConfirmResponseMsg(i, j, term, round) ==
+    [type |-> "ReadConfirmResponse", from |-> i, to |-> j, term |-> term, round |-> round]
+
+\* Thesis section 3.10: the leader tells the transfer's target to time out now.
+TimeoutNowMsg(i, j, term) == [type |-> "TimeoutNow", from |-> i, to |-> j, term |-> term]
+
 -----------------------------------------------------------------------------
 (* A node's local state as one record, and the pure step operators.        *)
 (* Each returns [s |-> new local state, out |-> set of messages sent].      *)
@@ -240,10 +296,15 @@ Same(s) == [s |-> s, out |-> {}]
 \* Section 5.1: a higher term seen in a message: adopt it, clear the vote,
 \* become follower. (nextIndex/matchIndex are reset too; the code keeps them
 \* but never reads them before become_leader reinitialises them.)
+\* A deposed leader's reads can no longer be confirmed (thesis section 6.4:
+\* their clients retry) and its transfer is over (section 3.10). (The code
+\* keeps its round counters, unread until become_leader resets them.)
 AdoptTerm(s, t) ==
     [s EXCEPT !.term = t, !.vote = Nil, !.role = "follower", !.verified = 0,
               !.votes = {}, !.next = InitNext, !.match = InitMatch, !.probe = InitProbe,
-              !.csent = InitCSent, !.pvotes = {}, !.live = FALSE, !.heard = {}]
+              !.csent = InitCSent, !.pvotes = {}, !.live = FALSE, !.heard = {},
+              !.reads = <<>>, !.rround = 0, !.racked = InitMatch, !.xfer = Nil,
+              !.tnsent = FALSE]
 
 \* send_append to the followers in P. A probe leaves nextIndex where it is;
 \* to a replicated follower, nextIndex moves past the entries sent
@@ -302,7 +363,8 @@ BecomeLeader(s, i) ==
     LET s1 == [s EXCEPT !.role = "leader",
                         !.next = [j \in Server |-> Len(s.log) + 1],
                         !.match = InitMatch, !.probe = InitProbe, !.csent = InitCSent,
-                        !.pvotes = {}, !.heard = {}]
+                        !.pvotes = {}, !.heard = {}, !.reads = <<>>, !.rround = 0,
+                        !.racked = InitMatch, !.xfer = Nil, !.tnsent = FALSE]
         s2 == IF LeaderNoop
               THEN [s1 EXCEPT !.log = Append(s1.log, [term |-> s1.term, cmd |-> NoopCmd])]
               ELSE s1
@@ -310,13 +372,16 @@ BecomeLeader(s, i) ==
         r4 == AdvanceCommit(r3.s, i)
     IN [s |-> r4.s, out |-> r3.out \cup r4.out]
 
-\* Section 5.2: term + 1, vote for self, RequestVote to every other node.
-StartElection(s, i) ==
+\* Section 5.2: term + 1, vote for self, RequestVote to every other node;
+\* tr: started by a TimeoutNow (thesis section 3.10), which marks them.
+StartElectionX(s, i, tr) ==
     LET s1 == [s EXCEPT !.term = s.term + 1, !.role = "candidate", !.vote = i,
                         !.verified = 0, !.votes = {i}, !.pvotes = {}]
     IN IF 1 >= Majority
        THEN BecomeLeader(s1, i)
-       ELSE [s |-> s1, out |-> {RequestVoteMsg(i, j, s1) : j \in Server \ {i}}]
+       ELSE [s |-> s1, out |-> {RequestVoteMsg(i, j, s1, tr) : j \in Server \ {i}}]
+
+StartElection(s, i) == StartElectionX(s, i, FALSE)
 
 \* Thesis section 9.6: a pre-vote round for term + 1. Term, vote and role
 \* stay as they are; the node counts its own pre-vote and asks every other
@@ -343,9 +408,11 @@ Sticky(s) == CheckQuorum /\ (s.role = "leader" \/ s.live)
 \* RequestVote (sections 5.2, 5.4.1). s is the state after any term adoption;
 \* a sticky node did not adopt the higher term and refuses, answering with
 \* its own lower term (thesis section 4.2.3).
+\* A leadership transfer's RequestVote (thesis section 3.10) is exempt: the
+\* live leader itself asked for that election.
 HandleRequestVote(s, i, m) ==
     LET upToDate == UpToDate(s, m)
-        reason == IF m.term > s.term /\ Sticky(s) THEN "leader_live"
+        reason == IF m.term > s.term /\ Sticky(s) /\ ~m.transfer THEN "leader_live"
                   ELSE IF m.term # s.term THEN "stale_term"
                   ELSE IF s.vote # Nil /\ s.vote # m.from THEN "already_voted"
                   ELSE IF ~upToDate THEN "log_not_up_to_date"
@@ -436,6 +503,17 @@ BackUp(lg, m) ==
     IN IF m.conflict_term > 0 /\ k0 > 0 /\ TermAt(lg, k0) = m.conflict_term
        THEN k0 + 1 ELSE m.conflict_index
 
+\* Thesis section 3.10, step 2: once the transfer target's log matches the
+\* leader's (matchIndex = the leader's last index; with client commands
+\* refused meanwhile it stays so), TimeoutNow makes it start an election it
+\* can win. Sent once per transfer. The planted bug
+\* transfer_before_caught_up sends it without waiting for the match.
+MaybeTimeoutNow(s, i) ==
+    IF s.xfer = Nil \/ s.tnsent
+       \/ (s.match[s.xfer] # Len(s.log) /\ ~PlantedTransferBeforeCaughtUp)
+    THEN Same(s)
+    ELSE [s |-> [s EXCEPT !.tnsent = TRUE], out |-> {TimeoutNowMsg(i, s.xfer, s.term)}]
+
 \* A success shows the follower matches through match_index: a probe ends
 \* once it matches at nextIndex - 1 or later, and a freed window takes the
 \* entries appended meanwhile. A rejection is stale (and ignored) when it
@@ -459,7 +537,8 @@ HandleAppendResponse(sIn, i, m) ==
                   r3 == IF WindowFree(r2.s, j) /\ r2.s.next[j] <= Len(r2.s.log)
                         THEN SendAppend(r2.s, i, j)
                         ELSE Same(r2.s)
-              IN [s |-> r3.s, out |-> r2.out \cup r3.out]
+                  r4 == IF j = r3.s.xfer THEN MaybeTimeoutNow(r3.s, i) ELSE Same(r3.s)
+              IN [s |-> r4.s, out |-> r2.out \cup r3.out \cup r4.out]
          ELSE LET r == m.prev_log_index
                   stale == IF s.probe[j] THEN r # s.next[j] - 1 ELSE r <= s.match[j]
               IN IF stale THEN Same(s)
@@ -471,6 +550,29 @@ HandleAppendResponse(sIn, i, m) ==
 HandleCommitNotification(s, i, m) ==
     IF m.term # s.term \/ s.role = "leader" THEN Same(s)
     ELSE SetCommit(s, i, Min(m.leader_commit, s.verified))
+
+\* Thesis section 6.4 (ReadIndex). A ReadConfirm changes nothing at its
+\* receiver (beyond the adoption of a higher term, before): the answer
+\* carries the receiver's term, which confirms the asker if equal and
+\* deposes it if higher.
+HandleReadConfirm(s, i, m) ==
+    [s |-> s, out |-> {ReadConfirmResponseMsg(i, m.from, s.term, m.round)}]
+
+\* Only an answer of the leader's own term confirms (a round it answers and
+\* every earlier one); with CheckQuorum it also shows its sender reachable
+\* (thesis section 6.2).
+HandleReadConfirmResponse(s, i, m) ==
+    IF s.role # "leader" \/ m.term # s.term THEN Same(s)
+    ELSE Same([s EXCEPT !.racked[m.from] = Max(@, m.round),
+                        !.heard = IF CheckQuorum THEN @ \cup {m.from} ELSE @])
+
+\* Thesis section 3.10: the target of a transfer starts an election at once,
+\* as if its election timer had fired but with no pre-vote round (the
+\* leader wants this election). Only a TimeoutNow of its own term counts:
+\* one of an older term comes from a leader since replaced.
+HandleTimeoutNow(s, i, m) ==
+    IF m.term # s.term \/ s.role = "leader" THEN Same(s)
+    ELSE StartElectionX([s EXCEPT !.live = FALSE], i, TRUE)
 
 \* End of every step: apply log[lastApplied+1 .. commitIndex] in order.
 EndStep(s) ==
@@ -485,11 +587,50 @@ StepResults(i, s2) ==
     ApplyEntries(node[i].store, node[i].sessions,
                  SubSeq(s2.log, node[i].applied + 1, s2.applied)).results
 
+\* Thesis section 6.4, step 1: the read index is the commit index, but only
+\* once an entry of the leader's term is committed (until then it may not
+\* know which entries are committed; its no-op settles that); 0: not yet.
+ReadIndexOf(s) == IF TermAt(s.log, s.commit) = s.term THEN s.commit ELSE 0
+
+\* A majority, the leader included, confirmed round (or a later one).
+Confirmed(s, i, round) ==
+    1 + Cardinality({j \in Server \ {i} : s.racked[j] >= round}) >= Majority
+
+ReadValue(st, key) == IF key \in DOMAIN st THEN Res("ok", st[key]) ELSE Res("not_found", "")
+
+\* At the end of a leader's step, its reads (thesis section 6.4, steps 3 and
+\* 4): a read without a read index takes one if it can; a read is answered
+\* from the state machine once a majority confirmed a round sent after it
+\* was taken (the planted bug read_index_without_confirm does not wait for
+\* that) and the state machine has applied through its read index. The
+\* others wait, in order. served: the answers, [cmd, index, result].
+ServeReads(s, i) ==
+    IF s.role # "leader" \/ s.reads = <<>> THEN [s |-> s, served |-> <<>>]
+    ELSE LET rs == [k \in DOMAIN s.reads |->
+                      IF s.reads[k].index = 0 THEN [s.reads[k] EXCEPT !.index = ReadIndexOf(s)]
+                      ELSE s.reads[k]]
+             Ready(r) == /\ r.index # 0
+                         /\ PlantedReadIndexWithoutConfirm \/ Confirmed(s, i, r.round)
+                         /\ s.applied >= r.index
+             done == SelectSeq(rs, Ready)
+         IN [s |-> [s EXCEPT !.reads = SelectSeq(rs, LAMBDA r : ~Ready(r))],
+             served |-> [k \in DOMAIN done |->
+                            [cmd |-> done[k].cmd, index |-> done[k].index,
+                             result |-> ReadValue(s.store, done[k].cmd.key), lease |-> FALSE]]]
+
 (* The complete steps: the handler, then the step's end (a leader's commit *)
-(* notifications, then applying what is committed).                       *)
+(* notifications, applying what is committed, answering the reads that can *)
+(* be). A complete step is [s, out, served].                                *)
 
 Finish(r, i) ==
-    LET f == FlushCommit(r.s, i) IN [s |-> EndStep(f.s), out |-> r.out \cup f.out]
+    LET f == FlushCommit(r.s, i)
+        v == ServeReads(EndStep(f.s), i)
+    IN [s |-> v.s, out |-> r.out \cup f.out, served |-> v.served]
+
+\* Thesis section 6.4: a round of ReadConfirms to every other node.
+ReadRound(s, i) ==
+    LET s1 == [s EXCEPT !.rround = @ + 1] IN
+    [s |-> s1, out |-> {ReadConfirmMsg(i, j, s1.term, s1.rround) : j \in Server \ {i}}]
 
 \* Section 5.2: an election timeout starts an election; with PreVote
 \* (thesis section 9.6) it starts a pre-vote round instead. Either way the
@@ -498,7 +639,14 @@ TimeoutStep(i) ==
     LET s0 == [LS(i) EXCEPT !.live = FALSE] IN
     Finish(IF PreVote THEN StartPreVote(s0, i) ELSE StartElection(s0, i), i)
 
-HeartbeatStep(i) == Finish(BroadcastAppend(LS(i), i), i)
+\* With ReadIndex, reads still unconfirmed (their ReadConfirms or the
+\* answers lost) get a new round, sent after they were taken.
+HeartbeatStep(i) ==
+    LET r1 == BroadcastAppend(LS(i), i)
+        s1 == r1.s
+        r2 == IF \E k \in DOMAIN s1.reads : ~Confirmed(s1, i, s1.reads[k].round)
+              THEN ReadRound(s1, i) ELSE Same(s1)
+    IN Finish([s |-> r2.s, out |-> r1.out \cup r2.out], i)
 
 \* Thesis section 6.2: the leader's check_quorum timer (every election
 \* timeout). If a majority, itself included, answered it since its previous
@@ -513,14 +661,59 @@ CheckQuorumStep(i) ==
                 THEN [s EXCEPT !.heard = {}]
                 ELSE [s EXCEPT !.role = "follower", !.live = FALSE, !.heard = {},
                                !.votes = {}, !.next = InitNext, !.match = InitMatch,
-                               !.probe = InitProbe, !.csent = InitCSent]), i)
+                               !.probe = InitProbe, !.csent = InitCSent,
+                               !.reads = <<>>, !.rround = 0, !.racked = InitMatch,
+                               !.xfer = Nil, !.tnsent = FALSE]), i)
 
+\* A client command at a leader: appended and replicated; with ReadIndex a
+\* get is taken as a read instead (thesis section 6.4, steps 1 and 2: its
+\* read index, and a ReadConfirm round sent after it was taken).
 ClientStep(i, c) ==
     LET s0 == LS(i)
         s1 == [s0 EXCEPT !.log = Append(s0.log, [term |-> s0.term, cmd |-> c])]
         r2 == ReplicateNew(s1, i)
         r3 == AdvanceCommit(r2.s, i)
-    IN Finish([s |-> r3.s, out |-> r2.out \cup r3.out], i)
+        rr == ReadRound(s0, i)
+        sr == [rr.s EXCEPT !.reads = Append(@, [cmd |-> c, index |-> ReadIndexOf(s0),
+                                                round |-> rr.s.rround])]
+    IN IF ReadIndex /\ c.op = "get"
+       THEN Finish([s |-> sr, out |-> rr.out], i)
+       ELSE Finish([s |-> r3.s, out |-> r2.out \cup r3.out], i)
+
+\* Thesis section 6.4.1 (LeaseRead), abstractly: a leader whose lease holds
+\* answers a get at once, with no ReadConfirm round, once it has a read
+\* index it has applied through (otherwise the get is taken as a ReadIndex
+\* read, ClientStep). Time is not modelled, so neither is the lease's length
+\* nor the clock drift that bounds it: what a valid lease guarantees is the
+\* enabling condition of the action (LeaseHolds, in LeaseReadReq), and this
+\* step only answers.
+LeaseStep(i, c) ==
+    LET s0 == LS(i)
+        f == Finish(Same(s0), i)
+    IN [f EXCEPT !.served = Append(@, [cmd |-> c, index |-> ReadIndexOf(s0),
+                                       result |-> ReadValue(s0.store, c.key), lease |-> TRUE])]
+
+\* Thesis section 3.10: a leader asked to hand leadership to j (not itself)
+\* starts a transfer (replacing one under way); step 1 brings j's log up to
+\* date by normal replication (sent now if nothing is in flight to j), step
+\* 2 is MaybeTimeoutNow. Anywhere else the input changes nothing.
+TransferStep(i, j) ==
+    LET s0 == LS(i)
+        s1 == [s0 EXCEPT !.xfer = j, !.tnsent = FALSE]
+        r2 == IF WindowFree(s1, j) /\ s1.next[j] <= Len(s1.log) THEN SendAppend(s1, i, j)
+              ELSE Same(s1)
+        r3 == MaybeTimeoutNow(r2.s, i)
+    IN IF s0.role = "leader" /\ j # i /\ j \in Server
+       THEN Finish([s |-> r3.s, out |-> r2.out \cup r3.out], i)
+       ELSE Finish(Same(s0), i)
+
+\* Thesis section 3.10: a transfer not completed within an election timeout
+\* is given up (the target may be down or cut off); the leader takes client
+\* commands again.
+TransferTimeoutStep(i) ==
+    LET s0 == LS(i) IN
+    Finish(Same(IF s0.role = "leader" /\ s0.xfer # Nil
+                THEN [s0 EXCEPT !.xfer = Nil, !.tnsent = FALSE] ELSE s0), i)
 
 \* Section 5.1: a higher term in a message is adopted before anything else,
 \* except in PreVote and PreVoteResponse, whose term is one nobody holds yet
@@ -528,9 +721,11 @@ ClientStep(i, c) ==
 \* PreVote's.
 \* With CheckQuorum, a sticky node does not adopt a RequestVote's term
 \* (thesis section 4.2.3).
+\* A leadership transfer's RequestVote (thesis section 3.10) is adopted even
+\* so.
 AdoptsTerm(s, m) ==
     \/ m.type \notin {"PreVote", "PreVoteResponse", "RequestVote"}
-    \/ m.type = "RequestVote" /\ ~Sticky(s)
+    \/ m.type = "RequestVote" /\ (~Sticky(s) \/ m.transfer)
     \/ m.type = "PreVote" /\ PlantedPreVoteRaisesTerm
 
 ReceiveStep(i, m) ==
@@ -543,6 +738,9 @@ ReceiveStep(i, m) ==
                [] m.type = "AppendEntries"         -> HandleAppendEntries(s1, i, m)
                [] m.type = "AppendEntriesResponse" -> HandleAppendResponse(s1, i, m)
                [] m.type = "CommitNotification"    -> HandleCommitNotification(s1, i, m)
+               [] m.type = "ReadConfirm"           -> HandleReadConfirm(s1, i, m)
+               [] m.type = "ReadConfirmResponse"   -> HandleReadConfirmResponse(s1, i, m)
+               [] m.type = "TimeoutNow"            -> HandleTimeoutNow(s1, i, m)
     IN Finish(r, i)
 
 -----------------------------------------------------------------------------
@@ -555,23 +753,46 @@ AddCommits(i, s2) ==
         all == committed \cup new
     IN {c \in all : ~\E d \in all : d.index = c.index /\ d.entry = c.entry /\ d.term < c.term}
 
-\* ans: answered[i] after the step.
-UpdateNodeA(i, s2, out, ans) ==
+\* The highest index committed (the committed indices are 1..MaxIndex: a
+\* node commits a prefix of its log).
+MaxIndex(C) == IF C = {} THEN 0 ELSE MaxOf({c.index : c \in C})
+
+\* readInvoked after a step that handed leader i command c (ReadIndex, a get):
+\* the first receipt of a get anywhere fixes the committed index it must see.
+InvokeRead(c) ==
+    IF ReadIndex /\ c.op = "get" /\ c \notin DOMAIN readInvoked
+    THEN (c :> MaxIndex(committed)) @@ readInvoked
+    ELSE readInvoked
+
+\* Commit step r of node i: r = [s, out, served] (a complete step, Finish);
+\* inv: readInvoked after the step; ans: answered[i] after the step.
+UpdateNodeA(i, r, inv, ans) ==
+    LET s2 == r.s
+        comm == IF s2.commit > node[i].commit THEN AddCommits(i, s2) ELSE committed
+    IN
     /\ node' = [node EXCEPT ![i] = s2]
-    /\ msgs' = msgs \cup out
-    /\ committed' = IF s2.commit > node[i].commit THEN AddCommits(i, s2) ELSE committed
+    /\ msgs' = msgs \cup r.out
+    /\ committed' = comm
     /\ elected' = IF s2.role = "leader" /\ node[i].role # "leader"
                   THEN elected \cup {[term |-> s2.term, leader |-> i]}
                   ELSE elected
     /\ answered' = [answered EXCEPT ![i] = ans]
+    /\ readInvoked' = inv
+    /\ readsDone' = readsDone \cup
+                      {[key |-> r.served[k].cmd.key, lo |-> inv[r.served[k].cmd],
+                        hi |-> MaxIndex(comm), result |-> r.served[k].result,
+                        lease |-> r.served[k].lease] :
+                         k \in DOMAIN r.served}
 
 \* answered[i] starts from none when i becomes leader.
-UpdateNode(i, s2, out) ==
-    /\ UpdateNodeA(i, s2, out, IF s2.role = "leader" /\ node[i].role # "leader" THEN {}
-                               ELSE answered[i])
+UpdateNodeI(i, r, inv) ==
+    /\ UpdateNodeA(i, r, inv, IF r.s.role = "leader" /\ node[i].role # "leader" THEN {}
+                             ELSE answered[i])
     /\ UNCHANGED lapsed
 
-DoStep(i, r) == LET rr == r IN UpdateNode(i, rr.s, rr.out)
+UpdateNode(i, r) == UpdateNodeI(i, r, readInvoked)
+
+DoStep(i, r) == LET rr == r IN UpdateNode(i, rr)
 
 -----------------------------------------------------------------------------
 (* The actions *)
@@ -579,7 +800,8 @@ DoStep(i, r) == LET rr == r IN UpdateNode(i, rr.s, rr.out)
 InitNode == [term |-> 0, vote |-> Nil, log |-> <<>>, role |-> "follower", commit |-> 0,
              applied |-> 0, store |-> EmptyFn, sessions |-> EmptyFn, votes |-> {},
              next |-> InitNext, match |-> InitMatch, probe |-> InitProbe, csent |-> InitCSent,
-             verified |-> 0, pvotes |-> {}, live |-> FALSE, heard |-> {}]
+             verified |-> 0, pvotes |-> {}, live |-> FALSE, heard |-> {},
+             reads |-> <<>>, rround |-> 0, racked |-> InitMatch, xfer |-> Nil, tnsent |-> FALSE]
 
 Init ==
     /\ node = [i \in Server |-> InitNode]
@@ -588,6 +810,8 @@ Init ==
     /\ elected = {}
     /\ answered = [i \in Server |-> {}]
     /\ lapsed = {}
+    /\ readInvoked = EmptyFn
+    /\ readsDone = {}
 
 \* Election timeout (or the runtime's StartElection poke) at a follower or candidate.
 Timeout(i) ==
@@ -605,16 +829,56 @@ Heartbeat(i) ==
 CheckQuorumTick(i) ==
     /\ CheckQuorum
     /\ node[i].role = "leader"
-    /\ UpdateNodeA(i, CheckQuorumStep(i).s, CheckQuorumStep(i).out, {})
+    /\ UpdateNodeA(i, CheckQuorumStep(i), readInvoked, {})
     /\ lapsed' = IF Cardinality(answered[i] \cup {i}) < Majority
                  THEN lapsed \cup {[term |-> node[i].term, leader |-> i]}
                  ELSE lapsed
 
 \* A client request reaches the leader (a non-leader only answers not_leader,
 \* which changes nothing and is not modelled).
+\* A leader with a transfer under way refuses it (thesis section 3.10), which
+\* changes nothing either.
 ClientRequest(i, c) ==
     /\ node[i].role = "leader"
-    /\ DoStep(i, ClientStep(i, c))
+    /\ node[i].xfer = Nil
+    /\ LET r == ClientStep(i, c) IN UpdateNodeI(i, r, InvokeRead(c))
+
+\* Thesis section 6.4.1, abstractly: what a valid lease promises its leader
+\* is that no server of a later term has been elected (the voters that
+\* answered its round vote for no one else until their election timers,
+\* which outlast the lease, fire). The history elected stands for that
+\* promise (it also covers a later leader since deposed or crashed, whose
+\* commits a lease read must not miss). The planted bug lease_ignores_drift
+\* (a lease computed without the clock-drift bound outlives the promise) is
+\* a lease used whatever the promise.
+LeaseHolds(i) == ~\E e \in elected : e.term > node[i].term
+
+\* A get answered on the lease (LeaseStep): a leader with no transfer under
+\* way, a read index and its state machine applied through it.
+LeaseReadReq(i, c) ==
+    /\ LeaseRead
+    /\ c.op = "get"
+    /\ node[i].role = "leader"
+    /\ node[i].xfer = Nil
+    /\ ReadIndexOf(node[i]) # 0
+    /\ node[i].applied >= ReadIndexOf(node[i])
+    /\ LeaseHolds(i) \/ PlantedLeaseIgnoresDrift
+    /\ UpdateNodeI(i, LeaseStep(i, c), InvokeRead(c))
+
+\* Thesis section 3.10: the runtime asks leader i to hand leadership to j.
+Transfer(i, j) ==
+    /\ LeaderTransfer
+    /\ node[i].role = "leader"
+    /\ j # i
+    /\ DoStep(i, TransferStep(i, j))
+
+\* The transfer timer of a leader with a transfer under way fires (abstracted
+\* to "at any time").
+TransferTimeout(i) ==
+    /\ LeaderTransfer
+    /\ node[i].role = "leader"
+    /\ node[i].xfer # Nil
+    /\ DoStep(i, TransferTimeoutStep(i))
 
 \* Deliveries that change nothing (stale or redundant replies and commit
 \* notifications) are left out of Next: they are stuttering steps anyway, and
@@ -628,6 +892,10 @@ NoOp(m) ==
           \/ m.type = "AppendEntriesResponse" /\ ~(s.role = "leader" /\ m.term = s.term)
           \/ m.type = "CommitNotification" /\
               ~(s.role # "leader" /\ m.term = s.term /\ Min(m.leader_commit, s.verified) > s.commit)
+          \/ m.type = "ReadConfirmResponse" /\
+              ~(s.role = "leader" /\ m.term = s.term /\
+                (s.racked[m.from] < m.round \/ (CheckQuorum /\ m.from \notin s.heard)))
+          \/ m.type = "TimeoutNow" /\ ~(s.role # "leader" /\ m.term = s.term)
     \* A PreVoteResponse's term is never adopted, whatever it is.
     \/ m.type = "PreVoteResponse" /\
         ~(s.pvotes # {} /\ s.role # "leader" /\ m.term = s.term + 1 /\ m.granted /\
@@ -642,10 +910,11 @@ Receive(m) ==
     /\ ~NoOp(m)
     /\ LET r == ReceiveStep(m.to, m)
            i == m.to
-       IN IF CheckQuorum /\ node[i].role = "leader" /\ m.type = "AppendEntriesResponse"
+       IN IF CheckQuorum /\ node[i].role = "leader"
+             /\ m.type \in {"AppendEntriesResponse", "ReadConfirmResponse"}
              /\ m.term = node[i].term
-          THEN UpdateNodeA(i, r.s, r.out, answered[i] \cup {m.from}) /\ UNCHANGED lapsed
-          ELSE UpdateNode(i, r.s, r.out)
+          THEN UpdateNodeA(i, r, readInvoked, answered[i] \cup {m.from}) /\ UNCHANGED lapsed
+          ELSE UpdateNode(i, r)
 
 \* A crash loses everything volatile; term, vote and log were persisted at the
 \* end of the node's last step.
@@ -664,8 +933,9 @@ Restart(i) ==
     /\ UNCHANGED <<msgs, historyVars>>
 
 ProtocolNext ==
-    \/ \E i \in Server : Timeout(i) \/ Heartbeat(i) \/ CheckQuorumTick(i)
-    \/ \E i \in Server, c \in Commands : ClientRequest(i, c)
+    \/ \E i \in Server : Timeout(i) \/ Heartbeat(i) \/ CheckQuorumTick(i) \/ TransferTimeout(i)
+    \/ \E i, j \in Server : Transfer(i, j)
+    \/ \E i \in Server, c \in Commands : ClientRequest(i, c) \/ LeaseReadReq(i, c)
     \/ \E m \in msgs : Receive(m)
 
 FaultNext == \E i \in Server : Crash(i) \/ Restart(i)
@@ -684,7 +954,7 @@ Entries == [term : Nat, cmd : Commands \cup {NoopCmd}]
 NodeTypeOK(s) ==
     /\ DOMAIN s = {"term", "vote", "log", "role", "commit", "applied", "store", "sessions",
                    "votes", "next", "match", "probe", "csent", "verified", "pvotes", "live",
-                   "heard"}
+                   "heard", "reads", "rround", "racked", "xfer", "tnsent"}
     /\ s.term \in Nat /\ s.vote \in Server \cup {Nil} /\ s.log \in Seq(Entries)
     /\ s.role \in Roles /\ s.commit \in Nat /\ s.applied \in Nat
     /\ \A k \in DOMAIN s.store : s.store[k] \in STRING
@@ -697,6 +967,11 @@ NodeTypeOK(s) ==
     /\ PreVote \/ s.pvotes = {}
     /\ PreVote \/ CheckQuorum \/ ~s.live
     /\ CheckQuorum \/ s.heard = {}
+    /\ s.rround \in Nat /\ s.racked \in [Server -> Nat]
+    /\ \A k \in DOMAIN s.reads : s.reads[k].index \in Nat /\ s.reads[k].round \in Nat
+    /\ ReadIndex \/ (s.reads = <<>> /\ s.rround = 0)
+    /\ s.xfer \in Server \cup {Nil} /\ s.tnsent \in BOOLEAN
+    /\ LeaderTransfer \/ s.xfer = Nil
 
 TypeOK ==
     /\ \A i \in Server : NodeTypeOK(node[i])
@@ -705,6 +980,9 @@ TypeOK ==
     /\ \A e \in elected : e.term \in Nat /\ e.leader \in Server
     /\ answered \in [Server -> SUBSET Server]
     /\ \A e \in lapsed : e.term \in Nat /\ e.leader \in Server
+    /\ \A c \in DOMAIN readInvoked : readInvoked[c] \in Nat
+    /\ \A r \in readsDone : r.lo \in Nat /\ r.hi \in Nat /\ r.lo <= r.hi /\ r.lease \in BOOLEAN
+    /\ LeaseRead \/ \A r \in readsDone : ~r.lease
 
 \* At most one leader is elected in a term (Figure 3, section 5.2).
 ElectionSafety ==
@@ -859,8 +1137,9 @@ PreVoteKeepsTermsAndVotes ==
 (*   say it: in a 3-node cluster, a check that keeps such a leader leading *)
 (*   changes nothing in node, a stuttering step.)                          *)
 (* - QuorumCheckSound: a leader's quorum check leaves it leading iff a     *)
-(*   majority, itself included, answered it (an AppendEntriesResponse of   *)
-(*   its term delivered to it) since it became leader or last checked: a   *)
+(*   majority, itself included, answered it (an AppendEntriesResponse, or  *)
+(*   with ReadIndex a ReadConfirmResponse, of its term delivered to it)    *)
+(*   since it became leader or last checked: a                             *)
 (*   leader that a majority can reach is not deposed by the check (the     *)
 (*   cluster does not lose a working leader), and one that cannot steps    *)
 (*   down at that check, not later.                                        *)
@@ -869,7 +1148,9 @@ PreVoteKeepsTermsAndVotes ==
 (*   since its own election timer last fired: live) changes no server's    *)
 (*   term or vote: a node that merely cannot hear the leader cannot depose *)
 (*   it. (A RequestVote of the node's own term may still get its vote, as  *)
-(*   in Figure 2: the thesis only disregards higher terms.)                *)
+(*   in Figure 2: the thesis only disregards higher terms. A leadership    *)
+(*   transfer's RequestVote, marked transfer, is exempt: the live leader   *)
+(*   asked for that election, thesis section 3.10.)                        *)
 (***************************************************************************)
 LapsedLeaderStepsDown ==
     \A i \in Server : node[i].role = "leader" => [term |-> node[i].term, leader |-> i] \notin lapsed
@@ -881,8 +1162,46 @@ QuorumCheckSound ==
 
 StickyKeepsTermsAndVotes ==
     [][\A m \in msgs :
-         (/\ CheckQuorum /\ m.type = "RequestVote" /\ m.term > node[m.to].term
+         (/\ CheckQuorum /\ m.type = "RequestVote" /\ ~m.transfer /\ m.term > node[m.to].term
           /\ (node[m.to].role = "leader" \/ node[m.to].live)
           /\ Receive(m)) => TermsAndVotesKept(Server)]_vars
+
+(***************************************************************************)
+(* The guarantee of ReadIndex (thesis section 6.4) as a client sees it:    *)
+(* reads are linearizable. A get answered without a log entry returns the  *)
+(* value its key has in the state machine after some prefix of the        *)
+(* committed log that holds every entry committed before the get was      *)
+(* invoked (lo: the model has no clients, so the first time a leader had  *)
+(* it, which is no earlier) and none committed after it was answered (hi). *)
+(* Writes take effect in log order at commit, so such a prefix is a point *)
+(* between invocation and response where the read may take effect. The    *)
+(* committed log is read from the history committed, and the value from   *)
+(* the reference RefRun above, not from the node's store, Execute or the  *)
+(* read handlers.                                                          *)
+(***************************************************************************)
+CommittedPrefix(n) == [k \in 1..n |-> (CHOOSE c \in committed : c.index = k).entry]
+
+RefRead(n, key) ==
+    LET st == RefRun(RefInit, CommittedPrefix(n)).store IN
+    IF key \in DOMAIN st THEN [status |-> "ok", value |-> st[key]]
+    ELSE [status |-> "not_found", value |-> ""]
+
+ReadsLinearizable ==
+    \A r \in readsDone : \E n \in r.lo..r.hi : r.result = RefRead(n, r.key)
+
+(***************************************************************************)
+(* The guarantee of leadership transfer (thesis section 3.10): the leader  *)
+(* tells the target to time out only once the target's log holds the      *)
+(* leader's whole log, so that the target can win the election it starts  *)
+(* (its log is as up to date as any; a target behind would lose it and    *)
+(* leave the cluster without a leader for an election timeout). Stated on *)
+(* the target's actual log, not on the leader's matchIndex: a TimeoutNow   *)
+(* sent in a step (new in msgs) to a target in the leader's term (the only *)
+(* one that acts on it) finds the leader's log a prefix of the target's.  *)
+(***************************************************************************)
+TimeoutNowOnlyToCaughtUp ==
+    [][\A m \in msgs' \ msgs :
+         (m.type = "TimeoutNow" /\ node[m.to].term = m.term) =>
+             IsPrefix(node'[m.from].log, node[m.to].log)]_vars
 
 =============================================================================

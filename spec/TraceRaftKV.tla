@@ -123,23 +123,31 @@ TraceServer == 1..TraceHeader.config.num_nodes
 TraceNil == 0
 TraceLeaderNoop == TraceHeader.config.leader_noop
 \* The header's [raft] switches (spec/trace-schema.md: `raft` is present only
-\* when a switch is on, and each switch only when true). RaftKV models
-\* pre_vote and check_quorum; a trace made with any other switch is not a
-\* behaviour it can describe, so the ASSUME below rejects it (exit 10).
+\* when a switch is on, and each switch only when true; read_mode only when
+\* not "log"). RaftKV models pre_vote, check_quorum and read_mode =
+\* "read_index"; a trace made with any other switch or read mode is not a
+\* behaviour it can describe, so the ASSUMEs below reject it (exit 10).
 TraceRaftSwitches == IF "raft" \in DOMAIN TraceHeader.config THEN TraceHeader.config.raft
                      ELSE EmptyFn
-ASSUME DOMAIN TraceRaftSwitches \subseteq {"pre_vote", "check_quorum"}
+ASSUME DOMAIN TraceRaftSwitches \subseteq {"pre_vote", "check_quorum", "read_mode"}
+ASSUME "read_mode" \in DOMAIN TraceRaftSwitches => TraceRaftSwitches.read_mode = "read_index"
 TracePreVote == "pre_vote" \in DOMAIN TraceRaftSwitches /\ TraceRaftSwitches.pre_vote = TRUE
 TraceCheckQuorum == "check_quorum" \in DOMAIN TraceRaftSwitches /\
                     TraceRaftSwitches.check_quorum = TRUE
+TraceReadIndex == "read_mode" \in DOMAIN TraceRaftSwitches
+\* Leadership transfer needs no switch: it is an input (the `transfer` event,
+\* from the fault transfer_leader or a scenario), which a trace without one
+\* never has.
+TraceLeaderTransfer == TRUE
 TraceCommands == {}   \* client commands come from the trace's ClientRequest messages
 
 (* Event names, as in spec/trace-schema.md. Every event of the trace must  *)
 (* have one of these names: an unknown name fails the ASSUME below.        *)
-InputEvents == {"start", "deliver", "timeout", "crash", "restart"}
+InputEvents == {"start", "deliver", "timeout", "crash", "restart", "transfer"}
 EffectEvents == {"term_update", "become_candidate", "become_leader", "become_follower",
                  "vote", "truncate", "append", "progress", "commit", "apply", "persist",
-                 "send", "reject_client", "become_precandidate", "prevote", "step_down"}
+                 "send", "reject_client", "become_precandidate", "prevote", "step_down",
+                 "read", "transfer_abort"}
 NetEvents == {"drop", "duplicate"}
 RuntimeEvents == NetEvents \cup
                  {"inject", "client_invoke", "client_send", "client_complete", "client_receive",
@@ -150,11 +158,17 @@ KnownEvents == InputEvents \cup EffectEvents \cup RuntimeEvents
 ASSUME \A k \in 1..Len(TraceLog) : TraceLog[k].event \in KnownEvents
 
 ProtocolTypes == {"RequestVote", "RequestVoteResponse", "AppendEntries",
-                  "AppendEntriesResponse", "CommitNotification", "PreVote", "PreVoteResponse"}
+                  "AppendEntriesResponse", "CommitNotification", "PreVote", "PreVoteResponse",
+                  "ReadConfirm", "ReadConfirmResponse", "TimeoutNow"}
 
-\* A traced protocol message as a RaftKV message (the same fields, without id).
+\* A traced protocol message as a RaftKV message (the same fields, without id;
+\* a RequestVote's transfer, written only when true, is FALSE when absent).
 MsgOf(m) ==
-    CASE m.type \in {"RequestVote", "PreVote"} ->
+    CASE m.type = "RequestVote" ->
+            [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
+             last_log_index |-> m.last_log_index, last_log_term |-> m.last_log_term,
+             transfer |-> "transfer" \in DOMAIN m /\ m.transfer = TRUE]
+      [] m.type = "PreVote" ->
             [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
              last_log_index |-> m.last_log_index, last_log_term |-> m.last_log_term]
       [] m.type \in {"RequestVoteResponse", "PreVoteResponse"} ->
@@ -173,6 +187,10 @@ MsgOf(m) ==
       [] m.type = "CommitNotification" ->
             [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
              leader_commit |-> m.leader_commit]
+      [] m.type \in {"ReadConfirm", "ReadConfirmResponse"} ->
+            [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term, round |-> m.round]
+      [] m.type = "TimeoutNow" ->
+            [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term]
 
 -----------------------------------------------------------------------------
 VARIABLE l   \* the index in TraceLog of the next event to match
@@ -227,7 +245,19 @@ RecordApplies(f, cmds, res) ==
                           ELSE (k :> Head(res)) @@ f,
                           Tail(cmds), Tail(res))
 
-ResultOf(f, k) == IF k \in DOMAIN f THEN f[k] ELSE "never applied"
+\* applyRes after the reads answered in a step (ReadIndex): a get answered
+\* without a log entry is recorded with its answer (the latest, should a
+\* retry be answered again: a read may see a later value).
+RecordReads(f, served) ==
+    LET key(k) == <<served[k].cmd.client, served[k].cmd.seq>>
+        keys == {key(k) : k \in DOMAIN served}
+    IN [x \in keys |-> served[CHOOSE k \in DOMAIN served :
+                                  key(k) = x /\ \A k2 \in DOMAIN served : key(k2) = x => k2 <= k]
+                        .result] @@ f
+
+\* (A result record even when there is none, so that TLC can compare it with
+\* one: a ClientReply for a read the spec did not answer.)
+ResultOf(f, k) == IF k \in DOMAIN f THEN f[k] ELSE [status |-> "never applied", value |-> ""]
 
 \* The log as the step's truncate and append events leave it.
 RECURSIVE FoldLog(_, _)
@@ -243,7 +273,7 @@ FoldLog(lg, E) ==
 
 \* The checks of one node step: RaftKV's step result r at node i against the
 \* effect events E of the trace step and the post-state post.
-StepMatches(i, r, E, post) ==
+StepMatches(i, r, E, post, inv) ==
     LET s0 == node[i]
         s2 == r.s
         sent == {MsgOf(E[k].msg) : k \in {k \in DOMAIN E : E[k].event = "send" /\
@@ -282,7 +312,22 @@ StepMatches(i, r, E, post) ==
         stepDowns == Only(E, "step_down")
         steppedDown == s0.role = "leader" /\ s2.role = "follower" /\ s2.term = s0.term
         appliedCmds == [k \in 1..(s2.applied - s0.applied) |-> s2.log[s0.applied + k].cmd]
-        newRes == RecordApplies(applyRes, appliedCmds, results)
+        newRes == RecordReads(RecordApplies(applyRes, appliedCmds, results), r.served)
+        \* ReadIndex (thesis section 6.4): the reads answered, as the spec answers them.
+        reads == Only(E, "read")
+        readViews == [k \in DOMAIN reads |->
+                        [client |-> reads[k].client, seq |-> reads[k].client_seq,
+                         key |-> reads[k].key, index |-> reads[k].read_index,
+                         result |-> reads[k].result]]
+        servedViews == [k \in DOMAIN r.served |->
+                          [client |-> r.served[k].cmd.client, seq |-> r.served[k].cmd.seq,
+                           key |-> r.served[k].cmd.key, index |-> r.served[k].index,
+                           result |-> r.served[k].result]]
+        \* Leadership transfer (thesis section 3.10): a transfer given up at its
+        \* timer, naming its target.
+        aborts == Only(E, "transfer_abort")
+        aborted == s0.role = "leader" /\ s0.xfer # Nil /\ s2.xfer = Nil /\ s2.role = "leader"
+                   /\ s2.term = s0.term
         \* ClientReplies with a definite result whose (client, seq) was applied
         \* with another result first, or never (client 0's are not compared)
         replies == {E[k].msg : k \in {k \in DOMAIN E : E[k].event = "send" /\
@@ -337,26 +382,33 @@ StepMatches(i, r, E, post) ==
              ELSE stepDowns = <<>>,
              "step_down (heard_from)", stepDowns,
              IF steppedDown THEN s0.heard \cup {i} ELSE "no step-down")
+    /\ Check(Len(readViews) = Len(servedViews)
+             /\ \A k \in DOMAIN readViews : readViews[k] = servedViews[k],
+             "read (the gets answered, in order)", readViews, servedViews)
+    /\ Check(IF aborted THEN Len(aborts) = 1 /\ aborts[1].to = s0.xfer ELSE aborts = <<>>,
+             "transfer_abort", aborts, IF aborted THEN s0.xfer ELSE "no transfer given up")
     /\ Check(badReplies = {}, "ClientReply result (first apply of its client and seq)",
              badReplies,
              {[client |-> m.client, seq |-> m.seq, result |-> ResultOf(newRes, <<m.client, m.seq>>)] :
                 m \in badReplies})
-    /\ UpdateNode(i, s2, r.out)
+    /\ UpdateNodeI(i, r, inv)
     /\ applyRes' = newRes
     /\ UNCHANGED lastReply
 
-\* A node step starting at l: RaftKV step r at node i.
-NodeStep(i, r) ==
+\* A node step starting at l: RaftKV step r at node i (inv: readInvoked after it).
+NodeStepI(i, r, inv) ==
     LET e == StepEndFrom(l + 1)
         E == SelectSeq(SubSeq(TraceLog, l + 1, e - 1), LAMBDA x : x.event \in EffectEvents)
         post == IF E = <<>> THEN Event.state ELSE E[Len(E)].state
         \* drop and duplicate events the network wrote within the step
         N == SelectSeq(SubSeq(TraceLog, l + 1, e - 1), LAMBDA x : x.event \in NetEvents)
-    IN /\ StepMatches(i, r, E, post)
+    IN /\ StepMatches(i, r, E, post, inv)
        /\ Check(\A k \in DOMAIN N :
                  N[k].msg.type \in ProtocolTypes => MsgOf(N[k].msg) \in msgs \cup r.out,
                "dropped or duplicated message was never sent", N, r.out)
        /\ l' = e
+
+NodeStep(i, r) == NodeStepI(i, r, readInvoked)
 
 \* The input event's state is the node's state before the step.
 PreStateOK(i) ==
@@ -371,11 +423,12 @@ PreStateOK(i) ==
 StartEvent ==
     /\ Event.event = "start"
     /\ PreStateOK(Event.node)
-    /\ NodeStep(Event.node, [s |-> node[Event.node], out |-> {}])
+    /\ NodeStep(Event.node, [s |-> node[Event.node], out |-> {}, served |-> <<>>])
 
 \* deliver of a protocol message -> Receive (ReceiveStep).
 \* deliver of a ClientRequest -> ClientRequest (ClientStep) at a leader; a
-\* non-leader only answers not_leader (reject_client): a stuttering step.
+\* non-leader, or a leader with a transfer under way (thesis section 3.10),
+\* only answers not_leader (reject_client): a stuttering step.
 DeliverEvent ==
     /\ Event.event = "deliver"
     /\ Check(Event.msg_id \in DOMAIN SentById, "delivered message id was never sent",
@@ -385,14 +438,15 @@ DeliverEvent ==
        IN /\ Check(node[i].role # "down", "delivery to a crashed node", m, node[i].role)
           /\ PreStateOK(i)
           /\ IF m.type = "ClientRequest"
-             THEN IF node[i].role = "leader"
-                  THEN NodeStep(i, ClientStep(i, m.cmd))
-                  ELSE NodeStep(i, [s |-> node[i], out |-> {}])
+             THEN IF node[i].role = "leader" /\ node[i].xfer = Nil
+                  THEN NodeStepI(i, ClientStep(i, m.cmd), InvokeRead(m.cmd))
+                  ELSE NodeStep(i, [s |-> node[i], out |-> {}, served |-> <<>>])
              ELSE /\ Check(MsgOf(m) \in msgs, "delivered message was never sent", m, "")
                   /\ NodeStep(i, ReceiveStep(i, MsgOf(m)))
 
 \* timeout: election / start_election -> Timeout; heartbeat -> Heartbeat;
-\* check_quorum (CheckQuorum only) -> CheckQuorumTick (CheckQuorumStep).
+\* check_quorum (CheckQuorum only) -> CheckQuorumTick (CheckQuorumStep);
+\* transfer -> TransferTimeout (TransferTimeoutStep).
 TimeoutEvent ==
     /\ Event.event = "timeout"
     /\ LET i == Event.node IN
@@ -406,9 +460,22 @@ TimeoutEvent ==
                         "leader with check_quorum", [check_quorum |-> CheckQuorum,
                                                      role |-> node[i].role])
                /\ NodeStep(i, CheckQuorumStep(i))
+          ELSE IF Event.timer = "transfer"
+          THEN /\ Check(node[i].role = "leader" /\ node[i].xfer # Nil,
+                        "transfer timeout (at a leader with a transfer under way)",
+                        "leader with a transfer", [role |-> node[i].role, xfer |-> node[i].xfer])
+               /\ NodeStep(i, TransferTimeoutStep(i))
           ELSE /\ Check(node[i].role \in {"follower", "candidate"}, "election timeout at a leader",
                         "follower or candidate", node[i].role)
                /\ NodeStep(i, TimeoutStep(i))
+
+\* transfer (the fault transfer_leader, thesis section 3.10) -> Transfer
+\* (TransferStep); at a non-leader, or to itself, it changes nothing.
+TransferEvent ==
+    /\ Event.event = "transfer"
+    /\ LET i == Event.node IN
+       /\ PreStateOK(i)
+       /\ NodeStep(i, TransferStep(i, Event.to))
 
 \* crash -> Crash. The trace's crash state shows the node's last commit and
 \* applied indices (the node object is frozen), so only the durable fields
@@ -511,12 +578,15 @@ TraceInit ==
     /\ elected = {}
     /\ answered = [i \in Server |-> {}]
     /\ lapsed = {}
+    /\ readInvoked = EmptyFn
+    /\ readsDone = {}
     /\ l = 1 /\ applyRes = EmptyFn /\ lastReply = EmptyFn
 
 
 TraceNext ==
     \/ /\ l <= Len(TraceLog)
        /\ \/ StartEvent \/ DeliverEvent \/ TimeoutEvent \/ CrashEvent \/ RestartEvent
+          \/ TransferEvent
           \/ InjectEvent \/ RuntimeEvent
     \* The whole trace matched: stutter (so that TLC reports no deadlock).
     \/ l > Len(TraceLog) /\ UNCHANGED traceVars

@@ -73,26 +73,25 @@ class Exporter {
     if (name == "start") action = "Start";
     if (name == "crash") action = "Crash";
     if (name == "restart") action = "Restart";
-    // Leadership transfer (thesis §3.10) is not modelled in RaftKV.tla
-    // (spec/README.md): its steps are named so, and trace validation stops at
-    // the first.
-    if (name == "transfer") action = "TransferLeader";
+    // Leadership transfer (thesis §3.10): the transfer input is RaftKV.tla's
+    // Transfer.
+    if (name == "transfer") action = "Transfer";
     if (name == "timeout") {
-      // RaftKV.tla: the leader's quorum check ([raft] check_quorum) is its
-      // own action; election and start_election timeouts are Timeout. A
-      // transfer's timer has no spec action (TransferLeader, not modelled).
+      // RaftKV.tla: the leader's quorum check ([raft] check_quorum) and its
+      // transfer timer are their own actions; election and start_election
+      // timeouts are Timeout.
       std::string timer = get_str(r_, ev, "timer");
       action = timer == "heartbeat"      ? "Heartbeat"
                : timer == "check_quorum" ? "CheckQuorumTick"
-               : timer == "transfer"     ? "TransferLeader"
+               : timer == "transfer"     ? "TransferTimeout"
                                          : "Timeout";
     }
     if (name == "deliver") {
       msg = delivered_message(ev);
       std::string type = get_str(r_, msg, "type");
-      // RaftKV.tla's Receive handles PreVote and PreVoteResponse too.
+      // RaftKV.tla's Receive handles every protocol message, PreVote,
+      // ReadConfirm and TimeoutNow included.
       action = type == "ClientRequest" ? "ClientRequest" : "Receive";
-      if (type == "TimeoutNow") action = "TransferLeader";
     }
     step_ = json{{"step", steps_ + 1},
                  {"seq", get_int(r_, ev, "seq")},
