@@ -2,12 +2,14 @@
 // they depend on ([timing] clock_drift_ppm): what a lease saves, and the
 // LeaseRead check failing where a lease outlives the guarantee it rests on.
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <sstream>
 #include <string>
 
 #include "check/checker.h"
 #include "config/clock.h"
 #include "config/config.h"
+#include "raft/node.h"
 #include "replay/replay.h"
 #include "support.h"
 
@@ -131,4 +133,89 @@ TEST_CASE("Replay refuses a lease trace without check_quorum", "[lease][replay]"
   std::istringstream in(text);
   ReplayOptions options;
   CHECK_THROWS_WITH(replay(in, "edited", options), Catch::Contains("needs check_quorum"));
+}
+
+// Thesis §6.4.1, at one node: answering a lease round restarts the election timer and is a
+// promise to vote for no one else for a minimum election timeout of the node's own clock, in any
+// term; once that has passed, the node votes as usual.
+TEST_CASE("Answering a lease round is a promise not to vote, for one election timeout",
+          "[lease]") {
+  NodeOptions options;
+  options.read_index = true;
+  options.lease_reads = true;
+  options.check_quorum = true;
+  options.election_timeout_min_ms = 150;
+  Node node(2, 3, options);
+  Effects boot;
+  boot.clock_us = 0;
+  node.start(boot);
+
+  Message confirm;
+  confirm.type = MsgType::ReadConfirm;
+  confirm.from = 1;
+  confirm.to = 2;
+  confirm.term = 1;
+  confirm.round = 1;
+  Effects answered;
+  answered.clock_us = 10'000;
+  node.on_message(confirm, answered);
+  CHECK(answered.reset_election_timer);  // a heartbeat from the leader, as for AppendEntries
+  REQUIRE(answered.messages.size() == 1);
+  CHECK(answered.messages[0].type == MsgType::ReadConfirmResponse);
+  CHECK(answered.messages[0].term == 1);
+
+  // A stale answer of term 5 (an election long over) raises the node's term: it no longer has a
+  // live leader of its term, but its promise to the lease it confirmed stands.
+  Message stale;
+  stale.type = MsgType::RequestVoteResponse;
+  stale.from = 3;
+  stale.to = 2;
+  stale.term = 5;
+  stale.reason = "stale_term";
+  Effects raised;
+  raised.clock_us = 11'000;
+  node.on_message(stale, raised);
+  REQUIRE(node.term() == 5);
+
+  Message vote;
+  vote.type = MsgType::RequestVote;
+  vote.from = 3;
+  vote.to = 2;
+  vote.term = 6;
+  vote.last_log_index = 0;
+  vote.last_log_term = 0;
+  auto ask = [&](int64_t clock_us) {
+    Effects fx;
+    fx.clock_us = clock_us;
+    node.on_message(vote, fx);
+    REQUIRE(fx.messages.size() == 1);
+    return fx.messages[0];
+  };
+  // 149 ms after the answer: refused, whatever the term, and the term is not adopted.
+  Message refused = ask(159'000);
+  CHECK_FALSE(refused.granted);
+  CHECK(refused.reason == "leader_live");
+  CHECK(node.term() == 5);
+  // 150 ms after: the promise is over, though no election timeout has fired yet.
+  Message granted = ask(160'000);
+  CHECK(granted.granted);
+  CHECK(node.term() == 6);
+}
+
+TEST_CASE("A promise survives a higher term from a stale message", "[lease]") {
+  // traces/scenarios/lease-promise.jsonl: nodes 2 and 3 answer node 1's lease round, then a
+  // stale RequestVoteResponse of term 5 reaches each; node 3 stands for term 6 and node 2, still
+  // promised, refuses it, so node 1's later read on its lease is sound.
+  std::string path = std::string(RAFTKV_SOURCE_DIR) + "/traces/scenarios/lease-promise.jsonl";
+  std::ostringstream trace;
+  ReplayOptions options;
+  options.trace_out = &trace;
+  std::ifstream in(path);
+  ReplayResult result = replay(in, path, options);
+  REQUIRE(result.scenario);
+  check::Report r = check_text(trace.str());
+  INFO(check::format_report(r));
+  CHECK(r.ok());
+  CHECK(count_of(r, "lease_reads") == 1);
+  CHECK(trace.str().find(R"("reason":"leader_live")") != std::string::npos);
 }

@@ -98,6 +98,12 @@ const json& Narrator::delivered_message(const json& ev) const {
 }
 
 void Narrator::header(const json& header) {
+  // A trace header keeps the switches in config.raft, a scenario's in config.
+  if (header.contains("config") && header["config"].is_object()) {
+    const json& cfg = header["config"];
+    const json& raft = cfg.contains("raft") ? cfg["raft"] : cfg;
+    lease_ = raft.is_object() && raft.value("read_mode", std::string()) == "lease";
+  }
   auto it = header.find("initial_state");
   if (it == header.end() || !it->is_array()) return;
   for (const json& s : *it) {
@@ -357,8 +363,11 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
       text = "Denying " + head + ": I am in term " + n(term) + " (stale_term)";
     } else if (reason == "leader_live") {
       text = "Disregarding node " + n(cand) + "'s RequestVote for term " + n(rv_term) +
-             ": I have a live leader, so my term stays " + n(term) +
-             " (leader_live, check_quorum, thesis §4.2.3)";
+             (lease_ ? ": I have a live leader, or answered a lease round of one within an "
+                       "election timeout, so my term stays " + n(term) +
+                           " (leader_live, thesis §4.2.3 and §6.4.1)"
+                     : ": I have a live leader, so my term stays " + n(term) +
+                           " (leader_live, check_quorum, thesis §4.2.3)");
     } else if (reason == "already_voted") {
       text = "Denying " + head + ": I already voted for node " + n(num(st, "vote")) +
              " in this term (already_voted)";
