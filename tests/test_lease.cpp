@@ -138,8 +138,7 @@ TEST_CASE("Replay refuses a lease trace without check_quorum", "[lease][replay]"
 // Thesis §6.4.1, at one node: answering a lease round restarts the election timer and is a
 // promise to vote for no one else for a minimum election timeout of the node's own clock, in any
 // term; once that has passed, the node votes as usual.
-TEST_CASE("Answering a lease round is a promise not to vote, for one election timeout",
-          "[lease]") {
+TEST_CASE("Answering a lease round is a promise not to vote, for one election timeout", "[lease]") {
   NodeOptions options;
   options.read_index = true;
   options.lease_reads = true;
@@ -218,4 +217,38 @@ TEST_CASE("A promise survives a higher term from a stale message", "[lease]") {
   CHECK(r.ok());
   CHECK(count_of(r, "lease_reads") == 1);
   CHECK(trace.str().find(R"("reason":"leader_live")") != std::string::npos);
+}
+
+TEST_CASE("An answer to a round never sent confirms nothing", "[lease]") {
+  // A ReadConfirmResponse made by hand for round 99 reaches the new leader before it has sent
+  // any round: it neither gives a lease nor confirms a later read.
+  std::string scenario =
+      R"({"format":"raftkv-scenario","version":1,"config":{"num_nodes":3,"num_clients":1,)"
+      R"("check_quorum":true,"read_mode":"lease"},"planted_bugs":[]})"
+      "\n"
+      R"({"event":"timeout","node":1,"timer":"start_election"})"
+      "\n"
+      R"({"event":"deliver_pending"})"
+      "\n"
+      R"({"event":"deliver_pending"})"
+      "\n"
+      R"({"event":"deliver_pending"})"
+      "\n"
+      R"({"event":"inject","msg":{"type":"ReadConfirmResponse","from":2,"to":1,"term":1,"round":99}})"
+      "\n"
+      R"({"event":"inject","msg":{"type":"ReadConfirmResponse","from":3,"to":1,"term":1,"round":99}})"
+      "\n"
+      R"({"event":"client_request","node":1,"cmd":{"op":"get","key":"a","client":1,"seq":1}})"
+      "\n";
+  std::istringstream in(scenario);
+  std::ostringstream trace;
+  ReplayOptions options;
+  options.trace_out = &trace;
+  replay(in, "handmade", options);
+  // The get is not answered on a lease: it waits for a real round.
+  CHECK(trace.str().find(R"("lease":true)") == std::string::npos);
+  CHECK(trace.str().find(R"("type":"ReadConfirm")") != std::string::npos);
+  check::Report r = check_text(trace.str());
+  INFO(check::format_report(r));
+  CHECK(r.ok());
 }

@@ -414,9 +414,8 @@ std::string to_toml(const Config& cfg) {
     << "\nnetwork_latency_max_ms = " << t.network_latency_max_ms
     << "\nclient_timeout_ms = " << t.client_timeout_ms
     << "\nclient_deadline_ms = " << t.client_deadline_ms
-    << "\nclock_drift_ppm = " << t.clock_drift_ppm
-    << "\n[network]\nloss = " << cfg.network.loss << "\nduplicate = " << cfg.network.duplicate
-    << "\n";
+    << "\nclock_drift_ppm = " << t.clock_drift_ppm << "\n[network]\nloss = " << cfg.network.loss
+    << "\nduplicate = " << cfg.network.duplicate << "\n";
   if (cfg.nemesis.enabled) {
     s << "[nemesis]\nenabled = true\nkinds = [";
     for (size_t i = 0; i < cfg.nemesis.kinds.size(); ++i) {
@@ -446,7 +445,8 @@ std::string to_toml(const Config& cfg) {
     s << "[[clients]]\nid = " << c.id;
     if (c.node) s << "\nnode = " << *c.node;
     s << "\ncommands = [";
-    for (size_t i = 0; i < c.commands.size(); ++i) s << (i ? ", \"" : "\"") << c.commands[i] << "\"";
+    for (size_t i = 0; i < c.commands.size(); ++i)
+      s << (i ? ", \"" : "\"") << c.commands[i] << "\"";
     s << "]\n";
   }
   return s.str();

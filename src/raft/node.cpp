@@ -923,6 +923,7 @@ void Node::handle_read_confirm(const Message& m) {
 
 void Node::handle_read_confirm_response(const Message& m) {
   if (role_ != Role::Leader || m.term != term_) return;  // stale answer
+  if (m.round > read_round_) return;  // answers no round this leader sent (made by hand)
   read_acked_[m.from] = std::max(read_acked_[m.from], m.round);
   recent_active_[m.from] = 1;  // check_quorum: this follower is reachable
   if (options_.lease_reads) extend_lease();

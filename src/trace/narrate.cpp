@@ -364,8 +364,8 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
     } else if (reason == "leader_live") {
       text = "Disregarding node " + n(cand) + "'s RequestVote for term " + n(rv_term) +
              (lease_ ? ": I have a live leader, or answered a lease round of one within an "
-                       "election timeout, so my term stays " + n(term) +
-                           " (leader_live, thesis §4.2.3 and §6.4.1)"
+                       "election timeout, so my term stays " +
+                           n(term) + " (leader_live, thesis §4.2.3 and §6.4.1)"
                      : ": I have a live leader, so my term stays " + n(term) +
                            " (leader_live, check_quorum, thesis §4.2.3)");
     } else if (reason == "already_voted") {

@@ -78,12 +78,13 @@ class Narrator {
   std::optional<Told> restraint(const json& ev, const json& st);
 
   NarrateOptions options_;
-  std::map<std::pair<int64_t, int64_t>, int64_t> invoked_at_;   // (client, seq) -> t
-  std::unordered_map<int64_t, Pending> pending_;                // msg id -> message
-  std::map<int, json> last_delivered_;                          // node -> message
-  std::map<int, std::string> last_role_;                        // node -> role
+  std::map<std::pair<int64_t, int64_t>, int64_t> invoked_at_;  // (client, seq) -> t
+  std::unordered_map<int64_t, Pending> pending_;               // msg id -> message
+  std::map<int, json> last_delivered_;                         // node -> message
+  std::map<int, std::string> last_role_;                       // node -> role
   std::map<int, std::vector<int64_t>> log_terms_;
-  bool lease_ = false;  // config.raft.read_mode is "lease": a refusal may be a lease promise               // node -> terms
+  bool lease_ = false;  // config.raft.read_mode is "lease": a refusal may be a lease promise //
+                        // node -> terms
   std::map<int, std::map<int, int64_t>> match_;                 // leader -> peer -> match
   std::set<int> nodes_seen_;                                    // every node that started
   std::set<std::tuple<int, int64_t, int64_t>> restraint_told_;  // (leader, term, index)
