@@ -149,11 +149,16 @@ TEST_CASE("Answering a lease round is a promise not to vote, for one election ti
   boot.clock_us = 0;
   node.start(boot);
 
-  Message confirm;
-  confirm.type = MsgType::ReadConfirm;
-  confirm.from = 1;
-  confirm.to = 2;
-  confirm.term = 1;
+  // A message to node 2.
+  auto to_node2 = [](MsgType type, int from, int64_t term) {
+    Message m;
+    m.type = type;
+    m.from = from;
+    m.to = 2;
+    m.term = term;
+    return m;
+  };
+  Message confirm = to_node2(MsgType::ReadConfirm, 1, 1);
   confirm.round = 1;
   Effects answered;
   answered.clock_us = 10'000;
@@ -165,24 +170,14 @@ TEST_CASE("Answering a lease round is a promise not to vote, for one election ti
 
   // A stale answer of term 5 (an election long over) raises the node's term: it no longer has a
   // live leader of its term, but its promise to the lease it confirmed stands.
-  Message stale;
-  stale.type = MsgType::RequestVoteResponse;
-  stale.from = 3;
-  stale.to = 2;
-  stale.term = 5;
+  Message stale = to_node2(MsgType::RequestVoteResponse, 3, 5);
   stale.reason = "stale_term";
   Effects raised;
   raised.clock_us = 11'000;
   node.on_message(stale, raised);
   REQUIRE(node.term() == 5);
 
-  Message vote;
-  vote.type = MsgType::RequestVote;
-  vote.from = 3;
-  vote.to = 2;
-  vote.term = 6;
-  vote.last_log_index = 0;
-  vote.last_log_term = 0;
+  Message vote = to_node2(MsgType::RequestVote, 3, 6);  // last log 0/0, as node 2's
   auto ask = [&](int64_t clock_us) {
     Effects fx;
     fx.clock_us = clock_us;
