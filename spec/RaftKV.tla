@@ -147,6 +147,14 @@ vars == <<node, msgs, historyVars>>
 (*             way, Nil if none (transfer_to_)                              *)
 (*   tnsent    LeaderTransfer, leader: its TimeoutNow has gone out          *)
 (*             (timeout_now_sent_)                                          *)
+(*   lease     LeaseRead, trace validation only: the leader's lease is      *)
+(*             valid during this step (the code's lease_valid(), which      *)
+(*             reads the clock). Always FALSE here (the model answers on a  *)
+(*             lease with LeaseReadReq instead); TraceRaftKV sets it in the *)
+(*             state it hands a step (the ...StepAt forms) when the trace   *)
+(*             shows the lease used. With it, a get is taken with round 0   *)
+(*             (no ReadConfirm round), and a read whose round is 0 or not   *)
+(*             confirmed is answered on the lease (ServeReads)              *)
 (* Everything but term, vote and log is lost in a crash.                    *)
 (***************************************************************************)
 
@@ -609,14 +617,17 @@ ServeReads(s, i) ==
     ELSE LET rs == [k \in DOMAIN s.reads |->
                       IF s.reads[k].index = 0 THEN [s.reads[k] EXCEPT !.index = ReadIndexOf(s)]
                       ELSE s.reads[k]]
+             ByRound(r) == r.round # 0 /\ Confirmed(s, i, r.round)
+             ByLease(r) == ~ByRound(r) /\ s.lease
              Ready(r) == /\ r.index # 0
-                         /\ PlantedReadIndexWithoutConfirm \/ Confirmed(s, i, r.round)
+                         /\ PlantedReadIndexWithoutConfirm \/ ByRound(r) \/ ByLease(r)
                          /\ s.applied >= r.index
              done == SelectSeq(rs, Ready)
          IN [s |-> [s EXCEPT !.reads = SelectSeq(rs, LAMBDA r : ~Ready(r))],
              served |-> [k \in DOMAIN done |->
                             [cmd |-> done[k].cmd, index |-> done[k].index,
-                             result |-> ReadValue(s.store, done[k].cmd.key), lease |-> FALSE]]]
+                             result |-> ReadValue(s.store, done[k].cmd.key),
+                             lease |-> ByLease(done[k])]]]
 
 (* The complete steps: the handler, then the step's end (a leader's commit *)
 (* notifications, applying what is committed, answering the reads that can *)
@@ -635,17 +646,27 @@ ReadRound(s, i) ==
 \* Section 5.2: an election timeout starts an election; with PreVote
 \* (thesis section 9.6) it starts a pre-vote round instead. Either way the
 \* node stops counting on a live leader.
-TimeoutStep(i) ==
-    LET s0 == [LS(i) EXCEPT !.live = FALSE] IN
+TimeoutStepAt(sIn, i) ==
+    LET s0 == [sIn EXCEPT !.live = FALSE] IN
     Finish(IF PreVote THEN StartPreVote(s0, i) ELSE StartElection(s0, i), i)
 
 \* With ReadIndex, reads still unconfirmed (their ReadConfirms or the
-\* answers lost) get a new round, sent after they were taken.
-HeartbeatStep(i) ==
-    LET r1 == BroadcastAppend(LS(i), i)
+\* answers lost) get a new round, sent after they were taken. So do reads
+\* taken on a lease (round 0, trace validation only: see lease) once the
+\* lease no longer holds.
+HeartbeatStepAt(sIn, i) ==
+    LET r1 == BroadcastAppend(sIn, i)
         s1 == r1.s
-        r2 == IF \E k \in DOMAIN s1.reads : ~Confirmed(s1, i, s1.reads[k].round)
-              THEN ReadRound(s1, i) ELSE Same(s1)
+        Unconfirmed(rd) == IF rd.round = 0 THEN ~s1.lease ELSE ~Confirmed(s1, i, rd.round)
+        rr == ReadRound(s1, i)
+        r2 == IF \E k \in DOMAIN s1.reads : Unconfirmed(s1.reads[k])
+              THEN IF \E k \in DOMAIN s1.reads : s1.reads[k].round = 0
+                   THEN [rr EXCEPT !.s.reads =
+                           [k \in DOMAIN s1.reads |->
+                              IF s1.reads[k].round = 0 THEN [s1.reads[k] EXCEPT !.round = rr.s.rround]
+                              ELSE s1.reads[k]]]
+                   ELSE rr
+              ELSE Same(s1)
     IN Finish([s |-> r2.s, out |-> r1.out \cup r2.out], i)
 
 \* Thesis section 6.2: the leader's check_quorum timer (every election
@@ -655,8 +676,8 @@ HeartbeatStep(i) ==
 \* for one that can commit. The planted bug leader_ignores_quorum never steps
 \* down. (The code keeps its progress and votes there, unread until its next
 \* election, which resets them: cleared here, as AdoptTerm does.)
-CheckQuorumStep(i) ==
-    LET s == LS(i) IN
+CheckQuorumStepAt(sIn, i) ==
+    LET s == sIn IN
     Finish(Same(IF Cardinality(s.heard \cup {i}) >= Majority \/ PlantedLeaderIgnoresQuorum
                 THEN [s EXCEPT !.heard = {}]
                 ELSE [s EXCEPT !.role = "follower", !.live = FALSE, !.heard = {},
@@ -667,16 +688,21 @@ CheckQuorumStep(i) ==
 
 \* A client command at a leader: appended and replicated; with ReadIndex a
 \* get is taken as a read instead (thesis section 6.4, steps 1 and 2: its
-\* read index, and a ReadConfirm round sent after it was taken).
-ClientStep(i, c) ==
-    LET s0 == LS(i)
+\* read index, and a ReadConfirm round sent after it was taken). A leader
+\* whose lease is valid (lease, trace validation only) takes it with round 0
+\* and sends no round: ServeReads answers it on the lease.
+ClientStepAt(sIn, i, c) ==
+    LET s0 == sIn
         s1 == [s0 EXCEPT !.log = Append(s0.log, [term |-> s0.term, cmd |-> c])]
         r2 == ReplicateNew(s1, i)
         r3 == AdvanceCommit(r2.s, i)
         rr == ReadRound(s0, i)
         sr == [rr.s EXCEPT !.reads = Append(@, [cmd |-> c, index |-> ReadIndexOf(s0),
                                                 round |-> rr.s.rround])]
-    IN IF ReadIndex /\ c.op = "get"
+        sl == [s0 EXCEPT !.reads = Append(@, [cmd |-> c, index |-> ReadIndexOf(s0), round |-> 0])]
+    IN IF ReadIndex /\ c.op = "get" /\ s0.lease
+       THEN Finish([s |-> sl, out |-> {}], i)
+       ELSE IF ReadIndex /\ c.op = "get"
        THEN Finish([s |-> sr, out |-> rr.out], i)
        ELSE Finish([s |-> r3.s, out |-> r2.out \cup r3.out], i)
 
@@ -697,8 +723,8 @@ LeaseStep(i, c) ==
 \* starts a transfer (replacing one under way); step 1 brings j's log up to
 \* date by normal replication (sent now if nothing is in flight to j), step
 \* 2 is MaybeTimeoutNow. Anywhere else the input changes nothing.
-TransferStep(i, j) ==
-    LET s0 == LS(i)
+TransferStepAt(sIn, i, j) ==
+    LET s0 == sIn
         s1 == [s0 EXCEPT !.xfer = j, !.tnsent = FALSE]
         r2 == IF WindowFree(s1, j) /\ s1.next[j] <= Len(s1.log) THEN SendAppend(s1, i, j)
               ELSE Same(s1)
@@ -710,8 +736,8 @@ TransferStep(i, j) ==
 \* Thesis section 3.10: a transfer not completed within an election timeout
 \* is given up (the target may be down or cut off); the leader takes client
 \* commands again.
-TransferTimeoutStep(i) ==
-    LET s0 == LS(i) IN
+TransferTimeoutStepAt(sIn, i) ==
+    LET s0 == sIn IN
     Finish(Same(IF s0.role = "leader" /\ s0.xfer # Nil
                 THEN [s0 EXCEPT !.xfer = Nil, !.tnsent = FALSE] ELSE s0), i)
 
@@ -728,8 +754,8 @@ AdoptsTerm(s, m) ==
     \/ m.type = "RequestVote" /\ (~Sticky(s) \/ m.transfer)
     \/ m.type = "PreVote" /\ PlantedPreVoteRaisesTerm
 
-ReceiveStep(i, m) ==
-    LET s0 == LS(i)
+ReceiveStepAt(sIn, i, m) ==
+    LET s0 == sIn
         s1 == IF m.term > s0.term /\ AdoptsTerm(s0, m) THEN AdoptTerm(s0, m.term) ELSE s0
         r == CASE m.type = "RequestVote"           -> HandleRequestVote(s1, i, m)
                [] m.type = "PreVote"               -> HandlePreVote(s1, i, m)
@@ -742,6 +768,16 @@ ReceiveStep(i, m) ==
                [] m.type = "ReadConfirmResponse"   -> HandleReadConfirmResponse(s1, i, m)
                [] m.type = "TimeoutNow"            -> HandleTimeoutNow(s1, i, m)
     IN Finish(r, i)
+
+\* The steps from node i's state. (TraceRaftKV uses the ...At forms, to give
+\* a step its node's state with lease set: see lease.)
+TimeoutStep(i) == TimeoutStepAt(LS(i), i)
+HeartbeatStep(i) == HeartbeatStepAt(LS(i), i)
+CheckQuorumStep(i) == CheckQuorumStepAt(LS(i), i)
+ClientStep(i, c) == ClientStepAt(LS(i), i, c)
+TransferStep(i, j) == TransferStepAt(LS(i), i, j)
+TransferTimeoutStep(i) == TransferTimeoutStepAt(LS(i), i)
+ReceiveStep(i, m) == ReceiveStepAt(LS(i), i, m)
 
 -----------------------------------------------------------------------------
 (* Committing a step's result *)
@@ -801,7 +837,8 @@ InitNode == [term |-> 0, vote |-> Nil, log |-> <<>>, role |-> "follower", commit
              applied |-> 0, store |-> EmptyFn, sessions |-> EmptyFn, votes |-> {},
              next |-> InitNext, match |-> InitMatch, probe |-> InitProbe, csent |-> InitCSent,
              verified |-> 0, pvotes |-> {}, live |-> FALSE, heard |-> {},
-             reads |-> <<>>, rround |-> 0, racked |-> InitMatch, xfer |-> Nil, tnsent |-> FALSE]
+             reads |-> <<>>, rround |-> 0, racked |-> InitMatch, xfer |-> Nil, tnsent |-> FALSE,
+             lease |-> FALSE]
 
 Init ==
     /\ node = [i \in Server |-> InitNode]
@@ -954,7 +991,7 @@ Entries == [term : Nat, cmd : Commands \cup {NoopCmd}]
 NodeTypeOK(s) ==
     /\ DOMAIN s = {"term", "vote", "log", "role", "commit", "applied", "store", "sessions",
                    "votes", "next", "match", "probe", "csent", "verified", "pvotes", "live",
-                   "heard", "reads", "rround", "racked", "xfer", "tnsent"}
+                   "heard", "reads", "rround", "racked", "xfer", "tnsent", "lease"}
     /\ s.term \in Nat /\ s.vote \in Server \cup {Nil} /\ s.log \in Seq(Entries)
     /\ s.role \in Roles /\ s.commit \in Nat /\ s.applied \in Nat
     /\ \A k \in DOMAIN s.store : s.store[k] \in STRING
@@ -972,6 +1009,7 @@ NodeTypeOK(s) ==
     /\ ReadIndex \/ (s.reads = <<>> /\ s.rround = 0)
     /\ s.xfer \in Server \cup {Nil} /\ s.tnsent \in BOOLEAN
     /\ LeaderTransfer \/ s.xfer = Nil
+    /\ s.lease \in BOOLEAN /\ (LeaseRead \/ ~s.lease)
 
 TypeOK ==
     /\ \A i \in Server : NodeTypeOK(node[i])

@@ -125,16 +125,19 @@ TraceLeaderNoop == TraceHeader.config.leader_noop
 \* The header's [raft] switches (spec/trace-schema.md: `raft` is present only
 \* when a switch is on, and each switch only when true; read_mode only when
 \* not "log"). RaftKV models pre_vote, check_quorum and read_mode =
-\* "read_index"; a trace made with any other switch or read mode is not a
-\* behaviour it can describe, so the ASSUMEs below reject it (exit 10).
+\* "read_index" or "lease"; a trace made with any other switch or read mode
+\* is not a behaviour it can describe, so the ASSUMEs below reject it (exit 10).
 TraceRaftSwitches == IF "raft" \in DOMAIN TraceHeader.config THEN TraceHeader.config.raft
                      ELSE EmptyFn
 ASSUME DOMAIN TraceRaftSwitches \subseteq {"pre_vote", "check_quorum", "read_mode"}
-ASSUME "read_mode" \in DOMAIN TraceRaftSwitches => TraceRaftSwitches.read_mode = "read_index"
+ASSUME "read_mode" \in DOMAIN TraceRaftSwitches =>
+           TraceRaftSwitches.read_mode \in {"read_index", "lease"}
 TracePreVote == "pre_vote" \in DOMAIN TraceRaftSwitches /\ TraceRaftSwitches.pre_vote = TRUE
 TraceCheckQuorum == "check_quorum" \in DOMAIN TraceRaftSwitches /\
                     TraceRaftSwitches.check_quorum = TRUE
+\* read_mode "lease" is ReadIndex with leases (RaftKV: LeaseRead => ReadIndex).
 TraceReadIndex == "read_mode" \in DOMAIN TraceRaftSwitches
+TraceLeaseRead == TraceReadIndex /\ TraceRaftSwitches.read_mode = "lease"
 \* Leadership transfer needs no switch: it is an input (the `transfer` event,
 \* from the fault transfer_leader or a scenario), which a trace without one
 \* never has.
@@ -200,8 +203,20 @@ VARIABLES
     applyRes,   \* <<client, seq>> -> the result of its first apply, at any node
     lastReply   \* client -> the last ClientReply it received (client_receive)
 
+\* Lease reads (read_mode "lease", thesis section 6.4.1), trace validation
+\* only: what the code decides from its clock, which the trace does not show
+\* (see "Lease reads" below).
+VARIABLES
+    promised,   \* node -> FALSE if it surely has no promise in force (it
+                \* answered no ReadConfirm of its term and did not restart since
+                \* its election timer last fired, or a vote it granted showed
+                \* the promise over); TRUE: it may still refuse votes
+    leaseVoid   \* node -> it sent a TimeoutNow since it last became leader: no
+                \* lease of that term is used again (the code's lease_void_)
+
 clientVars == <<applyRes, lastReply>>
-traceVars == <<vars, l, clientVars>>
+leaseVars == <<promised, leaseVoid>>
+traceVars == <<vars, l, clientVars, leaseVars>>
 
 \* The results a client may complete with (and the definite ClientReplies).
 Definite == {"ok", "key_exists", "not_found"}
@@ -318,11 +333,12 @@ StepMatches(i, r, E, post, inv) ==
         readViews == [k \in DOMAIN reads |->
                         [client |-> reads[k].client, seq |-> reads[k].client_seq,
                          key |-> reads[k].key, index |-> reads[k].read_index,
-                         result |-> reads[k].result]]
+                         result |-> reads[k].result,
+                         lease |-> "lease" \in DOMAIN reads[k] /\ reads[k].lease = TRUE]]
         servedViews == [k \in DOMAIN r.served |->
                           [client |-> r.served[k].cmd.client, seq |-> r.served[k].cmd.seq,
                            key |-> r.served[k].cmd.key, index |-> r.served[k].index,
-                           result |-> r.served[k].result]]
+                           result |-> r.served[k].result, lease |-> r.served[k].lease]]
         \* Leadership transfer (thesis section 3.10): a transfer given up at its
         \* timer, naming its target.
         aborts == Only(E, "transfer_abort")
@@ -391,12 +407,13 @@ StepMatches(i, r, E, post, inv) ==
              badReplies,
              {[client |-> m.client, seq |-> m.seq, result |-> ResultOf(newRes, <<m.client, m.seq>>)] :
                 m \in badReplies})
-    /\ UpdateNodeI(i, r, inv)
+    /\ UpdateNodeI(i, [r EXCEPT !.s.lease = FALSE], inv)
     /\ applyRes' = newRes
     /\ UNCHANGED lastReply
 
-\* A node step starting at l: RaftKV step r at node i (inv: readInvoked after it).
-NodeStepI(i, r, inv) ==
+\* A node step starting at l: RaftKV step r at node i (inv: readInvoked after
+\* it; pr: promised[i] after it).
+NodeStepP(i, r, inv, pr) ==
     LET e == StepEndFrom(l + 1)
         E == SelectSeq(SubSeq(TraceLog, l + 1, e - 1), LAMBDA x : x.event \in EffectEvents)
         post == IF E = <<>> THEN Event.state ELSE E[Len(E)].state
@@ -407,8 +424,112 @@ NodeStepI(i, r, inv) ==
                  N[k].msg.type \in ProtocolTypes => MsgOf(N[k].msg) \in msgs \cup r.out,
                "dropped or duplicated message was never sent", N, r.out)
        /\ l' = e
+       /\ promised' = [promised EXCEPT ![i] = pr]
+       /\ leaseVoid' = [leaseVoid EXCEPT ![i] =
+                          IF \E m \in r.out : m.type = "TimeoutNow" THEN TRUE
+                          ELSE IF r.s.role = "leader" /\ node[i].role # "leader" THEN FALSE
+                          ELSE @]
 
+NodeStepI(i, r, inv) == NodeStepP(i, r, inv, promised[i])
 NodeStep(i, r) == NodeStepI(i, r, readInvoked)
+
+-----------------------------------------------------------------------------
+(* Lease reads (read_mode "lease", thesis section 6.4.1). The code decides  *)
+(* two things from its clock, which the trace does not show:               *)
+(*  - whether a leader's lease is valid in a step (lease_valid(): a round   *)
+(*    of its term confirmed by a majority, counted from the round's start,  *)
+(*    not voided by a TimeoutNow). RaftKV's step operators take it as the  *)
+(*    field lease of the state they start from (the ...StepAt forms): with *)
+(*    it a get is taken with round 0 (no ReadConfirm round) and reads are   *)
+(*    answered on the lease. TraceRaftKV sets it iff the trace shows it     *)
+(*    used: a read answered with "lease": true, or no ReadConfirm sent      *)
+(*    where RaftKV without the lease would send one (a get taken on the     *)
+(*    lease; a heartbeat that leaves reads taken on the lease as they are). *)
+(*    A step that uses the lease must satisfy RaftKV's LeaseHolds (no       *)
+(*    server of a later term elected: the model's enabling condition of a   *)
+(*    lease read, the safety the lease stands for) and LeaseMayHold (what   *)
+(*    the code needs for a lease, but its clock).                           *)
+(*  - whether a node's promise (made by answering a ReadConfirm of its term *)
+(*    as a non-leader, or by restarting) is still in force: until a minimum *)
+(*    election timeout of its clock has passed, or its election timer       *)
+(*    fires, it refuses every RequestVote not of a transfer, of its term or *)
+(*    later, with leader_live, adopting no term. A node that may have such  *)
+(*    a promise (promised) refuses so when the trace says it does, and      *)
+(*    otherwise takes the RequestVote as RaftKV does, which shows the       *)
+(*    promise over. Answering the ReadConfirm also sets the node's live     *)
+(*    (the code's leader_live_), which RaftKV's HandleReadConfirm leaves,   *)
+(*    as the model has no promises: done here, after the step.             *)
+(* The model itself answers on a lease with LeaseReadReq, abstractly;      *)
+(* TraceRaftKV does not use that action.                                   *)
+(***************************************************************************)
+
+\* The effect events of the step starting at l.
+StepEffects ==
+    SelectSeq(SubSeq(TraceLog, l + 1, StepEndFrom(l + 1) - 1), LAMBDA x : x.event \in EffectEvents)
+
+\* The step answers a read on the lease.
+LeaseShown ==
+    \E k \in DOMAIN StepEffects : /\ StepEffects[k].event = "read"
+                                /\ "lease" \in DOMAIN StepEffects[k]
+                                /\ StepEffects[k].lease = TRUE
+
+\* The step sends a ReadConfirm round.
+RoundShown ==
+    \E k \in DOMAIN StepEffects : /\ StepEffects[k].event = "send"
+                                /\ StepEffects[k].msg.type = "ReadConfirm"
+
+\* Node i's state for a step, its lease valid (lv) or not.
+LS0(i, lv) == [node[i] EXCEPT !.lease = lv]
+
+\* What the code needs for a lease after step r of node i, its clock aside: it
+\* leads, a round of its term was confirmed by a majority (extend_lease), and
+\* it has sent no TimeoutNow since it became leader (lease_void_).
+LeaseMayHold(i, r) ==
+    /\ r.s.role = "leader"
+    /\ Confirmed(r.s, i, 1)
+    /\ ~leaseVoid[i]
+    /\ ~\E m \in r.out : m.type = "TimeoutNow"
+
+\* A node step whose RaftKV step is R(lv), lv: node i's lease valid.
+LeaseStepP(i, R(_), inv, pr) ==
+    LET r0 == R(FALSE)
+        lv == /\ LeaseRead
+              /\ \/ LeaseShown
+                 \/ (\E m \in r0.out : m.type = "ReadConfirm") /\ ~RoundShown
+    IN IF lv
+       THEN LET r1 == R(TRUE) IN
+            /\ Check(LeaseHolds(i),
+                     "lease used (LeaseHolds: no server of a later term elected)",
+                     [node |-> i, term |-> node[i].term],
+                     {e \in elected : e.term > node[i].term})
+            /\ Check(LeaseMayHold(i, r1),
+                     "lease used without one (leader, a round of its term confirmed, no TimeoutNow)",
+                     [node |-> i, term |-> node[i].term],
+                     [role |-> r1.s.role, racked |-> r1.s.racked, void |-> leaseVoid[i]])
+            /\ NodeStepP(i, r1, inv, pr)
+       ELSE NodeStepP(i, r0, inv, pr)
+
+LeaseStep0(i, R(_)) == LeaseStepP(i, R, readInvoked, promised[i])
+
+\* A delivered protocol message mm at node i.
+ReceiveEvent(i, mm) ==
+    LET promiseApplies == /\ LeaseRead /\ promised[i]
+                          /\ mm.type = "RequestVote" /\ ~mm.transfer /\ mm.term >= node[i].term
+        votes == SelectSeq(StepEffects, LAMBDA x : x.event = "vote")
+        refusedLive == Len(votes) = 1 /\ votes[1].granted = FALSE /\ votes[1].reason = "leader_live"
+        \* a ReadConfirm of its term (after adopting a higher one) at a non-leader
+        promiseMade == /\ LeaseRead /\ mm.type = "ReadConfirm" /\ mm.term >= node[i].term
+                       /\ (mm.term > node[i].term \/ node[i].role # "leader")
+    IN IF promiseApplies /\ refusedLive
+       THEN LeaseStep0(i, LAMBDA lv :
+                Finish([s |-> LS0(i, lv),
+                        out |-> {VoteResponseMsg(i, mm.from, node[i].term, FALSE, "leader_live")}], i))
+       ELSE IF promiseMade
+       THEN LeaseStepP(i, LAMBDA lv :
+                LET r == ReceiveStepAt(LS0(i, lv), i, mm) IN [r EXCEPT !.s.live = TRUE],
+                readInvoked, TRUE)
+       ELSE LeaseStepP(i, LAMBDA lv : ReceiveStepAt(LS0(i, lv), i, mm), readInvoked,
+                       IF promiseApplies THEN FALSE ELSE promised[i])
 
 \* The input event's state is the node's state before the step.
 PreStateOK(i) ==
@@ -439,10 +560,11 @@ DeliverEvent ==
           /\ PreStateOK(i)
           /\ IF m.type = "ClientRequest"
              THEN IF node[i].role = "leader" /\ node[i].xfer = Nil
-                  THEN NodeStepI(i, ClientStep(i, m.cmd), InvokeRead(m.cmd))
+                  THEN LeaseStepP(i, LAMBDA lv : ClientStepAt(LS0(i, lv), i, m.cmd),
+                                  InvokeRead(m.cmd), promised[i])
                   ELSE NodeStep(i, [s |-> node[i], out |-> {}, served |-> <<>>])
              ELSE /\ Check(MsgOf(m) \in msgs, "delivered message was never sent", m, "")
-                  /\ NodeStep(i, ReceiveStep(i, MsgOf(m)))
+                  /\ ReceiveEvent(i, MsgOf(m))
 
 \* timeout: election / start_election -> Timeout; heartbeat -> Heartbeat;
 \* check_quorum (CheckQuorum only) -> CheckQuorumTick (CheckQuorumStep);
@@ -453,21 +575,22 @@ TimeoutEvent ==
        /\ PreStateOK(i)
        /\ IF Event.timer = "heartbeat"
           THEN /\ Check(node[i].role = "leader", "heartbeat at a non-leader", "leader", node[i].role)
-               /\ NodeStep(i, HeartbeatStep(i))
+               /\ LeaseStep0(i, LAMBDA lv : HeartbeatStepAt(LS0(i, lv), i))
           ELSE IF Event.timer = "check_quorum"
           THEN /\ Check(CheckQuorum /\ node[i].role = "leader",
                         "check_quorum timeout (CheckQuorum, at a leader)",
                         "leader with check_quorum", [check_quorum |-> CheckQuorum,
                                                      role |-> node[i].role])
-               /\ NodeStep(i, CheckQuorumStep(i))
+               /\ LeaseStep0(i, LAMBDA lv : CheckQuorumStepAt(LS0(i, lv), i))
           ELSE IF Event.timer = "transfer"
           THEN /\ Check(node[i].role = "leader" /\ node[i].xfer # Nil,
                         "transfer timeout (at a leader with a transfer under way)",
                         "leader with a transfer", [role |-> node[i].role, xfer |-> node[i].xfer])
-               /\ NodeStep(i, TransferTimeoutStep(i))
+               /\ LeaseStep0(i, LAMBDA lv : TransferTimeoutStepAt(LS0(i, lv), i))
           ELSE /\ Check(node[i].role \in {"follower", "candidate"}, "election timeout at a leader",
                         "follower or candidate", node[i].role)
-               /\ NodeStep(i, TimeoutStep(i))
+               \* the election timer ends any promise (lease reads)
+               /\ NodeStepP(i, TimeoutStep(i), readInvoked, FALSE)
 
 \* transfer (the fault transfer_leader, thesis section 3.10) -> Transfer
 \* (TransferStep); at a non-leader, or to itself, it changes nothing.
@@ -475,7 +598,7 @@ TransferEvent ==
     /\ Event.event = "transfer"
     /\ LET i == Event.node IN
        /\ PreStateOK(i)
-       /\ NodeStep(i, TransferStep(i, Event.to))
+       /\ LeaseStep0(i, LAMBDA lv : TransferStepAt(LS0(i, lv), i, Event.to))
 
 \* crash -> Crash. The trace's crash state shows the node's last commit and
 \* applied indices (the node object is frozen), so only the durable fields
@@ -488,9 +611,11 @@ CrashEvent ==
        /\ Check(DurableView(StateView(node'[i])) = DurableView(TraceStateView(Event.state)),
                 "crash state", TraceStateView(Event.state), StateView(node'[i]))
        /\ l' = StepEndFrom(l + 1)
-       /\ UNCHANGED clientVars
+       /\ UNCHANGED <<clientVars, leaseVars>>
 
 \* restart -> Restart (the node's start step that follows emits nothing).
+\* With lease reads the restarted node promises, as after a ReadConfirm (it
+\* may have answered one just before it crashed), and holds no lease.
 RestartEvent ==
     /\ Event.event = "restart"
     /\ LET i == Event.node IN
@@ -499,6 +624,8 @@ RestartEvent ==
        /\ Check(StateView(node'[i]) = TraceStateView(Event.state), "restart state",
                 TraceStateView(Event.state), StateView(node'[i]))
        /\ l' = StepEndFrom(l + 1)
+       /\ promised' = [promised EXCEPT ![i] = LeaseRead]
+       /\ leaseVoid' = [leaseVoid EXCEPT ![i] = FALSE]
        /\ UNCHANGED clientVars
 
 \* The final state of every node (store contents are compared by size).
@@ -539,7 +666,7 @@ InjectEvent ==
     /\ Check(Event.msg.type \in ProtocolTypes, "injected message type", ProtocolTypes,
              Event.msg.type)
     /\ msgs' = msgs \cup {MsgOf(Event.msg)}
-    /\ UNCHANGED <<node, historyVars, clientVars>>
+    /\ UNCHANGED <<node, historyVars, clientVars, leaseVars>>
     /\ l' = l + 1
 
 \* Runtime events: stuttering steps of RaftKV (with a few checks).
@@ -553,7 +680,7 @@ RuntimeEvent ==
               Check(\A k \in DOMAIN Event.nodes : EndNodeOK(Event.nodes[k]), "final states",
                     Event.nodes, [i \in Server |-> StateView(node[i])])
          [] OTHER -> TRUE
-    /\ UNCHANGED <<vars, applyRes>>
+    /\ UNCHANGED <<vars, applyRes, leaseVars>>
     /\ lastReply' = IF Event.event = "client_receive"
                     THEN (Event.client :> Event.msg) @@ lastReply
                     ELSE lastReply
@@ -581,6 +708,7 @@ TraceInit ==
     /\ readInvoked = EmptyFn
     /\ readsDone = {}
     /\ l = 1 /\ applyRes = EmptyFn /\ lastReply = EmptyFn
+    /\ promised = [i \in Server |-> FALSE] /\ leaseVoid = [i \in Server |-> FALSE]
 
 
 TraceNext ==
