@@ -28,8 +28,7 @@ bool uses_unmodelled_switch(const std::string& text) {
   if (!config.contains("raft")) return false;
   for (const auto& [name, value] : config["raft"].items()) {
     if (name == "pre_vote" || name == "check_quorum") continue;
-    if (name == "read_mode" && value.is_string() &&
-        (value == "read_index" || value == "lease")) {
+    if (name == "read_mode" && value.is_string() && (value == "read_index" || value == "lease")) {
       continue;
     }
     return true;

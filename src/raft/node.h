@@ -289,10 +289,8 @@ class Node {
   // runs), and a restarted node starts with it: it may have answered a round
   // just before it crashed.
   int64_t promise_until_us_ = 0;  // this node's clock
-  bool restarted_ = false;         // built from persisted state (a restart)
-  bool lease_promised() const {
-    return options_.lease_reads && fx_->clock_us < promise_until_us_;
-  }
+  bool restarted_ = false;        // built from persisted state (a restart)
+  bool lease_promised() const { return options_.lease_reads && fx_->clock_us < promise_until_us_; }
 
   // Leader state (Figure 2, reinitialized after election).
   std::vector<int64_t> next_index_;  // by peer id (index 0 and self unused)

@@ -194,11 +194,10 @@ void check_scenario_header_keys(const LineReader& r, const json& header) {
   if (header.contains("config")) {
     check_scenario_keys(r, header, {"format", "version", "config", "planted_bugs", "initial_state"},
                         "the header");
-    check_scenario_keys(
-        r, header["config"],
-        {"num_nodes", "num_clients", "leader_noop", "pre_vote", "check_quorum", "read_mode",
-         "clock_drift_ppm"},
-        "'config'");
+    check_scenario_keys(r, header["config"],
+                        {"num_nodes", "num_clients", "leader_noop", "pre_vote", "check_quorum",
+                         "read_mode", "clock_drift_ppm"},
+                        "'config'");
   } else {
     check_scenario_keys(
         r, header,
