@@ -55,9 +55,9 @@ Message& outgoing(Effects& fx, int from, MsgType type, int to) {
 
 // Thesis §6.4.1: how long, on the leader's own clock, a lease lasts from the
 // start of the round that confirmed it. Every server that answered the round
-// restarted its election timer on receipt (after the start) and votes for no
-// one else until it fires, at least election_timeout_min_ms later on its own
-// clock. Clocks run at rates within 1 +- rho of true time, so the shortest
+// did so after the start, restarted its election timer, and votes for no one
+// else for election_timeout_min_ms of its own clock (lease_promised()).
+// Clocks run at rates within 1 +- rho of true time, so the shortest
 // such wait is E / (1 + rho) in true time, and a lease of E (1 - rho) / (1 +
 // rho) on a clock that may run slow by rho ends no later. One microsecond
 // less covers the rounding of the runtime's microsecond clock readings.
@@ -482,7 +482,8 @@ void Node::handle_request_vote(const Message& m) {
     // leadership transfer's RequestVote (§3.10) is exempt: the leader asked
     // for that election (etcd marks such campaigns the same way).
     // A node that answered a lease round refuses every vote, whatever its
-    // term, until its election timer fires (thesis §6.4.1; lease_promised()).
+    // term, for a minimum election timeout of its own clock (thesis §6.4.1;
+    // lease_promised()).
     reason = "leader_live";
   } else if (m.term > term_) {
     reason = "stale_term";  // only with leader_ignores_higher_term planted
@@ -912,8 +913,9 @@ void Node::handle_read_confirm(const Message& m) {
   r.term = term_;
   r.round = m.round;
   // Thesis §6.4.1: with leases, answering the round (in the asker's term) is
-  // a promise to elect no other leader until this node's election timer,
-  // restarted now, fires: the asker counts its lease from before this moment.
+  // a promise to elect no other leader for a minimum election timeout of this
+  // node's clock, and the election timer restarts so that this node does not
+  // stand itself meanwhile: the asker counts its lease from before this moment.
   if (options_.lease_reads && m.term == term_ && role_ != Role::Leader) {
     promise_until_us_ = fx_->clock_us + options_.election_timeout_min_ms * 1000;
     leader_live_ = true;

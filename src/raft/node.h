@@ -54,8 +54,9 @@ struct NodeOptions {
   // leader whose last confirmation round was answered by a majority holds a
   // lease until, on its own clock, the round's start plus the minimum
   // election timeout shrunk by the clock-drift bound; within it no other
-  // leader can be elected (every server that answered the round ignores
-  // RequestVote until its election timer fires), so it answers gets at once.
+  // leader can be elected (every server that answered the round refuses
+  // every RequestVote for that long of its own clock), so it answers gets at
+  // once.
   bool lease_reads = false;
   int64_t election_timeout_min_ms = 150;  // the shortest election timer, on a node's own clock
   int64_t clock_drift_ppm = 0;            // the bound on any clock's drift from true time
@@ -282,9 +283,9 @@ class Node {
   bool leader_live_ = false;
   // [raft] read_mode = "lease" (thesis §6.4.1): this node answered a leader's
   // confirmation round, so that leader may be serving reads on a lease
-  // counted from before the answer; until this node's own election timer
-  // fires, and at least a minimum election timeout of its own clock, it
-  // votes for no one else, in any term. Unlike leader_live_ it survives a
+  // counted from before the answer; for a minimum election timeout of its
+  // own clock (its election timer, restarted by the answer, fires no sooner)
+  // it votes for no one else, in any term. Unlike leader_live_ it survives a
   // term change (a stale response can raise the term while the lease still
   // runs), and a restarted node starts with it: it may have answered a round
   // just before it crashed.
