@@ -143,6 +143,33 @@ struct Read {
 
   friend bool operator==(const Read&, const Read&) = default;
 };
+// Raft paper §7 ([raft] snapshot_every): the node wrote a snapshot of its
+// state machine through its applied index `index` (whose entry has term
+// `term`) to stable storage and discarded its log through `index`. The
+// store's digest and size (as in the trace's end event) and the encoding's
+// length in bytes describe it.
+struct Snapshot {
+  int64_t index = 0;
+  int64_t term = 0;
+  std::string store_digest;
+  int64_t store_size = 0;
+  int64_t bytes = 0;
+
+  friend bool operator==(const Snapshot&, const Snapshot&) = default;
+};
+// Raft paper §7: the follower replaced its state machine with a leader's
+// snapshot through `index` (term `term`), and its log with the snapshot
+// followed by the `kept` entries it held after `index` (kept only when its
+// own entry at `index` had term `term`; otherwise the whole log went).
+struct InstallSnapshot {
+  int64_t index = 0;
+  int64_t term = 0;
+  std::string store_digest;
+  int64_t store_size = 0;
+  int64_t kept = 0;
+
+  friend bool operator==(const InstallSnapshot&, const InstallSnapshot&) = default;
+};
 // A non-leader refused a client request.
 struct RejectClient {
   int client = 0;
@@ -157,7 +184,8 @@ struct RejectClient {
 using NodeEventBody =
     std::variant<ev::TermUpdate, ev::BecomeCandidate, ev::BecomeLeader, ev::BecomeFollower,
                  ev::StepDown, ev::TransferAbort, ev::Vote, ev::Truncate, ev::Append, ev::Progress,
-                 ev::Commit, ev::Apply, ev::Persist, ev::Read, ev::RejectClient>;
+                 ev::Commit, ev::Apply, ev::Persist, ev::Read, ev::RejectClient, ev::Snapshot,
+                 ev::InstallSnapshot>;
 
 // One effect event of a step, with the node's post-state.
 struct NodeEvent {

@@ -60,6 +60,15 @@ struct NodeOptions {
   bool lease_reads = false;
   int64_t election_timeout_min_ms = 150;  // the shortest election timer, on a node's own clock
   int64_t clock_drift_ppm = 0;            // the bound on any clock's drift from true time
+  // Raft paper §7 ([raft] snapshot_every): once a node has applied this many
+  // entries beyond its last snapshot it snapshots its state machine and
+  // discards its log through the applied index. 0: never (the log grows for
+  // ever, as it did before snapshots existed).
+  int64_t snapshot_every = 0;
+  // [raft] snapshot_chunk_bytes: an InstallSnapshot carries at most this many
+  // bytes of the snapshot (a UTF-8 character is never split); 0: the whole
+  // snapshot in one message.
+  int64_t snapshot_chunk_bytes = 0;
 };
 
 // CheckQuorum fires only at a leader with check_quorum on, every minimum

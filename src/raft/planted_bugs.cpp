@@ -22,6 +22,8 @@ const std::vector<std::pair<std::string, bool PlantedBugs::*>>& table() {
       {"read_index_without_confirm", &PlantedBugs::read_index_without_confirm},
       {"transfer_before_caught_up", &PlantedBugs::transfer_before_caught_up},
       {"lease_ignores_drift", &PlantedBugs::lease_ignores_drift},
+      {"snapshot_uncommitted", &PlantedBugs::snapshot_uncommitted},
+      {"install_discards_log", &PlantedBugs::install_discards_log},
   };
   return kTable;
 }

@@ -69,6 +69,16 @@ enum class MsgType {
   // matches its own tells the target to start an election at once. `term` is
   // the leader's term.
   TimeoutNow,
+  // Log compaction (Raft paper §7, [raft] snapshot_every): a leader whose
+  // follower needs an entry the leader has discarded sends its snapshot, the
+  // state machine through `snap_index` (whose entry had term `snap_term`), as
+  // bytes `data` starting at `offset` of the snapshot's encoding (kv.h); `done`
+  // marks the last chunk. The response carries the responder's term, the
+  // snapshot it answers (`snap_index`), how many bytes of it the responder now
+  // holds (`offset`, the next it wants) and `done`: it holds the state through
+  // `snap_index` (installed now, or it already had it).
+  InstallSnapshot,
+  InstallSnapshotResponse,
 };
 
 // One message on the emulated network. A flat struct: which fields are
@@ -115,6 +125,13 @@ struct Message {
   int leader_hint = 0;
   // ReadConfirm / ReadConfirmResponse
   int64_t round = 0;
+  // InstallSnapshot / InstallSnapshotResponse (trace: last_included_index,
+  // last_included_term, offset, data, done)
+  int64_t snap_index = 0;
+  int64_t snap_term = 0;  // InstallSnapshot only
+  int64_t offset = 0;
+  std::string data;  // InstallSnapshot only
+  bool done = false;
 
   bool operator==(const Message&) const = default;
 };
