@@ -311,6 +311,8 @@ void Node::on_message(const Message& m, Effects& fx) {
       case MsgType::ReadConfirm: handle_read_confirm(m); break;
       case MsgType::ReadConfirmResponse: handle_read_confirm_response(m); break;
       case MsgType::TimeoutNow: handle_timeout_now(m); break;
+      case MsgType::InstallSnapshot: handle_install_snapshot(m); break;
+      case MsgType::InstallSnapshotResponse: handle_install_snapshot_response(m); break;
       case MsgType::ClientRequest:
       case MsgType::ClientReply: break;  // clients' messages never reach here
     }
@@ -989,5 +991,12 @@ void Node::serve_reads() {
   }
   reads_.erase(unanswered, reads_.end());
 }
+
+// ---------------------------------------------------------------------------
+// Log compaction (Raft paper §7, [raft] snapshot_every)
+
+void Node::handle_install_snapshot(const Message& m) { (void)m; }
+
+void Node::handle_install_snapshot_response(const Message& m) { (void)m; }
 
 }  // namespace raftkv

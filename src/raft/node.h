@@ -211,6 +211,8 @@ class Node {
   void handle_append_entries(const Message& m);
   void handle_append_response(const Message& m);
   void handle_commit_notification(const Message& m);
+  void handle_install_snapshot(const Message& m);
+  void handle_install_snapshot_response(const Message& m);
   void start_prevote();
   void handle_prevote(const Message& m);
   void handle_prevote_response(const Message& m);

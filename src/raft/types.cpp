@@ -42,6 +42,8 @@ const char* to_string(MsgType type) {
     case MsgType::ReadConfirm: return "ReadConfirm";
     case MsgType::ReadConfirmResponse: return "ReadConfirmResponse";
     case MsgType::TimeoutNow: return "TimeoutNow";
+    case MsgType::InstallSnapshot: return "InstallSnapshot";
+    case MsgType::InstallSnapshotResponse: return "InstallSnapshotResponse";
     case MsgType::AppendEntries: return "AppendEntries";
     case MsgType::AppendEntriesResponse: return "AppendEntriesResponse";
     case MsgType::CommitNotification: return "CommitNotification";
