@@ -487,10 +487,9 @@ NodeEvent node_event_from_json(const json& j, int* node) {
     e.body = ev::Snapshot{int_field(j, "index"), int_field(j, "term"), str_field(j, "store_digest"),
                           int_field(j, "store_size"), int_field(j, "bytes")};
   } else if (name == "install_snapshot") {
-    e.body =
-        ev::InstallSnapshot{int_field(j, "index"), int_field(j, "term"),
-                            str_field(j, "store_digest"), int_field(j, "store_size"),
-                            int_field(j, "kept")};
+    e.body = ev::InstallSnapshot{int_field(j, "index"), int_field(j, "term"),
+                                 str_field(j, "store_digest"), int_field(j, "store_size"),
+                                 int_field(j, "kept")};
   } else {
     throw CodecError("\"" + name + "\" is not an effect event of a node");
   }

@@ -473,9 +473,9 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
   } else if (event == "snapshot") {
     // §7: the applied state machine replaces the log's prefix.
     int64_t index = num(ev, "index");
-    text = "Snapshot through index " + n(index) + " (term " + n(num(ev, "term")) + "): " +
-           n(num(ev, "store_size")) + " keys, " + n(num(ev, "bytes")) + " bytes; log entries " +
-           (index <= 1 ? n(index) : "1.." + n(index)) + " discarded";
+    text = "Snapshot through index " + n(index) + " (term " + n(num(ev, "term")) +
+           "): " + n(num(ev, "store_size")) + " keys, " + n(num(ev, "bytes")) +
+           " bytes; log entries " + (index <= 1 ? n(index) : "1.." + n(index)) + " discarded";
   } else if (event == "install_snapshot") {
     t.level = 1;
     int64_t index = num(ev, "index");
@@ -484,8 +484,8 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
     bool have_is = str(is, "type") == "InstallSnapshot";
     if (have_is) t.peer = static_cast<int>(num(is, "from"));
     text = "Installed " + (have_is ? "node " + n(num(is, "from")) + "'s " : std::string("a ")) +
-           "snapshot through index " + n(index) + " (term " + n(num(ev, "term")) + "): " +
-           n(num(ev, "store_size")) + " keys; " +
+           "snapshot through index " + n(index) + " (term " + n(num(ev, "term")) +
+           "): " + n(num(ev, "store_size")) + " keys; " +
            (kept > 0 ? "kept my " + n(kept) + " log entries after it (my entry at " + n(index) +
                            " has its term)"
                      : std::string("my log now ends there")) +
