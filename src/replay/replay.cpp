@@ -48,7 +48,7 @@ class Driver {
   // What nodes hold on disk before they boot (the header's initial_state).
   void preload(const std::vector<InitialNodeState>& states) {
     for (const InitialNodeState& s : states) {
-      nodes_.preload(s.node, PersistentState{s.term, s.vote, s.log});
+      nodes_.preload(s.node, PersistentState{s.term, s.vote, s.log, nullptr});
     }
   }
 

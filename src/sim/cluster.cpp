@@ -21,7 +21,12 @@ namespace {
 // outgrows the reserve grows as before.
 int64_t expected_log_entries(const Config& cfg) {
   int64_t ops = static_cast<int64_t>(cfg.num_clients) * std::max(0, cfg.requests_per_client);
-  return std::min<int64_t>(ops + ops / 8 + 64, int64_t{1} << 20);
+  int64_t entries = std::min<int64_t>(ops + ops / 8 + 64, int64_t{1} << 20);
+  // With snapshots (Raft §7) a log holds about snapshot_every entries plus
+  // those not yet applied: reserving the whole run would keep the memory the
+  // snapshots are there to save.
+  if (cfg.raft.snapshot_every > 0) entries = std::min(entries, 2 * cfg.raft.snapshot_every + 256);
+  return entries;
 }
 
 }  // namespace
