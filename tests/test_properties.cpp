@@ -521,6 +521,26 @@ std::vector<const char*> corners_of(const Config& cfg) {
   return out;
 }
 
+// How long sending the run's largest snapshot takes at the worst latency: one round trip per
+// chunk ([raft] snapshot_chunk_bytes; one in all without chunks), as the leader sends one chunk
+// at a time. 0 without snapshots.
+int64_t snapshot_transfer_ms(const Config& cfg, const std::string& trace) {
+  if (cfg.raft.snapshot_every == 0) return 0;
+  int64_t largest = 0;
+  const std::string key = "\"bytes\":";
+  for (size_t at = trace.find("\"event\":\"snapshot\""); at != std::string::npos;
+       at = trace.find("\"event\":\"snapshot\"", at + 1)) {
+    size_t line_start = trace.rfind('\n', at) + 1;
+    size_t b = trace.find(key, line_start);
+    if (b == std::string::npos) continue;
+    largest = std::max<int64_t>(largest, std::stoll(trace.substr(b + key.size(), 12)));
+  }
+  if (largest == 0) return 0;
+  int64_t chunk = cfg.raft.snapshot_chunk_bytes;
+  int64_t chunks = chunk == 0 ? 1 : (largest + chunk - 1) / chunk;
+  return chunks * 2 * cfg.timing.network_latency_max_ms;
+}
+
 // Runs `property` `runs` times; returns the result RapidCheck reports.
 template <typename Property>
 rc::detail::TestResult check_property(const std::string& name, int runs, Property property,
@@ -581,6 +601,15 @@ TEST_CASE("Random clusters, networks and faults never violate a checked property
           why.find("no majority") != std::string::npos) {
         leader_skipped = true;
       }
+    }
+    // Raft's timing assumption (broadcast time << election timeout) covers catching a follower
+    // up: with snapshots sent in small chunks a transfer takes one round trip per chunk, and one
+    // longer than the minimum election timeout is outside it (a lagging follower then times out
+    // and disrupts the leaders whose snapshot it is fetching, and each new leader's snapshot
+    // starts over: it converges, but with no bound).
+    if (snapshot_transfer_ms(cfg, o.trace) >= cfg.timing.election_timeout_min_ms) {
+      timing_broken = true;
+      ++reach["snapshot transfer longer than an election timeout"];
     }
     if (!timing_broken) ++timing_met;
     if (!leader_skipped) ++leader_judged;

@@ -1106,12 +1106,12 @@ void Node::handle_install_snapshot(const Message& m) {
   };
   // Figure 13: "reply immediately if term < currentTerm" (a higher term was
   // adopted on receipt); the answer's term deposes the stale sender.
-  if (m.term != term_ || role_ == Role::Leader) {
+  if (role_ == Role::Leader || m.term != term_) {
     reply(0, false);
     return;
   }
   // From this term's leader, as a valid AppendEntries is (§5.2).
-  if (role_ == Role::Candidate) become_follower(m.from);
+  if (role_ != Role::Follower) become_follower(m.from);
   leader_id_ = m.from;
   leader_live_ = true;
   precandidate_ = false;
@@ -1189,7 +1189,7 @@ bool Node::install_snapshot(int64_t index, int64_t term, std::string data) {
 }
 
 void Node::handle_install_snapshot_response(const Message& m) {
-  if (role_ != Role::Leader || m.term != term_) return;  // stale reply
+  if (m.term != term_ || role_ != Role::Leader) return;  // stale, or not for this leader
   int peer = m.from;
   recent_active_[peer] = 1;  // check_quorum: this follower is reachable
   if (m.done) {
