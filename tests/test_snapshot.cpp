@@ -165,7 +165,7 @@ TEST_CASE("A node snapshots every snapshot_every applied entries and drops its l
   std::vector<ev::Snapshot> taken = net.named<ev::Snapshot>();
   REQUIRE(taken.size() == 6);
   CHECK(taken[0].index == 4);
-  CHECK(taken[0].store_size == 3);  // the no-op and k0..k2
+  CHECK(taken[0].store_size == 3);  // k0..k2 (the no-op at index 1 writes nothing)
 }
 
 TEST_CASE("A restart loads the stored snapshot: commit, applied and the store", "[snapshot][node]") {

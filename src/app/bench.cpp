@@ -45,6 +45,7 @@ Figures measure(const Scenario& s, int64_t ops, bool trace) {
   cfg.time_limit_ms = 2000000000;  // the run ends when the clients are done
   cfg.seed = 1;
   Cluster cluster(cfg);
+  cluster.keep_history(false);  // nothing here reads it
   // Traced, the run writes its trace to a real file (in $TMPDIR, removed
   // after), as `raftkv run --trace` does: the figure includes the writes.
   std::optional<TempTrace> temp;
@@ -136,6 +137,7 @@ Agreement measure_agreement(uint64_t seed) {
   Config cfg = small_agreement_config(seed);
   const int64_t commands = cfg.num_clients * cfg.requests_per_client;
   Cluster cluster(cfg);
+  cluster.keep_history(false);  // nothing here reads it
   cluster.start();
   auto now = [&cluster] {
     const RunStats& st = cluster.stats();
@@ -252,6 +254,7 @@ CatchUp measure_catch_up(uint64_t seed) {
   CatchUp c;
   bool counting = false;
   Cluster cluster(cfg);
+  cluster.keep_history(false);  // nothing here reads it
   // Never drops: observes the messages node 3 exchanges after its restart.
   cluster.set_drop_filter([&c, &counting](const Message& m) {
     if (!counting) return false;

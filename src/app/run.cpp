@@ -141,6 +141,9 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
   }
 
   Cluster cluster(cfg, bugs);
+  // The summary reads running totals; a history of every operation would grow
+  // with the run (issue 16: memory bounded by the snapshot interval).
+  cluster.keep_history(false);
   LivenessObserver liveness(cluster);
   cluster.set_observer(&liveness);
   std::optional<FileSink> file_sink;

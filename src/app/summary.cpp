@@ -17,15 +17,6 @@ std::string store_text(const KvStore& store) {
   return s + "}";
 }
 
-int64_t percentile(std::vector<int64_t> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  // Nearest-rank percentile.
-  size_t rank = static_cast<size_t>(p * static_cast<double>(values.size()) + 0.999999);
-  rank = std::clamp<size_t>(rank, 1, values.size());
-  return values[rank - 1];
-}
-
 // The node whose commit index is highest: its log up to there is the
 // committed log (Log Matching makes every other committed prefix a prefix of it).
 const Node* most_committed(const Cluster& cluster) {
@@ -150,7 +141,7 @@ Outcome classify(const Cluster& cluster) {
   o.requests_planned = cluster.stats().requests_planned;
   o.requests_not_issued = o.requests_planned - cluster.stats().requests_issued;
   o.requests_unanswered =
-      cluster.stats().requests_issued - static_cast<int64_t>(cluster.history().size());
+      cluster.stats().requests_issued - cluster.client_totals().finished;
   return o;
 }
 
@@ -204,8 +195,7 @@ void print_outcome(const Cluster& cluster, const Outcome& o, std::ostream& out) 
                        "issued, still waiting for a reply when the run ended");
   }
   if (found.empty()) {
-    int64_t unknown = 0;
-    for (const ClientOp& op : cluster.history()) unknown += op.result.status == Status::Unknown;
+    int64_t unknown = cluster.client_totals().unknown;
     out << "Outcome: complete: all " << o.requests_planned << " client requests issued and ";
     if (unknown == 0)
       out << "answered";
@@ -313,24 +303,23 @@ void print_summary(const Cluster& cluster, std::ostream& out,
   print_outcome(cluster, classify(cluster), out);
 
   // Client operations by kind and outcome.
-  std::map<std::string, std::map<std::string, int>> by_kind;
-  std::vector<int64_t> latencies;
-  int64_t unknown = 0;
-  for (const ClientOp& op : cluster.history()) {
-    by_kind[to_string(op.cmd.op)][to_string(op.result.status)]++;
-    if (op.result.status == Status::Unknown) {
-      ++unknown;
-    } else {
-      latencies.push_back(op.completed_ms - op.invoked_ms);
+  const ClientTotals& totals = cluster.client_totals();
+  std::map<std::string, std::map<std::string, int64_t>> by_kind;
+  for (Op op : {Op::Put, Op::Get, Op::Delete, Op::Noop}) {
+    for (Status status : {Status::Ok, Status::KeyExists, Status::NotFound, Status::NotLeader,
+                          Status::Unknown, Status::Stale}) {
+      int64_t n = totals.by_kind_status[static_cast<size_t>(op)][static_cast<size_t>(status)];
+      if (n > 0) by_kind[to_string(op)][to_string(status)] = n;
     }
   }
+  int64_t unknown = totals.unknown;
   // A client that gives up at its deadline finishes with `unknown`: finished,
   // not answered, so the two counts are told apart.
   out << "Client operations: " << st.requests_planned << " planned, " << st.requests_issued
-      << " issued, " << cluster.history().size() << " finished (" << latencies.size()
+      << " issued, " << totals.finished << " finished (" << totals.answered()
       << " with a reply, " << unknown << " `unknown`: deadline passed)";
   for (const auto& [kind, outcomes] : by_kind) {
-    int count = 0;
+    int64_t count = 0;
     for (const auto& [o, c] : outcomes) count += c;
     out << "; " << kind << " " << count << " (";
     bool first = true;
@@ -424,13 +413,13 @@ void print_summary(const Cluster& cluster, std::ostream& out,
   out << "\n";
   if (liveness) out << check::format_liveness(*liveness) << "\n";
   print_convergence(cluster, out);
-  if (latencies.empty()) {
+  if (totals.answered() == 0) {
     out << "Client latency: no operation answered (" << unknown << " `unknown`: deadline passed)\n";
   } else {
-    out << "Client latency (virtual ms, " << latencies.size() << " answered operations; " << unknown
-        << " `unknown` outcomes, deadline passed, not included): p50 "
-        << percentile(latencies, 0.50) << "  p99 " << percentile(latencies, 0.99) << "  max "
-        << percentile(latencies, 1.0) << "\n";
+    out << "Client latency (virtual ms, " << totals.answered() << " answered operations; "
+        << unknown << " `unknown` outcomes, deadline passed, not included): p50 "
+        << totals.latency_percentile(0.50) << "  p99 " << totals.latency_percentile(0.99)
+        << "  max " << totals.latency_max() << "\n";
   }
   int64_t scheduled = total(st.faults_scheduled), random = total(st.faults_nemesis);
   int64_t skipped = st.faults_skipped;

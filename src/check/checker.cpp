@@ -1087,6 +1087,7 @@ class TraceChecker {
   // one of these.
   struct TakenSnapshot {
     KvModel kv;
+    std::string digest;  // as the first node to take it reported it
     int64_t seq = 0;
     int node = 0;
   };
@@ -1992,8 +1993,8 @@ void TraceChecker::on_snapshot(const NodeEvent& e, const Obj& ev) {
   n.snap = NodeTrack::Snap{index, term, n.kv};
   n.durable_snap = n.snap;  // written with the step's storage write (trace-schema `snapshot`)
   auto [it, inserted] =
-      snapshots_.try_emplace(pair_key(index, term), TakenSnapshot{n.kv, e.seq, e.id});
-  if (!inserted && it->second.kv.digest() != digest) {
+      snapshots_.try_emplace(pair_key(index, term), TakenSnapshot{n.kv, digest, e.seq, e.id});
+  if (!inserted && it->second.digest != digest) {
     fail(kStateMachineSafety, {it->second.seq, e.seq}, {it->second.node, e.id},
          cat("Nodes ", it->second.node, " and ", e.id, " took snapshots through index ", index,
              " (term ", term, ") with different stores, at seqs ", it->second.seq, " and ", e.seq,
@@ -2014,12 +2015,11 @@ void TraceChecker::on_install_snapshot(const NodeEvent& e, const Obj& ev) {
          cat("Node ", e.id, " installs a snapshot at seq ", e.seq, " while leader of term ",
              e.st.term, ". A leader never replaces its log (Raft Figure 3, Leader Append-Only)."));
   }
-  if (index <= n.commit) {
+  if (index <= n.applied) {
     fail(kStateMachineSafety, {e.seq}, {e.id},
          cat("Node ", e.id, " installs a snapshot through index ", index, " at seq ", e.seq,
-             " although its commit index is already ", n.commit,
-             ": its state machine would go back to an earlier state, and entries it committed "
-             "past the snapshot would be lost with the log it replaces. A follower uses a "
+             " although it has already applied through ", n.applied,
+             ": its state machine would go back to an earlier state. A follower uses a "
              "snapshot only to move forward (Raft §7)."));
   }
   auto taken = snapshots_.find(pair_key(index, term));

@@ -97,7 +97,7 @@ void LivenessMeter::append_entries_delivered(int node, int leader, int64_t term)
 
 void LivenessMeter::election_started(int /*node*/, int64_t term) {
   ++f_.elections;
-  candidacy_terms_.push_back(term);
+  candidacy_terms_.insert(term);
 }
 
 void LivenessMeter::client_invoked(int client, int64_t request) {
@@ -115,7 +115,8 @@ void LivenessMeter::client_completed(int client, int64_t request, bool unknown, 
     return;
   }
   ++(ok ? f_.client_ok : f_.client_error);
-  latencies_.push_back(now_ - invoked);
+  ++latencies_[now_ - invoked];
+  ++answered_;
 }
 
 // Available: some up node is leader of a term T, and it together with the up nodes in term T
@@ -173,20 +174,23 @@ LivenessFigures LivenessMeter::finish(int64_t end_t) {
       f.unavailable_at_end = true;
     }
   }
-  f.terms = static_cast<int64_t>(
-      std::set<int64_t>(candidacy_terms_.begin(), candidacy_terms_.end()).size());
+  f.terms = static_cast<int64_t>(candidacy_terms_.size());
   f.client_open = static_cast<int64_t>(open_.size());
-  if (!latencies_.empty()) {
-    std::vector<int64_t> v = latencies_;
-    std::sort(v.begin(), v.end());
+  if (answered_ > 0) {
     // Nearest rank, as the run summary's latency line.
-    auto rank = [&v](double p) {
-      size_t r = static_cast<size_t>(p * static_cast<double>(v.size()) + 0.999999);
-      return v[std::clamp<size_t>(r, 1, v.size()) - 1];
+    auto rank = [this](double p) {
+      int64_t r = static_cast<int64_t>(p * static_cast<double>(answered_) + 0.999999);
+      r = std::clamp<int64_t>(r, 1, answered_);
+      int64_t seen = 0;
+      for (const auto& [ms, count] : latencies_) {
+        seen += count;
+        if (seen >= r) return ms;
+      }
+      return latencies_.rbegin()->first;
     };
     f.latency_p50_ms = rank(0.50);
     f.latency_p99_ms = rank(0.99);
-    f.latency_max_ms = v.back();
+    f.latency_max_ms = latencies_.rbegin()->first;
   }
   return f;
 }

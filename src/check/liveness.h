@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <utility>
@@ -93,9 +94,12 @@ class LivenessMeter {
   bool available_ = false;
   int64_t unavailable_since_ = 0;  // start of the current unavailable stretch (when !available_)
   LivenessFigures f_;
-  std::vector<int64_t> candidacy_terms_;
+  std::set<int64_t> candidacy_terms_;
   std::map<std::pair<int, int64_t>, int64_t> open_;  // (client, request) -> invoked at
-  std::vector<int64_t> latencies_;
+  // Answered operations by latency (ms -> count): exact percentiles in memory that grows with
+  // the spread of latencies, not with the run's length.
+  std::map<int64_t, int64_t> latencies_;
+  int64_t answered_ = 0;
 };
 
 // The bounds of `raftkv check --liveness`: each one given is judged on the figures.

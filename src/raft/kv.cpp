@@ -121,6 +121,9 @@ class Decoder {
       ++digits;
     }
     if (digits == 0 || pos_ == start) return false;
+    // One spelling per number (no leading zeros, no "-0"): one encoding per state.
+    size_t first = negative ? start + 1 : start;
+    if (in_[first] == '0' && (digits > 1 || negative)) return false;
     *out = negative ? -v : v;
     return expect(sep);
   }

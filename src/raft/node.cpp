@@ -216,6 +216,9 @@ void Node::on_timer(Timer timer, Effects& fx) {
       // §5.2: the leader sends AppendEntries (empty when idle) to keep its
       // authority; the same messages retry any entries not yet acknowledged.
       if (role_ == Role::Leader) {
+        for (int peer = 1; peer <= num_nodes_; ++peer) {
+          if (snap_sending_[peer] != 0) ++snap_quiet_beats_[peer];
+        }
         broadcast_append();
         fx.arm_heartbeat_timer = true;
         // Reads still unconfirmed (their ReadConfirms or the answers were
@@ -421,6 +424,7 @@ void Node::become_leader() {
   match_index_.assign(num_nodes_ + 1, 0);
   snap_sending_.assign(num_nodes_ + 1, 0);
   snap_offset_.assign(num_nodes_ + 1, 0);
+  snap_quiet_beats_.assign(num_nodes_ + 1, 0);
   probing_.assign(num_nodes_ + 1, 1);
   commit_sent_.assign(num_nodes_ + 1, 0);
   recent_active_.assign(num_nodes_ + 1, 0);
@@ -1033,6 +1037,18 @@ void Node::serve_reads() {
 
 void Node::maybe_take_snapshot() {
   if (applied_ - snap_index_ < options_.snapshot_every) return;
+  // A leader sending its snapshot to a follower that keeps answering waits
+  // until that transfer is over: a new snapshot would discard the entries the
+  // follower needs right after the one it is receiving, so it would have to
+  // start again with the new one, and under steady load (a snapshot taken
+  // faster than a chunked transfer completes) it would never catch up. A
+  // transfer with no answer for two heartbeats (the follower is down or cut
+  // off) holds nothing back, so the leader's log stays bounded.
+  if (role_ == Role::Leader) {
+    for (int peer = 1; peer <= num_nodes_; ++peer) {
+      if (peer != id_ && snap_sending_[peer] != 0 && snap_quiet_beats_[peer] <= 2) return;
+    }
+  }
   // §7: "each server takes snapshots independently, covering just the
   // committed entries in its log": the state machine as it is, after
   // applying entries through applied_ <= commit_.
@@ -1066,6 +1082,7 @@ void Node::send_snapshot(int peer) {
   if (snap_sending_[peer] != snap_index_) {
     snap_sending_[peer] = snap_index_;
     snap_offset_[peer] = 0;
+    snap_quiet_beats_[peer] = 0;
   }
   // Nothing else goes to this follower until the snapshot is in.
   if (!probing_[peer]) set_progress(peer, next_index_[peer], match_index_[peer], true);
@@ -1120,7 +1137,7 @@ void Node::handle_install_snapshot(const Message& m) {
   // holds those entries, committed, in its log or its own snapshot (§7:
   // never replace state that is further along).
   if (m.snap_index <= commit_) {
-    incoming_.reset();
+    if (incoming_ && incoming_->index <= commit_) incoming_.reset();
     reply(0, true);
     return;
   }
@@ -1128,8 +1145,9 @@ void Node::handle_install_snapshot(const Message& m) {
   if (!same) {
     // Figure 13: "create new snapshot file if first chunk"; a later chunk of
     // a snapshot this node never began (it restarted, or chunks were lost)
-    // asks the leader to start again.
-    if (m.offset != 0) {
+    // asks the leader to start again. A first chunk of an older snapshot
+    // (a late duplicate) does not replace a newer one being received.
+    if (m.offset != 0 || (incoming_ && incoming_->index > m.snap_index)) {
       reply(0, false);
       return;
     }
@@ -1194,9 +1212,15 @@ void Node::handle_install_snapshot_response(const Message& m) {
   recent_active_[peer] = 1;  // check_quorum: this follower is reachable
   if (m.done) {
     // The follower holds the state through m.snap_index (installed, or its
-    // commit index was there already): replicate from there.
+    // commit index was there already).
     int64_t match = std::max(match_index_[peer], m.snap_index);
     if (match > last_index()) return;  // not a snapshot of this leader's log (made by hand)
+    if (match < snap_sending_[peer]) {
+      // A late answer about an older snapshot: the transfer under way goes on.
+      set_progress(peer, next_index_[peer], match, probing_[peer]);
+      return;
+    }
+    // The transfer is over: replicate from there.
     snap_sending_[peer] = 0;
     set_progress(peer, std::max(next_index_[peer], match + 1), match, /*probing=*/false);
     leader_advance_commit();
@@ -1206,12 +1230,15 @@ void Node::handle_install_snapshot_response(const Message& m) {
   }
   // Not yet: only answers about the snapshot being sent count.
   if (snap_sending_[peer] != m.snap_index || m.snap_index != snap_index_) return;
+  snap_quiet_beats_[peer] = 0;  // the follower is answering: the transfer is alive
   if (m.offset > snap_offset_[peer]) {
     snap_offset_[peer] = m.offset;  // the previous chunk arrived: the next one
     send_snapshot(peer);
   } else if (m.offset < snap_offset_[peer]) {
-    // The follower lost what it had (it restarted): start again at the
-    // offset it asks for, with the next heartbeat.
+    // The follower lost what it had (it restarted), or this is a late answer
+    // overtaken by a later one: go on from the offset it names, with the next
+    // heartbeat (a late answer costs one resent chunk, which the follower,
+    // holding more, answers with where it really is).
     snap_offset_[peer] = m.offset;
   }
 }

@@ -99,8 +99,8 @@ struct PersistentState {
 };
 
 // One write to stable storage at the end of a step: the new term and vote,
-// and the log as the stored log's first `keep` entries followed by the
-// node's entries keep+1..log_len (only what changed since the last write is
+// and the log as the stored log through index `keep` followed by the node's
+// entries keep+1..log_len (absolute indices; only what changed since the last write is
 // rewritten). The entries themselves are not copied into the write: the
 // emulated storage shares the node's log (see NodeSet), which after every
 // step holds exactly the written entries.
@@ -369,6 +369,7 @@ class Node {
   // last asked for. One chunk at a time; a heartbeat resends it.
   std::vector<int64_t> snap_sending_;
   std::vector<int64_t> snap_offset_;
+  std::vector<int64_t> snap_quiet_beats_;  // heartbeats since the follower last answered a chunk
   // [raft] check_quorum: peers heard from (a response of this term) since
   // the last quorum check, by peer id.
   std::vector<char> recent_active_;

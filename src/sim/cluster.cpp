@@ -5,7 +5,6 @@
 #include "trace/line_encoder.h"
 
 #include <algorithm>
-#include <cmath>
 #include <deque>
 #include <sstream>
 
@@ -254,6 +253,27 @@ bool Cluster::done() const {
   if (stats_.clients_done_ms < 0) return false;
   int64_t end = settled_ms() + cfg_.linger_ms;
   return now_ >= end && (cfg_.linger_ms == 0 || converged());
+}
+
+int64_t ClientTotals::latency_percentile(double p) const {
+  int64_t n = answered();
+  if (n == 0) return 0;
+  // Nearest rank: the smallest latency with at least a fraction p of the answers at or below it.
+  auto rank = static_cast<int64_t>(p * static_cast<double>(n) + 0.999999);
+  rank = std::clamp<int64_t>(rank, 1, n);
+  int64_t seen = 0;
+  for (size_t ms = 0; ms < latency_ms.size(); ++ms) {
+    seen += latency_ms[ms];
+    if (seen >= rank) return static_cast<int64_t>(ms);
+  }
+  return static_cast<int64_t>(latency_ms.size()) - 1;
+}
+
+int64_t ClientTotals::latency_max() const {
+  for (size_t ms = latency_ms.size(); ms > 0; --ms) {
+    if (latency_ms[ms - 1] > 0) return static_cast<int64_t>(ms) - 1;
+  }
+  return 0;
 }
 
 bool Cluster::converged() const {
@@ -1083,7 +1103,18 @@ void Cluster::client_complete(int id, Result result, int from) {
   ClientState& c = *clients_[id];
   c.busy = false;
   ++c.gen;
-  history_.push_back(ClientOp{id, c.seq, c.cmd, result, c.invoked_ms, now_});
+  ++totals_.finished;
+  totals_.by_kind_status[static_cast<size_t>(c.cmd.op)][static_cast<size_t>(result.status)]++;
+  if (result.status == Status::Unknown) {
+    ++totals_.unknown;
+  } else {
+    // Latencies are bounded by the client deadline; the histogram's size is too.
+    constexpr int64_t kMaxSlot = int64_t{1} << 20;
+    auto slot = static_cast<size_t>(std::min(now_ - c.invoked_ms, kMaxSlot));
+    if (totals_.latency_ms.size() <= slot) totals_.latency_ms.resize(slot + 1);
+    ++totals_.latency_ms[slot];
+  }
+  if (keep_history_) history_.push_back(ClientOp{id, c.seq, c.cmd, result, c.invoked_ms, now_});
   if (!sinks_.empty()) emit(rt::ClientComplete{id, c.seq, &result, from});
   if (observer_) observer_->client_completed(id, c.seq, result.status);
   schedule(now_, ItemKind::ClientNext, id);

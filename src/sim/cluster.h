@@ -75,6 +75,23 @@ struct ClientOp {
   int64_t completed_ms = 0;
 };
 
+// What the summary reports of the client operations, kept as they finish so
+// that a long run's memory does not grow with its length (the history of
+// every operation, ClientOp, is kept only when asked: tests read it).
+struct ClientTotals {
+  int64_t finished = 0;
+  int64_t unknown = 0;  // finished at the deadline, without a reply
+  // Operations by command kind (Op) and outcome (Status).
+  std::array<std::array<int64_t, 6>, 4> by_kind_status{};
+  // Answered operations by latency in virtual ms (index = ms; the last slot
+  // gathers everything at or above it).
+  std::vector<int64_t> latency_ms;
+  int64_t answered() const { return finished - unknown; }
+  // The percentile p (a fraction, 0.99 for p99; nearest rank) of the answered latencies; 0 if none.
+  int64_t latency_percentile(double p) const;
+  int64_t latency_max() const;
+};
+
 struct RunStats {
   static constexpr int kMsgTypes = static_cast<int>(MsgType::InstallSnapshotResponse) + 1;
   int64_t messages_sent = 0;                      // node and client messages put on the network
@@ -175,7 +192,11 @@ class Cluster {
   // The up leader with the highest term, if any.
   std::optional<int> leader() const;
   const RunStats& stats() const { return stats_; }
+  // Every finished client operation, in finishing order (empty after
+  // keep_history(false), which a long run uses to keep its memory bounded).
   const std::vector<ClientOp>& history() const { return history_; }
+  void keep_history(bool keep) { keep_history_ = keep; }
+  const ClientTotals& client_totals() const { return totals_; }
   // Do all up nodes hold the same applied prefix and store? (Strict: a node
   // merely behind makes it false; app/summary.h's classify() tells the two apart.)
   bool replicas_agree() const;
@@ -357,6 +378,8 @@ class Cluster {
   std::vector<std::unique_ptr<ClientState>> clients_;  // index = client id (0 unused)
   bool clients_started_ = false;
   std::vector<ClientOp> history_;
+  bool keep_history_ = true;
+  ClientTotals totals_;
 
   std::vector<TraceSink*> sinks_;
   RunObserver* observer_ = nullptr;
