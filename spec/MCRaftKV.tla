@@ -108,6 +108,12 @@ NoTransferLeader ==
 \* planted bug install_discards_log gets wrong).
 NoInstall == installed = {}
 NoInstallKeepsSuffix == \A x \in installed : x.kept = 0
+\* ... and an AppendEntries of a follower's term whose prev_log_index is below
+\* its snapshot's index, on its way (its entries through that index count as
+\* held).
+NoAppendBelowSnapshot ==
+    ~\E m \in msgs : /\ m.type = "AppendEntries" /\ m.term = node[m.to].term
+                    /\ m.prev_log_index < node[m.to].snap.index
 
 MCInit == Init /\ crashes = 0
 
