@@ -94,10 +94,12 @@ std::string base_trace() {
       // events: from a run with the switches on (switches_trace).
       std::string_view name = e.name;
       // The leadership transfer events: from a run with transfer_leader
-      // faults (transfer_trace).
+      // faults (transfer_trace). The snapshot events: made by hand
+      // (snapshot_lines).
       bool ok = seen.count(e.name) > 0 || name == "inject" || name == "prevote" ||
                 name == "become_precandidate" || name == "step_down" || name == "read" ||
-                name == "transfer" || name == "transfer_abort";
+                name == "transfer" || name == "transfer_abort" || name == "snapshot" ||
+                name == "install_snapshot";
       if (!ok) missing.insert(e.name);
       all &= ok;
     }
@@ -177,6 +179,58 @@ void leaf_pointers(const json& j, const json::json_pointer& at,
   } else if (j.is_array() && !j.empty()) {
     leaf_pointers(j[0], at / 0, out);
   }
+}
+
+// `lines` (a trace) with `extra` put just before its end event, at the end's
+// seq and time (the end moves one on).
+std::string with_line_before_end(std::vector<std::string> lines, json extra) {
+  json end = json::parse(lines.back());
+  extra["seq"] = end["seq"];
+  extra["t"] = end["t"];
+  end["seq"] = end["seq"].get<int64_t>() + 1;
+  lines.back() = extra.dump();
+  lines.push_back(end.dump());
+  std::string out;
+  for (const std::string& line : lines) out += line + "\n";
+  return out;
+}
+
+// One line of each snapshot event and message (Raft §7, [raft]
+// snapshot_every), well formed, by kind; the data holds JSON escapes and a
+// multi-byte character.
+std::vector<std::pair<std::string, json>> snapshot_lines() {
+  json state = {{"term", 2},    {"vote", 1},       {"role", "follower"}, {"commit", 6},
+                {"applied", 6}, {"last_index", 6}, {"last_term", 2}};
+  json snapshot = {{"event", "snapshot"}, {"node", 2},  {"state", state},
+                   {"index", 6},          {"term", 2},  {"store_digest", "cbf29ce484222325"},
+                   {"store_size", 0},     {"bytes", 22}};
+  json install = snapshot;
+  install["event"] = "install_snapshot";
+  install.erase("bytes");
+  install["kept"] = 0;
+  json chunk = {{"event", "send"},
+                {"node", 1},
+                {"state", state},
+                {"msg",
+                 {{"id", 100000},
+                  {"type", "InstallSnapshot"},
+                  {"from", 1},
+                  {"to", 2},
+                  {"term", 2},
+                  {"last_included_index", 6},
+                  {"last_included_term", 2},
+                  {"offset", 0},
+                  {"data", "store 1\n1 \" 2 \\\xc3\xa9\n"},
+                  {"done", false}}}};
+  json reply = chunk;
+  reply["node"] = 2;
+  reply["msg"] = {
+      {"id", 100001}, {"type", "InstallSnapshotResponse"}, {"from", 2},    {"to", 1},
+      {"term", 2},    {"last_included_index", 6},          {"offset", 16}, {"done", false}};
+  return {{"snapshot", snapshot},
+          {"install_snapshot", install},
+          {"send InstallSnapshot", chunk},
+          {"send InstallSnapshotResponse", reply}};
 }
 
 // A value of another JSON type than `v`.
@@ -288,6 +342,31 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
       }
     }
     CHECK(tt_done.size() == 4);
+  }
+  // The snapshot events and messages (Raft §7), which no run writes until
+  // nodes compact: a line of each, made by hand, put before the end, every
+  // field of it given a value of the wrong type (InstallSnapshot's `done` as
+  // an int among them).
+  for (const auto& [kind, line] : snapshot_lines()) {
+    if (kind == "snapshot" || kind == "install_snapshot") done[kind] = true;
+    json valid = line;
+    valid["seq"] = 1, valid["t"] = 0;
+    CHECK_NOTHROW(trace::validate_event(valid));  // so each edit below is what breaks it
+    std::vector<json::json_pointer> pointers;
+    leaf_pointers(line, json::json_pointer(), pointers);
+    for (const json::json_pointer& p : pointers) {
+      if (p.to_string() == "/seq" || p.to_string() == "/t") continue;  // set by the insertion
+      json bad = line;
+      bad[p] = wrong_type(line[p]);
+      corpus.push_back({"made by hand: " + kind + p.to_string() + " of the wrong type",
+                        with_line_before_end(lines, bad), n});
+    }
+  }
+  {
+    json bad_done = snapshot_lines()[2].second;
+    bad_done["msg"]["done"] = 1;
+    corpus.push_back({"an InstallSnapshot whose done is an int",
+                      with_line_before_end(lines, bad_done), n, "done"});
   }
   // The header and every event kind.
   REQUIRE(done.size() == trace::event_table().size() + 1);
@@ -526,10 +605,10 @@ TEST_CASE("The event table and spec/trace-schema.md name the same events and fie
   }
   CHECK(doc_events == code_events);
   CHECK(doc_messages == code_messages);
-  CHECK(doc_events.size() == 39);
-  CHECK(code_events.size() == 39);
-  CHECK(doc_messages.size() == 12);
-  CHECK(code_messages.size() == 12);
+  CHECK(doc_events.size() == 41);
+  CHECK(code_events.size() == 41);
+  CHECK(doc_messages.size() == 14);
+  CHECK(code_messages.size() == 14);
 }
 
 #include "raft/planted_bugs.h"

@@ -1152,3 +1152,49 @@ commands = ["put k v", "get k", "delete k"]
   Config crash = parse_config("[[faults]]\nat_ms = 1\naction = \"crash\"\nnode = 2\n", kName);
   CHECK(config_to_json(crash)["faults"][0].size() == 6);
 }
+
+// Log compaction (Raft §7): [raft] snapshot_every and snapshot_chunk_bytes,
+// integers with 0 = off, in the header only when set (older traces keep their
+// bytes), read back from it.
+TEST_CASE("The snapshot keys are read, range-checked and written only when set", "[config]") {
+  Config cfg = parse_config("[raft]\nsnapshot_every = 40\nsnapshot_chunk_bytes = 128\n", kName);
+  CHECK(cfg.raft.snapshot_every == 40);
+  CHECK(cfg.raft.snapshot_chunk_bytes == 128);
+  json header = config_to_json(cfg);
+  CHECK(header["raft"] == json{{"snapshot_every", 40}, {"snapshot_chunk_bytes", 128}});
+  Config back = config_from_json(header);
+  CHECK(back.raft.snapshot_every == 40);
+  CHECK(back.raft.snapshot_chunk_bytes == 128);
+  // The chunk size alone is allowed (it has no effect).
+  CHECK(parse_config("[raft]\nsnapshot_chunk_bytes = 7\n", kName).raft.snapshot_chunk_bytes == 7);
+  // The largest values.
+  Config most = parse_config(
+      "[raft]\nsnapshot_every = 1000000000\nsnapshot_chunk_bytes = 1073741824\n", kName);
+  CHECK(most.raft.snapshot_every == 1000000000);
+  CHECK(most.raft.snapshot_chunk_bytes == 1073741824);
+  // Off (the default, or 0 written out): no key, and no `raft` object at all.
+  CHECK_FALSE(config_to_json(Config{}).contains("raft"));
+  CHECK_FALSE(config_to_json(parse_config("[raft]\nsnapshot_every = 0\n", kName)).contains("raft"));
+
+  // Bad values are located at the key.
+  CHECK_THAT(error_of("[raft]\nsnapshot_every = -1\n"),
+             StartsWith("cfg.toml:2:18: key 'raft.snapshot_every' must be between 0 and "
+                        "1000000000, got -1"));
+  CHECK_THAT(error_of("[raft]\nsnapshot_every = 1000000001\n"),
+             StartsWith("cfg.toml:2:18: key 'raft.snapshot_every' must be between 0 and "
+                        "1000000000"));
+  CHECK_THAT(error_of("[raft]\nsnapshot_chunk_bytes = 1073741825\n"),
+             StartsWith("cfg.toml:2:24: key 'raft.snapshot_chunk_bytes' must be between 0 and "
+                        "1073741824"));
+  CHECK_THAT(error_of("[raft]\nsnapshot_chunk_bytes = -3\n"),
+             StartsWith("cfg.toml:2:24: key 'raft.snapshot_chunk_bytes'"));
+  // Wrong types.
+  CHECK_THAT(error_of("[raft]\nsnapshot_every = \"10\"\n"),
+             StartsWith("cfg.toml:2:18: key 'raft.snapshot_every' must be an integer"));
+  CHECK_THAT(error_of("[raft]\nsnapshot_chunk_bytes = 1.5\n"),
+             StartsWith("cfg.toml:2:24: key 'raft.snapshot_chunk_bytes' must be an integer"));
+  CHECK_THAT(error_of("[raft]\nsnapshot_every = true\n"),
+             StartsWith("cfg.toml:2:18: key 'raft.snapshot_every' must be an integer"));
+  // A misspelt key gets a hint.
+  CHECK_THAT(error_of("[raft]\nsnapshot_evry = 10\n"), Contains("snapshot_every"));
+}

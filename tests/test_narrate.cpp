@@ -302,4 +302,73 @@ TEST_CASE("A leader's restraint line counts only what it learnt in its current t
   CHECK(told.find("May not commit index 2 yet") != std::string::npos);
 }
 
+TEST_CASE("The narrative tells snapshots, installs and their messages", "[narrate]") {
+  // Raft §7, from hand-made lines (no run writes them until nodes compact).
+  Narrator n(level(3));
+  auto state = [](const char* role, int commit, int last) {
+    return nlohmann::json{{"role", role},     {"term", 2},         {"vote", 1},
+                          {"commit", commit}, {"applied", commit}, {"last_index", last},
+                          {"last_term", 2}};
+  };
+  int seq = 0;
+  auto feed = [&](nlohmann::json ev) {
+    ev["seq"] = ++seq;
+    ev["t"] = seq;
+    return n.line(ev).value_or("");
+  };
+  for (int id = 1; id <= 2; ++id) {
+    feed({{"event", "start"}, {"node", id}, {"state", state("follower", 0, 0)}});
+  }
+  CHECK_THAT(feed({{"event", "snapshot"},
+                   {"node", 1},
+                   {"state", state("leader", 40, 42)},
+                   {"index", 40},
+                   {"term", 2},
+                   {"store_digest", "cbf29ce484222325"},
+                   {"store_size", 5},
+                   {"bytes", 312}}),
+             Catch::EndsWith("[node 1] Snapshot through index 40 (term 2): 5 keys, 312 bytes; "
+                             "log entries 1..40 discarded"));
+  nlohmann::json chunk = {{"id", 7},
+                          {"type", "InstallSnapshot"},
+                          {"from", 1},
+                          {"to", 2},
+                          {"term", 2},
+                          {"last_included_index", 40},
+                          {"last_included_term", 2},
+                          {"offset", 0},
+                          {"data", "store 5\n"},
+                          {"done", true}};
+  CHECK_THAT(feed({{"event", "send"}, {"node", 1}, {"msg", chunk}}),
+             Catch::EndsWith("InstallSnapshot msg 7 -> node 2: snapshot through 40/2, bytes 0..7 "
+                             "of it (last chunk)"));
+  CHECK_THAT(feed({{"event", "deliver"}, {"node", 2}, {"msg_id", 7}}),
+             Catch::Contains("Received InstallSnapshot msg 7 from node 1 (term 2)"));
+  CHECK_THAT(feed({{"event", "install_snapshot"},
+                   {"node", 2},
+                   {"state", state("follower", 40, 40)},
+                   {"index", 40},
+                   {"term", 2},
+                   {"store_digest", "cbf29ce484222325"},
+                   {"store_size", 5},
+                   {"kept", 0}}),
+             Catch::Contains("Installed node 1's snapshot through index 40 (term 2): 5 keys; my "
+                             "log now ends there; commit 40, applied 40"));
+  nlohmann::json reply = {
+      {"id", 8},   {"type", "InstallSnapshotResponse"}, {"from", 2},   {"to", 1},
+      {"term", 2}, {"last_included_index", 40},         {"offset", 0}, {"done", true}};
+  CHECK_THAT(feed({{"event", "send"}, {"node", 2}, {"msg", reply}}),
+             Catch::Contains("InstallSnapshotResponse msg 8 -> node 1: I hold the state through "
+                             "index 40"));
+  CHECK_THAT(feed({{"event", "deliver"}, {"node", 1}, {"msg_id", 8}}),
+             Catch::Contains("Node 2 holds the state through index 40 (msg 8, term 2)"));
+  reply["id"] = 9, reply["offset"] = 16, reply["done"] = false;
+  CHECK_THAT(
+      feed({{"event", "send"}, {"node", 2}, {"msg", reply}}),
+      Catch::Contains("I hold 16 bytes of the snapshot through index 40; send from byte 16"));
+  // A restart from a snapshot says where it comes back from.
+  CHECK_THAT(feed({{"event", "restart"}, {"node", 2}, {"state", state("follower", 40, 40)}}),
+             Catch::Contains("snapshot through index 40 (commit and applied 40)"));
+}
+
 }  // namespace raftkv

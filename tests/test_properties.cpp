@@ -330,6 +330,11 @@ Config gen_config(Profile profile) {
   // Clocks that drift, up to the config's bound of 50%, on half of the runs: every timer then
   // runs on its node's own clock, and a lease must allow for it.
   t.clock_drift_ppm = *rc::gen::element<int64_t>(0, 0, 0, 1000, 100000, 500000);
+  // Log compaction (Raft §7) on half of the runs, down to a snapshot after every applied entry,
+  // so that lagging and restarted nodes need InstallSnapshot often, whole or in chunks as small
+  // as one character.
+  cfg.raft.snapshot_every = *rc::gen::element<int64_t>(0, 0, 0, 1, 3, 20);
+  cfg.raft.snapshot_chunk_bytes = *rc::gen::element<int64_t>(0, 0, 1, 16);
   gen_nemesis(cfg);
   // Long enough after the workload and the faults for the checker's liveness bounds (10 x the
   // longest election timeout) to apply: a leader and converged replicas are then required.
@@ -399,8 +404,15 @@ std::string to_toml(const Config& cfg) {
     << "\nseed = " << cfg.seed << "\ninitial_leader = " << cfg.initial_leader
     << "\nleader_noop = " << (cfg.leader_noop ? "true" : "false")
     << "\nlinger_ms = " << cfg.linger_ms << "\ntime_limit_ms = " << cfg.time_limit_ms
-    << (cfg.raft.pre_vote || cfg.raft.check_quorum || cfg.raft.read_mode != ReadMode::Log
+    << (cfg.raft.pre_vote || cfg.raft.check_quorum || cfg.raft.read_mode != ReadMode::Log ||
+                cfg.raft.snapshot_every != 0 || cfg.raft.snapshot_chunk_bytes != 0
             ? "\n[raft]"
+            : "")
+    << (cfg.raft.snapshot_every != 0
+            ? "\nsnapshot_every = " + std::to_string(cfg.raft.snapshot_every)
+            : "")
+    << (cfg.raft.snapshot_chunk_bytes != 0
+            ? "\nsnapshot_chunk_bytes = " + std::to_string(cfg.raft.snapshot_chunk_bytes)
             : "")
     << (cfg.raft.pre_vote ? "\npre_vote = true" : "")
     << (cfg.raft.check_quorum ? "\ncheck_quorum = true" : "")
@@ -498,11 +510,35 @@ std::vector<const char*> corners_of(const Config& cfg) {
   if (cfg.raft.read_mode == ReadMode::ReadIndex) out.push_back("read_index reads");
   if (cfg.raft.read_mode == ReadMode::Lease) out.push_back("lease reads");
   if (t.clock_drift_ppm >= 100000) out.push_back("clocks drift by 10% or more");
+  if (cfg.raft.snapshot_every != 0) out.push_back("snapshots");
+  if (cfg.raft.snapshot_every == 1) out.push_back("a snapshot at every applied entry");
+  if (cfg.raft.snapshot_every != 0 && cfg.raft.snapshot_chunk_bytes != 0)
+    out.push_back("snapshots sent in chunks");
   if (!cfg.clients.empty() && cfg.raft.read_mode != ReadMode::Log)
     out.push_back("first leader cut off while a client reads at it");
   if (cfg.linger_ms < 10 * t.election_timeout_max_ms) out.push_back("linger below liveness bound");
   if (cfg.linger_ms == 0) out.push_back("linger 0");
   return out;
+}
+
+// How long sending the run's largest snapshot takes at the worst latency: one round trip per
+// chunk ([raft] snapshot_chunk_bytes; one in all without chunks), as the leader sends one chunk
+// at a time. 0 without snapshots.
+int64_t snapshot_transfer_ms(const Config& cfg, const std::string& trace) {
+  if (cfg.raft.snapshot_every == 0) return 0;
+  int64_t largest = 0;
+  const std::string key = "\"bytes\":";
+  for (size_t at = trace.find("\"event\":\"snapshot\""); at != std::string::npos;
+       at = trace.find("\"event\":\"snapshot\"", at + 1)) {
+    size_t line_start = trace.rfind('\n', at) + 1;
+    size_t b = trace.find(key, line_start);
+    if (b == std::string::npos) continue;
+    largest = std::max<int64_t>(largest, std::stoll(trace.substr(b + key.size(), 12)));
+  }
+  if (largest == 0) return 0;
+  int64_t chunk = cfg.raft.snapshot_chunk_bytes;
+  int64_t chunks = chunk == 0 ? 1 : (largest + chunk - 1) / chunk;
+  return chunks * 2 * cfg.timing.network_latency_max_ms;
 }
 
 // Runs `property` `runs` times; returns the result RapidCheck reports.
@@ -565,6 +601,15 @@ TEST_CASE("Random clusters, networks and faults never violate a checked property
           why.find("no majority") != std::string::npos) {
         leader_skipped = true;
       }
+    }
+    // Raft's timing assumption (broadcast time << election timeout) covers catching a follower
+    // up: with snapshots sent in small chunks a transfer takes one round trip per chunk, and one
+    // longer than the minimum election timeout is outside it (a lagging follower then times out
+    // and disrupts the leaders whose snapshot it is fetching, and each new leader's snapshot
+    // starts over: it converges, but with no bound).
+    if (snapshot_transfer_ms(cfg, o.trace) >= cfg.timing.election_timeout_min_ms) {
+      timing_broken = true;
+      ++reach["snapshot transfer longer than an election timeout"];
     }
     if (!timing_broken) ++timing_met;
     if (!leader_skipped) ++leader_judged;
@@ -630,6 +675,7 @@ struct BugCase {
   bool read_index = false;    // force [raft] read_mode = "read_index" (the bug needs it)
   bool transfer = false;      // force a transfer_leader fault (the bug needs one)
   bool lease = false;         // force read_mode = "lease" with clocks drifting by 50%
+  int64_t snapshot_every = 0;  // force [raft] snapshot_every to this (the bug needs snapshots)
 };
 
 }  // namespace
@@ -667,6 +713,14 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
       // majority's.
       {"lease_ignores_drift", PlantedBugs{.lease_ignores_drift = true}, 400, Profile::Classic,
        false, false, false, false, true},
+      // Snapshots on, taken at every applied entry (so one runs ahead of the commit index
+      // whenever a follower's log does).
+      {"snapshot_uncommitted", PlantedBugs{.snapshot_uncommitted = true}, 400, Profile::Classic,
+       false, false, false, false, false, 1},
+      // Needs an InstallSnapshot overtaken by the entries after it: a retry storm's reordering
+      // and duplication, with snapshots at every other applied entry.
+      {"install_discards_log", PlantedBugs{.install_discards_log = true}, 400,
+       Profile::RetryStorm, false, false, false, false, false, 2},
       // commit_old_term needs a Figure 8 schedule, which random runs almost
       // never produce (0 of 400 tried): the scenario test below catches it.
   };
@@ -684,6 +738,7 @@ TEST_CASE("Every planted Raft bug is caught by the property suite and the checke
             cfg.leader_noop = true;
           }
           if (bug.transfer) add_transfer(cfg);
+          if (bug.snapshot_every != 0) cfg.raft.snapshot_every = bug.snapshot_every;
           if (bug.read_index || bug.lease) {
             // A stale read shows only where a deposed leader still takes reads of a key that
             // a newer leader's clients write: one hot key, and the first leader cut off while

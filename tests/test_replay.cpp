@@ -243,6 +243,83 @@ TEST_CASE("export-tla writes one line per replay step", "[replay][tla]") {
   CHECK_THROWS_AS(export_tla(bad, "bad", out), ReplayInputError);
 }
 
+// Log compaction (Raft §7): a follower that installs a snapshot gets, in the
+// exported steps, the snapshot's entries from the log that holds them (its
+// sender's), so a step's `log` stays the whole logical log. Hand-made: no run
+// writes snapshots until nodes compact.
+TEST_CASE("export-tla gives an installed snapshot's entries to its follower", "[replay][tla]") {
+  auto state = [](const char* role, int term, int commit, int last) {
+    return json{{"term", term},
+                {"vote", 0},
+                {"role", role},
+                {"commit", commit},
+                {"applied", commit},
+                {"last_index", last},
+                {"last_term", last > 0 ? 1 : 0}};
+  };
+  json noop = {{"term", 1},
+               {"cmd", {{"op", "noop"}, {"key", ""}, {"value", ""}, {"client", 0}, {"seq", 0}}}};
+  json put = {{"term", 1},
+              {"cmd", {{"op", "put"}, {"key", "a"}, {"value", "1"}, {"client", 1}, {"seq", 1}}}};
+  json chunk = {{"id", 1},
+                {"type", "InstallSnapshot"},
+                {"from", 1},
+                {"to", 2},
+                {"term", 1},
+                {"last_included_index", 2},
+                {"last_included_term", 1},
+                {"offset", 0},
+                {"data", "store 1\n1 a 1 1\nsessions 1\n1 1 ok 0 \n"},
+                {"done", true}};
+  std::vector<json> lines = {
+      {{"format", "raftkv-trace"},
+       {"version", 3},
+       {"seed", 0},
+       {"planted_bugs", json::array()},
+       {"config", {{"num_nodes", 2}, {"num_clients", 1}}}},
+      {{"event", "start"}, {"node", 1}, {"state", state("follower", 0, 0, 0)}},
+      {{"event", "append"},
+       {"node", 1},
+       {"state", state("leader", 1, 2, 2)},
+       {"first_index", 1},
+       {"entries", {noop, put}}},
+      {{"event", "send"}, {"node", 1}, {"msg", chunk}},
+      {{"event", "start"}, {"node", 2}, {"state", state("follower", 1, 0, 0)}},
+      {{"event", "deliver"}, {"node", 2}, {"msg_id", 1}},
+      {{"event", "install_snapshot"},
+       {"node", 2},
+       {"state", state("follower", 1, 2, 2)},
+       {"index", 2},
+       {"term", 1},
+       {"store_digest", "0123456789abcdef"},
+       {"store_size", 1},
+       {"kept", 0}},
+      {{"event", "end"},
+       {"nodes",
+        {{{"node", 1},
+          {"state", state("leader", 1, 2, 2)},
+          {"store_digest", "0123456789abcdef"},
+          {"store_size", 1}},
+         {{"node", 2},
+          {"state", state("follower", 1, 2, 2)},
+          {"store_digest", "0123456789abcdef"},
+          {"store_size", 1}}}}}};
+  std::string text;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i > 0) lines[i]["seq"] = i, lines[i]["t"] = i;
+    text += lines[i].dump() + "\n";
+  }
+  std::istringstream in(text);
+  std::ostringstream out;
+  REQUIRE(export_tla(in, "snap", out) == 3);
+  std::vector<std::string> steps = lines_of(out.str());
+  json install = json::parse(steps.back());
+  CHECK(install["action"] == "Receive");
+  CHECK(install["msg"]["type"] == "InstallSnapshot");
+  CHECK(install["log"] == json{noop, put});
+  CHECK(install["log"].size() == install["post"]["last_index"].get<size_t>());
+}
+
 // Edits outside the nodes' own events: what the network and the clients
 // recorded must agree with what was sent and replied.
 TEST_CASE("Edited network, client and end events diverge at their line", "[replay]") {

@@ -123,6 +123,12 @@ TEST_CASE("The fast line encoder writes the bytes the json path writes", "[trace
         no_leader.action = FaultAction::Crash;
         no_leader.target = FaultTarget::Leader;
         cfg.faults = {network, no_leader};
+        // Log compaction (Raft §7): crashed nodes come back behind a leader
+        // that has compacted, so snapshots are installed, in chunks for seed 4.
+        if (seed >= 4) {
+          cfg.raft.snapshot_every = 4;
+          cfg.raft.snapshot_chunk_bytes = seed == 4 ? 16 : 0;
+        }
       }
       cfg.keys = 3;  // get, put and delete meet existing and missing keys
       std::string slow = json_path_text(cfg), fast = line_path_text(cfg);
@@ -149,6 +155,47 @@ TEST_CASE("The fast line encoder writes the bytes the json path writes", "[trace
   append_runtime_event(fast_inject, RuntimeEvent{rt::Inject{&m}}, 5, 6);
   CHECK(fast_inject == slow_inject.dump());
   kinds[json::parse(fast_inject)["event"]]++;
+  // The snapshot events and messages (Raft §7), typed, through both
+  // encoders: the runs above write them only once the nodes compact. `data`
+  // holds what JSON must escape (a newline, a quote, a backslash) and a
+  // multi-byte UTF-8 character, which the fast encoder hands to nlohmann.
+  NodeState st{5, 1, Role::Follower, 12, 12, 14, 5};
+  for (const NodeEventBody& body :
+       {NodeEventBody{ev::Snapshot{12, 4, "cbf29ce484222325", 3, 57}},
+        NodeEventBody{ev::InstallSnapshot{12, 4, "0123456789abcdef", 2, 0}},
+        NodeEventBody{ev::InstallSnapshot{12, 4, "0123456789abcdef", 2, 3}}}) {
+    StateCache cache;
+    NodeEvent e{body, st};
+    std::string fast_line;
+    append_node_event(fast_line, cache, e, 2, 7, 8);
+    json slow_line = to_json(e, 2);
+    slow_line["seq"] = 7;
+    slow_line["t"] = 8;
+    CHECK(fast_line == slow_line.dump());
+    kinds[json::parse(fast_line)["event"]]++;
+  }
+  Message snap;
+  snap.id = 11, snap.type = MsgType::InstallSnapshot, snap.from = 1, snap.to = 3, snap.term = 5;
+  snap.snap_index = 12, snap.snap_term = 4, snap.offset = 32, snap.done = false;
+  snap.data = "2 k\"\n3 v\\\xc3\xa9 \xe2\x82\xac";
+  Message snap_reply;
+  snap_reply.id = 12, snap_reply.type = MsgType::InstallSnapshotResponse, snap_reply.from = 3;
+  snap_reply.to = 1, snap_reply.term = 5, snap_reply.snap_index = 12, snap_reply.offset = 48;
+  for (const Message* msg : {&snap, &snap_reply}) {
+    StateCache cache;
+    std::string fast_send;
+    append_node_input(fast_send, cache, "send", 1, st, true, msg, nullptr, 9, 10);
+    json slow_send{{"event", "send"},      {"node", 1}, {"state", to_json(st)},
+                   {"msg", to_json(*msg)}, {"seq", 9},  {"t", 10}};
+    CHECK(fast_send == slow_send.dump());
+    CHECK_NOTHROW(trace::validate_event(json::parse(fast_send)));  // the schema's tables agree
+    std::string fast_drop;
+    append_runtime_event(fast_drop, RuntimeEvent{rt::Drop{msg, "loss"}}, 9, 10);
+    json slow_drop = to_json(RuntimeEvent{rt::Drop{msg, "loss"}});
+    slow_drop["seq"] = 9;
+    slow_drop["t"] = 10;
+    CHECK(fast_drop == slow_drop.dump());
+  }
   // Every event kind of the schema went through both paths.
   for (const trace::EventSpec& e : trace::event_table()) {
     INFO(e.name);
@@ -183,6 +230,8 @@ TEST_CASE("Every effect event and message round-trips through a trace line", "[t
       ev::Read{2, 7, "k\"", 9, Result{Status::Ok, "v"}, std::nullopt},
       ev::Read{2, 8, "k", 9, Result{Status::NotFound, ""}, true},  // read_mode = "lease"
       ev::RejectClient{1, 6, 3},
+      ev::Snapshot{8, 3, "cbf29ce484222325", 4, 212},
+      ev::InstallSnapshot{8, 3, "ade23bdc0cb4c78c", 4, 2},
   };
   REQUIRE(bodies.size() == std::variant_size_v<NodeEventBody> + 2);
   int64_t seq = 1;
@@ -200,7 +249,7 @@ TEST_CASE("Every effect event and message round-trips through a trace line", "[t
     CHECK(node_event_from_json(to_json(event, 3), &node) == event);
   }
 
-  std::vector<Message> msgs(9);
+  std::vector<Message> msgs(12);
   for (size_t k = 0; k < msgs.size(); ++k) msgs[k].id = static_cast<int64_t>(k) + 1;
   msgs[0].type = MsgType::RequestVote;
   msgs[0].from = 1, msgs[0].to = 2, msgs[0].term = 4;
@@ -225,12 +274,34 @@ TEST_CASE("Every effect event and message round-trips through a trace line", "[t
   msgs[7].transfer = true;
   msgs[8].type = MsgType::TimeoutNow;
   msgs[8].from = 1, msgs[8].to = 3, msgs[8].term = 4;
+  // Raft §7: a snapshot chunk whose data JSON must escape (newline, quote,
+  // backslash) and that holds a multi-byte UTF-8 character, and the reply.
+  msgs[9].type = MsgType::InstallSnapshot;
+  msgs[9].from = 1, msgs[9].to = 3, msgs[9].term = 4, msgs[9].snap_index = 8;
+  msgs[9].snap_term = 3, msgs[9].offset = 16, msgs[9].done = true;
+  msgs[9].data = "1 \"\n2 \\\xc3\xa9\nsessions 0\n";
+  msgs[10].type = MsgType::InstallSnapshotResponse;
+  msgs[10].from = 3, msgs[10].to = 1, msgs[10].term = 4, msgs[10].snap_index = 8;
+  msgs[10].offset = 0, msgs[10].done = true;
+  msgs[11] = msgs[10];
+  msgs[11].offset = 16, msgs[11].done = false;
   for (const Message& m : msgs) {
     std::string line;
     append_message(line, m);
     INFO(line);
     CHECK(message_from_json(json::parse(line)) == m);
+    // The fast encoder writes what nlohmann writes, escapes included.
+    CHECK(line == to_json(m).dump());
+    CHECK(message_from_json(to_json(m)) == m);
   }
+  // The escapes themselves: the line holds the JSON escapes and the UTF-8
+  // bytes as they are (nlohmann's default), and no raw newline.
+  std::string snap_line;
+  append_message(snap_line, msgs[9]);
+  CHECK(snap_line.find(R"("data":"1 \"\n2 \\)"
+                       "\xc3\xa9"
+                       R"(\nsessions 0\n")") != std::string::npos);
+  CHECK(snap_line.find('\n') == std::string::npos);
 
   // The state of a crashed node reads back as down, with its other fields
   // (the trace does not keep the role it had).
@@ -321,4 +392,59 @@ TEST_CASE("The line encoder leaves out a state equal to the node's previous one"
   s.commit = 10;
   append_node_event(line, states, NodeEvent{ev::Commit{9}, s}, 2, 5, 7);
   CHECK(line.find("\"commit\":10") != std::string::npos);
+}
+
+#include "trace/fast_reader.h"
+
+// The checker's reader parses the writer's encoding itself and hands any line
+// with a JSON escape to the nlohmann path (trace/fast_reader.h): a snapshot
+// chunk, whose data holds newlines, quotes and UTF-8, must come out of it as
+// the bytes the leader sent.
+TEST_CASE("The fast reader reads an InstallSnapshot's data back byte for byte", "[trace]") {
+  NodeState st{1, 1, Role::Leader, 2, 2, 2, 1};
+  Message m;
+  m.id = 1, m.type = MsgType::InstallSnapshot, m.from = 1, m.to = 2, m.term = 1;
+  m.snap_index = 2, m.snap_term = 1, m.done = true;
+  m.data = "store 1\n1 \" 3 \\\xc3\xa9\nsessions 0\n";
+  Message plain = m;  // no escapes: the fast parser's own path
+  plain.id = 2, plain.data = "store 0 sessions 0 ";
+  std::string text = json{{"format", "raftkv-trace"},
+                          {"version", 3},
+                          {"seed", 0},
+                          {"planted_bugs", json::array()},
+                          {"config", {{"num_nodes", 2}, {"num_clients", 0}}}}
+                         .dump() +
+                     "\n";
+  StateCache states;
+  append_node_input(text, states, "send", 1, st, true, &m, nullptr, 1, 0);
+  text += "\n";
+  append_node_input(text, states, "send", 1, st, true, &plain, nullptr, 2, 0);
+  text += "\n";
+  text += json{{"event", "end"},
+               {"seq", 3},
+               {"t", 0},
+               {"nodes",
+                {{{"node", 1},
+                  {"state", to_json(st)},
+                  {"store_digest", "cbf29ce484222325"},
+                  {"store_size", 0}}}}}
+              .dump() +
+          "\n";
+  std::istringstream in(text);
+  FastTraceReader reader(in, "snap.jsonl");
+  json header;
+  reader.read_header(header);
+  for (const Message* sent : {&m, &plain}) {
+    LineValue line, msg, data, done;
+    REQUIRE(reader.next(line));
+    REQUIRE(line.find("msg", msg));
+    REQUIRE(msg.find("data", data));
+    CHECK(data.str() == sent->data);
+    REQUIRE(msg.find("done", done));
+    CHECK(done.boolean());
+  }
+  LineValue end;
+  CHECK(reader.next(end));
+  CHECK_FALSE(reader.next(end));
+  reader.finish();
 }

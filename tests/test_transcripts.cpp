@@ -132,6 +132,9 @@ class Transcript {
       if (arg("read_mode", "log") != "log") header_["config"]["read_mode"] = arg("read_mode", "");
       if (arg("clock_drift_ppm", "0") != "0")
         header_["config"]["clock_drift_ppm"] = std::stoi(arg("clock_drift_ppm", "0"));
+      for (const char* key : {"snapshot_every", "snapshot_chunk_bytes"}) {
+        if (arg(key, "0") != "0") header_["config"][key] = std::stoi(arg(key, "0"));
+      }
       json bugs = json::array();
       std::string list = arg("bugs", "");
       std::stringstream ss(list);
@@ -347,6 +350,9 @@ class Transcript {
     // state / log: each node's last state and its log, followed from the trace.
     std::map<int, json> states;
     std::map<int, std::vector<std::string>> logs;
+    // Raft §7: the index and term each node's latest snapshot covers; its log
+    // holds only the entries after it.
+    std::map<int, std::pair<int64_t, int64_t>> snaps;
     std::string line;
     std::getline(in, line);  // header: the logs nodes boot with
     for (const json& s : json::parse(line).value("initial_state", json::array())) {
@@ -360,6 +366,13 @@ class Transcript {
       if (ev.contains("state")) states[n] = ev["state"];
       std::vector<std::string>& log = logs[n];
       if (ev["event"] == "truncate") log.resize(ev["from_index"].get<size_t>() - 1);
+      if (ev["event"] == "snapshot" || ev["event"] == "install_snapshot") {
+        auto index = ev["index"].get<int64_t>();
+        snaps[n] = {index, ev["term"].get<int64_t>()};
+        if (ev["event"] == "install_snapshot") {
+          log.resize(static_cast<size_t>(index + ev["kept"].get<int64_t>()));
+        }
+      }
       if (ev["event"] == "append") {
         size_t first = ev["first_index"].get<size_t>();
         const json& entries = ev["entries"];
@@ -375,8 +388,13 @@ class Transcript {
             << " commit " << s["commit"] << " applied " << s["applied"] << " last "
             << s["last_index"] << "/" << s["last_term"];
       } else {
+        size_t from = 0;
+        if (auto it = snaps.find(n); it != snaps.end()) {
+          out << "snapshot " << it->second.first << "/" << it->second.second << " + ";
+          from = static_cast<size_t>(it->second.first);
+        }
         out << "[";
-        for (size_t i = 0; i < logs[n].size(); ++i) out << (i ? ", " : "") << logs[n][i];
+        for (size_t i = from; i < logs[n].size(); ++i) out << (i > from ? ", " : "") << logs[n][i];
         out << "]";
       }
       out << "\n";

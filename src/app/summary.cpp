@@ -72,11 +72,24 @@ CommitCounts commit_counts(const Cluster& cluster) {
   const Node* best = most_committed(cluster);
   if (!best) return c;
   c.entries = std::min<int64_t>(best->commit_index(), best->last_index());
+  // Entries compacted into a snapshot are gone from the log; the state
+  // machine counted them as it applied them. There a copy is a committed
+  // command that did not execute (a retry answered from the dedup table, or a
+  // stale copy), the same as below except for the copy of a request whose
+  // first copy never committed (it counts here, not below).
+  int64_t from = 1;
+  if (best->snapshot_index() > 0) {
+    const KvStore::Counts& k = best->store().counts();
+    c.noops = k.noops;
+    c.commands = k.executed + k.repeats;
+    c.operations = k.executed;
+    from = best->last_applied() + 1;
+  }
   // A request made by no client (client 0, tests) has no sequence number to
   // tell its copies apart: each one counts as its own operation.
   std::set<std::pair<int, int64_t>> ops;
-  for (int64_t i = 0; i < c.entries; ++i) {
-    const Command& cmd = best->log()[static_cast<size_t>(i)].cmd;
+  for (int64_t i = from; i <= c.entries; ++i) {
+    const Command& cmd = best->entry(i).cmd;
     if (cmd.op == Op::Noop) {
       ++c.noops;
       continue;
@@ -106,11 +119,13 @@ Outcome classify(const Cluster& cluster) {
       const Node& y = cluster.node(up[b]);
       int64_t common =
           std::min({x.last_applied(), y.last_applied(), x.last_index(), y.last_index()});
-      for (int64_t i = 0; i < common; ++i) {
-        if (x.log()[static_cast<size_t>(i)] != y.log()[static_cast<size_t>(i)]) {
+      // Entries in either node's snapshot are gone: compared from after them.
+      int64_t from = std::max(x.snapshot_index(), y.snapshot_index()) + 1;
+      for (int64_t i = from; i <= common; ++i) {
+        if (x.entry(i) != y.entry(i)) {
           o.diverged = true;
           o.divergence = "nodes " + std::to_string(up[a]) + " and " + std::to_string(up[b]) +
-                         " applied different entries at index " + std::to_string(i + 1);
+                         " applied different entries at index " + std::to_string(i);
           break;
         }
       }

@@ -65,6 +65,41 @@ struct Window {
   int64_t first = 1, last = 0;
 };
 
+// Log compaction (Raft §7): the page shows whole logical logs, so an
+// install_snapshot through index I gives the node the entries 1..I of a log
+// that holds entry I with the snapshot's term (committed entries: every such
+// log agrees on them), followed by the `kept` entries of its own.
+void install_snapshot(std::map<int64_t, std::vector<std::string>>& logs, int64_t node,
+                      const nlohmann::json& ev) {
+  int64_t index = ev.value("index", int64_t{0}), term = ev.value("term", int64_t{0});
+  int64_t kept = ev.value("kept", int64_t{0});
+  const std::vector<std::string>* source = nullptr;
+  for (const auto& [other, log] : logs) {
+    if (index >= 1 && static_cast<int64_t>(log.size()) >= index &&
+        nlohmann::json::parse(log[static_cast<size_t>(index - 1)]).value("term", int64_t{0}) ==
+            term) {
+      source = &log;
+      break;
+    }
+  }
+  std::vector<std::string>& mine = logs[node];
+  std::vector<std::string> log;
+  // Without a source (only a hand-made trace) the page keeps what the node
+  // itself held of those entries rather than show entries it cannot know.
+  const std::vector<std::string>& from = source != nullptr ? *source : mine;
+  for (int64_t k = 0; k < index && k < static_cast<int64_t>(from.size()); ++k) {
+    log.push_back(from[static_cast<size_t>(k)]);
+  }
+  if (static_cast<int64_t>(log.size()) < index) {  // no entry after a gap
+    mine = std::move(log);
+    return;
+  }
+  for (int64_t k = index; k < index + kept && k < static_cast<int64_t>(mine.size()); ++k) {
+    log.push_back(mine[static_cast<size_t>(k)]);
+  }
+  mine = std::move(log);
+}
+
 // The number of events (lines after the header) of a trace file. Not the
 // report's count: the checker stops at the first violation.
 int64_t count_events(const std::string& path) {
@@ -160,12 +195,14 @@ void write_page(std::ostream& out, const nlohmann::json& verdict, std::istream& 
     if (n < window.first) {
       bool append = line.find("\"event\":\"append\"") != std::string::npos;
       bool truncate = line.find("\"event\":\"truncate\"") != std::string::npos;
-      if (line.find("\"state\":") != std::string::npos || append || truncate) {
+      bool install = line.find("\"event\":\"install_snapshot\"") != std::string::npos;
+      if (line.find("\"state\":") != std::string::npos || append || truncate || install) {
         nlohmann::json ev = nlohmann::json::parse(line);
         int64_t node = ev["node"].get<int64_t>();
         if (ev.contains("state")) states[node] = ev["state"];
         std::vector<std::string>& log = logs[node];
         if (truncate) log.resize(static_cast<size_t>(ev["from_index"].get<int64_t>() - 1));
+        if (install) install_snapshot(logs, node, ev);
         if (append) {
           // Entries overwrite from first_index on, then extend the log.
           size_t at = static_cast<size_t>(ev["first_index"].get<int64_t>() - 1);

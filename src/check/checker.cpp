@@ -445,7 +445,8 @@ MessageInfo validate_message(const Obj& m) {
   info.type = m.one_of(
       "type", {"RequestVote", "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse",
                "CommitNotification", "ClientRequest", "ClientReply", "PreVote", "PreVoteResponse",
-               "ReadConfirm", "ReadConfirmResponse", "TimeoutNow"});
+               "ReadConfirm", "ReadConfirmResponse", "TimeoutNow", "InstallSnapshot",
+               "InstallSnapshotResponse"});
   info.from = m.node_id("from");
   info.to = m.node_id("to");
   const std::string& t = info.type;
@@ -457,6 +458,13 @@ MessageInfo validate_message(const Obj& m) {
     }
   } else if (t == "TimeoutNow") {
     require_ints(m, {"term"});
+  } else if (t == "InstallSnapshot") {
+    require_ints(m, {"term", "last_included_index", "last_included_term", "offset"});
+    m.str("data");
+    m.boolean("done");
+  } else if (t == "InstallSnapshotResponse") {
+    require_ints(m, {"term", "last_included_index", "offset"});
+    m.boolean("done");
   } else if (t == "ReadConfirm" || t == "ReadConfirmResponse") {
     require_ints(m, {"term", "round"});
   } else if (t == "PreVoteResponse") {
@@ -603,6 +611,8 @@ enum class Ev {
   Send,
   Read,
   RejectClient,
+  Snapshot,
+  InstallSnapshot,
   // runtime events
   Inject,
   Drop,
@@ -647,6 +657,8 @@ const std::unordered_map<std::string_view, Ev>& event_table() {
       {"send", Ev::Send},
       {"read", Ev::Read},
       {"reject_client", Ev::RejectClient},
+      {"snapshot", Ev::Snapshot},
+      {"install_snapshot", Ev::InstallSnapshot},
       {"inject", Ev::Inject},
       {"drop", Ev::Drop},
       {"duplicate", Ev::Duplicate},
@@ -692,7 +704,7 @@ const std::vector<std::string_view>& event_names() {
 }
 
 bool is_input(Ev e) { return e <= Ev::Transfer; }
-bool is_node_event(Ev e) { return e <= Ev::RejectClient; }
+bool is_node_event(Ev e) { return e <= Ev::InstallSnapshot; }
 
 // ---------------------------------------------------------------------------------------------
 // Checker state
@@ -718,11 +730,25 @@ struct NodeTrack {
   int64_t applied = 0;
   std::vector<LogSlot> log;  // log[i - 1] is index i
   KvModel kv;
+  // Raft paper §7: the node's latest snapshot (index 0: none) and the one its storage holds.
+  // The checker keeps the slots of compacted entries: they stay facts about the node's log
+  // (what it holds through its snapshot), and LogMatching and Replication compare them.
+  struct Snap {
+    int64_t index = 0;
+    int64_t term = 0;
+    KvModel kv;
+  };
+  Snap snap;
   // The durable state, as the node's persist events wrote it: what a crash keeps. A persist
   // writes term, vote and the log; the log write covers the indices changed since the last one.
   int64_t durable_term = 0;
   int64_t durable_vote = 0;
   std::vector<LogSlot> durable_log;
+  Snap durable_snap;  // written in the step that took or installed it
+  // The highest index this node acknowledged (a successful AppendEntriesResponse) to the leader
+  // of acked_term: that leader counts it toward a commit, so it must stay in the log.
+  int64_t acked_term = 0;
+  int64_t acked_index = 0;
   int64_t unsynced_from = 1;  // lowest log index changed since the last persist
   int64_t term_before_crash = 0;
   // Liveness: when the node was first seen in role leader since the last fault (-1: not yet).
@@ -972,6 +998,9 @@ class TraceChecker {
   void on_apply(const NodeEvent& e, const Obj& ev);
   void on_send(const NodeEvent& e, const Obj& ev);
   void on_read(const NodeEvent& e, const Obj& ev);
+  void on_snapshot(const NodeEvent& e, const Obj& ev);
+  void check_snapshot_acknowledgement(const NodeEvent& e, const Obj& msg);
+  void on_install_snapshot(const NodeEvent& e, const Obj& ev);
 
   // The safety checks
   void check_election_safety(const NodeEvent& e, const std::vector<int64_t>& votes);
@@ -1053,6 +1082,15 @@ class TraceChecker {
 
   std::unordered_map<int64_t, std::pair<int, int64_t>> leader_of_term_;  // term -> (node, seq)
   std::unordered_map<uint64_t, PairRecord> pairs_;
+  // Every snapshot some node took, by (index, term): the state the node's applies had built
+  // there (checked against the sequential model as they went). An install must bring exactly
+  // one of these.
+  struct TakenSnapshot {
+    KvModel kv;
+    int64_t seq = 0;
+    int node = 0;
+  };
+  std::unordered_map<uint64_t, TakenSnapshot> snapshots_;
   std::vector<CommittedEntry> committed_;    // committed_[i - 1] is index i
   std::vector<int64_t> completeness_stack_;  // indices with strictly increasing commit_term
   std::vector<AppliedRecord> applied_;       // applied_[i - 1] is index i
@@ -1354,7 +1392,8 @@ DeliveryFacts delivery_facts(const Obj& msg, const std::string& type) {
   static constexpr std::string_view kTypes[] = {
       "RequestVote",        "RequestVoteResponse", "AppendEntries",       "AppendEntriesResponse",
       "CommitNotification", "ClientRequest",       "ClientReply",         "PreVote",
-      "PreVoteResponse",    "ReadConfirm",         "ReadConfirmResponse", "TimeoutNow"};
+      "PreVoteResponse",    "ReadConfirm",         "ReadConfirmResponse", "TimeoutNow",
+      "InstallSnapshot",    "InstallSnapshotResponse"};
   DeliveryFacts f;
   for (std::string_view t : kTypes) {
     if (std::string_view(type) == t) f.type = t.data();  // literals: NUL-terminated
@@ -1552,6 +1591,8 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
     case Ev::Persist: on_persist(e, ev); break;
     case Ev::Send: on_send(e, ev); break;
     case Ev::Read: on_read(e, ev); break;
+    case Ev::Snapshot: on_snapshot(e, ev); break;
+    case Ev::InstallSnapshot: on_install_snapshot(e, ev); break;
     case Ev::RejectClient:
       require_ints(ev, {"client", "client_seq"});
       check_node_id(ev.integer("leader_hint"), seq, "leader_hint", true);
@@ -1619,11 +1660,15 @@ void TraceChecker::on_restart(const NodeEvent& e) {
     fail(kWellFormed, {e.seq}, {e.id},
          cat("Node ", e.id, " restarts at seq ", e.seq, " without having crashed."));
   }
-  if (e.st.commit != 0 || e.st.applied != 0 || e.st.role != Role::Follower) {
+  // §7: a restart loads the stored snapshot: commit and applied start at its index (0 without).
+  int64_t base = n.durable_snap.index;
+  if (e.st.commit != base || e.st.applied != base || e.st.role != Role::Follower) {
     fail(kWellFormed, {e.seq}, {e.id},
          cat("Node ", e.id, " restarts at seq ", e.seq, " as ", role_name(e.st.role),
              " with commit ", e.st.commit, " and applied ", e.st.applied,
-             "; a restarted node is a follower with commit 0 and applied 0."));
+             "; a restarted node is a follower with commit and applied at its stored snapshot's "
+             "index, ",
+             base, " (0 without a snapshot)."));
   }
   // Durability: a restart brings back exactly what the node persisted.
   int64_t durable_last_term = n.durable_log.empty() ? 0 : n.durable_log.back().term;
@@ -1647,9 +1692,10 @@ void TraceChecker::on_restart(const NodeEvent& e) {
              "written before the server responds to any RPC."));
   }
   n.down = false;
-  n.commit = 0;
-  n.applied = 0;
-  n.kv.reset();
+  n.snap = n.durable_snap;
+  n.commit = n.snap.index;
+  n.applied = n.snap.index;
+  n.kv = n.snap.kv;
   note_fault();
   count("restarts");
 }
@@ -1898,7 +1944,180 @@ void TraceChecker::on_send(const NodeEvent& e, const Obj& ev) {
   record_send(msg, e.seq, e.id);
   check_transfer_send(e, msg);
   check_acknowledgement(e, msg);
+  check_snapshot_acknowledgement(e, msg);
   check_durable_send(e, msg);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots (Raft paper §7). A snapshot replaces a log prefix with the state machine it
+// produced, so what a user relies on is that the state is exactly what applying the committed
+// log gives: a snapshot covers only committed entries (it cannot be undone when a new leader
+// replaces an uncommitted entry), its store is the one the node's applies built (each apply was
+// checked against the sequential model), an install brings exactly a state some node built
+// from the committed log, never rolls a state machine back, and never drops an acknowledged or
+// committed entry.
+
+void TraceChecker::on_snapshot(const NodeEvent& e, const Obj& ev) {
+  NodeTrack& n = *e.node;
+  int64_t index = ev.integer("index");
+  int64_t term = ev.integer("term");
+  std::string digest(ev.str("store_digest"));
+  int64_t size = ev.integer("store_size");
+  ev.integer("bytes");
+  if (index > e.st.commit) {
+    fail(kStateMachineSafety, {e.seq}, {e.id},
+         cat("Node ", e.id, " snapshots its state machine through index ", index, " at seq ", e.seq,
+             " while its commit index is ", e.st.commit,
+             ". A snapshot replaces log entries with the state they produced, and only committed "
+             "entries may shape the state machine (Raft §7: each server snapshots \"just the "
+             "committed entries in its log\"); an uncommitted entry may still be replaced by a "
+             "new leader, and once folded into a snapshot it can never be undone."));
+  }
+  if (index <= n.snap.index || index > n.last_index() || n.term_at(index) != term ||
+      index != n.applied) {
+    fail(kWellFormed, {e.seq}, {e.id},
+         cat("snapshot at seq ", e.seq, " of node ", e.id, " covers index ", index, " (term ",
+             term, "), but the node applied through ", n.applied, ", holds term ",
+             n.term_at(index), " there, and its previous snapshot was through ", n.snap.index,
+             "; a snapshot is taken at the applied index, of an entry the log holds, and moves "
+             "forward."));
+  }
+  if (digest != n.kv.digest() || size != n.kv.size()) {
+    fail(kStateMachineSafety, {e.seq}, {e.id},
+         cat("Node ", e.id, "'s snapshot through index ", index, " at seq ", e.seq,
+             " holds a store with digest ", digest, " (", size,
+             " keys), but applying its log through that index gives digest ", n.kv.digest(), " (",
+             n.kv.size(), " keys). A snapshot is the state machine after the committed prefix."));
+  }
+  n.snap = NodeTrack::Snap{index, term, n.kv};
+  n.durable_snap = n.snap;  // written with the step's storage write (trace-schema `snapshot`)
+  auto [it, inserted] =
+      snapshots_.try_emplace(pair_key(index, term), TakenSnapshot{n.kv, e.seq, e.id});
+  if (!inserted && it->second.kv.digest() != digest) {
+    fail(kStateMachineSafety, {it->second.seq, e.seq}, {it->second.node, e.id},
+         cat("Nodes ", it->second.node, " and ", e.id, " took snapshots through index ", index,
+             " (term ", term, ") with different stores, at seqs ", it->second.seq, " and ", e.seq,
+             ". The state after a committed prefix is the same at every node."));
+  }
+  count("snapshots");
+}
+
+void TraceChecker::on_install_snapshot(const NodeEvent& e, const Obj& ev) {
+  NodeTrack& n = *e.node;
+  int64_t index = ev.integer("index");
+  int64_t term = ev.integer("term");
+  std::string digest(ev.str("store_digest"));
+  int64_t size = ev.integer("store_size");
+  int64_t kept = ev.integer("kept");
+  if (e.st.role == Role::Leader) {
+    fail(kLeaderAppendOnly, {e.seq}, {e.id},
+         cat("Node ", e.id, " installs a snapshot at seq ", e.seq, " while leader of term ",
+             e.st.term, ". A leader never replaces its log (Raft Figure 3, Leader Append-Only)."));
+  }
+  if (index <= n.commit) {
+    fail(kStateMachineSafety, {e.seq}, {e.id},
+         cat("Node ", e.id, " installs a snapshot through index ", index, " at seq ", e.seq,
+             " although its commit index is already ", n.commit,
+             ": its state machine would go back to an earlier state, and entries it committed "
+             "past the snapshot would be lost with the log it replaces. A follower uses a "
+             "snapshot only to move forward (Raft §7)."));
+  }
+  auto taken = snapshots_.find(pair_key(index, term));
+  if (taken == snapshots_.end()) {
+    fail(kStateMachineSafety, {e.seq}, {e.id},
+         cat("Node ", e.id, " installs a snapshot through index ", index, " (term ", term,
+             ") at seq ", e.seq,
+             " that no node took. A leader sends the snapshot it took or installed: a state some "
+             "node built by applying the committed log."));
+  }
+  const KvModel& kv = taken->second.kv;
+  if (digest != kv.digest() || size != kv.size()) {
+    fail(kStateMachineSafety, {taken->second.seq, e.seq}, {taken->second.node, e.id},
+         cat("Node ", e.id, " installs a snapshot through index ", index, " at seq ", e.seq,
+             " with store digest ", digest, " (", size, " keys), but node ", taken->second.node,
+             " took that snapshot at seq ", taken->second.seq, " with digest ", kv.digest(), " (",
+             kv.size(), " keys). An installed snapshot is the state its sender built."));
+  }
+  if (static_cast<int64_t>(committed_.size()) < index ||
+      committed_[static_cast<size_t>(index - 1)].term != term) {
+    fail(kStateMachineSafety, {e.seq}, {e.id},
+         cat("Node ", e.id, " installs a snapshot through index ", index, " (term ", term,
+             ") at seq ", e.seq, " that is not of the committed log: ",
+             static_cast<int64_t>(committed_.size()) < index
+                 ? cat("only ", committed_.size(), " entries are known committed")
+                 : cat("the entry committed there has term ",
+                       committed_[static_cast<size_t>(index - 1)].term),
+             "."));
+  }
+  const uint64_t snap_prefix = committed_[static_cast<size_t>(index - 1)].prefix_hash;
+  bool matches = n.last_index() >= index && n.prefix(index) == snap_prefix;
+  if (kept < 0 || kept > std::max<int64_t>(0, n.last_index() - index) || (kept > 0 && !matches)) {
+    fail(kLogMatching, {e.seq}, {e.id},
+         cat("Node ", e.id, " installs a snapshot through index ", index, " at seq ", e.seq,
+             " and keeps ", kept, " entries after it, but its log held ",
+             std::max<int64_t>(0, n.last_index() - index), " entries there",
+             matches ? "" : " and did not match the snapshot at its index",
+             ". Only a suffix that extends the snapshot's prefix may stay (Raft §7)."));
+  }
+  if (e.st.term == n.acked_term && index + kept < n.acked_index) {
+    fail(kReplication, {e.seq}, {e.id},
+         cat("Node ", e.id, " acknowledged entries through index ", n.acked_index,
+             " to the leader of term ", n.acked_term, ", then at seq ", e.seq,
+             " installed a snapshot through index ", index, " keeping ", kept,
+             " entries after it: its log now ends at ", index + kept,
+             ". The leader counts an acknowledged entry toward a commit, so the follower must "
+             "keep it (Raft §7: a follower retains the entries following a snapshot that matches "
+             "its log); dropping it can lose a committed write."));
+  }
+  // The node's log: the committed prefix through the snapshot (keeping its own slots as far as
+  // they match it), then the entries it kept.
+  int64_t own = 0;  // the longest prefix of its log that is the committed prefix
+  {
+    int64_t lo = 0, hi = std::min(index, n.last_index());
+    while (lo < hi) {
+      int64_t mid = (lo + hi + 1) / 2;
+      if (n.prefix(mid) == committed_[static_cast<size_t>(mid - 1)].prefix_hash) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    own = lo;
+  }
+  n.log.resize(static_cast<size_t>(matches ? index + kept : own));
+  for (int64_t i = own + 1; i <= index; ++i) {
+    const CommittedEntry& ce = committed_[static_cast<size_t>(i - 1)];
+    n.log.push_back(LogSlot{ce.term, 0, ce.prefix_hash});  // the entry itself is in the snapshot
+  }
+  n.unsynced_from = std::min(n.unsynced_from, own + 1);
+  n.snap = NodeTrack::Snap{index, term, kv};
+  n.durable_snap = n.snap;
+  n.kv = kv;
+  n.applied = index;
+  count("snapshots_installed");
+  check_committed_survives(e, "installed a snapshot");
+}
+
+// A follower that answers an InstallSnapshot with done holds the state through its index: the
+// leader takes that as its matchIndex (§7).
+void TraceChecker::check_snapshot_acknowledgement(const NodeEvent& e, const Obj& msg) {
+  std::string_view type = msg.str("type");
+  NodeTrack& n = *e.node;
+  if (type == "AppendEntriesResponse" && msg.boolean("success")) {
+    int64_t term = msg.integer("term");
+    int64_t match = msg.integer("match_index");
+    if (term != n.acked_term) n.acked_index = 0;
+    n.acked_term = term;
+    n.acked_index = std::max(n.acked_index, match);
+    return;
+  }
+  if (type != "InstallSnapshotResponse" || !msg.boolean("done")) return;
+  int64_t index = msg.integer("last_included_index");
+  if (e.st.commit >= index) return;
+  fail(kReplication, {step_seq_, e.seq}, {e.id},
+       cat("Node ", e.id, " tells the leader at seq ", e.seq, " that it holds the snapshot through "
+           "index ", index, ", but its commit index is ", e.st.commit,
+           ". The leader takes the answer as matchIndex and counts it toward commits (Raft §7)."));
 }
 
 // [raft] read_mode = "read_index" (thesis §6.4): a leader answers a get without a log entry. The
@@ -2357,7 +2576,8 @@ void TraceChecker::note_higher_term(const NodeEvent& e, const DeliveryFacts& msg
   int64_t term = msg.term;
   // Figure 2 (candidates) and §5.2: a candidate that receives AppendEntries from the leader of
   // its own term recognizes that leader and returns to follower.
-  if (term == e.st.term && e.st.role == Role::Candidate && type == "AppendEntries") {
+  if (term == e.st.term && e.st.role == Role::Candidate &&
+      (type == "AppendEntries" || type == "InstallSnapshot")) {
     higher_term_ = HigherTerm{e.id, term, e.seq, std::string(type), true};
     count("candidates_hearing_leader");
     return;
@@ -2382,7 +2602,9 @@ void TraceChecker::note_higher_term(const NodeEvent& e, const DeliveryFacts& msg
 // message of its own term reaching a leader is a sign of life from that peer.
 void TraceChecker::note_leader_contact(const NodeEvent& e, const DeliveryFacts& msg, int from) {
   NodeTrack& n = *e.node;
-  if (std::string_view(msg.type) == "AppendEntries" && msg.term >= e.st.term &&
+  // An InstallSnapshot (§7) comes from the leader of its term just as an AppendEntries does.
+  std::string_view type = msg.type;
+  if ((type == "AppendEntries" || type == "InstallSnapshot") && msg.term >= e.st.term &&
       e.st.role != Role::Leader) {
     n.contact_t = last_t_;
     n.contact_term = msg.term;

@@ -157,6 +157,13 @@ struct RaftConfig {
   // steps down; followers with a live leader ignore RequestVote.
   bool check_quorum = false;
   ReadMode read_mode = ReadMode::Log;
+  // Raft paper §7: a node snapshots its state machine (store and client dedup
+  // table) once it has applied this many entries beyond its last snapshot,
+  // and discards its log through the applied index; 0: never.
+  int64_t snapshot_every = 0;
+  // The most bytes of a snapshot one InstallSnapshot carries (a UTF-8
+  // character is never split); 0: the whole snapshot in one message.
+  int64_t snapshot_chunk_bytes = 0;
 };
 
 struct Config {

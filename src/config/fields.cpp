@@ -86,6 +86,25 @@ std::vector<ConfigField> make_fields() {
                   "`\"lease\"` answers at once while the leader's lease from its last "
                   "confirmed round lasts (thesis §6.4.1; needs `check_quorum`)",
        .header_omits_default = true},
+      {.path = "raft.snapshot_every",
+       .ref = member<&C::raft, &R::snapshot_every>(),
+       .min = 0,
+       .max = 1000000000,
+       .range_note = "0 = never snapshot",
+       .meaning = "a node that has applied this many entries since its last snapshot writes a "
+                  "snapshot of its store and client dedup table and discards its log through "
+                  "the applied index; a follower that needs discarded entries gets the "
+                  "leader's snapshot in InstallSnapshot (Raft §7); 0: never",
+       .header_omits_default = true},
+      {.path = "raft.snapshot_chunk_bytes",
+       .ref = member<&C::raft, &R::snapshot_chunk_bytes>(),
+       .min = 0,
+       .max = 1073741824,
+       .range_note = "0 = the whole snapshot in one message",
+       .meaning = "the most snapshot bytes one InstallSnapshot carries (cut back so that no UTF-8 "
+                  "character is split); 0: the whole snapshot in one message; no effect "
+                  "without `snapshot_every`",
+       .header_omits_default = true},
       {.path = "timing.heartbeat_interval_ms",
        .ref = member<&C::timing, &T::heartbeat_interval_ms>(),
        .min = 1,

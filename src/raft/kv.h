@@ -46,6 +46,26 @@ class KvStore {
   // FNV-1a 64 over the sorted "key=value\n" lines, as 16 hex digits.
   std::string digest() const;
 
+  // The snapshot encoding (Raft paper §7; spec/trace-schema.md, "Snapshot
+  // encoding"): the store and the dedup table as one byte string, so a
+  // snapshot restores exactly-once as well as the data. decode() rebuilds a
+  // store from it, or returns false when the bytes are not such an encoding
+  // (a hand-made message can carry anything).
+  std::string encode() const;
+  static bool decode(const std::string& bytes, KvStore* out);
+
+  // What this state machine has applied, counted as it went (and carried in
+  // snapshots, so a log compacted away still counts): noops, client commands
+  // that executed, and client commands that did not (a retry answered from
+  // the dedup table, or a stale copy).
+  struct Counts {
+    int64_t noops = 0;
+    int64_t executed = 0;
+    int64_t repeats = 0;
+    bool operator==(const Counts&) const = default;
+  };
+  const Counts& counts() const { return counts_; }
+
  private:
   struct LastApplied {
     int64_t seq = 0;
@@ -65,6 +85,7 @@ class KvStore {
   std::map<std::string, std::string> data_;  // ordered: digest needs order
   std::vector<LastApplied> dense_sessions_;
   std::unordered_map<int, LastApplied> sparse_sessions_;
+  Counts counts_;
 };
 
 // FNV-1a 64 of a byte string, continuing from `hash` (start from

@@ -86,6 +86,17 @@ Node::Node(int id, int num_nodes, PersistentState persisted, NodeOptions options
   term_ = persisted.term;
   vote_ = persisted.vote;
   log_ = std::move(persisted.log);
+  // §7: a restart loads the latest snapshot: the state machine is back at its
+  // index, which was committed (only committed entries are snapshotted).
+  if (persisted.snapshot != nullptr) {
+    snapshot_ = std::move(persisted.snapshot);
+    snap_index_ = snapshot_->index;
+    snap_term_ = snapshot_->term;
+    if (!KvStore::decode(snapshot_->data, &store_)) {
+      throw ProtocolBug("node " + std::to_string(id_) + ": its stored snapshot does not decode");
+    }
+    commit_ = applied_ = snap_index_;
+  }
   unsynced_from_ = last_index() + 1;
 }
 
@@ -99,20 +110,25 @@ void Node::begin_step(Effects& fx) {
 
 void Node::end_step() {
   apply_committed();
+  if (options_.snapshot_every > 0) maybe_take_snapshot();
   if (!reads_.empty()) serve_reads();
   if (role_ == Role::Leader) flush_commit_notifications();
   // Figure 2: "respond to RPCs only after updating stable storage". All sends
   // of this step are still queued in fx_->messages, so the write comes before
-  // any of them leaves the node.
-  if (dirty_) {
+  // any of them leaves the node. A new snapshot is written with it; on its
+  // own (the log's contents unchanged, only its prefix dropped) it is no
+  // `persist` event: the `snapshot` event says it is stored.
+  if (dirty_ || snapshot_unsynced_) {
     PersistOp op;
     op.term = term_;
     op.vote = vote_;
-    op.keep = unsynced_from_ - 1;
+    op.keep = std::min(unsynced_from_ - 1, last_index());
     op.log_len = last_index();
+    if (snapshot_unsynced_) op.snapshot = snapshot_;
     fx_->persist = std::move(op);
-    if (tracing()) emit(ev::Persist{term_, vote_, last_index()});
+    if (dirty_ && tracing()) emit(ev::Persist{term_, vote_, last_index()});
     dirty_ = false;
+    snapshot_unsynced_ = false;
     unsynced_from_ = last_index() + 1;
   }
   fx_ = nullptr;
@@ -139,14 +155,14 @@ void Node::truncate_log(int64_t from_index) {
   expect(role_ != Role::Leader,
          "a leader never deletes entries from its log (Leader Append-Only, §5.3)");
   expect(from_index > commit_, "a committed entry is never deleted (Leader Completeness, §5.4)");
-  expect(from_index >= 1 && from_index <= last_index(), "truncation starts inside the log");
-  log_.resize(static_cast<size_t>(from_index - 1));
+  expect(from_index > snap_index_ && from_index <= last_index(), "truncation starts inside the log");
+  log_.resize(static_cast<size_t>(from_index - 1 - snap_index_));
   unsynced_from_ = std::min(unsynced_from_, from_index);
   dirty_ = true;
 }
 
 void Node::overwrite_entry(int64_t index, const Entry& entry) {
-  log_[index - 1] = entry;
+  log_[static_cast<size_t>(index - snap_index_ - 1)] = entry;
   unsynced_from_ = std::min(unsynced_from_, index);
   dirty_ = true;
 }
@@ -403,6 +419,8 @@ void Node::become_leader() {
   // Where each follower's log matches is unknown, so each is probed first.
   next_index_.assign(num_nodes_ + 1, last_index() + 1);
   match_index_.assign(num_nodes_ + 1, 0);
+  snap_sending_.assign(num_nodes_ + 1, 0);
+  snap_offset_.assign(num_nodes_ + 1, 0);
   probing_.assign(num_nodes_ + 1, 1);
   commit_sent_.assign(num_nodes_ + 1, 0);
   recent_active_.assign(num_nodes_ + 1, 0);
@@ -577,7 +595,16 @@ void Node::handle_append_entries(const Message& m) {
   fx_->reset_election_timer = true;  // a valid heartbeat from the leader
 
   // Consistency check: the log must hold prev_log_index with prev_log_term.
+  // Entries this node compacted into its snapshot (§7) are committed, so this
+  // term's leader holds the same ones (Leader Completeness): they count as
+  // held, and the check moves to the snapshot's last entry.
+  size_t skip = 0;
   bool prev_ok = m.prev_log_index <= last_index() && term_at(m.prev_log_index) == m.prev_log_term;
+  if (m.prev_log_index < snap_index_) {
+    prev_ok = true;
+    skip = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(m.entries.size()),
+                                                 snap_index_ - m.prev_log_index));
+  }
   if (!prev_ok && !bugs_.skip_prev_log_check) {
     // Hint that lets the leader skip a whole conflicting term per round trip.
     int64_t conflict_term = 0;
@@ -585,7 +612,9 @@ void Node::handle_append_entries(const Message& m) {
     if (m.prev_log_index <= last_index()) {
       conflict_term = term_at(m.prev_log_index);
       conflict_index = m.prev_log_index;
-      while (conflict_index > 1 && term_at(conflict_index - 1) == conflict_term) --conflict_index;
+      while (conflict_index > snap_index_ + 1 && term_at(conflict_index - 1) == conflict_term) {
+        --conflict_index;
+      }
     }
     Message& r = reply();
     r.reason = "log_mismatch";
@@ -597,7 +626,7 @@ void Node::handle_append_entries(const Message& m) {
   // Merge: skip entries already held; at the first conflict (same index,
   // different term) delete that entry and all that follow, then append.
   int64_t index = m.prev_log_index;
-  size_t i = 0;
+  size_t i = skip;
   for (; i < m.entries.size(); ++i) {
     index = m.prev_log_index + 1 + static_cast<int64_t>(i);
     if (index > last_index()) break;
@@ -659,7 +688,7 @@ void Node::handle_append_response(const Message& m) {
   // match, never above the index just rejected.
   int64_t next = m.conflict_index;
   if (m.conflict_term > 0) {
-    for (int64_t k = last_index(); k >= 1; --k) {
+    for (int64_t k = last_index(); k > snap_index_; --k) {
       if (term_at(k) == m.conflict_term) {
         next = k + 1;
         break;
@@ -729,13 +758,20 @@ void Node::send_append(int peer) {
   int64_t next = next_index_[peer];
   expect(next > match_index_[peer] && next <= last_index() + 1,
          "matchIndex < nextIndex <= lastIndex + 1 for every follower (§5.3)");
+  // §7: the entry before nextIndex, needed for the consistency check, or an
+  // entry to send, is gone into the snapshot: send the snapshot instead.
+  if (next <= snap_index_) {
+    send_snapshot(peer);
+    return;
+  }
+  snap_sending_[peer] = 0;
   Message& m = outgoing(*fx_, id_, MsgType::AppendEntries, peer);
   m.term = term_;
   m.prev_log_index = next - 1;
   m.prev_log_term = term_at(next - 1);
   int64_t last = std::min(last_index(), next + kMaxBatch - 1);
   if (last >= next) m.entries.reserve(static_cast<size_t>(last - next + 1));
-  for (int64_t k = next; k <= last; ++k) m.entries.push_back(log_[k - 1]);
+  for (int64_t k = next; k <= last; ++k) m.entries.push_back(entry(k));
   m.leader_commit = commit_;
   commit_sent_[peer] = std::max(commit_sent_[peer], commit_);
   // Pipelining: once the logs are known to match, assume the entries will
@@ -850,7 +886,7 @@ void Node::apply_committed() {
     ++applied_;
     expect(applied_ <= commit_,
            "only committed entries are applied (State Machine Safety, §5.4.3)");
-    const Entry& e = log_[applied_ - 1];
+    const Entry& e = entry(applied_);
     Result result = store_.apply(e.cmd, bugs_.no_client_dedup       ? DedupMode::Off
                                         : bugs_.dedup_last_seq_only ? DedupMode::LastSeqOnly
                                                                     : DedupMode::Full);
@@ -995,8 +1031,189 @@ void Node::serve_reads() {
 // ---------------------------------------------------------------------------
 // Log compaction (Raft paper §7, [raft] snapshot_every)
 
-void Node::handle_install_snapshot(const Message& m) { (void)m; }
+void Node::maybe_take_snapshot() {
+  if (applied_ - snap_index_ < options_.snapshot_every) return;
+  // §7: "each server takes snapshots independently, covering just the
+  // committed entries in its log": the state machine as it is, after
+  // applying entries through applied_ <= commit_.
+  int64_t index = applied_;
+  if (bugs_.snapshot_uncommitted && last_index() > applied_) {
+    // Planted bug: the snapshot runs ahead of the commit index, folding the
+    // uncommitted rest of the log into the state machine, which a new leader
+    // may yet replace.
+    for (int64_t k = applied_ + 1; k <= last_index(); ++k) (void)store_.apply(entry(k).cmd);
+    index = applied_ = last_index();
+  }
+  expect(index <= commit_, "a snapshot covers only committed, applied entries (§7)");
+  auto snap = std::make_shared<Snapshot>();
+  snap->index = index;
+  snap->term = term_at(index);
+  snap->data = store_.encode();
+  log_.erase(log_.begin(), log_.begin() + (index - snap_index_));
+  snap_index_ = index;
+  snap_term_ = snap->term;
+  snapshot_ = std::move(snap);
+  snapshot_unsynced_ = true;
+  if (tracing()) {
+    emit(ev::Snapshot{index, snap_term_, store_.digest(),
+                      static_cast<int64_t>(store_.data().size()),
+                      static_cast<int64_t>(snapshot_->data.size())});
+  }
+}
 
-void Node::handle_install_snapshot_response(const Message& m) { (void)m; }
+void Node::send_snapshot(int peer) {
+  // A new snapshot (or the first) is sent from its start.
+  if (snap_sending_[peer] != snap_index_) {
+    snap_sending_[peer] = snap_index_;
+    snap_offset_[peer] = 0;
+  }
+  // Nothing else goes to this follower until the snapshot is in.
+  if (!probing_[peer]) set_progress(peer, next_index_[peer], match_index_[peer], true);
+  const std::string& data = snapshot_->data;
+  auto size = static_cast<int64_t>(data.size());
+  int64_t offset = std::min(snap_offset_[peer], size);
+  int64_t end = size;
+  if (options_.snapshot_chunk_bytes > 0 && size - offset > options_.snapshot_chunk_bytes) {
+    // A chunk never ends inside a UTF-8 character (continuation bytes are
+    // 10xxxxxx): the trace carries `data` as a JSON string. A character
+    // longer than the chunk size goes whole.
+    end = offset + options_.snapshot_chunk_bytes;
+    auto continuation = [&](int64_t k) {
+      return k < size && (static_cast<unsigned char>(data[static_cast<size_t>(k)]) & 0xC0) == 0x80;
+    };
+    while (end > offset && continuation(end)) --end;
+    if (end == offset) {
+      end = offset + 1;
+      while (continuation(end)) ++end;
+    }
+  }
+  Message& m = outgoing(*fx_, id_, MsgType::InstallSnapshot, peer);
+  m.term = term_;
+  m.snap_index = snap_index_;
+  m.snap_term = snap_term_;
+  m.offset = offset;
+  m.data.assign(data, static_cast<size_t>(offset), static_cast<size_t>(end - offset));
+  m.done = end == size;
+}
+
+void Node::handle_install_snapshot(const Message& m) {
+  auto reply = [this, leader = m.from, index = m.snap_index](int64_t offset, bool done) {
+    Message& r = outgoing(*fx_, id_, MsgType::InstallSnapshotResponse, leader);
+    r.term = term_;
+    r.snap_index = index;
+    r.offset = offset;
+    r.done = done;
+  };
+  // Figure 13: "reply immediately if term < currentTerm" (a higher term was
+  // adopted on receipt); the answer's term deposes the stale sender.
+  if (role_ == Role::Leader || m.term != term_) {
+    reply(0, false);
+    return;
+  }
+  // From this term's leader, as a valid AppendEntries is (§5.2).
+  if (role_ != Role::Follower) become_follower(m.from);
+  leader_id_ = m.from;
+  leader_live_ = true;
+  precandidate_ = false;
+  fx_->reset_election_timer = true;
+  // A snapshot the commit index already covers brings nothing: this node
+  // holds those entries, committed, in its log or its own snapshot (§7:
+  // never replace state that is further along).
+  if (m.snap_index <= commit_) {
+    incoming_.reset();
+    reply(0, true);
+    return;
+  }
+  bool same = incoming_ && incoming_->index == m.snap_index && incoming_->term == m.snap_term;
+  if (!same) {
+    // Figure 13: "create new snapshot file if first chunk"; a later chunk of
+    // a snapshot this node never began (it restarted, or chunks were lost)
+    // asks the leader to start again.
+    if (m.offset != 0) {
+      reply(0, false);
+      return;
+    }
+    incoming_ = Snapshot{m.snap_index, m.snap_term, ""};
+  }
+  auto held = static_cast<int64_t>(incoming_->data.size());
+  if (m.offset == held) {
+    incoming_->data += m.data;
+    held += static_cast<int64_t>(m.data.size());
+    // Figure 13: "reply and wait for more data chunks if done is false".
+    if (m.done) {
+      Snapshot snap = std::move(*incoming_);
+      incoming_.reset();
+      bool installed = install_snapshot(snap.index, snap.term, std::move(snap.data));
+      reply(0, installed);
+      return;
+    }
+  }
+  // A chunk already held (a duplicate) or past what is held (an earlier one
+  // was lost): the answer says where to go on from.
+  reply(held, false);
+}
+
+bool Node::install_snapshot(int64_t index, int64_t term, std::string data) {
+  KvStore store;
+  if (!KvStore::decode(data, &store)) return false;
+  expect(index > commit_, "a snapshot is installed only past the commit index (§7)");
+  // Figure 13: "if existing log entry has same index and term as snapshot's
+  // last included entry, retain log entries following it"; the entries
+  // after it may be acknowledged to the leader and counted for a commit, so
+  // dropping them could lose a committed write. Otherwise "discard the
+  // entire log": nothing in it is known to match. The planted bug discards
+  // the matching suffix too.
+  int64_t kept = 0;
+  if (index <= last_index() && term_at(index) == term && !bugs_.install_discards_log) {
+    kept = last_index() - index;
+    log_.erase(log_.begin(), log_.begin() + (index - snap_index_));
+  } else {
+    log_.clear();
+  }
+  snap_index_ = index;
+  snap_term_ = term;
+  snapshot_ = std::make_shared<Snapshot>(Snapshot{index, term, std::move(data)});
+  snapshot_unsynced_ = true;
+  // "Reset state machine using snapshot contents": the state through index,
+  // which the leader committed.
+  store_ = std::move(store);
+  commit_ = applied_ = index;
+  verified_ = std::max(verified_, index);  // the leader's log through index
+  dirty_ = true;  // the stored log changes: its prefix or all of it
+  unsynced_from_ = std::min(unsynced_from_, last_index() + 1);
+  if (tracing()) {
+    emit(ev::InstallSnapshot{index, term, store_.digest(),
+                             static_cast<int64_t>(store_.data().size()), kept});
+  }
+  return true;
+}
+
+void Node::handle_install_snapshot_response(const Message& m) {
+  if (m.term != term_ || role_ != Role::Leader) return;  // stale, or not for this leader
+  int peer = m.from;
+  recent_active_[peer] = 1;  // check_quorum: this follower is reachable
+  if (m.done) {
+    // The follower holds the state through m.snap_index (installed, or its
+    // commit index was there already): replicate from there.
+    int64_t match = std::max(match_index_[peer], m.snap_index);
+    if (match > last_index()) return;  // not a snapshot of this leader's log (made by hand)
+    snap_sending_[peer] = 0;
+    set_progress(peer, std::max(next_index_[peer], match + 1), match, /*probing=*/false);
+    leader_advance_commit();
+    if (window_free(peer) && next_index_[peer] <= last_index()) send_append(peer);
+    if (peer == transfer_to_) maybe_send_timeout_now();
+    return;
+  }
+  // Not yet: only answers about the snapshot being sent count.
+  if (snap_sending_[peer] != m.snap_index || m.snap_index != snap_index_) return;
+  if (m.offset > snap_offset_[peer]) {
+    snap_offset_[peer] = m.offset;  // the previous chunk arrived: the next one
+    send_snapshot(peer);
+  } else if (m.offset < snap_offset_[peer]) {
+    // The follower lost what it had (it restarted): start again at the
+    // offset it asks for, with the next heartbeat.
+    snap_offset_[peer] = m.offset;
+  }
+}
 
 }  // namespace raftkv

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -77,12 +78,24 @@ struct NodeOptions {
 // minimum election timeout after the transfer began (thesis §3.10).
 enum class Timer { Election, Heartbeat, StartElection, CheckQuorum, Transfer };
 
+// A snapshot of the state machine (Raft paper §7): the store and the dedup
+// table after applying entries 1..index (the entry at index had term `term`),
+// in the encoding KvStore::encode writes. Immutable once taken: the node, its
+// storage and the messages that carry it share one copy.
+struct Snapshot {
+  int64_t index = 0;
+  int64_t term = 0;
+  std::string data;
+};
+
 // Durable state (Figure 2 "Persistent state on all servers"), as the
-// runtime's storage holds it.
+// runtime's storage holds it: with snapshots, the latest snapshot and the log
+// entries after it.
 struct PersistentState {
   int64_t term = 0;
   int vote = 0;
-  std::vector<Entry> log;
+  std::vector<Entry> log;  // entries snapshot->index + 1 .. (all of them without a snapshot)
+  std::shared_ptr<const Snapshot> snapshot;  // none: null
 };
 
 // One write to stable storage at the end of a step: the new term and vote,
@@ -95,7 +108,10 @@ struct PersistOp {
   int64_t term = 0;
   int vote = 0;
   int64_t keep = 0;
-  int64_t log_len = 0;
+  int64_t log_len = 0;  // the index of the last entry written
+  // A snapshot taken or installed in this step, written with the rest; the
+  // stored log then holds only the entries after its index.
+  std::shared_ptr<const Snapshot> snapshot;
 };
 
 // What one step of a node asks of the runtime.
@@ -146,7 +162,9 @@ class Node {
   NodeState state() const {
     return NodeState{term_, vote_, role_, commit_, applied_, last_index(), last_term()};
   }
-  PersistentState persistent_state() const { return PersistentState{term_, vote_, log_}; }
+  PersistentState persistent_state() const {
+    return PersistentState{term_, vote_, log_, snapshot_};
+  }
 
   int id() const { return id_; }
   int64_t term() const { return term_; }
@@ -154,9 +172,24 @@ class Node {
   Role role() const { return role_; }
   int64_t commit_index() const { return commit_; }
   int64_t last_applied() const { return applied_; }
-  int64_t last_index() const { return static_cast<int64_t>(log_.size()); }
+  int64_t last_index() const { return snap_index_ + static_cast<int64_t>(log_.size()); }
   int64_t last_term() const { return term_at(last_index()); }
+  // The entries the log still holds: indices snapshot_index() + 1 .. last_index().
   const std::vector<Entry>& log() const { return log_; }
+  // The last index and term the latest snapshot covers (0 without one); the
+  // log holds no entry at or below that index (Raft paper §7).
+  int64_t snapshot_index() const { return snap_index_; }
+  int64_t snapshot_term() const { return snap_term_; }
+  const std::shared_ptr<const Snapshot>& snapshot() const { return snapshot_; }
+  // The term of the entry at `index`: the snapshot's term at its index, 0
+  // outside what the node holds (index 0, past the end, or discarded into the
+  // snapshot: callers that can meet those check snap_index_ first).
+  int64_t term_at(int64_t index) const {
+    if (index > snap_index_ && index <= last_index()) return entry(index).term;
+    return index == snap_index_ ? snap_term_ : 0;
+  }
+  // The entry at `index`, which the log must hold (snapshot_index() < index <= last_index()).
+  const Entry& entry(int64_t index) const { return log_[static_cast<size_t>(index - snap_index_ - 1)]; }
   const KvStore& store() const { return store_; }
   // The target of the leadership transfer under way at this leader (0: none).
   int transfer_target() const { return transfer_to_; }
@@ -164,9 +197,6 @@ class Node {
  private:
   static constexpr int64_t kMaxBatch = 64;  // entries per AppendEntries
 
-  int64_t term_at(int64_t index) const {
-    return index >= 1 && index <= last_index() ? log_[index - 1].term : 0;
-  }
   int majority() const { return num_nodes_ / 2 + 1; }
 
   // Step bracket: every input runs between begin_step and end_step, which
@@ -213,7 +243,16 @@ class Node {
   void handle_commit_notification(const Message& m);
   void handle_install_snapshot(const Message& m);
   void handle_install_snapshot_response(const Message& m);
-  void start_prevote();
+  // Raft paper §7: snapshot the state machine at the applied index and
+  // discard the log through it, once snapshot_every entries were applied
+  // since the last snapshot.
+  void maybe_take_snapshot();
+  // Replaces the state machine and log prefix with a leader's snapshot
+  // (false: its bytes are not a snapshot encoding, nothing changed).
+  bool install_snapshot(int64_t index, int64_t term, std::string data);
+  // The leader's snapshot, from the offset the follower asked for, in place
+  // of AppendEntries the leader can no longer send (the entries are gone).
+  void send_snapshot(int peer);  void start_prevote();
   void handle_prevote(const Message& m);
   void handle_prevote_response(const Message& m);
   void handle_client_request(const Message& m);
@@ -259,10 +298,18 @@ class Node {
   }
   [[noreturn]] void broken(const char* rule) const;
 
-  // Persistent state (Figure 2).
+  // Persistent state (Figure 2), with the log's compacted prefix (§7).
   int64_t term_ = 0;
   int vote_ = 0;  // 0 = none
-  std::vector<Entry> log_;
+  std::vector<Entry> log_;  // log_[0] is index snap_index_ + 1
+  int64_t snap_index_ = 0;
+  int64_t snap_term_ = 0;
+  std::shared_ptr<const Snapshot> snapshot_;
+  bool snapshot_unsynced_ = false;  // taken or installed in this step, not yet written
+  // A snapshot arriving in chunks (§7: "create new snapshot file if first
+  // chunk", "write data into snapshot file at given offset"): volatile, a
+  // crash loses it and the leader starts again from offset 0.
+  std::optional<Snapshot> incoming_;
 
   // Volatile state on all servers.
   Role role_ = Role::Follower;
@@ -317,6 +364,11 @@ class Node {
   // The highest commit index sent to each follower in this term (in an
   // AppendEntries or a CommitNotification), so a commit is told once.
   std::vector<int64_t> commit_sent_;
+  // Sending a snapshot (§7) to a follower that needs discarded entries: the
+  // index of the snapshot being sent (0: none) and the offset the follower
+  // last asked for. One chunk at a time; a heartbeat resends it.
+  std::vector<int64_t> snap_sending_;
+  std::vector<int64_t> snap_offset_;
   // [raft] check_quorum: peers heard from (a response of this term) since
   // the last quorum check, by peer id.
   std::vector<char> recent_active_;

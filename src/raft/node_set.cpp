@@ -16,22 +16,30 @@ NodeSet::NodeSet(int num_nodes, NodeOptions options)
 
 void NodeSet::preload(int id, PersistentState persisted) {
   auto i = static_cast<size_t>(id);
-  storage_[i] = Durable{persisted.term, persisted.vote, static_cast<int64_t>(persisted.log.size())};
+  int64_t base = persisted.snapshot != nullptr ? persisted.snapshot->index : 0;
+  storage_[i] = Durable{persisted.term, persisted.vote,
+                        base + static_cast<int64_t>(persisted.log.size()), persisted.snapshot};
   nodes_[i] = std::make_unique<Node>(id, size(), std::move(persisted), options_);
 }
 
 void NodeSet::restart(int id) {
   auto i = static_cast<size_t>(id);
   const Durable& d = storage_[i];
-  // The crashed node's log is the stored one; only its first log_len entries
-  // were written (all of it, as every step ends with its write).
-  std::vector<Entry> log = std::move(nodes_[i]->log_);
-  if (static_cast<int64_t>(log.size()) < d.log_len) {
+  // The crashed node's log is the stored one; only its entries through
+  // log_len were written (all of them, as every step ends with its write),
+  // and its snapshot is the stored one (written in the step that took it).
+  Node& crashed = *nodes_[i];
+  if (crashed.snapshot_ != d.snapshot) {
+    throw ProtocolBug("node " + std::to_string(id) + " holds a snapshot it did not write");
+  }
+  std::vector<Entry> log = std::move(crashed.log_);
+  int64_t keep = d.log_len - crashed.snap_index_;
+  if (keep < 0 || static_cast<int64_t>(log.size()) < keep) {
     throw ProtocolBug("node " + std::to_string(id) + " holds fewer entries than it wrote");
   }
-  log.resize(static_cast<size_t>(d.log_len));
-  nodes_[i] =
-      std::make_unique<Node>(id, size(), PersistentState{d.term, d.vote, std::move(log)}, options_);
+  log.resize(static_cast<size_t>(keep));
+  nodes_[i] = std::make_unique<Node>(
+      id, size(), PersistentState{d.term, d.vote, std::move(log), d.snapshot}, options_);
   up_[i] = true;
 }
 

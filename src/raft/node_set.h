@@ -70,15 +70,17 @@ class NodeSet {
       d.term = fx.persist->term;
       d.vote = fx.persist->vote;
       d.log_len = fx.persist->log_len;
+      if (fx.persist->snapshot != nullptr) d.snapshot = fx.persist->snapshot;
     }
   }
 
-  // A node's stable storage: its term and vote, and its log as the node's
-  // first log_len entries.
+  // A node's stable storage: its term and vote, its latest snapshot, and its
+  // log as the node's entries after the snapshot through index log_len.
   struct Durable {
     int64_t term = 0;
     int vote = 0;
     int64_t log_len = 0;
+    std::shared_ptr<const Snapshot> snapshot;
   };
 
   NodeOptions options_;

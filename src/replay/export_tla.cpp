@@ -123,6 +123,49 @@ class Exporter {
     }
     if (name == "truncate") truncate(logs_[id], get_int(r_, ev, "from_index"));
     if (name == "append") append(logs_[id], get_int(r_, ev, "first_index"), ev);
+    // Log compaction (Raft §7): a step's `log` stays the node's whole logical
+    // log, compacted entries included (they are committed, so they never
+    // change), which is what RaftKV.tla's logs are. A `snapshot` therefore
+    // changes nothing here; an `install_snapshot` gives the node the
+    // snapshot's entries, taken from a log that holds them, and the `kept`
+    // entries of its own after them.
+    if (name == "install_snapshot") {
+      install(id, get_int(r_, ev, "index"), get_int(r_, ev, "term"), get_int(r_, ev, "kept"));
+    }
+  }
+
+  void install(int id, int64_t index, int64_t term, int64_t kept) {
+    auto holds = [&](const json& log) {
+      return index >= 1 && static_cast<int64_t>(log.size()) >= index &&
+             log[static_cast<size_t>(index - 1)].value("term", int64_t{0}) == term;
+    };
+    // The sender of the InstallSnapshot this step delivered, else any node
+    // whose log has the snapshot's last entry (Log Matching: then all before it).
+    const json* source = nullptr;
+    const json& msg = step_["msg"];
+    if (msg.is_object() && msg.value("type", "") == "InstallSnapshot") {
+      auto it = logs_.find(msg.value("from", 0));
+      if (it != logs_.end() && holds(it->second)) source = &it->second;
+    }
+    for (const auto& [node, log] : logs_) {
+      if (source == nullptr && holds(log)) source = &log;
+    }
+    if (index == 0) {
+      logs_[id] = json::array();
+      return;
+    }
+    if (source == nullptr) {
+      r_.fail("install_snapshot through index " + std::to_string(index) + " (term " +
+              std::to_string(term) + "): no node's log holds that entry, so the snapshot's " +
+              "entries are unknown");
+    }
+    json& mine = logs_[id];
+    json log = json::array();
+    for (int64_t k = 0; k < index; ++k) log.push_back((*source)[static_cast<size_t>(k)]);
+    for (int64_t k = index; k < index + kept && k < static_cast<int64_t>(mine.size()); ++k) {
+      log.push_back(mine[static_cast<size_t>(k)]);
+    }
+    mine = std::move(log);
   }
 
   // A deliver names its message by id (schema v2); the step written out

@@ -48,7 +48,7 @@ class Driver {
   // What nodes hold on disk before they boot (the header's initial_state).
   void preload(const std::vector<InitialNodeState>& states) {
     for (const InitialNodeState& s : states) {
-      nodes_.preload(s.node, PersistentState{s.term, s.vote, s.log});
+      nodes_.preload(s.node, PersistentState{s.term, s.vote, s.log, nullptr});
     }
   }
 
@@ -153,6 +153,22 @@ NodeOptions options_from_header(const LineReader& r, const json& header, int* nu
   }
   // A scenario's config gives the drift at its top level (its timing is the default's).
   timing_from(*cfg, "clock_drift_ppm", 500000, &options.clock_drift_ppm);
+  // [raft] snapshot_every / snapshot_chunk_bytes (Raft paper §7): a trace
+  // header has them in `raft` (each only when not 0), a scenario at its
+  // config's top level, as the switches above.
+  auto count_from = [&r](const json& obj, const char* key, int64_t max, int64_t* out) {
+    if (!obj.is_object() || !obj.contains(key)) return;
+    const json& v = obj[key];
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > max) {
+      r.fail(std::string("'") + key + "' must be an integer in 0.." + std::to_string(max));
+    }
+    *out = v.get<int64_t>();
+  };
+  for (const json* obj : {cfg, cfg->contains("raft") ? &(*cfg)["raft"] : nullptr}) {
+    if (obj == nullptr) continue;
+    count_from(*obj, "snapshot_every", 1000000000, &options.snapshot_every);
+    count_from(*obj, "snapshot_chunk_bytes", 1073741824, &options.snapshot_chunk_bytes);
+  }
   if (options.read_index && !options.leader_noop) {
     r.fail(std::string("read_mode \"") + (options.lease_reads ? "lease" : "read_index") +
            "\" needs leader_noop: a leader answers a read only once an entry of its own term "
@@ -196,7 +212,7 @@ void check_scenario_header_keys(const LineReader& r, const json& header) {
                         "the header");
     check_scenario_keys(r, header["config"],
                         {"num_nodes", "num_clients", "leader_noop", "pre_vote", "check_quorum",
-                         "read_mode", "clock_drift_ppm"},
+                         "read_mode", "clock_drift_ppm", "snapshot_every", "snapshot_chunk_bytes"},
                         "'config'");
   } else {
     check_scenario_keys(
@@ -623,6 +639,8 @@ class ScenarioRunner {
     cfg.raft.pre_vote = options_.pre_vote;
     cfg.raft.check_quorum = options_.check_quorum;
     cfg.timing.clock_drift_ppm = options_.clock_drift_ppm;
+    cfg.raft.snapshot_every = options_.snapshot_every;
+    cfg.raft.snapshot_chunk_bytes = options_.snapshot_chunk_bytes;
     cfg.raft.read_mode = options_.lease_reads  ? ReadMode::Lease
                          : options_.read_index ? ReadMode::ReadIndex
                                                : ReadMode::Log;

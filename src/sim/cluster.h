@@ -76,7 +76,7 @@ struct ClientOp {
 };
 
 struct RunStats {
-  static constexpr int kMsgTypes = static_cast<int>(MsgType::TimeoutNow) + 1;
+  static constexpr int kMsgTypes = static_cast<int>(MsgType::InstallSnapshotResponse) + 1;
   int64_t messages_sent = 0;                      // node and client messages put on the network
   std::array<int64_t, kMsgTypes> sent_by_type{};  // indexed by MsgType
   int64_t entries_sent = 0;  // log entries carried by AppendEntries (each copy counted)

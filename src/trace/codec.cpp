@@ -55,7 +55,8 @@ MsgType msg_type_from_string(const std::string& s) {
        {MsgType::RequestVote, MsgType::RequestVoteResponse, MsgType::AppendEntries,
         MsgType::AppendEntriesResponse, MsgType::CommitNotification, MsgType::ClientRequest,
         MsgType::ClientReply, MsgType::PreVote, MsgType::PreVoteResponse, MsgType::ReadConfirm,
-        MsgType::ReadConfirmResponse, MsgType::TimeoutNow}) {
+        MsgType::ReadConfirmResponse, MsgType::TimeoutNow, MsgType::InstallSnapshot,
+        MsgType::InstallSnapshotResponse}) {
     if (s == to_string(t)) return t;
   }
   throw CodecError("unknown message type '" + s + "'");
@@ -133,6 +134,22 @@ json to_json(const Message& m) {
       j["seq"] = m.seq;
       j["result"] = to_json(m.result);
       j["leader_hint"] = m.leader_hint;
+      break;
+    // The trace spells snap_index / snap_term as the paper's
+    // lastIncludedIndex / lastIncludedTerm (§7, Figure 13).
+    case MsgType::InstallSnapshot:
+      j["term"] = m.term;
+      j["last_included_index"] = m.snap_index;
+      j["last_included_term"] = m.snap_term;
+      j["offset"] = m.offset;
+      j["data"] = m.data;
+      j["done"] = m.done;
+      break;
+    case MsgType::InstallSnapshotResponse:
+      j["term"] = m.term;
+      j["last_included_index"] = m.snap_index;
+      j["offset"] = m.offset;
+      j["done"] = m.done;
       break;
   }
   return j;
@@ -244,6 +261,20 @@ Message message_from_json(const json& j) {
       m.result = result_from_json(field(j, "result"));
       m.leader_hint = static_cast<int>(int_field(j, "leader_hint"));
       break;
+    case MsgType::InstallSnapshot:
+      m.term = int_field(j, "term");
+      m.snap_index = int_field(j, "last_included_index");
+      m.snap_term = int_field(j, "last_included_term");
+      m.offset = int_field(j, "offset");
+      m.data = str_field(j, "data");
+      m.done = bool_field(j, "done");
+      break;
+    case MsgType::InstallSnapshotResponse:
+      m.term = int_field(j, "term");
+      m.snap_index = int_field(j, "last_included_index");
+      m.offset = int_field(j, "offset");
+      m.done = bool_field(j, "done");
+      break;
   }
   return m;
 }
@@ -302,6 +333,20 @@ void add_fields(const ev::Read& e, json& j) {
   j["result"] = to_json(e.result);
   if (e.lease) j["lease"] = *e.lease;  // read_mode = "lease" only
 }
+void add_fields(const ev::Snapshot& e, json& j) {
+  j["index"] = e.index;
+  j["term"] = e.term;
+  j["store_digest"] = e.store_digest;
+  j["store_size"] = e.store_size;
+  j["bytes"] = e.bytes;
+}
+void add_fields(const ev::InstallSnapshot& e, json& j) {
+  j["index"] = e.index;
+  j["term"] = e.term;
+  j["store_digest"] = e.store_digest;
+  j["store_size"] = e.store_size;
+  j["kept"] = e.kept;
+}
 void add_fields(const ev::RejectClient& e, json& j) {
   j["client"] = e.client;
   j["client_seq"] = e.client_seq;
@@ -326,6 +371,8 @@ struct Name {
   const char* operator()(const ev::Persist&) const { return "persist"; }
   const char* operator()(const ev::Read&) const { return "read"; }
   const char* operator()(const ev::RejectClient&) const { return "reject_client"; }
+  const char* operator()(const ev::Snapshot&) const { return "snapshot"; }
+  const char* operator()(const ev::InstallSnapshot&) const { return "install_snapshot"; }
 };
 
 }  // namespace
@@ -436,6 +483,13 @@ NodeEvent node_event_from_json(const json& j, int* node) {
     e.body = std::move(read);
   } else if (name == "reject_client") {
     e.body = ev::RejectClient{int_of("client"), int_field(j, "client_seq"), int_of("leader_hint")};
+  } else if (name == "snapshot") {
+    e.body = ev::Snapshot{int_field(j, "index"), int_field(j, "term"), str_field(j, "store_digest"),
+                          int_field(j, "store_size"), int_field(j, "bytes")};
+  } else if (name == "install_snapshot") {
+    e.body = ev::InstallSnapshot{int_field(j, "index"), int_field(j, "term"),
+                                 str_field(j, "store_digest"), int_field(j, "store_size"),
+                                 int_field(j, "kept")};
   } else {
     throw CodecError("\"" + name + "\" is not an effect event of a node");
   }

@@ -77,6 +77,22 @@ const std::vector<EventSpec>& event_table() {
       {"reject_client",
        EventKind::Effect,
        {{"client", T::Int}, {"client_seq", T::Int}, {"leader_hint", T::Int}}},
+      // Log compaction (Raft paper §7, [raft] snapshot_every): written only by
+      // runs with snapshots on, so older traces never hold them.
+      {"snapshot",
+       EventKind::Effect,
+       {{"index", T::Int},
+        {"term", T::Int},
+        {"store_digest", T::String},
+        {"store_size", T::Int},
+        {"bytes", T::Int}}},
+      {"install_snapshot",
+       EventKind::Effect,
+       {{"index", T::Int},
+        {"term", T::Int},
+        {"store_digest", T::String},
+        {"store_size", T::Int},
+        {"kept", T::Int}}},
       // Runtime events: the network, the clients, the faults, the end.
       {"inject", EventKind::Runtime, {{"msg", T::Message}}},
       {"drop",
@@ -160,6 +176,18 @@ const std::vector<MessageSpec>& message_table() {
         {"granted", T::Bool},
         {"reason", T::String, {"", "stale_term", "leader_live", "log_not_up_to_date"}}}},
       {"TimeoutNow", {{"term", T::Int}}},
+      // Raft paper §7: a snapshot (or one chunk of it) and its acknowledgement.
+      // `data` is a piece of the snapshot's text encoding (kv.h), cut only
+      // between UTF-8 characters, so it is always a valid JSON string.
+      {"InstallSnapshot",
+       {{"term", T::Int},
+        {"last_included_index", T::Int},
+        {"last_included_term", T::Int},
+        {"offset", T::Int},
+        {"data", T::String},
+        {"done", T::Bool}}},
+      {"InstallSnapshotResponse",
+       {{"term", T::Int}, {"last_included_index", T::Int}, {"offset", T::Int}, {"done", T::Bool}}},
   };
   return table;
 }
@@ -178,7 +206,9 @@ const std::vector<std::string>& planted_bug_vocabulary() {
                                                  "leader_ignores_quorum",
                                                  "read_index_without_confirm",
                                                  "transfer_before_caught_up",
-                                                 "lease_ignores_drift"};
+                                                 "lease_ignores_drift",
+                                                 "snapshot_uncommitted",
+                                                 "install_discards_log"};
   return names;
 }
 
@@ -527,7 +557,8 @@ void validate_header(const json& h) {
         optional("leader_noop", T::Bool),
         optional("raft", T::Object,
                  {optional("pre_vote", T::Bool), optional("check_quorum", T::Bool),
-                  optional("read_mode", T::String)}),
+                  optional("read_mode", T::String), optional("snapshot_every", T::Int),
+                  optional("snapshot_chunk_bytes", T::Int)}),
         optional("timing", T::Object,
                  {{"heartbeat_interval_ms", T::Int},
                   {"election_timeout_min_ms", T::Int},

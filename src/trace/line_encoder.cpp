@@ -101,6 +101,8 @@ std::string_view type_name(MsgType t) {
     case MsgType::ReadConfirm: return "ReadConfirm";
     case MsgType::ReadConfirmResponse: return "ReadConfirmResponse";
     case MsgType::TimeoutNow: return "TimeoutNow";
+    case MsgType::InstallSnapshot: return "InstallSnapshot";
+    case MsgType::InstallSnapshotResponse: return "InstallSnapshotResponse";
   }
   return to_string(t);
 }
@@ -357,6 +359,24 @@ void write_message(Out& out, const Message& m) {
       o.num("round", m.round);
       o.num("term", m.term);
       break;
+    case MsgType::InstallSnapshot:
+      o.str("data", m.data);  // escaped as nlohmann escapes it (newlines, quotes, UTF-8 as is)
+      o.boolean("done", m.done);
+      o.num("from", m.from);
+      o.num("id", m.id);
+      o.num("last_included_index", m.snap_index);
+      o.num("last_included_term", m.snap_term);
+      o.num("offset", m.offset);
+      o.num("term", m.term);
+      break;
+    case MsgType::InstallSnapshotResponse:
+      o.boolean("done", m.done);
+      o.num("from", m.from);
+      o.num("id", m.id);
+      o.num("last_included_index", m.snap_index);
+      o.num("offset", m.offset);
+      o.num("term", m.term);
+      break;
   }
   // "to" and "type" sort after every other key of every message type, and a
   // RequestVote's "transfer" (written only when true) between them.
@@ -455,12 +475,16 @@ struct EventWriter {
   // holds the names equal to codec's event_name through the json path).
   void node_field(Obj& o) const { o.num("node", node); }
   // seq, state and t are adjacent in every effect event but persist's, where
-  // term and vote follow t.
-  void seq_state_t(Obj& o) const {
+  // term and vote follow t, and the snapshot events', where store_digest and
+  // store_size come between state and t.
+  void seq_state(Obj& o) const {
     o.num("seq", seq);
     if (const std::string* text = states.changed(node, event.state, true)) {
       o.key("state").put(*text);
     }
+  }
+  void seq_state_t(Obj& o) const {
+    seq_state(o);
     o.num("t", t);
   }
 
@@ -576,6 +600,30 @@ struct EventWriter {
     o.num("read_index", e.read_index);
     append_result(o.key("result"), e.result);
     seq_state_t(o);
+  }
+  void operator()(const ev::Snapshot& e) const {
+    Obj o(out);
+    o.num("bytes", e.bytes);
+    o.name("event", "snapshot");
+    o.num("index", e.index);
+    node_field(o);
+    seq_state(o);
+    o.str("store_digest", e.store_digest);
+    o.num("store_size", e.store_size);
+    o.num("t", t);
+    o.num("term", e.term);
+  }
+  void operator()(const ev::InstallSnapshot& e) const {
+    Obj o(out);
+    o.name("event", "install_snapshot");
+    o.num("index", e.index);
+    o.num("kept", e.kept);
+    node_field(o);
+    seq_state(o);
+    o.str("store_digest", e.store_digest);
+    o.num("store_size", e.store_size);
+    o.num("t", t);
+    o.num("term", e.term);
   }
   void operator()(const ev::RejectClient& e) const {
     Obj o(out);

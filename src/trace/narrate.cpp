@@ -36,6 +36,18 @@ std::string msg_id(const json& m) { return "msg " + n(num(m, "id")); }
 // "3/1": a log position as index/term.
 std::string pos(int64_t index, int64_t term) { return n(index) + "/" + n(term); }
 
+// What an InstallSnapshot carries: "snapshot through 40/2, bytes 0..311 of it
+// (last chunk)". The data itself (keys and values) is left to the trace.
+std::string snapshot_chunk(const json& m) {
+  int64_t offset = num(m, "offset");
+  int64_t len = static_cast<int64_t>(str(m, "data").size());
+  return "snapshot through " + pos(num(m, "last_included_index"), num(m, "last_included_term")) +
+         ", " +
+         (len == 0 ? "no bytes at offset " + n(offset)
+                   : "bytes " + n(offset) + ".." + n(offset + len - 1) + " of it") +
+         (m.value("done", false) ? " (last chunk)" : " (more to come)");
+}
+
 std::string describe_message(const json& m) {
   std::string type = str(m, "type");
   return type + " " + msg_id(m) + " (" +
@@ -130,6 +142,28 @@ void Narrator::note_log(const std::string& event, const json& ev) {
     std::vector<int64_t>& log = log_terms_[node];
     int64_t from = std::max<int64_t>(num(ev, "from_index"), 1);
     if (static_cast<size_t>(from - 1) < log.size()) log.resize(static_cast<size_t>(from - 1));
+  } else if (event == "install_snapshot") {
+    // §7: the log becomes the snapshot (entries 1..index, committed, so the
+    // sender's terms for them are everyone's) and the `kept` entries after
+    // it. A `snapshot` changes nothing here: the narrator keeps the terms of
+    // compacted entries, which are still the ones a leader must reason about.
+    int64_t index = std::max<int64_t>(num(ev, "index"), 0);
+    const json& from = last_delivered_.count(node) ? last_delivered_.at(node) : json::object();
+    std::vector<int64_t> log;
+    auto sender = log_terms_.find(static_cast<int>(num(from, "from")));
+    if (sender != log_terms_.end()) {
+      log.assign(sender->second.begin(),
+                 sender->second.begin() +
+                     std::min<int64_t>(index, static_cast<int64_t>(sender->second.size())));
+    }
+    log.resize(static_cast<size_t>(index), 0);
+    if (index > 0) log[static_cast<size_t>(index - 1)] = num(ev, "term");
+    std::vector<int64_t>& mine = log_terms_[node];
+    for (int64_t i = index; i < index + num(ev, "kept") && i < static_cast<int64_t>(mine.size());
+         ++i) {
+      log.push_back(mine[static_cast<size_t>(i)]);
+    }
+    mine = std::move(log);
   }
 }
 
@@ -436,6 +470,26 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
                      : std::string("leadership confirmed")) +
            ", applied through read index " + n(num(ev, "read_index")) + " -> " +
            describe_result(ev["result"]);
+  } else if (event == "snapshot") {
+    // §7: the applied state machine replaces the log's prefix.
+    int64_t index = num(ev, "index");
+    text = "Snapshot through index " + n(index) + " (term " + n(num(ev, "term")) +
+           "): " + n(num(ev, "store_size")) + " keys, " + n(num(ev, "bytes")) +
+           " bytes; log entries " + (index <= 1 ? n(index) : "1.." + n(index)) + " discarded";
+  } else if (event == "install_snapshot") {
+    t.level = 1;
+    int64_t index = num(ev, "index");
+    int64_t kept = num(ev, "kept");
+    const json& is = last_delivered_.count(node) ? last_delivered_[node] : empty;
+    bool have_is = str(is, "type") == "InstallSnapshot";
+    if (have_is) t.peer = static_cast<int>(num(is, "from"));
+    text = "Installed " + (have_is ? "node " + n(num(is, "from")) + "'s " : std::string("a ")) +
+           "snapshot through index " + n(index) + " (term " + n(num(ev, "term")) +
+           "): " + n(num(ev, "store_size")) + " keys; " +
+           (kept > 0 ? "kept my " + n(kept) + " log entries after it (my entry at " + n(index) +
+                           " has its term)"
+                     : std::string("my log now ends there")) +
+           "; commit " + n(num(st, "commit")) + ", applied " + n(num(st, "applied")) + " (§7)";
   } else if (event == "reject_client") {
     t.level = 1;
     // A leader refuses commands only while it transfers leadership (thesis §3.10).
@@ -471,6 +525,17 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
       t.level = 3;
       text = "ReadConfirmResponse " + msg_id(msg) + " -> node " + to + " (round " +
              n(num(msg, "round")) + ", my term " + n(num(msg, "term")) + ")";
+    } else if (type == "InstallSnapshot") {
+      text = "InstallSnapshot " + msg_id(msg) + " -> node " + to + ": " + snapshot_chunk(msg);
+    } else if (type == "InstallSnapshotResponse") {
+      t.level = 3;
+      int64_t index = num(msg, "last_included_index");
+      text = "InstallSnapshotResponse " + msg_id(msg) + " -> node " + to + ": " +
+             (msg.value("done", false)
+                  ? "I hold the state through index " + n(index)
+                  : "I hold " + n(num(msg, "offset")) + " bytes of the snapshot through index " +
+                        n(index) + "; send from byte " + n(num(msg, "offset"))) +
+             " (my term " + n(num(msg, "term")) + ")";
     } else if (type == "ClientReply") {
       text = "Reply " + msg_id(msg) + " to client " + n(num(msg, "client")) + " #" +
              n(num(msg, "seq")) + ": " + describe_result(msg["result"]);
@@ -551,6 +616,20 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
       text = "TimeoutNow " + msg_id(msg) + " from node " + from + " (term " + n(num(msg, "term")) +
              "): leader hands leadership to me" +
              (num(msg, "term") < term ? ", but from an older term: ignored" : "");
+    } else if (type == "InstallSnapshot") {
+      t.level = 3;
+      text = "Received InstallSnapshot " + msg_id(msg) + " from node " + from + " (term " +
+             n(num(msg, "term")) + "): " + snapshot_chunk(msg);
+    } else if (type == "InstallSnapshotResponse") {
+      t.level = 3;
+      int64_t index = num(msg, "last_included_index");
+      text = msg.value("done", false)
+                 ? "Node " + from + " holds the state through index " + n(index) + " (" +
+                       msg_id(msg) + ", term " + n(num(msg, "term")) + ")"
+                 : "Node " + from + " holds " + n(num(msg, "offset")) +
+                       " bytes of the snapshot through index " + n(index) + " (" + msg_id(msg) +
+                       ", term " + n(num(msg, "term")) + "); it wants byte " +
+                       n(num(msg, "offset")) + " on";
     } else if (type == "ClientRequest") {
       text = "Client " + n(num(msg, "client")) + " request #" + n(num(msg["cmd"], "seq")) + " (" +
              msg_id(msg) + "): " + describe_command(msg["cmd"]);
@@ -608,6 +687,12 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
     t.level = 1;
     text = "Restarted from disk: term " + n(term) + ", vote " + n(num(st, "vote")) +
            ", log length " + n(num(st, "last_index"));
+    // §7: a node with a snapshot comes back with its state machine through
+    // the snapshot's index (without one, commit is 0, as before snapshots).
+    if (num(st, "commit") > 0) {
+      text += ", snapshot through index " + n(num(st, "commit")) + " (commit and applied " +
+              n(num(st, "commit")) + ")";
+    }
   } else if (event == "partition") {
     t.level = 1;
     t.network_wide = true;

@@ -122,6 +122,22 @@
           h.push([s, e.term, e.cmd]);
         });
         break;
+      case 'install_snapshot': {
+        // Raft §7: the node now holds the snapshot's entries 1..index, which are
+        // committed, so any log holding entry index of that term has them.
+        let src = 0;
+        for (let m = 1; m <= N && !src; m++) {
+          const e = m !== n && entryAt(m, ev.index, s);
+          if (e && e[1] === ev.term) src = m;
+        }
+        for (let i = 1; src && i <= ev.index; i++) {
+          const e = entryAt(src, i, s), mine = entryAt(n, i, s);
+          if (e && (!mine || mine[1] !== e[1] || mine[2] !== e[2])) {
+            (entHist[n][i] || (entHist[n][i] = [])).push([s, e[1], e[2]]);
+          }
+        }
+        break;
+      }
       case 'crash': case 'restart': restarts[n].push(s); break;
       case 'apply': {
         const c = ev.entry.cmd;
