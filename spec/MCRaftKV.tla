@@ -2,7 +2,8 @@
 (***************************************************************************)
 (* Model-checking configuration for RaftKV (bounds in MCRaftKV.cfg):       *)
 (* three servers (model values, with symmetry), terms up to MaxTerm, logs  *)
-(* up to MaxLogLen entries, at most MaxMsgs distinct messages ever sent    *)
+(* up to MaxLogLen entries (the last index, counting entries compacted    *)
+(* into a snapshot), at most MaxMsgs distinct messages ever sent          *)
 (* (the network keeps every message, so this bounds the length of the     *)
 (* behaviours explored), at most MaxCrashes crashes, and client commands   *)
 (* over two keys, two values and two clients.                              *)
@@ -99,6 +100,21 @@ NoTransferLeader ==
     ~\E e \in elected : \E m \in msgs : m.type = "RequestVote" /\ m.transfer
                                         /\ m.from = e.leader /\ m.term = e.term
 
+\* Witnesses for MCRaftKVSnapshot.cfg's bounds (section 7): tools/tla-check
+\* model requires TLC to report each violated, which shows that those bounds
+\* reach a follower installing a leader's snapshot (NoInstall) and one that
+\* keeps the entries of its log after the snapshot's index because its entry
+\* there has the snapshot's term (NoInstallKeepsSuffix: the case that the
+\* planted bug install_discards_log gets wrong).
+NoInstall == installed = {}
+NoInstallKeepsSuffix == \A x \in installed : x.kept = 0
+\* ... and an AppendEntries of a follower's term whose prev_log_index is below
+\* its snapshot's index, on its way (its entries through that index count as
+\* held).
+NoAppendBelowSnapshot ==
+    ~\E m \in msgs : /\ m.type = "AppendEntries" /\ m.term = node[m.to].term
+                    /\ m.prev_log_index < node[m.to].snap.index
+
 MCInit == Init /\ crashes = 0
 
 MCNext ==
@@ -110,7 +126,7 @@ MCSpec == MCInit /\ [][MCNext]_<<vars, crashes>>
 
 
 MCConstraint ==
-    /\ \A i \in Server : node[i].term <= MaxTerm /\ Len(node[i].log) <= MaxLogLen
+    /\ \A i \in Server : node[i].term <= MaxTerm /\ LastIndex(node[i]) <= MaxLogLen
     /\ Cardinality(msgs) <= MaxMsgs
 
 MCSymmetry == Permutations(Server)

@@ -23,6 +23,11 @@
 (* With the constant LeaseRead (read_mode = "lease", thesis section       *)
 (* 6.4.1), abstractly: a leader whose lease holds (no server of a later    *)
 (* term has been elected) answers a get at once, with no round.            *)
+(* With the constant Snapshots (log compaction, section 7, [raft]          *)
+(* snapshot_every): a server replaces a committed, applied prefix of its   *)
+(* log by a snapshot of its state machine, and a leader sends its snapshot *)
+(* (InstallSnapshot, whole: chunks are not modelled) to a follower that    *)
+(* needs an entry it discarded.                                            *)
 (*                                                                         *)
 (* One action is one step of the emulator: an input (a delivered message,  *)
 (* a fired timer, a client request, a crash or a restart) together with    *)
@@ -63,7 +68,10 @@ CONSTANTS
     LeaderTransfer, \* leadership transfer, thesis section 3.10 (FALSE: no transfer input)
     PlantedTransferBeforeCaughtUp, \* the planted bug transfer_before_caught_up (FALSE: correct)
     LeaseRead,   \* [raft] read_mode = "lease": thesis section 6.4.1, abstractly (FALSE: none)
-    PlantedLeaseIgnoresDrift \* the planted bug lease_ignores_drift, abstractly (FALSE: correct)
+    PlantedLeaseIgnoresDrift, \* the planted bug lease_ignores_drift, abstractly (FALSE: correct)
+    Snapshots,   \* log compaction, section 7 ([raft] snapshot_every > 0) (FALSE: none)
+    SnapshotUncommittedBug, \* the planted bug snapshot_uncommitted (FALSE: the correct code)
+    InstallDiscardsLogBug   \* the planted bug install_discards_log (FALSE: the correct code)
 
 ASSUME LeaderNoop \in BOOLEAN
 ASSUME DedupLastSeqOnly \in BOOLEAN
@@ -77,6 +85,9 @@ ASSUME LeaderTransfer \in BOOLEAN
 ASSUME PlantedTransferBeforeCaughtUp \in BOOLEAN
 ASSUME LeaseRead \in BOOLEAN /\ (LeaseRead => ReadIndex)
 ASSUME PlantedLeaseIgnoresDrift \in BOOLEAN
+ASSUME Snapshots \in BOOLEAN
+ASSUME SnapshotUncommittedBug \in BOOLEAN /\ (SnapshotUncommittedBug => Snapshots)
+ASSUME InstallDiscardsLogBug \in BOOLEAN /\ (InstallDiscardsLogBug => Snapshots)
 ASSUME Nil \notin Server
 
 \* Entries per AppendEntries (kMaxBatch in src/raft/node.h).
@@ -96,18 +107,29 @@ VARIABLES
     readInvoked, \* ReadIndex: get command -> the highest index committed (by any
                  \* node) when a leader first received it: the model has no
                  \* clients, and a client invokes a get before any server has it
-    readsDone   \* ReadIndex: [key, lo, hi, result, lease]: a get answered without a
+    readsDone,  \* ReadIndex: [key, lo, hi, result, lease]: a get answered without a
                 \* log entry with result, lo = readInvoked of its command, hi = the
                 \* highest index committed when it was answered, lease: on a lease
+    installed   \* Snapshots: [node, index, kept]: node installed a leader's snapshot
+                \* through index and kept that many entries of its log after it
+                \* (section 7); only the witnesses of MCRaftKV read it
 
-historyVars == <<committed, elected, answered, lapsed, readInvoked, readsDone>>
+historyVars == <<committed, elected, answered, lapsed, readInvoked, readsDone, installed>>
 vars == <<node, msgs, historyVars>>
 
 (***************************************************************************)
 (* node[i] has the fields of Figure 2, named as in the trace's `state`:     *)
 (*   term      currentTerm (persistent)                                     *)
 (*   vote      votedFor, Nil = none (persistent)                            *)
-(*   log       a sequence of [term, cmd] (persistent)                       *)
+(*   log       a sequence of [term, cmd] (persistent): the entries after    *)
+(*             snap.index, so that entry k of the log is log[k - snap.index] *)
+(*             (EntryAt); without Snapshots snap.index is 0 and log is the   *)
+(*             whole log, as in Figure 2                                     *)
+(*   snap      Snapshots: the last snapshot (persistent, section 7), a       *)
+(*             record [index, term, store, sessions]: the entries 1..index   *)
+(*             were discarded, the last of them had term term, and store and *)
+(*             sessions are the state machine after applying them; index 0   *)
+(*             (and an empty state) when there is none                       *)
 (*   role      "follower", "candidate", "leader" or "down" (crashed)        *)
 (*   commit    commitIndex                                                  *)
 (*   applied   lastApplied                                                  *)
@@ -155,7 +177,7 @@ vars == <<node, msgs, historyVars>>
 (*             shows the lease used. With it, a get is taken with round 0   *)
 (*             (no ReadConfirm round), and a read whose round is 0 or not   *)
 (*             confirmed is answered on the lease (ServeReads)              *)
-(* Everything but term, vote and log is lost in a crash.                    *)
+(* Everything but term, vote, log and snap is lost in a crash.              *)
 (***************************************************************************)
 
 \* Figure 2's variables as state functions, for the invariants.
@@ -178,6 +200,20 @@ Majority == Cardinality(Server) \div 2 + 1
 
 TermAt(lg, k) == IF k >= 1 /\ k <= Len(lg) THEN lg[k].term ELSE 0
 LastTerm(lg) == TermAt(lg, Len(lg))
+
+\* Section 7: a node's log as it holds it, after its snapshot. Indices are
+\* absolute (the log's first entry is snap.index + 1); the snapshot's last
+\* entry keeps its term (for the consistency check and the up-to-date check)
+\* but not its command. Without a snapshot these are Len(s.log), TermAt and
+\* s.log[k].
+LastIndex(s) == s.snap.index + Len(s.log)
+TermOf(s, k) ==
+    IF k = s.snap.index THEN s.snap.term
+    ELSE IF k > s.snap.index /\ k <= LastIndex(s) THEN s.log[k - s.snap.index].term
+    ELSE 0
+LastTermOf(s) == TermOf(s, LastIndex(s))
+EntryAt(s, k) == s.log[k - s.snap.index]                  \* snap.index < k <= LastIndex(s)
+Ents(s, a, b) == SubSeq(s.log, a - s.snap.index, b - s.snap.index)   \* entries a..b
 
 \* Functions with a changing domain (the store and the dedup table).
 EmptyFn == [x \in {} |-> 0]
@@ -243,7 +279,7 @@ ApplyEntries(st, ss, ents) ==
 \* when absent).
 RequestVoteMsg(i, j, s, tr) ==
     [type |-> "RequestVote", from |-> i, to |-> j, term |-> s.term,
-     last_log_index |-> Len(s.log), last_log_term |-> LastTerm(s.log), transfer |-> tr]
+     last_log_index |-> LastIndex(s), last_log_term |-> LastTermOf(s), transfer |-> tr]
 
 VoteResponseMsg(i, j, term, granted, reason) ==
     [type |-> "RequestVoteResponse", from |-> i, to |-> j, term |-> term,
@@ -253,7 +289,7 @@ VoteResponseMsg(i, j, term, granted, reason) ==
 \* its own term + 1, with its log's last index and term.
 PreVoteMsg(i, j, s) ==
     [type |-> "PreVote", from |-> i, to |-> j, term |-> s.term + 1,
-     last_log_index |-> Len(s.log), last_log_term |-> LastTerm(s.log)]
+     last_log_index |-> LastIndex(s), last_log_term |-> LastTermOf(s)]
 
 \* The answer carries the term asked about, not the responder's term.
 PreVoteResponseMsg(i, j, term, granted, reason) ==
@@ -263,10 +299,10 @@ PreVoteResponseMsg(i, j, term, granted, reason) ==
 \* AppendEntries from leader i to j with the entries from nextIndex on.
 AppendEntriesMsg(i, j, s) ==
     LET next == s.next[j]
-        last == Min(Len(s.log), next + MaxBatch - 1)
+        last == Min(LastIndex(s), next + MaxBatch - 1)
     IN [type |-> "AppendEntries", from |-> i, to |-> j, term |-> s.term,
-        prev_log_index |-> next - 1, prev_log_term |-> TermAt(s.log, next - 1),
-        entries |-> SubSeq(s.log, next, last), leader_commit |-> s.commit]
+        prev_log_index |-> next - 1, prev_log_term |-> TermOf(s, next - 1),
+        entries |-> Ents(s, next, last), leader_commit |-> s.commit]
 
 \* prev: the prev_log_index of the AppendEntries answered.
 AppendResponseMsg(i, j, term, success, prev, match, cindex, cterm, reason) ==
@@ -287,6 +323,22 @@ ReadConfirmResponseMsg(i, j, term, round) ==
 
 \* Thesis section 3.10: the leader tells the transfer's target to time out now.
 TimeoutNowMsg(i, j, term) == [type |-> "TimeoutNow", from |-> i, to |-> j, term |-> term]
+
+\* Section 7 (Figure 13): leader i's snapshot, whole (the code may cut its
+\* encoding into chunks, offset and done; a chunk that is not the last
+\* changes nothing this spec models, see TraceRaftKV). The state machine
+\* travels as the store and the dedup table (the trace's `data` encodes
+\* both).
+InstallSnapshotMsg(i, j, s) ==
+    [type |-> "InstallSnapshot", from |-> i, to |-> j, term |-> s.term,
+     last_included_index |-> s.snap.index, last_included_term |-> s.snap.term,
+     store |-> s.snap.store, sessions |-> s.snap.sessions]
+
+\* done: the responder holds the state through last_included_index (it just
+\* installed it, or its commit index was there already).
+InstallSnapshotResponseMsg(i, j, term, index, done) ==
+    [type |-> "InstallSnapshotResponse", from |-> i, to |-> j, term |-> term,
+     last_included_index |-> index, done |-> done]
 
 -----------------------------------------------------------------------------
 (* A node's local state as one record, and the pure step operators.        *)
@@ -317,15 +369,23 @@ AdoptTerm(s, t) ==
 \* send_append to the followers in P. A probe leaves nextIndex where it is;
 \* to a replicated follower, nextIndex moves past the entries sent
 \* (pipelining). Either way the commit index sent is remembered.
+\* Section 7: a follower whose nextIndex is at or below the snapshot's index
+\* needs an entry (or the term of the entry before nextIndex) that the
+\* leader discarded: it is sent the snapshot instead (S), and probed (no
+\* other message goes to it until it answers); nextIndex stays.
 SendTo(s, i, P) ==
-    LET m(j) == AppendEntriesMsg(i, j, s) IN
+    LET S == {j \in P : s.next[j] <= s.snap.index}
+        A == P \ S
+        m(j) == AppendEntriesMsg(i, j, s)
+    IN
     [s |-> [s EXCEPT !.next = [j \in Server |->
-                                 IF j \in P /\ ~s.probe[j] /\ Len(m(j).entries) > 0
+                                 IF j \in A /\ ~s.probe[j] /\ Len(m(j).entries) > 0
                                  THEN m(j).prev_log_index + Len(m(j).entries) + 1
                                  ELSE s.next[j]],
                      !.csent = [j \in Server |->
-                                  IF j \in P THEN Max(s.csent[j], s.commit) ELSE s.csent[j]]],
-     out |-> {m(j) : j \in P}]
+                                  IF j \in A THEN Max(s.csent[j], s.commit) ELSE s.csent[j]],
+                     !.probe = [j \in Server |-> j \in S \/ s.probe[j]]],
+     out |-> {m(j) : j \in A} \cup {InstallSnapshotMsg(i, j, s) : j \in S}]
 
 SendAppend(s, i, j) == SendTo(s, i, {j})
 
@@ -337,12 +397,12 @@ WindowFree(s, j) == ~s.probe[j] /\ s.next[j] - 1 = s.match[j]
 
 \* New entries go at once only to followers with a free window.
 ReplicateNew(s, i) ==
-    SendTo(s, i, {j \in Server \ {i} : WindowFree(s, j) /\ s.next[j] <= Len(s.log)})
+    SendTo(s, i, {j \in Server \ {i} : WindowFree(s, j) /\ s.next[j] <= LastIndex(s)})
 
 \* set_commit: never past the log. Followers are told at the end of the step
 \* (FlushCommit).
 SetCommit(s, i, n) ==
-    LET idx == Min(n, Len(s.log)) IN
+    LET idx == Min(n, LastIndex(s)) IN
     IF idx <= s.commit THEN Same(s) ELSE Same([s EXCEPT !.commit = idx])
 
 \* The seed's CommitNotification, at the end of a leader's step, to each
@@ -359,8 +419,8 @@ FlushCommit(s, i) ==
 \* (the leader counts its whole log) within the suffix of current-term entries.
 Replicated(s, i, n) == 1 + Cardinality({j \in Server \ {i} : s.match[j] >= n}) >= Majority
 AdvanceCommit(s, i) ==
-    LET cands == {n \in (s.commit + 1)..Len(s.log) :
-                    /\ \A k \in n..Len(s.log) : s.log[k].term = s.term
+    LET cands == {n \in (s.commit + 1)..LastIndex(s) :
+                    /\ \A k \in n..LastIndex(s) : TermOf(s, k) = s.term
                     /\ Replicated(s, i, n)}
     IN IF cands = {} THEN Same(s) ELSE SetCommit(s, i, MaxOf(cands))
 
@@ -369,7 +429,7 @@ AdvanceCommit(s, i) ==
 \* a leader and a change of term clears it, so pvotes is cleared here.)
 BecomeLeader(s, i) ==
     LET s1 == [s EXCEPT !.role = "leader",
-                        !.next = [j \in Server |-> Len(s.log) + 1],
+                        !.next = [j \in Server |-> LastIndex(s) + 1],
                         !.match = InitMatch, !.probe = InitProbe, !.csent = InitCSent,
                         !.pvotes = {}, !.heard = {}, !.reads = <<>>, !.rround = 0,
                         !.racked = InitMatch, !.xfer = Nil, !.tnsent = FALSE]
@@ -403,9 +463,9 @@ StartPreVote(s, i) ==
 \* Section 5.4.1: the candidate's log (last index and term in m) is at least
 \* as up to date as s's: a later last term, or the same one and no shorter.
 UpToDate(s, m) ==
-    \/ m.last_log_term > LastTerm(s.log)
-    \/ /\ m.last_log_term = LastTerm(s.log)
-       /\ m.last_log_index >= Len(s.log)
+    \/ m.last_log_term > LastTermOf(s)
+    \/ /\ m.last_log_term = LastTermOf(s)
+       /\ m.last_log_index >= LastIndex(s)
 
 \* Thesis section 4.2.3 (with CheckQuorum): a node that has a live leader
 \* (it leads, or heard from its leader since its own election timer last
@@ -458,20 +518,27 @@ HandlePreVoteResponse(s, i, m) ==
          IF Cardinality(s1.pvotes) >= Majority THEN StartElection(s1, i) ELSE Same(s1)
     ELSE Same(s)
 
-\* The follower's hint on a log mismatch.
-ConflictTerm(lg, prev) == IF prev > Len(lg) THEN 0 ELSE TermAt(lg, prev)
-ConflictIndex(lg, prev) ==
-    IF prev > Len(lg) THEN Len(lg) + 1
+\* The follower's hint on a log mismatch (the run of the conflicting term
+\* is searched back to the first entry after the snapshot, section 7).
+ConflictTerm(s, prev) == IF prev > LastIndex(s) THEN 0 ELSE TermOf(s, prev)
+ConflictIndex(s, prev) ==
+    IF prev > LastIndex(s) THEN LastIndex(s) + 1
     ELSE IF prev = 0 THEN 0
-    ELSE MinOf({k \in 1..prev : \A x \in k..prev : TermAt(lg, x) = TermAt(lg, prev)})
+    ELSE MinOf({k \in Min(prev, s.snap.index + 1)..prev :
+                  \A x \in k..prev : TermOf(s, x) = TermOf(s, prev)})
 
 \* Merge entries after prev: keep the entries already held; at the first
 \* conflict (same index, different term) delete it and all that follow.
-MergeLog(lg, prev, ents) ==
-    LET diff == {k \in 1..Len(ents) : prev + k > Len(lg) \/ TermAt(lg, prev + k) # ents[k].term}
-    IN IF diff = {} THEN lg
+\* Section 7: the entries through the snapshot's index (the first skip of
+\* ents, when prev is below it) are committed, so this term's leader holds
+\* the same ones (Leader Completeness): they count as held.
+MergeLog(s, prev, ents) ==
+    LET skip == IF prev < s.snap.index THEN Min(Len(ents), s.snap.index - prev) ELSE 0
+        diff == {k \in (skip + 1)..Len(ents) :
+                   prev + k > LastIndex(s) \/ TermOf(s, prev + k) # ents[k].term}
+    IN IF diff = {} THEN s.log
        ELSE LET k0 == MinOf(diff) IN
-            SubSeq(lg, 1, prev + k0 - 1) \o SubSeq(ents, k0, Len(ents))
+            Ents(s, s.snap.index + 1, prev + k0 - 1) \o SubSeq(ents, k0, Len(ents))
 
 \* AppendEntries (section 5.3). s is the state after any term adoption.
 HandleAppendEntries(s, i, m) ==
@@ -487,13 +554,16 @@ HandleAppendEntries(s, i, m) ==
              s1 == IF s0.role = "candidate" THEN [s0 EXCEPT !.role = "follower", !.votes = {}]
                    ELSE s0
              prev == m.prev_log_index
-         IN IF ~(prev <= Len(s1.log) /\ TermAt(s1.log, prev) = m.prev_log_term)
+             \* Section 7: a prev_log_index inside the snapshot is held (committed).
+             prevOK == \/ prev < s1.snap.index
+                       \/ prev <= LastIndex(s1) /\ TermOf(s1, prev) = m.prev_log_term
+         IN IF ~prevOK
             THEN [s |-> s1,
                   out |-> {AppendResponseMsg(i, m.from, s1.term, FALSE, prev, 0,
-                                             ConflictIndex(s1.log, prev),
-                                             ConflictTerm(s1.log, prev), "log_mismatch")}]
+                                             ConflictIndex(s1, prev),
+                                             ConflictTerm(s1, prev), "log_mismatch")}]
             ELSE LET lastNew == prev + Len(m.entries)
-                     s2 == [s1 EXCEPT !.log = MergeLog(s1.log, prev, m.entries),
+                     s2 == [s1 EXCEPT !.log = MergeLog(s1, prev, m.entries),
                                       !.verified = Max(s1.verified, lastNew)]
                      r3 == IF Min(m.leader_commit, lastNew) > s2.commit
                            THEN SetCommit(s2, i, Min(m.leader_commit, lastNew))
@@ -505,10 +575,11 @@ HandleAppendEntries(s, i, m) ==
 
 \* The leader's next nextIndex after a log_mismatch reply: past its last entry
 \* of the conflicting term if it has one, else the follower's conflict_index.
-BackUp(lg, m) ==
-    LET le == {k \in 1..Len(lg) : TermAt(lg, k) <= m.conflict_term}
+\* (Section 7: only the entries after the snapshot are searched.)
+BackUp(s, m) ==
+    LET le == {k \in (s.snap.index + 1)..LastIndex(s) : TermOf(s, k) <= m.conflict_term}
         k0 == IF le = {} THEN 0 ELSE MaxOf(le)
-    IN IF m.conflict_term > 0 /\ k0 > 0 /\ TermAt(lg, k0) = m.conflict_term
+    IN IF m.conflict_term > 0 /\ k0 > 0 /\ TermOf(s, k0) = m.conflict_term
        THEN k0 + 1 ELSE m.conflict_index
 
 \* Thesis section 3.10, step 2: once the transfer target's log matches the
@@ -518,7 +589,7 @@ BackUp(lg, m) ==
 \* transfer_before_caught_up sends it without waiting for the match.
 MaybeTimeoutNow(s, i) ==
     IF s.xfer = Nil \/ s.tnsent
-       \/ (s.match[s.xfer] # Len(s.log) /\ ~PlantedTransferBeforeCaughtUp)
+       \/ (s.match[s.xfer] # LastIndex(s) /\ ~PlantedTransferBeforeCaughtUp)
     THEN Same(s)
     ELSE [s |-> [s EXCEPT !.tnsent = TRUE], out |-> {TimeoutNowMsg(i, s.xfer, s.term)}]
 
@@ -542,7 +613,7 @@ HandleAppendResponse(sIn, i, m) ==
                   s1 == [s EXCEPT !.match[j] = match, !.next[j] = Max(s.next[j], match + 1),
                                   !.probe[j] = probe]
                   r2 == AdvanceCommit(s1, i)
-                  r3 == IF WindowFree(r2.s, j) /\ r2.s.next[j] <= Len(r2.s.log)
+                  r3 == IF WindowFree(r2.s, j) /\ r2.s.next[j] <= LastIndex(r2.s)
                         THEN SendAppend(r2.s, i, j)
                         ELSE Same(r2.s)
                   r4 == IF j = r3.s.xfer THEN MaybeTimeoutNow(r3.s, i) ELSE Same(r3.s)
@@ -550,7 +621,7 @@ HandleAppendResponse(sIn, i, m) ==
          ELSE LET r == m.prev_log_index
                   stale == IF s.probe[j] THEN r # s.next[j] - 1 ELSE r <= s.match[j]
               IN IF stale THEN Same(s)
-                 ELSE LET next == Max(s.match[j] + 1, Min(BackUp(s.log, m), r))
+                 ELSE LET next == Max(s.match[j] + 1, Min(BackUp(s, m), r))
                       IN SendAppend([s EXCEPT !.next[j] = next, !.probe[j] = TRUE], i, j)
 
 \* The seed's CommitNotification: only this term's leader may move the commit
@@ -582,23 +653,107 @@ HandleTimeoutNow(s, i, m) ==
     IF m.term # s.term \/ s.role = "leader" THEN Same(s)
     ELSE StartElectionX([s EXCEPT !.live = FALSE], i, TRUE)
 
+\* Section 7 (Figure 13), InstallSnapshot at a follower. s is the state
+\* after any term adoption. Only this term's leader is heeded (a stale one
+\* learns the newer term from the answer), as with AppendEntries (section
+\* 5.2: a candidate steps down; the leader is live). A snapshot at or below
+\* the commit index brings nothing (this node holds those entries,
+\* committed, in its log or its own snapshot) and is answered done. Else
+\* the snapshot replaces the state machine; the log keeps the entries after
+\* the snapshot's index if its entry there has the snapshot's term ("retain
+\* log entries following it": they may have been acknowledged and counted
+\* for a commit), else it is discarded whole (nothing in it is known to
+\* match); commit and applied become the snapshot's index. The planted bug
+\* install_discards_log always discards the whole log. whole: the message
+\* is installed if it can be (always in the model; trace validation passes
+\* FALSE for a chunk that is not the last, or not installed, see
+\* TraceRaftKV).
+HandleInstallSnapshotX(s, i, m, whole) ==
+    LET idx == m.last_included_index
+        Reply(st, done) == [s |-> st, out |-> {InstallSnapshotResponseMsg(i, m.from, st.term,
+                                                                         idx, done)}]
+    IN
+    IF m.term # s.term \/ s.role = "leader" THEN Reply(s, FALSE)
+    ELSE LET s0 == [s EXCEPT !.live = PreVote \/ CheckQuorum, !.pvotes = {}]
+             s1 == IF s0.role = "candidate" THEN [s0 EXCEPT !.role = "follower", !.votes = {}]
+                   ELSE s0
+             keep == /\ idx <= LastIndex(s1) /\ TermOf(s1, idx) = m.last_included_term
+                     /\ ~InstallDiscardsLogBug
+         IN IF idx <= s1.commit THEN Reply(s1, TRUE)
+            ELSE IF ~whole THEN Reply(s1, FALSE)
+            ELSE Reply([s1 EXCEPT !.log = IF keep THEN Ents(s1, idx + 1, LastIndex(s1)) ELSE <<>>,
+                                  !.snap = [index |-> idx, term |-> m.last_included_term,
+                                            store |-> m.store, sessions |-> m.sessions],
+                                  !.store = m.store, !.sessions = m.sessions,
+                                  !.commit = idx, !.applied = idx,
+                                  !.verified = Max(s1.verified, idx)], TRUE)
+
+HandleInstallSnapshot(s, i, m) == HandleInstallSnapshotX(s, i, m, TRUE)
+
+\* Section 7: the follower holds the state through the snapshot's index
+\* (done): matchIndex and nextIndex move there, the probe is over and
+\* replication goes on from there, as after a successful AppendEntries (an
+\* answer past this leader's log is not about its snapshot and is
+\* ignored). An answer that is not done changes nothing (the code's chunk
+\* bookkeeping aside: see TraceRaftKV). With CheckQuorum, any answer of the
+\* leader's term shows its sender reachable (thesis section 6.2).
+HandleInstallSnapshotResponse(sIn, i, m) ==
+    LET s == IF CheckQuorum /\ sIn.role = "leader" /\ m.term = sIn.term
+             THEN [sIn EXCEPT !.heard = @ \cup {m.from}] ELSE sIn
+        j == m.from
+        match == Max(s.match[j], m.last_included_index)
+    IN
+    IF s.role # "leader" \/ m.term # s.term \/ ~m.done \/ match > LastIndex(s) THEN Same(s)
+    ELSE LET s1 == [s EXCEPT !.match[j] = match, !.next[j] = Max(s.next[j], match + 1),
+                             !.probe[j] = FALSE]
+             r2 == AdvanceCommit(s1, i)
+             r3 == IF WindowFree(r2.s, j) /\ r2.s.next[j] <= LastIndex(r2.s)
+                   THEN SendAppend(r2.s, i, j)
+                   ELSE Same(r2.s)
+             r4 == IF j = r3.s.xfer THEN MaybeTimeoutNow(r3.s, i) ELSE Same(r3.s)
+         IN [s |-> r4.s, out |-> r2.out \cup r3.out \cup r4.out]
+
 \* End of every step: apply log[lastApplied+1 .. commitIndex] in order.
 EndStep(s) ==
-    LET lim == Min(s.commit, Len(s.log)) IN
+    LET lim == Min(s.commit, LastIndex(s)) IN
     IF s.applied >= lim THEN s
-    ELSE LET r == ApplyEntries(s.store, s.sessions, SubSeq(s.log, s.applied + 1, lim)) IN
+    ELSE LET r == ApplyEntries(s.store, s.sessions, Ents(s, s.applied + 1, lim)) IN
          [s EXCEPT !.applied = lim, !.store = r.store, !.sessions = r.sessions]
 
 \* The results of the entries a step applied (TraceRaftKV compares them with
-\* the trace's apply events).
+\* the trace's apply events): from the state machine before the step, or
+\* from the snapshot the step installed (section 7).
+StepBase(i, s2) ==
+    IF s2.snap.index > node[i].applied
+    THEN [applied |-> s2.snap.index, store |-> s2.snap.store, sessions |-> s2.snap.sessions]
+    ELSE [applied |-> node[i].applied, store |-> node[i].store, sessions |-> node[i].sessions]
 StepResults(i, s2) ==
-    ApplyEntries(node[i].store, node[i].sessions,
-                 SubSeq(s2.log, node[i].applied + 1, s2.applied)).results
+    LET b == StepBase(i, s2) IN
+    ApplyEntries(b.store, b.sessions, Ents(s2, b.applied + 1, s2.applied)).results
+
+\* Section 7: a snapshot of the state machine through index k, which must be
+\* applied (hence committed), from the previous snapshot and the entries
+\* after it; the log keeps the entries after k. The planted bug
+\* snapshot_uncommitted may snapshot past the commit index: the entries
+\* through k are folded into the state machine (applied becomes k).
+SnapshotAt(s, k) ==
+    LET st == ApplyEntries(s.snap.store, s.snap.sessions, Ents(s, s.snap.index + 1, k))
+    IN [s EXCEPT !.snap = [index |-> k, term |-> TermOf(s, k),
+                           store |-> st.store, sessions |-> st.sessions],
+                 !.log = Ents(s, k + 1, LastIndex(s)),
+                 !.applied = Max(s.applied, k),
+                 !.store = IF k > s.applied THEN st.store ELSE s.store,
+                 !.sessions = IF k > s.applied THEN st.sessions ELSE s.sessions]
+
+\* The indices a snapshot may be taken through: past the last snapshot, up
+\* to the applied index (the planted bug: up to the last entry).
+SnapshotIndices(s) ==
+    (s.snap.index + 1)..(IF SnapshotUncommittedBug THEN LastIndex(s) ELSE s.applied)
 
 \* Thesis section 6.4, step 1: the read index is the commit index, but only
 \* once an entry of the leader's term is committed (until then it may not
 \* know which entries are committed; its no-op settles that); 0: not yet.
-ReadIndexOf(s) == IF TermAt(s.log, s.commit) = s.term THEN s.commit ELSE 0
+ReadIndexOf(s) == IF TermOf(s, s.commit) = s.term THEN s.commit ELSE 0
 
 \* A majority, the leader included, confirmed round (or a later one).
 Confirmed(s, i, round) ==
@@ -726,7 +881,7 @@ LeaseStep(i, c) ==
 TransferStepAt(sIn, i, j) ==
     LET s0 == sIn
         s1 == [s0 EXCEPT !.xfer = j, !.tnsent = FALSE]
-        r2 == IF WindowFree(s1, j) /\ s1.next[j] <= Len(s1.log) THEN SendAppend(s1, i, j)
+        r2 == IF WindowFree(s1, j) /\ s1.next[j] <= LastIndex(s1) THEN SendAppend(s1, i, j)
               ELSE Same(s1)
         r3 == MaybeTimeoutNow(r2.s, i)
     IN IF s0.role = "leader" /\ j # i /\ j \in Server
@@ -754,7 +909,8 @@ AdoptsTerm(s, m) ==
     \/ m.type = "RequestVote" /\ (~Sticky(s) \/ m.transfer)
     \/ m.type = "PreVote" /\ PlantedPreVoteRaisesTerm
 
-ReceiveStepAt(sIn, i, m) ==
+\* whole: see HandleInstallSnapshotX (TRUE but in trace validation).
+ReceiveStepX(sIn, i, m, whole) ==
     LET s0 == sIn
         s1 == IF m.term > s0.term /\ AdoptsTerm(s0, m) THEN AdoptTerm(s0, m.term) ELSE s0
         r == CASE m.type = "RequestVote"           -> HandleRequestVote(s1, i, m)
@@ -767,7 +923,11 @@ ReceiveStepAt(sIn, i, m) ==
                [] m.type = "ReadConfirm"           -> HandleReadConfirm(s1, i, m)
                [] m.type = "ReadConfirmResponse"   -> HandleReadConfirmResponse(s1, i, m)
                [] m.type = "TimeoutNow"            -> HandleTimeoutNow(s1, i, m)
+               [] m.type = "InstallSnapshot"       -> HandleInstallSnapshotX(s1, i, m, whole)
+               [] m.type = "InstallSnapshotResponse" -> HandleInstallSnapshotResponse(s1, i, m)
     IN Finish(r, i)
+
+ReceiveStepAt(sIn, i, m) == ReceiveStepX(sIn, i, m, TRUE)
 
 \* The steps from node i's state. (TraceRaftKV uses the ...At forms, to give
 \* a step its node's state with lease set: see lease.)
@@ -783,9 +943,11 @@ ReceiveStep(i, m) == ReceiveStepAt(LS(i), i, m)
 (* Committing a step's result *)
 
 \* History: keep, per (index, entry), the lowest term in which a node committed it.
+\* (Section 7: the entries a step's installed snapshot covers are not in the
+\* log; they were committed by the leader that sent it, SnapshotCommitted.)
 AddCommits(i, s2) ==
-    LET new == {[index |-> k, entry |-> s2.log[k], term |-> s2.term] :
-                   k \in (node[i].commit + 1)..s2.commit}
+    LET new == {[index |-> k, entry |-> EntryAt(s2, k), term |-> s2.term] :
+                   k \in Max(node[i].commit, s2.snap.index) + 1..s2.commit}
         all == committed \cup new
     IN {c \in all : ~\E d \in all : d.index = c.index /\ d.entry = c.entry /\ d.term < c.term}
 
@@ -802,9 +964,15 @@ InvokeRead(c) ==
 
 \* Commit step r of node i: r = [s, out, served] (a complete step, Finish);
 \* inv: readInvoked after the step; ans: answered[i] after the step.
+\* (Trace validation hands a step that ends with a snapshot of the node's own
+\* with the state before that snapshot as r.pre: the entries the step
+\* committed and then compacted are recorded from it, and an install is
+\* told from a snapshot of its own.)
+Pre(r) == IF "pre" \in DOMAIN r THEN r.pre ELSE r.s
+
 UpdateNodeA(i, r, inv, ans) ==
     LET s2 == r.s
-        comm == IF s2.commit > node[i].commit THEN AddCommits(i, s2) ELSE committed
+        comm == IF s2.commit > node[i].commit THEN AddCommits(i, Pre(r)) ELSE committed
     IN
     /\ node' = [node EXCEPT ![i] = s2]
     /\ msgs' = msgs \cup r.out
@@ -819,6 +987,10 @@ UpdateNodeA(i, r, inv, ans) ==
                         hi |-> MaxIndex(comm), result |-> r.served[k].result,
                         lease |-> r.served[k].lease] :
                          k \in DOMAIN r.served}
+    /\ installed' = IF Pre(r).snap # node[i].snap
+                    THEN installed \cup {[node |-> i, index |-> Pre(r).snap.index,
+                                          kept |-> Len(Pre(r).log)]}
+                    ELSE installed
 
 \* answered[i] starts from none when i becomes leader.
 UpdateNodeI(i, r, inv) ==
@@ -833,12 +1005,14 @@ DoStep(i, r) == LET rr == r IN UpdateNode(i, rr)
 -----------------------------------------------------------------------------
 (* The actions *)
 
+NoSnapshot == [index |-> 0, term |-> 0, store |-> EmptyFn, sessions |-> EmptyFn]
+
 InitNode == [term |-> 0, vote |-> Nil, log |-> <<>>, role |-> "follower", commit |-> 0,
              applied |-> 0, store |-> EmptyFn, sessions |-> EmptyFn, votes |-> {},
              next |-> InitNext, match |-> InitMatch, probe |-> InitProbe, csent |-> InitCSent,
              verified |-> 0, pvotes |-> {}, live |-> FALSE, heard |-> {},
              reads |-> <<>>, rround |-> 0, racked |-> InitMatch, xfer |-> Nil, tnsent |-> FALSE,
-             lease |-> FALSE]
+             lease |-> FALSE, snap |-> NoSnapshot]
 
 Init ==
     /\ node = [i \in Server |-> InitNode]
@@ -849,6 +1023,7 @@ Init ==
     /\ lapsed = {}
     /\ readInvoked = EmptyFn
     /\ readsDone = {}
+    /\ installed = {}
 
 \* Election timeout (or the runtime's StartElection poke) at a follower or candidate.
 Timeout(i) ==
@@ -933,6 +1108,7 @@ NoOp(m) ==
               ~(s.role = "leader" /\ m.term = s.term /\
                 (s.racked[m.from] < m.round \/ (CheckQuorum /\ m.from \notin s.heard)))
           \/ m.type = "TimeoutNow" /\ ~(s.role # "leader" /\ m.term = s.term)
+          \/ m.type = "InstallSnapshotResponse" /\ ~(s.role = "leader" /\ m.term = s.term)
     \* A PreVoteResponse's term is never adopted, whatever it is.
     \/ m.type = "PreVoteResponse" /\
         ~(s.pvotes # {} /\ s.role # "leader" /\ m.term = s.term + 1 /\ m.granted /\
@@ -948,29 +1124,51 @@ Receive(m) ==
     /\ LET r == ReceiveStep(m.to, m)
            i == m.to
        IN IF CheckQuorum /\ node[i].role = "leader"
-             /\ m.type \in {"AppendEntriesResponse", "ReadConfirmResponse"}
+             /\ m.type \in {"AppendEntriesResponse", "ReadConfirmResponse",
+                           "InstallSnapshotResponse"}
              /\ m.term = node[i].term
           THEN UpdateNodeA(i, r, readInvoked, answered[i] \cup {m.from}) /\ UNCHANGED lapsed
           ELSE UpdateNode(i, r)
 
-\* A crash loses everything volatile; term, vote and log were persisted at the
-\* end of the node's last step.
+\* A crash loses everything volatile; term, vote, log and snapshot were
+\* persisted at the end of the node's last step.
 Crash(i) ==
     /\ node[i].role # "down"
     /\ node' = [node EXCEPT ![i] = [InitNode EXCEPT !.term = node[i].term,
                                                    !.vote = node[i].vote,
                                                    !.log = node[i].log,
+                                                   !.snap = node[i].snap,
                                                    !.role = "down"]]
     /\ UNCHANGED <<msgs, historyVars>>
 
-\* A restart: a follower with its persisted term, vote and log; commit 0.
+\* A restart: a follower with its persisted term, vote and log; commit 0, or,
+\* with a snapshot (section 7), the state machine restored from it and
+\* commit and applied at its index (it holds only committed entries).
 Restart(i) ==
     /\ node[i].role = "down"
-    /\ node' = [node EXCEPT ![i].role = "follower"]
+    /\ node' = [node EXCEPT ![i].role = "follower",
+                            ![i].commit = node[i].snap.index,
+                            ![i].applied = node[i].snap.index,
+                            ![i].store = node[i].snap.store,
+                            ![i].sessions = node[i].snap.sessions]
+    /\ UNCHANGED <<msgs, historyVars>>
+
+\* Section 7: a running server takes a snapshot of its state machine through
+\* an index it has applied, at any time (the code: at the end of a step
+\* once snapshot_every entries were applied since its last one; the trace
+\* shows it as the step's `snapshot` event), and discards its log through
+\* that index. The snapshot is written to stable storage (it survives a
+\* crash). No message is sent.
+TakeSnapshot(i) ==
+    /\ Snapshots
+    /\ node[i].role # "down"
+    /\ \E k \in SnapshotIndices(node[i]) :
+          node' = [node EXCEPT ![i] = SnapshotAt(node[i], k)]
     /\ UNCHANGED <<msgs, historyVars>>
 
 ProtocolNext ==
     \/ \E i \in Server : Timeout(i) \/ Heartbeat(i) \/ CheckQuorumTick(i) \/ TransferTimeout(i)
+    \/ \E i \in Server : TakeSnapshot(i)
     \/ \E i, j \in Server : Transfer(i, j)
     \/ \E i \in Server, c \in Commands : ClientRequest(i, c) \/ LeaseReadReq(i, c)
     \/ \E m \in msgs : Receive(m)
@@ -991,7 +1189,7 @@ Entries == [term : Nat, cmd : Commands \cup {NoopCmd}]
 NodeTypeOK(s) ==
     /\ DOMAIN s = {"term", "vote", "log", "role", "commit", "applied", "store", "sessions",
                    "votes", "next", "match", "probe", "csent", "verified", "pvotes", "live",
-                   "heard", "reads", "rround", "racked", "xfer", "tnsent", "lease"}
+                   "heard", "reads", "rround", "racked", "xfer", "tnsent", "lease", "snap"}
     /\ s.term \in Nat /\ s.vote \in Server \cup {Nil} /\ s.log \in Seq(Entries)
     /\ s.role \in Roles /\ s.commit \in Nat /\ s.applied \in Nat
     /\ \A k \in DOMAIN s.store : s.store[k] \in STRING
@@ -1010,6 +1208,8 @@ NodeTypeOK(s) ==
     /\ s.xfer \in Server \cup {Nil} /\ s.tnsent \in BOOLEAN
     /\ LeaderTransfer \/ s.xfer = Nil
     /\ s.lease \in BOOLEAN /\ (LeaseRead \/ ~s.lease)
+    /\ s.snap.index \in Nat /\ s.snap.term \in Nat
+    /\ Snapshots \/ s.snap = NoSnapshot
 
 TypeOK ==
     /\ \A i \in Server : NodeTypeOK(node[i])
@@ -1021,6 +1221,23 @@ TypeOK ==
     /\ \A c \in DOMAIN readInvoked : readInvoked[c] \in Nat
     /\ \A r \in readsDone : r.lo \in Nat /\ r.hi \in Nat /\ r.lo <= r.hi /\ r.lease \in BOOLEAN
     /\ LeaseRead \/ \A r \in readsDone : ~r.lease
+    /\ \A x \in installed : x.node \in Server /\ x.index \in Nat /\ x.kept \in Nat
+
+(***************************************************************************)
+(* Section 7: a node's log after a snapshot lacks the entries it compacted. *)
+(* The invariants below read every node's whole log, FullLog: an entry held *)
+(* through a snapshot counts as held, and is the entry committed at its    *)
+(* index (the history committed), since a snapshot covers a committed      *)
+(* prefix (SnapshotCommitted, at the end, checks that). Without a snapshot *)
+(* FullLog is the log, and the invariants are the ones of Figure 3.        *)
+(***************************************************************************)
+NotCommitted == [term |-> 0, cmd |-> NoopCmd]   \* no entry has term 0
+CommittedAt(k) ==
+    IF \E c \in committed : c.index = k THEN (CHOOSE c \in committed : c.index = k).entry
+    ELSE NotCommitted
+FullLog(s) ==
+    IF s.snap.index = 0 THEN s.log
+    ELSE [k \in 1..LastIndex(s) |-> IF k <= s.snap.index THEN CommittedAt(k) ELSE EntryAt(s, k)]
 
 \* At most one leader is elected in a term (Figure 3, section 5.2).
 ElectionSafety ==
@@ -1029,8 +1246,8 @@ ElectionSafety ==
 \* Logs that share an entry's index and term are identical up to it (section 5.3).
 LogMatching ==
     \A i, j \in Server :
-        LET li == node[i].log
-            lj == node[j].log
+        LET li == FullLog(node[i])
+            lj == FullLog(node[j])
         IN \A k \in 1..Min(Len(li), Len(lj)) :
                li[k].term = lj[k].term => SubSeq(li, 1, k) = SubSeq(lj, 1, k)
 
@@ -1038,7 +1255,7 @@ LogMatching ==
 LeaderCompleteness ==
     \A c \in committed : \A i \in Server :
         (node[i].role = "leader" /\ node[i].term > c.term) =>
-            c.index <= Len(node[i].log) /\ node[i].log[c.index] = c.entry
+            c.index <= LastIndex(node[i]) /\ FullLog(node[i])[c.index] = c.entry
 
 \* No two nodes commit or apply different entries at one index (section 5.4.3),
 \* and only committed entries of a node's own log are applied (Figure 2).
@@ -1046,8 +1263,8 @@ StateMachineSafety ==
     /\ \A c, d \in committed : c.index = d.index => c.entry = d.entry
     /\ \A i \in Server :
         /\ node[i].applied <= node[i].commit
-        /\ node[i].commit <= Len(node[i].log)
-        /\ \A c \in committed : c.index <= node[i].commit => node[i].log[c.index] = c.entry
+        /\ node[i].commit <= LastIndex(node[i])
+        /\ \A c \in committed : c.index <= node[i].commit => FullLog(node[i])[c.index] = c.entry
 
 (***************************************************************************)
 (* KVSemantics and ExactlyOnce check the state machine against a reference *)
@@ -1104,8 +1321,9 @@ RECURSIVE RefRun(_, _)
 RefRun(ref, ents) ==
     IF ents = <<>> THEN ref ELSE RefRun(RefStep(ref, Head(ents).cmd), Tail(ents))
 
-\* The reference for node i: its log 1..lastApplied (what it has applied).
-Ref(i) == RefRun(RefInit, SubSeq(node[i].log, 1, node[i].applied))
+\* The reference for node i: its log 1..lastApplied (what it has applied;
+\* through a snapshot, the committed entries it stands for).
+Ref(i) == RefRun(RefInit, SubSeq(FullLog(node[i]), 1, node[i].applied))
 
 \* Exactly-once, in client order, on the store alone: each node's store is
 \* the reference store (its dedup table is not read).
@@ -1124,12 +1342,13 @@ KVSemantics ==
         /\ node[i].sessions = [c \in DOMAIN ref.high |-> [seq |-> ref.high[c],
                                                          result |-> ref.res[c]]]
 
-\* A leader never overwrites or deletes entries in its log (Figure 3).
+\* A leader never overwrites or deletes entries in its log (Figure 3;
+\* compacting them into a snapshot keeps them, section 7).
 IsPrefix(a, b) == Len(a) <= Len(b) /\ a = SubSeq(b, 1, Len(a))
 LeaderAppendOnly ==
     [][\A i \in Server :
          (node[i].role = "leader" /\ node'[i].role = "leader" /\ node'[i].term = node[i].term)
-            => IsPrefix(node[i].log, node'[i].log)]_vars
+            => IsPrefix(FullLog(node[i]), FullLog(node[i])')]_vars
 
 \* Terms never decrease, and a node that sees a higher term steps down (section 5.1).
 TermMonotonic == [][\A i \in Server : node'[i].term >= node[i].term]_vars
@@ -1240,6 +1459,46 @@ ReadsLinearizable ==
 TimeoutNowOnlyToCaughtUp ==
     [][\A m \in msgs' \ msgs :
          (m.type = "TimeoutNow" /\ node[m.to].term = m.term) =>
-             IsPrefix(node'[m.from].log, node[m.to].log)]_vars
+             IsPrefix(FullLog(node[m.from])', FullLog(node[m.to]))]_vars
+
+(***************************************************************************)
+(* The guarantees of log compaction (section 7), as a client relies on     *)
+(* them: a write that was acknowledged (applied once committed) survives,  *)
+(* compaction or not.                                                      *)
+(* - SnapshotCommitted: every snapshot (of a server, or in an              *)
+(*   InstallSnapshot on its way) is the state machine after applying a     *)
+(*   committed prefix of the log, the entries 1..index of the history      *)
+(*   committed (its last one of term term), computed by the reference      *)
+(*   RefRun above, not by the state machine: a snapshot never holds the    *)
+(*   effect of an entry that a new leader may still replace, and a server  *)
+(*   that restarts or installs it applies only committed writes.           *)
+(* - CommittedOnMajority: every committed entry is held by a majority of   *)
+(*   servers, in its log at its index or through a snapshot covering it.   *)
+(*   Any majority that elects a leader then includes a server holding it,  *)
+(*   so no later leader lacks it (LeaderCompleteness) and the write stays. *)
+(*   A follower that drops entries it acknowledged (installing a snapshot  *)
+(*   and discarding a suffix that matched it) breaks it.                   *)
+(***************************************************************************)
+RefSessions(ref) == [c \in DOMAIN ref.high |-> [seq |-> ref.high[c], result |-> ref.res[c]]]
+
+SnapshotOK(sn) ==
+    sn.index > 0 =>
+        /\ \A k \in 1..sn.index : \E c \in committed : c.index = k
+        /\ sn.term = CommittedAt(sn.index).term
+        /\ LET ref == RefRun(RefInit, [k \in 1..sn.index |-> CommittedAt(k)]) IN
+           sn.store = ref.store /\ sn.sessions = RefSessions(ref)
+
+SnapshotCommitted ==
+    /\ \A i \in Server : SnapshotOK(node[i].snap)
+    /\ \A m \in msgs : m.type = "InstallSnapshot" =>
+          SnapshotOK([index |-> m.last_included_index, term |-> m.last_included_term,
+                      store |-> m.store, sessions |-> m.sessions])
+
+HoldsEntry(s, c) ==
+    \/ c.index <= s.snap.index
+    \/ c.index <= LastIndex(s) /\ EntryAt(s, c.index) = c.entry
+
+CommittedOnMajority ==
+    \A c \in committed : Cardinality({i \in Server : HoldsEntry(node[i], c)}) >= Majority
 
 =============================================================================

@@ -129,7 +129,8 @@ TraceLeaderNoop == TraceHeader.config.leader_noop
 \* is not a behaviour it can describe, so the ASSUMEs below reject it (exit 10).
 TraceRaftSwitches == IF "raft" \in DOMAIN TraceHeader.config THEN TraceHeader.config.raft
                      ELSE EmptyFn
-ASSUME DOMAIN TraceRaftSwitches \subseteq {"pre_vote", "check_quorum", "read_mode"}
+ASSUME DOMAIN TraceRaftSwitches \subseteq {"pre_vote", "check_quorum", "read_mode",
+                                           "snapshot_every", "snapshot_chunk_bytes"}
 ASSUME "read_mode" \in DOMAIN TraceRaftSwitches =>
            TraceRaftSwitches.read_mode \in {"read_index", "lease"}
 TracePreVote == "pre_vote" \in DOMAIN TraceRaftSwitches /\ TraceRaftSwitches.pre_vote = TRUE
@@ -142,6 +143,12 @@ TraceLeaseRead == TraceReadIndex /\ TraceRaftSwitches.read_mode = "lease"
 \* from the fault transfer_leader or a scenario), which a trace without one
 \* never has.
 TraceLeaderTransfer == TRUE
+\* Log compaction (section 7): [raft] snapshot_every > 0. snapshot_chunk_bytes
+\* (written only when not 0) cuts InstallSnapshot into chunks, which RaftKV
+\* does not model: see "Snapshots" below. Alone it has no effect.
+TraceSnapshotEvery == IF "snapshot_every" \in DOMAIN TraceRaftSwitches
+                      THEN TraceRaftSwitches.snapshot_every ELSE 0
+TraceSnapshots == TraceSnapshotEvery > 0
 TraceCommands == {}   \* client commands come from the trace's ClientRequest messages
 
 (* Event names, as in spec/trace-schema.md. Every event of the trace must  *)
@@ -150,7 +157,7 @@ InputEvents == {"start", "deliver", "timeout", "crash", "restart", "transfer"}
 EffectEvents == {"term_update", "become_candidate", "become_leader", "become_follower",
                  "vote", "truncate", "append", "progress", "commit", "apply", "persist",
                  "send", "reject_client", "become_precandidate", "prevote", "step_down",
-                 "read", "transfer_abort"}
+                 "read", "transfer_abort", "snapshot", "install_snapshot"}
 NetEvents == {"drop", "duplicate"}
 RuntimeEvents == NetEvents \cup
                  {"inject", "client_invoke", "client_send", "client_complete", "client_receive",
@@ -162,7 +169,8 @@ ASSUME \A k \in 1..Len(TraceLog) : TraceLog[k].event \in KnownEvents
 
 ProtocolTypes == {"RequestVote", "RequestVoteResponse", "AppendEntries",
                   "AppendEntriesResponse", "CommitNotification", "PreVote", "PreVoteResponse",
-                  "ReadConfirm", "ReadConfirmResponse", "TimeoutNow"}
+                  "ReadConfirm", "ReadConfirmResponse", "TimeoutNow", "InstallSnapshot",
+                  "InstallSnapshotResponse"}
 
 \* A traced protocol message as a RaftKV message (the same fields, without id;
 \* a RequestVote's transfer, written only when true, is FALSE when absent).
@@ -194,6 +202,32 @@ MsgOf(m) ==
             [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term, round |-> m.round]
       [] m.type = "TimeoutNow" ->
             [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term]
+      \* A chunk (offset, data, done) as the whole snapshot's header: see Header.
+      [] m.type = "InstallSnapshot" ->
+            [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
+             last_included_index |-> m.last_included_index,
+             last_included_term |-> m.last_included_term]
+      [] m.type = "InstallSnapshotResponse" ->
+            [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
+             last_included_index |-> m.last_included_index, done |-> m.done]
+
+\* RaftKV's InstallSnapshot carries the snapshot's state machine (store and
+\* dedup table), the trace's the bytes of its encoding, possibly in chunks;
+\* the encoding is not decoded here. A RaftKV message is compared with a
+\* traced one by its Header: an InstallSnapshot without the state (the
+\* state a follower installs is then compared through the install_snapshot
+\* event's store_size, and through every apply and read after it). Every
+\* other message is compared whole. (A leader of a term sends one snapshot
+\* per index, so the header names the RaftKV message.)
+Header(m) ==
+    IF m.type = "InstallSnapshot"
+    THEN [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
+          last_included_index |-> m.last_included_index,
+          last_included_term |-> m.last_included_term]
+    ELSE m
+\* The traced message x (MsgOf) is one of the RaftKV messages M, and which.
+SentIn(x, M) == \E y \in M : Header(y) = x
+SpecMsg(x, M) == CHOOSE y \in M : Header(y) = x
 
 -----------------------------------------------------------------------------
 VARIABLE l   \* the index in TraceLog of the next event to match
@@ -240,7 +274,7 @@ Check(cond, what, expected, actual) ==
 \* Compare a RaftKV local state with a traced `state` object.
 StateView(s) ==
     [term |-> s.term, vote |-> s.vote, role |-> s.role, commit |-> s.commit,
-     applied |-> s.applied, last_index |-> Len(s.log), last_term |-> LastTerm(s.log)]
+     applied |-> s.applied, last_index |-> LastIndex(s), last_term |-> LastTermOf(s)]
 TraceStateView(st) ==
     [term |-> st.term, vote |-> st.vote, role |-> st.role, commit |-> st.commit,
      applied |-> st.applied, last_index |-> st.last_index, last_term |-> st.last_term]
@@ -274,34 +308,68 @@ RecordReads(f, served) ==
 \* one: a ClientReply for a read the spec did not answer.)
 ResultOf(f, k) == IF k \in DOMAIN f THEN f[k] ELSE [status |-> "never applied", value |-> ""]
 
-\* The log as the step's truncate and append events leave it.
+\* The log, as [off, log] (the entries after index off, as RaftKV's snap.index
+\* and log), as the step's truncate and append events (absolute indices) and
+\* its install_snapshot and snapshot events (section 7: the log after the
+\* snapshot's index, its last kept entries for an install) leave it.
 RECURSIVE FoldLog(_, _)
-FoldLog(lg, E) ==
-    IF E = <<>> THEN lg
+FoldLog(x, E) ==
+    IF E = <<>> THEN x
     ELSE LET e == Head(E)
-             lg2 == CASE e.event = "truncate" -> SubSeq(lg, 1, e.from_index - 1)
-                      [] e.event = "append" ->
-                            SubSeq(lg, 1, e.first_index - 1) \o e.entries
-                              \o SubSeq(lg, e.first_index + Len(e.entries), Len(lg))
-                      [] OTHER -> lg
-         IN FoldLog(lg2, Tail(E))
+             lg == x.log
+             o == x.off
+             x2 == CASE e.event = "truncate" ->
+                          [x EXCEPT !.log = SubSeq(lg, 1, e.from_index - 1 - o)]
+                     [] e.event = "append" ->
+                          [x EXCEPT !.log =
+                             SubSeq(lg, 1, e.first_index - 1 - o) \o e.entries
+                               \o SubSeq(lg, e.first_index + Len(e.entries) - o, Len(lg))]
+                     [] e.event = "install_snapshot" ->
+                          [off |-> e.index,
+                           log |-> SubSeq(lg, e.index - o + 1, e.index - o + e.kept)]
+                     [] e.event = "snapshot" ->
+                          [off |-> e.index, log |-> SubSeq(lg, e.index - o + 1, Len(lg))]
+                     [] OTHER -> x
+         IN FoldLog(x2, Tail(E))
+
+\* Section 7: a node takes a snapshot at the end of a step once it has
+\* applied snapshot_every entries since its last one, through its applied
+\* index (the trace's `snapshot` event): RaftKV's SnapshotAt after the step
+\* r. The result keeps the state before it as pre (see RaftKV's UpdateNodeA).
+Due(s) == TraceSnapshots /\ s.applied - s.snap.index >= TraceSnapshotEvery
+WithSnapshot(r) ==
+    IF Due(r.s) THEN [s |-> SnapshotAt(r.s, r.s.applied), out |-> r.out, served |-> r.served,
+                      pre |-> r.s]
+    ELSE r
 
 \* The checks of one node step: RaftKV's step result r at node i against the
-\* effect events E of the trace step and the post-state post.
-StepMatches(i, r, E, post, inv) ==
+\* effect events E of the trace step and the post-state post. (With a
+\* snapshot at the end of the step, s2 is the state after it and sp the state
+\* before it, which holds the entries the step applied.)
+StepMatches(i, r0, E, post, inv) ==
     LET s0 == node[i]
+        r == WithSnapshot(r0)
         s2 == r.s
+        sp == r0.s
+        base == StepBase(i, sp)
         sent == {MsgOf(E[k].msg) : k \in {k \in DOMAIN E : E[k].event = "send" /\
                                                         E[k].msg.type \in ProtocolTypes}}
         applies == Only(E, "apply")
-        results == StepResults(i, s2)
+        results == StepResults(i, sp)
+        snaps == Only(E, "snapshot")
+        installs == Only(E, "install_snapshot")
+        installedNow == sp.snap # s0.snap
+        folded == FoldLog([off |-> s0.snap.index, log |-> s0.log], E)
         progress == Only(E, "progress")
         peers == {progress[k].peer : k \in DOMAIN progress}
         LastProgress(p) == progress[CHOOSE k \in DOMAIN progress :
                                       progress[k].peer = p /\
                                       \A k2 \in DOMAIN progress : progress[k2].peer = p => k2 <= k]
         persists == Only(E, "persist")
-        durableChanged == s2.term # s0.term \/ s2.vote # s0.vote \/ s2.log # s0.log
+        \* (a snapshot of the node's own is written with the next persist, or
+        \* alone, and is no persist event; an install changes the log)
+        durableChanged == \/ sp.term # s0.term \/ sp.vote # s0.vote
+                          \/ sp.log # s0.log \/ sp.snap # s0.snap
         leaders == Only(E, "become_leader")
         commits == Only(E, "commit")
         termUpdates == Only(E, "term_update")
@@ -326,7 +394,7 @@ StepMatches(i, r, E, post, inv) ==
         \* its term; it names the nodes it had heard from, itself included.
         stepDowns == Only(E, "step_down")
         steppedDown == s0.role = "leader" /\ s2.role = "follower" /\ s2.term = s0.term
-        appliedCmds == [k \in 1..(s2.applied - s0.applied) |-> s2.log[s0.applied + k].cmd]
+        appliedCmds == [k \in 1..(sp.applied - base.applied) |-> EntryAt(sp, base.applied + k).cmd]
         newRes == RecordReads(RecordApplies(applyRes, appliedCmds, results), r.served)
         \* ReadIndex (thesis section 6.4): the reads answered, as the spec answers them.
         reads == Only(E, "read")
@@ -355,14 +423,37 @@ StepMatches(i, r, E, post, inv) ==
     /\ Check(\A k \in DOMAIN E : E[k].node = i, "effect events of another node", E, i)
     /\ Check(StateView(s2) = TraceStateView(post), "post-state",
              TraceStateView(post), StateView(s2))
-    /\ Check(s2.log = FoldLog(s0.log, E), "log (append/truncate)", FoldLog(s0.log, E), s2.log)
-    /\ Check(r.out = sent, "protocol messages sent", sent, r.out)
-    /\ Check(/\ Len(applies) = s2.applied - s0.applied
+    /\ Check([off |-> s2.snap.index, log |-> s2.log] = folded,
+             "log (append/truncate/install_snapshot/snapshot)", folded,
+             [off |-> s2.snap.index, log |-> s2.log])
+    /\ Check({Header(m) : m \in r.out} = sent, "protocol messages sent", sent,
+             {Header(m) : m \in r.out})
+    /\ Check(/\ Len(applies) = sp.applied - base.applied
              /\ \A k \in DOMAIN applies :
-                   /\ applies[k].index = s0.applied + k
-                   /\ applies[k].entry = s2.log[s0.applied + k]
+                   /\ applies[k].index = base.applied + k
+                   /\ applies[k].entry = EntryAt(sp, base.applied + k)
                    /\ applies[k].result = results[k],
              "apply (index, entry, KV result)", applies, results)
+    /\ Check(IF installedNow
+             THEN /\ Len(installs) = 1
+                  /\ installs[1].index = sp.snap.index /\ installs[1].term = sp.snap.term
+                  /\ installs[1].kept = Len(sp.log)
+                  /\ installs[1].store_size = Cardinality(DOMAIN sp.snap.store)
+             ELSE installs = <<>>,
+             "install_snapshot (index, term, kept, store_size)", installs,
+             IF installedNow THEN [index |-> sp.snap.index, term |-> sp.snap.term,
+                                   kept |-> Len(sp.log),
+                                   store_size |-> Cardinality(DOMAIN sp.snap.store)]
+             ELSE "no install")
+    /\ Check(IF Due(sp)
+             THEN /\ Len(snaps) = 1
+                  /\ snaps[1].index = s2.snap.index /\ snaps[1].term = s2.snap.term
+                  /\ snaps[1].store_size = Cardinality(DOMAIN s2.snap.store)
+             ELSE snaps = <<>>,
+             "snapshot (taken once snapshot_every entries were applied since the last)", snaps,
+             IF Due(sp) THEN [index |-> s2.snap.index, term |-> s2.snap.term,
+                             store_size |-> Cardinality(DOMAIN s2.snap.store)]
+             ELSE "no snapshot")
     /\ Check(\A p \in peers : /\ s2.next[p] = LastProgress(p).next_index
                               /\ s2.match[p] = LastProgress(p).match_index
                               /\ s2.probe[p] = (LastProgress(p).mode = "probe"),
@@ -370,14 +461,15 @@ StepMatches(i, r, E, post, inv) ==
              [n |-> s2.next, m |-> s2.match, probe |-> s2.probe])
     /\ Check(IF durableChanged
              THEN Len(persists) = 1 /\ persists[1].term = s2.term /\ persists[1].vote = s2.vote
-                  /\ persists[1].log_len = Len(s2.log)
+                  /\ persists[1].log_len = LastIndex(s2)
              ELSE persists = <<>>,
-             "persist", persists, [term |-> s2.term, vote |-> s2.vote, log_len |-> Len(s2.log)])
+             "persist", persists, [term |-> s2.term, vote |-> s2.vote, log_len |-> LastIndex(s2)])
     /\ Check(IF s2.role = "leader" /\ s0.role # "leader"
              THEN Len(leaders) = 1 /\ {leaders[1].votes[k] : k \in DOMAIN leaders[1].votes} = s2.votes
              ELSE leaders = <<>>,
              "become_leader (votes)", leaders, s2.votes)
-    /\ Check(IF s2.commit > s0.commit
+    \* (an installed snapshot sets the commit index with no commit event)
+    /\ Check(IF s2.commit > s0.commit /\ ~installedNow
              THEN Len(commits) = 1 /\ commits[1].old_commit = s0.commit
              ELSE commits = <<>>,
              "commit", commits, s2.commit)
@@ -421,7 +513,7 @@ NodeStepP(i, r, inv, pr) ==
         N == SelectSeq(SubSeq(TraceLog, l + 1, e - 1), LAMBDA x : x.event \in NetEvents)
     IN /\ StepMatches(i, r, E, post, inv)
        /\ Check(\A k \in DOMAIN N :
-                 N[k].msg.type \in ProtocolTypes => MsgOf(N[k].msg) \in msgs \cup r.out,
+                 N[k].msg.type \in ProtocolTypes => SentIn(MsgOf(N[k].msg), msgs \cup r.out),
                "dropped or duplicated message was never sent", N, r.out)
        /\ l' = e
        /\ promised' = [promised EXCEPT ![i] = pr]
@@ -511,6 +603,37 @@ LeaseStepP(i, R(_), inv, pr) ==
 
 LeaseStep0(i, R(_)) == LeaseStepP(i, R, readInvoked, promised[i])
 
+(***************************************************************************)
+(* Snapshots (section 7). RaftKV sends a snapshot whole; the code may cut   *)
+(* its encoding into chunks (snapshot_chunk_bytes), each an InstallSnapshot *)
+(* with offset, data and done, and the leader sends the next chunk when the *)
+(* follower's InstallSnapshotResponse reports the previous one held. Every  *)
+(* chunk is compared with RaftKV's message by its header (Header). At the  *)
+(* follower, the chunk that completes the snapshot is RaftKV's install: the *)
+(* step shows an install_snapshot event. Any other delivery of a chunk      *)
+(* (not the last, or the last of a snapshot the follower did not hold the   *)
+(* rest of) installs nothing: RaftKV's handler with whole = FALSE, which    *)
+(* does everything but the install (term, step-down, the answer, done when  *)
+(* the commit index covers the snapshot). At the leader, an answer that is  *)
+(* not done changes nothing in RaftKV; when the trace shows the next chunk *)
+(* sent for it, that is RaftKV's snapshot message to that follower again   *)
+(* (NextChunk), allowed only while the leader is sending that snapshot to   *)
+(* it (its nextIndex at or below the snapshot's index, the answer of its    *)
+(* term and about its current snapshot). How many bytes a chunk holds, and  *)
+(* the offsets, are not checked.                                            *)
+(***************************************************************************)
+InstallShown == \E k \in DOMAIN StepEffects : StepEffects[k].event = "install_snapshot"
+ChunkShown == \E k \in DOMAIN StepEffects : /\ StepEffects[k].event = "send"
+                                            /\ StepEffects[k].msg.type = "InstallSnapshot"
+
+NextChunk(i, mm, lv) ==
+    LET r == ReceiveStepAt(LS0(i, lv), i, mm) IN
+    [r EXCEPT !.out = @ \cup {InstallSnapshotMsg(i, mm.from, r.s)}]
+NextChunkOK(i, mm) ==
+    /\ node[i].role = "leader" /\ mm.term = node[i].term
+    /\ mm.last_included_index = node[i].snap.index
+    /\ node[i].next[mm.from] <= node[i].snap.index
+
 \* A delivered protocol message mm at node i.
 ReceiveEvent(i, mm) ==
     LET promiseApplies == /\ LeaseRead /\ promised[i]
@@ -528,7 +651,13 @@ ReceiveEvent(i, mm) ==
        THEN LeaseStepP(i, LAMBDA lv :
                 LET r == ReceiveStepAt(LS0(i, lv), i, mm) IN [r EXCEPT !.s.live = TRUE],
                 readInvoked, TRUE)
-       ELSE LeaseStepP(i, LAMBDA lv : ReceiveStepAt(LS0(i, lv), i, mm), readInvoked,
+       ELSE IF mm.type = "InstallSnapshotResponse" /\ ~mm.done /\ ChunkShown
+       THEN /\ Check(NextChunkOK(i, mm),
+                     "InstallSnapshot chunk sent (the leader sends that snapshot to that follower)",
+                     mm, [role |-> node[i].role, term |-> node[i].term, snap |-> node[i].snap.index,
+                          next |-> node[i].next[mm.from]])
+            /\ LeaseStep0(i, LAMBDA lv : NextChunk(i, mm, lv))
+       ELSE LeaseStepP(i, LAMBDA lv : ReceiveStepX(LS0(i, lv), i, mm, InstallShown), readInvoked,
                        IF promiseApplies THEN FALSE ELSE promised[i])
 
 \* The input event's state is the node's state before the step.
@@ -563,8 +692,8 @@ DeliverEvent ==
                   THEN LeaseStepP(i, LAMBDA lv : ClientStepAt(LS0(i, lv), i, m.cmd),
                                   InvokeRead(m.cmd), promised[i])
                   ELSE NodeStep(i, [s |-> node[i], out |-> {}, served |-> <<>>])
-             ELSE /\ Check(MsgOf(m) \in msgs, "delivered message was never sent", m, "")
-                  /\ ReceiveEvent(i, MsgOf(m))
+             ELSE /\ Check(SentIn(MsgOf(m), msgs), "delivered message was never sent", m, "")
+                  /\ ReceiveEvent(i, SpecMsg(MsgOf(m), msgs))
 
 \* timeout: election / start_election -> Timeout; heartbeat -> Heartbeat;
 \* check_quorum (CheckQuorum only) -> CheckQuorumTick (CheckQuorumStep);
@@ -661,11 +790,35 @@ CompletionOK ==
 
 \* inject: a message made by hand (a scenario's) enters the network as if
 \* its `from` node had sent it; no node takes a step.
+\* An injected InstallSnapshot (section 7) carries an encoding this module
+\* does not decode (see Header): it is taken to hold the state machine of
+\* its sender's log through its index, "as if from had sent it": the
+\* sender's snapshot at that index, or its state machine there computed from
+\* its snapshot and log (RaftKV's SnapshotAt), or, for an index the sender
+\* compacted past, the committed entries 1..index of the history. What the
+\* receiver installs is then compared through the install_snapshot event's
+\* store_size and every later apply and read.
+InjectedSnapshotState(j, k) ==
+    LET s == node[j] IN
+    IF k = s.snap.index THEN [store |-> s.snap.store, sessions |-> s.snap.sessions]
+    ELSE IF k > s.snap.index /\ k <= LastIndex(s)
+    THEN [store |-> SnapshotAt(s, k).snap.store, sessions |-> SnapshotAt(s, k).snap.sessions]
+    ELSE LET x == ApplyEntries(EmptyFn, EmptyFn, [n \in 1..k |-> CommittedAt(n)]) IN
+         [store |-> x.store, sessions |-> x.sessions]
+InjectedMsg(tm) ==
+    IF tm.type = "InstallSnapshot"
+    THEN LET st == InjectedSnapshotState(tm.from, tm.last_included_index) IN
+         [type |-> tm.type, from |-> tm.from, to |-> tm.to, term |-> tm.term,
+          last_included_index |-> tm.last_included_index,
+          last_included_term |-> tm.last_included_term,
+          store |-> st.store, sessions |-> st.sessions]
+    ELSE MsgOf(tm)
+
 InjectEvent ==
     /\ Event.event = "inject"
     /\ Check(Event.msg.type \in ProtocolTypes, "injected message type", ProtocolTypes,
              Event.msg.type)
-    /\ msgs' = msgs \cup {MsgOf(Event.msg)}
+    /\ msgs' = msgs \cup {InjectedMsg(Event.msg)}
     /\ UNCHANGED <<node, historyVars, clientVars, leaseVars>>
     /\ l' = l + 1
 
@@ -673,7 +826,7 @@ InjectEvent ==
 RuntimeEvent ==
     /\ Event.event \in RuntimeEvents \ {"inject"}
     /\ CASE Event.event \in NetEvents /\ Event.msg.type \in ProtocolTypes ->
-              Check(MsgOf(Event.msg) \in msgs, "dropped or duplicated message was never sent",
+              Check(SentIn(MsgOf(Event.msg), msgs), "dropped or duplicated message was never sent",
                     Event.msg, "")
          [] Event.event = "client_complete" -> CompletionOK
          [] Event.event = "end" ->
@@ -707,6 +860,7 @@ TraceInit ==
     /\ lapsed = {}
     /\ readInvoked = EmptyFn
     /\ readsDone = {}
+    /\ installed = {}
     /\ l = 1 /\ applyRes = EmptyFn /\ lastReply = EmptyFn
     /\ promised = [i \in Server |-> FALSE] /\ leaseVoid = [i \in Server |-> FALSE]
 
