@@ -140,8 +140,7 @@ Outcome classify(const Cluster& cluster) {
   o.time_limit_reached = cluster.stopped_at_time_limit();
   o.requests_planned = cluster.stats().requests_planned;
   o.requests_not_issued = o.requests_planned - cluster.stats().requests_issued;
-  o.requests_unanswered =
-      cluster.stats().requests_issued - cluster.client_totals().finished;
+  o.requests_unanswered = cluster.stats().requests_issued - cluster.client_totals().finished;
   return o;
 }
 
@@ -316,8 +315,8 @@ void print_summary(const Cluster& cluster, std::ostream& out,
   // A client that gives up at its deadline finishes with `unknown`: finished,
   // not answered, so the two counts are told apart.
   out << "Client operations: " << st.requests_planned << " planned, " << st.requests_issued
-      << " issued, " << totals.finished << " finished (" << totals.answered()
-      << " with a reply, " << unknown << " `unknown`: deadline passed)";
+      << " issued, " << totals.finished << " finished (" << totals.answered() << " with a reply, "
+      << unknown << " `unknown`: deadline passed)";
   for (const auto& [kind, outcomes] : by_kind) {
     int64_t count = 0;
     for (const auto& [o, c] : outcomes) count += c;

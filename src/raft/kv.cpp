@@ -100,8 +100,8 @@ std::string KvStore::digest() const {
 
 namespace {
 
-const Status kStatuses[] = {Status::Ok,      Status::KeyExists, Status::NotFound,
-                            Status::NotLeader, Status::Unknown, Status::Stale};
+const Status kStatuses[] = {Status::Ok,        Status::KeyExists, Status::NotFound,
+                            Status::NotLeader, Status::Unknown,   Status::Stale};
 
 // Reads the snapshot encoding back: each call consumes one token and the
 // separator after it, failing (false) on anything the encoder never writes.

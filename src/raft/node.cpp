@@ -155,7 +155,8 @@ void Node::truncate_log(int64_t from_index) {
   expect(role_ != Role::Leader,
          "a leader never deletes entries from its log (Leader Append-Only, §5.3)");
   expect(from_index > commit_, "a committed entry is never deleted (Leader Completeness, §5.4)");
-  expect(from_index > snap_index_ && from_index <= last_index(), "truncation starts inside the log");
+  expect(from_index > snap_index_ && from_index <= last_index(),
+         "truncation starts inside the log");
   log_.resize(static_cast<size_t>(from_index - 1 - snap_index_));
   unsynced_from_ = std::min(unsynced_from_, from_index);
   dirty_ = true;
@@ -606,8 +607,8 @@ void Node::handle_append_entries(const Message& m) {
   bool prev_ok = m.prev_log_index <= last_index() && term_at(m.prev_log_index) == m.prev_log_term;
   if (m.prev_log_index < snap_index_) {
     prev_ok = true;
-    skip = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(m.entries.size()),
-                                                 snap_index_ - m.prev_log_index));
+    skip = static_cast<size_t>(
+        std::min<int64_t>(static_cast<int64_t>(m.entries.size()), snap_index_ - m.prev_log_index));
   }
   if (!prev_ok && !bugs_.skip_prev_log_check) {
     // Hint that lets the leader skip a whole conflicting term per round trip.
@@ -1037,13 +1038,14 @@ void Node::serve_reads() {
 
 void Node::maybe_take_snapshot() {
   if (applied_ - snap_index_ < options_.snapshot_every) return;
-  // A leader sending its snapshot to a follower that keeps answering waits
+  // A leader sending its snapshot to a follower that keeps taking chunks waits
   // until that transfer is over: a new snapshot would discard the entries the
   // follower needs right after the one it is receiving, so it would have to
   // start again with the new one, and under steady load (a snapshot taken
   // faster than a chunked transfer completes) it would never catch up. A
   // transfer with no answer for two heartbeats (the follower is down or cut
-  // off) holds nothing back, so the leader's log stays bounded.
+  // off, or answers without taking anything) holds nothing back, so the
+  // leader's log stays bounded.
   if (role_ == Role::Leader) {
     for (int peer = 1; peer <= num_nodes_; ++peer) {
       if (peer != id_ && snap_sending_[peer] != 0 && snap_quiet_beats_[peer] <= 2) return;
@@ -1147,11 +1149,16 @@ void Node::handle_install_snapshot(const Message& m) {
     // a snapshot this node never began (it restarted, or chunks were lost)
     // asks the leader to start again. A first chunk of an older snapshot
     // (a late duplicate) does not replace a newer one being received.
-    if (m.offset != 0 || (incoming_ && incoming_->index > m.snap_index)) {
+    // A leader's snapshots only grow within its term, so a first chunk of an
+    // older one from the same leader is a late duplicate: it does not replace
+    // the newer snapshot being received. One from a newer leader always does.
+    bool late = incoming_ && incoming_leader_term_ == m.term && incoming_->index > m.snap_index;
+    if (m.offset != 0 || late) {
       reply(0, false);
       return;
     }
     incoming_ = Snapshot{m.snap_index, m.snap_term, ""};
+    incoming_leader_term_ = m.term;
   }
   auto held = static_cast<int64_t>(incoming_->data.size());
   if (m.offset == held) {
@@ -1197,7 +1204,7 @@ bool Node::install_snapshot(int64_t index, int64_t term, std::string data) {
   store_ = std::move(store);
   commit_ = applied_ = index;
   verified_ = std::max(verified_, index);  // the leader's log through index
-  dirty_ = true;  // the stored log changes: its prefix or all of it
+  dirty_ = true;                           // the stored log changes: its prefix or all of it
   unsynced_from_ = std::min(unsynced_from_, last_index() + 1);
   if (tracing()) {
     emit(ev::InstallSnapshot{index, term, store_.digest(),
@@ -1217,7 +1224,7 @@ void Node::handle_install_snapshot_response(const Message& m) {
     if (match > last_index()) return;  // not a snapshot of this leader's log (made by hand)
     if (match < snap_sending_[peer]) {
       // A late answer about an older snapshot: the transfer under way goes on.
-      set_progress(peer, next_index_[peer], match, probing_[peer]);
+      set_progress(peer, std::max(next_index_[peer], match + 1), match, probing_[peer]);
       return;
     }
     // The transfer is over: replicate from there.
@@ -1230,8 +1237,8 @@ void Node::handle_install_snapshot_response(const Message& m) {
   }
   // Not yet: only answers about the snapshot being sent count.
   if (snap_sending_[peer] != m.snap_index || m.snap_index != snap_index_) return;
-  snap_quiet_beats_[peer] = 0;  // the follower is answering: the transfer is alive
   if (m.offset > snap_offset_[peer]) {
+    snap_quiet_beats_[peer] = 0;    // the transfer is moving: it holds compaction back
     snap_offset_[peer] = m.offset;  // the previous chunk arrived: the next one
     send_snapshot(peer);
   } else if (m.offset < snap_offset_[peer]) {

@@ -189,7 +189,9 @@ class Node {
     return index == snap_index_ ? snap_term_ : 0;
   }
   // The entry at `index`, which the log must hold (snapshot_index() < index <= last_index()).
-  const Entry& entry(int64_t index) const { return log_[static_cast<size_t>(index - snap_index_ - 1)]; }
+  const Entry& entry(int64_t index) const {
+    return log_[static_cast<size_t>(index - snap_index_ - 1)];
+  }
   const KvStore& store() const { return store_; }
   // The target of the leadership transfer under way at this leader (0: none).
   int transfer_target() const { return transfer_to_; }
@@ -252,7 +254,8 @@ class Node {
   bool install_snapshot(int64_t index, int64_t term, std::string data);
   // The leader's snapshot, from the offset the follower asked for, in place
   // of AppendEntries the leader can no longer send (the entries are gone).
-  void send_snapshot(int peer);  void start_prevote();
+  void send_snapshot(int peer);
+  void start_prevote();
   void handle_prevote(const Message& m);
   void handle_prevote_response(const Message& m);
   void handle_client_request(const Message& m);
@@ -300,7 +303,7 @@ class Node {
 
   // Persistent state (Figure 2), with the log's compacted prefix (§7).
   int64_t term_ = 0;
-  int vote_ = 0;  // 0 = none
+  int vote_ = 0;            // 0 = none
   std::vector<Entry> log_;  // log_[0] is index snap_index_ + 1
   int64_t snap_index_ = 0;
   int64_t snap_term_ = 0;
@@ -310,6 +313,7 @@ class Node {
   // chunk", "write data into snapshot file at given offset"): volatile, a
   // crash loses it and the leader starts again from offset 0.
   std::optional<Snapshot> incoming_;
+  int64_t incoming_leader_term_ = 0;  // the term of the leader that sends it
 
   // Volatile state on all servers.
   Role role_ = Role::Follower;

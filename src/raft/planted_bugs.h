@@ -25,7 +25,7 @@ struct PlantedBugs {
   bool transfer_before_caught_up = false;   // TimeoutNow before the target's log matches (§3.10)
   bool lease_ignores_drift = false;         // a read lease as long as the election timeout
   bool snapshot_uncommitted = false;        // snapshot entries past the commit index (§7)
-  bool install_discards_log = false;        // an installed snapshot discards a matching suffix (§7)
+  bool install_discards_log = false;  // an installed snapshot discards a matching suffix (§7)
 
   bool any() const;  // from the name table in planted_bugs.cpp, so no list is kept twice
 };
