@@ -6,6 +6,7 @@
 // broken variant of the rule it names (see the comments).
 #include <catch2/catch.hpp>
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "raft/kv.h"
 #include "raft/node.h"
 #include "raft/node_set.h"
+#include "replay/replay.h"
 #include "support.h"
 
 using namespace raftkv;
@@ -608,4 +610,27 @@ TEST_CASE("Liveness is not judged when a chunked snapshot transfer outlasts an e
     }
     CHECK(t5 == (chunk == 1));
   }
+}
+
+TEST_CASE("A deposed leader that follows a newer leader may disregard a RequestVote",
+          "[snapshot][checker]") {
+  // check_quorum (thesis §4.2.3): node 1, leader of term 1 and cut off, gets
+  // the AppendEntries of node 3, leader of term 3: it adopts term 3 and
+  // follows node 3, so a RequestVote of term 4 from node 2 finds it with a
+  // live leader, and it keeps its term. The checker took that for a missed
+  // term adoption (TermAdoption) because the delivery's state, the one before
+  // the step, still said leader; a snapshot run (the first message of the
+  // new term an InstallSnapshot) showed it.
+  std::ifstream in(std::string(RAFTKV_SOURCE_DIR) +
+                   "/traces/scenarios/deposed-leader-follows.jsonl");
+  REQUIRE(in);
+  std::ostringstream trace;
+  ReplayOptions opts;
+  opts.trace_out = &trace;
+  replay(in, "deposed-leader-follows", opts);
+  REQUIRE(trace.str().find("\"reason\":\"leader_live\"") != std::string::npos);
+  std::istringstream tin(trace.str());
+  check::Report report = check::check_trace(tin, "deposed-leader-follows");
+  INFO(check::format_report(report));
+  CHECK(report.ok());
 }

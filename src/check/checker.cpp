@@ -2613,15 +2613,17 @@ void TraceChecker::note_leader_contact(const NodeEvent& e, const DeliveryFacts& 
   NodeTrack& n = *e.node;
   // An InstallSnapshot (§7) comes from the leader of its term just as an AppendEntries does.
   std::string_view type = msg.type;
+  // A leader of an older term that receives one adopts the term and follows its sender (the
+  // deliver's state is the one before the step, still leader): contact too.
   if ((type == "AppendEntries" || type == "InstallSnapshot") && msg.term >= e.st.term &&
-      e.st.role != Role::Leader) {
+      !(e.st.role == Role::Leader && msg.term == e.st.term)) {
     n.contact_t = last_t_;
     n.contact_term = msg.term;
   }
   // Thesis §6.4.1 (read_mode = "lease"): answering a leader's confirmation round is a promise
   // to elect no one else until the node's election timer fires.
   if (lease_ && std::string_view(msg.type) == "ReadConfirm" && msg.term >= e.st.term &&
-      e.st.role != Role::Leader) {
+      !(e.st.role == Role::Leader && msg.term == e.st.term)) {
     n.promise_t = last_t_;
   }
   if (e.st.role == Role::Leader && msg.term == e.st.term && from != 0 && from != e.id &&
