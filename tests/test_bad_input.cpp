@@ -605,8 +605,8 @@ TEST_CASE("The event table and spec/trace-schema.md name the same events and fie
   }
   CHECK(doc_events == code_events);
   CHECK(doc_messages == code_messages);
-  CHECK(doc_events.size() == 41);
-  CHECK(code_events.size() == 41);
+  CHECK(doc_events.size() == 46);
+  CHECK(code_events.size() == 46);
   CHECK(doc_messages.size() == 14);
   CHECK(code_messages.size() == 14);
 }

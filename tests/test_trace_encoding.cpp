@@ -78,6 +78,16 @@ std::string lending_path_text(const Config& cfg) {
 
 }  // namespace
 
+namespace {
+// A configuration entry's command (thesis §4.1).
+Command config_command(std::vector<int> voters, std::vector<int> learners) {
+  Command c;
+  c.op = Op::Config;
+  c.conf = Membership{std::move(voters), std::move(learners)};
+  return c;
+}
+}  // namespace
+
 TEST_CASE("The fast line encoder writes the bytes the json path writes", "[trace]") {
   std::map<std::string, int> kinds;
   int runs = 0;
@@ -163,7 +173,12 @@ TEST_CASE("The fast line encoder writes the bytes the json path writes", "[trace
   for (const NodeEventBody& body :
        {NodeEventBody{ev::Snapshot{12, 4, "cbf29ce484222325", 3, 57}},
         NodeEventBody{ev::InstallSnapshot{12, 4, "0123456789abcdef", 2, 0}},
-        NodeEventBody{ev::InstallSnapshot{12, 4, "0123456789abcdef", 2, 3}}}) {
+        NodeEventBody{ev::InstallSnapshot{12, 4, "0123456789abcdef", 2, 3}},
+        // Membership change (thesis §4.1), also only in runs that change it.
+        NodeEventBody{ev::Membership{7, {1, 2, 4}, {6}}}, NodeEventBody{ev::Membership{0, {1}, {}}},
+        NodeEventBody{ev::RejectChange{ChangeAction::Remove, 3, "change_pending"}},
+        NodeEventBody{ev::StepDown{{}, true}},
+        NodeEventBody{ev::Append{9, {Entry{2, config_command({1, 2}, {3})}}}}}) {
     StateCache cache;
     NodeEvent e{body, st};
     std::string fast_line;
@@ -232,8 +247,12 @@ TEST_CASE("Every effect event and message round-trips through a trace line", "[t
       ev::RejectClient{1, 6, 3},
       ev::Snapshot{8, 3, "cbf29ce484222325", 4, 212},
       ev::InstallSnapshot{8, 3, "ade23bdc0cb4c78c", 4, 2},
+      ev::Membership{12, {1, 3, 6}, {7}},
+      ev::RejectChange{ChangeAction::Add, 6, "term_not_committed"},
+      ev::StepDown{{}, true},
+      ev::Append{11, {Entry{4, config_command({2, 3}, {})}, noop}},
   };
-  REQUIRE(bodies.size() == std::variant_size_v<NodeEventBody> + 2);
+  REQUIRE(bodies.size() == std::variant_size_v<NodeEventBody> + 4);
   int64_t seq = 1;
   for (const NodeEventBody& body : bodies) {
     NodeEvent event{body, state};

@@ -59,8 +59,11 @@ struct BecomeFollower {
 // [raft] check_quorum (thesis §6.2): a leader that heard from fewer than a
 // majority (`heard_from`, itself included) since its last quorum check steps
 // down to follower in its term.
+// With `removed` (thesis §4.2.2): the leader's own removal from the cluster
+// committed, so it stops leading (heard_from is then empty).
 struct StepDown {
   std::vector<int> heard_from;
+  bool removed = false;
 
   friend bool operator==(const StepDown&, const StepDown&) = default;
 };
@@ -170,6 +173,27 @@ struct InstallSnapshot {
 
   friend bool operator==(const InstallSnapshot&, const InstallSnapshot&) = default;
 };
+// Membership change (thesis §4.1): the configuration in effect at this node
+// changed, to the one in its log's entry `index` (0: the bootstrap
+// configuration, voters 1..num_nodes): a configuration entry was appended, or
+// a truncation or an installed snapshot brought back an earlier one.
+struct Membership {
+  int64_t index = 0;
+  std::vector<int> voters;
+  std::vector<int> learners;
+
+  friend bool operator==(const Membership&, const Membership&) = default;
+};
+// The node refused the runtime's request to change the cluster (reason:
+// not_leader, transfer, change_pending, term_not_committed, already_member,
+// not_member, last_voter).
+struct RejectChange {
+  ChangeAction action = ChangeAction::Add;
+  int target = 0;
+  std::string reason;
+
+  friend bool operator==(const RejectChange&, const RejectChange&) = default;
+};
 // A non-leader refused a client request.
 struct RejectClient {
   int client = 0;
@@ -185,7 +209,7 @@ using NodeEventBody =
     std::variant<ev::TermUpdate, ev::BecomeCandidate, ev::BecomeLeader, ev::BecomeFollower,
                  ev::StepDown, ev::TransferAbort, ev::Vote, ev::Truncate, ev::Append, ev::Progress,
                  ev::Commit, ev::Apply, ev::Persist, ev::Read, ev::RejectClient, ev::Snapshot,
-                 ev::InstallSnapshot>;
+                 ev::InstallSnapshot, ev::Membership, ev::RejectChange>;
 
 // One effect event of a step, with the node's post-state.
 struct NodeEvent {

@@ -26,7 +26,7 @@ KvStore::LastApplied& KvStore::add_session(int client) {
 }
 
 Result KvStore::apply(const Command& cmd, DedupMode mode) {
-  if (cmd.op == Op::Noop) {
+  if (cmd.op == Op::Noop || cmd.op == Op::Config) {
     ++counts_.noops;
     return execute(cmd);
   }
@@ -72,7 +72,8 @@ Result KvStore::execute(const Command& cmd) {
     }
     case Op::Delete:
       return data_.erase(cmd.key) == 1 ? Result{Status::Ok, ""} : Result{Status::NotFound, ""};
-    case Op::Noop: return Result{Status::Ok, ""};
+    case Op::Noop:
+    case Op::Config: return Result{Status::Ok, ""};
   }
   return Result{Status::Ok, ""};
 }
@@ -189,6 +190,12 @@ std::string KvStore::encode() const {
   }
   out += "counts " + std::to_string(counts_.noops) + " " + std::to_string(counts_.executed) + " " +
          std::to_string(counts_.repeats) + "\n";
+  // config <index> <#voters> <#learners> <voters...> <learners...>
+  out += "config " + std::to_string(config_index_) + " " + std::to_string(config_.voters.size()) +
+         " " + std::to_string(config_.learners.size());
+  for (int v : config_.voters) out += " " + std::to_string(v);
+  for (int l : config_.learners) out += " " + std::to_string(l);
+  out += "\n";
   return out;
 }
 
@@ -224,10 +231,32 @@ bool KvStore::decode(const std::string& bytes, KvStore* out) {
   }
   Counts c;
   if (!d.word("counts ") || !d.number(&c.noops, ' ') || !d.number(&c.executed, ' ') ||
-      !d.number(&c.repeats, '\n') || !d.done()) {
+      !d.number(&c.repeats, '\n')) {
     return false;
   }
+  int64_t conf_index = 0, nv = 0, nl = 0;
+  if (!d.word("config ") || !d.number(&conf_index, ' ') || !d.number(&nv, ' ') ||
+      !d.number(&nl, nv + nl == 0 ? '\n' : ' ') || nv < 0 || nl < 0 || nv + nl > 4096) {
+    return false;
+  }
+  // Index 0 (no configuration entry applied) has no members; a real one has
+  // a voter. Ids ascending within each list, the lists disjoint.
+  if ((conf_index == 0) != (nv + nl == 0) || (conf_index > 0 && nv == 0)) return false;
+  Membership conf;
+  for (int64_t i = 0; i < nv + nl; ++i) {
+    int64_t id = 0;
+    if (!d.number(&id, i + 1 == nv + nl ? '\n' : ' ') || id < 1 || id >= (int64_t{1} << 31)) {
+      return false;
+    }
+    std::vector<int>& list = i < nv ? conf.voters : conf.learners;
+    if (!list.empty() && list.back() >= id) return false;
+    if (i >= nv && conf.is_voter(static_cast<int>(id))) return false;
+    list.push_back(static_cast<int>(id));
+  }
+  if (!d.done()) return false;
   store.counts_ = c;
+  store.config_index_ = conf_index;
+  store.config_ = std::move(conf);
   *out = std::move(store);
   return true;
 }

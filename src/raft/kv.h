@@ -66,6 +66,19 @@ class KvStore {
   };
   const Counts& counts() const { return counts_; }
 
+  // The last configuration entry applied (thesis §4.1) and its log index
+  // (0 and an empty membership: none yet, the bootstrap configuration holds).
+  // Part of the state machine so that a snapshot carries the configuration
+  // as of its last included index (Raft paper, Figure 13's "last config").
+  // The node records it when it applies a configuration entry; apply() counts
+  // the entry as a noop.
+  void set_config(int64_t index, const Membership& conf) {
+    config_index_ = index;
+    config_ = conf;
+  }
+  int64_t config_index() const { return config_index_; }
+  const Membership& config() const { return config_; }
+
  private:
   struct LastApplied {
     int64_t seq = 0;
@@ -86,6 +99,8 @@ class KvStore {
   std::vector<LastApplied> dense_sessions_;
   std::unordered_map<int, LastApplied> sparse_sessions_;
   Counts counts_;
+  int64_t config_index_ = 0;
+  Membership config_;
 };
 
 // FNV-1a 64 of a byte string, continuing from `hash` (start from

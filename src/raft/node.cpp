@@ -72,8 +72,22 @@ int64_t lease_length_us(const NodeOptions& o) {
 
 }  // namespace
 
+namespace {
+
+// The bootstrap configuration (thesis §4.1): voters 1..num_nodes, the
+// servers the cluster started with; a server added later starts with it too
+// and learns the rest from the log.
+Membership bootstrap_membership(int num_nodes) {
+  Membership conf;
+  for (int id = 1; id <= num_nodes; ++id) conf.voters.push_back(id);
+  return conf;
+}
+
+}  // namespace
+
 Node::Node(int id, int num_nodes, NodeOptions options)
     : id_(id), num_nodes_(num_nodes), options_(options), lease_us_(lease_length_us(options_)) {
+  set_membership(bootstrap_membership(num_nodes_), 0);
   if (options_.log_reserve > 0) {
     log_.reserve(static_cast<size_t>(options_.log_reserve));
     advise_huge_pages(log_);
@@ -97,7 +111,155 @@ Node::Node(int id, int num_nodes, PersistentState persisted, NodeOptions options
     }
     commit_ = applied_ = snap_index_;
   }
+  set_membership(bootstrap_membership(num_nodes_), 0);
+  reload_membership();  // the stored log's or snapshot's latest configuration
   unsynced_from_ = last_index() + 1;
+}
+
+// ---------------------------------------------------------------------------
+// Membership (thesis §4.1)
+
+int Node::voters_among(const std::set<int>& ids) const {
+  int n = 0;
+  for (int id : ids) n += is_voter(id) ? 1 : 0;
+  return n;
+}
+
+void Node::grow_slots(int max_id) {
+  if (max_id + 1 <= slots_) return;
+  auto size = static_cast<size_t>(max_id + 1);
+  // A leader meets a new member (or a message from an unknown id): its
+  // progress starts as a new leader's would (Figure 2), probed first.
+  next_index_.resize(size, last_index() + 1);
+  match_index_.resize(size, 0);
+  snap_sending_.resize(size, 0);
+  snap_offset_.resize(size, 0);
+  snap_quiet_beats_.resize(size, 0);
+  probing_.resize(size, 1);
+  commit_sent_.resize(size, 0);
+  recent_active_.resize(size, 0);
+  read_acked_.resize(size, 0);
+  slots_ = max_id + 1;
+}
+
+void Node::set_membership(const Membership& conf, int64_t index) {
+  bool changed = index != conf_index_ || conf != conf_;
+  conf_ = conf;
+  conf_index_ = index;
+  peers_.clear();
+  std::merge(conf_.voters.begin(), conf_.voters.end(), conf_.learners.begin(), conf_.learners.end(),
+             std::back_inserter(peers_));
+  peers_.erase(std::remove(peers_.begin(), peers_.end(), id_), peers_.end());
+  grow_slots(std::max(id_, peers_.empty() ? 0 : peers_.back()));
+  if (changed && fx_ != nullptr && tracing()) {
+    emit(ev::Membership{conf_index_, conf_.voters, conf_.learners});
+  }
+}
+
+void Node::reload_membership() {
+  for (int64_t k = last_index(); k > snap_index_; --k) {
+    const Entry& e = entry(k);
+    if (e.cmd.op == Op::Config) {
+      set_membership(e.cmd.conf, k);
+      return;
+    }
+  }
+  // None in the log: the snapshot's (the last one applied through its
+  // index, which the state machine keeps), or the bootstrap configuration.
+  if (store_.config_index() > 0) {
+    set_membership(store_.config(), store_.config_index());
+  } else {
+    set_membership(bootstrap_membership(num_nodes_), 0);
+  }
+}
+
+const char* Node::change_blocked() const {
+  if (role_ != Role::Leader) return "not_leader";
+  if (transfer_to_ != 0) return "transfer";  // §3.10: the leader is handing over
+  // Thesis §4.1: at most one change at a time; the next waits until the
+  // previous one is committed.
+  if (conf_index_ > commit_) return "change_pending";
+  // The fix for the single-server-change bug (Ongaro, raft-dev, 2015): a new
+  // leader may hold an uncommitted configuration of an older term that other
+  // servers do not have; changing from its own configuration before it has
+  // committed an entry of its term could give two disjoint majorities. Once
+  // an entry of its term is committed, no such older entry can commit.
+  if (term_at(commit_) != term_ && !bugs_.change_before_term_commit) return "term_not_committed";
+  return nullptr;
+}
+
+void Node::append_config(Membership conf) {
+  Entry entry{term_, Command{}};
+  entry.cmd.op = Op::Config;
+  entry.cmd.conf = std::move(conf);
+  append_to_log(&entry, &entry + 1);  // in effect at once (set in append_to_log)
+  replicate_new_entries();
+  leader_advance_commit();
+}
+
+void Node::on_change(ChangeAction action, int target, Effects& fx) {
+  begin_step(fx);
+  const char* reason = change_blocked();
+  Membership next = conf_;
+  if (reason == nullptr && target < 1) reason = "invalid_target";
+  if (reason == nullptr && action == ChangeAction::Add) {
+    if (conf_.is_member(target)) {
+      reason = "already_member";
+    } else {
+      // A new server joins as a learner: it catches up before it counts for
+      // a majority (thesis §4.2.1), so the change does not stall commits.
+      next.learners.insert(std::upper_bound(next.learners.begin(), next.learners.end(), target),
+                           target);
+    }
+  } else if (reason == nullptr) {
+    if (!conf_.is_member(target)) {
+      reason = "not_member";
+    } else if (conf_.is_voter(target) && conf_.voters.size() == 1) {
+      reason = "last_voter";
+    } else {
+      std::erase(next.voters, target);
+      std::erase(next.learners, target);
+    }
+  }
+  if (reason != nullptr) {
+    if (tracing()) emit(ev::RejectChange{action, target, reason});
+  } else {
+    append_config(std::move(next));
+    // A new learner's log is unknown: probe it now rather than at the next
+    // heartbeat.
+    if (action == ChangeAction::Add) send_append(target);
+  }
+  end_step();
+}
+
+void Node::maybe_promote_learner() {
+  if (change_blocked() != nullptr) return;
+  for (int learner : conf_.learners) {
+    // Caught up: it holds every committed entry. From here on, counting it
+    // for a majority does not stall commits behind its catch-up.
+    if (match_index_[learner] < commit_) continue;
+    Membership next = conf_;
+    std::erase(next.learners, learner);
+    next.voters.insert(std::upper_bound(next.voters.begin(), next.voters.end(), learner), learner);
+    append_config(std::move(next));
+    return;
+  }
+}
+
+void Node::maybe_leave() {
+  // Thesis §4.2.2: a leader that is not part of the new configuration leads
+  // (without counting itself) until that configuration is committed, then
+  // steps down; not a voter, it never stands for election again.
+  if (role_ != Role::Leader || is_voter(id_) || conf_index_ > commit_) return;
+  role_ = Role::Follower;
+  leader_id_ = 0;
+  leader_live_ = false;
+  transfer_to_ = 0;
+  timeout_now_sent_ = false;
+  pending_.clear();
+  reads_.clear();
+  if (tracing()) emit(ev::StepDown{{}, true});
+  fx_->reset_election_timer = true;
 }
 
 // ---------------------------------------------------------------------------
@@ -112,7 +274,11 @@ void Node::end_step() {
   apply_committed();
   if (options_.snapshot_every > 0) maybe_take_snapshot();
   if (!reads_.empty()) serve_reads();
-  if (role_ == Role::Leader) flush_commit_notifications();
+  if (role_ == Role::Leader) {
+    if (!conf_.learners.empty()) maybe_promote_learner();
+    flush_commit_notifications();
+    maybe_leave();
+  }
   // Figure 2: "respond to RPCs only after updating stable storage". All sends
   // of this step are still queued in fx_->messages, so the write comes before
   // any of them leaves the node. A new snapshot is written with it; on its
@@ -202,11 +368,16 @@ void Node::on_timer(Timer timer, Effects& fx) {
     case Timer::StartElection:
       // §5.2: a follower (or candidate) that hears from no leader within its
       // election timeout starts an election. A leader has no election timer.
-      // With pre_vote (thesis §9.6) it first asks for pre-votes.
+      // With pre_vote (thesis §9.6) it first asks for pre-votes. A learner,
+      // or a server removed from the configuration, never stands (thesis
+      // §4.2.1, §4.2.3): it only waits (its timer runs on, in case it is
+      // promoted).
       if (role_ != Role::Leader) {
         leader_live_ = false;
         promise_until_us_ = 0;  // a full election timeout since the last round answered
-        if (options_.pre_vote) {
+        if (!is_voter(id_)) {
+          fx.reset_election_timer = true;
+        } else if (options_.pre_vote) {
           start_prevote();
         } else {
           start_election();
@@ -217,7 +388,7 @@ void Node::on_timer(Timer timer, Effects& fx) {
       // §5.2: the leader sends AppendEntries (empty when idle) to keep its
       // authority; the same messages retry any entries not yet acknowledged.
       if (role_ == Role::Leader) {
-        for (int peer = 1; peer <= num_nodes_; ++peer) {
+        for (int peer : peers_) {
           if (snap_sending_[peer] != 0) ++snap_quiet_beats_[peer];
         }
         broadcast_append();
@@ -261,7 +432,7 @@ void Node::on_transfer(int to, Effects& fx) {
   // a transfer to itself changes nothing, and an id outside the cluster names
   // no one (the config and scenarios reject both before they get here). A
   // new request while one is under way retargets it and restarts its timer.
-  if (role_ == Role::Leader && to != id_ && to >= 1 && to <= num_nodes_) {
+  if (role_ == Role::Leader && to != id_ && is_voter(to)) {
     transfer_to_ = to;
     timeout_now_sent_ = false;
     fx.arm_transfer_timer = true;
@@ -297,13 +468,14 @@ void Node::handle_timeout_now(const Message& m) {
   // older term is from a leader that has since been replaced. Only the
   // leader of the term sends one (Election Safety), so it need not be
   // checked against leader_id_.
-  if (m.term != term_ || role_ == Role::Leader) return;
+  if (m.term != term_ || role_ == Role::Leader || !is_voter(id_)) return;
   leader_live_ = false;
   start_election(/*transfer=*/true);
 }
 
 void Node::on_message(const Message& m, Effects& fx) {
   begin_step(fx);
+  if (m.from >= slots_) grow_slots(m.from);  // a server this node has not met (a new one)
   if (m.type == MsgType::ClientRequest) {
     handle_client_request(m);
   } else {
@@ -379,11 +551,12 @@ void Node::start_election(bool transfer) {
   prevote_grants_.clear();
   if (tracing()) emit(ev::BecomeCandidate{});
   fx_->reset_election_timer = true;
-  if (static_cast<int>(votes_.size()) >= majority()) {
+  if (voters_among(votes_) >= majority()) {
     become_leader();  // a one-node cluster elects itself
     return;
   }
-  for (int peer = 1; peer <= num_nodes_; ++peer) {
+  // Thesis §4.1: only the voters of this node's configuration are asked.
+  for (int peer : conf_.voters) {
     if (peer == id_) continue;
     Message& m = outgoing(*fx_, id_, MsgType::RequestVote, peer);
     m.term = term_;
@@ -400,11 +573,11 @@ void Node::start_prevote() {
   prevote_grants_ = {id_};
   if (tracing()) emit(ev::BecomeCandidate{true});
   fx_->reset_election_timer = true;  // a round without a majority is retried
-  if (static_cast<int>(prevote_grants_.size()) >= majority()) {
+  if (voters_among(prevote_grants_) >= majority()) {
     start_election();  // a one-node cluster
     return;
   }
-  for (int peer = 1; peer <= num_nodes_; ++peer) {
+  for (int peer : conf_.voters) {
     if (peer == id_) continue;
     Message& m = outgoing(*fx_, id_, MsgType::PreVote, peer);
     m.term = term_ + 1;
@@ -414,25 +587,26 @@ void Node::start_prevote() {
 }
 
 void Node::become_leader() {
-  expect(role_ == Role::Candidate && static_cast<int>(votes_.size()) >= majority(),
+  expect(role_ == Role::Candidate && voters_among(votes_) >= majority(),
          "only a candidate with votes from a majority becomes leader (§5.2)");
   role_ = Role::Leader;
   leader_id_ = id_;
   if (tracing()) emit(ev::BecomeLeader{std::vector<int>(votes_.begin(), votes_.end())});
   // Figure 2: nextIndex starts just past the leader's log, matchIndex at 0.
   // Where each follower's log matches is unknown, so each is probed first.
-  next_index_.assign(num_nodes_ + 1, last_index() + 1);
-  match_index_.assign(num_nodes_ + 1, 0);
-  snap_sending_.assign(num_nodes_ + 1, 0);
-  snap_offset_.assign(num_nodes_ + 1, 0);
-  snap_quiet_beats_.assign(num_nodes_ + 1, 0);
-  probing_.assign(num_nodes_ + 1, 1);
-  commit_sent_.assign(num_nodes_ + 1, 0);
-  recent_active_.assign(num_nodes_ + 1, 0);
+  auto slots = static_cast<size_t>(slots_);
+  next_index_.assign(slots, last_index() + 1);
+  match_index_.assign(slots, 0);
+  snap_sending_.assign(slots, 0);
+  snap_offset_.assign(slots, 0);
+  snap_quiet_beats_.assign(slots, 0);
+  probing_.assign(slots, 1);
+  commit_sent_.assign(slots, 0);
+  recent_active_.assign(slots, 0);
   pending_.clear();
   reads_.clear();
   read_round_ = 0;
-  read_acked_.assign(num_nodes_ + 1, 0);
+  read_acked_.assign(slots, 0);
   round_sent_us_.assign(1, 0);
   lease_until_us_ = 0;
   lease_void_ = false;
@@ -454,12 +628,17 @@ void Node::check_quorum() {
   // Thesis §6.2: a leader that has not heard from a majority (itself
   // included) within an election timeout steps down, so that clients stop
   // waiting on a leader that can commit nothing and find the real one.
+  // Voters of its configuration only (thesis §4.1).
   std::vector<int> heard{id_};
-  for (int peer = 1; peer <= num_nodes_; ++peer) {
-    if (peer != id_ && recent_active_[peer]) heard.push_back(peer);
+  int voters_heard = is_voter(id_) ? 1 : 0;
+  for (int peer : conf_.voters) {
+    if (peer != id_ && recent_active_[peer]) {
+      heard.push_back(peer);
+      ++voters_heard;
+    }
   }
   std::sort(heard.begin(), heard.end());
-  if (static_cast<int>(heard.size()) >= majority() || bugs_.leader_ignores_quorum) {
+  if (voters_heard >= majority() || bugs_.leader_ignores_quorum) {
     std::fill(recent_active_.begin(), recent_active_.end(), 0);
     fx_->arm_check_quorum_timer = true;
     return;
@@ -564,14 +743,14 @@ void Node::handle_prevote_response(const Message& m) {
   // Only answers to this node's current round count.
   if (!precandidate_ || role_ == Role::Leader || m.term != term_ + 1 || !m.granted) return;
   prevote_grants_.insert(m.from);
-  if (static_cast<int>(prevote_grants_.size()) >= majority()) start_election();
+  if (voters_among(prevote_grants_) >= majority()) start_election();
 }
 
 void Node::handle_vote_response(const Message& m) {
   // Only votes for this node's current candidacy count.
   if (role_ != Role::Candidate || m.term != term_ || !m.granted) return;
   votes_.insert(m.from);
-  if (static_cast<int>(votes_.size()) >= majority()) become_leader();
+  if (voters_among(votes_) >= majority()) become_leader();
 }
 
 // ---------------------------------------------------------------------------
@@ -640,11 +819,15 @@ void Node::handle_append_entries(const Message& m) {
       // Planted bug: overwrite in place and keep the stale suffix.
       overwrite_entry(index, m.entries[i]);
       if (tracing()) emit(ev::Append{index, {m.entries[i]}});
+      if (conf_index_ >= index || m.entries[i].cmd.op == Op::Config) reload_membership();
       continue;
     }
     int64_t removed = last_index() - index + 1;
     truncate_log(index);
     if (tracing()) emit(ev::Truncate{index, removed});
+    // Thesis §4.1: a configuration entry removed with the tail no longer
+    // holds; the latest one left does.
+    if (conf_index_ >= index) reload_membership();
     break;
   }
   if (i < m.entries.size()) {
@@ -665,7 +848,8 @@ void Node::handle_append_entries(const Message& m) {
 void Node::handle_append_response(const Message& m) {
   if (role_ != Role::Leader || m.term != term_) return;  // stale reply
   int peer = m.from;
-  recent_active_[peer] = 1;  // check_quorum: this follower is reachable
+  if (!conf_.is_member(peer)) return;  // removed from the configuration: no longer replicated to
+  recent_active_[peer] = 1;            // check_quorum: this follower is reachable
   bool probing = probing_[peer];
   if (m.success) {
     // The follower's log matches the leader's through m.match_index.
@@ -757,6 +941,15 @@ void Node::append_to_log(const Entry* first, const Entry* last) {
   append_entries_to_log(first, last);
   // The event is built after the append, so its state shows the new log.
   if (tracing()) emit(ev::Append{first_index, std::vector<Entry>(first, last)});
+  // Thesis §4.1: a configuration entry takes effect as soon as it is in the
+  // log, committed or not; the last one appended wins.
+  for (const Entry* e = last; e != first;) {
+    --e;
+    if (e->cmd.op == Op::Config) {
+      set_membership(e->cmd.conf, first_index + (e - first));
+      break;
+    }
+  }
 }
 
 void Node::send_append(int peer) {
@@ -790,9 +983,7 @@ void Node::send_append(int peer) {
 }
 
 void Node::broadcast_append() {
-  for (int peer = 1; peer <= num_nodes_; ++peer) {
-    if (peer != id_) send_append(peer);
-  }
+  for (int peer : peers_) send_append(peer);
 }
 
 bool Node::window_free(int peer) const {
@@ -803,8 +994,8 @@ bool Node::window_free(int peer) const {
 void Node::replicate_new_entries() {
   // A follower being probed gets the new entries with its next probe; one
   // with an AppendEntries in flight gets them when that is acknowledged.
-  for (int peer = 1; peer <= num_nodes_; ++peer) {
-    if (peer != id_ && window_free(peer) && next_index_[peer] <= last_index()) send_append(peer);
+  for (int peer : peers_) {
+    if (window_free(peer) && next_index_[peer] <= last_index()) send_append(peer);
   }
 }
 
@@ -814,8 +1005,8 @@ void Node::flush_commit_notifications() {
   // AppendEntries in flight (or being probed) learns it from the next
   // AppendEntries, which carries leaderCommit. So one notification per
   // follower covers every commit advance while it was busy.
-  for (int peer = 1; peer <= num_nodes_; ++peer) {
-    if (peer == id_ || !window_free(peer) || commit_sent_[peer] >= commit_) continue;
+  for (int peer : peers_) {
+    if (!window_free(peer) || commit_sent_[peer] >= commit_) continue;
     Message& m = outgoing(*fx_, id_, MsgType::CommitNotification, peer);
     m.term = term_;
     m.leader_commit = commit_;
@@ -839,10 +1030,12 @@ void Node::leader_advance_commit() {
   // by counting replicas (Figure 8); they commit with the first current-term
   // entry above them.
   // The highest index held by a majority is the majority()-th largest of
-  // the match indexes, counting the leader's own last index.
+  // the match indexes of the voters of the leader's configuration (thesis
+  // §4.1), counting the leader's own last index if it is one (§4.2.2: a
+  // leader removing itself does not count itself).
   std::vector<int64_t>& matches = scratch_;
   matches.clear();
-  for (int peer = 1; peer <= num_nodes_; ++peer) {
+  for (int peer : conf_.voters) {
     matches.push_back(peer == id_ ? last_index() : match_index_[peer]);
   }
   auto kth = matches.begin() + (majority() - 1);
@@ -892,6 +1085,7 @@ void Node::apply_committed() {
     expect(applied_ <= commit_,
            "only committed entries are applied (State Machine Safety, §5.4.3)");
     const Entry& e = entry(applied_);
+    if (e.cmd.op == Op::Config) store_.set_config(applied_, e.cmd.conf);  // a snapshot carries it
     Result result = store_.apply(e.cmd, bugs_.no_client_dedup       ? DedupMode::Off
                                         : bugs_.dedup_last_seq_only ? DedupMode::LastSeqOnly
                                                                     : DedupMode::Full);
@@ -940,7 +1134,7 @@ void Node::start_read_round() {
   ++read_round_;
   read_round_in_step_ = true;
   if (options_.lease_reads) round_sent_us_.push_back(fx_->clock_us);
-  for (int peer = 1; peer <= num_nodes_; ++peer) {
+  for (int peer : conf_.voters) {
     if (peer == id_) continue;
     Message& m = outgoing(*fx_, id_, MsgType::ReadConfirm, peer);
     m.term = term_;
@@ -969,6 +1163,7 @@ void Node::handle_read_confirm(const Message& m) {
 void Node::handle_read_confirm_response(const Message& m) {
   if (role_ != Role::Leader || m.term != term_) return;  // stale answer
   if (m.round > read_round_) return;  // answers no round this leader sent (made by hand)
+  if (!is_voter(m.from)) return;      // only voters confirm leadership (thesis §4.1)
   read_acked_[m.from] = std::max(read_acked_[m.from], m.round);
   recent_active_[m.from] = 1;  // check_quorum: this follower is reachable
   if (options_.lease_reads) extend_lease();
@@ -978,10 +1173,8 @@ void Node::extend_lease() {
   // The newest round a majority answered (the leader answers its own rounds
   // as it sends them): the majority-th highest round answered.
   std::vector<int64_t>& rounds = scratch_;
-  rounds.assign(1, read_round_);
-  for (int peer = 1; peer <= num_nodes_; ++peer) {
-    if (peer != id_) rounds.push_back(read_acked_[peer]);
-  }
+  rounds.clear();
+  for (int peer : conf_.voters) rounds.push_back(peer == id_ ? read_round_ : read_acked_[peer]);
   std::nth_element(rounds.begin(), rounds.begin() + (majority() - 1), rounds.end(),
                    std::greater<>());
   int64_t round = rounds[static_cast<size_t>(majority() - 1)];
@@ -991,8 +1184,8 @@ void Node::extend_lease() {
 }
 
 bool Node::read_round_confirmed(int64_t round) const {
-  int acks = 1;  // the leader itself
-  for (int peer = 1; peer <= num_nodes_; ++peer) {
+  int acks = is_voter(id_) ? 1 : 0;  // the leader itself
+  for (int peer : conf_.voters) {
     if (peer != id_ && read_acked_[peer] >= round) ++acks;
   }
   return acks >= majority();
@@ -1047,8 +1240,8 @@ void Node::maybe_take_snapshot() {
   // off, or answers without taking anything) holds nothing back, so the
   // leader's log stays bounded.
   if (role_ == Role::Leader) {
-    for (int peer = 1; peer <= num_nodes_; ++peer) {
-      if (peer != id_ && snap_sending_[peer] != 0 && snap_quiet_beats_[peer] <= 2) return;
+    for (int peer : peers_) {
+      if (snap_sending_[peer] != 0 && snap_quiet_beats_[peer] <= 2) return;
     }
   }
   // §7: "each server takes snapshots independently, covering just the
@@ -1059,7 +1252,10 @@ void Node::maybe_take_snapshot() {
     // Planted bug: the snapshot runs ahead of the commit index, folding the
     // uncommitted rest of the log into the state machine, which a new leader
     // may yet replace.
-    for (int64_t k = applied_ + 1; k <= last_index(); ++k) (void)store_.apply(entry(k).cmd);
+    for (int64_t k = applied_ + 1; k <= last_index(); ++k) {
+      if (entry(k).cmd.op == Op::Config) store_.set_config(k, entry(k).cmd.conf);
+      (void)store_.apply(entry(k).cmd);
+    }
     index = applied_ = last_index();
   }
   expect(index <= commit_, "a snapshot covers only committed, applied entries (§7)");
@@ -1210,13 +1406,17 @@ bool Node::install_snapshot(int64_t index, int64_t term, std::string data) {
     emit(ev::InstallSnapshot{index, term, store_.digest(),
                              static_cast<int64_t>(store_.data().size()), kept});
   }
+  // The snapshot's configuration, or a later one in the kept suffix (§7,
+  // Figure 13's "last config").
+  reload_membership();
   return true;
 }
 
 void Node::handle_install_snapshot_response(const Message& m) {
   if (m.term != term_ || role_ != Role::Leader) return;  // stale, or not for this leader
   int peer = m.from;
-  recent_active_[peer] = 1;  // check_quorum: this follower is reachable
+  if (!conf_.is_member(peer)) return;  // removed from the configuration
+  recent_active_[peer] = 1;            // check_quorum: this follower is reachable
   if (m.done) {
     // The follower holds the state through m.snap_index (installed, or its
     // commit index was there already).

@@ -157,6 +157,13 @@ class Node {
   // the leader, to hand leadership to node `to`. Ignored by a non-leader and
   // when `to` is this node itself or not a node of the cluster.
   void on_transfer(int to, Effects& fx);
+  // Membership change (thesis §4.1): the runtime asks this node, if it is the
+  // leader, to add server `target` (as a learner, promoted to voter once it
+  // has caught up) or to remove it. Refused (a reject_change event) by a
+  // non-leader, during a leadership transfer, while an earlier change is not
+  // yet committed, before an entry of the leader's own term is committed,
+  // and when the request changes nothing or would remove the last voter.
+  void on_change(ChangeAction action, int target, Effects& fx);
 
   // The state every node event carries (the trace's `state`).
   NodeState state() const {
@@ -193,13 +200,39 @@ class Node {
     return log_[static_cast<size_t>(index - snap_index_ - 1)];
   }
   const KvStore& store() const { return store_; }
+  // The configuration in effect at this node (thesis §4.1: the latest one in
+  // its log, committed or not) and the index of its entry (0: bootstrap).
+  const Membership& membership() const { return conf_; }
+  int64_t membership_index() const { return conf_index_; }
   // The target of the leadership transfer under way at this leader (0: none).
   int transfer_target() const { return transfer_to_; }
 
  private:
   static constexpr int64_t kMaxBatch = 64;  // entries per AppendEntries
 
-  int majority() const { return num_nodes_ / 2 + 1; }
+  // Thesis §4.1: elections and commitment count the voters of the
+  // configuration in effect at this node.
+  int majority() const { return static_cast<int>(conf_.voters.size()) / 2 + 1; }
+  bool is_voter(int id) const { return conf_.is_voter(id); }
+  // How many of `ids` are voters of the configuration in effect.
+  int voters_among(const std::set<int>& ids) const;
+  // Makes `conf` (the entry at `index`; 0: the bootstrap one) the
+  // configuration in effect, and sizes the per-peer state for its members.
+  void set_membership(const Membership& conf, int64_t index);
+  // After the log lost its tail (truncation) or its head (a snapshot
+  // install): the latest configuration left in the log, else the snapshot's,
+  // else the bootstrap configuration.
+  void reload_membership();
+  // Thesis §4.1: a leader changes the configuration by one server at a time,
+  // through its log. May it start one now (else: the refusal's reason)?
+  const char* change_blocked() const;
+  void append_config(Membership conf);
+  // A leader promotes a learner that has caught up (its matchIndex reached
+  // the commit index) to voter, when it may change the configuration.
+  void maybe_promote_learner();
+  // Thesis §4.2.2: a leader whose own removal committed stops leading.
+  void maybe_leave();
+  void grow_slots(int max_id);
 
   // Step bracket: every input runs between begin_step and end_step, which
   // applies newly committed entries and persists before any send leaves.
@@ -285,7 +318,7 @@ class Node {
   void set_progress(int peer, int64_t next, int64_t match, bool probing);
 
   const int id_;
-  const int num_nodes_;
+  const int num_nodes_;  // the bootstrap configuration's voters: 1..num_nodes_
   const NodeOptions options_;
   const PlantedBugs& bugs_ = options_.bugs;
   const bool planted_ = bugs_.any();
@@ -314,6 +347,14 @@ class Node {
   // crash loses it and the leader starts again from offset 0.
   std::optional<Snapshot> incoming_;
   int64_t incoming_leader_term_ = 0;  // the term of the leader that sends it
+
+  // Membership (thesis §4.1). Every server uses the latest configuration in
+  // its log, committed or not; an earlier one comes back when a truncation
+  // removes the later one.
+  Membership conf_;
+  int64_t conf_index_ = 0;
+  std::vector<int> peers_;  // every member of conf_ except this node, ascending
+  int slots_ = 0;           // per-peer vectors' size: the highest member id seen + 1
 
   // Volatile state on all servers.
   Role role_ = Role::Follower;

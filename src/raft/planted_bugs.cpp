@@ -24,6 +24,7 @@ const std::vector<std::pair<std::string, bool PlantedBugs::*>>& table() {
       {"lease_ignores_drift", &PlantedBugs::lease_ignores_drift},
       {"snapshot_uncommitted", &PlantedBugs::snapshot_uncommitted},
       {"install_discards_log", &PlantedBugs::install_discards_log},
+      {"change_before_term_commit", &PlantedBugs::change_before_term_commit},
   };
   return kTable;
 }

@@ -26,6 +26,9 @@ struct PlantedBugs {
   bool lease_ignores_drift = false;         // a read lease as long as the election timeout
   bool snapshot_uncommitted = false;        // snapshot entries past the commit index (§7)
   bool install_discards_log = false;  // an installed snapshot discards a matching suffix (§7)
+  // A new leader starts a configuration change before an entry of its own
+  // term is committed (the single-server-change bug Ongaro published in 2015).
+  bool change_before_term_commit = false;
 
   bool any() const;  // from the name table in planted_bugs.cpp, so no list is kept twice
 };

@@ -1,5 +1,7 @@
 #include "raft/types.h"
 
+#include <algorithm>
+
 namespace raftkv {
 
 const char* to_string(Op op) {
@@ -8,8 +10,21 @@ const char* to_string(Op op) {
     case Op::Get: return "get";
     case Op::Delete: return "delete";
     case Op::Noop: return "noop";
+    case Op::Config: return "config";
   }
   return "?";
+}
+
+const char* to_string(ChangeAction action) {
+  return action == ChangeAction::Add ? "add" : "remove";
+}
+
+bool Membership::is_voter(int id) const {
+  return std::binary_search(voters.begin(), voters.end(), id);
+}
+
+bool Membership::is_member(int id) const {
+  return is_voter(id) || std::binary_search(learners.begin(), learners.end(), id);
 }
 
 const char* to_string(Status status) {

@@ -11,16 +11,38 @@
 
 namespace raftkv {
 
-enum class Op { Put, Get, Delete, Noop };
+// Config: a cluster configuration entry (thesis §4.1), written by the leader,
+// never by a client; it takes effect at each node as soon as it is in the
+// node's log, committed or not.
+enum class Op { Put, Get, Delete, Noop, Config };
+
+// A cluster configuration (thesis §4.1): the voters, whose majority elects
+// leaders and commits entries, and the learners, which receive the log but
+// neither vote nor count for a majority (a new server catches up as one, as
+// in etcd). Both ascending, disjoint; node ids are >= 1.
+struct Membership {
+  std::vector<int> voters;
+  std::vector<int> learners;
+
+  bool is_voter(int id) const;
+  bool is_member(int id) const;  // a voter or a learner
+  bool operator==(const Membership&) const = default;
+};
+
+// The runtime's request to a leader to change the cluster by one server
+// (thesis §4.1): add a server (as a learner; the leader promotes it to voter
+// once it has caught up) or remove one (a voter or a learner).
+enum class ChangeAction { Add, Remove };
 
 // A state machine command. (client, seq) identifies a client request so the
 // state machine can recognise a retried command (client dedup).
 struct Command {
   Op op = Op::Noop;
   std::string key;
-  std::string value;  // only for Put
-  int client = 0;     // 0 for Noop
-  int64_t seq = 0;    // 0 for Noop
+  std::string value;     // only for Put
+  int client = 0;        // 0 for Noop and Config
+  int64_t seq = 0;       // 0 for Noop and Config
+  Membership conf = {};  // only for Config: the new configuration
 
   bool operator==(const Command&) const = default;
 };
@@ -137,6 +159,7 @@ struct Message {
 };
 
 const char* to_string(Op op);
+const char* to_string(ChangeAction action);
 const char* to_string(Status status);
 const char* to_string(Role role);
 const char* to_string(MsgType type);

@@ -37,6 +37,7 @@ Op op_from_string(const std::string& s) {
   if (s == "get") return Op::Get;
   if (s == "delete") return Op::Delete;
   if (s == "noop") return Op::Noop;
+  if (s == "config") return Op::Config;
   throw CodecError("unknown op '" + s + "'");
 }
 
@@ -63,11 +64,16 @@ MsgType msg_type_from_string(const std::string& s) {
 }
 
 json to_json(const Command& cmd) {
-  return json{{"op", to_string(cmd.op)},
-              {"key", cmd.key},
-              {"value", cmd.value},
-              {"client", cmd.client},
-              {"seq", cmd.seq}};
+  json j{{"op", to_string(cmd.op)},
+         {"key", cmd.key},
+         {"value", cmd.value},
+         {"client", cmd.client},
+         {"seq", cmd.seq}};
+  if (cmd.op == Op::Config) {
+    j["voters"] = cmd.conf.voters;
+    j["learners"] = cmd.conf.learners;
+  }
+  return j;
 }
 
 json to_json(const Entry& entry) { return json{{"term", entry.term}, {"cmd", to_json(entry.cmd)}}; }
@@ -162,6 +168,19 @@ Command command_from_json(const json& j) {
   c.value = str_field(j, "value");
   c.client = static_cast<int>(int_field(j, "client"));
   c.seq = int_field(j, "seq");
+  if (c.op == Op::Config) {
+    for (const char* key : {"voters", "learners"}) {
+      const json& ids = field(j, key);
+      if (!ids.is_array()) throw CodecError(std::string("field '") + key + "' must be an array");
+      std::vector<int>& out = key[0] == 'v' ? c.conf.voters : c.conf.learners;
+      for (const json& v : ids) {
+        if (!v.is_number_integer()) {
+          throw CodecError(std::string("field '") + key + "' must hold node ids");
+        }
+        out.push_back(v.get<int>());
+      }
+    }
+  }
   return c;
 }
 
@@ -293,7 +312,20 @@ void add_fields(const ev::TermUpdate& e, json& j) { j["old_term"] = e.old_term; 
 void add_fields(const ev::BecomeCandidate&, json&) {}
 void add_fields(const ev::BecomeLeader& e, json& j) { j["votes"] = e.votes; }
 void add_fields(const ev::BecomeFollower& e, json& j) { j["leader"] = e.leader; }
-void add_fields(const ev::StepDown& e, json& j) { j["heard_from"] = e.heard_from; }
+void add_fields(const ev::StepDown& e, json& j) {
+  j["heard_from"] = e.heard_from;
+  if (e.removed) j["removed"] = true;
+}
+void add_fields(const ev::Membership& e, json& j) {
+  j["index"] = e.index;
+  j["voters"] = e.voters;
+  j["learners"] = e.learners;
+}
+void add_fields(const ev::RejectChange& e, json& j) {
+  j["action"] = to_string(e.action);
+  j["target"] = e.target;
+  j["reason"] = e.reason;
+}
 void add_fields(const ev::TransferAbort& e, json& j) { j["to"] = e.to; }
 void add_fields(const ev::Vote& e, json& j) {
   j["candidate"] = e.candidate;
@@ -362,6 +394,8 @@ struct Name {
   const char* operator()(const ev::BecomeFollower&) const { return "become_follower"; }
   const char* operator()(const ev::StepDown&) const { return "step_down"; }
   const char* operator()(const ev::TransferAbort&) const { return "transfer_abort"; }
+  const char* operator()(const ev::Membership&) const { return "membership"; }
+  const char* operator()(const ev::RejectChange&) const { return "reject_change"; }
   const char* operator()(const ev::Vote& e) const { return e.pre ? "prevote" : "vote"; }
   const char* operator()(const ev::Truncate&) const { return "truncate"; }
   const char* operator()(const ev::Append&) const { return "append"; }
@@ -445,7 +479,17 @@ NodeEvent node_event_from_json(const json& j, int* node) {
   } else if (name == "become_follower") {
     e.body = ev::BecomeFollower{int_of("leader")};
   } else if (name == "step_down") {
-    e.body = ev::StepDown{node_ids(j, "heard_from")};
+    e.body =
+        ev::StepDown{node_ids(j, "heard_from"), j.contains("removed") && bool_field(j, "removed")};
+  } else if (name == "membership") {
+    e.body = ev::Membership{int_field(j, "index"), node_ids(j, "voters"), node_ids(j, "learners")};
+  } else if (name == "reject_change") {
+    std::string action = str_field(j, "action");
+    if (action != "add" && action != "remove") {
+      throw CodecError("field 'action' has unknown value \"" + action + "\"");
+    }
+    e.body = ev::RejectChange{action == "add" ? ChangeAction::Add : ChangeAction::Remove,
+                              int_of("target"), str_field(j, "reason")};
   } else if (name == "transfer_abort") {
     e.body = ev::TransferAbort{int_of("to")};
   } else if (name == "vote") {

@@ -32,13 +32,32 @@ const std::vector<EventSpec>& event_table() {
       {"crash", EventKind::Input, {}},
       {"restart", EventKind::Input, {}},
       {"transfer", EventKind::Input, {{"to", T::Int}}},
+      // Membership change (thesis §4.1; fault actions add_node, remove_node):
+      // a new, empty server boots; a removed server is shut down for good; the
+      // runtime asks a node (meant: the leader) to add or remove a server.
+      {"join", EventKind::Input, {}},
+      {"leave", EventKind::Input, {}},
+      {"change", EventKind::Input, {{"action", T::String, {"add", "remove"}}, {"target", T::Int}}},
       // Effect events: what the node did inside the step.
       {"term_update", EventKind::Effect, {{"old_term", T::Int}}},
       {"become_candidate", EventKind::Effect, {}},
       {"become_precandidate", EventKind::Effect, {}},
       {"become_leader", EventKind::Effect, {{"votes", T::IntArray}}},
       {"become_follower", EventKind::Effect, {{"leader", T::Int}}},
-      {"step_down", EventKind::Effect, {{"heard_from", T::IntArray}}},
+      {"step_down",
+       EventKind::Effect,
+       {{"heard_from", T::IntArray}, {"removed", T::Bool, {}, {}, /*required=*/false}}},
+      {"membership",
+       EventKind::Effect,
+       {{"index", T::Int}, {"voters", T::IntArray}, {"learners", T::IntArray}}},
+      {"reject_change",
+       EventKind::Effect,
+       {{"action", T::String, {"add", "remove"}},
+        {"target", T::Int},
+        {"reason",
+         T::String,
+         {"not_leader", "transfer", "change_pending", "term_not_committed", "already_member",
+          "not_member", "last_voter", "invalid_target"}}}},
       {"transfer_abort", EventKind::Effect, {{"to", T::Int}}},
       {"vote",
        EventKind::Effect,
@@ -208,7 +227,8 @@ const std::vector<std::string>& planted_bug_vocabulary() {
                                                  "transfer_before_caught_up",
                                                  "lease_ignores_drift",
                                                  "snapshot_uncommitted",
-                                                 "install_discards_log"};
+                                                 "install_discards_log",
+                                                 "change_before_term_commit"};
   return names;
 }
 
@@ -245,11 +265,15 @@ const std::vector<FieldSpec>& state_fields() {
 }
 
 const std::vector<FieldSpec>& command_fields() {
-  static const std::vector<FieldSpec> cmd = {{"op", T::String, {"put", "get", "delete", "noop"}},
-                                             {"key", T::String},
-                                             {"value", T::String},
-                                             {"client", T::Int},
-                                             {"seq", T::Int}};
+  // voters and learners: a configuration entry's members (op "config" only).
+  static const std::vector<FieldSpec> cmd = {
+      {"op", T::String, {"put", "get", "delete", "noop", "config"}},
+      {"key", T::String},
+      {"value", T::String},
+      {"client", T::Int},
+      {"seq", T::Int},
+      {"voters", T::IntArray, {}, {}, /*required=*/false},
+      {"learners", T::IntArray, {}, {}, /*required=*/false}};
   return cmd;
 }
 

@@ -73,6 +73,7 @@ std::string_view op_name(Op op) {
     case Op::Get: return "get";
     case Op::Delete: return "delete";
     case Op::Noop: return "noop";
+    case Op::Config: return "config";
   }
   return to_string(op);
 }
@@ -248,13 +249,18 @@ void append_state(Out& out, const NodeState& s, bool up) {
   o.num("vote", s.vote);
 }
 
+void append_ids(Out& s, const std::vector<int>& ids);
+
 void append_command(Out& out, const Command& c) {
   Obj o(out);
   o.num("client", c.client);
   o.str("key", c.key);
+  // A configuration entry's members (thesis §4.1), only on one.
+  if (c.op == Op::Config) append_ids(o.key("learners"), c.conf.learners);
   o.name("op", op_name(c.op));
   o.num("seq", c.seq);
   o.str("value", c.value);
+  if (c.op == Op::Config) append_ids(o.key("voters"), c.conf.voters);
 }
 
 void append_entry(Out& out, const Entry& e) {
@@ -415,8 +421,10 @@ std::string_view input_name(const char* e) {
   switch (e[0]) {
     case 'd': return "deliver";
     case 't': return e[1] == 'r' ? std::string_view("transfer") : std::string_view("timeout");
-    case 'c': return "crash";
+    case 'c': return e[1] == 'h' ? std::string_view("change") : std::string_view("crash");
     case 'r': return "restart";
+    case 'j': return "join";
+    case 'l': return "leave";
     case 's': return e[1] == 'e' ? std::string_view("send") : std::string_view("start");
   }
   return e;
@@ -436,10 +444,11 @@ std::string_view timer_name(const char* timer) {
 
 void append_node_input(std::string& line, StateCache& states, const char* event, int node,
                        const NodeState& state, bool up, const Message* msg, const char* timer,
-                       int64_t seq, int64_t t, int to) {
+                       int64_t seq, int64_t t, int to, const char* action) {
   Out out(line);
   Obj o(out);
   std::string_view name = input_name(event);
+  if (action != nullptr) o.name("action", action);  // change only
   o.name("event", name);
   if (msg != nullptr) {
     // A deliver names the message its send already wrote out in full (schema
@@ -454,8 +463,9 @@ void append_node_input(std::string& line, StateCache& states, const char* event,
   o.num("seq", seq);
   if (const std::string* text = states.changed(node, state, up)) o.key("state").put(*text);
   o.num("t", t);
+  if (action != nullptr) o.num("target", to);  // change: its target
   if (timer != nullptr) o.name("timer", timer_name(timer));
-  if (to != 0) o.num("to", to);  // transfer only
+  if (to != 0 && action == nullptr) o.num("to", to);  // transfer only
 }
 
 namespace {
@@ -513,7 +523,26 @@ struct EventWriter {
     o.name("event", "step_down");
     append_ids(o.key("heard_from"), e.heard_from);
     node_field(o);
+    if (e.removed) o.boolean("removed", true);  // only when true (thesis §4.2.2)
     seq_state_t(o);
+  }
+  void operator()(const ev::Membership& e) const {
+    Obj o(out);
+    o.name("event", "membership");
+    o.num("index", e.index);
+    append_ids(o.key("learners"), e.learners);
+    node_field(o);
+    seq_state_t(o);
+    append_ids(o.key("voters"), e.voters);
+  }
+  void operator()(const ev::RejectChange& e) const {
+    Obj o(out);
+    o.name("action", to_string(e.action));
+    o.name("event", "reject_change");
+    node_field(o);
+    o.str("reason", e.reason);
+    seq_state_t(o);
+    o.num("target", e.target);
   }
   void operator()(const ev::TransferAbort& e) const {
     Obj o(out);

@@ -44,10 +44,11 @@ void append_node_event(std::string& out, StateCache& states, const NodeEvent& ev
 // Appends a node's input or send event: "send" (with `msg`), "deliver" (with
 // `msg_id`, the id of `msg`),
 // "timeout" (with `timer`), "start", "crash" or "restart" (msg and timer null),
-// "transfer" (with `to`, the transfer's target; 0 for every other event).
+// "transfer" (with `to`, the transfer's target; 0 for every other event),
+// "join", "leave", "change" (with `action` "add"/"remove" and its target in `to`).
 void append_node_input(std::string& out, StateCache& states, const char* event, int node,
                        const NodeState& state, bool up, const Message* msg, const char* timer,
-                       int64_t seq, int64_t t, int to = 0);
+                       int64_t seq, int64_t t, int to = 0, const char* action = nullptr);
 
 // Appends a runtime event (drop, duplicate, client_*) at (seq, t).
 void append_runtime_event(std::string& out, const RuntimeEvent& event, int64_t seq, int64_t t);
