@@ -12,6 +12,7 @@
 #include "replay/export_shiviz.h"
 #include "replay/export_tla.h"
 #include "replay/replay.h"
+#include "trace/event_table.h"
 #include "trace/narrate.h"
 
 namespace raftkv {
@@ -97,7 +98,10 @@ std::pair<int64_t, int64_t> header_sizes(const std::string& path) {
   auto size = [&](const char* key) -> int64_t {
     return c.contains(key) && c[key].is_number_integer() ? c[key].get<int64_t>() : 0;
   };
-  return {size("num_nodes"), size("num_clients")};
+  int64_t nodes = size("num_nodes");
+  // Servers an add_node fault brings (thesis §4.1) have ids above num_nodes.
+  if (nodes > 0) nodes = trace::max_node_id(header);
+  return {nodes, size("num_clients")};
 }
 
 }  // namespace

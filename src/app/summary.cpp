@@ -81,7 +81,7 @@ CommitCounts commit_counts(const Cluster& cluster) {
   std::set<std::pair<int, int64_t>> ops;
   for (int64_t i = from; i <= c.entries; ++i) {
     const Command& cmd = best->entry(i).cmd;
-    if (cmd.op == Op::Noop) {
+    if (cmd.op == Op::Noop || cmd.op == Op::Config) {  // as the state machine counts them
       ++c.noops;
       continue;
     }
@@ -441,6 +441,26 @@ void print_summary(const Cluster& cluster, std::ostream& out,
     if (random > 0)
       out << (scheduled > 0 ? ";" : "") << " nemesis " << random << " ("
           << fault_kinds(st.faults_nemesis) << ")";
+    out << "\n";
+  }
+  // Membership changes (thesis §4.1): how long each took, from the fault to
+  // the leader's committed configuration having it (an added server caught
+  // up and a voter; a removed one gone and shut down).
+  if (!st.membership_changes.empty()) {
+    out << "Membership changes:";
+    const char* sep = " ";
+    for (const RunStats::MembershipChange& c : st.membership_changes) {
+      out << sep << (c.action == ChangeAction::Add ? "add" : "remove") << " node " << c.node
+          << " at " << c.begun_ms << " ms: ";
+      if (c.done_ms < 0) {
+        out << "not committed by the end of the run";
+      } else {
+        out << (c.action == ChangeAction::Add ? "a voter (caught up and promoted) "
+                                              : "committed and shut down ")
+            << c.done_ms - c.begun_ms << " ms later";
+      }
+      sep = "; ";
+    }
     out << "\n";
   }
 }

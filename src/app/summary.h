@@ -23,7 +23,7 @@ int64_t committed_client_ops(const Cluster& cluster);
 struct CommitCounts {
   int64_t entries = 0;     // the highest commit index of any node
   int64_t commands = 0;    // non-noop entries among them
-  int64_t noops = 0;       // each leader's no-op (§8)
+  int64_t noops = 0;       // each leader's no-op (§8), and configuration entries (thesis §4.1)
   int64_t operations = 0;  // distinct (client, seq) among the commands
   int64_t copies = 0;      // commands - operations: retries and duplicates committed again
 };

@@ -810,6 +810,7 @@ class Reader {
     std::vector<std::string_view> needed;
     std::vector<std::string_view> allowed;  // may be given, none required
     if (fault.action == Crash || fault.action == Restart) needed = {"node"};
+    if (fault.action == AddNode || fault.action == RemoveNode) needed = {"node"};
     if (fault.action == Partition) needed = {"groups"};
     if (fault.action == Cut || fault.action == Uncut) needed = {"from", "to"};
     if (fault.action == TransferLeader) needed = {"to"};
@@ -1226,10 +1227,29 @@ class Checker {
   }
 
   void check_faults(const Config& cfg) {
-    const int n = cfg.num_nodes;
+    // Node ids: 1..num_nodes, and the servers add_node brings (each id once,
+    // above num_nodes, within the node limit).
+    std::map<int, size_t> added;  // id -> its add_node fault
+    for (size_t i = 0; i < cfg.faults.size(); ++i) {
+      const FaultConfig& f = cfg.faults[i];
+      if (f.action != FaultAction::AddNode) continue;
+      if (f.node <= cfg.num_nodes || f.node > 1000) {
+        fail_fault(f, i, "node",
+                   "add_node needs a new node id, in " + std::to_string(cfg.num_nodes + 1) +
+                       "..1000 (num_nodes = " + std::to_string(cfg.num_nodes) + "), got " +
+                       std::to_string(f.node));
+      }
+      if (auto [it, fresh] = added.emplace(f.node, i); !fresh) {
+        fail_fault(f, i, "node",
+                   "node " + std::to_string(f.node) + " is already added by faults[" +
+                       std::to_string(it->second) + "]");
+      }
+    }
+    const int n = max_node_id(cfg);
     for (size_t i = 0; i < cfg.faults.size(); ++i) {
       const FaultConfig& f = cfg.faults[i];
       using enum FaultAction;
+      if (f.action == RemoveNode) check_node(f, i, "node", f.node, n);
       if (f.at_ms < 0) {
         fail_fault(f, i, "at_ms", "must be >= 0, got " + std::to_string(f.at_ms));
       }
@@ -1272,6 +1292,7 @@ class Checker {
                      [&](size_t a, size_t b) { return cfg.faults[a].at_ms < cfg.faults[b].at_ms; });
     std::vector<std::optional<size_t>> crashed_by(static_cast<size_t>(n) + 1);
     std::map<std::pair<int, int>, size_t> cut_by;  // link (from, to) -> the fault that cut it
+    std::map<int, bool> joined, removed;           // by add_node / remove_node, so far
     bool partitioned = false;
     // Role targets: the crashes of each role not yet restarted (a restart of
     // a role restarts the latest of them).
@@ -1318,6 +1339,31 @@ class Checker {
                          " (network_latency_min_ms must be <= network_latency_max_ms)");
         }
       }
+      // A server exists from its add_node on and is gone after its remove_node.
+      if (f.action == AddNode) joined[f.node] = true;
+      if (f.action == RemoveNode) {
+        if (f.node > cfg.num_nodes && !joined[f.node]) {
+          fail_fault(f, i, "node",
+                     "node " + std::to_string(f.node) + " is not added before" + when +
+                         ", so it cannot be removed");
+        }
+        if (removed[f.node]) {
+          fail_fault(f, i, "node", "node " + std::to_string(f.node) + " is already removed");
+        }
+        removed[f.node] = true;
+      }
+      if ((f.action == Crash || f.action == Restart) && f.target == FaultTarget::Node) {
+        if (f.node > cfg.num_nodes && !joined[f.node]) {
+          fail_fault(f, i, "node",
+                     "node " + std::to_string(f.node) + " has not joined yet" + when +
+                         " (its add_node comes later)");
+        }
+        if (removed[f.node]) {
+          fail_fault(
+              f, i, "node",
+              "node " + std::to_string(f.node) + " is removed from the cluster before" + when);
+        }
+      }
       if (f.action != Crash && f.action != Restart) continue;
       if (f.target != FaultTarget::Node) {
         std::vector<size_t>& crashes = role_crashes[f.target];
@@ -1354,12 +1400,21 @@ class Checker {
 
 }  // namespace
 
+int max_node_id(const Config& cfg) {
+  int n = cfg.num_nodes;
+  for (const FaultConfig& f : cfg.faults) {
+    if (f.action == FaultAction::AddNode) n = std::max(n, f.node);
+  }
+  return n;
+}
+
 // ------------------------------------------------------------ enum names
 
 // Indexed by the enums' values: the order of the enums' declarations.
 const std::vector<std::string_view>& fault_action_names() {
   static const std::vector<std::string_view> names = {
-      "crash", "restart", "partition", "heal", "cut", "uncut", "network", "transfer_leader"};
+      "crash", "restart", "partition",       "heal",     "cut",
+      "uncut", "network", "transfer_leader", "add_node", "remove_node"};
   return names;
 }
 

@@ -42,7 +42,18 @@ struct NetworkConfig {
 // What a scheduled fault does. The config file and the trace header spell it
 // with to_string(); the loader turns the name into the enum once, so the
 // runtime dispatches on a value that cannot be misspelt.
-enum class FaultAction { Crash, Restart, Partition, Heal, Cut, Uncut, Network, TransferLeader };
+enum class FaultAction {
+  Crash,
+  Restart,
+  Partition,
+  Heal,
+  Cut,
+  Uncut,
+  Network,
+  TransferLeader,
+  AddNode,
+  RemoveNode
+};
 
 // Whom a crash or restart acts on: the node id in `node`, or a role that the
 // run resolves to a node id when the fault fires (config spelling:
@@ -83,6 +94,13 @@ std::string_view to_string(FaultTarget target);
 //   transfer_leader      -> to (the node the leader of the moment hands
 //                           leadership to, thesis §3.10; skipped when there is
 //                           no leader)
+//   add_node             -> node (a new server, id above num_nodes: it boots
+//                           empty and the leader adds it as a learner, then
+//                           promotes it to voter once it has caught up; the
+//                           runtime asks each heartbeat_interval_ms until the
+//                           leader has committed it, thesis §4.1)
+//   remove_node          -> node (the leader removes it; once that is
+//                           committed the runtime shuts the node down for good)
 // A crash or restart with a role target (target != Node) leaves node at 0:
 // crash "leader" crashes the running leader of the highest term, crash
 // "follower" the lowest-id running follower in that leader's term; restart
@@ -222,5 +240,9 @@ Config parse_config(const std::string& text, const std::string& name);
 // Checks cross-field rules (ranges, min <= max, faults); throws ConfigError.
 // Called by load_config/parse_config and by tests that build a Config by hand.
 void validate_config(const Config& cfg, const std::string& name);
+
+// The highest node id a run of `cfg` may have: num_nodes, or the largest id an
+// add_node fault brings (thesis §4.1).
+int max_node_id(const Config& cfg);
 
 }  // namespace raftkv

@@ -4,12 +4,13 @@
 
 namespace raftkv {
 
-NodeSet::NodeSet(int num_nodes, NodeOptions options)
+NodeSet::NodeSet(int num_nodes, NodeOptions options, int max_id)
     : options_(options),
-      nodes_(static_cast<size_t>(num_nodes) + 1),
-      storage_(static_cast<size_t>(num_nodes) + 1),
-      up_(static_cast<size_t>(num_nodes) + 1, false) {
-  for (int id = 1; id <= num_nodes; ++id) {
+      num_nodes_(num_nodes),
+      nodes_(static_cast<size_t>(std::max(num_nodes, max_id)) + 1),
+      storage_(nodes_.size()),
+      up_(nodes_.size(), false) {
+  for (int id = 1; id <= size(); ++id) {
     nodes_[static_cast<size_t>(id)] = std::make_unique<Node>(id, num_nodes, options_);
   }
 }
@@ -19,7 +20,7 @@ void NodeSet::preload(int id, PersistentState persisted) {
   int64_t base = persisted.snapshot != nullptr ? persisted.snapshot->index : 0;
   storage_[i] = Durable{persisted.term, persisted.vote,
                         base + static_cast<int64_t>(persisted.log.size()), persisted.snapshot};
-  nodes_[i] = std::make_unique<Node>(id, size(), std::move(persisted), options_);
+  nodes_[i] = std::make_unique<Node>(id, num_nodes_, std::move(persisted), options_);
 }
 
 void NodeSet::restart(int id) {
@@ -39,7 +40,7 @@ void NodeSet::restart(int id) {
   }
   log.resize(static_cast<size_t>(keep));
   nodes_[i] = std::make_unique<Node>(
-      id, size(), PersistentState{d.term, d.vote, std::move(log), d.snapshot}, options_);
+      id, num_nodes_, PersistentState{d.term, d.vote, std::move(log), d.snapshot}, options_);
   up_[i] = true;
 }
 

@@ -30,7 +30,10 @@ namespace raftkv {
 class NodeSet {
  public:
   // Nodes 1..num_nodes, each created with empty storage and down until up().
-  NodeSet(int num_nodes, NodeOptions options);
+  // With max_id > num_nodes, also the servers a membership change may add
+  // (num_nodes + 1..max_id), empty and down until they join; every node
+  // starts from the bootstrap configuration, voters 1..num_nodes.
+  NodeSet(int num_nodes, NodeOptions options, int max_id = 0);
 
   int size() const { return static_cast<int>(nodes_.size()) - 1; }
   bool exists(int id) const { return id >= 1 && id <= size(); }
@@ -56,6 +59,9 @@ class NodeSet {
   }
   void transfer(int id, int to, Effects& fx) {
     step(id, fx, [to](Node& n, Effects& e) { n.on_transfer(to, e); });
+  }
+  void change(int id, ChangeAction action, int target, Effects& fx) {
+    step(id, fx, [action, target](Node& n, Effects& e) { n.on_change(action, target, e); });
   }
   void deliver(const Message& m, Effects& fx) {
     step(m.to, fx, [&m](Node& n, Effects& e) { n.on_message(m, e); });
@@ -84,6 +90,7 @@ class NodeSet {
   };
 
   NodeOptions options_;
+  int num_nodes_;                             // the bootstrap configuration's voters
   std::vector<std::unique_ptr<Node>> nodes_;  // index = node id (0 unused)
   std::vector<Durable> storage_;              // each node's stable storage
   std::vector<bool> up_;

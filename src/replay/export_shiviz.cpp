@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "replay/replay.h"
+#include "trace/event_table.h"
 #include "trace/narrate.h"
 #include "trace/reader.h"
 
@@ -101,7 +102,7 @@ int64_t export_shiviz(std::istream& in, const std::string& name, std::ostream& o
   LineReader r(in, name);
   json header;
   read_trace_header(r, header);
-  TraceFraming framing(header["config"]["num_nodes"].get<int64_t>());
+  TraceFraming framing(trace::max_node_id(header));
   out << kShivizRegex << "\n\n";
   ShivizWriter writer(r, out);
   json ev;

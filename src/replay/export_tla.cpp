@@ -7,6 +7,7 @@
 
 #include "replay/replay.h"
 #include "trace/codec.h"
+#include "trace/event_table.h"
 #include "trace/reader.h"
 
 namespace raftkv {
@@ -243,7 +244,7 @@ int64_t export_tla(std::istream& in, const std::string& name, std::ostream& out)
   LineReader r(in, name);
   json header;
   read_trace_header(r, header);
-  int64_t n = header["config"]["num_nodes"].get<int64_t>();
+  int64_t n = trace::max_node_id(header);
   Exporter exporter(r, static_cast<int>(n), out);
   exporter.preload(header);  // validated with the header
   TraceFraming framing(n);

@@ -29,10 +29,11 @@ namespace {
 // each step's Effects into the trace events the runtime would write.
 class Driver {
  public:
-  Driver(int num_nodes, NodeOptions options)
-      : nodes_(num_nodes, options),
-        clocks_(num_nodes, options.clock_drift_ppm),
-        started_(static_cast<size_t>(num_nodes) + 1, false) {}
+  // max_id: the highest node id (above num_nodes: servers that join later).
+  Driver(int num_nodes, NodeOptions options, int max_id)
+      : nodes_(num_nodes, options, max_id),
+        clocks_(std::max(num_nodes, max_id), options.clock_drift_ppm),
+        started_(static_cast<size_t>(std::max(num_nodes, max_id)) + 1, false) {}
 
   // The true time of the inputs that follow: each node reads its own clock
   // from it, as in a run (sim/clock.h).
@@ -65,6 +66,9 @@ class Driver {
   }
   std::vector<json> transfer(int id, int to) {
     return step(id, [&](Effects& fx) { nodes_.transfer(id, to, fx); });
+  }
+  std::vector<json> change(int id, ChangeAction action, int target) {
+    return step(id, [&](Effects& fx) { nodes_.change(id, action, target, fx); });
   }
   void crash(int id) { nodes_.crash(id); }
   void restart_node(int id) { nodes_.restart(id); }
@@ -210,10 +214,11 @@ void check_scenario_header_keys(const LineReader& r, const json& header) {
   if (header.contains("config")) {
     check_scenario_keys(r, header, {"format", "version", "config", "planted_bugs", "initial_state"},
                         "the header");
-    check_scenario_keys(r, header["config"],
-                        {"num_nodes", "num_clients", "leader_noop", "pre_vote", "check_quorum",
-                         "read_mode", "clock_drift_ppm", "snapshot_every", "snapshot_chunk_bytes"},
-                        "'config'");
+    check_scenario_keys(
+        r, header["config"],
+        {"num_nodes", "num_clients", "leader_noop", "pre_vote", "check_quorum", "read_mode",
+         "clock_drift_ppm", "snapshot_every", "snapshot_chunk_bytes", "joins"},
+        "'config'");
   } else {
     check_scenario_keys(
         r, header,
@@ -261,7 +266,9 @@ class TraceComparer {
  private:
   static Driver make_driver(const LineReader& r, const json& header, int* n) {
     NodeOptions options = options_from_header(r, header, n);
-    Driver d(*n, options);
+    int num_nodes = *n;
+    *n = static_cast<int>(trace::max_node_id(header));
+    Driver d(num_nodes, options, *n);
     d.preload(initial_state_from_header(header));  // validated with the header
     return d;
   }
@@ -427,7 +434,8 @@ class TraceComparer {
     expected_from_line_ = r_.line();
     int id = node_of(ev);
     if (!ev.contains("state") || !ev["state"].is_object()) r_.fail("input event without state");
-    if (name == "start") {
+    if (name == "start" || name == "join") {
+      if (d_.exists(id)) return diverge(name + " of node " + std::to_string(id) + " a second time");
       std::vector<json> produced = d_.start(id);
       if (ev["state"] != d_.state(id)) {
         return diverge("state of node " + std::to_string(id) + " at start: expected " +
@@ -441,12 +449,15 @@ class TraceComparer {
         return diverge("restart of node " + std::to_string(id) + ", which is not crashed");
       }
       d_.restart_node(id);
+    } else if (name == "leave") {
+      // A removed server is shut down for good, running or already crashed.
+      if (!d_.exists(id)) return diverge("leave of node " + std::to_string(id) + ", never started");
     } else if (!d_.exists(id) || !d_.up(id)) {
       return diverge(name + " at node " + std::to_string(id) + ", which is not running");
     }
     // The input's recorded state is the node's state when the input arrived
     // (after a crash or restart: the state that resulted).
-    if (name == "crash") d_.crash(id);
+    if (name == "crash" || name == "leave") d_.crash(id);
     if (ev["state"] != d_.state(id)) {
       return diverge("state of node " + std::to_string(id) + " before the step: expected " +
                      ev["state"].dump() + ", actual " + d_.state(id).dump());
@@ -458,6 +469,10 @@ class TraceComparer {
       produced = d_.timeout(id, timer_of(get_str(r_, ev, "timer")));
     } else if (name == "transfer") {
       produced = d_.transfer(id, static_cast<int>(get_int(r_, ev, "to")));
+    } else if (name == "change") {
+      ChangeAction action =
+          get_str(r_, ev, "action") == "add" ? ChangeAction::Add : ChangeAction::Remove;
+      produced = d_.change(id, action, static_cast<int>(get_int(r_, ev, "target")));
     } else if (name == "deliver") {
       if (!deliver(ev, id, &produced)) return false;
     }
@@ -517,7 +532,7 @@ void read_rest_of_trace(LineReader& r, TraceFraming& framing) {
 }
 
 ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions& opts) {
-  TraceFraming framing(header["config"]["num_nodes"].get<int64_t>());
+  TraceFraming framing(trace::max_node_id(header));
   ReplayResult result = TraceComparer(r, header, opts).run(framing);
   // A divergence in a file that is not a whole trace is where the file was
   // cut or broken (a trace cut inside a step lacks the step's last effects),
@@ -531,12 +546,35 @@ ReplayResult replay_trace(LineReader& r, const json& header, const ReplayOptions
 
 // --- Scenario mode ----------------------------------------------------------
 
+// A scenario config's `joins`: the ids of the servers that may join later
+// with a `join` event (thesis §4.1), each above num_nodes, ascending.
+std::vector<int> scenario_joins(const LineReader& r, const json& header, int num_nodes) {
+  const json& c = header.contains("config") ? header["config"] : header;
+  std::vector<int> joins;
+  if (!c.is_object() || !c.contains("joins")) return joins;
+  if (!c["joins"].is_array()) r.fail("'joins' must be an array of node ids");
+  for (const json& v : c["joins"]) {
+    if (!v.is_number_integer() || v.get<int64_t>() <= num_nodes || v.get<int64_t>() > 1000 ||
+        (!joins.empty() && v.get<int>() <= joins.back())) {
+      r.fail("'joins' must hold ascending node ids in " + std::to_string(num_nodes + 1) +
+             "..1000 (servers beyond num_nodes)");
+    }
+    joins.push_back(v.get<int>());
+  }
+  return joins;
+}
+
 // Runs a scenario's inputs on fresh nodes and writes the full trace they
 // make, as a run would write it (spec/scenario-format.md).
 class ScenarioRunner {
  public:
   ScenarioRunner(LineReader& r, const json& header, const ReplayOptions& opts)
-      : r_(r), opts_(opts), options_(options_from_header(r, header, &n_)), d_(n_, options_) {
+      : r_(r),
+        opts_(opts),
+        options_(options_from_header(r, header, &n_)),
+        joins_(scenario_joins(r, header, n_)),
+        max_id_(joins_.empty() ? n_ : joins_.back()),
+        d_(n_, options_, max_id_) {
     result_.scenario = true;
     trace_header_ = make_trace_header(header);
     d_.preload(initial_state_from_header(trace_header_));
@@ -585,6 +623,24 @@ class ScenarioRunner {
         write_step(d_.start_existing(id));
       } else if (name == "transfer") {
         transfer(ev);
+      } else if (name == "join") {
+        int id = node_of(ev);
+        if (id <= n_ || d_.exists(id)) {
+          r_.fail("join of node " + std::to_string(id) +
+                  ", which is not a server that has yet to join (see 'joins')");
+        }
+        d_.start(id);  // creates the node; its start step has no traced effects
+        input("join", id);
+        ++result_.steps;
+      } else if (name == "leave") {
+        int id = node_of(ev);
+        if (!d_.exists(id))
+          r_.fail("leave of node " + std::to_string(id) + ", which never started");
+        d_.crash(id);
+        input("leave", id);
+        ++result_.steps;
+      } else if (name == "change") {
+        change(ev);
       } else {
         r_.fail("unknown scenario event '" + name + "'");  // check_event_keys names them
       }
@@ -608,6 +664,9 @@ class ScenarioRunner {
         {"crash", {"event", "t", "node"}},
         {"restart", {"event", "t", "node"}},
         {"transfer", {"event", "t", "node", "to"}},
+        {"join", {"event", "t", "node"}},
+        {"leave", {"event", "t", "node"}},
+        {"change", {"event", "t", "node", "action", "target"}},
     };
     std::vector<std::string_view> events;
     for (const auto& [event, keys] : kKeys) {
@@ -644,6 +703,13 @@ class ScenarioRunner {
     cfg.raft.read_mode = options_.lease_reads  ? ReadMode::Lease
                          : options_.read_index ? ReadMode::ReadIndex
                                                : ReadMode::Log;
+    // The servers that may join: readers learn their ids from add_node faults.
+    for (int id : joins_) {
+      FaultConfig f;
+      f.action = FaultAction::AddNode;
+      f.node = id;
+      cfg.faults.push_back(f);
+    }
     json h{{"format", "raftkv-trace"},
            {"version", trace::kTraceVersion},
            {"seed", 0},
@@ -697,7 +763,8 @@ class ScenarioRunner {
 
   void write_end() {
     json nodes = json::array();
-    for (int id = 1; id <= n_; ++id) {
+    for (int id = 1; id <= max_id_; ++id) {
+      if (!d_.exists(id)) continue;  // never joined
       nodes.push_back(json{{"node", id},
                            {"state", d_.state(id)},
                            {"store_digest", d_.node(id).store().digest()},
@@ -722,8 +789,28 @@ class ScenarioRunner {
 
   int node_of(const json& ev) {
     int id = static_cast<int>(get_int(r_, ev, "node"));
-    if (id < 1 || id > n_) r_.fail("node " + std::to_string(id) + " does not exist");
+    if (id < 1 || id > max_id_) r_.fail("node " + std::to_string(id) + " does not exist");
     return id;
+  }
+
+  // Membership change (thesis §4.1): the runtime asks a node to add or remove
+  // a server; a non-leader refuses (reject_change), as in a run.
+  void change(const json& ev) {
+    int id = node_of(ev);
+    std::string action = get_str(r_, ev, "action");
+    int64_t target = get_int(r_, ev, "target");
+    std::string at = "change at node " + std::to_string(id);
+    if (!d_.up(id)) r_.fail(at + ", which is not running");
+    if (action != "add" && action != "remove") {
+      r_.fail(at + ": 'action' must be \"add\" or \"remove\", got \"" + action + "\"");
+    }
+    if (target < 1 || target > max_id_) {
+      r_.fail(at + ": 'target' must be a node id in 1.." + std::to_string(max_id_) + ", got " +
+              std::to_string(target));
+    }
+    ChangeAction a = action == "add" ? ChangeAction::Add : ChangeAction::Remove;
+    input("change", id, json{{"action", action}, {"target", target}});
+    write_step(d_.change(id, a, static_cast<int>(target)));
   }
 
   const Message& sent_message(int64_t id) {
@@ -977,6 +1064,8 @@ class ScenarioRunner {
   const ReplayOptions& opts_;
   int n_ = 0;
   NodeOptions options_;
+  std::vector<int> joins_;  // servers that may join later (thesis §4.1)
+  int max_id_ = 0;
   Driver d_;
   ReplayResult result_;
   Narrator narrator_{opts_.narrative};

@@ -47,6 +47,7 @@ struct Cluster::ClientState {
 
 Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
     : cfg_(cfg),
+      max_id_(max_node_id(cfg)),
       node_options_{.leader_noop = cfg.leader_noop,
                     .bugs = bugs,
                     .log_reserve = expected_log_entries(cfg),
@@ -58,13 +59,16 @@ Cluster::Cluster(const Config& cfg, PlantedBugs bugs)
                     .clock_drift_ppm = cfg.timing.clock_drift_ppm,
                     .snapshot_every = cfg.raft.snapshot_every,
                     .snapshot_chunk_bytes = cfg.raft.snapshot_chunk_bytes},
-      clocks_(cfg.num_nodes, cfg.timing.clock_drift_ppm),
+      clocks_(max_id_, cfg.timing.clock_drift_ppm),
       rng_(cfg.seed),
-      nodes_(cfg.num_nodes, node_options_),
+      nodes_(cfg.num_nodes, node_options_, max_id_),
       network_(cfg.network),
       latency_min_ms_(cfg.timing.network_latency_min_ms),
       latency_max_ms_(cfg.timing.network_latency_max_ms) {
-  int n = cfg_.num_nodes;
+  int n = max_id_;
+  joined_.assign(n + 1, 0);
+  left_.assign(n + 1, 0);
+  for (int id = 1; id <= cfg_.num_nodes; ++id) joined_[id] = 1;
   election_gen_.assign(n + 1, 0);
   election_slot_.assign(n + 1, TimerSlot{});
   heartbeat_gen_.assign(n + 1, 0);
@@ -287,23 +291,25 @@ bool Cluster::converged() const {
   // never come: its commit index as it stands is then all there is to agree on.
   int64_t commit_term = leader.term_at(commit);
   if (cfg_.leader_noop && commit_term != leader.term()) return false;
-  for (int id = 1; id <= cfg_.num_nodes; ++id) {
+  for (int id = 1; id <= max_id_; ++id) {
     if (!nodes_.is_up(id)) continue;
     const Node& n = nodes_.node(id);
     if (n.term() != leader.term() || n.last_applied() != commit) return false;
   }
-  return true;
+  // A membership change still asked for is not over (thesis §4.1).
+  return std::all_of(changes_.begin(), changes_.end(),
+                     [](const RunStats::MembershipChange& c) { return c.done_ms >= 0; });
 }
 
 bool Cluster::applied_prefixes_differ() const {
   // Against the up node that applied most: Log Matching makes every other
   // applied prefix a prefix of its log.
   const Node* most = nullptr;
-  for (int id = 1; id <= cfg_.num_nodes; ++id) {
+  for (int id = 1; id <= max_id_; ++id) {
     if (nodes_.is_up(id) && (!most || nodes_.node(id).last_applied() > most->last_applied()))
       most = &nodes_.node(id);
   }
-  for (int id = 1; id <= cfg_.num_nodes && most; ++id) {
+  for (int id = 1; id <= max_id_ && most; ++id) {
     if (!nodes_.is_up(id)) continue;
     const Node& n = nodes_.node(id);
     // Entries compacted into either node's snapshot are no longer there to
@@ -473,6 +479,7 @@ void Cluster::dispatch(Item& item) {
     }
     case ItemKind::Fault: apply_fault(cfg_.faults[static_cast<size_t>(id)]); break;
     case ItemKind::Nemesis: nemesis_act(); break;
+    case ItemKind::Change: drive_change(id); break;
   }
 }
 
@@ -544,12 +551,12 @@ void Cluster::emit_send(int node, const Message& m) {
   write_line();
 }
 
-void Cluster::emit_input(const char* event, int node, const Message* msg, const char* timer,
-                         int to) {
+void Cluster::emit_input(const char* event, int node, const Message* msg, const char* timer, int to,
+                         const char* action) {
   if (sinks_.empty()) return;
   if (lines_only_) {
     append_node_input(line_out(), state_text_, event, node, nodes_.node(node).state(),
-                      nodes_.is_up(node), msg, timer, next_seq_, now_, to);
+                      nodes_.is_up(node), msg, timer, next_seq_, now_, to, action);
     return write_line();
   }
   json fields{{"event", event},
@@ -558,7 +565,12 @@ void Cluster::emit_input(const char* event, int node, const Message* msg, const 
   // Only deliver has a message among the inputs, and names it by id (schema v2).
   if (msg != nullptr) fields["msg_id"] = msg->id;
   if (timer != nullptr) fields["timer"] = timer;
-  if (to != 0) fields["to"] = to;  // transfer only
+  if (action != nullptr) {
+    fields["action"] = action;  // change: its action and target
+    fields["target"] = to;
+  } else if (to != 0) {
+    fields["to"] = to;  // transfer only
+  }
   emit(omit_same_state(std::move(fields), node, nodes_.node(node).state(), nodes_.is_up(node)));
 }
 
@@ -729,7 +741,9 @@ void Cluster::deliver(Message& m) {
 // ---------------------------------------------------------------------------
 // Faults
 
-void Cluster::crash(int id) {
+void Cluster::crash(int id) { stop_node(id, "crash"); }
+
+void Cluster::stop_node(int id, const char* event) {
   if (!nodes_.is_up(id)) return;
   // Only what the node wrote to its storage survives (term, vote and log,
   // written at the end of each step that changed them); everything else is
@@ -739,12 +753,12 @@ void Cluster::crash(int id) {
   ++heartbeat_gen_[id];
   ++check_quorum_gen_[id];
   ++transfer_gen_[id];
-  emit_input("crash", id);
+  emit_input(event, id);
   if (observer_) observer_->node_state(id, nodes_.node(id).term(), Role::Follower, false);
 }
 
 void Cluster::restart(int id) {
-  if (nodes_.is_up(id)) return;
+  if (nodes_.is_up(id) || left_[id]) return;
   nodes_.restart(id);
   emit_input("restart", id);
   run_node_step(id, [this, id](Effects& fx) { nodes_.start(id, fx); });
@@ -785,7 +799,7 @@ std::optional<int> Cluster::resolve_target(const FaultConfig& f) {
     // The lowest-id running follower in the leader's term.
     int64_t term = nodes_.node(*found).term();
     found.reset();
-    for (int id = 1; id <= cfg_.num_nodes && !found; ++id) {
+    for (int id = 1; id <= max_id_ && !found; ++id) {
       const Node& n = nodes_.node(id);
       if (nodes_.is_up(id) && n.role() == Role::Follower && n.term() == term) found = id;
     }
@@ -832,8 +846,79 @@ void Cluster::transfer_leader(const FaultConfig& f) {
   run_node_step(id, [this, id, to](Effects& fx) { nodes_.transfer(id, to, fx); });
 }
 
+void Cluster::join(int id) {
+  if (joined_[id]) return;
+  joined_[id] = 1;
+  nodes_.up(id);
+  emit_input("join", id);
+  run_node_step(id, [this, id](Effects& fx) { nodes_.start(id, fx); });
+}
+
+void Cluster::leave(int id) {
+  if (left_[id]) return;
+  // As a crash, for good: storage and all are gone with the server. A
+  // server already down is gone too (it never restarts).
+  left_[id] = 1;
+  if (nodes_.is_up(id)) {
+    stop_node(id, "leave");
+  } else {
+    emit_input("leave", id);
+  }
+}
+
+int Cluster::next_node(int id) const {
+  for (int k = 1; k <= max_id_; ++k) {
+    int next = (id + k - 1) % max_id_ + 1;
+    if (present(next)) return next;
+  }
+  return id;
+}
+
+void Cluster::begin_change(const FaultConfig& f) {
+  ++stats_.faults_scheduled[static_cast<size_t>(f.action)];
+  ChangeAction action = f.action == FaultAction::AddNode ? ChangeAction::Add : ChangeAction::Remove;
+  if (action == ChangeAction::Add) join(f.node);
+  changes_.push_back(RunStats::MembershipChange{action, f.node, now_, -1});
+  drive_change(static_cast<int>(changes_.size()) - 1);
+}
+
+void Cluster::drive_change(int index) {
+  RunStats::MembershipChange& c = changes_[static_cast<size_t>(index)];
+  if (c.done_ms >= 0) return;
+  std::optional<int> leader_id = leader();
+  if (leader_id) {
+    const Node& l = nodes_.node(*leader_id);
+    // Done once the leader's configuration, committed, has the change: the
+    // new server a voter (the leader promotes a caught-up learner on its
+    // own), or the removed one not a member any more.
+    bool member = l.membership().is_member(c.node);
+    bool committed = l.membership_index() <= l.commit_index();
+    bool wanted = c.action == ChangeAction::Add ? l.membership().is_voter(c.node) : !member;
+    if (committed && wanted) {
+      c.done_ms = now_;
+      if (c.action == ChangeAction::Remove) leave(c.node);
+      return;
+    }
+    // Asked only while the leader's configuration does not have the server
+    // as it should (a learner waits to be promoted; an uncommitted change of
+    // the leader's own just waits to commit).
+    if (member != (c.action == ChangeAction::Add)) {
+      int id = *leader_id;
+      ChangeAction action = c.action;
+      int target = c.node;
+      emit_input("change", id, nullptr, nullptr, target, to_string(action));
+      run_node_step(
+          id, [this, id, action, target](Effects& fx) { nodes_.change(id, action, target, fx); });
+    }
+  }
+  schedule(now_ + cfg_.timing.heartbeat_interval_ms, ItemKind::Change, index);
+}
+
 void Cluster::apply_fault(const FaultConfig& f) {
   if (f.action == FaultAction::TransferLeader) return transfer_leader(f);
+  if (f.action == FaultAction::AddNode || f.action == FaultAction::RemoveNode) {
+    return begin_change(f);
+  }
   int node = f.node;
   if (f.target != FaultTarget::Node) {
     std::optional<int> resolved = resolve_target(f);
@@ -857,7 +942,9 @@ void Cluster::apply_fault(const FaultConfig& f) {
     case FaultAction::Heal: heal(); break;
     case FaultAction::Cut: cut(f.from, f.to, true); break;
     case FaultAction::Uncut: cut(f.from, f.to, false); break;
-    case FaultAction::TransferLeader: break;  // transfer_leader() above
+    case FaultAction::TransferLeader:
+    case FaultAction::AddNode:
+    case FaultAction::RemoveNode: break;  // transfer_leader(), begin_change() above
   }
 }
 
@@ -896,10 +983,12 @@ void Cluster::nemesis_act() {
   if (kinds.empty()) return;
   const NemesisKind kind =
       kinds[static_cast<size_t>(rng_.uniform(0, static_cast<int64_t>(kinds.size()) - 1))];
-  int n = cfg_.num_nodes;
+  int n = max_id_;
   if (kind == NemesisKind::Crash) {
     std::vector<int> down, running;
-    for (int id = 1; id <= n; ++id) (nodes_.is_up(id) ? running : down).push_back(id);
+    for (int id = 1; id <= n; ++id) {
+      if (present(id)) (nodes_.is_up(id) ? running : down).push_back(id);
+    }
     bool can_crash = static_cast<int>(down.size()) < cfg_.nemesis.max_down && !running.empty();
     // Restart a crashed node half the time, or whenever no more may crash.
     if (!down.empty() && (!can_crash || rng_.chance(0.5))) {
@@ -947,8 +1036,8 @@ void Cluster::nemesis_act() {
 void Cluster::nemesis_repair_all() {
   if (nemesis_repaired_) return;
   nemesis_repaired_ = true;
-  for (int id = 1; id <= cfg_.num_nodes; ++id) {
-    if (!nodes_.is_up(id)) {
+  for (int id = 1; id <= max_id_; ++id) {
+    if (present(id) && !nodes_.is_up(id)) {
       count_nemesis(FaultAction::Restart);
       restart(id);
     }
@@ -1068,9 +1157,8 @@ void Cluster::client_on_reply(const Message& reply) {
   }
   // Not the leader: follow the hint, or try the next node after a pause
   // (no leader may be known yet while an election is under way).
-  int next = reply.leader_hint != 0 && reply.leader_hint != reply.from
-                 ? reply.leader_hint
-                 : reply.from % cfg_.num_nodes + 1;
+  int next = reply.leader_hint != 0 && reply.leader_hint != reply.from ? reply.leader_hint
+                                                                       : next_node(reply.from);
   bool hinted = reply.leader_hint != 0 && reply.leader_hint != reply.from;
   c.target = next;
   if (!sinks_.empty()) emit(rt::ClientRetry{c.id, c.seq, "not_leader", next});
@@ -1094,7 +1182,7 @@ void Cluster::client_on_timeout(int id, uint64_t gen) {
     client_complete(id, Result{Status::Unknown, ""}, 0);
     return;
   }
-  c.target = c.target % cfg_.num_nodes + 1;
+  c.target = next_node(c.target);
   if (!sinks_.empty()) emit(rt::ClientRetry{id, c.seq, "timeout", c.target});
   client_send(id);
 }
@@ -1125,7 +1213,7 @@ void Cluster::client_complete(int id, Result result, int from) {
 
 std::optional<int> Cluster::leader() const {
   std::optional<int> best;
-  for (int id = 1; id <= cfg_.num_nodes; ++id) {
+  for (int id = 1; id <= max_id_; ++id) {
     if (!nodes_.is_up(id) || nodes_.node(id).role() != Role::Leader) continue;
     if (!best || nodes_.node(id).term() > nodes_.node(*best).term()) best = id;
   }
@@ -1134,7 +1222,7 @@ std::optional<int> Cluster::leader() const {
 
 bool Cluster::replicas_agree() const {
   const Node* first = nullptr;
-  for (int id = 1; id <= cfg_.num_nodes; ++id) {
+  for (int id = 1; id <= max_id_; ++id) {
     if (!nodes_.is_up(id)) continue;
     const Node& n = nodes_.node(id);
     if (!first) {
@@ -1151,7 +1239,8 @@ bool Cluster::replicas_agree() const {
 void Cluster::finish() {
   if (sinks_.empty()) return;
   json nodes = json::array();
-  for (int id = 1; id <= cfg_.num_nodes; ++id) {
+  for (int id = 1; id <= max_id_; ++id) {
+    if (!joined_[id]) continue;  // an add_node that never fired
     json state = to_json(nodes_.node(id).state(), nodes_.is_up(id));
     nodes.push_back(json{{"node", id},
                          {"state", state},

@@ -126,7 +126,7 @@ struct RunStats {
   int64_t heartbeat_round_messages_after_done = 0;
   // Faults applied, by FaultAction: from the [[faults]] schedule and from the
   // nemesis (its final repair included).
-  static constexpr int kFaultKinds = static_cast<int>(FaultAction::TransferLeader) + 1;
+  static constexpr int kFaultKinds = static_cast<int>(FaultAction::RemoveNode) + 1;
   std::array<int64_t, kFaultKinds> faults_scheduled{};
   std::array<int64_t, kFaultKinds> faults_nemesis{};
   // Scheduled faults with a role target (node = "leader" / "follower") that
@@ -137,6 +137,17 @@ struct RunStats {
   // more than it sent by then) and those a client actually sent.
   int64_t requests_planned = 0;
   int64_t requests_issued = 0;
+  // Membership changes (faults add_node / remove_node, thesis §4.1), in the
+  // order they began: when the fault fired and when the leader's committed
+  // configuration first had the change (an added server a voter, a removed
+  // one gone); done_ms -1: never.
+  struct MembershipChange {
+    ChangeAction action = ChangeAction::Add;
+    int node = 0;
+    int64_t begun_ms = 0;
+    int64_t done_ms = -1;
+  };
+  std::vector<MembershipChange> membership_changes;
 };
 
 class Cluster {
@@ -186,7 +197,9 @@ class Cluster {
   int64_t now() const { return now_; }
   bool done() const;
   const Config& config() const { return cfg_; }
-  int num_nodes() const { return cfg_.num_nodes; }
+  // Every node id the run may have: 1..num_nodes and those add_node brings
+  // (a node that has not joined yet, or has left, is down).
+  int num_nodes() const { return max_id_; }
   const Node& node(int id) const { return nodes_.node(id); }
   bool is_up(int id) const { return nodes_.is_up(id); }
   // The up leader with the highest term, if any.
@@ -233,6 +246,7 @@ class Cluster {
     ClientResend,
     Fault,
     Nemesis,
+    Change,  // ask the leader again for a membership change not yet committed
   };
   // Queue entries stay small (they are copied in and out of the queue); a
   // message in flight waits in msg_pool_ and the item points at it.
@@ -284,7 +298,7 @@ class Cluster {
   // An input event of `node` (deliver with msg, timeout with timer, transfer
   // with `to`).
   void emit_input(const char* event, int node, const Message* msg = nullptr,
-                  const char* timer = nullptr, int to = 0);
+                  const char* timer = nullptr, int to = 0, const char* action = nullptr);
   void emit_effect(int node, const NodeEvent& event);
   void emit_send(int node, const Message& m);
   // A line of the line encoder is written to line_out() and then handed to
@@ -303,6 +317,21 @@ class Cluster {
   // Fault transfer_leader (thesis §3.10): hands the current leader a request
   // to transfer leadership to `to`, or traces fault_skipped without one.
   void transfer_leader(const FaultConfig& f);
+  // Faults add_node and remove_node (thesis §4.1): a new server joins (boots
+  // empty), and the runtime asks the leader of the moment for the change,
+  // again every heartbeat interval, until the leader has committed it; a
+  // removed server is then shut down for good.
+  void begin_change(const FaultConfig& f);
+  void drive_change(int index);
+  void join(int id);
+  // A crash (event "crash") or a removed server's shutdown ("leave").
+  void stop_node(int id, const char* event);
+  void leave(int id);
+  // Does `id` take part in the run now: joined (a bootstrap node, or added
+  // by add_node) and not shut down after its removal?
+  bool present(int id) const { return joined_[static_cast<size_t>(id)] && !left_[id]; }
+  // The next present node after `id`, cyclically (a client trying elsewhere).
+  int next_node(int id) const;
   // batch: the outbox batch holding msg, or 0 to move msg into msg_pool_.
   void transmit(Message& msg, int batch = 0);
   const char* link_blocked(int from, int to) const;
@@ -327,6 +356,7 @@ class Cluster {
   Command random_command(int client);
 
   const Config cfg_;
+  const int max_id_;  // the highest node id of the run (add_node may raise it above num_nodes)
   const NodeOptions node_options_;
   const NodeClocks clocks_;  // each node's own clock ([timing] clock_drift_ppm)
   Rng rng_;
@@ -372,7 +402,12 @@ class Cluster {
   // Per role target (FaultTarget index): the nodes its crashes took down and
   // its restarts have not brought back, latest last; 0 for a skipped crash.
   std::array<std::vector<int>, 3> role_crashed_;
-  std::vector<int> group_of_;              // partition group per node (0 = all one)
+  std::vector<int> group_of_;  // partition group per node (0 = all one)
+  std::vector<char> joined_;   // by node id: booted (bootstrap, or add_node)
+  std::vector<char> left_;     // by node id: shut down after its removal
+  // Every add_node / remove_node begun, in order (index as in
+  // stats_.membership_changes): finished once done_ms is set.
+  std::vector<RunStats::MembershipChange>& changes_ = stats_.membership_changes;
   std::vector<std::pair<int, int>> cuts_;  // one-way cut links
 
   std::vector<std::unique_ptr<ClientState>> clients_;  // index = client id (0 unused)

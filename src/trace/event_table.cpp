@@ -623,6 +623,17 @@ void validate_header(const json& h) {
     throw SchemaError("field 'config.num_nodes' is " + nodes.dump() + ", expected 1..1000");
   }
   validate_initial_state(h, nodes.get<int64_t>());
+  // A server an add_node fault brings has an id above num_nodes (thesis §4.1).
+  if (h["config"].contains("faults")) {
+    for (const json& f : h["config"]["faults"]) {
+      if (f.value("action", "") != "add_node") continue;
+      int64_t id = f["node"].get<int64_t>();
+      if (id <= nodes.get<int64_t>() || id > 1000) {
+        throw SchemaError("an add_node fault's node is " + std::to_string(id) + ", expected " +
+                          std::to_string(nodes.get<int64_t>() + 1) + "..1000");
+      }
+    }
+  }
   const std::vector<std::string>& known = planted_bug_vocabulary();
   for (const json& bug : h["planted_bugs"]) {
     if (std::find(known.begin(), known.end(), bug.get_ref<const std::string&>()) == known.end()) {
@@ -630,6 +641,20 @@ void validate_header(const json& h) {
                         ", which is not a planted bug");
     }
   }
+}
+
+int64_t max_node_id(const json& header) {
+  const json& cfg = header["config"];
+  int64_t n = cfg["num_nodes"].get<int64_t>();
+  if (cfg.contains("faults") && cfg["faults"].is_array()) {
+    for (const json& f : cfg["faults"]) {
+      if (f.is_object() && f.value("action", "") == "add_node" && f.contains("node") &&
+          f["node"].is_number_integer()) {
+        n = std::max(n, f["node"].get<int64_t>());
+      }
+    }
+  }
+  return n;
 }
 
 }  // namespace raftkv::trace

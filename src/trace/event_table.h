@@ -118,4 +118,9 @@ void validate_event(const json& event);
 // hand-made traces leave them out).
 void validate_header(const json& header);
 
+// The highest node id a trace with this (validated) header may name: its
+// config.num_nodes, or the node of an add_node fault (thesis §4.1: servers
+// that join later have the ids above num_nodes).
+int64_t max_node_id(const json& header);
+
 }  // namespace raftkv::trace

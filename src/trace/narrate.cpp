@@ -64,6 +64,17 @@ std::string describe_message(const json& m) {
 std::string describe_command(const json& cmd) {
   std::string op = str(cmd, "op");
   if (op == "noop") return "NOOP";
+  if (op == "config") {
+    // Thesis §4.1: a configuration entry, in effect once in a log.
+    auto ids = [&](const char* key) {
+      std::string list;
+      if (cmd.contains(key) && cmd[key].is_array()) {
+        for (const json& v : cmd[key]) list += (list.empty() ? "" : ",") + v.dump();
+      }
+      return list.empty() ? std::string("none") : list;
+    };
+    return "CONFIG voters " + ids("voters") + ", learners " + ids("learners");
+  }
   std::string s = upper(op) + " \"" + str(cmd, "key") + "\"";
   if (op == "put") s += " = \"" + str(cmd, "value") + "\"";
   return s;
@@ -318,6 +329,47 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
       text = "Transferring leadership to node " + n(num(ev, "to")) +
              " (thesis §3.10): no new client commands until it is caught up and told to time out";
     }
+  } else if (event == "join") {
+    t.level = 1;
+    text =
+        "Joining the cluster as a new, empty server (add_node); not a voter until the leader "
+        "makes me one";
+  } else if (event == "leave") {
+    t.level = 1;
+    text = "Shut down for good: my removal from the cluster is committed (remove_node)";
+  } else if (event == "change") {
+    t.level = 1;
+    t.peer = static_cast<int>(num(ev, "target"));
+    std::string action = str(ev, "action");
+    text = "Asked by the runtime to " + action + " node " + n(num(ev, "target")) +
+           (action == "add" ? " (as a learner first; thesis §4.1)" : " (thesis §4.1)");
+  } else if (event == "membership") {
+    t.level = 1;
+    auto ids = [&](const char* key) {
+      std::string list;
+      for (const json& v : ev[key]) list += (list.empty() ? "" : ",") + v.dump();
+      return list.empty() ? std::string("none") : list;
+    };
+    text =
+        "Configuration in effect now: voters " + ids("voters") + ", learners " + ids("learners") +
+        (num(ev, "index") == 0
+             ? std::string(" (the bootstrap configuration)")
+             : " (entry " + n(num(ev, "index")) + ", in effect once in my log, committed or not)");
+  } else if (event == "reject_change") {
+    t.level = 1;
+    std::string reason = str(ev, "reason");
+    std::string why = reason == "not_leader"           ? "I am not the leader"
+                      : reason == "change_pending"     ? "my previous configuration change is not "
+                                                         "committed yet (one at a time)"
+                      : reason == "term_not_committed" ? "no entry of my term is committed yet "
+                                                         "(the 2015 single-server-change fix)"
+                      : reason == "transfer"           ? "a leadership transfer is under way"
+                      : reason == "already_member"     ? "it is already a member"
+                      : reason == "not_member"         ? "it is not a member"
+                      : reason == "last_voter"         ? "it is the only voter"
+                                                       : reason;
+    text = "Refusing to " + str(ev, "action") + " node " + n(num(ev, "target")) + ": " + why +
+           " (" + reason + ")";
   } else if (event == "transfer_abort") {
     t.level = 1;
     t.peer = static_cast<int>(num(ev, "to"));
@@ -367,8 +419,13 @@ std::optional<Narrator::Told> Narrator::tell(const json& ev) {
     t.level = 1;
     std::string heard;
     for (const json& v : ev["heard_from"]) heard += (heard.empty() ? "" : ",") + v.dump();
-    text = "Stepping down as leader of term " + n(term) + ": heard from only nodes " + heard +
-           " since the last quorum check, not a majority (check_quorum, thesis §6.2)";
+    if (ev.value("removed", false)) {
+      text = "Stepping down as leader of term " + n(term) +
+             ": my removal from the cluster is committed (thesis §4.2.2)";
+    } else {
+      text = "Stepping down as leader of term " + n(term) + ": heard from only nodes " + heard +
+             " since the last quorum check, not a majority (check_quorum, thesis §6.2)";
+    }
   } else if (event == "term_update") {
     t.level = 1;
     // §5.1: a higher term makes any node a follower; only a leader or a
