@@ -46,6 +46,7 @@ inline constexpr const char* kLiveness = "Liveness";
 inline constexpr const char* kCheckQuorum = "CheckQuorum";
 inline constexpr const char* kLeaderTransfer = "LeaderTransfer";
 inline constexpr const char* kLeaseRead = "LeaseRead";
+inline constexpr const char* kMembershipChange = "MembershipChange";
 
 // The timing assumption under which the leader and convergence bounds are judged
 // (spec/checks.md, Liveness) allows at most this message loss.
