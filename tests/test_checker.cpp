@@ -2386,6 +2386,10 @@ TEST_CASE("Membership: add a learner, promote it, remove a voter and the leader 
   CHECK(r.counts["joins"] == 1);
   CHECK(r.counts["leaves"] == 1);
   CHECK(r.counts["committed_entries"] == 5);
+  CHECK(format_report(r).find("MembershipChange ok (4 configuration entries, 1 joins, 1 leaves)") !=
+        std::string::npos);
+  // A run without membership changes keeps its summary as it was.
+  CHECK(format_report(normal_run().check()).find("MembershipChange") == std::string::npos);
 }
 
 TEST_CASE("Membership: a node id above num_nodes that no add_node fault names is malformed",

@@ -2028,7 +2028,10 @@ void TraceChecker::on_append(const NodeEvent& e, const Obj& ev) {
 int32_t TraceChecker::intern_config(int64_t index, const Entry& entry) {
   uint64_t key = mix(entry.hash, static_cast<uint64_t>(index));
   auto [it, inserted] = config_ids_.try_emplace(key, static_cast<int32_t>(configs_.size()));
-  if (inserted) configs_.push_back(Membership{index, entry.cmd.voters, entry.cmd.learners});
+  if (inserted) {
+    configs_.push_back(Membership{index, entry.cmd.voters, entry.cmd.learners});
+    counter("config_entries") = static_cast<int64_t>(configs_.size()) - 1;
+  }
   return it->second;
 }
 
@@ -3824,6 +3827,11 @@ std::string format_report(const Report& r) {
       << "\n  KVSemantics ok (" << c("client_results_compared") << " client results compared)"
       << "\n  Durability ok (" << c("persists") << " persists)"
       << "\n  Replication ok\n  ";
+  // Only for runs with membership changes: the other summaries stay as they were.
+  if (r.counts.count("config_entries")) {
+    out << "MembershipChange ok (" << c("config_entries") << " configuration entries, "
+        << c("joins") << " joins, " << c("leaves") << " leaves)\n  ";
+  }
   if (!r.liveness_skipped.empty()) {
     out << "Liveness not judged (" << r.liveness_skipped.front() << ")";
   } else if (r.counts.count("liveness_bound_ms")) {
