@@ -2556,3 +2556,35 @@ TEST_CASE("ElectionSafety: the single-server-change bug of 2015 (change_before_t
   REQUIRE(violated(r) == "ElectionSafety");
   CHECK(r.violation->nodes == std::vector<int>{1, 2});
 }
+
+TEST_CASE("WellFormed: join and leave as the membership faults allow them",
+          "[checker][WellFormed][MembershipChange]") {
+  std::string expect;
+  TraceBuilder tb = membership_run("remove");  // node 3 left after its removal committed
+  SECTION("a node that left restarts") {
+    tb.tick();
+    tb.node(3).role = "follower";
+    tb.node_event(3, "restart");
+    expect = "left the cluster";
+  }
+  SECTION("a node joins twice") {
+    tb.tick();
+    tb.node_event(4, "join");
+    expect = "joined before";
+  }
+  SECTION("a bootstrap server joins") {
+    tb.tick();
+    tb.node_event(2, "join");
+    expect = "bootstrap server";
+  }
+  SECTION("a node leaves while the committed configuration still has it") {
+    tb.tick();
+    tb.node(2).role = "down";
+    tb.node_event(2, "leave");
+    expect = "still has it";
+  }
+  tb = finished(tb);
+  Report r = tb.check();
+  REQUIRE(violated(r) == "WellFormed");
+  CHECK_THAT(r.violation->explanation, Catch::Contains(expect));
+}

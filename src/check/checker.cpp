@@ -1166,7 +1166,7 @@ class TraceChecker {
   };
   std::optional<NewLeader> awaiting_noop_;
 
-  std::vector<NodeTrack> nodes_;  // nodes_[id], id 1..num_nodes_
+  std::vector<NodeTrack> nodes_;  // nodes_[id], id 1..max_id_
   SentMessages sent_;
   // Where the trace can be read again (recover_message); no reopen: never read again.
   struct Source {
@@ -2277,7 +2277,7 @@ void TraceChecker::check_transfer_send(const NodeEvent& e, const Obj& msg) {
              "the leader, transferring leadership to a node, tells it to time out now."));
     return;
   }
-  if (to < 1 || to > num_nodes_) return;  // reported by record_send
+  if (to < 1 || to > max_id_) return;  // reported by record_send
   const NodeTrack& target = nodes_[static_cast<size_t>(to)];
   int64_t last = n.last_index();
   if (target.last_index() < last || target.prefix(last) != n.prefix(last)) {
