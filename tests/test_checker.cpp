@@ -2588,3 +2588,38 @@ TEST_CASE("WellFormed: join and leave as the membership faults allow them",
   REQUIRE(violated(r) == "WellFormed");
   CHECK_THAT(r.violation->explanation, Catch::Contains(expect));
 }
+
+TEST_CASE("WellFormed: a configuration entry lost in a crash no longer holds after the restart",
+          "[checker][WellFormed][MembershipChange]") {
+  TraceBuilder tb = membership_builder(3, {4});
+  tb.start_all();
+  tb.elect(1, {2});
+  tb.replicate(1, 2);
+  tb.commit_and_apply(1, 1);
+  join(tb, 4);
+  tb.tick();
+  tb.node_event(1, "change", {{"action", "add"}, {"target", 4}});
+  tb.leader_append(1, config_cmd({1, 2, 3}, {4}));  // index 2, in effect, never persisted
+  tb.tick();
+  tb.crash(1);
+  tb.node(1).log.pop_back();  // a restart brings back what was persisted
+  tb.tick();
+  tb.restart(1);
+  json& m = tb.node_event(1, "membership",
+                          {{"index", 0}, {"voters", {1, 2, 3}}, {"learners", json::array()}});
+  SECTION("the bootstrap configuration again: right") {}
+  SECTION("the lost configuration: wrong") {
+    m["index"] = 2;
+    m["learners"] = {4};
+  }
+  bool wrong = m["index"] == 2;
+  tb = finished(tb);
+  Report r = tb.check();
+  INFO(format_report(r));
+  if (wrong) {
+    REQUIRE(violated(r) == "WellFormed");
+    CHECK_THAT(r.violation->explanation, Catch::Contains("the bootstrap configuration"));
+  } else {
+    REQUIRE(r.ok());
+  }
+}
