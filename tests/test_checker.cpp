@@ -2623,3 +2623,46 @@ TEST_CASE("WellFormed: a configuration entry lost in a crash no longer holds aft
     REQUIRE(r.ok());
   }
 }
+
+TEST_CASE("WellFormed: an installed snapshot brings the configuration through its index",
+          "[checker][WellFormed][MembershipChange]") {
+  TraceBuilder tb = membership_run("promote");  // voters {1, 2, 3, 4} from index 3, committed
+  std::string digest = store_digest({});
+  tb.node_event(
+      1, "snapshot",
+      {{"index", 3}, {"term", 1}, {"store_digest", digest}, {"store_size", 0}, {"bytes", 40}});
+  json msg = tb.send(1, {{"type", "InstallSnapshot"},
+                         {"to", 3},
+                         {"term", 1},
+                         {"last_included_index", 3},
+                         {"last_included_term", 1},
+                         {"offset", 0},
+                         {"data", "store 0\nsessions 0\ncounts 3 0 0\nconfig 3 4 0 1 2 3 4\n"},
+                         {"done", true}});
+  tb.tick();
+  tb.deliver(3, msg);
+  tb.term_update(3, 1);
+  SimNode& s = tb.node(3);
+  s.log.assign(tb.node(1).log.begin(), tb.node(1).log.begin() + 3);
+  s.commit = s.applied = 3;
+  tb.node_event(
+      3, "install_snapshot",
+      {{"index", 3}, {"term", 1}, {"store_digest", digest}, {"store_size", 0}, {"kept", 0}});
+  json& m = tb.node_event(3, "membership",
+                          {{"index", 3}, {"voters", {1, 2, 3, 4}}, {"learners", json::array()}});
+  SECTION("the snapshot's configuration: right") {}
+  SECTION("the bootstrap configuration: wrong") {
+    m["index"] = 0;
+    m["voters"] = {1, 2, 3};
+  }
+  bool wrong = m["index"] == 0;
+  tb = finished(tb);
+  Report r = tb.check();
+  INFO(format_report(r));
+  if (wrong) {
+    REQUIRE(violated(r) == "WellFormed");
+    CHECK_THAT(r.violation->explanation, Catch::Contains("the configuration entry at index 3"));
+  } else {
+    REQUIRE(r.ok());
+  }
+}
