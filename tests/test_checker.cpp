@@ -207,6 +207,17 @@ class TraceBuilder {
       ++at;
     }
     node_event(n, "append", {{"first_index", first}, {"entries", entries}});
+    // Thesis §4.1: a configuration entry takes effect once appended (the latest one wins).
+    for (size_t i = s.log.size(); i > 0; --i) {
+      const json& e = s.log[i - 1];
+      if (e["cmd"]["op"] != "config") continue;
+      if (i >= static_cast<size_t>(first)) {
+        node_event(
+            n, "membership",
+            {{"index", i}, {"voters", e["cmd"]["voters"]}, {"learners", e["cmd"]["learners"]}});
+      }
+      break;
+    }
   }
   void leader_append(int n, const json& cmd) {
     append(n, static_cast<int64_t>(node(n).log.size()) + 1, {entry(node(n).term, cmd)});
@@ -2274,4 +2285,384 @@ TEST_CASE("streaming linearizability holds the open operations, not the history"
   LinearizabilityResult bad_stream = stream_history(bad, max_held);
   CHECK(bad_stream.verdict == LinearizabilityVerdict::NotLinearizable);
   require_same_result(check_linearizability(bad), bad_stream);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Membership change (thesis §4.1): configuration entries, join and leave, MembershipChange
+
+namespace {
+
+json config_cmd(const std::vector<int>& voters, const std::vector<int>& learners) {
+  json c = command("config", 0, 0, "");
+  c["voters"] = voters;
+  c["learners"] = learners;
+  return c;
+}
+
+json add_node_fault(int id) {
+  return {{"at_ms", 1}, {"action", "add_node"},
+          {"node", id}, {"groups", json::array()},
+          {"from", 0},  {"to", 0}};
+}
+
+// A builder for `num_nodes` bootstrap servers whose header's faults add the servers `added`.
+TraceBuilder membership_builder(int num_nodes, const std::vector<int>& added) {
+  TraceBuilder tb(num_nodes, 1);
+  json faults = json::array();
+  for (int id : added) faults.push_back(add_node_fault(id));
+  tb.header["config"]["faults"] = faults;
+  return tb;
+}
+
+// Node n boots (the builder tracks it from here on, and `end` lists it).
+void join(TraceBuilder& tb, int n) {
+  if (tb.nodes.size() <= static_cast<size_t>(n)) tb.nodes.resize(static_cast<size_t>(n) + 1);
+  tb.tick();
+  tb.node_event(n, "join");
+}
+
+// Inside a new step of `leader` (a change input): it appends the configuration.
+void change(TraceBuilder& tb, int leader, const char* action, int target,
+            const std::vector<int>& voters, const std::vector<int>& learners) {
+  tb.tick();
+  tb.node_event(leader, "change", {{"action", action}, {"target", target}});
+  tb.leader_append(leader, config_cmd(voters, learners));
+  tb.persist(leader);
+}
+
+// 3 bootstrap servers: node 1 leads term 1, adds node 4 (a learner), promotes it, removes node 3
+// (which leaves), then removes itself and steps down: every change committed before the next.
+// Stops (when `until` says so) before the step named.
+TraceBuilder membership_run(const std::string& until = "") {
+  TraceBuilder tb = membership_builder(3, {4});
+  tb.start_all();
+  tb.elect(1, {2});
+  tb.replicate(1, 2);
+  tb.commit_and_apply(1, 1);
+  join(tb, 4);
+  change(tb, 1, "add", 4, {1, 2, 3}, {4});  // index 2
+  if (until == "add") return tb;
+  tb.replicate(1, 2);
+  tb.commit_and_apply(1, 2);
+  tb.replicate(1, 4);
+  // Node 4 caught up: in the same step the leader promotes it (index 3).
+  tb.leader_append(1, config_cmd({1, 2, 3, 4}, {}));
+  tb.persist(1);
+  tb.replicate(1, 2);
+  tb.replicate(1, 4);
+  tb.commit_and_apply(1, 3);
+  if (until == "promote") return tb;
+  change(tb, 1, "remove", 3, {1, 2, 4}, {});  // index 4
+  tb.replicate(1, 2);
+  tb.commit_and_apply(1, 4);
+  tb.tick();
+  tb.node(3).role = "down";
+  tb.node_event(3, "leave");
+  if (until == "remove") return tb;
+  change(tb, 1, "remove", 1, {2, 4}, {});  // index 5: the leader removes itself
+  tb.replicate(1, 2);
+  tb.replicate(1, 4);
+  tb.commit_and_apply(1, 5);  // {2, 4} hold it: a majority of the new voters, the leader aside
+  return tb;
+}
+
+TraceBuilder finished(TraceBuilder tb) {
+  tb.tick(5);
+  tb.end();
+  return tb;
+}
+
+}  // namespace
+
+TEST_CASE("Membership: add a learner, promote it, remove a voter and the leader itself: pass",
+          "[checker][MembershipChange]") {
+  TraceBuilder tb = membership_run("self");
+  tb.node(1).role = "follower";
+  tb.node_event(1, "step_down", {{"heard_from", json::array()}, {"removed", true}});
+  tb = finished(tb);
+  Report r = tb.check();
+  INFO(format_report(r));
+  REQUIRE(r.ok());
+  CHECK(r.counts["joins"] == 1);
+  CHECK(r.counts["leaves"] == 1);
+  CHECK(r.counts["committed_entries"] == 5);
+  CHECK(format_report(r).find("MembershipChange ok (4 configuration entries, 1 joins, 1 leaves)") !=
+        std::string::npos);
+  // A run without membership changes keeps its summary as it was.
+  CHECK(format_report(normal_run().check()).find("MembershipChange") == std::string::npos);
+}
+
+TEST_CASE("Membership: a node id above num_nodes that no add_node fault names is malformed",
+          "[checker][format]") {
+  TraceBuilder tb = membership_run("add");
+  tb.header["config"]["faults"] = json::array();
+  tb = finished(tb);
+  std::istringstream in(tb.text());
+  CHECK_THROWS_AS(check_trace(in, "test"), TraceFormatError);
+}
+
+TEST_CASE("WellFormed: a membership event that disagrees with the node's log",
+          "[checker][WellFormed][MembershipChange]") {
+  TraceBuilder tb = membership_run("add");
+  // Node 1's log sets voters {1, 2, 3} and learner 4; it reports 4 as a voter.
+  tb.find(is_event("membership"))["voters"] = {1, 2, 3, 4};
+  tb.find(is_event("membership"))["learners"] = json::array();
+  tb = finished(tb);
+  Report r = tb.check();
+  REQUIRE(violated(r) == "WellFormed");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("the one in effect by its log"));
+}
+
+TEST_CASE("MembershipChange: a leader's configuration entry that changes two servers",
+          "[checker][MembershipChange]") {
+  TraceBuilder tb = membership_builder(3, {4});
+  tb.start_all();
+  tb.elect(1, {2});
+  tb.replicate(1, 2);
+  tb.commit_and_apply(1, 1);
+  join(tb, 4);
+  change(tb, 1, "add", 4, {1, 2}, {4});  // adds 4 and removes 3 at once
+  tb = finished(tb);
+  Report r = tb.check();
+  REQUIRE(violated(r) == "MembershipChange");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("one server at a time"));
+}
+
+TEST_CASE("MembershipChange: a second change before the first is committed",
+          "[checker][MembershipChange]") {
+  TraceBuilder tb = membership_run("add");  // index 2 (add 4) is not committed yet
+  change(tb, 1, "remove", 3, {1, 2}, {4});
+  tb = finished(tb);
+  Report r = tb.check();
+  REQUIRE(violated(r) == "MembershipChange");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("is not committed"));
+}
+
+TEST_CASE("MembershipChange: a node that is not a voter stands for election",
+          "[checker][MembershipChange]") {
+  TraceBuilder tb = membership_run("add");
+  tb.replicate(1, 2);
+  tb.commit_and_apply(1, 2);
+  tb.replicate(1, 4);  // node 4, a learner, holds its configuration
+  SECTION("candidate") { tb.lose_election(4); }
+  SECTION("pre-candidate") {
+    tb.tick();
+    tb.timeout(4);
+    tb.node_event(4, "become_precandidate");
+  }
+  SECTION("a joined node with the bootstrap configuration") {
+    tb.header["config"]["faults"].push_back(add_node_fault(5));
+    join(tb, 5);
+    tb.lose_election(5);
+  }
+  tb = finished(tb);
+  Report r = tb.check();
+  REQUIRE(violated(r) == "MembershipChange");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("not a voter of its configuration"));
+}
+
+TEST_CASE("MembershipChange: a removed leader whose removal is committed keeps leading",
+          "[checker][MembershipChange]") {
+  TraceBuilder tb = membership_run("self");
+  SECTION("the step ends with it leader") {
+    tb.tick();
+    tb.timeout(1, "heartbeat");  // the next step: the removal's commit step ended without it
+  }
+  SECTION("the trace ends with it leader") {}
+  tb = finished(tb);
+  Report r = tb.check();
+  REQUIRE(violated(r) == "MembershipChange");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("steps down once that configuration"));
+}
+
+TEST_CASE("MembershipChange: a step_down for a removal that is not committed",
+          "[checker][MembershipChange]") {
+  TraceBuilder tb = membership_run("remove");
+  change(tb, 1, "remove", 1, {2, 4}, {});  // not committed yet
+  tb.node(1).role = "follower";
+  tb.node_event(1, "step_down", {{"heard_from", json::array()}, {"removed", true}});
+  tb = finished(tb);
+  Report r = tb.check();
+  REQUIRE(violated(r) == "MembershipChange");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("is not committed at it"));
+}
+
+TEST_CASE("ElectionSafety: votes of a majority of num_nodes but not of the configuration",
+          "[checker][ElectionSafety][MembershipChange]") {
+  TraceBuilder tb = membership_builder(3, {4});
+  tb.start_all();
+  tb.elect(1, {2});
+  tb.replicate(1, 2);
+  tb.commit_and_apply(1, 1);
+  change(tb, 1, "remove", 3, {1, 2}, {});  // index 2
+  tb.replicate(1, 2);
+  tb.commit_and_apply(1, 2);
+  // Node 2 (configuration {1, 2}) wins the votes of 2 and 3: 2 of the 3 servers, but node 3 is
+  // no voter, so 1 of the 2 voters.
+  tb.elect(2, {3});
+  tb = finished(tb);
+  Report r = tb.check();
+  REQUIRE(violated(r) == "ElectionSafety");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("not a majority of the 2 voters"));
+}
+
+TEST_CASE("Replication: a commit held by a majority of num_nodes but not of the configuration",
+          "[checker][Replication][MembershipChange]") {
+  TraceBuilder tb = membership_run("remove");  // voters {1, 2, 4}; node 3 left
+  tb.tick();
+  tb.invoke(1, put(1, 1, "x", "a"), 1);
+  tb.request(1, 1, put(1, 1, "x", "a"));  // index 5, only on node 1
+  // Node 3 would make 2 of the 3 bootstrap servers, but it is no voter: 1 of {1, 2, 4}.
+  tb.commit_and_apply(1, 5);
+  tb = finished(tb);
+  Report r = tb.check();
+  REQUIRE(violated(r) == "Replication");
+  CHECK_THAT(r.violation->explanation, Catch::Contains("voters"));
+}
+
+TEST_CASE("ElectionSafety: the single-server-change bug of 2015 (change_before_term_commit)",
+          "[checker][ElectionSafety][MembershipChange]") {
+  // 4 bootstrap voters. Leader 1 (term 1) adds node 5 and promotes it; the promotion reaches only
+  // node 5. Leader 2 (term 2) removes node 4 before committing an entry of its term and commits
+  // that with nodes 2 and 3. In term 3 node 2 is elected by {2, 3} (a majority of {1, 2, 3}) and
+  // node 1 by {1, 4, 5} (a majority of {1, 2, 3, 4, 5}): two leaders in one term.
+  TraceBuilder tb = membership_builder(4, {5});
+  tb.header["planted_bugs"] = {"change_before_term_commit"};
+  tb.start_all();
+  tb.elect(1, {2, 3});
+  tb.replicate(1, 2);
+  tb.replicate(1, 3);
+  tb.commit_and_apply(1, 1);
+  tb.replicate(1, 4);
+  join(tb, 5);
+  change(tb, 1, "add", 5, {1, 2, 3, 4}, {5});  // index 2
+  tb.replicate(1, 2);
+  tb.replicate(1, 3);
+  tb.commit_and_apply(1, 2);
+  tb.replicate(1, 2);  // node 2 learns commit 2
+  tb.replicate(1, 5);
+  tb.leader_append(1, config_cmd({1, 2, 3, 4, 5}, {}));  // index 3: promote 5
+  tb.persist(1);
+  tb.replicate(1, 5);                          // only node 5 gets it
+  tb.elect(2, {3, 4});                         // term 2, no-op at index 3
+  change(tb, 2, "remove", 4, {1, 2, 3}, {5});  // index 4, at once
+  tb.replicate(2, 3);
+  tb.commit_and_apply(2, 4);  // {2, 3}: a majority of {1, 2, 3}
+  tb.elect(2, {3});           // term 3
+  tb.lose_election(1);        // node 1 to term 2
+  tb.elect(1, {4, 5});        // term 3
+  tb = finished(tb);
+  Report r = tb.check();
+  REQUIRE(violated(r) == "ElectionSafety");
+  CHECK(r.violation->nodes == std::vector<int>{1, 2});
+}
+
+TEST_CASE("WellFormed: join and leave as the membership faults allow them",
+          "[checker][WellFormed][MembershipChange]") {
+  std::string expect;
+  TraceBuilder tb = membership_run("remove");  // node 3 left after its removal committed
+  SECTION("a node that left restarts") {
+    tb.tick();
+    tb.node(3).role = "follower";
+    tb.node_event(3, "restart");
+    expect = "left the cluster";
+  }
+  SECTION("a node joins twice") {
+    tb.tick();
+    tb.node_event(4, "join");
+    expect = "joined before";
+  }
+  SECTION("a bootstrap server joins") {
+    tb.tick();
+    tb.node_event(2, "join");
+    expect = "bootstrap server";
+  }
+  SECTION("a node leaves while the committed configuration still has it") {
+    tb.tick();
+    tb.node(2).role = "down";
+    tb.node_event(2, "leave");
+    expect = "still has it";
+  }
+  tb = finished(tb);
+  Report r = tb.check();
+  REQUIRE(violated(r) == "WellFormed");
+  CHECK_THAT(r.violation->explanation, Catch::Contains(expect));
+}
+
+TEST_CASE("WellFormed: a configuration entry lost in a crash no longer holds after the restart",
+          "[checker][WellFormed][MembershipChange]") {
+  TraceBuilder tb = membership_builder(3, {4});
+  tb.start_all();
+  tb.elect(1, {2});
+  tb.replicate(1, 2);
+  tb.commit_and_apply(1, 1);
+  join(tb, 4);
+  tb.tick();
+  tb.node_event(1, "change", {{"action", "add"}, {"target", 4}});
+  tb.leader_append(1, config_cmd({1, 2, 3}, {4}));  // index 2, in effect, never persisted
+  tb.tick();
+  tb.crash(1);
+  tb.node(1).log.pop_back();  // a restart brings back what was persisted
+  tb.tick();
+  tb.restart(1);
+  json& m = tb.node_event(1, "membership",
+                          {{"index", 0}, {"voters", {1, 2, 3}}, {"learners", json::array()}});
+  SECTION("the bootstrap configuration again: right") {}
+  SECTION("the lost configuration: wrong") {
+    m["index"] = 2;
+    m["learners"] = {4};
+  }
+  bool wrong = m["index"] == 2;
+  tb = finished(tb);
+  Report r = tb.check();
+  INFO(format_report(r));
+  if (wrong) {
+    REQUIRE(violated(r) == "WellFormed");
+    CHECK_THAT(r.violation->explanation, Catch::Contains("the bootstrap configuration"));
+  } else {
+    REQUIRE(r.ok());
+  }
+}
+
+TEST_CASE("WellFormed: an installed snapshot brings the configuration through its index",
+          "[checker][WellFormed][MembershipChange]") {
+  TraceBuilder tb = membership_run("promote");  // voters {1, 2, 3, 4} from index 3, committed
+  std::string digest = store_digest({});
+  tb.node_event(
+      1, "snapshot",
+      {{"index", 3}, {"term", 1}, {"store_digest", digest}, {"store_size", 0}, {"bytes", 40}});
+  json msg = tb.send(1, {{"type", "InstallSnapshot"},
+                         {"to", 3},
+                         {"term", 1},
+                         {"last_included_index", 3},
+                         {"last_included_term", 1},
+                         {"offset", 0},
+                         {"data", "store 0\nsessions 0\ncounts 3 0 0\nconfig 3 4 0 1 2 3 4\n"},
+                         {"done", true}});
+  tb.tick();
+  tb.deliver(3, msg);
+  tb.term_update(3, 1);
+  SimNode& s = tb.node(3);
+  s.log.assign(tb.node(1).log.begin(), tb.node(1).log.begin() + 3);
+  s.commit = s.applied = 3;
+  tb.node_event(
+      3, "install_snapshot",
+      {{"index", 3}, {"term", 1}, {"store_digest", digest}, {"store_size", 0}, {"kept", 0}});
+  json& m = tb.node_event(3, "membership",
+                          {{"index", 3}, {"voters", {1, 2, 3, 4}}, {"learners", json::array()}});
+  SECTION("the snapshot's configuration: right") {}
+  SECTION("the bootstrap configuration: wrong") {
+    m["index"] = 0;
+    m["voters"] = {1, 2, 3};
+  }
+  bool wrong = m["index"] == 0;
+  tb = finished(tb);
+  Report r = tb.check();
+  INFO(format_report(r));
+  if (wrong) {
+    REQUIRE(violated(r) == "WellFormed");
+    CHECK_THAT(r.violation->explanation, Catch::Contains("the configuration entry at index 3"));
+  } else {
+    REQUIRE(r.ok());
+  }
 }

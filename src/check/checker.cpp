@@ -41,6 +41,7 @@ std::string join(const std::vector<int64_t>& xs) {
   for (size_t i = 0; i < xs.size(); ++i) s += (i ? ", " : "") + std::to_string(xs[i]);
   return s;
 }
+std::string describe_ids(const std::vector<int64_t>& ids) { return join(ids); }
 
 std::string quote(const std::string& s) { return "\"" + s + "\""; }
 
@@ -348,27 +349,55 @@ NodeState parse_state(const Obj& s) {
 }
 
 struct Command {
-  std::string op;  // put | get | delete | noop
+  std::string op;  // put | get | delete | noop | config
   std::string key;
   std::string value;
   int64_t client = 0;
   int64_t seq = 0;
+  // op config (thesis §4.1): the configuration the entry sets, each ascending.
+  std::vector<int64_t> voters;
+  std::vector<int64_t> learners;
   bool operator==(const Command&) const = default;
 };
+
+// Ascending without repeats.
+bool strictly_ascending(const std::vector<int64_t>& ids) {
+  return std::adjacent_find(ids.begin(), ids.end(), std::greater_equal<int64_t>()) == ids.end();
+}
 
 Command parse_command(const Obj& c) {
   // In the order of the keys in a line (Obj::get).
   Command cmd;
   cmd.client = c.integer("client");
   cmd.key = c.str("key");
-  cmd.op = c.one_of("op", {"put", "get", "delete", "noop"});
+  bool config = c.has("learners");
+  if (config) cmd.learners = c.int_array("learners");
+  cmd.op = c.one_of("op", {"put", "get", "delete", "noop", "config"});
   cmd.seq = c.integer("seq");
   cmd.value = c.str("value");
+  if (config) cmd.voters = c.int_array("voters");
+  if ((cmd.op == "config") != (config && c.has("voters"))) {
+    throw FormatIssue("a command has 'voters' and 'learners' exactly when its op is \"config\"");
+  }
+  if (config) {
+    std::vector<int64_t> both = cmd.voters;
+    both.insert(both.end(), cmd.learners.begin(), cmd.learners.end());
+    std::sort(both.begin(), both.end());
+    if (cmd.voters.empty() || !strictly_ascending(cmd.voters) ||
+        !strictly_ascending(cmd.learners) || !strictly_ascending(both)) {
+      throw FormatIssue(
+          "a config command's 'voters' (non-empty) and 'learners' are ascending and disjoint");
+    }
+  }
   return cmd;
 }
 
 std::string describe(const Command& c) {
   if (c.op == "noop") return "noop";
+  if (c.op == "config") {
+    return cat("config voters {", describe_ids(c.voters), "} learners {", describe_ids(c.learners),
+               "}");
+  }
   std::string s = c.op + " " + c.key;
   if (c.op == "put") s += "=" + quote(c.value);
   return cat(s, " (client ", c.client, " request ", c.seq, ")");
@@ -387,6 +416,12 @@ uint64_t entry_hash(int64_t term, const Command& c) {
   h = fnv_string(h, c.value);
   h = fnv_int(h, c.client);
   h = fnv_int(h, c.seq);
+  if (c.op == "config") {
+    h = fnv_int(h, static_cast<int64_t>(c.voters.size()));
+    for (int64_t v : c.voters) h = fnv_int(h, v);
+    h = fnv_int(h, static_cast<int64_t>(c.learners.size()));
+    for (int64_t l : c.learners) h = fnv_int(h, l);
+  }
   return splitmix64(h);
 }
 
@@ -591,6 +626,9 @@ enum class Ev {
   Timeout,
   Crash,
   Restart,
+  Join,
+  Leave,
+  Change,
   Transfer,
   // effect events
   TermUpdate,
@@ -600,6 +638,8 @@ enum class Ev {
   BecomeFollower,
   StepDown,
   TransferAbort,
+  Membership,
+  RejectChange,
   Vote,
   PreVote,
   Truncate,
@@ -638,6 +678,9 @@ const std::unordered_map<std::string_view, Ev>& event_table() {
       {"timeout", Ev::Timeout},
       {"crash", Ev::Crash},
       {"restart", Ev::Restart},
+      {"join", Ev::Join},
+      {"leave", Ev::Leave},
+      {"change", Ev::Change},
       {"transfer", Ev::Transfer},
       {"term_update", Ev::TermUpdate},
       {"become_candidate", Ev::BecomeCandidate},
@@ -646,6 +689,8 @@ const std::unordered_map<std::string_view, Ev>& event_table() {
       {"become_follower", Ev::BecomeFollower},
       {"step_down", Ev::StepDown},
       {"transfer_abort", Ev::TransferAbort},
+      {"membership", Ev::Membership},
+      {"reject_change", Ev::RejectChange},
       {"vote", Ev::Vote},
       {"prevote", Ev::PreVote},
       {"truncate", Ev::Truncate},
@@ -715,6 +760,28 @@ struct LogSlot {
   int64_t term = 0;
   uint64_t entry_hash = 0;
   uint64_t prefix_hash = 0;
+  // The configuration in effect through this index (thesis §4.1): the latest configuration entry
+  // at or before it, as an id in TraceChecker::configs_ (0: the bootstrap configuration).
+  int32_t config = 0;
+};
+
+// A configuration (thesis §4.1): the entry at `index` set it (0: the bootstrap one, voters
+// 1..num_nodes).
+struct Membership {
+  int64_t index = 0;
+  std::vector<int64_t> voters;    // ascending
+  std::vector<int64_t> learners;  // ascending
+  bool is_voter(int64_t id) const { return std::binary_search(voters.begin(), voters.end(), id); }
+  bool is_learner(int64_t id) const {
+    return std::binary_search(learners.begin(), learners.end(), id);
+  }
+  int majority() const { return static_cast<int>(voters.size()) / 2 + 1; }
+  std::string describe() const {
+    return cat("voters {", join(voters), "}, learners {", join(learners), "} (",
+               index == 0 ? std::string("the bootstrap configuration")
+                          : cat("the configuration entry at index ", index),
+               ")");
+  }
 };
 
 uint64_t chain(uint64_t prefix, uint64_t entry) { return splitmix64(prefix * kFnvPrime ^ entry); }
@@ -723,6 +790,11 @@ constexpr uint64_t kEmptyPrefix = 0x6a09e667f3bcc908ull;
 
 struct NodeTrack {
   bool down = false;
+  // Membership (thesis §4.1): a node above num_nodes exists only from its `join` on; a node that
+  // left (`leave`) is shut down for good.
+  bool joined = true;
+  bool left = false;
+  int32_t meter_config = -1;  // the configuration the liveness meter last got for this node
   Role role = Role::Follower;
   int64_t term = 0;
   int64_t vote = 0;
@@ -783,6 +855,9 @@ struct NodeTrack {
     return index == 0 ? kEmptyPrefix : log[static_cast<size_t>(index - 1)].prefix_hash;
   }
   int64_t last_index() const { return static_cast<int64_t>(log.size()); }
+  // The configuration in effect (thesis §4.1): the latest configuration entry in the log (the
+  // checker keeps the slots of compacted entries, so this covers the snapshot's), else bootstrap.
+  int32_t config() const { return log.empty() ? 0 : log.back().config; }
   int64_t last_term() const { return log.empty() ? 0 : log.back().term; }
   int64_t term_at(int64_t index) const {
     return index >= 1 && index <= last_index() ? log[static_cast<size_t>(index - 1)].term : 0;
@@ -845,6 +920,8 @@ struct CommittedEntry {
   int64_t commit_term = 0;   // the committing node's currentTerm when its commit covered it
   int64_t seq = 0;
   int node = 0;
+  int32_t config = 0;         // the configuration in effect through this index
+  int32_t commit_config = 0;  // the committing node's configuration when it committed it
 };
 
 struct AppliedRecord {
@@ -1032,6 +1109,26 @@ class TraceChecker {
   const CheckOptions& options_;
   Report& report_;
   int num_nodes_ = 0;
+  // Membership (thesis §4.1): the highest node id (num_nodes, or an add_node fault's node), the
+  // ids add_node faults name, and every configuration seen, by id (LogSlot::config).
+  int max_id_ = 0;
+  std::set<int> joinable_;
+  std::vector<Membership> configs_;
+  std::unordered_map<uint64_t, int32_t> config_ids_;  // (index, entry hash) -> id
+  int32_t intern_config(int64_t index, const Entry& entry);
+  const Membership& config_of(const NodeTrack& n) const {
+    return configs_[static_cast<size_t>(n.config())];
+  }
+  void update_configs(NodeTrack& n, int64_t from);
+  void on_join(const NodeEvent& e);
+  void on_leave(const NodeEvent& e);
+  void on_change(const NodeEvent& e, const Obj& ev);
+  void on_membership(const NodeEvent& e, const Obj& ev);
+  void on_step_down(const NodeEvent& e, const Obj& ev);
+  void check_config_entry(const NodeEvent& e, int64_t index, const Membership& before,
+                          const Command& after);
+  void check_removed_leader(int node, int64_t seq);
+  void check_voter_candidate(const NodeEvent& e);
   // The liveness figures (check/liveness.h), from the header on; reported at the end.
   std::optional<LivenessMeter> meter_;
   int num_clients_ = 0;
@@ -1069,7 +1166,7 @@ class TraceChecker {
   };
   std::optional<NewLeader> awaiting_noop_;
 
-  std::vector<NodeTrack> nodes_;  // nodes_[id], id 1..num_nodes_
+  std::vector<NodeTrack> nodes_;  // nodes_[id], id 1..max_id_
   SentMessages sent_;
   // Where the trace can be read again (recover_message); no reopen: never read again.
   struct Source {
@@ -1169,7 +1266,7 @@ class TraceChecker {
   void check_durable_send(const NodeEvent& e, const Obj& msg);
   void check_acknowledgement(const NodeEvent& e, const Obj& msg);
   void check_majority_holds(const NodeEvent& e, int64_t index, uint64_t prefix_hash,
-                            const char* what);
+                            const char* what, const Membership& conf);
   void check_committed_survives(const NodeEvent& e, const char* how);
   void on_persist(const NodeEvent& e, const Obj& ev);
   void note_fault();
@@ -1207,9 +1304,17 @@ void TraceChecker::initial_state(const json& header) {
     for (const json& e : h.array("log")) {
       HeaderObj entry(e, "initial_state log entry");
       HeaderObj c = entry.object("cmd");
-      Command cmd{c.str("op"), c.str("key"), c.str("value"), c.integer("client"), c.integer("seq")};
+      Command cmd{
+          c.str("op"), c.str("key"), c.str("value"), c.integer("client"), c.integer("seq"), {}, {}};
+      if (cmd.op == "config") {
+        for (const json& v : c.array("voters")) cmd.voters.push_back(v.get<int64_t>());
+        for (const json& l : c.array("learners")) cmd.learners.push_back(l.get<int64_t>());
+      }
       int64_t term = entry.integer("term");
-      n.log.push_back(LogSlot{term, entry_hash(term, cmd), 0});
+      Entry full{term, cmd, entry_hash(term, cmd)};
+      int64_t index = n.last_index() + 1;
+      int32_t config = cmd.op == "config" ? intern_config(index, full) : n.config();
+      n.log.push_back(LogSlot{term, full.hash, 0, config});
     }
     n.durable_term = n.term;
     n.durable_vote = n.vote;
@@ -1240,9 +1345,33 @@ void TraceChecker::header(const json& j) {
   if (num_nodes_ < 1 || num_nodes_ > kMaxNodes) {
     throw FormatIssue(cat("config.num_nodes must be in 1..", kMaxNodes));
   }
-  nodes_.assign(static_cast<size_t>(num_nodes_) + 1, NodeTrack{});
-  meter_.emplace(num_nodes_);
-  group_of_.assign(static_cast<size_t>(num_nodes_) + 1, 0);
+  // Membership (thesis §4.1): the ids an add_node fault may bring in exist too, from their join.
+  max_id_ = num_nodes_;
+  if (config.raw().contains("faults") && config.raw()["faults"].is_array()) {
+    for (const json& f : config.raw()["faults"]) {
+      if (!f.is_object() || !f.contains("action") || f["action"] != "add_node") continue;
+      HeaderObj fault(f, "config.faults");
+      int64_t id = fault.integer("node");
+      if (id <= num_nodes_ || id > kMaxNodes) {
+        throw FormatIssue(cat("an add_node fault names node ", id, ", which must be in ",
+                              num_nodes_ + 1, "..", kMaxNodes));
+      }
+      max_id_ = std::max(max_id_, static_cast<int>(id));
+      joinable_.insert(static_cast<int>(id));
+    }
+  }
+  nodes_.assign(static_cast<size_t>(max_id_) + 1, NodeTrack{});
+  for (int id = num_nodes_ + 1; id <= max_id_; ++id) {
+    nodes_[static_cast<size_t>(id)].joined = false;
+    nodes_[static_cast<size_t>(id)].down = true;
+  }
+  configs_.clear();
+  config_ids_.clear();
+  Membership bootstrap;
+  for (int id = 1; id <= num_nodes_; ++id) bootstrap.voters.push_back(id);
+  configs_.push_back(bootstrap);
+  meter_.emplace(num_nodes_, max_id_);
+  group_of_.assign(static_cast<size_t>(max_id_) + 1, 0);
   report_.counts["nodes"] = num_nodes_;
   initial_state(j);
   // The bounds of the liveness checks come from the run's timing (absent in hand-made traces).
@@ -1307,8 +1436,11 @@ void TraceChecker::check_node_id(int64_t id, int64_t seq, const char* what, bool
   // reader of traces gives malformed input the same verdict (exit 2).
   (void)seq;
   if ((zero_ok && id == 0) || (id >= 1 && id <= num_nodes_)) return;
+  if (id > num_nodes_ && joinable_.count(static_cast<int>(id)) > 0) return;
   throw FormatIssue(cat("node ", id, " (", what, ") does not exist: the cluster has nodes 1..",
-                        num_nodes_, " (config.num_nodes)", zero_ok ? ", and 0 means none" : ""));
+                        num_nodes_, " (config.num_nodes)",
+                        joinable_.empty() ? "" : " and those the add_node faults name",
+                        zero_ok ? ", and 0 means none" : ""));
 }
 
 void TraceChecker::check_client_id(int64_t id, int64_t seq) const {
@@ -1514,7 +1646,17 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
     meter_->node_state(e.id, st.term, meter_role(st.role));
     if (kind == Ev::BecomeCandidate) meter_->election_started(e.id, st.term);
   }
-  if (e.node->down && kind != Ev::Restart) {
+  if (!e.node->joined && kind != Ev::Join) {
+    fail(kWellFormed, {seq}, {e.id},
+         cat("Node ", e.id, " is above config.num_nodes and has not joined, yet event seq ", seq,
+             " (", name, ") happens at it. A server added by add_node exists from its join on."));
+  }
+  if (e.node->left) {
+    fail(kWellFormed, {seq}, {e.id},
+         cat("Node ", e.id, " left the cluster, yet event seq ", seq, " (", name,
+             ") happens at it. A removed server is shut down for good."));
+  }
+  if (e.node->down && kind != Ev::Restart && kind != Ev::Join) {
     fail(kWellFormed, {seq}, {e.id},
          cat("Node ", e.id, " is crashed, yet event seq ", seq, " (", name,
              ") happens at it. A crashed node does nothing until it restarts."));
@@ -1532,6 +1674,7 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
              ". A node acts only while handling an input event of its own."));
   }
   if (kind == Ev::Restart) on_restart(e);  // before check_term: a lost term is a Durability fault
+  if (kind == Ev::Join) on_join(e);
   check_term(e);
   if (is_input(kind)) {
     step_append_ = StepAppend{};
@@ -1569,14 +1712,22 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
       break;
     case Ev::Crash: on_crash(e); break;
     case Ev::Restart: break;  // handled above
+    case Ev::Join: break;     // handled above
+    case Ev::Leave: on_leave(e); break;
+    case Ev::Change: on_change(e, ev); break;
+    case Ev::Membership: on_membership(e, ev); break;
+    case Ev::RejectChange:
+      ev.one_of("action", {"add", "remove"});
+      ev.integer("target");
+      ev.one_of("reason", {"not_leader", "transfer", "change_pending", "term_not_committed",
+                           "already_member", "not_member", "last_voter", "invalid_target"});
+      break;
     case Ev::TermUpdate: on_term_update(e, ev); break;
-    case Ev::BecomeCandidate: break;
-    case Ev::BecomePrecandidate: break;
+    case Ev::BecomeCandidate: check_voter_candidate(e); break;
+    case Ev::BecomePrecandidate: check_voter_candidate(e); break;
     case Ev::BecomeLeader: on_become_leader(e, ev); break;
     case Ev::BecomeFollower: check_node_id(ev.integer("leader"), seq, "leader", true); break;
-    case Ev::StepDown:
-      for (int64_t v : ev.int_array("heard_from")) check_node_id(v, seq, "heard_from");
-      break;
+    case Ev::StepDown: on_step_down(e, ev); break;
     case Ev::Vote:
       check_node_id(ev.integer("candidate"), seq, "candidate");
       ev.boolean("granted");
@@ -1610,13 +1761,17 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
   check_post_state(e);
   e.node->role = st.role;
   e.node->vote = st.vote;
-  if (kind == Ev::Crash) {
+  if (kind == Ev::Crash || kind == Ev::Leave) {
     // The crash state shows the node's memory; from now on it holds only what it persisted.
     NodeTrack& n = *e.node;
     n.term_before_crash = n.term;
     n.log = n.durable_log;
     n.unsynced_from = n.last_index() + 1;
-    check_committed_survives(e, "crashed");
+    check_committed_survives(e, kind == Ev::Crash ? "crashed" : "left");
+  }
+  if (meter_ && e.node->meter_config != e.node->config()) {
+    e.node->meter_config = e.node->config();
+    meter_->set_voters(e.id, config_of(*e.node).voters);
   }
 }
 
@@ -1748,7 +1903,7 @@ void TraceChecker::on_become_leader(const NodeEvent& e, const Obj& ev) {
   count("leaders");
   if (leader_noop_) awaiting_noop_ = NewLeader{e.id, e.st.term, e.seq};
   e.node->leader_since_t = last_t_;
-  e.node->heard_t.assign(static_cast<size_t>(num_nodes_) + 1, -1);
+  e.node->heard_t.assign(static_cast<size_t>(max_id_) + 1, -1);
   if (e.st.term > newest_leader_term_) {
     newest_leader_term_ = e.st.term;
     newest_leader_seq_ = e.seq;
@@ -1831,11 +1986,27 @@ void TraceChecker::on_append(const NodeEvent& e, const Obj& ev) {
              "'s log ends at index ", n.last_index(), "; a log has no holes."));
   }
   n.unsynced_from = std::min(n.unsynced_from, first);
+  // Membership (thesis §4.1): every node in a configuration entry exists, and a leader's
+  // configuration entries are single-server changes made one at a time (MembershipChange).
+  int32_t before = first >= 2 ? n.log[static_cast<size_t>(first - 2)].config : 0;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Command& cmd = entries[i].cmd;
+    if (cmd.op != "config") continue;
+    for (int64_t v : cmd.voters) check_node_id(v, e.seq, "a voter of a configuration entry");
+    for (int64_t l : cmd.learners) check_node_id(l, e.seq, "a learner of a configuration entry");
+    int64_t index = first + static_cast<int64_t>(i);
+    if (e.st.role == Role::Leader) {
+      check_config_entry(e, index, configs_[static_cast<size_t>(before)], cmd);
+    }
+    before = intern_config(index, entries[i]);
+  }
   // Entries at or below the last index overwrite in place (only a buggy node does that: a
   // correct follower truncates first); the rest extend the log.
   size_t at = static_cast<size_t>(first - 1);
   for (const Entry& entry : entries) {
-    LogSlot slot{entry.term, entry.hash, 0};
+    int32_t config = entry.cmd.op == "config" ? intern_config(static_cast<int64_t>(at) + 1, entry)
+                                              : (at == 0 ? 0 : n.log[at - 1].config);
+    LogSlot slot{entry.term, entry.hash, 0, config};
     if (at < n.log.size()) {
       if (n.log[at].entry_hash != entry.hash) {
         check_committed_kept(e, static_cast<int64_t>(at) + 1, "overwrote");
@@ -1846,8 +2017,185 @@ void TraceChecker::on_append(const NodeEvent& e, const Obj& ev) {
     }
     ++at;
   }
+  update_configs(n, static_cast<int64_t>(at) + 1);
   if (entries.empty()) return;
   check_log_matching(e, first);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Membership (thesis §4.1)
+
+int32_t TraceChecker::intern_config(int64_t index, const Entry& entry) {
+  uint64_t key = mix(entry.hash, static_cast<uint64_t>(index));
+  auto [it, inserted] = config_ids_.try_emplace(key, static_cast<int32_t>(configs_.size()));
+  if (inserted) {
+    configs_.push_back(Membership{index, entry.cmd.voters, entry.cmd.learners});
+    counter("config_entries") = static_cast<int64_t>(configs_.size()) - 1;
+  }
+  return it->second;
+}
+
+// After an in-place overwrite: the slots from `from` on that are not configuration entries take
+// the configuration of the slot before them.
+void TraceChecker::update_configs(NodeTrack& n, int64_t from) {
+  for (int64_t i = std::max<int64_t>(from, 1); i <= n.last_index(); ++i) {
+    LogSlot& slot = n.log[static_cast<size_t>(i - 1)];
+    if (configs_[static_cast<size_t>(slot.config)].index == i) continue;  // its own entry
+    slot.config = i == 1 ? 0 : n.log[static_cast<size_t>(i - 2)].config;
+  }
+}
+
+// A join boots a new, empty server (an id an add_node fault names).
+void TraceChecker::on_join(const NodeEvent& e) {
+  NodeTrack& n = *e.node;
+  if (n.joined) {
+    fail(kWellFormed, {e.seq}, {e.id},
+         cat("Node ", e.id, " joins at seq ", e.seq, ", but it ",
+             e.id <= num_nodes_ ? "is a bootstrap server (1..config.num_nodes)" : "joined before",
+             ". A join boots a server that add_node brings in, once."));
+  }
+  if (e.st.term != 0 || e.st.vote != 0 || e.st.role != Role::Follower || e.st.commit != 0 ||
+      e.st.applied != 0 || e.st.last_index != 0) {
+    fail(kWellFormed, {e.seq}, {e.id},
+         cat("Node ", e.id, " joins at seq ", e.seq, " as ", role_name(e.st.role), " in term ",
+             e.st.term, " with a log of ", e.st.last_index,
+             " entries; a new server boots empty: follower, term 0, no vote, commit 0."));
+  }
+  n.joined = true;
+  n.down = false;
+  note_fault();
+  count("joins");
+}
+
+// A leave shuts a removed server down for good: its removal is committed.
+void TraceChecker::on_leave(const NodeEvent& e) {
+  const Membership& committed =
+      configs_[static_cast<size_t>(committed_.empty() ? 0 : committed_.back().config)];
+  if (committed.is_voter(e.id) || committed.is_learner(e.id)) {
+    fail(kWellFormed, {e.seq}, {e.id},
+         cat("Node ", e.id, " leaves at seq ", e.seq, ", but the latest committed configuration, ",
+             committed.describe(),
+             ", still has it. The runtime shuts a server down only once "
+             "its removal is committed."));
+  }
+  e.node->down = true;
+  e.node->left = true;
+  note_fault();
+  count("leaves");
+}
+
+void TraceChecker::on_change(const NodeEvent& e, const Obj& ev) {
+  (void)e;
+  ev.one_of("action", {"add", "remove"});
+  ev.integer("target");
+  count("changes");
+}
+
+// WellFormed: the configuration a node reports is the one its own log (or snapshot) gives.
+void TraceChecker::on_membership(const NodeEvent& e, const Obj& ev) {
+  int64_t index = ev.integer("index");
+  std::vector<int64_t> learners = ev.int_array("learners");
+  std::vector<int64_t> voters = ev.int_array("voters");
+  const Membership& conf = config_of(*e.node);
+  if (index == conf.index && voters == conf.voters && learners == conf.learners) return;
+  fail(kWellFormed, {e.seq}, {e.id},
+       cat("Node ", e.id, " reports at seq ", e.seq, " the configuration voters {", join(voters),
+           "}, learners {", join(learners), "} from index ", index,
+           ", but the one in effect by its log is ", conf.describe(),
+           ". Thesis §4.1: a server uses the latest configuration in its log, committed or not "
+           "(else its snapshot's, else the bootstrap one)."));
+}
+
+void TraceChecker::on_step_down(const NodeEvent& e, const Obj& ev) {
+  for (int64_t v : ev.int_array("heard_from")) check_node_id(v, e.seq, "heard_from");
+  if (!ev.has("removed") || !ev.boolean("removed")) return;
+  const NodeTrack& n = *e.node;
+  const Membership& conf = config_of(n);
+  if (n.role == Role::Leader && !conf.is_voter(e.id) && conf.index <= n.commit) return;
+  fail(
+      kMembershipChange, {e.seq}, {e.id},
+      cat("Node ", e.id, " steps down as removed at seq ", e.seq, ", but ",
+          n.role != Role::Leader ? std::string("it was not leader")
+          : conf.is_voter(e.id) ? cat("its configuration, ", conf.describe(), ", has it as a voter")
+                                : cat("its configuration, ", conf.describe(),
+                                      ", is not committed at it (commit ", n.commit, ")"),
+          ". Thesis §4.2.2: a leader steps down for its removal once the configuration without "
+          "it is committed."));
+}
+
+// MembershipChange (c): at the end of each of its steps, a leader whose configuration does not
+// have it as a voter and is committed at it has stepped down (thesis §4.2.2).
+void TraceChecker::check_removed_leader(int node, int64_t seq) {
+  if (node < 1 || node > max_id_) return;
+  const NodeTrack& n = nodes_[static_cast<size_t>(node)];
+  if (n.down || n.role != Role::Leader) return;
+  const Membership& conf = config_of(n);
+  if (conf.is_voter(node) || conf.index > n.commit) return;
+  fail(kMembershipChange, {seq}, {node},
+       cat("Node ", node, " is still leader of term ", n.term, " at the end of its step (seq ", seq,
+           ") although its configuration, ", conf.describe(),
+           ", which does not have it as a voter, is committed at it (commit ", n.commit,
+           "). Thesis §4.2.2: a leader removed from the configuration steps down once that "
+           "configuration is committed (step_down with removed)."));
+}
+
+// MembershipChange (d): only a voter of its own configuration stands for election (thesis
+// §4.2.1: a learner does not count for majorities; §4.2.3: a removed server never disrupts).
+void TraceChecker::check_voter_candidate(const NodeEvent& e) {
+  const Membership& conf = config_of(*e.node);
+  if (conf.is_voter(e.id)) return;
+  fail(kMembershipChange, {e.seq}, {e.id},
+       cat("Node ", e.id, " ",
+           event_name_ == "become_candidate" ? "becomes candidate"
+                                             : "starts a "
+                                               "pre-vote round",
+           " at seq ", e.seq, " although it is not a voter of its configuration, ", conf.describe(),
+           ". Thesis §4.1: only the voters of a configuration stand for "
+           "election; a learner or a removed server that did could win votes that count in no "
+           "majority of the cluster's configuration."));
+}
+
+// MembershipChange (a), (b): a configuration entry a leader appends at `index` changes one server
+// of the configuration in effect before it, and that one is committed at the leader.
+void TraceChecker::check_config_entry(const NodeEvent& e, int64_t index, const Membership& before,
+                                      const Command& after) {
+  const NodeTrack& n = *e.node;
+  if (before.index > n.commit) {
+    fail(kMembershipChange, {e.seq}, {e.id},
+         cat("Node ", e.id, ", leader of term ", e.st.term,
+             ", appends a configuration entry at "
+             "index ",
+             index, " at seq ", e.seq, " while its previous configuration, ", before.describe(),
+             ", is not committed (its commit index is ", n.commit,
+             "). Thesis §4.1: a leader starts a new change only once the previous one is "
+             "committed; two uncommitted single-server changes can add up to a change of two "
+             "servers, whose majorities need not overlap."));
+  }
+  // The servers that joined or left the voters and the learners.
+  auto minus = [](const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+    std::vector<int64_t> out;
+    std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+    return out;
+  };
+  std::vector<int64_t> voter_in = minus(after.voters, before.voters);
+  std::vector<int64_t> voter_out = minus(before.voters, after.voters);
+  std::vector<int64_t> learner_in = minus(after.learners, before.learners);
+  std::vector<int64_t> learner_out = minus(before.learners, after.learners);
+  size_t changed = voter_in.size() + voter_out.size() + learner_in.size() + learner_out.size();
+  bool add = changed == 1 && learner_in.size() == 1;  // a new server, as a learner (its ids are
+                                                      // disjoint, so it was no voter either)
+  bool promote = changed == 2 && voter_in.size() == 1 && learner_out == voter_in;
+  bool remove = changed == 1 && (voter_out.size() == 1 || learner_out.size() == 1);
+  if ((add || promote || remove) && !after.voters.empty()) return;
+  fail(kMembershipChange, {e.seq}, {e.id},
+       cat("Node ", e.id, ", leader of term ", e.st.term, ", appends at index ", index, " at seq ",
+           e.seq, " the configuration voters {", join(after.voters), "}, learners {",
+           join(after.learners), "}, but its configuration was ", before.describe(),
+           ": voters in {", join(voter_in), "} out {", join(voter_out), "}, learners in {",
+           join(learner_in), "} out {", join(learner_out),
+           "}. Thesis §4.1: a change adds or removes one server at a time (here: adds one as a "
+           "learner, promotes one learner, or removes one), so that the majorities of the old "
+           "and the new configuration overlap."));
 }
 
 void TraceChecker::on_commit(const NodeEvent& e, const Obj& ev) {
@@ -1929,7 +2277,7 @@ void TraceChecker::check_transfer_send(const NodeEvent& e, const Obj& msg) {
              "the leader, transferring leadership to a node, tells it to time out now."));
     return;
   }
-  if (to < 1 || to > num_nodes_) return;  // reported by record_send
+  if (to < 1 || to > max_id_) return;  // reported by record_send
   const NodeTrack& target = nodes_[static_cast<size_t>(to)];
   int64_t last = n.last_index();
   if (target.last_index() < last || target.prefix(last) != n.prefix(last)) {
@@ -2094,7 +2442,8 @@ void TraceChecker::on_install_snapshot(const NodeEvent& e, const Obj& ev) {
   n.log.resize(static_cast<size_t>(matches ? index + kept : own));
   for (int64_t i = own + 1; i <= index; ++i) {
     const CommittedEntry& ce = committed_[static_cast<size_t>(i - 1)];
-    n.log.push_back(LogSlot{ce.term, 0, ce.prefix_hash});  // the entry itself is in the snapshot
+    // The entry itself is in the snapshot, and so is the configuration through it.
+    n.log.push_back(LogSlot{ce.term, 0, ce.prefix_hash, ce.config});
   }
   n.unsynced_from = std::min(n.unsynced_from, own + 1);
   n.snap = NodeTrack::Snap{index, term, kv};
@@ -2255,31 +2604,39 @@ void TraceChecker::check_acknowledgement(const NodeEvent& e, const Obj& msg) {
 
 // How many logs (of running and crashed nodes alike) hold the prefix ending at `index` with
 // hash `prefix_hash`.
+// Only the voters of `conf` count (thesis §4.1).
 void TraceChecker::check_majority_holds(const NodeEvent& e, int64_t index, uint64_t prefix_hash,
-                                        const char* what) {
-  std::vector<int> holders;
-  for (int id = 1; id <= num_nodes_; ++id) {
+                                        const char* what, const Membership& conf) {
+  std::vector<int64_t> holders;
+  for (int64_t id : conf.voters) {
+    if (id < 1 || id > max_id_) continue;
     const NodeTrack& o = nodes_[static_cast<size_t>(id)];
     if (o.last_index() >= index && o.prefix(index) == prefix_hash) holders.push_back(id);
   }
-  int majority = num_nodes_ / 2 + 1;
+  int majority = conf.majority();
   if (static_cast<int>(holders.size()) >= majority) return;
   fail(kReplication, {e.seq}, {e.id},
        cat("At seq ", e.seq, ", ", what, ", the committed entry at index ", index,
-           " (with everything before it) is held by ", holders.size(), " of ", num_nodes_,
-           " logs (nodes {", join(std::vector<int64_t>(holders.begin(), holders.end())),
-           "}), not a majority of ", majority,
-           ". An entry is committed once a majority of servers hold it (§5.3), and it must stay "
-           "on a majority: that is what lets every later leader have it (§5.4) and what makes an "
-           "acknowledged write survive crashes."));
+           " (with everything before it) is held by ", holders.size(), " of the ",
+           conf.voters.size(), " voters' logs (nodes {", join(holders), "}), not a majority of ",
+           majority, "; the configuration that counts is ", conf.describe(),
+           ". An entry is committed once a majority of the voters of the committing leader's "
+           "configuration hold it (§5.3, thesis §4.1), and it must stay on that majority: that "
+           "is what lets every later leader have it (§5.4) and what makes an acknowledged write "
+           "survive crashes."));
 }
 
-// After a truncate or a crash: the highest committed entry is still on a majority of logs.
+// After a truncate or a crash: the highest committed entry is still on a majority of the voters
+// of the configuration it was committed in. Under single-server changes that majority is never
+// released: a node that holds a committed entry only loses it by a crash before persisting it
+// (which Durability and this check catch) or by a buggy truncation; a later configuration
+// without some of those voters does not make them drop it (spec/checks.md, Replication).
 void TraceChecker::check_committed_survives(const NodeEvent& e, const char* how) {
   if (committed_.empty()) return;
   auto k = static_cast<int64_t>(committed_.size());
-  check_majority_holds(e, k, committed_[static_cast<size_t>(k - 1)].prefix_hash,
-                       cat("after node ", e.id, " ", how).c_str());
+  const CommittedEntry& ce = committed_[static_cast<size_t>(k - 1)];
+  check_majority_holds(e, k, ce.prefix_hash, cat("after node ", e.id, " ", how).c_str(),
+                       configs_[static_cast<size_t>(ce.commit_config)]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2290,13 +2647,18 @@ void TraceChecker::check_election_safety(const NodeEvent& e, const std::vector<i
   std::sort(distinct.begin(), distinct.end());
   distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   bool self = std::binary_search(distinct.begin(), distinct.end(), int64_t{e.id});
-  int majority = num_nodes_ / 2 + 1;
-  if (!self || static_cast<int>(distinct.size()) < majority) {
+  // Thesis §4.1: a majority of the voters of the candidate's configuration at that moment.
+  const Membership& conf = config_of(*e.node);
+  int counted = 0;
+  for (int64_t v : distinct) counted += conf.is_voter(v) ? 1 : 0;
+  if (!self || counted < conf.majority()) {
     fail(kElectionSafety, {e.seq}, {e.id},
          cat("Node ", e.id, " became leader of term ", e.st.term, " at seq ", e.seq,
-             " with votes from {", join(distinct), "}, which is not a majority of ", num_nodes_,
-             " nodes including itself. Election "
-             "Safety (Raft Figure 3, §5.2) rests on a leader holding votes from a majority."));
+             " with votes from {", join(distinct), "}, which is not a majority of the ",
+             conf.voters.size(), " voters of its configuration, ", conf.describe(),
+             ", including itself. Election Safety (Raft Figure 3, §5.2) rests on a leader "
+             "holding votes from a majority; with membership changes, of the voters of the "
+             "candidate's configuration (thesis §4.1)."));
   }
   auto [it, inserted] = leader_of_term_.try_emplace(e.st.term, e.id, e.seq);
   if (!inserted && it->second.first != e.id) {
@@ -2399,7 +2761,7 @@ void TraceChecker::advance_commit(const NodeEvent& e) {
     // The first time these indices are committed: the entry at c (with its prefix) must be on
     // a majority of logs now.
     check_majority_holds(e, c, n.prefix(c),
-                         cat("node ", e.id, " commits through index ", c).c_str());
+                         cat("node ", e.id, " commits through index ", c).c_str(), config_of(n));
     commit_history_.emplace_back(last_t_, c);
     // check_liveness wants the last entry at least `bound` before the end and every later one;
     // the end is no earlier than now, so an entry with a successor at least `bound` before now
@@ -2412,7 +2774,8 @@ void TraceChecker::advance_commit(const NodeEvent& e) {
   }
   for (int64_t i = known + 1; i <= c; ++i) {
     const LogSlot& slot = n.log[static_cast<size_t>(i - 1)];
-    committed_.push_back(CommittedEntry{slot.term, slot.prefix_hash, e.st.term, e.seq, e.id});
+    committed_.push_back(CommittedEntry{slot.term, slot.prefix_hash, e.st.term, e.seq, e.id,
+                                        slot.config, n.config()});
     // Keep the stack of indices whose commit_term is below that of every later index.
     while (!completeness_stack_.empty() &&
            committed_[static_cast<size_t>(completeness_stack_.back() - 1)].commit_term >=
@@ -2661,19 +3024,27 @@ void TraceChecker::check_quorum_contact(int node, int64_t seq) {
   int64_t period = timing_.stretched(timing_.election_timeout_min_ms);
   int64_t window = 2 * period;
   if (last_t_ - n.leader_since_t <= period) return;
-  int heard = 1;  // itself
-  std::vector<int64_t> ages;
-  for (int p = 1; p <= num_nodes_; ++p) {
-    if (p == node) continue;
+  // The voters of its configuration (thesis §4.1), itself included if it is one.
+  const Membership& conf = config_of(n);
+  int heard = 0;
+  for (int64_t p : conf.voters) {
+    if (p == node) {
+      ++heard;
+      continue;
+    }
+    if (p < 1 || p > max_id_) continue;
     int64_t h = n.heard_t[static_cast<size_t>(p)];
     if (h >= 0 && h >= last_t_ - window) ++heard;
   }
   count("quorum_checks_judged");
-  if (heard >= num_nodes_ / 2 + 1) return;
+  if (heard >= conf.majority()) return;
   fail(kCheckQuorum, {seq}, {node},
        cat("Node ", node, " is still leader of term ", n.term, " at t=", last_t_, " ms (seq ", seq,
-           "), elected at t=", n.leader_since_t, ", but heard from only ", heard,
-           " of its cluster's ", num_nodes_, " nodes (itself included) in the last ", window,
+           "), elected at t=", n.leader_since_t, ", but heard from only ", heard, " of the ",
+           conf.voters.size(),
+           " voters of its configuration (itself included if a voter) in the "
+           "last ",
+           window,
            " ms (twice election_timeout_min_ms). Raft thesis §6.2 ([raft] check_quorum): a "
            "leader that has not heard from a majority within an election timeout steps down."));
 }
@@ -3093,8 +3464,8 @@ void TraceChecker::on_end(const Obj& ev, int64_t seq) {
                e.node->kv.size(), " keys and digest ", e.node->kv.digest(), "."));
     }
   }
-  for (int id = 1; id <= num_nodes_; ++id) {
-    if (!listed[static_cast<size_t>(id)]) {
+  for (int id = 1; id <= max_id_; ++id) {
+    if (!listed[static_cast<size_t>(id)] && nodes_[static_cast<size_t>(id)].joined) {
       fail(kWellFormed, {seq}, {id},
            cat("The end event does not list node ", id,
                "; it gives the final state of every "
@@ -3220,7 +3591,7 @@ void TraceChecker::check_liveness(int64_t seq) {
 
   // The nodes that can make progress after the last fault: up, in one group, no cut among them.
   std::map<int, std::vector<int>> groups;
-  for (int id = 1; id <= num_nodes_; ++id) {
+  for (int id = 1; id <= max_id_; ++id) {
     if (!nodes_[static_cast<size_t>(id)].down)
       groups[group_of_[static_cast<size_t>(id)]].push_back(id);
   }
@@ -3233,8 +3604,12 @@ void TraceChecker::check_liveness(int64_t seq) {
                   std::count(healthy.begin(), healthy.end(), to);
     if (inside) healthy.clear();
   }
-  int majority = num_nodes_ / 2 + 1;
-  if (static_cast<int>(healthy.size()) < majority) {
+  // A majority of the voters of the latest committed configuration (thesis §4.1).
+  const Membership& conf =
+      configs_[static_cast<size_t>(committed_.empty() ? 0 : committed_.back().config)];
+  int healthy_voters = 0;
+  for (int id : healthy) healthy_voters += conf.is_voter(id) ? 1 : 0;
+  if (healthy_voters < conf.majority()) {
     report_.liveness_skipped.push_back(
         "after the last fault no majority of nodes is up and connected");
     return;
@@ -3256,7 +3631,7 @@ void TraceChecker::check_liveness(int64_t seq) {
   if (!leader_ok) {
     fail(kLiveness, {seq}, {},
          cat("After the last fault (at ", last_fault_t_, " ms) nodes {", join(names),
-             "} are up and connected, a majority of ", num_nodes_, ", yet ",
+             "} are up and connected, a majority of the voters of ", conf.describe(), ", yet ",
              first_leader < 0
                  ? std::string("none of them became leader")
                  : cat("the first of them to lead did so only at ", first_leader, " ms"),
@@ -3347,6 +3722,7 @@ void TraceChecker::event(element j, size_t index) {
   if (meter_) meter_->advance(t);
   ++report_.events;
   if (is_input(*it) || *it == Ev::End) {  // a step ended
+    check_removed_leader(step_node_, step_seq_);
     check_term_adopted();
     check_prevote_step();
     check_leader_noop();
@@ -3451,6 +3827,11 @@ std::string format_report(const Report& r) {
       << "\n  KVSemantics ok (" << c("client_results_compared") << " client results compared)"
       << "\n  Durability ok (" << c("persists") << " persists)"
       << "\n  Replication ok\n  ";
+  // Only for runs with membership changes: the other summaries stay as they were.
+  if (r.counts.count("config_entries")) {
+    out << "MembershipChange ok (" << c("config_entries") << " configuration entries, "
+        << c("joins") << " joins, " << c("leaves") << " leaves)\n  ";
+  }
   if (!r.liveness_skipped.empty()) {
     out << "Liveness not judged (" << r.liveness_skipped.front() << ")";
   } else if (r.counts.count("liveness_bound_ms")) {

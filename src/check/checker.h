@@ -46,6 +46,7 @@ inline constexpr const char* kLiveness = "Liveness";
 inline constexpr const char* kCheckQuorum = "CheckQuorum";
 inline constexpr const char* kLeaderTransfer = "LeaderTransfer";
 inline constexpr const char* kLeaseRead = "LeaseRead";
+inline constexpr const char* kMembershipChange = "MembershipChange";
 
 // The timing assumption under which the leader and convergence bounds are judged
 // (spec/checks.md, Liveness) allows at most this message loss.
@@ -72,7 +73,9 @@ struct Report {
   // "leaders", "terms", "higher_terms_seen", "log_entries" (distinct (index, term) pairs),
   // "committed_entries", "leaders_checked", "applies", "client_ops",
   // "client_results_compared", "linearizability_ops", "linearizability_keys",
-  // "linearizability_steps", "linearizability_inconclusive_keys".
+  // "linearizability_steps", "linearizability_inconclusive_keys"; with membership changes
+  // (thesis §4.1) also "config_entries" (distinct configuration entries), "joins", "leaves",
+  // "changes".
   std::map<std::string, int64_t> counts;
   // Availability, election churn and the clients' success (check/liveness.h): reports, not
   // checks; measured for every trace read to its end, absent when a violation stopped the check.

@@ -66,8 +66,21 @@ std::string format_liveness(const LivenessFigures& f) {
   return out;
 }
 
-LivenessMeter::LivenessMeter(int num_nodes)
-    : num_nodes_(num_nodes), nodes_(static_cast<size_t>(num_nodes) + 1) {}
+LivenessMeter::LivenessMeter(int num_nodes, int max_id)
+    : num_nodes_(num_nodes), nodes_(static_cast<size_t>(std::max(num_nodes, max_id)) + 1) {}
+
+LivenessMeter::NodeView& LivenessMeter::view(int node) {
+  // A server added by a membership change may be above the ids the meter was made for.
+  if (static_cast<size_t>(node) >= nodes_.size()) nodes_.resize(static_cast<size_t>(node) + 1);
+  return nodes_[static_cast<size_t>(node)];
+}
+
+void LivenessMeter::set_voters(int node, const std::vector<int64_t>& voters) {
+  NodeView& n = view(node);
+  if (n.voters == voters) return;
+  n.voters = voters;
+  dirty_ = true;
+}
 
 void LivenessMeter::advance(int64_t t) {
   if (t <= now_) return;
@@ -76,7 +89,7 @@ void LivenessMeter::advance(int64_t t) {
 }
 
 void LivenessMeter::node_state(int node, int64_t term, MeterRole role) {
-  NodeView& n = nodes_[static_cast<size_t>(node)];
+  NodeView& n = view(node);
   if (n.term == term && n.role == role) return;
   n.term = term;
   n.role = role;
@@ -87,7 +100,7 @@ void LivenessMeter::node_state(int node, int64_t term, MeterRole role) {
 }
 
 void LivenessMeter::append_entries_delivered(int node, int leader, int64_t term) {
-  NodeView& n = nodes_[static_cast<size_t>(node)];
+  NodeView& n = view(node);
   // A stale AppendEntries (older than the leader the node already follows) changes nothing.
   if (term < n.leader_term || (term == n.leader_term && leader == n.leader)) return;
   n.leader = leader;
@@ -120,19 +133,29 @@ void LivenessMeter::client_completed(int client, int64_t request, bool unknown, 
 }
 
 // Available: some up node is leader of a term T, and it together with the up nodes in term T
-// that accepted its AppendEntries of T make a majority of all nodes.
+// that accepted its AppendEntries of T make a majority of the voters of the leader's
+// configuration (thesis §4.1; the leader counts only if it is one of them).
 bool LivenessMeter::available() const {
-  const int majority = num_nodes_ / 2 + 1;
-  for (int id = 1; id <= num_nodes_; ++id) {
+  const int last = static_cast<int>(nodes_.size()) - 1;
+  for (int id = 1; id <= last; ++id) {
     const NodeView& l = nodes_[static_cast<size_t>(id)];
     if (l.role != MeterRole::Leader) continue;
-    int following = 1;
-    for (int other = 1; other <= num_nodes_ && following < majority; ++other) {
+    auto follows = [&](int other) {
+      if (other == id) return true;
+      if (other < 1 || other > last) return false;
       const NodeView& n = nodes_[static_cast<size_t>(other)];
-      if (other != id && n.role != MeterRole::Down && n.term == l.term && n.leader == id &&
-          n.leader_term == l.term) {
-        ++following;
+      return n.role != MeterRole::Down && n.term == l.term && n.leader == id &&
+             n.leader_term == l.term;
+    };
+    int voters = l.voters.empty() ? num_nodes_ : static_cast<int>(l.voters.size());
+    const int majority = voters / 2 + 1;
+    int following = 0;
+    if (l.voters.empty()) {
+      for (int other = 1; other <= num_nodes_ && following < majority; ++other) {
+        following += follows(other) ? 1 : 0;
       }
+    } else {
+      for (int64_t other : l.voters) following += follows(static_cast<int>(other)) ? 1 : 0;
     }
     if (following >= majority) return true;
   }

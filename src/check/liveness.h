@@ -59,12 +59,17 @@ std::string format_liveness(const LivenessFigures& f);
 
 class LivenessMeter {
  public:
-  explicit LivenessMeter(int num_nodes);
+  // Node ids run to max_id (0: num_nodes); the servers added by membership changes are above
+  // num_nodes.
+  explicit LivenessMeter(int num_nodes, int max_id = 0);
 
   // Virtual time is now t (never less than before). Call before the observations made at t.
   void advance(int64_t t);
   // A node's state after an event (or a step): its term and role, Down while crashed.
   void node_state(int node, int64_t term, MeterRole role);
+  // The voters of the configuration in effect at `node` (thesis §4.1; until told, the bootstrap
+  // voters 1..num_nodes): as leader, it is followed by a majority of these.
+  void set_voters(int node, const std::vector<int64_t>& voters);
   // An AppendEntries from `leader` of `term` was delivered to `node`. The node then follows
   // that leader for as long as it stays in that term (its term is read where time moves on: a
   // stale AppendEntries, of a lower term, leaves it in its own term and counts for nothing).
@@ -83,7 +88,9 @@ class LivenessMeter {
     MeterRole role = MeterRole::Follower;
     int leader = 0;  // the leader of leader_term whose AppendEntries it accepted
     int64_t leader_term = -1;
+    std::vector<int64_t> voters;  // its configuration's voters (empty: 1..num_nodes)
   };
+  NodeView& view(int node);
   bool available() const;
   void close_interval(int64_t until);
 
