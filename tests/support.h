@@ -13,7 +13,11 @@
 #include <string>
 #include <vector>
 
+#include <deque>
+#include <variant>
+
 #include "config/config.h"
+#include "raft/node_set.h"
 #include "sim/cluster.h"
 #include "trace/reader.h"
 
@@ -174,5 +178,84 @@ inline ShellResult run_shell(const std::string& command,
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
+
+// A cluster of nodes driven by hand, without the runtime: messages wait in
+// one queue, delivered in order by drain(); nodes in `cut` neither send nor
+// receive. Every message and event is kept for the tests to inspect.
+struct Net {
+  NodeSet nodes;
+  std::deque<Message> queue;
+  std::set<int> cut;
+  std::vector<Message> seen;  // every message sent, in order
+  std::vector<NodeEvent> events;
+
+  // Nodes 1..n boot at once; ids n + 1..max_id exist, down, until join().
+  Net(int n, NodeOptions o, int max_id = 0) : nodes(n, o, max_id) {
+    for (int id = 1; id <= n; ++id) {
+      nodes.up(id);
+      Effects fx;
+      fx.trace = true;
+      nodes.start(id, fx);
+      take(id, fx);
+    }
+  }
+  void take(int id, Effects& fx) {
+    for (NodeEvent& e : fx.events) events.push_back(std::move(e));
+    for (Message& m : fx.messages) {
+      m.from = id;
+      seen.push_back(m);
+      queue.push_back(std::move(m));
+    }
+  }
+  template <typename F>
+  void step(int id, F input) {
+    Effects fx;
+    fx.trace = true;
+    input(fx);
+    take(id, fx);
+  }
+  // A server added later boots empty (fault add_node).
+  void join(int id) {
+    nodes.up(id);
+    step(id, [&](Effects& fx) { nodes.start(id, fx); });
+  }
+  void change(int id, ChangeAction action, int target) {
+    step(id, [&](Effects& fx) { nodes.change(id, action, target, fx); });
+  }
+  void timeout(int id, Timer t) {
+    step(id, [&](Effects& fx) { nodes.timeout(id, t, fx); });
+  }
+  // Delivers queued messages (client replies vanish) until none are left.
+  void drain(int limit = 100000) {
+    while (!queue.empty() && limit-- > 0) {
+      Message m = std::move(queue.front());
+      queue.pop_front();
+      if (m.type == MsgType::ClientReply) continue;
+      if (cut.count(m.to) || cut.count(m.from) || !nodes.is_up(m.to)) continue;
+      step(m.to, [&](Effects& fx) { nodes.deliver(m, fx); });
+    }
+  }
+  void request(int leader, const Command& c) {
+    Message m;
+    m.type = MsgType::ClientRequest;
+    m.to = leader;
+    m.cmd = c;
+    step(leader, [&](Effects& fx) { nodes.deliver(m, fx); });
+  }
+  const Node& node(int id) const { return nodes.node(id); }
+  int count_sent(MsgType t) const {
+    int k = 0;
+    for (const Message& m : seen) k += m.type == t;
+    return k;
+  }
+  template <typename E>
+  std::vector<E> named() const {
+    std::vector<E> out;
+    for (const NodeEvent& e : events) {
+      if (const E* x = std::get_if<E>(&e.body)) out.push_back(*x);
+    }
+    return out;
+  }
+};
 
 }  // namespace raftkv::testing

@@ -57,8 +57,8 @@ std::string with_inject(const std::string& text) {
 }
 
 // Scheduled faults for the event kinds only a schedule makes: a network
-// change (`network`), and a crash of the leader at 0 ms, before any node has
-// won, so it is skipped (`fault_skipped`).
+// change (`network`), a crash of the leader at 0 ms, before any node has
+// won, so it is skipped (`fault_skipped`), and membership changes.
 std::vector<FaultConfig> schedule_faults() {
   FaultConfig network;
   network.at_ms = 30;
@@ -68,7 +68,17 @@ std::vector<FaultConfig> schedule_faults() {
   FaultConfig no_leader;
   no_leader.action = FaultAction::Crash;
   no_leader.target = FaultTarget::Leader;
-  return {network, no_leader};
+  // Membership change (join, change, membership, reject_change, leave): two
+  // servers added at once (the second waits: change_pending), one removed.
+  auto member = [](int64_t at, FaultAction action, int node) {
+    FaultConfig f;
+    f.at_ms = at;
+    f.action = action;
+    f.node = node;
+    return f;
+  };
+  return {network, no_leader, member(5, FaultAction::AddNode, 4),
+          member(5, FaultAction::AddNode, 5), member(150, FaultAction::RemoveNode, 4)};
 }
 
 // A small run that goes through every event kind of the schema: loss,

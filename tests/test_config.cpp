@@ -488,13 +488,15 @@ std::vector<ErrorCase> error_cases() {
        "cfg.toml:4:10: faults[0].action: unknown action 'crahs' (did you mean 'crash'?)"},
       {faults(fault("action = \"explode\"")),
        "cfg.toml:4:10: faults[0].action: unknown action 'explode' "
-       "(expected crash, restart, partition, heal, cut, uncut, network or transfer_leader)"},
+       "(expected crash, restart, partition, heal, cut, uncut, network, transfer_leader, "
+       "add_node or remove_node)"},
       {faults(fault("at_ms = -5\naction = \"heal\"")),
        "cfg.toml:3:1: faults[0].at_ms: must be >= 0, got -5"},
       // Missing and stray fields.
       {faults(fault("at_ms = 5")),
        "cfg.toml:3:1: faults[0].action: missing (every fault needs an action: "
-       "crash, restart, partition, heal, cut, uncut, network or transfer_leader)"},
+       "crash, restart, partition, heal, cut, uncut, network, transfer_leader, add_node or "
+       "remove_node)"},
       {faults(fault("action = \"crash\"")),
        "cfg.toml:3:1: faults[0].node: missing (action 'crash' requires 'node')"},
       {faults(fault("action = \"partition\"")),

@@ -139,6 +139,19 @@ TEST_CASE("The fast line encoder writes the bytes the json path writes", "[trace
           cfg.raft.snapshot_every = 4;
           cfg.raft.snapshot_chunk_bytes = seed == 4 ? 16 : 0;
         }
+        // Membership change (thesis §4.1): join, change, membership,
+        // reject_change (the second add waits) and leave, through both paths.
+        if (seed == 3) {
+          for (auto [at, action, node] : {std::tuple{5, FaultAction::AddNode, 6},
+                                          {5, FaultAction::AddNode, 7},
+                                          {120, FaultAction::RemoveNode, 1}}) {
+            FaultConfig f;
+            f.at_ms = at;
+            f.action = action;
+            f.node = node;
+            cfg.faults.push_back(f);
+          }
+        }
       }
       cfg.keys = 3;  // get, put and delete meet existing and missing keys
       std::string slow = json_path_text(cfg), fast = line_path_text(cfg);

@@ -1656,7 +1656,8 @@ void TraceChecker::node_event(Ev kind, const Obj& ev, int64_t seq) {
          cat("Node ", e.id, " left the cluster, yet event seq ", seq, " (", name,
              ") happens at it. A removed server is shut down for good."));
   }
-  if (e.node->down && kind != Ev::Restart && kind != Ev::Join) {
+  // A removed server that is already down is shut down for good all the same.
+  if (e.node->down && kind != Ev::Restart && kind != Ev::Join && kind != Ev::Leave) {
     fail(kWellFormed, {seq}, {e.id},
          cat("Node ", e.id, " is crashed, yet event seq ", seq, " (", name,
              ") happens at it. A crashed node does nothing until it restarts."));

@@ -17,6 +17,14 @@ const FieldSpec kStringElement{"", FieldType::String};
 const FieldSpec kIntArrayElement{"", FieldType::IntArray};
 const FieldSpec kEntryElement{"", FieldType::Entry};
 
+// A header `faults` entry of action add_node with an integer node (the
+// validator has checked the types of a header it passes on; max_node_id may
+// see one it has not).
+bool is_add_node(const json& f) {
+  return f.is_object() && f.contains("action") && f["action"].is_string() &&
+         f["action"] == "add_node" && f.contains("node") && f["node"].is_number_integer();
+}
+
 }  // namespace
 
 const std::vector<EventSpec>& event_table() {
@@ -626,7 +634,7 @@ void validate_header(const json& h) {
   // A server an add_node fault brings has an id above num_nodes (thesis §4.1).
   if (h["config"].contains("faults")) {
     for (const json& f : h["config"]["faults"]) {
-      if (f.value("action", "") != "add_node") continue;
+      if (!is_add_node(f)) continue;
       int64_t id = f["node"].get<int64_t>();
       if (id <= nodes.get<int64_t>() || id > 1000) {
         throw SchemaError("an add_node fault's node is " + std::to_string(id) + ", expected " +
@@ -648,10 +656,7 @@ int64_t max_node_id(const json& header) {
   int64_t n = cfg["num_nodes"].get<int64_t>();
   if (cfg.contains("faults") && cfg["faults"].is_array()) {
     for (const json& f : cfg["faults"]) {
-      if (f.is_object() && f.value("action", "") == "add_node" && f.contains("node") &&
-          f["node"].is_number_integer()) {
-        n = std::max(n, f["node"].get<int64_t>());
-      }
+      if (is_add_node(f)) n = std::max(n, f["node"].get<int64_t>());
     }
   }
   return n;
