@@ -232,6 +232,43 @@ void add_transfer(Config& cfg) {
   cfg.faults.push_back(f);
 }
 
+// Membership change (thesis §4.1): one or two servers join at random moments
+// (learners first, promoted once caught up) and, on half of those runs, a
+// server is removed, any of them, the leader included. Not with schedules
+// that crash, restart or partition nodes by id (the schedule would have to
+// name the servers that come and go).
+void add_membership_changes(Config& cfg) {
+  for (const FaultConfig& f : cfg.faults) {
+    if (f.action == FaultAction::Partition) return;
+    if ((f.action == FaultAction::Crash || f.action == FaultAction::Restart) &&
+        f.target == FaultTarget::Node) {
+      return;
+    }
+  }
+  const int64_t span = 4 * cfg.timing.election_timeout_max_ms;
+  int adds = *rc::gen::inRange(1, 3);
+  std::vector<int64_t> added_at;
+  for (int k = 1; k <= adds; ++k) {
+    FaultConfig f;
+    f.at_ms = *rc::gen::inRange<int64_t>(0, span);
+    f.action = FaultAction::AddNode;
+    f.node = cfg.num_nodes + k;
+    added_at.push_back(f.at_ms);
+    cfg.faults.push_back(f);
+  }
+  if (*rc::gen::element(false, true)) {
+    FaultConfig f;
+    f.action = FaultAction::RemoveNode;
+    f.node = *rc::gen::inRange(1, cfg.num_nodes + adds + 1);
+    int64_t earliest =
+        f.node > cfg.num_nodes ? added_at[static_cast<size_t>(f.node - cfg.num_nodes - 1)] : 0;
+    f.at_ms = earliest + *rc::gen::inRange<int64_t>(0, span);
+    cfg.faults.push_back(f);
+  }
+  std::stable_sort(cfg.faults.begin(), cfg.faults.end(),
+                   [](const FaultConfig& a, const FaultConfig& b) { return a.at_ms < b.at_ms; });
+}
+
 // Node 1 (with drifting clocks, the slowest) leads first and is cut off from
 // every other node for a while, at a random moment of the workload: the
 // hazard of lease reads (thesis §6.4.1), a leader that keeps answering on its
@@ -354,6 +391,8 @@ Config gen_config(Profile profile) {
   if (*rc::gen::element(false, false, true)) add_transfer(cfg);
   // Not over the corners profile's own partitions: a heal must find one in place.
   if (cut_leader && profile != Profile::Corners) add_leader_cut(cfg);
+  // Membership change on one run in three (where no schedule names nodes).
+  if (*rc::gen::element(false, false, true)) add_membership_changes(cfg);
   // The generator makes valid configurations only; a bad one is a bug here.
   validate_config(cfg, "generated");
   return cfg;
@@ -438,7 +477,8 @@ std::string to_toml(const Config& cfg) {
   }
   for (const FaultConfig& f : cfg.faults) {
     s << "[[faults]]\nat_ms = " << f.at_ms << "\naction = \"" << to_string(f.action) << "\"\n";
-    if (f.action == FaultAction::Crash || f.action == FaultAction::Restart)
+    if (f.action == FaultAction::Crash || f.action == FaultAction::Restart ||
+        f.action == FaultAction::AddNode || f.action == FaultAction::RemoveNode)
       s << "node = " << f.node << "\n";
     if (f.action == FaultAction::Cut || f.action == FaultAction::Uncut)
       s << "from = " << f.from << "\nto = " << f.to << "\n";

@@ -262,6 +262,11 @@ void LivenessObserver::append_entries_delivered(int node, int leader, int64_t te
   meter_.append_entries_delivered(node, leader, term);
 }
 
+void LivenessObserver::voters(int node, const std::vector<int>& voters) {
+  meter_.advance(cluster_.now());
+  meter_.set_voters(node, std::vector<int64_t>(voters.begin(), voters.end()));
+}
+
 void LivenessObserver::election_started(int node, int64_t term) {
   meter_.advance(cluster_.now());
   meter_.election_started(node, term);

@@ -66,12 +66,13 @@ Outcome classify(const Cluster& cluster);
 class LivenessObserver : public RunObserver {
  public:
   explicit LivenessObserver(const Cluster& cluster)
-      : cluster_(cluster), meter_(cluster.num_nodes()) {}
+      : cluster_(cluster), meter_(cluster.config().num_nodes, cluster.num_nodes()) {}
   void node_state(int node, int64_t term, Role role, bool up) override;
   void append_entries_delivered(int node, int leader, int64_t term) override;
   void election_started(int node, int64_t term) override;
   void client_invoked(int client, int64_t seq) override;
   void client_completed(int client, int64_t seq, Status status) override;
+  void voters(int node, const std::vector<int>& voters) override;
   // The run has ended at the cluster's now().
   check::LivenessFigures figures();
 

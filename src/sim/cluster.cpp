@@ -596,6 +596,12 @@ void Cluster::run_node_step(int id, Input&& input) {
   if (observer_) {
     if (stood) observer_->election_started(id, n.term());
     observer_->node_state(id, n.term(), n.role(), true);
+    if (observed_conf_.empty()) observed_conf_.resize(static_cast<size_t>(max_id_) + 1);
+    Membership& seen = observed_conf_[static_cast<size_t>(id)];
+    if (seen != n.membership()) {
+      seen = n.membership();
+      observer_->voters(id, seen.voters);
+    }
   }
   if (n.role() == Role::Leader && role_before != Role::Leader) {
     ++stats_.leaders_elected;

@@ -63,6 +63,8 @@ class RunObserver {
   virtual void election_started(int node, int64_t term) = 0;
   virtual void client_invoked(int client, int64_t seq) = 0;
   virtual void client_completed(int client, int64_t seq, Status status) = 0;
+  // The voters of a node's configuration changed in a step (thesis §4.1).
+  virtual void voters(int /*node*/, const std::vector<int>& /*voters*/) {}
 };
 
 // One client operation as the client saw it.
@@ -402,9 +404,10 @@ class Cluster {
   // Per role target (FaultTarget index): the nodes its crashes took down and
   // its restarts have not brought back, latest last; 0 for a skipped crash.
   std::array<std::vector<int>, 3> role_crashed_;
-  std::vector<int> group_of_;  // partition group per node (0 = all one)
-  std::vector<char> joined_;   // by node id: booted (bootstrap, or add_node)
-  std::vector<char> left_;     // by node id: shut down after its removal
+  std::vector<int> group_of_;              // partition group per node (0 = all one)
+  std::vector<char> joined_;               // by node id: booted (bootstrap, or add_node)
+  std::vector<char> left_;                 // by node id: shut down after its removal
+  std::vector<Membership> observed_conf_;  // by node id: the configuration the observer has
   // Every add_node / remove_node begun, in order (index as in
   // stats_.membership_changes): finished once done_ms is set.
   std::vector<RunStats::MembershipChange>& changes_ = stats_.membership_changes;
