@@ -817,7 +817,7 @@ InjectedMsg(tm) ==
          [type |-> tm.type, from |-> tm.from, to |-> tm.to, term |-> tm.term,
           last_included_index |-> tm.last_included_index,
           last_included_term |-> tm.last_included_term,
-          store |-> st.store, sessions |-> st.sessions]
+          store |-> st.store, sessions |-> st.sessions, conf |-> BootConf]
     ELSE MsgOf(tm)
 
 InjectEvent ==
