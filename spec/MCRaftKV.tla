@@ -115,6 +115,25 @@ NoAppendBelowSnapshot ==
     ~\E m \in msgs : /\ m.type = "AppendEntries" /\ m.term = node[m.to].term
                     /\ m.prev_log_index < node[m.to].snap.index
 
+\* Membership changes (thesis section 4.1). MCRaftKVMembership.cfg: the
+\* servers not in InitVoters are a separate symmetry class (they start as
+\* non-members).
+MCMemberSymmetry == Permutations(InitVoters) \cup Permutations(Server \ InitVoters)
+\* Witnesses for MCRaftKVMembership.cfg's bounds (not invariants): a learner
+\* promoted to voter (a configuration entry with a voter not in InitVoters),
+\* a server removed (one with an initial voter missing), and a leader that
+\* removed itself and stepped down once that was committed.
+NoPromotion ==
+    ~\E i \in Server : \E k \in DOMAIN node[i].log :
+        node[i].log[k].cmd.op = "config" /\ ~(node[i].log[k].cmd.voters \subseteq InitVoters)
+NoRemoval ==
+    ~\E i \in Server : \E k \in DOMAIN node[i].log :
+        node[i].log[k].cmd.op = "config" /\ ~(InitVoters \subseteq
+            node[i].log[k].cmd.voters \cup node[i].log[k].cmd.learners)
+NoRemovedLeaderStepsDown ==
+    ~\E i \in Server : /\ node[i].role = "follower" /\ i \notin Voters(node[i])
+                      /\ [term |-> node[i].term, leader |-> i] \in elected
+
 MCInit == Init /\ crashes = 0
 
 MCNext ==

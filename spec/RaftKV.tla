@@ -1426,6 +1426,25 @@ StateMachineSafety ==
         /\ \A c \in committed : c.index <= node[i].commit => FullLog(node[i])[c.index] = c.entry
 
 (***************************************************************************)
+(* Membership changes (thesis section 4.1): a leader starts a change only  *)
+(* once its previous one is committed, so at most one change is ever under *)
+(* way: in every server's log (through its snapshot, FullLog) every        *)
+(* configuration entry but the latest is committed (the history committed  *)
+(* holds it at its index). The configurations in effect then differ by at  *)
+(* most the one uncommitted single-server change, whose old and new        *)
+(* majorities overlap, which is what ElectionSafety and LeaderCompleteness *)
+(* rest on across changes. (A leader's log may still hold two              *)
+(* configuration entries past its own commit index: a new leader does not *)
+(* yet know that an older one was committed.)                              *)
+(***************************************************************************)
+AtMostOneUncommittedChange ==
+    \A i \in Server :
+        LET lg == FullLog(node[i])
+            ks == {k \in DOMAIN lg : lg[k].cmd.op = "config"}
+        IN \A k \in ks : (\E n \in ks : n > k) =>
+                            \E c \in committed : c.index = k /\ c.entry = lg[k]
+
+(***************************************************************************)
 (* KVSemantics and ExactlyOnce check the state machine against a reference *)
 (* of what a client relies on, written apart from it: nothing below calls  *)
 (* Execute, ApplyCmd or ApplyEntries, so a mistake there is not repeated   *)
