@@ -880,13 +880,12 @@ MaybePromote(s, i) ==
 \* Thesis section 4.2.2: a leader that is not a voter of its configuration
 \* (it removed itself) leads without counting itself until that
 \* configuration is committed, then steps down; not a voter, it never
-\* stands again. (Progress and votes are cleared, as CheckQuorumStepAt does.)
+\* stands again. (As in the code, its progress is kept, unread: the trace
+\* shows the step's last progress events.)
 MaybeLeave(s, i) ==
     IF s.role = "leader" /\ i \notin Voters(s) /\ Conf(s).index <= s.commit
     THEN [s EXCEPT !.role = "follower", !.live = FALSE, !.heard = {},
-                   !.votes = {}, !.next = InitNext, !.match = InitMatch,
-                   !.probe = InitProbe, !.csent = InitCSent,
-                   !.reads = <<>>, !.rround = 0, !.racked = InitMatch,
+                   !.votes = {}, !.reads = <<>>, !.rround = 0, !.racked = InitMatch,
                    !.xfer = Nil, !.tnsent = FALSE]
     ELSE s
 
@@ -895,24 +894,42 @@ MaybeLeave(s, i) ==
 (* be). A complete step is [s, out, served].                                *)
 
 \* (As in the code, a leader's step ends with: apply, answer reads, promote
-\* a caught-up learner, notify commits, step down if it removed itself.)
+\* a caught-up learner (which may commit more, applied at once), notify
+\* commits, step down if it removed itself.)
 Finish(r, i) ==
     LET v == ServeReads(EndStep(r.s), i)
         p == MaybePromote(v.s, i)
-        f == FlushCommit(p.s, i)
+        f == FlushCommit(EndStep(p.s), i)
     IN [s |-> MaybeLeave(f.s, i), out |-> r.out \cup p.out \cup f.out, served |-> v.served]
 
 \* The runtime asks leader i to add j (not a member: it joins as a learner,
 \* and is probed at once) or remove j (a member, voter or learner, not the
 \* last voter). The actions below take only changes the leader accepts (a
 \* refused one changes nothing: reject_change in the trace).
+\* Why the code refuses a change (its reject_change reason), "" if it accepts.
+ChangeReason(s, action, j) ==
+    CASE s.role # "leader" -> "not_leader"
+      [] s.xfer # Nil -> "transfer"
+      [] Conf(s).index > s.commit -> "change_pending"
+      [] TermOf(s, s.commit) # s.term /\ ~PlantedChangeBeforeTermCommit -> "term_not_committed"
+      [] j \notin Server -> "invalid_target"
+      [] action = "add" /\ j \in Members(s) -> "already_member"
+      [] action = "remove" /\ j \notin Members(s) -> "not_member"
+      [] action = "remove" /\ Voters(s) = {j} -> "last_voter"
+      [] OTHER -> ""
+
 ChangeOK(s, action, j) ==
     /\ ChangeAllowed(s)
     /\ IF action = "add" THEN j \notin Members(s)
        ELSE j \in Members(s) /\ Voters(s) # {j}
 
+\* A new member's progress starts as a new leader's would, past the
+\* configuration entry (the code meets it when the entry takes effect), probed.
 ChangeStepAt(sIn, i, action, j) ==
-    LET s0 == sIn
+    LET s0 == IF action = "add"
+              THEN [sIn EXCEPT !.next[j] = LastIndex(sIn) + 2, !.match[j] = 0,
+                               !.probe[j] = TRUE, !.csent[j] = 0]
+              ELSE sIn
         c == Conf(s0)
         r1 == IF action = "add" THEN AppendConfig(s0, i, c.voters, c.learners \cup {j})
               ELSE AppendConfig(s0, i, c.voters \ {j}, c.learners \ {j})
@@ -1677,7 +1694,11 @@ HoldsEntry(s, c) ==
     \/ c.index <= s.snap.index
     \/ c.index <= LastIndex(s) /\ EntryAt(s, c.index) = c.entry
 
+\* (Stated for a fixed membership: with MembershipChanges the majority that
+\* holds an entry is one of the configuration that committed it, which the
+\* history does not record, so it is not checked there.)
 CommittedOnMajority ==
+    MembershipChanges \/
     \A c \in committed : Cardinality({i \in Server : HoldsEntry(node[i], c)}) >= Majority
 
 =============================================================================
