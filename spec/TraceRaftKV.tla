@@ -797,14 +797,18 @@ ChangeEvent ==
              THEN LeaseStep0(i, LAMBDA lv : ChangeStepAt(LS0(i, lv), i, Event.action, j))
              ELSE LeaseStep0(i, LAMBDA lv : Finish(Same(LS0(i, lv)), i))
 
-\* leave: the runtime shuts down a removed server, already down (crashed), for
-\* good: RaftKV's server that takes no more steps (no restart follows).
+\* leave: the runtime shuts down a server whose removal is committed, for
+\* good: a crash (if it runs) with no restart after it (RaftKV's server that
+\* takes no more steps). As for crash, the durable fields and the role are
+\* compared.
 LeaveEvent ==
     /\ Event.event = "leave"
     /\ LET i == Event.node IN
-       /\ Check(node[i].role = "down", "leave of a running node", "down", node[i].role)
+       /\ IF node[i].role = "down" THEN UNCHANGED <<node, msgs, historyVars>> ELSE Crash(i)
+       /\ Check(DurableView(StateView(node'[i])) = DurableView(TraceStateView(Event.state)),
+                "leave state", TraceStateView(Event.state), StateView(node'[i]))
        /\ l' = StepEndFrom(l + 1)
-       /\ UNCHANGED <<vars, clientVars, leaseVars>>
+       /\ UNCHANGED <<clientVars, leaseVars>>
 
 \* A server that left never restarts.
 LeftBefore(i) == \E k \in 1..(l - 1) : TraceLog[k].event = "leave" /\ TraceLog[k].node = i
