@@ -190,8 +190,8 @@ MCBugConstraint ==
 \* 1 and, in terms 2 and 3, AppendEntries only to 3 (and their answers).
 \* MCChangeBugConstraint keeps the behaviours where only 1 stands in term 1,
 \* only 2 in term 2 and only 1 or 3 in term 3, every vote (but 1's, which
-\* learns of term 2 from a RequestVote) and AppendEntries is answered with a
-\* grant or a success, and the only changes made are those of
+\* learns of term 2 from a RequestVote) and AppendEntries (but 5's, whose
+\* first probe finds its log empty) is answered with a grant or a success, and the only changes made are those of
 \* the known counterexample: in term 1 server 5 added (and promoted), in term
 \* 2 server 4 removed. Which of the remaining messages are delivered, in
 \* which order, and when a leader makes its changes is left to TLC.
@@ -225,7 +225,7 @@ MCChangeBugConstraint ==
     /\ \A m \in msgs : m.type = "RequestVote" =>
           <<m.from, m.term>> \in {<<1, 1>>, <<2, 2>>, <<1, 3>>, <<3, 3>>}
     /\ \A m \in msgs : m.type = "RequestVoteResponse" /\ m.from # 1 => m.granted
-    /\ \A m \in msgs : m.type = "AppendEntriesResponse" => m.success
+    /\ \A m \in msgs : m.type = "AppendEntriesResponse" /\ m.from # 5 => m.success
     /\ \A i \in Server : \A k \in DOMAIN node[i].log :
           LET e == node[i].log[k] IN
           IsConfigEntry(e) =>
