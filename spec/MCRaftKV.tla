@@ -115,6 +115,25 @@ NoAppendBelowSnapshot ==
     ~\E m \in msgs : /\ m.type = "AppendEntries" /\ m.term = node[m.to].term
                     /\ m.prev_log_index < node[m.to].snap.index
 
+\* Membership changes (thesis section 4.1). MCRaftKVMembership.cfg: the
+\* servers not in InitVoters are a separate symmetry class (they start as
+\* non-members).
+MCMemberSymmetry == Permutations(InitVoters) \cup Permutations(Server \ InitVoters)
+\* Witnesses for MCRaftKVMembership.cfg's bounds (not invariants): a learner
+\* promoted to voter (a configuration entry with a voter not in InitVoters),
+\* a server removed (one with an initial voter missing), and a leader that
+\* removed itself and stepped down once that was committed.
+NoPromotion ==
+    ~\E i \in Server : \E k \in DOMAIN node[i].log :
+        node[i].log[k].cmd.op = "config" /\ ~(node[i].log[k].cmd.voters \subseteq InitVoters)
+NoRemoval ==
+    ~\E i \in Server : \E k \in DOMAIN node[i].log :
+        node[i].log[k].cmd.op = "config" /\ ~(InitVoters \subseteq
+            node[i].log[k].cmd.voters \cup node[i].log[k].cmd.learners)
+NoRemovedLeaderStepsDown ==
+    ~\E i \in Server : /\ node[i].role = "follower" /\ i \notin Voters(node[i])
+                      /\ [term |-> node[i].term, leader |-> i] \in elected
+
 MCInit == Init /\ crashes = 0
 
 MCNext ==
@@ -144,6 +163,7 @@ MCSymmetry == Permutations(Server)
 MCBugNext ==
     \/ \E i \in Server : Timeout(i) \/ CheckQuorumTick(i) \/ TransferTimeout(i)
     \/ \E i, j \in Server : Transfer(i, j)
+    \/ \E i, j \in Server : AddServer(i, j) \/ RemoveServer(i, j)
     \/ \E i \in Server, c \in Commands : ClientRequest(i, c) \/ LeaseReadReq(i, c)
     \/ \E m \in msgs : Receive(m)
 
@@ -158,4 +178,57 @@ MCBugConstraint ==
     /\ \A i \in Server : \A k \in DOMAIN node[i].log :
           node[i].log[k].cmd.op = "put" => node[i].log[k].term = 2
     /\ \A m \in msgs : m.type = "ReadConfirm" => m.term = 1 /\ m.round = 1
+
+\* MCRaftKVChangeBeforeTermCommit.cfg (Server = 1..5, InitVoters = 1..4, the
+\* planted bug change_before_term_commit): two leaders in one term need three
+\* terms, two changes by one leader and one by the next, and over 30 steps,
+\* beyond an undirected search (and beyond MCBugSpec, tried first: depth 15
+\* after a minute). The search is narrowed to behaviours of RaftKV (every
+\* step is a step of Next) in which the network loses more: MCChangeBugNext
+\* has no heartbeats, crashes or client requests, and delivers to 4 only
+\* RequestVotes, to 5 only messages from 1, CommitNotifications only of term
+\* 1 and, in terms 2 and 3, AppendEntries only to 3 (and their answers).
+\* MCChangeBugConstraint keeps the behaviours where only 1 stands in term 1,
+\* only 2 in term 2 and only 1 or 3 in term 3, every vote (but 1's, which
+\* learns of term 2 from a RequestVote) and AppendEntries (but 5's, whose
+\* first probe finds its log empty) is answered with a grant or a success, and the only changes made are those of
+\* the known counterexample: in term 1 server 5 added (and promoted), in term
+\* 2 server 4 removed. Which of the remaining messages are delivered, in
+\* which order, and when a leader makes its changes is left to TLC.
+MCDeliverable(m) ==
+    /\ m.to = 4 => m.type = "RequestVote"
+    /\ m.to = 5 => m.from = 1
+    /\ m.type = "CommitNotification" => m.term = 1
+    /\ m.type = "AppendEntries" /\ m.term > 1 => m.to = 3
+    /\ m.type = "AppendEntries" /\ m.to \in {2, 3} =>
+          \A k \in DOMAIN m.entries : ~(IsConfigEntry(m.entries[k]) /\ 5 \in m.entries[k].cmd.voters)
+
+\* The election timers fire in phases: 1 first; 2 once 1 has appended the
+\* promotion, 5 holds it and 2 knows the learner's addition committed; 1
+\* again once some server committed the removal; 3 once 1 leads term 3.
+MCPhaseOK(i) ==
+    CASE node[i].term = 0 -> i = 1
+      [] i = 2 -> LastIndex(node[1]) = 3 /\ LastIndex(node[5]) = 3 /\ node[2].commit >= 2
+      [] i = 1 -> \E j \in Server : node[j].commit >= 4
+      [] i = 3 -> node[1].role = "leader" /\ node[1].term = 3
+      [] OTHER -> FALSE
+
+MCChangeBugNext ==
+    \/ \E i \in Server : MCPhaseOK(i) /\ Timeout(i)
+    \/ \E i, j \in Server : AddServer(i, j) \/ RemoveServer(i, j)
+    \/ \E m \in msgs : MCDeliverable(m) /\ Receive(m)
+
+MCChangeBugSpec == MCInit /\ [][MCChangeBugNext /\ UNCHANGED crashes]_<<vars, crashes>>
+
+MCChangeBugConstraint ==
+    /\ MCConstraint
+    /\ \A m \in msgs : m.type = "RequestVote" =>
+          <<m.from, m.term>> \in {<<1, 1>>, <<2, 2>>, <<1, 3>>, <<3, 3>>}
+    /\ \A m \in msgs : m.type = "RequestVoteResponse" /\ m.from # 1 => m.granted
+    /\ \A m \in msgs : m.type = "AppendEntriesResponse" /\ m.from # 5 => m.success
+    /\ \A i \in Server : \A k \in DOMAIN node[i].log :
+          LET e == node[i].log[k] IN
+          IsConfigEntry(e) =>
+             \/ e.term = 1 /\ e.cmd.voters \cup e.cmd.learners = 1..5 /\ 4 \in e.cmd.voters
+             \/ e.term = 2 /\ e.cmd = ConfigCmd({1, 2, 3}, {5})
 =============================================================================

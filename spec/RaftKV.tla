@@ -28,6 +28,15 @@
 (* log by a snapshot of its state machine, and a leader sends its snapshot *)
 (* (InstallSnapshot, whole: chunks are not modelled) to a follower that    *)
 (* needs an entry it discarded.                                            *)
+(* With the constant MembershipChanges (thesis section 4.1, single-server  *)
+(* changes with learners): a configuration entry in the log (op "config",  *)
+(* voters and learners) is in effect at a server as soon as it is in its   *)
+(* log, committed or not; elections, commits, quorum checks and read      *)
+(* confirmations count the voters of the server's configuration; a leader *)
+(* adds a server as a learner, promotes a caught-up learner to voter and  *)
+(* removes a member, one change at a time and only once an entry of its   *)
+(* own term is committed; a leader that removed itself steps down once    *)
+(* that change is committed.                                               *)
 (*                                                                         *)
 (* One action is one step of the emulator: an input (a delivered message,  *)
 (* a fired timer, a client request, a crash or a restart) together with    *)
@@ -71,7 +80,10 @@ CONSTANTS
     PlantedLeaseIgnoresDrift, \* the planted bug lease_ignores_drift, abstractly (FALSE: correct)
     Snapshots,   \* log compaction, section 7 ([raft] snapshot_every > 0) (FALSE: none)
     SnapshotUncommittedBug, \* the planted bug snapshot_uncommitted (FALSE: the correct code)
-    InstallDiscardsLogBug   \* the planted bug install_discards_log (FALSE: the correct code)
+    InstallDiscardsLogBug,  \* the planted bug install_discards_log (FALSE: the correct code)
+    InitVoters,  \* the bootstrap configuration's voters (1..num_nodes; Server without membership)
+    MembershipChanges, \* single-server membership changes, thesis section 4.1 (FALSE: fixed)
+    PlantedChangeBeforeTermCommit \* the planted bug change_before_term_commit (FALSE: correct)
 
 ASSUME LeaderNoop \in BOOLEAN
 ASSUME DedupLastSeqOnly \in BOOLEAN
@@ -89,6 +101,10 @@ ASSUME Snapshots \in BOOLEAN
 ASSUME SnapshotUncommittedBug \in BOOLEAN /\ (SnapshotUncommittedBug => Snapshots)
 ASSUME InstallDiscardsLogBug \in BOOLEAN /\ (InstallDiscardsLogBug => Snapshots)
 ASSUME Nil \notin Server
+ASSUME MembershipChanges \in BOOLEAN
+ASSUME PlantedChangeBeforeTermCommit \in BOOLEAN /\ (PlantedChangeBeforeTermCommit => MembershipChanges)
+\* Without membership changes every server is a voter, for good.
+ASSUME InitVoters \subseteq Server /\ InitVoters # {} /\ (~MembershipChanges => InitVoters = Server)
 
 \* Entries per AppendEntries (kMaxBatch in src/raft/node.h).
 MaxBatch == 64
@@ -129,7 +145,9 @@ vars == <<node, msgs, historyVars>>
 (*             record [index, term, store, sessions]: the entries 1..index   *)
 (*             were discarded, the last of them had term term, and store and *)
 (*             sessions are the state machine after applying them; index 0   *)
-(*             (and an empty state) when there is none                       *)
+(*             (and an empty state) when there is none; with membership     *)
+(*             changes also conf, the configuration in effect through index  *)
+(*             (the code's state machine keeps it: a snapshot carries it)    *)
 (*   role      "follower", "candidate", "leader" or "down" (crashed)        *)
 (*   commit    commitIndex                                                  *)
 (*   applied   lastApplied                                                  *)
@@ -214,6 +232,37 @@ TermOf(s, k) ==
 LastTermOf(s) == TermOf(s, LastIndex(s))
 EntryAt(s, k) == s.log[k - s.snap.index]                  \* snap.index < k <= LastIndex(s)
 Ents(s, a, b) == SubSeq(s.log, a - s.snap.index, b - s.snap.index)   \* entries a..b
+
+(***************************************************************************)
+(* Membership (thesis section 4.1). A configuration is [index, voters,     *)
+(* learners]: index is the log index of the entry that made it (0: the     *)
+(* bootstrap one, InitVoters and no learners). A configuration entry's     *)
+(* command is ConfigCmd(voters, learners) (the trace's op "config"). A     *)
+(* server's configuration in effect is the latest configuration entry in   *)
+(* its log, committed or not (a truncation that removes it reverts to the  *)
+(* previous one), else its snapshot's (section 7: the snapshot carries     *)
+(* the configuration through its index), else the bootstrap one. A quorum  *)
+(* is a majority of the voters of that configuration. Without              *)
+(* MembershipChanges it is always the bootstrap one, with InitVoters =     *)
+(* Server, and IsQuorum(s, S) is Cardinality(S) >= Majority.               *)
+(***************************************************************************)
+BootConf == [index |-> 0, voters |-> InitVoters, learners |-> {}]
+ConfigCmd(v, l) == [op |-> "config", key |-> "", value |-> "", client |-> 0, seq |-> 0,
+                    voters |-> v, learners |-> l]
+IsConfigEntry(e) == e.cmd.op = "config"
+\* The configuration after the entries of s's log through index k
+\* (s.snap.index <= k <= LastIndex(s)).
+ConfThrough(s, k) ==
+    LET ks == {n \in (s.snap.index + 1)..k : IsConfigEntry(EntryAt(s, n))}
+    IN IF ks = {} THEN s.snap.conf
+       ELSE LET n == MaxOf(ks) IN
+            [index |-> n, voters |-> EntryAt(s, n).cmd.voters,
+             learners |-> EntryAt(s, n).cmd.learners]
+Conf(s) == IF MembershipChanges THEN ConfThrough(s, LastIndex(s)) ELSE BootConf
+Voters(s) == Conf(s).voters
+Members(s) == Conf(s).voters \cup Conf(s).learners
+\* S holds a majority of the voters of s's configuration (S may hold others).
+IsQuorum(s, S) == 2 * Cardinality(S \cap Voters(s)) > Cardinality(Voters(s))
 
 \* Functions with a changing domain (the store and the dedup table).
 EmptyFn == [x \in {} |-> 0]
@@ -328,11 +377,11 @@ TimeoutNowMsg(i, j, term) == [type |-> "TimeoutNow", from |-> i, to |-> j, term 
 \* encoding into chunks, offset and done; a chunk that is not the last
 \* changes nothing this spec models, see TraceRaftKV). The state machine
 \* travels as the store and the dedup table (the trace's `data` encodes
-\* both).
+\* both); with it, the configuration through its index (conf).
 InstallSnapshotMsg(i, j, s) ==
     [type |-> "InstallSnapshot", from |-> i, to |-> j, term |-> s.term,
      last_included_index |-> s.snap.index, last_included_term |-> s.snap.term,
-     store |-> s.snap.store, sessions |-> s.snap.sessions]
+     store |-> s.snap.store, sessions |-> s.snap.sessions, conf |-> s.snap.conf]
 
 \* done: the responder holds the state through last_included_index (it just
 \* installed it, or its commit index was there already).
@@ -390,14 +439,14 @@ SendTo(s, i, P) ==
 SendAppend(s, i, j) == SendTo(s, i, {j})
 
 \* The heartbeat (and a new leader's first round): every follower.
-BroadcastAppend(s, i) == SendTo(s, i, Server \ {i})
+BroadcastAppend(s, i) == SendTo(s, i, Members(s) \ {i})
 
 \* Replicating, with everything sent acknowledged.
 WindowFree(s, j) == ~s.probe[j] /\ s.next[j] - 1 = s.match[j]
 
 \* New entries go at once only to followers with a free window.
 ReplicateNew(s, i) ==
-    SendTo(s, i, {j \in Server \ {i} : WindowFree(s, j) /\ s.next[j] <= LastIndex(s)})
+    SendTo(s, i, {j \in Members(s) \ {i} : WindowFree(s, j) /\ s.next[j] <= LastIndex(s)})
 
 \* set_commit: never past the log. Followers are told at the end of the step
 \* (FlushCommit).
@@ -410,14 +459,16 @@ SetCommit(s, i, n) ==
 \* busy one learns it from its next AppendEntries.
 FlushCommit(s, i) ==
     IF s.role # "leader" THEN Same(s)
-    ELSE LET P == {j \in Server \ {i} : WindowFree(s, j) /\ s.csent[j] < s.commit} IN
+    ELSE LET P == {j \in Members(s) \ {i} : WindowFree(s, j) /\ s.csent[j] < s.commit} IN
          [s |-> [s EXCEPT !.csent = [j \in Server |->
                                        IF j \in P THEN s.commit ELSE s.csent[j]]],
           out |-> {CommitNotificationMsg(i, j, s.term, s.commit) : j \in P}]
 
 \* Figure 2 / section 5.4.2 (Figure 8): the largest N replicated on a majority
-\* (the leader counts its whole log) within the suffix of current-term entries.
-Replicated(s, i, n) == 1 + Cardinality({j \in Server \ {i} : s.match[j] >= n}) >= Majority
+\* (the leader counts its whole log, if it is a voter) within the suffix of current-term entries.
+\* Thesis section 4.1: the voters of the leader's configuration (the leader
+\* counts itself only if it is one of them).
+Replicated(s, i, n) == IsQuorum(s, {i} \cup {j \in Server \ {i} : s.match[j] >= n})
 AdvanceCommit(s, i) ==
     LET cands == {n \in (s.commit + 1)..LastIndex(s) :
                     /\ \A k \in n..LastIndex(s) : TermOf(s, k) = s.term
@@ -445,9 +496,9 @@ BecomeLeader(s, i) ==
 StartElectionX(s, i, tr) ==
     LET s1 == [s EXCEPT !.term = s.term + 1, !.role = "candidate", !.vote = i,
                         !.verified = 0, !.votes = {i}, !.pvotes = {}]
-    IN IF 1 >= Majority
+    IN IF IsQuorum(s1, {i})
        THEN BecomeLeader(s1, i)
-       ELSE [s |-> s1, out |-> {RequestVoteMsg(i, j, s1, tr) : j \in Server \ {i}}]
+       ELSE [s |-> s1, out |-> {RequestVoteMsg(i, j, s1, tr) : j \in Voters(s1) \ {i}}]
 
 StartElection(s, i) == StartElectionX(s, i, FALSE)
 
@@ -456,9 +507,9 @@ StartElection(s, i) == StartElectionX(s, i, FALSE)
 \* node (a one-node cluster has its majority at once).
 StartPreVote(s, i) ==
     LET s1 == [s EXCEPT !.pvotes = {i}]
-    IN IF 1 >= Majority
+    IN IF IsQuorum(s1, {i})
        THEN StartElection(s1, i)
-       ELSE [s |-> s1, out |-> {PreVoteMsg(i, j, s1) : j \in Server \ {i}}]
+       ELSE [s |-> s1, out |-> {PreVoteMsg(i, j, s1) : j \in Voters(s1) \ {i}}]
 
 \* Section 5.4.1: the candidate's log (last index and term in m) is at least
 \* as up to date as s's: a later last term, or the same one and no shorter.
@@ -495,7 +546,7 @@ HandleRequestVote(s, i, m) ==
 HandleVoteResponse(s, i, m) ==
     IF s.role = "candidate" /\ m.term = s.term /\ m.granted
     THEN LET s1 == [s EXCEPT !.votes = @ \cup {m.from}] IN
-         IF Cardinality(s1.votes) >= Majority THEN BecomeLeader(s1, i) ELSE Same(s1)
+         IF IsQuorum(s1, s1.votes) THEN BecomeLeader(s1, i) ELSE Same(s1)
     ELSE Same(s)
 
 \* PreVote (thesis section 9.6): grant iff the term asked for is above this
@@ -515,7 +566,7 @@ HandlePreVote(s, i, m) ==
 HandlePreVoteResponse(s, i, m) ==
     IF s.pvotes # {} /\ s.role # "leader" /\ m.term = s.term + 1 /\ m.granted
     THEN LET s1 == [s EXCEPT !.pvotes = @ \cup {m.from}] IN
-         IF Cardinality(s1.pvotes) >= Majority THEN StartElection(s1, i) ELSE Same(s1)
+         IF IsQuorum(s1, s1.pvotes) THEN StartElection(s1, i) ELSE Same(s1)
     ELSE Same(s)
 
 \* The follower's hint on a log mismatch (the run of the conflicting term
@@ -605,7 +656,8 @@ MaybeTimeoutNow(s, i) ==
 HandleAppendResponse(sIn, i, m) ==
     LET s == IF CheckQuorum /\ sIn.role = "leader" /\ m.term = sIn.term
              THEN [sIn EXCEPT !.heard = @ \cup {m.from}] ELSE sIn IN
-    IF s.role # "leader" \/ m.term # s.term THEN Same(s)
+    IF m.from \notin Members(sIn) THEN Same(sIn)   \* section 4.1: not replicated to
+    ELSE IF s.role # "leader" \/ m.term # s.term THEN Same(s)
     ELSE LET j == m.from IN
          IF m.success
          THEN LET match == Max(s.match[j], m.match_index)
@@ -641,16 +693,17 @@ HandleReadConfirm(s, i, m) ==
 \* every earlier one); with CheckQuorum it also shows its sender reachable
 \* (thesis section 6.2).
 HandleReadConfirmResponse(s, i, m) ==
-    IF s.role # "leader" \/ m.term # s.term THEN Same(s)
+    IF s.role # "leader" \/ m.term # s.term \/ m.from \notin Voters(s) THEN Same(s)
     ELSE Same([s EXCEPT !.racked[m.from] = Max(@, m.round),
                         !.heard = IF CheckQuorum THEN @ \cup {m.from} ELSE @])
 
 \* Thesis section 3.10: the target of a transfer starts an election at once,
 \* as if its election timer had fired but with no pre-vote round (the
 \* leader wants this election). Only a TimeoutNow of its own term counts:
-\* one of an older term comes from a leader since replaced.
+\* one of an older term comes from a leader since replaced. A server that is
+\* not a voter of its configuration ignores it (thesis section 4.1).
 HandleTimeoutNow(s, i, m) ==
-    IF m.term # s.term \/ s.role = "leader" THEN Same(s)
+    IF m.term # s.term \/ s.role = "leader" \/ i \notin Voters(s) THEN Same(s)
     ELSE StartElectionX([s EXCEPT !.live = FALSE], i, TRUE)
 
 \* Section 7 (Figure 13), InstallSnapshot at a follower. s is the state
@@ -683,7 +736,8 @@ HandleInstallSnapshotX(s, i, m, whole) ==
             ELSE IF ~whole THEN Reply(s1, FALSE)
             ELSE Reply([s1 EXCEPT !.log = IF keep THEN Ents(s1, idx + 1, LastIndex(s1)) ELSE <<>>,
                                   !.snap = [index |-> idx, term |-> m.last_included_term,
-                                            store |-> m.store, sessions |-> m.sessions],
+                                            store |-> m.store, sessions |-> m.sessions,
+                                            conf |-> m.conf],
                                   !.store = m.store, !.sessions = m.sessions,
                                   !.commit = idx, !.applied = idx,
                                   !.verified = Max(s1.verified, idx)], TRUE)
@@ -703,7 +757,8 @@ HandleInstallSnapshotResponse(sIn, i, m) ==
         j == m.from
         match == Max(s.match[j], m.last_included_index)
     IN
-    IF s.role # "leader" \/ m.term # s.term \/ ~m.done \/ match > LastIndex(s) THEN Same(s)
+    IF m.from \notin Members(sIn) THEN Same(sIn)   \* section 4.1: not replicated to
+    ELSE IF s.role # "leader" \/ m.term # s.term \/ ~m.done \/ match > LastIndex(s) THEN Same(s)
     ELSE LET s1 == [s EXCEPT !.match[j] = match, !.next[j] = Max(s.next[j], match + 1),
                              !.probe[j] = FALSE]
              r2 == AdvanceCommit(s1, i)
@@ -739,7 +794,8 @@ StepResults(i, s2) ==
 SnapshotAt(s, k) ==
     LET st == ApplyEntries(s.snap.store, s.snap.sessions, Ents(s, s.snap.index + 1, k))
     IN [s EXCEPT !.snap = [index |-> k, term |-> TermOf(s, k),
-                           store |-> st.store, sessions |-> st.sessions],
+                           store |-> st.store, sessions |-> st.sessions,
+                           conf |-> ConfThrough(s, k)],
                  !.log = Ents(s, k + 1, LastIndex(s)),
                  !.applied = Max(s.applied, k),
                  !.store = IF k > s.applied THEN st.store ELSE s.store,
@@ -757,7 +813,7 @@ ReadIndexOf(s) == IF TermOf(s, s.commit) = s.term THEN s.commit ELSE 0
 
 \* A majority, the leader included, confirmed round (or a later one).
 Confirmed(s, i, round) ==
-    1 + Cardinality({j \in Server \ {i} : s.racked[j] >= round}) >= Majority
+    IsQuorum(s, {i} \cup {j \in Server \ {i} : s.racked[j] >= round})
 
 ReadValue(st, key) == IF key \in DOMAIN st THEN Res("ok", st[key]) ELSE Res("not_found", "")
 
@@ -784,26 +840,117 @@ ServeReads(s, i) ==
                              result |-> ReadValue(s.store, done[k].cmd.key),
                              lease |-> ByLease(done[k])]]]
 
+(***************************************************************************)
+(* Membership changes (thesis section 4.1), at a leader. A change is       *)
+(* allowed only (a) when the leader's latest configuration entry is        *)
+(* committed (at most one change under way), (b) with no leadership        *)
+(* transfer under way, and (c) once the entry at its commit index has its  *)
+(* term: it has committed an entry of its own term (with LeaderNoop, its   *)
+(* no-op). Without (c) a new leader may change from its own configuration  *)
+(* while an uncommitted configuration entry of an older term, which other  *)
+(* servers hold and it does not, can still commit: two changes made from   *)
+(* one configuration give two configurations whose majorities need not    *)
+(* overlap (Ongaro, raft-dev, 2015). The planted bug                       *)
+(* change_before_term_commit leaves out (c).                               *)
+(***************************************************************************)
+ChangeAllowed(s) ==
+    /\ s.role = "leader"
+    /\ s.xfer = Nil
+    /\ Conf(s).index <= s.commit
+    /\ TermOf(s, s.commit) = s.term \/ PlantedChangeBeforeTermCommit
+
+\* Append the configuration entry (in effect at once) and replicate it.
+AppendConfig(s, i, v, l) ==
+    LET s1 == [s EXCEPT !.log = Append(s.log, [term |-> s.term, cmd |-> ConfigCmd(v, l)])]
+        r2 == ReplicateNew(s1, i)
+        r3 == AdvanceCommit(r2.s, i)
+    IN [s |-> r3.s, out |-> r2.out \cup r3.out]
+
+\* A learner that holds every committed entry (matchIndex >= commitIndex)
+\* becomes a voter: from now on counting it does not stall commits behind
+\* its catch-up (thesis section 4.2.1). At the end of a leader's step, one
+\* learner per step (the code takes the lowest id; with one learner, as in
+\* every model here, that is CHOOSE's).
+MaybePromote(s, i) ==
+    LET ready == {j \in Conf(s).learners : s.match[j] >= s.commit}
+    IN IF ~MembershipChanges \/ ready = {} \/ ~ChangeAllowed(s) THEN Same(s)
+       ELSE LET j == CHOOSE j \in ready : TRUE IN
+            AppendConfig(s, i, Voters(s) \cup {j}, Conf(s).learners \ {j})
+
+\* Thesis section 4.2.2: a leader that is not a voter of its configuration
+\* (it removed itself) leads without counting itself until that
+\* configuration is committed, then steps down; not a voter, it never
+\* stands again. (As in the code, its progress is kept, unread: the trace
+\* shows the step's last progress events.)
+MaybeLeave(s, i) ==
+    IF s.role = "leader" /\ i \notin Voters(s) /\ Conf(s).index <= s.commit
+    THEN [s EXCEPT !.role = "follower", !.live = FALSE, !.heard = {},
+                   !.votes = {}, !.reads = <<>>, !.rround = 0, !.racked = InitMatch,
+                   !.xfer = Nil, !.tnsent = FALSE]
+    ELSE s
+
 (* The complete steps: the handler, then the step's end (a leader's commit *)
 (* notifications, applying what is committed, answering the reads that can *)
 (* be). A complete step is [s, out, served].                                *)
 
+\* (As in the code, a leader's step ends with: apply, answer reads, promote
+\* a caught-up learner (which may commit more, applied at once), notify
+\* commits, step down if it removed itself.)
 Finish(r, i) ==
-    LET f == FlushCommit(r.s, i)
-        v == ServeReads(EndStep(f.s), i)
-    IN [s |-> v.s, out |-> r.out \cup f.out, served |-> v.served]
+    LET v == ServeReads(EndStep(r.s), i)
+        p == MaybePromote(v.s, i)
+        f == FlushCommit(EndStep(p.s), i)
+    IN [s |-> MaybeLeave(f.s, i), out |-> r.out \cup p.out \cup f.out, served |-> v.served]
+
+\* The runtime asks leader i to add j (not a member: it joins as a learner,
+\* and is probed at once) or remove j (a member, voter or learner, not the
+\* last voter). The actions below take only changes the leader accepts (a
+\* refused one changes nothing: reject_change in the trace).
+\* Why the code refuses a change (its reject_change reason), "" if it accepts.
+ChangeReason(s, action, j) ==
+    CASE s.role # "leader" -> "not_leader"
+      [] s.xfer # Nil -> "transfer"
+      [] Conf(s).index > s.commit -> "change_pending"
+      [] TermOf(s, s.commit) # s.term /\ ~PlantedChangeBeforeTermCommit -> "term_not_committed"
+      [] j \notin Server -> "invalid_target"
+      [] action = "add" /\ j \in Members(s) -> "already_member"
+      [] action = "remove" /\ j \notin Members(s) -> "not_member"
+      [] action = "remove" /\ Voters(s) = {j} -> "last_voter"
+      [] OTHER -> ""
+
+ChangeOK(s, action, j) ==
+    /\ ChangeAllowed(s)
+    /\ IF action = "add" THEN j \notin Members(s)
+       ELSE j \in Members(s) /\ Voters(s) # {j}
+
+\* A new member's progress starts as a new leader's would, past the
+\* configuration entry (the code meets it when the entry takes effect), probed.
+ChangeStepAt(sIn, i, action, j) ==
+    LET s0 == IF action = "add"
+              THEN [sIn EXCEPT !.next[j] = LastIndex(sIn) + 2, !.match[j] = 0,
+                               !.probe[j] = TRUE, !.csent[j] = 0]
+              ELSE sIn
+        c == Conf(s0)
+        r1 == IF action = "add" THEN AppendConfig(s0, i, c.voters, c.learners \cup {j})
+              ELSE AppendConfig(s0, i, c.voters \ {j}, c.learners \ {j})
+        r2 == IF action = "add" THEN SendAppend(r1.s, i, j) ELSE Same(r1.s)
+    IN Finish([s |-> r2.s, out |-> r1.out \cup r2.out], i)
 
 \* Thesis section 6.4: a round of ReadConfirms to every other node.
 ReadRound(s, i) ==
     LET s1 == [s EXCEPT !.rround = @ + 1] IN
-    [s |-> s1, out |-> {ReadConfirmMsg(i, j, s1.term, s1.rround) : j \in Server \ {i}}]
+    [s |-> s1, out |-> {ReadConfirmMsg(i, j, s1.term, s1.rround) : j \in Voters(s1) \ {i}}]
 
 \* Section 5.2: an election timeout starts an election; with PreVote
 \* (thesis section 9.6) it starts a pre-vote round instead. Either way the
 \* node stops counting on a live leader.
+\* Thesis section 4.1: a server that is not a voter of its configuration (a
+\* learner, a removed server, one not yet added) never stands: its timer
+\* only re-arms.
 TimeoutStepAt(sIn, i) ==
     LET s0 == [sIn EXCEPT !.live = FALSE] IN
-    Finish(IF PreVote THEN StartPreVote(s0, i) ELSE StartElection(s0, i), i)
+    Finish(IF i \notin Voters(s0) THEN Same(s0)
+           ELSE IF PreVote THEN StartPreVote(s0, i) ELSE StartElection(s0, i), i)
 
 \* With ReadIndex, reads still unconfirmed (their ReadConfirms or the
 \* answers lost) get a new round, sent after they were taken. So do reads
@@ -833,7 +980,7 @@ HeartbeatStepAt(sIn, i) ==
 \* election, which resets them: cleared here, as AdoptTerm does.)
 CheckQuorumStepAt(sIn, i) ==
     LET s == sIn IN
-    Finish(Same(IF Cardinality(s.heard \cup {i}) >= Majority \/ PlantedLeaderIgnoresQuorum
+    Finish(Same(IF IsQuorum(s, s.heard \cup {i}) \/ PlantedLeaderIgnoresQuorum
                 THEN [s EXCEPT !.heard = {}]
                 ELSE [s EXCEPT !.role = "follower", !.live = FALSE, !.heard = {},
                                !.votes = {}, !.next = InitNext, !.match = InitMatch,
@@ -937,6 +1084,7 @@ CheckQuorumStep(i) == CheckQuorumStepAt(LS(i), i)
 ClientStep(i, c) == ClientStepAt(LS(i), i, c)
 TransferStep(i, j) == TransferStepAt(LS(i), i, j)
 TransferTimeoutStep(i) == TransferTimeoutStepAt(LS(i), i)
+ChangeStep(i, action, j) == ChangeStepAt(LS(i), i, action, j)
 ReceiveStep(i, m) == ReceiveStepAt(LS(i), i, m)
 
 -----------------------------------------------------------------------------
@@ -1005,7 +1153,7 @@ DoStep(i, r) == LET rr == r IN UpdateNode(i, rr)
 -----------------------------------------------------------------------------
 (* The actions *)
 
-NoSnapshot == [index |-> 0, term |-> 0, store |-> EmptyFn, sessions |-> EmptyFn]
+NoSnapshot == [index |-> 0, term |-> 0, store |-> EmptyFn, sessions |-> EmptyFn, conf |-> BootConf]
 
 InitNode == [term |-> 0, vote |-> Nil, log |-> <<>>, role |-> "follower", commit |-> 0,
              applied |-> 0, store |-> EmptyFn, sessions |-> EmptyFn, votes |-> {},
@@ -1042,7 +1190,7 @@ CheckQuorumTick(i) ==
     /\ CheckQuorum
     /\ node[i].role = "leader"
     /\ UpdateNodeA(i, CheckQuorumStep(i), readInvoked, {})
-    /\ lapsed' = IF Cardinality(answered[i] \cup {i}) < Majority
+    /\ lapsed' = IF ~IsQuorum(node[i], answered[i] \cup {i})
                  THEN lapsed \cup {[term |-> node[i].term, leader |-> i]}
                  ELSE lapsed
 
@@ -1083,6 +1231,24 @@ Transfer(i, j) ==
     /\ node[i].role = "leader"
     /\ j # i
     /\ DoStep(i, TransferStep(i, j))
+
+\* Thesis section 4.1: the runtime asks leader i to add server j (as a
+\* learner) or to remove member j; only a change the leader accepts is a
+\* step that changes anything (ChangeOK). Learners are promoted at the end
+\* of a leader's steps (MaybePromote), and a leader that removed itself
+\* steps down once that is committed (MaybeLeave). A server not in InitVoters
+\* exists from the start, not a member, with an empty log (its `join`); a
+\* removed server that is shut down (`leave`) is one that takes no more
+\* steps, which every behaviour may do already.
+AddServer(i, j) ==
+    /\ MembershipChanges
+    /\ ChangeOK(node[i], "add", j)
+    /\ DoStep(i, ChangeStep(i, "add", j))
+
+RemoveServer(i, j) ==
+    /\ MembershipChanges
+    /\ ChangeOK(node[i], "remove", j)
+    /\ DoStep(i, ChangeStep(i, "remove", j))
 
 \* The transfer timer of a leader with a transfer under way fires (abstracted
 \* to "at any time").
@@ -1170,6 +1336,7 @@ ProtocolNext ==
     \/ \E i \in Server : Timeout(i) \/ Heartbeat(i) \/ CheckQuorumTick(i) \/ TransferTimeout(i)
     \/ \E i \in Server : TakeSnapshot(i)
     \/ \E i, j \in Server : Transfer(i, j)
+    \/ \E i, j \in Server : AddServer(i, j) \/ RemoveServer(i, j)
     \/ \E i \in Server, c \in Commands : ClientRequest(i, c) \/ LeaseReadReq(i, c)
     \/ \E m \in msgs : Receive(m)
 
@@ -1185,12 +1352,21 @@ Spec == Init /\ [][Next]_vars
 Roles == {"follower", "candidate", "leader", "down"}
 
 Entries == [term : Nat, cmd : Commands \cup {NoopCmd}]
+\* An entry: of Entries, or a configuration entry (membership changes).
+IsEntry(e) ==
+    IF IsConfigEntry(e)
+    THEN /\ MembershipChanges /\ e.term \in Nat
+         /\ e.cmd = ConfigCmd(e.cmd.voters, e.cmd.learners)
+         /\ e.cmd.voters \subseteq Server /\ e.cmd.learners \subseteq Server
+         /\ e.cmd.voters \cap e.cmd.learners = {} /\ e.cmd.voters # {}
+    ELSE e \in Entries
 
 NodeTypeOK(s) ==
     /\ DOMAIN s = {"term", "vote", "log", "role", "commit", "applied", "store", "sessions",
                    "votes", "next", "match", "probe", "csent", "verified", "pvotes", "live",
                    "heard", "reads", "rround", "racked", "xfer", "tnsent", "lease", "snap"}
-    /\ s.term \in Nat /\ s.vote \in Server \cup {Nil} /\ s.log \in Seq(Entries)
+    /\ s.term \in Nat /\ s.vote \in Server \cup {Nil}
+    /\ \A k \in DOMAIN s.log : IsEntry(s.log[k])
     /\ s.role \in Roles /\ s.commit \in Nat /\ s.applied \in Nat
     /\ \A k \in DOMAIN s.store : s.store[k] \in STRING
     /\ \A c \in DOMAIN s.sessions : s.sessions[c].seq \in Nat
@@ -1214,7 +1390,7 @@ NodeTypeOK(s) ==
 TypeOK ==
     /\ \A i \in Server : NodeTypeOK(node[i])
     /\ \A m \in msgs : m.from \in Server /\ m.to \in Server /\ m.term \in Nat
-    /\ \A c \in committed : c.index \in Nat \ {0} /\ c.entry \in Entries /\ c.term \in Nat
+    /\ \A c \in committed : c.index \in Nat \ {0} /\ IsEntry(c.entry) /\ c.term \in Nat
     /\ \A e \in elected : e.term \in Nat /\ e.leader \in Server
     /\ answered \in [Server -> SUBSET Server]
     /\ \A e \in lapsed : e.term \in Nat /\ e.leader \in Server
@@ -1267,6 +1443,25 @@ StateMachineSafety ==
         /\ \A c \in committed : c.index <= node[i].commit => FullLog(node[i])[c.index] = c.entry
 
 (***************************************************************************)
+(* Membership changes (thesis section 4.1): a leader starts a change only  *)
+(* once its previous one is committed, so at most one change is ever under *)
+(* way: in every server's log (through its snapshot, FullLog) every        *)
+(* configuration entry but the latest is committed (the history committed  *)
+(* holds it at its index). The configurations in effect then differ by at  *)
+(* most the one uncommitted single-server change, whose old and new        *)
+(* majorities overlap, which is what ElectionSafety and LeaderCompleteness *)
+(* rest on across changes. (A leader's log may still hold two              *)
+(* configuration entries past its own commit index: a new leader does not *)
+(* yet know that an older one was committed.)                              *)
+(***************************************************************************)
+AtMostOneUncommittedChange ==
+    \A i \in Server :
+        LET lg == FullLog(node[i])
+            ks == {k \in DOMAIN lg : lg[k].cmd.op = "config"}
+        IN \A k \in ks : (\E n \in ks : n > k) =>
+                            \E c \in committed : c.index = k /\ c.entry = lg[k]
+
+(***************************************************************************)
 (* KVSemantics and ExactlyOnce check the state machine against a reference *)
 (* of what a client relies on, written apart from it: nothing below calls  *)
 (* Execute, ApplyCmd or ApplyEntries, so a mistake there is not repeated   *)
@@ -1298,6 +1493,7 @@ RefEffect(st, c) ==
               [store |-> [k \in DOMAIN st \ {c.key} |-> st[k]], result |-> r("ok", "")]
          [] c.op = "delete" -> [store |-> st, result |-> r("not_found", "")]
          [] c.op = "noop" -> [store |-> st, result |-> r("ok", "")]
+         [] c.op = "config" -> [store |-> st, result |-> r("ok", "")]
 
 \* The reference state after a prefix of a log: the store, and per client
 \* with a request that took effect, the highest seq that did (high) and the
@@ -1377,7 +1573,7 @@ ElectionFor(i, t) ==
 PreVoteKeepsTermsAndVotes ==
     [][\/ TermsAndVotesKept(Server)   \* most steps: nothing to check
        \/ /\ ~(PreVote /\ \E i \in Server :
-                   Timeout(i) /\ ~(Majority = 1 /\ ElectionFor(i, node[i].term + 1)))
+                   Timeout(i) /\ ~(IsQuorum(node[i], {i}) /\ ElectionFor(i, node[i].term + 1)))
           /\ ~\E m \in msgs : m.type = "PreVote" /\ Receive(m)
           /\ ~\E m \in msgs : m.type = "PreVoteResponse" /\ Receive(m) /\ ~ElectionFor(m.to, m.term)
       ]_vars
@@ -1415,7 +1611,7 @@ LapsedLeaderStepsDown ==
 QuorumCheckSound ==
     [][\A i \in Server :
          CheckQuorumTick(i) =>
-             (node'[i].role = "leader" <=> Cardinality(answered[i] \cup {i}) >= Majority)]_vars
+             (node'[i].role = "leader" <=> IsQuorum(node[i], answered[i] \cup {i}))]_vars
 
 StickyKeepsTermsAndVotes ==
     [][\A m \in msgs :
@@ -1498,7 +1694,11 @@ HoldsEntry(s, c) ==
     \/ c.index <= s.snap.index
     \/ c.index <= LastIndex(s) /\ EntryAt(s, c.index) = c.entry
 
+\* (Stated for a fixed membership: with MembershipChanges the majority that
+\* holds an entry is one of the configuration that committed it, which the
+\* history does not record, so it is not checked there.)
 CommittedOnMajority ==
+    MembershipChanges \/
     \A c \in committed : Cardinality({i \in Server : HoldsEntry(node[i], c)}) >= Majority
 
 =============================================================================

@@ -71,10 +71,13 @@ ASSUME TraceHeader.format = "raftkv-trace" /\ TraceHeader.version = 3
 NodeLine(k) == "node" \in DOMAIN RawLog[k]
 HasState(k) == "state" \in DOMAIN RawLog[k]
 LineNums == SubSeq([k \in 1..Len(RawLog) |-> k], 1, Len(RawLog))
+\* The node ids: 1..num_nodes, and any server added later (its `join` line).
+TraceJoined == {RawLog[k].node : k \in {k \in DOMAIN RawLog : RawLog[k].event = "join"}}
+TraceNodeIds == 1..MaxOf({TraceHeader.config.num_nodes} \cup TraceJoined)
 StatedLines ==
-    SubSeq([n \in 1..TraceHeader.config.num_nodes |->
+    SubSeq([n \in TraceNodeIds |->
                SelectSeq(LineNums, LAMBDA k : NodeLine(k) /\ HasState(k) /\ RawLog[k].node = n)],
-           1, TraceHeader.config.num_nodes)
+           1, Cardinality(TraceNodeIds))
 \* The position in s (increasing) of its last element below k, searching
 \* positions lo..hi (everything before lo is below k, everything after hi is
 \* not); 0 if there is none.
@@ -119,7 +122,11 @@ SentById == [id \in {SentSeq[k].msg.id : k \in DOMAIN SentSeq} |->
                 SentSeq[SentPos(id, 1, Len(SentSeq))].msg]
 
 \* Constants of RaftKV, taken from the trace header (TraceRaftKV.cfg maps them).
-TraceServer == 1..TraceHeader.config.num_nodes
+\* Membership changes (thesis section 4.1): the bootstrap voters are
+\* 1..num_nodes; a server added later appears first in its `join` line.
+TraceServer == TraceNodeIds
+TraceInitVoters == 1..TraceHeader.config.num_nodes
+TraceMembership == \E k \in DOMAIN RawLog : RawLog[k].event \in {"join", "change", "membership"}
 TraceNil == 0
 TraceLeaderNoop == TraceHeader.config.leader_noop
 \* The header's [raft] switches (spec/trace-schema.md: `raft` is present only
@@ -153,11 +160,13 @@ TraceCommands == {}   \* client commands come from the trace's ClientRequest mes
 
 (* Event names, as in spec/trace-schema.md. Every event of the trace must  *)
 (* have one of these names: an unknown name fails the ASSUME below.        *)
-InputEvents == {"start", "deliver", "timeout", "crash", "restart", "transfer"}
+InputEvents == {"start", "deliver", "timeout", "crash", "restart", "transfer", "join", "leave",
+                "change"}
 EffectEvents == {"term_update", "become_candidate", "become_leader", "become_follower",
                  "vote", "truncate", "append", "progress", "commit", "apply", "persist",
                  "send", "reject_client", "become_precandidate", "prevote", "step_down",
-                 "read", "transfer_abort", "snapshot", "install_snapshot"}
+                 "read", "transfer_abort", "snapshot", "install_snapshot", "membership",
+                 "reject_change"}
 NetEvents == {"drop", "duplicate"}
 RuntimeEvents == NetEvents \cup
                  {"inject", "client_invoke", "client_send", "client_complete", "client_receive",
@@ -171,6 +180,14 @@ ProtocolTypes == {"RequestVote", "RequestVoteResponse", "AppendEntries",
                   "AppendEntriesResponse", "CommitNotification", "PreVote", "PreVoteResponse",
                   "ReadConfirm", "ReadConfirmResponse", "TimeoutNow", "InstallSnapshot",
                   "InstallSnapshotResponse"}
+
+\* A traced entry as a RaftKV entry: a configuration entry's voters and
+\* learners, arrays in the trace, are sets in RaftKV (ConfigCmd).
+SetOf(a) == {a[k] : k \in DOMAIN a}
+EntryOf(e) == IF e.cmd.op = "config"
+              THEN [term |-> e.term, cmd |-> ConfigCmd(SetOf(e.cmd.voters), SetOf(e.cmd.learners))]
+              ELSE e
+EntriesOf(es) == [k \in DOMAIN es |-> EntryOf(es[k])]
 
 \* A traced protocol message as a RaftKV message (the same fields, without id;
 \* a RequestVote's transfer, written only when true, is FALSE when absent).
@@ -188,7 +205,7 @@ MsgOf(m) ==
       [] m.type = "AppendEntries" ->
             [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
              prev_log_index |-> m.prev_log_index, prev_log_term |-> m.prev_log_term,
-             entries |-> m.entries, leader_commit |-> m.leader_commit]
+             entries |-> EntriesOf(m.entries), leader_commit |-> m.leader_commit]
       [] m.type = "AppendEntriesResponse" ->
             [type |-> m.type, from |-> m.from, to |-> m.to, term |-> m.term,
              success |-> m.success, prev_log_index |-> m.prev_log_index,
@@ -322,7 +339,7 @@ FoldLog(x, E) ==
                           [x EXCEPT !.log = SubSeq(lg, 1, e.from_index - 1 - o)]
                      [] e.event = "append" ->
                           [x EXCEPT !.log =
-                             SubSeq(lg, 1, e.first_index - 1 - o) \o e.entries
+                             SubSeq(lg, 1, e.first_index - 1 - o) \o EntriesOf(e.entries)
                                \o SubSeq(lg, e.first_index + Len(e.entries) - o, Len(lg))]
                      [] e.event = "install_snapshot" ->
                           [off |-> e.index,
@@ -383,6 +400,7 @@ StepMatches(i, r0, E, post, inv) ==
         preRounds == Only(E, "become_precandidate")
         preRoundStarted == /\ PreVote /\ Event.event = "timeout"
                            /\ Event.timer \in {"election", "start_election"}
+                           /\ i \in Voters(s0)   \* thesis section 4.1: only a voter stands
         \* Each prevote decision as the PreVoteResponse it sends.
         prevotes == Only(E, "prevote")
         prevoteAnswers == {[to |-> prevotes[k].candidate, granted |-> prevotes[k].granted,
@@ -400,6 +418,14 @@ StepMatches(i, r0, E, post, inv) ==
         \* its term; it names the nodes it had heard from, itself included.
         stepDowns == Only(E, "step_down")
         steppedDown == s0.role = "leader" /\ s2.role = "follower" /\ s2.term = s0.term
+        \* Thesis section 4.2.2: a leader that removed itself steps down
+        \* once that is committed (step_down with removed, heard from none).
+        removedNow == steppedDown /\ i \notin Voters(s2)
+        \* Thesis section 4.1: the configuration in effect; the last
+        \* membership event of a step is the configuration after it.
+        mships == Only(E, "membership")
+        confView(c) == [index |-> c.index, voters |-> c.voters, learners |-> c.learners]
+        mshipView(x) == [index |-> x.index, voters |-> SetOf(x.voters), learners |-> SetOf(x.learners)]
         appliedCmds == [k \in 1..(sp.applied - base.applied) |-> EntryAt(sp, base.applied + k).cmd]
         newRes == RecordReads(RecordApplies(applyRes, appliedCmds, results), r.served)
         \* ReadIndex (thesis section 6.4): the reads answered, as the spec answers them.
@@ -437,7 +463,7 @@ StepMatches(i, r0, E, post, inv) ==
     /\ Check(/\ Len(applies) = sp.applied - base.applied
              /\ \A k \in DOMAIN applies :
                    /\ applies[k].index = base.applied + k
-                   /\ applies[k].entry = EntryAt(sp, base.applied + k)
+                   /\ EntryOf(applies[k].entry) = EntryAt(sp, base.applied + k)
                    /\ applies[k].result = results[k],
              "apply (index, entry, KV result)", applies, results)
     /\ Check(IF installedNow
@@ -489,11 +515,20 @@ StepMatches(i, r0, E, post, inv) ==
              "prevote (the PreVoteResponse sent)", prevotes, preResponses)
     /\ Check(Len(votes) = Cardinality(voteResponses) /\ voteAnswers = voteResponses,
              "vote (the RequestVoteResponse sent)", votes, voteResponses)
-    /\ Check(IF steppedDown
+    /\ Check(IF mships = <<>> THEN Conf(s2) = Conf(s0)
+             ELSE mshipView(mships[Len(mships)]) = confView(Conf(s2)),
+             "membership (the configuration in effect)", mships, Conf(s2))
+    /\ Check(IF removedNow
+             THEN /\ Len(stepDowns) = 1 /\ stepDowns[1].heard_from = <<>>
+                  /\ "removed" \in DOMAIN stepDowns[1] /\ stepDowns[1].removed = TRUE
+             ELSE \A k \in DOMAIN stepDowns : ~("removed" \in DOMAIN stepDowns[k]
+                                                /\ stepDowns[k].removed = TRUE),
+             "step_down (removed)", stepDowns, IF removedNow THEN "removed" ELSE "not removed")
+    /\ Check(IF steppedDown /\ ~removedNow
              THEN /\ Len(stepDowns) = 1
                   /\ {stepDowns[1].heard_from[k] : k \in DOMAIN stepDowns[1].heard_from}
                         = s0.heard \cup {i}
-             ELSE stepDowns = <<>>,
+             ELSE removedNow \/ stepDowns = <<>>,
              "step_down (heard_from)", stepDowns,
              IF steppedDown THEN s0.heard \cup {i} ELSE "no step-down")
     /\ Check(Len(readViews) = Len(servedViews)
@@ -735,6 +770,49 @@ TransferEvent ==
        /\ PreStateOK(i)
        /\ LeaseStep0(i, LAMBDA lv : TransferStepAt(LS0(i, lv), i, Event.to))
 
+\* join (thesis section 4.1): the runtime boots a new, empty server; in
+\* RaftKV it exists from the start, outside the cluster, with RaftKV's
+\* initial state (nothing happened to it before). Like start, no effects.
+JoinEvent ==
+    /\ Event.event = "join"
+    /\ PreStateOK(Event.node)
+    /\ NodeStep(Event.node, [s |-> node[Event.node], out |-> {}, served |-> <<>>])
+
+\* change (thesis section 4.1): the runtime asks a node to add or remove a
+\* server -> AddServer / RemoveServer (ChangeStep) if the node accepts it,
+\* else a step that changes nothing but the step's end (Finish), with
+\* reject_change giving RaftKV's reason (ChangeReason).
+ChangeEvent ==
+    /\ Event.event = "change"
+    /\ LET i == Event.node
+           j == Event.target
+           why == ChangeReason(node[i], Event.action, j)
+           rejects == Only(StepEffects, "reject_change")
+       IN /\ PreStateOK(i)
+          /\ Check(IF why = "" THEN rejects = <<>>
+                   ELSE Len(rejects) = 1 /\ rejects[1].reason = why
+                        /\ rejects[1].action = Event.action /\ rejects[1].target = j,
+                   "reject_change (reason)", rejects, why)
+          /\ IF why = ""
+             THEN LeaseStep0(i, LAMBDA lv : ChangeStepAt(LS0(i, lv), i, Event.action, j))
+             ELSE LeaseStep0(i, LAMBDA lv : Finish(Same(LS0(i, lv)), i))
+
+\* leave: the runtime shuts down a server whose removal is committed, for
+\* good: a crash (if it runs) with no restart after it (RaftKV's server that
+\* takes no more steps). As for crash, the durable fields and the role are
+\* compared.
+LeaveEvent ==
+    /\ Event.event = "leave"
+    /\ LET i == Event.node IN
+       /\ IF node[i].role = "down" THEN UNCHANGED <<node, msgs, historyVars>> ELSE Crash(i)
+       /\ Check(DurableView(StateView(node'[i])) = DurableView(TraceStateView(Event.state)),
+                "leave state", TraceStateView(Event.state), StateView(node'[i]))
+       /\ l' = StepEndFrom(l + 1)
+       /\ UNCHANGED <<clientVars, leaseVars>>
+
+\* A server that left never restarts.
+LeftBefore(i) == \E k \in 1..(l - 1) : TraceLog[k].event = "leave" /\ TraceLog[k].node = i
+
 \* crash -> Crash. The trace's crash state shows the node's last commit and
 \* applied indices (the node object is frozen), so only the durable fields
 \* and the role are compared.
@@ -755,6 +833,7 @@ RestartEvent ==
     /\ Event.event = "restart"
     /\ LET i == Event.node IN
        /\ Check(node[i].role = "down", "restart of a running node", "down", node[i].role)
+       /\ Check(~LeftBefore(i), "restart of a server that left", "never", "left")
        /\ Restart(i)
        /\ Check(StateView(node'[i]) = TraceStateView(Event.state), "restart state",
                 TraceStateView(Event.state), StateView(node'[i]))
@@ -817,7 +896,7 @@ InjectedMsg(tm) ==
          [type |-> tm.type, from |-> tm.from, to |-> tm.to, term |-> tm.term,
           last_included_index |-> tm.last_included_index,
           last_included_term |-> tm.last_included_term,
-          store |-> st.store, sessions |-> st.sessions]
+          store |-> st.store, sessions |-> st.sessions, conf |-> BootConf]
     ELSE MsgOf(tm)
 
 InjectEvent ==
@@ -874,7 +953,7 @@ TraceInit ==
 TraceNext ==
     \/ /\ l <= Len(TraceLog)
        /\ \/ StartEvent \/ DeliverEvent \/ TimeoutEvent \/ CrashEvent \/ RestartEvent
-          \/ TransferEvent
+          \/ TransferEvent \/ JoinEvent \/ ChangeEvent \/ LeaveEvent
           \/ InjectEvent \/ RuntimeEvent
     \* The whole trace matched: stutter (so that TLC reports no deadlock).
     \/ l > Len(TraceLog) /\ UNCHANGED traceVars
