@@ -57,8 +57,8 @@ std::string with_inject(const std::string& text) {
 }
 
 // Scheduled faults for the event kinds only a schedule makes: a network
-// change (`network`), a crash of the leader at 0 ms, before any node has
-// won, so it is skipped (`fault_skipped`), and membership changes.
+// change (`network`), and a crash of the leader at 0 ms, before any node has
+// won, so it is skipped (`fault_skipped`).
 std::vector<FaultConfig> schedule_faults() {
   FaultConfig network;
   network.at_ms = 30;
@@ -68,17 +68,13 @@ std::vector<FaultConfig> schedule_faults() {
   FaultConfig no_leader;
   no_leader.action = FaultAction::Crash;
   no_leader.target = FaultTarget::Leader;
-  // Membership change (join, change, membership, reject_change, leave): two
-  // servers added at once (the second waits: change_pending), one removed.
-  auto member = [](int64_t at, FaultAction action, int node) {
-    FaultConfig f;
-    f.at_ms = at;
-    f.action = action;
-    f.node = node;
-    return f;
-  };
-  return {network, no_leader, member(5, FaultAction::AddNode, 4),
-          member(5, FaultAction::AddNode, 5), member(150, FaultAction::RemoveNode, 4)};
+  return {network, no_leader};
+}
+
+// The membership change events (thesis §4.1): from membership_trace().
+bool is_membership_event(std::string_view name) {
+  return name == "join" || name == "leave" || name == "change" || name == "membership" ||
+         name == "reject_change";
 }
 
 // A small run that goes through every event kind of the schema: loss,
@@ -109,7 +105,7 @@ std::string base_trace() {
       bool ok = seen.count(e.name) > 0 || name == "inject" || name == "prevote" ||
                 name == "become_precandidate" || name == "step_down" || name == "read" ||
                 name == "transfer" || name == "transfer_abort" || name == "snapshot" ||
-                name == "install_snapshot";
+                name == "install_snapshot" || is_membership_event(name);
       if (!ok) missing.insert(e.name);
       all &= ok;
     }
@@ -152,6 +148,23 @@ std::string switches_trace() {
 // A run with transfer_leader faults (Raft thesis §3.10) and [raft]
 // check_quorum: transfers that complete (TimeoutNow, RequestVotes marked as a
 // transfer's) and one to a crashed node that is given up (transfer_abort).
+// A small run with membership changes: two servers added at once (the second
+// waits: reject_change), then the first leader removed (it steps down and
+// leaves).
+std::string membership_trace() {
+  Config cfg = test_config(3, 1, 3, 1);
+  for (auto [at, action, node] : {std::tuple{5, FaultAction::AddNode, 4},
+                                  {5, FaultAction::AddNode, 5},
+                                  {60, FaultAction::RemoveNode, 1}}) {
+    FaultConfig f;
+    f.at_ms = at;
+    f.action = action;
+    f.node = node;
+    cfg.faults.push_back(f);
+  }
+  return trace_text(cfg);
+}
+
 std::string transfer_trace() {
   auto fault = [](int64_t at, FaultAction action, int node, int to) {
     FaultConfig f;
@@ -352,6 +365,32 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
       }
     }
     CHECK(tt_done.size() == 4);
+  }
+  // The membership change events, from a run with add_node and remove_node
+  // faults: every field of the first line of each (and of the first append
+  // of a configuration entry), given a value of the wrong type.
+  {
+    const std::vector<std::string> mt = lines_of(membership_trace());
+    std::set<std::string> mt_done;
+    for (size_t i = 1; i < mt.size(); ++i) {
+      json j = json::parse(mt[i]);
+      std::string kind = j["event"].get<std::string>();
+      if (kind == "append" && j["entries"][0]["cmd"]["op"] == "config") kind += " config";
+      if (!is_membership_event(kind) && kind != "append config") continue;
+      if (!mt_done.insert(kind).second) continue;
+      if (kind != "append config") done[kind] = true;
+      std::vector<json::json_pointer> pointers;
+      leaf_pointers(j, json::json_pointer(), pointers);
+      for (const json::json_pointer& p : pointers) {
+        json bad = j;
+        bad[p] = wrong_type(j[p]);
+        std::vector<std::string> edited = mt;
+        edited[i] = bad.dump();
+        corpus.push_back({"membership run: " + kind + p.to_string() + " of the wrong type",
+                          join(edited), static_cast<int64_t>(i) + 1});
+      }
+    }
+    CHECK(mt_done.size() == 6);
   }
   // The snapshot events and messages (Raft §7), which no run writes until
   // nodes compact: a line of each, made by hand, put before the end, every
