@@ -491,7 +491,11 @@ TEST_CASE("an unknown subcommand is named as unknown", "[cli]") {
   INFO(r.out);
   CHECK(r.code == 2);
   CHECK_THAT(r.out, Catch::Contains("raftkv: unknown command 'frobnicate' (expected run, check, "
-                                    "replay, export-tla, export-shiviz, view or bench)"));
+                                    "replay, export-tla, export-shiviz, view, bench, sweep or "
+                                    "sweep-report)"));
+  Result swept = cli("sweep-reprot x.jsonl");
+  CHECK(swept.code == 2);
+  CHECK_THAT(swept.out, Catch::Contains("(did you mean 'sweep-report'?)"));
   Result typo = cli("chekc traces/default.jsonl");
   CHECK(typo.code == 2);
   CHECK_THAT(typo.out, Catch::Contains("unknown command 'chekc' (did you mean 'check'?)"));

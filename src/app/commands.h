@@ -93,4 +93,36 @@ struct BenchOptions {
 };
 int bench_command(const BenchOptions& opts, std::ostream& out, std::ostream& err);
 
+// `raftkv sweep` (README, "Seed sweeps"; app/sweep.h): every seed of a shard
+// of a range, each run with every check of `raftkv check` on its trace in
+// memory; one JSON line per seed. Exit 0 every seed passes, 1 some seed
+// violates a check, 2 bad input (flags, config, shard, or a failing seed's
+// trace that could not be written).
+struct SweepOptions {
+  std::string config_path;
+  std::string seeds;                      // "A..B" or "N"
+  std::string shard;                      // "I/N"; empty: from the environment
+  std::optional<uint64_t> shards;         // N when the environment gives only the index
+  int jobs = 1;                           // threads; 0: every core
+  std::string out_path;                   // results file; empty: stdout
+  std::string trace_dir;                  // failing seeds' traces; empty: beside the results
+  std::vector<std::string> planted_bugs;  // --plant-bug NAME
+  // Tests: the environment to read the shard from (nullptr: the process's).
+  const char* (*env)(const char*) = nullptr;
+};
+int sweep_command(const SweepOptions& opts, std::ostream& out, std::ostream& err);
+
+// `raftkv sweep-report FILE...`: merges results files in any order
+// (duplicates allowed), lists missing seeds, every failing seed with the
+// command that reproduces it, and the figures' distributions. Exit 0 all
+// seeds of the range reported and passing, 1 some seed failed, 2 bad input
+// (unreadable file, malformed line, files of different configs, one seed with
+// two different results), 3 no seed failed but some are missing.
+struct SweepReportOptions {
+  std::vector<std::string> files;
+  bool json = false;
+};
+inline constexpr int kExitSeedsMissing = 3;
+int sweep_report_command(const SweepReportOptions& opts, std::ostream& out, std::ostream& err);
+
 }  // namespace raftkv

@@ -169,6 +169,52 @@ int main(int argc, char** argv) {
                    "catch-up (refused probes while a restarted follower catches up)")
       ->capture_default_str();
 
+  raftkv::SweepOptions sweep;
+  uint64_t sweep_shards = 0;
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep",
+      "Run a config under every seed of a range (or of one shard of it), each with every check "
+      "of `raftkv check`; one JSON line per seed");
+  sweep_cmd->add_option("config", sweep.config_path, "TOML config file")->required();
+  sweep_cmd->add_option("--seeds", sweep.seeds, "Seeds A..B (inclusive) or one seed N")->required();
+  sweep_cmd->add_option("--shard", sweep.shard,
+                        "Run shard I of N: the seeds s with s mod N == I (default: from "
+                        "JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or PARALLEL_SEQ, else all)");
+  auto* shards_opt = sweep_cmd->add_option(
+      "--shards", sweep_shards,
+      "The number of shards, when the environment gives only this shard's index (Kubernetes "
+      "JOB_COMPLETION_INDEX, GNU parallel PARALLEL_SEQ); also RAFTKV_SHARDS");
+  sweep_cmd
+      ->add_option("--jobs,-j", sweep.jobs, "Seeds run at once on this machine (0: every core)")
+      ->capture_default_str();
+  sweep_cmd->add_option("--out,-o", sweep.out_path,
+                        "Write the results here (JSON lines, complete or not at all); default "
+                        "stdout");
+  sweep_cmd->add_option("--trace-dir", sweep.trace_dir,
+                        "Where failing seeds' traces go (default: beside --out, else the current "
+                        "directory)");
+  sweep_cmd
+      ->add_option("--plant-bug", sweep.planted_bugs,
+                   "Plant a named protocol bug (one name; repeat the flag for several)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sweep_cmd->footer(
+      "Exit: 0 every seed passes, 1 some seed violates a check (its trace is written), 2 bad "
+      "input. Merge shards' results with `raftkv sweep-report`.");
+
+  raftkv::SweepReportOptions sweep_report;
+  auto* sweep_report_cmd = app.add_subcommand(
+      "sweep-report",
+      "Merge `raftkv sweep` results (shards in any order, duplicates allowed): verdicts, failing "
+      "seeds with the command that reproduces each, missing seeds, figures' distributions");
+  sweep_report_cmd->add_option("files", sweep_report.files, "Results files (JSON lines)")
+      ->required();
+  sweep_report_cmd->add_flag("--json", sweep_report.json, "Print the report as JSON");
+  sweep_report_cmd->footer(
+      "Exit: 0 every seed of the range reported and passing, 1 some seed failed, 2 bad input, 3 "
+      "none failed but some seeds are missing.");
+
   // CLI11 words a stray first word as an unexpected argument; name it as
   // the unknown command it is, with the config's kind of suggestion.
   if (argc > 1 && argv[1][0] != '-') {
@@ -231,6 +277,13 @@ int main(int argc, char** argv) {
     return raftkv::replay_command(replay, std::cout, std::cerr);
   }
   if (view_cmd->parsed()) return raftkv::view_command(view, std::cout, std::cerr);
+  if (sweep_cmd->parsed()) {
+    if (shards_opt->count() > 0) sweep.shards = sweep_shards;
+    return raftkv::sweep_command(sweep, std::cout, std::cerr);
+  }
+  if (sweep_report_cmd->parsed()) {
+    return raftkv::sweep_report_command(sweep_report, std::cout, std::cerr);
+  }
   if (bench_cmd->parsed()) return raftkv::bench_command(bench, std::cout, std::cerr);
   return 2;
 }
