@@ -483,3 +483,26 @@ TEST_CASE("sweep and sweep-report from the command line", "[sweep][cli]") {
   CHECK(r.code == 0);
   CHECK(r.out.find("JOB_COMPLETION_INDEX") != std::string::npos);
 }
+
+TEST_CASE("An interrupted sweep leaves no results file and no temporary file", "[sweep][cli]") {
+  fs::path dir = scratch("interrupt");
+  fs::copy_file(std::string(RAFTKV_SOURCE_DIR) + "/traces/configs/vote-twice.toml",
+                dir / "vote-twice.toml");
+  // Failing seeds (25, 32, ...) write their traces while the results file is
+  // still being written; Ctrl-C after two seconds must remove both temporaries.
+  ShellResult r = run_shell("timeout -s INT 2 '" + std::string(RAFTKV_BINARY) +
+                                "' sweep vote-twice.toml --seeds 1..2000000 --plant-bug vote_twice "
+                                "--out results.jsonl",
+                            dir.string());
+  INFO(r.out);
+  CHECK(r.code == 124);
+  int traces = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    INFO(name);
+    CHECK(name.find(".tmp-") == std::string::npos);
+    CHECK(name != "results.jsonl");
+    if (name.find("-seed") != std::string::npos) ++traces;
+  }
+  CHECK(traces >= 1);  // complete traces of the seeds that failed before the interrupt
+}

@@ -15,24 +15,35 @@
 namespace raftkv {
 namespace {
 
-// The temporary file to remove if a signal kills the process. A signal
-// handler may only read a fixed buffer and a sig_atomic_t flag, so the path is
-// copied here; the command line writes one output at a time, so one slot is
-// enough (a second open file would take the slot over).
-char g_interrupt_temp[PATH_MAX];
-volatile sig_atomic_t g_interrupt_temp_set = 0;
+// The temporary files to remove if a signal kills the process. A signal
+// handler may only read fixed buffers and sig_atomic_t flags, so each path is
+// copied into a slot of its own. A command writes few outputs at once (`sweep`
+// keeps its results open while it writes a failing seed's trace): a fifth
+// open file would go unremembered, and only its removal on a signal is lost.
+constexpr int kInterruptSlots = 4;
+char g_interrupt_temp[kInterruptSlots][PATH_MAX];
+volatile sig_atomic_t g_interrupt_temp_set[kInterruptSlots] = {};
 
-void remember_for_interrupt(const std::string& temp) {
-  g_interrupt_temp_set = 0;
-  if (temp.size() >= sizeof g_interrupt_temp) return;  // cannot happen for a path mkstemp took
-  std::memcpy(g_interrupt_temp, temp.c_str(), temp.size() + 1);
-  g_interrupt_temp_set = 1;
+// The slot now holding `temp`, or -1.
+int remember_for_interrupt(const std::string& temp) {
+  if (temp.size() >= PATH_MAX) return -1;  // cannot happen for a path mkstemp took
+  for (int i = 0; i < kInterruptSlots; ++i) {
+    if (g_interrupt_temp_set[i]) continue;
+    std::memcpy(g_interrupt_temp[i], temp.c_str(), temp.size() + 1);
+    g_interrupt_temp_set[i] = 1;
+    return i;
+  }
+  return -1;
 }
 
-void forget_for_interrupt() { g_interrupt_temp_set = 0; }
+void forget_for_interrupt(int& slot) {
+  if (slot >= 0) g_interrupt_temp_set[slot] = 0;
+  slot = -1;
+}
 
 extern "C" void on_interrupt(int sig) {
-  if (g_interrupt_temp_set) unlink(g_interrupt_temp);
+  for (int i = 0; i < kInterruptSlots; ++i)
+    if (g_interrupt_temp_set[i]) unlink(g_interrupt_temp[i]);
   // Die of the signal as if there were no handler, so the caller sees it.
   std::signal(sig, SIG_DFL);
   std::raise(sig);
@@ -97,7 +108,7 @@ bool AtomicOutputFile::open() {
   fd_ = mkstemp(name.data());
   if (fd_ < 0) return fail("cannot create a temporary file in its directory", errno);
   temp_path_ = name.data();
-  remember_for_interrupt(temp_path_);
+  interrupt_slot_ = remember_for_interrupt(temp_path_);
   if (fchmod(fd_, mode) != 0)
     return fail("cannot set the permissions of the temporary file", errno);
   out_.open(temp_path_, std::ios::out | std::ios::trunc | std::ios::binary);
@@ -121,7 +132,7 @@ bool AtomicOutputFile::commit() {
     return fail("cannot rename the temporary file " + temp_path_ + " into place", errno);
   }
   temp_path_.clear();
-  forget_for_interrupt();
+  forget_for_interrupt(interrupt_slot_);
   return true;
 }
 
@@ -138,7 +149,7 @@ void AtomicOutputFile::discard() {
   fd_ = -1;
   if (!temp_path_.empty()) {
     std::remove(temp_path_.c_str());
-    forget_for_interrupt();
+    forget_for_interrupt(interrupt_slot_);
     temp_path_.clear();
   }
 }

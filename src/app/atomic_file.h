@@ -49,6 +49,7 @@ class AtomicOutputFile {
   std::string destination_;  // path_ with a final symlink resolved
   std::string temp_path_;    // empty when there is no temporary file
   int fd_ = -1;              // the temporary file's descriptor, kept for fsync
+  int interrupt_slot_ = -1;  // where on_interrupt finds temp_path_ (-1: nowhere)
   std::ofstream out_;
   std::string error_;
 };
