@@ -479,6 +479,14 @@ TEST_CASE("sweep and sweep-report from the command line", "[sweep][cli]") {
     CHECK(b.code == 2);
     CHECK_FALSE(fs::exists(dir / "r2.jsonl"));
   }
+  // The progress line (stderr, terminals only unless RAFTKV_PROGRESS=always) counts seeds;
+  // stdout, the results, is the same with it.
+  ShellResult quiet = run_shell("(" + bin + " sweep " + cfg + " --seeds 1..6 2>/dev/null)");
+  ShellResult drawn = run_shell(
+      "(RAFTKV_PROGRESS=always " + bin + " sweep " + cfg + " --seeds 1..6 2>progress.txt)",
+      dir.string());
+  CHECK(drawn.out == quiet.out);
+  CHECK(read_file((dir / "progress.txt").string()).find("/6 seeds (") != std::string::npos);
   r = run_shell(bin + " sweep --help", dir.string());
   CHECK(r.code == 0);
   CHECK(r.out.find("JOB_COMPLETION_INDEX") != std::string::npos);
