@@ -128,7 +128,7 @@ TEST_CASE("A snapshot carries the last applied configuration (thesis §4.1)", "[
   conf.op = Op::Config;
   conf.conf = Membership{{1, 2, 4}, {6}};
   CHECK(kv.apply(conf).status == Status::Ok);
-  kv.set_config(7, conf.conf);
+  kv.set_config(7, conf.conf.get());
   std::string bytes = kv.encode();
   CHECK(bytes == "store 0\nsessions 0\ncounts 1 0 0\nconfig 7 3 1 1 2 4 6\n");
   KvStore back;

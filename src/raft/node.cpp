@@ -160,7 +160,7 @@ void Node::reload_membership() {
   for (int64_t k = last_index(); k > snap_index_; --k) {
     const Entry& e = entry(k);
     if (e.cmd.op == Op::Config) {
-      set_membership(e.cmd.conf, k);
+      set_membership(e.cmd.conf.get(), k);
       return;
     }
   }
@@ -946,7 +946,7 @@ void Node::append_to_log(const Entry* first, const Entry* last) {
   for (const Entry* e = last; e != first;) {
     --e;
     if (e->cmd.op == Op::Config) {
-      set_membership(e->cmd.conf, first_index + (e - first));
+      set_membership(e->cmd.conf.get(), first_index + (e - first));
       break;
     }
   }
@@ -1085,7 +1085,7 @@ void Node::apply_committed() {
     expect(applied_ <= commit_,
            "only committed entries are applied (State Machine Safety, §5.4.3)");
     const Entry& e = entry(applied_);
-    if (e.cmd.op == Op::Config) store_.set_config(applied_, e.cmd.conf);  // a snapshot carries it
+    if (e.cmd.op == Op::Config) store_.set_config(applied_, e.cmd.conf.get());  // a snapshot carries it
     Result result = store_.apply(e.cmd, bugs_.no_client_dedup       ? DedupMode::Off
                                         : bugs_.dedup_last_seq_only ? DedupMode::LastSeqOnly
                                                                     : DedupMode::Full);
@@ -1253,7 +1253,7 @@ void Node::maybe_take_snapshot() {
     // uncommitted rest of the log into the state machine, which a new leader
     // may yet replace.
     for (int64_t k = applied_ + 1; k <= last_index(); ++k) {
-      if (entry(k).cmd.op == Op::Config) store_.set_config(k, entry(k).cmd.conf);
+      if (entry(k).cmd.op == Op::Config) store_.set_config(k, entry(k).cmd.conf.get());
       (void)store_.apply(entry(k).cmd);
     }
     index = applied_ = last_index();

@@ -19,6 +19,11 @@ const char* to_string(ChangeAction action) {
   return action == ChangeAction::Add ? "add" : "remove";
 }
 
+const Membership& MembershipBox::empty() {
+  static const Membership kNone;
+  return kNone;
+}
+
 bool Membership::is_voter(int id) const {
   return std::binary_search(voters.begin(), voters.end(), id);
 }

@@ -256,11 +256,11 @@ void append_command(Out& out, const Command& c) {
   o.num("client", c.client);
   o.str("key", c.key);
   // A configuration entry's members (thesis §4.1), only on one.
-  if (c.op == Op::Config) append_ids(o.key("learners"), c.conf.learners);
+  if (c.op == Op::Config) append_ids(o.key("learners"), c.conf.get().learners);
   o.name("op", op_name(c.op));
   o.num("seq", c.seq);
   o.str("value", c.value);
-  if (c.op == Op::Config) append_ids(o.key("voters"), c.conf.voters);
+  if (c.op == Op::Config) append_ids(o.key("voters"), c.conf.get().voters);
 }
 
 void append_entry(Out& out, const Entry& e) {
