@@ -33,6 +33,21 @@ std::optional<uint64_t> parse_seed_flag(const std::string& text, std::ostream& e
   return value;
 }
 
+std::optional<PlantedBugs> parse_planted_bugs(const std::vector<std::string>& names,
+                                              const std::string& command, std::ostream& err) {
+  PlantedBugs bugs;
+  for (const std::string& name : names) {
+    if (!plant_bug(bugs, name)) {
+      const std::vector<std::string>& known = planted_bug_names();
+      std::vector<std::string_view> candidates(known.begin(), known.end());
+      err << "raftkv " << command << ": unknown planted bug '" << name << "'"
+          << name_hint(name, candidates) << '\n';
+      return std::nullopt;
+    }
+  }
+  return bugs;
+}
+
 std::string unknown_command_message(const std::string& word,
                                     const std::vector<std::string>& commands) {
   std::vector<std::string_view> names(commands.begin(), commands.end());

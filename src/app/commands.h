@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "raft/planted_bugs.h"
 #include "trace/narrate.h"
 
 namespace raftkv {
@@ -17,6 +18,10 @@ namespace raftkv {
 // only app): --seed's value under the config's `seed` rule, 0 <= seed < 2^31
 // (CLI11 would wrap -1 to 2^64 - 1); nullopt after printing why to err.
 std::optional<uint64_t> parse_seed_flag(const std::string& text, std::ostream& err);
+// --plant-bug NAME, repeated: the bugs, or nullopt after "raftkv COMMAND:
+// unknown planted bug 'X' (did you mean 'Y'?)" on err.
+std::optional<PlantedBugs> parse_planted_bugs(const std::vector<std::string>& names,
+                                              const std::string& command, std::ostream& err);
 // "raftkv: unknown command 'WORD' (did you mean 'X'?)..." with the config's
 // kind of suggestion among `commands`.
 std::string unknown_command_message(const std::string& word,

@@ -80,15 +80,9 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
     return 2;
   }
 
-  PlantedBugs bugs;
-  for (const std::string& name : opts.planted_bugs) {
-    if (!plant_bug(bugs, name)) {
-      const std::vector<std::string>& known = planted_bug_names();
-      std::vector<std::string_view> names(known.begin(), known.end());
-      err << "raftkv run: unknown planted bug '" << name << "'" << name_hint(name, names) << '\n';
-      return 2;
-    }
-  }
+  std::optional<PlantedBugs> planted = parse_planted_bugs(opts.planted_bugs, "run", err);
+  if (!planted) return 2;
+  const PlantedBugs& bugs = *planted;
   // A filter naming a node or client the run does not have would silently
   // print nothing.
   for (int node : opts.narrative.nodes) {

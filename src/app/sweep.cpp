@@ -450,15 +450,9 @@ int sweep_command(const SweepOptions& opts, std::ostream& out, std::ostream& err
     err << "raftkv: config error: " << e.what() << '\n';
     return 2;
   }
-  PlantedBugs bugs;
-  for (const std::string& name : opts.planted_bugs) {
-    if (!plant_bug(bugs, name)) {
-      const std::vector<std::string>& known = planted_bug_names();
-      std::vector<std::string_view> names(known.begin(), known.end());
-      err << "raftkv sweep: unknown planted bug '" << name << "'" << name_hint(name, names) << '\n';
-      return 2;
-    }
-  }
+  std::optional<PlantedBugs> planted = parse_planted_bugs(opts.planted_bugs, "sweep", err);
+  if (!planted) return 2;
+  const PlantedBugs& bugs = *planted;
   if (!opts.out_path.empty() && same_file(opts.out_path, opts.config_path)) {
     err << "raftkv sweep: refusing to write the results to '" << opts.out_path
         << "': it is the config file\n";
