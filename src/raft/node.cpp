@@ -1085,7 +1085,8 @@ void Node::apply_committed() {
     expect(applied_ <= commit_,
            "only committed entries are applied (State Machine Safety, §5.4.3)");
     const Entry& e = entry(applied_);
-    if (e.cmd.op == Op::Config) store_.set_config(applied_, e.cmd.conf.get());  // a snapshot carries it
+    if (e.cmd.op == Op::Config)
+      store_.set_config(applied_, e.cmd.conf.get());  // a snapshot carries it
     Result result = store_.apply(e.cmd, bugs_.no_client_dedup       ? DedupMode::Off
                                         : bugs_.dedup_last_seq_only ? DedupMode::LastSeqOnly
                                                                     : DedupMode::Full);

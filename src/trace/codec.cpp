@@ -172,7 +172,8 @@ Command command_from_json(const json& j) {
     for (const char* key : {"voters", "learners"}) {
       const json& ids = field(j, key);
       if (!ids.is_array()) throw CodecError(std::string("field '") + key + "' must be an array");
-      std::vector<int>& out = key[0] == 'v' ? c.conf.mutable_get().voters : c.conf.mutable_get().learners;
+      std::vector<int>& out =
+          key[0] == 'v' ? c.conf.mutable_get().voters : c.conf.mutable_get().learners;
       for (const json& v : ids) {
         if (!v.is_number_integer()) {
           throw CodecError(std::string("field '") + key + "' must hold node ids");
