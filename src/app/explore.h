@@ -28,7 +28,7 @@ struct ExploreBounds {
   int servers = 3;
   int64_t max_term = 2;     // states with a term above it are not expanded
   int64_t max_log = 2;      // states with a longer log are not expanded
-  int max_msgs = 4;         // states with more in flight are not expanded; no duplication at it
+  int max_msgs = 2;         // states with more in flight are not expanded; no duplication at it
   int max_crashes = 0;      // crashes along one path
   int commands = 1;         // client Puts along one path (each a distinct key and value)
   bool leader_noop = true;  // §8: a new leader appends a no-op ([raft] leader_noop)
