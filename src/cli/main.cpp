@@ -237,7 +237,8 @@ int main(int argc, char** argv) {
                           "true or false: a new leader appends a no-op (default: the preset's)");
   explore_cmd->add_option("--max-depth", explore.max_depth, "Inputs along a schedule (0: no limit)")
       ->capture_default_str();
-  explore_cmd->add_option("--time-limit-s", explore.time_limit_s, "Stop after this long (0: no limit)")
+  explore_cmd
+      ->add_option("--time-limit-s", explore.time_limit_s, "Stop after this long (0: no limit)")
       ->capture_default_str();
   explore_cmd
       ->add_option("--plant-bug", explore.planted_bugs,
