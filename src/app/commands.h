@@ -130,4 +130,27 @@ struct SweepReportOptions {
 inline constexpr int kExitSeedsMissing = 3;
 int sweep_report_command(const SweepReportOptions& opts, std::ostream& out, std::ostream& err);
 
+// `raftkv explore` (README, "Model checking the code"; app/explore.h):
+// bounded breadth-first exploration of every schedule of the node code. The
+// bounds come from the preset unless a flag gives one (-1: not given). Exit 0
+// no violation within the bounds, 1 a violation (its scenario is written to
+// out_path, and with trace_path replayed into that trace), 2 bad input.
+struct ExploreOptions {
+  std::string preset = "small";
+  int servers = -1;
+  int64_t max_term = -1;
+  int64_t max_log = -1;
+  int max_msgs = -1;
+  int max_crashes = -1;
+  int commands = -1;
+  std::string leader_noop;  // "true", "false"; empty: the preset's
+  int64_t max_depth = 0;
+  double time_limit_s = 0;
+  int64_t max_states = 4'000'000;         // 0: none
+  std::vector<std::string> planted_bugs;  // --plant-bug NAME
+  std::string out_path = "explore-counterexample.jsonl";
+  std::string trace_path;  // empty: no trace
+};
+int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream& err);
+
 }  // namespace raftkv

@@ -215,6 +215,49 @@ int main(int argc, char** argv) {
       "Exit: 0 every seed of the range reported and passing, 1 some seed failed, 2 bad input, 3 "
       "none failed but some seeds are missing.");
 
+  raftkv::ExploreOptions explore;
+  auto* explore_cmd = app.add_subcommand(
+      "explore",
+      "Explore every schedule of the node code within bounds (breadth-first) and check Raft's "
+      "safety guarantees at each state; a violation is written as a scenario");
+  explore_cmd->add_option("--preset", explore.preset, "Bounds: small or figure8")
+      ->capture_default_str();
+  explore_cmd->add_option("--servers", explore.servers, "Servers (default: the preset's)");
+  explore_cmd->add_option("--max-term", explore.max_term,
+                          "States with a term above this are not expanded");
+  explore_cmd->add_option("--max-log", explore.max_log,
+                          "States with a longer log are not expanded");
+  explore_cmd->add_option("--max-msgs", explore.max_msgs,
+                          "States with more messages in flight are not expanded; a message is "
+                          "duplicated only while fewer are");
+  explore_cmd->add_option("--max-crashes", explore.max_crashes, "Crashes along one schedule");
+  explore_cmd->add_option("--commands", explore.commands,
+                          "Client Puts along one schedule (distinct keys and values)");
+  explore_cmd->add_option("--leader-noop", explore.leader_noop,
+                          "true or false: a new leader appends a no-op (default: the preset's)");
+  explore_cmd->add_option("--max-depth", explore.max_depth, "Inputs along a schedule (0: no limit)")
+      ->capture_default_str();
+  explore_cmd
+      ->add_option("--time-limit-s", explore.time_limit_s, "Stop after this long (0: no limit)")
+      ->capture_default_str();
+  explore_cmd
+      ->add_option("--max-states", explore.max_states,
+                   "Stop after finding this many distinct states (0: no limit); bounds memory")
+      ->capture_default_str();
+  explore_cmd
+      ->add_option("--plant-bug", explore.planted_bugs,
+                   "Plant a named protocol bug (one name; repeat the flag for several)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  explore_cmd->add_option("--out,-o", explore.out_path, "Where a counterexample's scenario goes")
+      ->capture_default_str();
+  explore_cmd->add_option("--trace", explore.trace_path,
+                          "Also replay a counterexample and write its trace here");
+  explore_cmd->footer(
+      "Exit: 0 no violation within the bounds, 1 a violation (its scenario is written), 2 bad "
+      "input.");
+
   // CLI11 words a stray first word as an unexpected argument; name it as
   // the unknown command it is, with the config's kind of suggestion.
   if (argc > 1 && argv[1][0] != '-') {
@@ -284,6 +327,7 @@ int main(int argc, char** argv) {
   if (sweep_report_cmd->parsed()) {
     return raftkv::sweep_report_command(sweep_report, std::cout, std::cerr);
   }
+  if (explore_cmd->parsed()) return raftkv::explore_command(explore, std::cout, std::cerr);
   if (bench_cmd->parsed()) return raftkv::bench_command(bench, std::cout, std::cerr);
   return 2;
 }

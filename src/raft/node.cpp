@@ -1451,4 +1451,116 @@ void Node::handle_install_snapshot_response(const Message& m) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// State encoding for `raftkv explore`'s visited set.
+
+namespace {
+
+void put_int(std::string& out, int64_t v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+void put_str(std::string& out, const std::string& s) {
+  put_int(out, static_cast<int64_t>(s.size()));
+  out += s;
+}
+
+void put_ids(std::string& out, const std::vector<int>& ids) {
+  put_int(out, static_cast<int64_t>(ids.size()));
+  for (int id : ids) put_int(out, id);
+}
+
+template <typename T>
+void put_ints(std::string& out, const std::vector<T>& v) {
+  put_int(out, static_cast<int64_t>(v.size()));
+  for (T x : v) put_int(out, static_cast<int64_t>(x));
+}
+
+void put_command(std::string& out, const Command& c) {
+  put_int(out, static_cast<int64_t>(c.op));
+  put_str(out, c.key);
+  put_str(out, c.value);
+  put_int(out, c.client);
+  put_int(out, c.seq);
+  put_ids(out, c.conf.get().voters);
+  put_ids(out, c.conf.get().learners);
+}
+
+}  // namespace
+
+void Node::encode_state(std::string& out) const {
+  // Persistent state (Figure 2): term, vote, log; the compacted prefix (§7).
+  put_int(out, term_);
+  put_int(out, vote_);
+  put_int(out, static_cast<int64_t>(log_.size()));
+  for (const Entry& e : log_) {
+    put_int(out, e.term);
+    put_command(out, e.cmd);
+  }
+  put_int(out, snap_index_);
+  put_int(out, snap_term_);
+  put_str(out, snapshot_ ? snapshot_->data : std::string());
+  put_int(out, incoming_ ? incoming_->index : -1);
+  if (incoming_) {
+    put_int(out, incoming_->term);
+    put_str(out, incoming_->data);
+    put_int(out, incoming_leader_term_);
+  }
+  // The configuration in effect (thesis §4.1).
+  put_int(out, conf_index_);
+  put_ids(out, conf_.voters);
+  put_ids(out, conf_.learners);
+  put_int(out, slots_);
+  // Volatile state on all servers, and the state machine it applied to.
+  put_int(out, static_cast<int64_t>(role_));
+  put_int(out, commit_);
+  put_int(out, applied_);
+  put_str(out, store_.encode());
+  put_int(out, leader_id_);
+  put_int(out, verified_);
+  put_int(out, precandidate_ ? 1 : 0);
+  put_ints(out, std::vector<int>(prevote_grants_.begin(), prevote_grants_.end()));
+  put_int(out, leader_live_ ? 1 : 0);
+  put_int(out, promise_until_us_);
+  put_int(out, restarted_ ? 1 : 0);
+  put_int(out, dirty_ ? 1 : 0);
+  put_int(out, unsynced_from_);
+  // Candidate state: start_election resets the votes, and only a candidate
+  // counts them, so they matter only while this node is a candidate.
+  if (role_ == Role::Candidate) {
+    put_ints(out, std::vector<int>(votes_.begin(), votes_.end()));
+  }
+  // Leader state: become_leader reinitializes all of it (Figure 2, "Volatile
+  // state on leaders, reinitialized after election"), so only a leader's
+  // counts.
+  if (role_ == Role::Leader) {
+    put_ints(out, next_index_);
+    put_ints(out, match_index_);
+    put_ints(out, probing_);
+    put_ints(out, commit_sent_);
+    put_ints(out, snap_sending_);
+    put_ints(out, snap_offset_);
+    put_ints(out, snap_quiet_beats_);
+    put_ints(out, recent_active_);
+    put_int(out, static_cast<int64_t>(pending_.size()));
+    for (const auto& [index, cmd] : pending_) {
+      put_int(out, index);
+      put_command(out, cmd);
+    }
+    put_int(out, static_cast<int64_t>(reads_.size()));
+    for (const PendingRead& r : reads_) {
+      put_command(out, r.cmd);
+      put_int(out, r.index);
+      put_int(out, r.round);
+    }
+    put_int(out, read_round_);
+    put_ints(out, read_acked_);
+    put_ints(out, round_sent_us_);
+    put_int(out, lease_until_us_);
+    put_int(out, lease_void_ ? 1 : 0);
+    put_int(out, transfer_to_);
+    put_int(out, timeout_now_sent_ ? 1 : 0);
+  }
+}
+
 }  // namespace raftkv

@@ -148,6 +148,19 @@ class Node {
   // A node restarting from what it persisted: a follower with no volatile
   // state (commit index, applied index and store start from zero).
   Node(int id, int num_nodes, PersistentState persisted, NodeOptions options = {});
+  // A deep copy, for `raftkv explore`, which branches a cluster's state at
+  // every input. Only between steps: fx_ is null then (end_step clears it),
+  // so the copy points at nothing of the original. Snapshots are immutable
+  // and shared, as the node already shares them with its storage.
+  Node(const Node& other) = default;
+  Node& operator=(const Node&) = delete;
+
+  // Appends every part of this node's state that can influence what it does
+  // next (persistent and volatile, Figure 2, and the implementation's own
+  // bookkeeping: flow control, commit notifications sent, pending client
+  // requests), in a fixed byte layout, for `raftkv explore`'s visited set.
+  // Two nodes that append the same bytes behave the same on every input.
+  void encode_state(std::string& out) const;
 
   // Boot: arms the election timer.
   void start(Effects& fx);
@@ -320,7 +333,10 @@ class Node {
   const int id_;
   const int num_nodes_;  // the bootstrap configuration's voters: 1..num_nodes_
   const NodeOptions options_;
-  const PlantedBugs& bugs_ = options_.bugs;
+  // A copy, not a reference into options_: a copied Node (NodeSet's copy,
+  // which `raftkv explore` uses to branch a state) must not point into the
+  // node it was copied from.
+  const PlantedBugs bugs_ = options_.bugs;
   const bool planted_ = bugs_.any();
   const int64_t lease_us_;  // a lease's length on this node's clock (lease_length_us)
 

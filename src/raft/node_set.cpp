@@ -15,6 +15,17 @@ NodeSet::NodeSet(int num_nodes, NodeOptions options, int max_id)
   }
 }
 
+NodeSet::NodeSet(const NodeSet& other)
+    : options_(other.options_),
+      num_nodes_(other.num_nodes_),
+      nodes_(other.nodes_.size()),
+      storage_(other.storage_),
+      up_(other.up_) {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (other.nodes_[i]) nodes_[i] = std::make_unique<Node>(*other.nodes_[i]);
+  }
+}
+
 void NodeSet::preload(int id, PersistentState persisted) {
   auto i = static_cast<size_t>(id);
   int64_t base = persisted.snapshot != nullptr ? persisted.snapshot->index : 0;

@@ -34,6 +34,11 @@ class NodeSet {
   // (num_nodes + 1..max_id), empty and down until they join; every node
   // starts from the bootstrap configuration, voters 1..num_nodes.
   NodeSet(int num_nodes, NodeOptions options, int max_id = 0);
+  // A deep copy: every node and its storage (`raftkv explore` branches a
+  // cluster's state at each input). Only between steps.
+  NodeSet(const NodeSet& other);
+  NodeSet& operator=(const NodeSet&) = delete;
+  NodeSet(NodeSet&&) noexcept = default;
 
   int size() const { return static_cast<int>(nodes_.size()) - 1; }
   bool exists(int id) const { return id >= 1 && id <= size(); }

@@ -1,0 +1,798 @@
+#include "app/explore.h"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <iomanip>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <span>
+#include <sstream>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "app/atomic_file.h"
+#include "app/commands.h"
+#include "app/progress.h"
+#include "check/checker.h"
+#include "config/config.h"
+#include "raft/kv.h"
+#include "raft/node_set.h"
+#include "replay/replay.h"
+
+namespace raftkv {
+
+bool explore_preset(const std::string& name, ExploreBounds* bounds) {
+  ExploreBounds b;
+  if (name == "small") {
+    // MCRaftKVSmall.cfg's servers, terms, log length and commands; at most
+    // two messages in flight (TLC's bound is 11) and no crash, so it ends
+    // within a minute (the code's state has more in it than the spec's:
+    // flow control, commit notifications sent, leader hints).
+    b.servers = 3;
+    b.max_term = 2;
+    b.max_log = 2;
+    b.max_msgs = 2;
+    b.max_crashes = 0;
+    b.commands = 1;
+  } else if (name == "figure8") {
+    // Figure 8 on three servers without the leader's no-op: S1 leads term 1
+    // with A, S2 leads term 2 with B, S1 leads term 3 and copies A to S3,
+    // S2 wins term 4 with S3's vote (B's term 2 beats A's term 1).
+    b.servers = 3;
+    b.max_term = 4;
+    b.max_log = 1;
+    b.max_msgs = 2;
+    b.max_crashes = 0;
+    b.commands = 2;
+    b.leader_noop = false;
+  } else {
+    return false;
+  }
+  *bounds = b;
+  return true;
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Canonical byte encodings (fixed layout, length-prefixed strings).
+
+void put_int(std::string& out, int64_t v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+void put_str(std::string& out, const std::string& s) {
+  put_int(out, static_cast<int64_t>(s.size()));
+  out += s;
+}
+
+void put_command(std::string& out, const Command& c) {
+  put_int(out, static_cast<int64_t>(c.op));
+  put_str(out, c.key);
+  put_str(out, c.value);
+  put_int(out, c.client);
+  put_int(out, c.seq);
+  for (const auto* ids : {&c.conf.get().voters, &c.conf.get().learners}) {
+    put_int(out, static_cast<int64_t>(ids->size()));
+    for (int id : *ids) put_int(out, id);
+  }
+}
+
+void put_entry(std::string& out, const Entry& e) {
+  put_int(out, e.term);
+  put_command(out, e.cmd);
+}
+
+// A message without its id (a counter of the runtime's, not part of what
+// the message says) and without time: two copies of one message encode the
+// same, so the network is a multiset of encodings.
+std::string message_key(const Message& m) {
+  std::string out;
+  put_int(out, static_cast<int64_t>(m.type));
+  put_int(out, m.from);
+  put_int(out, m.to);
+  put_int(out, m.client);
+  put_int(out, m.term);
+  put_int(out, m.last_log_index);
+  put_int(out, m.last_log_term);
+  put_int(out, m.transfer ? 1 : 0);
+  put_int(out, m.granted ? 1 : 0);
+  put_str(out, m.reason);
+  put_int(out, m.prev_log_index);
+  put_int(out, m.prev_log_term);
+  put_int(out, static_cast<int64_t>(m.entries.size()));
+  for (const Entry& e : m.entries) put_entry(out, e);
+  put_int(out, m.leader_commit);
+  put_int(out, m.success ? 1 : 0);
+  put_int(out, m.match_index);
+  put_int(out, m.conflict_index);
+  put_int(out, m.conflict_term);
+  put_command(out, m.cmd);
+  put_int(out, m.seq);
+  put_int(out, static_cast<int64_t>(m.result.status));
+  put_str(out, m.result.value);
+  put_int(out, m.leader_hint);
+  put_int(out, m.round);
+  put_int(out, m.snap_index);
+  put_int(out, m.snap_term);
+  put_int(out, m.offset);
+  put_str(out, m.data);
+  put_int(out, m.done ? 1 : 0);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// States and inputs
+
+struct InFlight {
+  std::string key;
+  Message msg;
+};
+
+// An entry some node knew committed: at `index`, of term `term`, known in
+// term `known_in` (the knowing node's term then; the smallest such term).
+struct Committed {
+  int64_t index = 0;
+  int64_t term = 0;
+  int64_t known_in = 0;
+  bool operator<(const Committed& o) const {
+    return std::tie(index, term, known_in) < std::tie(o.index, o.term, o.known_in);
+  }
+};
+
+struct State {
+  NodeSet nodes;
+  std::vector<InFlight> net;  // sorted by key: a canonical multiset
+  int crashes = 0;
+  int issued = 0;  // client commands sent so far
+  // History variables, as TLA+ specs keep them, since the invariants speak
+  // of the past: every (term, leader) seen, every entry known committed,
+  // and the entry applied at each index (by anyone; encoded).
+  std::vector<std::pair<int64_t, int>> leaders;
+  std::vector<Committed> committed;
+  std::vector<std::string> applied;  // [i] = the entry applied at index i + 1
+  int64_t depth = 0;
+  int64_t record = 0;  // index of this state's path record
+};
+
+enum class Kind : uint8_t {
+  Deliver,    // deliver a message; it leaves the network
+  Duplicate,  // deliver a message and keep a copy in flight
+  Drop,       // the message is lost
+  Election,   // a follower's or candidate's election timer fires
+  Heartbeat,  // a leader's heartbeat timer fires
+  Client,     // a client Put reaches a leader
+  Crash,
+  Restart,
+};
+
+struct Action {
+  Kind kind = Kind::Deliver;
+  uint8_t node = 0;  // the node acting (not for message actions)
+  uint16_t msg = 0;  // message actions: index in the state's sorted network
+};
+
+// How each path state was reached: its parent's record and the action.
+struct Record {
+  int64_t parent = -1;
+  Action action;
+};
+
+Command client_command(int i) {
+  Command c;
+  c.op = Op::Put;
+  c.key = "k" + std::to_string(i + 1);
+  c.value = "v" + std::to_string(i + 1);
+  return c;  // client 0, seq 0: no session, as a scenario's client_request
+}
+
+// Message ids as `raftkv replay` gives them to a scenario's messages (every
+// send, client requests and replies included, counts up from 1), so a path
+// can name its messages in a scenario.
+struct IdTracker {
+  int64_t next = 1;
+  std::multimap<std::string, int64_t> in_flight;  // key -> ids of copies
+  std::string lines;                              // the scenario's input lines
+};
+
+// A violation found while stepping (a protocol rule the code itself checks,
+// or a different entry applied at an index).
+struct StepError {
+  std::string invariant, detail;
+};
+
+class Explorer {
+ public:
+  Explorer(const ExploreBounds& b, const PlantedBugs& bugs) : b_(b) {
+    options_.leader_noop = b.leader_noop;
+    options_.bugs = bugs;
+  }
+
+  State initial() const {
+    State s{NodeSet(b_.servers, options_), {}, 0, 0, {}, {}, {}, 0, 0};
+    for (int id = 1; id <= b_.servers; ++id) {
+      s.nodes.up(id);
+      Effects fx;
+      s.nodes.start(id, fx);
+      add_sends(s, fx, nullptr);
+    }
+    return s;
+  }
+
+  // The inputs enabled at `s`, in a fixed order.
+  std::vector<Action> enabled(const State& s) const {
+    std::vector<Action> out;
+    for (size_t i = 0; i < s.net.size(); ++i) {
+      // Copies of one message give the same successors: take the first.
+      if (i > 0 && s.net[i].key == s.net[i - 1].key) continue;
+      auto k = static_cast<uint16_t>(i);
+      if (s.nodes.is_up(s.net[i].msg.to)) {
+        out.push_back({Kind::Deliver, 0, k});
+        if (static_cast<int>(s.net.size()) < b_.max_msgs) out.push_back({Kind::Duplicate, 0, k});
+      }
+      out.push_back({Kind::Drop, 0, k});
+    }
+    for (int id = 1; id <= b_.servers; ++id) {
+      auto n = static_cast<uint8_t>(id);
+      if (!s.nodes.is_up(id)) {
+        out.push_back({Kind::Restart, n, 0});
+        continue;
+      }
+      // The runtime fires an election timer only at a follower or
+      // candidate, a heartbeat timer only at a leader.
+      if (s.nodes.node(id).role() == Role::Leader) {
+        out.push_back({Kind::Heartbeat, n, 0});
+        if (s.issued < b_.commands) out.push_back({Kind::Client, n, 0});
+      } else {
+        out.push_back({Kind::Election, n, 0});
+      }
+      if (s.crashes < b_.max_crashes) out.push_back({Kind::Crash, n, 0});
+    }
+    return out;
+  }
+
+  // Applies `a` to `s` (a copy of its parent). With `ids`, also names the
+  // action's messages as replay would and appends its scenario line.
+  std::optional<StepError> apply(State& s, const Action& a, IdTracker* ids) const {
+    Effects fx;
+    int id = a.node;
+    std::string line;
+    int64_t applied_before = 0;
+    std::optional<StepError> term_error;
+    try {
+      switch (a.kind) {
+        case Kind::Deliver:
+        case Kind::Duplicate:
+        case Kind::Drop: {
+          size_t i = a.msg;
+          Message m = s.net[i].msg;
+          if (ids != nullptr) {
+            auto it = ids->in_flight.find(s.net[i].key);  // the oldest copy
+            int64_t mid = it->second;
+            if (a.kind != Kind::Duplicate) ids->in_flight.erase(it);
+            line = std::string("{\"event\":\"") + (a.kind == Kind::Drop ? "drop" : "deliver") +
+                   "\",\"id\":" + std::to_string(mid) + "}";
+          }
+          if (a.kind != Kind::Duplicate)
+            s.net.erase(s.net.begin() + static_cast<std::ptrdiff_t>(i));
+          if (a.kind == Kind::Drop) break;
+          id = m.to;
+          applied_before = s.nodes.node(id).last_applied();
+          s.nodes.deliver(m, fx);
+          // Figure 2, rules for all servers: a request or response with a
+          // term above the receiver's sets its term (with pre-vote off, every
+          // message's term counts). A transition rule, not a Figure 3
+          // guarantee: the only check here that looks at a step.
+          if (s.nodes.node(id).term() < m.term) {
+            term_error =
+                StepError{"TermAdoption", "node " + std::to_string(id) + " kept term " +
+                                              std::to_string(s.nodes.node(id).term()) +
+                                              " after a message of term " + std::to_string(m.term)};
+          }
+          break;
+        }
+        case Kind::Election:
+        case Kind::Heartbeat: {
+          bool election = a.kind == Kind::Election;
+          line = "{\"event\":\"timeout\",\"node\":" + std::to_string(id) + ",\"timer\":\"" +
+                 (election ? "election" : "heartbeat") + "\"}";
+          applied_before = s.nodes.node(id).last_applied();
+          s.nodes.timeout(id, election ? Timer::Election : Timer::Heartbeat, fx);
+          break;
+        }
+        case Kind::Client: {
+          Message m;
+          m.type = MsgType::ClientRequest;
+          m.to = id;
+          m.cmd = client_command(s.issued);
+          ++s.issued;
+          line = "{\"event\":\"client_request\",\"node\":" + std::to_string(id) +
+                 ",\"cmd\":{\"op\":\"put\",\"key\":\"" + m.cmd.key + "\",\"value\":\"" +
+                 m.cmd.value + "\"}}";
+          if (ids != nullptr) ++ids->next;  // replay numbers the request first
+          applied_before = s.nodes.node(id).last_applied();
+          s.nodes.deliver(m, fx);
+          break;
+        }
+        case Kind::Crash:
+          line = "{\"event\":\"crash\",\"node\":" + std::to_string(id) + "}";
+          s.nodes.crash(id);
+          ++s.crashes;
+          break;
+        case Kind::Restart:
+          // A restarted node is a follower built from its storage, and
+          // boots (its start step) at once, as replay does.
+          line = "{\"event\":\"restart\",\"node\":" + std::to_string(id) + "}";
+          s.nodes.restart(id);
+          s.nodes.start(id, fx);
+          break;
+      }
+    } catch (const std::exception& e) {
+      // The node broke one of its own stated rules (ProtocolBug), or its
+      // storage does not hold what it wrote.
+      if (ids != nullptr) ids->lines += line + "\n";
+      return StepError{"ProtocolBug", e.what()};
+    }
+    if (ids != nullptr) ids->lines += line + "\n";
+    add_sends(s, fx, ids);
+    if (term_error) return term_error;
+    if (a.kind == Kind::Deliver || a.kind == Kind::Duplicate || a.kind == Kind::Election ||
+        a.kind == Kind::Heartbeat || a.kind == Kind::Client) {
+      if (auto err = record_applied(s, id, applied_before)) return err;
+    }
+    ++s.depth;
+    return std::nullopt;
+  }
+
+  // Figure 3's guarantees on a new state; updates its history variables.
+  std::optional<StepError> check(State& s) const {
+    const int n = b_.servers;
+    // Election Safety: at most one leader can be elected in a given term.
+    // Checked over the whole path: every (term, leader) ever seen is kept.
+    for (int id = 1; id <= n; ++id) {
+      if (!s.nodes.is_up(id) || s.nodes.node(id).role() != Role::Leader) continue;
+      std::pair<int64_t, int> rec{s.nodes.node(id).term(), id};
+      auto it = std::lower_bound(s.leaders.begin(), s.leaders.end(), rec);
+      if (it == s.leaders.end() || *it != rec) s.leaders.insert(it, rec);
+    }
+    for (size_t i = 1; i < s.leaders.size(); ++i) {
+      if (s.leaders[i].first == s.leaders[i - 1].first) {
+        return StepError{"ElectionSafety", "nodes " + std::to_string(s.leaders[i - 1].second) +
+                                               " and " + std::to_string(s.leaders[i].second) +
+                                               " both led term " +
+                                               std::to_string(s.leaders[i].first)};
+      }
+    }
+    // Log Matching: if two logs contain an entry with the same index and
+    // term, the logs are identical in all entries up through that index.
+    // Every log, a crashed node's stored one included.
+    for (int x = 1; x <= n; ++x) {
+      const Node& a = s.nodes.node(x);
+      for (int y = x + 1; y <= n; ++y) {
+        const Node& c = s.nodes.node(y);
+        int64_t last = std::min(a.last_index(), c.last_index());
+        for (int64_t i = last; i >= 1; --i) {
+          if (a.term_at(i) == 0 || a.term_at(i) != c.term_at(i)) continue;
+          for (int64_t j = 1; j <= i; ++j) {
+            if (!(a.entry(j) == c.entry(j))) {
+              return StepError{"LogMatching", "nodes " + std::to_string(x) + " and " +
+                                                  std::to_string(y) + " agree on index " +
+                                                  std::to_string(i) + " (term " +
+                                                  std::to_string(a.term_at(i)) +
+                                                  ") but differ at index " + std::to_string(j)};
+            }
+          }
+          break;  // the prefixes below the highest match were just compared
+        }
+      }
+    }
+    // Leader Completeness: an entry committed in a term is in the log of
+    // every leader of a higher term. "Committed" here: some node's commit
+    // index covered it, in the node's term then (kept as history).
+    for (int id = 1; id <= n; ++id) {
+      if (!s.nodes.is_up(id)) continue;
+      const Node& node = s.nodes.node(id);
+      for (int64_t i = 1; i <= node.commit_index() && i <= node.last_index(); ++i) {
+        Committed c{i, node.term_at(i), node.term()};
+        auto it = std::lower_bound(s.committed.begin(), s.committed.end(), c,
+                                   [](const Committed& p, const Committed& q) {
+                                     return std::tie(p.index, p.term) < std::tie(q.index, q.term);
+                                   });
+        if (it != s.committed.end() && it->index == c.index && it->term == c.term) {
+          it->known_in = std::min(it->known_in, c.known_in);  // the earliest term is the strongest
+        } else {
+          s.committed.insert(it, c);
+        }
+      }
+    }
+    for (int id = 1; id <= n; ++id) {
+      if (!s.nodes.is_up(id) || s.nodes.node(id).role() != Role::Leader) continue;
+      const Node& leader = s.nodes.node(id);
+      for (const Committed& c : s.committed) {
+        if (leader.term() <= c.known_in) continue;
+        if (leader.last_index() < c.index || leader.term_at(c.index) != c.term) {
+          return StepError{"LeaderCompleteness",
+                           "node " + std::to_string(id) + ", leader of term " +
+                               std::to_string(leader.term()) + ", lacks the entry at index " +
+                               std::to_string(c.index) + " (term " + std::to_string(c.term) +
+                               ") committed in term " + std::to_string(c.known_in)};
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+  bool past_bounds(const State& s) const {
+    if (static_cast<int>(s.net.size()) > b_.max_msgs) return true;
+    for (int id = 1; id <= b_.servers; ++id) {
+      const Node& node = s.nodes.node(id);
+      if (node.term() > b_.max_term || node.last_index() > b_.max_log) return true;
+    }
+    return false;
+  }
+
+  // The canonical encoding of a state: equal for states that behave the same.
+  std::string encode(const State& s) const {
+    std::string out;
+    for (int id = 1; id <= b_.servers; ++id) {
+      const Node& node = s.nodes.node(id);
+      if (s.nodes.is_up(id)) {
+        put_int(out, 1);
+        node.encode_state(out);
+      } else {
+        // A crashed node is what its storage holds (Figure 2's persistent
+        // state): after every step the node's term, vote and log are the
+        // stored ones, and a restart reads nothing else.
+        put_int(out, 0);
+        put_int(out, node.term());
+        put_int(out, node.vote());
+        put_int(out, static_cast<int64_t>(node.log().size()));
+        for (const Entry& e : node.log()) put_entry(out, e);
+      }
+    }
+    put_int(out, static_cast<int64_t>(s.net.size()));
+    for (const InFlight& f : s.net) put_str(out, f.key);
+    put_int(out, s.crashes);
+    put_int(out, s.issued);
+    put_int(out, static_cast<int64_t>(s.leaders.size()));
+    for (const auto& [term, id] : s.leaders) {
+      put_int(out, term);
+      put_int(out, id);
+    }
+    put_int(out, static_cast<int64_t>(s.committed.size()));
+    for (const Committed& c : s.committed) {
+      put_int(out, c.index);
+      put_int(out, c.term);
+      put_int(out, c.known_in);
+    }
+    put_int(out, static_cast<int64_t>(s.applied.size()));
+    for (const std::string& e : s.applied) put_str(out, e);
+    return out;
+  }
+
+  std::string header(const PlantedBugs& bugs) const {
+    std::string out = "{\"format\":\"raftkv-scenario\",\"version\":1,\"config\":{\"num_nodes\":" +
+                      std::to_string(b_.servers) +
+                      ",\"leader_noop\":" + (b_.leader_noop ? "true" : "false") +
+                      "},\"planted_bugs\":[";
+    bool first = true;
+    for (const std::string& name : planted_bug_list(bugs)) {
+      out += (first ? "\"" : ",\"") + name + "\"";
+      first = false;
+    }
+    return out + "]}\n";
+  }
+
+ private:
+  // The step's messages join the network; client replies go to clients,
+  // which are not emulated (a scenario never delivers them), but they take
+  // an id as in replay.
+  static void add_sends(State& s, Effects& fx, IdTracker* ids) {
+    for (Message& m : fx.messages) {
+      int64_t mid = ids != nullptr ? ids->next++ : 0;
+      if (m.type == MsgType::ClientReply) continue;
+      m.id = 0;
+      InFlight f{message_key(m), std::move(m)};
+      if (ids != nullptr) ids->in_flight.emplace(f.key, mid);
+      auto it =
+          std::upper_bound(s.net.begin(), s.net.end(), f,
+                           [](const InFlight& p, const InFlight& q) { return p.key < q.key; });
+      s.net.insert(it, std::move(f));
+    }
+  }
+
+  // State Machine Safety: if a server has applied a log entry at a given
+  // index, no other server ever applies a different entry there (and the
+  // same server, after a restart, applies the same one again).
+  static std::optional<StepError> record_applied(State& s, int id, int64_t before) {
+    const Node& node = s.nodes.node(id);
+    for (int64_t i = before + 1; i <= node.last_applied(); ++i) {
+      if (i > node.last_index()) break;  // applied, then lost from the log: nothing to compare
+      std::string e;
+      put_entry(e, node.entry(i));
+      auto slot = static_cast<size_t>(i - 1);
+      if (s.applied.size() <= slot) s.applied.resize(slot + 1);
+      if (s.applied[slot].empty()) {
+        s.applied[slot] = std::move(e);
+      } else if (s.applied[slot] != e) {
+        return StepError{"StateMachineSafety", "node " + std::to_string(id) +
+                                                   " applied a different entry at index " +
+                                                   std::to_string(i) + " than another node did"};
+      }
+    }
+    return std::nullopt;
+  }
+
+  ExploreBounds b_;
+  NodeOptions options_;
+};
+
+struct Key {
+  uint64_t a = 0, b = 0;
+  bool operator==(const Key&) const = default;
+};
+
+struct KeyHash {
+  size_t operator()(const Key& k) const {
+    return static_cast<size_t>(k.a ^ (k.b * 0x9e3779b97f4a7c15ull));
+  }
+};
+
+// Two independent 64-bit hashes of the encoding: a collision of both (two
+// different states taken for one) has odds near 2^-128 per pair.
+Key key_of(const std::string& bytes) {
+  return Key{std::hash<std::string_view>{}(bytes), fnv1a64(bytes)};
+}
+
+}  // namespace
+
+ExploreResult explore(const ExploreBounds& bounds, const PlantedBugs& bugs,
+                      const std::function<void(int64_t, int64_t)>& progress) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  Explorer ex(bounds, bugs);
+  ExploreResult r;
+  std::unordered_set<Key, KeyHash> seen;
+  std::vector<Record> records;
+  std::deque<State> queue;
+
+  auto finish = [&] {
+    r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    r.distinct = static_cast<int64_t>(seen.size());
+    // The visited set (a key and the hash node's next pointer and cached
+    // hash per state, one bucket pointer per bucket) and the path records.
+    double bytes = static_cast<double>(seen.size()) * (sizeof(Key) + 2 * sizeof(void*)) +
+                   static_cast<double>(seen.bucket_count()) * sizeof(void*) +
+                   static_cast<double>(records.capacity()) * sizeof(Record);
+    r.bytes_per_state = r.distinct > 0 ? bytes / static_cast<double>(r.distinct) : 0;
+  };
+
+  // Rebuilds the path to record `rec` from the initial state as a scenario,
+  // naming each message by the id replay will give it.
+  auto scenario_of = [&](int64_t rec, const Action* last) {
+    std::vector<Action> path;
+    if (last != nullptr) path.push_back(*last);
+    for (int64_t i = rec; records[static_cast<size_t>(i)].parent >= 0;
+         i = records[static_cast<size_t>(i)].parent) {
+      path.push_back(records[static_cast<size_t>(i)].action);
+    }
+    std::reverse(path.begin(), path.end());
+    IdTracker ids;
+    State s = ex.initial();
+    for (const Action& a : path) {
+      if (ex.apply(s, a, &ids)) break;  // the step that breaks a rule is the last
+    }
+    return ex.header(bugs) + ids.lines;
+  };
+
+  auto report = [&](const StepError& e, int64_t depth, int64_t parent_rec, const Action& a) {
+    r.violation = true;
+    r.invariant = e.invariant;
+    r.detail = e.detail;
+    r.violation_depth = depth;
+    r.scenario = scenario_of(parent_rec, &a);
+    finish();
+    return r;
+  };
+
+  {
+    State s0 = ex.initial();
+    seen.insert(key_of(ex.encode(s0)));
+    records.push_back(Record{});
+    s0.record = 0;
+    queue.push_back(std::move(s0));
+  }
+  int64_t expanded = 0;
+  while (!queue.empty()) {
+    if (bounds.max_states > 0 && static_cast<int64_t>(seen.size()) >= bounds.max_states) {
+      r.complete = false;
+      break;
+    }
+    if (bounds.time_limit_s > 0 &&
+        std::chrono::duration<double>(Clock::now() - start).count() > bounds.time_limit_s) {
+      r.complete = false;
+      break;
+    }
+    State cur = std::move(queue.front());
+    queue.pop_front();
+    ++expanded;
+    if (progress && (expanded & 255) == 0) progress(expanded, static_cast<int64_t>(seen.size()));
+    if (bounds.max_depth > 0 && cur.depth >= bounds.max_depth) {
+      r.complete = false;
+      continue;
+    }
+    for (const Action& a : ex.enabled(cur)) {
+      State next{NodeSet(cur.nodes), cur.net,     cur.crashes, cur.issued, cur.leaders,
+                 cur.committed,      cur.applied, cur.depth,   0};
+      ++r.transitions;
+      std::optional<StepError> err = ex.apply(next, a, nullptr);
+      if (!err) err = ex.check(next);
+      if (err) return report(*err, cur.depth + 1, cur.record, a);
+      Key k = key_of(ex.encode(next));
+      if (!seen.insert(k).second) continue;
+      r.max_depth = std::max(r.max_depth, next.depth);
+      next.record = static_cast<int64_t>(records.size());
+      records.push_back(Record{cur.record, a});
+      if (ex.past_bounds(next)) {
+        ++r.pruned;  // checked above; not expanded
+        continue;
+      }
+      queue.push_back(std::move(next));
+    }
+  }
+  finish();
+  return r;
+}
+
+namespace {
+
+// Writes `text` to `path` whole or not at all; false (with the reason on
+// `err`) when it cannot.
+bool write_file(const std::string& path, const std::string& text, std::ostream& err) {
+  AtomicOutputFile f(path);
+  if (!f.open() || !(f.stream() << text) || !f.commit()) {
+    err << "raftkv explore: cannot write '" << path << "': " << f.error() << '\n';
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream& err) {
+  ExploreBounds b;
+  if (!explore_preset(opts.preset, &b)) {
+    err << "raftkv explore: --preset must be small or figure8, got '" << opts.preset << "'\n";
+    return 2;
+  }
+  // Each flag given overrides the preset's value; each is checked alone, and
+  // a bad one is named (exit 2).
+  auto bad = [&](const char* flag, const std::string& want, const std::string& got) {
+    err << "raftkv explore: " << flag << " must be " << want << ", got " << got << '\n';
+    return 2;
+  };
+  if (opts.servers != -1) {
+    if (opts.servers < 1 || opts.servers > 9) {
+      return bad("--servers", "1..9", std::to_string(opts.servers));
+    }
+    b.servers = opts.servers;
+  }
+  if (opts.max_term != -1) {
+    if (opts.max_term < 1 || opts.max_term > 100) {
+      return bad("--max-term", "1..100", std::to_string(opts.max_term));
+    }
+    b.max_term = opts.max_term;
+  }
+  if (opts.max_log != -1) {
+    if (opts.max_log < 0 || opts.max_log > 100) {
+      return bad("--max-log", "0..100", std::to_string(opts.max_log));
+    }
+    b.max_log = opts.max_log;
+  }
+  if (opts.max_msgs != -1) {
+    if (opts.max_msgs < 1 || opts.max_msgs > 1000) {
+      return bad("--max-msgs", "1..1000", std::to_string(opts.max_msgs));
+    }
+    b.max_msgs = opts.max_msgs;
+  }
+  if (opts.max_crashes != -1) {
+    if (opts.max_crashes < 0 || opts.max_crashes > 100) {
+      return bad("--max-crashes", "0..100", std::to_string(opts.max_crashes));
+    }
+    b.max_crashes = opts.max_crashes;
+  }
+  if (opts.commands != -1) {
+    if (opts.commands < 0 || opts.commands > 100) {
+      return bad("--commands", "0..100", std::to_string(opts.commands));
+    }
+    b.commands = opts.commands;
+  }
+  if (!opts.leader_noop.empty()) {
+    if (opts.leader_noop != "true" && opts.leader_noop != "false") {
+      return bad("--leader-noop", "true or false", "'" + opts.leader_noop + "'");
+    }
+    b.leader_noop = opts.leader_noop == "true";
+  }
+  if (opts.max_depth < 0) return bad("--max-depth", "at least 0", std::to_string(opts.max_depth));
+  b.max_depth = opts.max_depth;
+  if (!(opts.time_limit_s >= 0)) {
+    return bad("--time-limit-s", "at least 0", std::to_string(opts.time_limit_s));
+  }
+  b.time_limit_s = opts.time_limit_s;
+  if (opts.max_states < 0) {
+    return bad("--max-states", "at least 0", std::to_string(opts.max_states));
+  }
+  b.max_states = opts.max_states;
+  std::optional<PlantedBugs> planted = parse_planted_bugs(opts.planted_bugs, "explore", err);
+  if (!planted) return 2;
+  const PlantedBugs& bugs = *planted;
+  if (!opts.trace_path.empty() && same_file(opts.trace_path, opts.out_path)) {
+    err << "raftkv explore: --trace and --out name the same file '" << opts.trace_path << "'\n";
+    return 2;
+  }
+
+  out << "explore: servers " << b.servers << ", max-term " << b.max_term << ", max-log "
+      << b.max_log << ", max-msgs " << b.max_msgs << ", max-crashes " << b.max_crashes
+      << ", commands " << b.commands << ", leader_noop " << (b.leader_noop ? "true" : "false");
+  if (b.max_depth > 0) out << ", max-depth " << b.max_depth;
+  if (b.time_limit_s > 0) out << ", time-limit " << b.time_limit_s << " s";
+  if (b.max_states > 0) out << ", max-states " << b.max_states;
+  for (const std::string& name : planted_bug_list(bugs)) out << ", planted " << name;
+  out << '\n' << std::flush;
+
+  ExploreResult r;
+  {
+    // The progress line: states expanded of states found (the rest is the
+    // queue), with the rate of expansion.
+    Progress progress(err, "explore", "states expanded");
+    r = explore(b, bugs,
+                [&](int64_t expanded, int64_t found) { progress.update(expanded, found); });
+    progress.finish();
+  }
+  int code = 0;
+  if (r.violation) {
+    code = 1;
+    out << "VIOLATION " << r.invariant << " at depth " << r.violation_depth << ": " << r.detail
+        << '\n';
+    if (!write_file(opts.out_path, r.scenario, err)) return 2;
+    out << "counterexample: " << opts.out_path << " (" << r.violation_depth << " inputs)\n";
+    if (!opts.trace_path.empty()) {
+      std::istringstream in(r.scenario);
+      std::ostringstream trace;
+      ReplayOptions ro;
+      ro.trace_out = &trace;
+      try {
+        replay(in, opts.out_path, ro);
+      } catch (const std::exception& e) {
+        err << "raftkv explore: replaying the counterexample failed: " << e.what() << '\n';
+        return 2;
+      }
+      if (!write_file(opts.trace_path, trace.str(), err)) return 2;
+      std::string verdict;
+      try {
+        check::Report rep = check::check_trace_file(opts.trace_path);
+        verdict = rep.violation ? "VIOLATION " + rep.violation->check : "no violation";
+      } catch (const std::exception& e) {
+        verdict = std::string("unreadable: ") + e.what();
+      }
+      out << "trace: " << opts.trace_path << " (raftkv check: " << verdict << ")\n";
+    }
+  } else {
+    out << (r.complete ? "no violation within the bounds\n"
+                       : "no violation found before the depth, time or state limit (incomplete)\n");
+  }
+  double rate = r.seconds > 0 ? static_cast<double>(r.distinct) / r.seconds : 0;
+  out << "explore: " << r.distinct << " distinct states (" << r.pruned << " past the bounds), "
+      << r.transitions << " transitions, max depth " << r.max_depth << ", " << std::fixed
+      << std::setprecision(2) << r.seconds << " s, " << std::setprecision(0) << rate
+      << " states/s, " << r.bytes_per_state << " bytes per stored state\n";
+  return code;
+}
+
+}  // namespace raftkv

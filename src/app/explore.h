@@ -1,0 +1,66 @@
+// `raftkv explore` (issue 17): bounded breadth-first exploration of every
+// schedule of the real node code (raft/node.cpp through raft/node_set.h), not
+// of a model of it.
+//
+// A state is every node (its whole in-memory state, or for a crashed node
+// what its storage holds), which nodes are up, the network as a multiset of
+// in-flight messages (their order and ids do not matter), the crashes and
+// client commands used so far, and three history variables the invariants
+// need (the leaders of each term, the entries known committed, the entries
+// applied at each index). Each enabled input is a successor: deliver a
+// message, deliver it and keep a copy (duplication), drop it, an election
+// timeout at a follower or candidate, a heartbeat at a leader, a client Put
+// at a leader, a crash, a restart. States past the bounds are checked but not
+// expanded. Breadth-first, so the first violation found is a shortest one; it
+// is written as a scenario (spec/scenario-format.md) that `raftkv replay`
+// runs on the code and `raftkv check` finds violating.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "raft/planted_bugs.h"
+
+namespace raftkv {
+
+struct ExploreBounds {
+  int servers = 3;
+  int64_t max_term = 2;     // states with a term above it are not expanded
+  int64_t max_log = 2;      // states with a longer log are not expanded
+  int max_msgs = 2;         // states with more in flight are not expanded; no duplication at it
+  int max_crashes = 0;      // crashes along one path
+  int commands = 1;         // client Puts along one path (each a distinct key and value)
+  bool leader_noop = true;  // §8: a new leader appends a no-op ([raft] leader_noop)
+  int64_t max_depth = 0;    // 0: none
+  double time_limit_s = 0;  // 0: none
+  // Stop (incomplete) once this many distinct states are found: the queue of
+  // states still to expand holds whole clusters, a few hundred bytes each, and
+  // a breadth-first search that cannot finish would otherwise fill the memory
+  // (the figure8 preset passed 6 GB at 10 million states). 0: none.
+  int64_t max_states = 4'000'000;
+};
+
+// The named bounds: "small" (the default) and "figure8". False: no such preset.
+bool explore_preset(const std::string& name, ExploreBounds* bounds);
+
+struct ExploreResult {
+  bool violation = false;
+  std::string invariant;  // ElectionSafety, LogMatching, ... or ProtocolBug
+  std::string detail;     // one line: who and where
+  int64_t violation_depth = 0;
+  std::string scenario;     // the path to it, as a scenario file's text
+  int64_t distinct = 0;     // distinct states found (the initial one included)
+  int64_t transitions = 0;  // successors computed
+  int64_t pruned = 0;       // states past the bounds (checked, not expanded)
+  int64_t max_depth = 0;    // the deepest state found
+  bool complete = true;     // false: stopped by the depth, time or state limit
+  double seconds = 0;
+  double bytes_per_state = 0;  // the visited set and path records, per distinct state
+};
+
+// `progress(expanded, found)`: called now and then (states expanded, states found).
+ExploreResult explore(const ExploreBounds& bounds, const PlantedBugs& bugs,
+                      const std::function<void(int64_t, int64_t)>& progress = {});
+
+}  // namespace raftkv
