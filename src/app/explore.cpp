@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "raft/kv.h"
 #include "raft/node_set.h"
+#include "raft/state_encoding.h"
 #include "replay/replay.h"
 
 namespace raftkv {
@@ -63,31 +64,7 @@ namespace {
 // ---------------------------------------------------------------------------
 // Canonical byte encodings (fixed layout, length-prefixed strings).
 
-void put_int(std::string& out, int64_t v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-void put_str(std::string& out, const std::string& s) {
-  put_int(out, static_cast<int64_t>(s.size()));
-  out += s;
-}
-
-void put_command(std::string& out, const Command& c) {
-  put_int(out, static_cast<int64_t>(c.op));
-  put_str(out, c.key);
-  put_str(out, c.value);
-  put_int(out, c.client);
-  put_int(out, c.seq);
-  for (const auto* ids : {&c.conf.get().voters, &c.conf.get().learners}) {
-    put_int(out, static_cast<int64_t>(ids->size()));
-    for (int id : *ids) put_int(out, id);
-  }
-}
-
-void put_entry(std::string& out, const Entry& e) {
-  put_int(out, e.term);
-  put_command(out, e.cmd);
-}
+using namespace state_encoding;
 
 // A message without its id (a counter of the runtime's, not part of what
 // the message says) and without time: two copies of one message encode the

@@ -1,4 +1,5 @@
 #include "raft/node.h"
+#include "raft/state_encoding.h"
 
 #include <sys/mman.h>
 
@@ -1454,39 +1455,7 @@ void Node::handle_install_snapshot_response(const Message& m) {
 // ---------------------------------------------------------------------------
 // State encoding for `raftkv explore`'s visited set.
 
-namespace {
-
-void put_int(std::string& out, int64_t v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-void put_str(std::string& out, const std::string& s) {
-  put_int(out, static_cast<int64_t>(s.size()));
-  out += s;
-}
-
-void put_ids(std::string& out, const std::vector<int>& ids) {
-  put_int(out, static_cast<int64_t>(ids.size()));
-  for (int id : ids) put_int(out, id);
-}
-
-template <typename T>
-void put_ints(std::string& out, const std::vector<T>& v) {
-  put_int(out, static_cast<int64_t>(v.size()));
-  for (T x : v) put_int(out, static_cast<int64_t>(x));
-}
-
-void put_command(std::string& out, const Command& c) {
-  put_int(out, static_cast<int64_t>(c.op));
-  put_str(out, c.key);
-  put_str(out, c.value);
-  put_int(out, c.client);
-  put_int(out, c.seq);
-  put_ids(out, c.conf.get().voters);
-  put_ids(out, c.conf.get().learners);
-}
-
-}  // namespace
+using namespace state_encoding;
 
 void Node::encode_state(std::string& out) const {
   // Persistent state (Figure 2): term, vote, log; the compacted prefix (§7).
@@ -1508,8 +1477,8 @@ void Node::encode_state(std::string& out) const {
   }
   // The configuration in effect (thesis §4.1).
   put_int(out, conf_index_);
-  put_ids(out, conf_.voters);
-  put_ids(out, conf_.learners);
+  put_ints(out, conf_.voters);
+  put_ints(out, conf_.learners);
   put_int(out, slots_);
   // Volatile state on all servers, and the state machine it applied to.
   put_int(out, static_cast<int64_t>(role_));
