@@ -83,7 +83,9 @@ CONSTANTS
     InstallDiscardsLogBug,  \* the planted bug install_discards_log (FALSE: the correct code)
     InitVoters,  \* the bootstrap configuration's voters (1..num_nodes; Server without membership)
     MembershipChanges, \* single-server membership changes, thesis section 4.1 (FALSE: fixed)
-    PlantedChangeBeforeTermCommit \* the planted bug change_before_term_commit (FALSE: correct)
+    PlantedChangeBeforeTermCommit, \* the planted bug change_before_term_commit (FALSE: correct)
+    PlantedVoteTwice, \* the planted bug vote_twice: a second vote in one term (FALSE: correct)
+    PlantedCommitOldTerm \* the planted bug commit_old_term: Figure 8's rule broken (FALSE: correct)
 
 ASSUME LeaderNoop \in BOOLEAN
 ASSUME DedupLastSeqOnly \in BOOLEAN
@@ -103,6 +105,8 @@ ASSUME InstallDiscardsLogBug \in BOOLEAN /\ (InstallDiscardsLogBug => Snapshots)
 ASSUME Nil \notin Server
 ASSUME MembershipChanges \in BOOLEAN
 ASSUME PlantedChangeBeforeTermCommit \in BOOLEAN /\ (PlantedChangeBeforeTermCommit => MembershipChanges)
+ASSUME PlantedVoteTwice \in BOOLEAN
+ASSUME PlantedCommitOldTerm \in BOOLEAN
 \* Without membership changes every server is a voter, for good.
 ASSUME InitVoters \subseteq Server /\ InitVoters # {} /\ (~MembershipChanges => InitVoters = Server)
 
@@ -470,8 +474,11 @@ FlushCommit(s, i) ==
 \* counts itself only if it is one of them).
 Replicated(s, i, n) == IsQuorum(s, {i} \cup {j \in Server \ {i} : s.match[j] >= n})
 AdvanceCommit(s, i) ==
+    \* Section 5.4.2 (Figure 8): only an entry of the leader's own term is
+    \* committed by counting replicas; the planted bug counts older ones too.
     LET cands == {n \in (s.commit + 1)..LastIndex(s) :
-                    /\ \A k \in n..LastIndex(s) : TermOf(s, k) = s.term
+                    /\ \/ \A k \in n..LastIndex(s) : TermOf(s, k) = s.term
+                       \/ PlantedCommitOldTerm
                     /\ Replicated(s, i, n)}
     IN IF cands = {} THEN Same(s) ELSE SetCommit(s, i, MaxOf(cands))
 
@@ -533,7 +540,8 @@ HandleRequestVote(s, i, m) ==
     LET upToDate == UpToDate(s, m)
         reason == IF m.term > s.term /\ Sticky(s) /\ ~m.transfer THEN "leader_live"
                   ELSE IF m.term # s.term THEN "stale_term"
-                  ELSE IF s.vote # Nil /\ s.vote # m.from THEN "already_voted"
+                  \* Figure 2: one vote per term; the planted bug grants a second.
+                  ELSE IF s.vote # Nil /\ s.vote # m.from /\ ~PlantedVoteTwice THEN "already_voted"
                   ELSE IF ~upToDate THEN "log_not_up_to_date"
                   ELSE ""
         granted == reason = ""

@@ -492,7 +492,7 @@ TEST_CASE("an unknown subcommand is named as unknown", "[cli]") {
   CHECK(r.code == 2);
   CHECK_THAT(r.out, Catch::Contains("raftkv: unknown command 'frobnicate' (expected run, check, "
                                     "replay, export-tla, export-shiviz, view, bench, sweep, "
-                                    "sweep-report or explore)"));
+                                    "sweep-report, explore or import-tla)"));
   Result swept = cli("sweep-reprot x.jsonl");
   CHECK(swept.code == 2);
   CHECK_THAT(swept.out, Catch::Contains("(did you mean 'sweep-report'?)"));

@@ -144,6 +144,7 @@ struct ExploreOptions {
   int max_crashes = -1;
   int commands = -1;
   std::string leader_noop;  // "true", "false"; empty: the preset's
+  bool sessions = false;    // --sessions: client 1's session instead of client 0's Puts
   int64_t max_depth = 0;
   double time_limit_s = 0;
   int64_t max_states = 4'000'000;         // 0: none

@@ -10,6 +10,7 @@
 
 #include "app/atomic_file.h"
 #include "app/commands.h"
+#include "app/import_tla.h"
 
 namespace {
 
@@ -220,7 +221,7 @@ int main(int argc, char** argv) {
       "explore",
       "Explore every schedule of the node code within bounds (breadth-first) and check Raft's "
       "safety guarantees at each state; a violation is written as a scenario");
-  explore_cmd->add_option("--preset", explore.preset, "Bounds: small or figure8")
+  explore_cmd->add_option("--preset", explore.preset, "Bounds: small, figure8 or client")
       ->capture_default_str();
   explore_cmd->add_option("--servers", explore.servers, "Servers (default: the preset's)");
   explore_cmd->add_option("--max-term", explore.max_term,
@@ -235,6 +236,9 @@ int main(int argc, char** argv) {
                           "Client Puts along one schedule (distinct keys and values)");
   explore_cmd->add_option("--leader-noop", explore.leader_noop,
                           "true or false: a new leader appends a no-op (default: the preset's)");
+  explore_cmd->add_flag("--sessions", explore.sessions,
+                        "Client commands are client 1's session (put a, then delete a, each "
+                        "sent again as retries within --commands) and KVSemantics is checked");
   explore_cmd->add_option("--max-depth", explore.max_depth, "Inputs along a schedule (0: no limit)")
       ->capture_default_str();
   explore_cmd
@@ -257,6 +261,38 @@ int main(int argc, char** argv) {
   explore_cmd->footer(
       "Exit: 0 no violation within the bounds, 1 a violation (its scenario is written), 2 bad "
       "input.");
+
+  raftkv::ImportTlaOptions import_tla;
+  auto* import_tla_cmd = app.add_subcommand(
+      "import-tla",
+      "Turn a TLC counterexample of spec/RaftKV.tla (TLC's -dumpTrace json output) into a "
+      "scenario that drives the real node code through the same states, or name the state "
+      "where code and spec part");
+  import_tla_cmd->add_option("tlc_trace", import_tla.input, "TLC's `-dumpTrace json FILE` output")
+      ->required();
+  import_tla_cmd->add_option("--cfg", import_tla.tlc_config,
+                             "The TLC config the trace came from: its LeaderNoop, PreVote, "
+                             "CheckQuorum and planted-bug constants set the code's");
+  import_tla_cmd->add_option("--leader-noop", import_tla.leader_noop,
+                             "true or false: a new leader appends a no-op (default: the "
+                             "config's LeaderNoop, else true)");
+  import_tla_cmd
+      ->add_option("--plant-bug", import_tla.planted_bugs,
+                   "Also plant this bug in the code (one name; repeat the flag for several)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  import_tla_cmd->add_flag("--correct-code", import_tla.correct_code,
+                           "Run the code with no planted bug, whatever the config plants in the "
+                           "spec: shows where the correct code refuses the counterexample");
+  import_tla_cmd->add_option("--out,-o", import_tla.out_path,
+                             "The scenario (default: the trace's name with .scenario.jsonl)");
+  import_tla_cmd->add_option("--trace", import_tla.trace_path,
+                             "Also replay the scenario, write its trace here and check it");
+  import_tla_cmd->add_flag("--quiet,-q", import_tla.quiet, "Do not list the steps found");
+  import_tla_cmd->footer(
+      "Exit: 0 every TLC state reached (the scenario is written), 1 code and spec part at a "
+      "state (the scenario of the steps before it is written), 2 bad input.");
 
   // CLI11 words a stray first word as an unexpected argument; name it as
   // the unknown command it is, with the config's kind of suggestion.
@@ -328,6 +364,9 @@ int main(int argc, char** argv) {
     return raftkv::sweep_report_command(sweep_report, std::cout, std::cerr);
   }
   if (explore_cmd->parsed()) return raftkv::explore_command(explore, std::cout, std::cerr);
+  if (import_tla_cmd->parsed()) {
+    return raftkv::import_tla_command(import_tla, std::cout, std::cerr);
+  }
   if (bench_cmd->parsed()) return raftkv::bench_command(bench, std::cout, std::cerr);
   return 2;
 }

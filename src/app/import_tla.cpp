@@ -1,0 +1,800 @@
+#include "app/import_tla.h"
+
+#include <algorithm>
+#include <cctype>
+#include <exception>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "app/atomic_file.h"
+#include "app/commands.h"
+#include "check/checker.h"
+#include "config/config.h"
+#include "raft/node_set.h"
+#include "replay/replay.h"
+
+namespace raftkv {
+namespace {
+
+using json = nlohmann::json;
+
+// ---------------------------------------------------------------------------
+// The spec's view of a cluster: what RaftKV.tla's variables say about each
+// node and about the network, in one canonical form for both sides.
+
+// One node as Figure 2's variables give it. A crashed node ("down") keeps
+// only what it persisted (term, vote, log): RaftKV's Crash resets the rest,
+// and the code's crashed node is what its storage holds, so commit and
+// applied are not compared for it.
+struct ViewNode {
+  std::string role;
+  int64_t term = 0;
+  int64_t vote = 0;
+  std::string log;  // canonical JSON of [{term, cmd}]
+  int64_t commit = 0;
+  int64_t applied = 0;
+  std::string store;  // canonical JSON of the KV store, {key: value}
+};
+
+struct View {
+  std::vector<ViewNode> nodes;  // [id - 1]
+  std::set<std::string> msgs;   // canonical JSON of every message ever sent
+  // CheckQuorum: the spec's history `lapsed`, the (term, leader) of every
+  // quorum check that found fewer than a majority. Not compared (the code
+  // keeps no history): a record new in a step says which input the step was,
+  // since with the planted bug leader_ignores_quorum that check changes
+  // nothing else the spec shows.
+  std::set<std::pair<int64_t, int64_t>> lapsed;
+};
+
+json command_json(const Command& c) {
+  return json{{"op", to_string(c.op)},
+              {"key", c.key},
+              {"value", c.value},
+              {"client", c.client},
+              {"seq", c.seq}};
+}
+
+json entries_json(const std::vector<Entry>& entries) {
+  json out = json::array();
+  for (const Entry& e : entries)
+    out.push_back(json{{"term", e.term}, {"cmd", command_json(e.cmd)}});
+  return out;
+}
+
+// A message of the code as RaftKV.tla's record of its type (RaftKV's
+// ...Msg operators name the same fields as the trace). Client requests and
+// replies are not in the spec's msgs (it has no clients): nullopt.
+std::optional<json> message_view(const Message& m) {
+  json j{{"type", to_string(m.type)}, {"from", m.from}, {"to", m.to}, {"term", m.term}};
+  switch (m.type) {
+    case MsgType::RequestVote: j["transfer"] = m.transfer; [[fallthrough]];
+    case MsgType::PreVote:
+      j["last_log_index"] = m.last_log_index;
+      j["last_log_term"] = m.last_log_term;
+      break;
+    case MsgType::RequestVoteResponse:
+    case MsgType::PreVoteResponse:
+      j["granted"] = m.granted;
+      j["reason"] = m.reason;
+      break;
+    case MsgType::AppendEntries:
+      j["prev_log_index"] = m.prev_log_index;
+      j["prev_log_term"] = m.prev_log_term;
+      j["entries"] = entries_json(m.entries);
+      j["leader_commit"] = m.leader_commit;
+      break;
+    case MsgType::AppendEntriesResponse:
+      j["success"] = m.success;
+      j["prev_log_index"] = m.prev_log_index;
+      j["match_index"] = m.match_index;
+      j["conflict_index"] = m.conflict_index;
+      j["conflict_term"] = m.conflict_term;
+      j["reason"] = m.reason;
+      break;
+    case MsgType::CommitNotification: j["leader_commit"] = m.leader_commit; break;
+    case MsgType::ReadConfirm:
+    case MsgType::ReadConfirmResponse: j["round"] = m.round; break;
+    case MsgType::TimeoutNow: break;
+    case MsgType::InstallSnapshot:
+    case MsgType::InstallSnapshotResponse:
+      // Never sent with snapshots off, which the import requires.
+      j["last_included_index"] = m.snap_index;
+      break;
+    case MsgType::ClientRequest:
+    case MsgType::ClientReply: return std::nullopt;
+  }
+  return j;
+}
+
+// ---------------------------------------------------------------------------
+// Reading TLC's JSON: states as `[number, {variable: value}]`, model values
+// (servers, Nil) as strings, sets and sequences as arrays, records and
+// functions over servers as objects.
+
+class SpecReader {
+ public:
+  SpecReader(std::string name) : name_(std::move(name)) {}
+
+  [[noreturn]] void fail(const std::string& where, const std::string& what) const {
+    throw ImportInputError(name_ + ": " + where + ": " + what);
+  }
+
+  const json& field(const json& j, const char* key, const std::string& where) const {
+    if (!j.is_object()) fail(where, "expected an object");
+    auto it = j.find(key);
+    if (it == j.end()) fail(where, std::string("no '") + key + "'");
+    return *it;
+  }
+  int64_t integer(const json& j, const char* key, const std::string& where) const {
+    const json& v = field(j, key, where);
+    if (!v.is_number_integer()) fail(where + "." + key, "expected an integer");
+    return v.get<int64_t>();
+  }
+  std::string string(const json& j, const char* key, const std::string& where) const {
+    const json& v = field(j, key, where);
+    if (!v.is_string()) fail(where + "." + key, "expected a string");
+    return v.get<std::string>();
+  }
+
+  // The servers, from the first state's `node`: named s1, s2, ... (or 1, 2,
+  // ...) they keep their numbers; otherwise they are numbered in name order.
+  void learn_servers(const json& node, const std::string& where) {
+    if (!node.is_object() || node.empty())
+      fail(where, "expected an object with one key per server");
+    std::vector<std::string> names;
+    for (auto it = node.begin(); it != node.end(); ++it) names.push_back(it.key());
+    std::map<std::string, int> ids;
+    bool numbered = true;
+    for (const std::string& n : names) {
+      size_t at = !n.empty() && (n[0] == 's' || n[0] == 'S') ? 1 : 0;
+      if (at >= n.size() || n.size() - at > 3 ||
+          !std::all_of(n.begin() + static_cast<std::ptrdiff_t>(at), n.end(),
+                       [](unsigned char c) { return std::isdigit(c) != 0; })) {
+        numbered = false;
+        break;
+      }
+      ids[n] = std::stoi(n.substr(at));
+    }
+    std::set<int> seen;
+    for (const auto& [n, id] : ids) seen.insert(id);
+    if (!numbered || seen.size() != names.size() || *seen.begin() != 1 ||
+        *seen.rbegin() != static_cast<int>(names.size())) {
+      std::sort(names.begin(), names.end());
+      ids.clear();
+      for (size_t i = 0; i < names.size(); ++i) ids[names[i]] = static_cast<int>(i) + 1;
+    }
+    servers_ = ids;
+  }
+  int servers() const { return static_cast<int>(servers_.size()); }
+  const std::map<std::string, int>& server_ids() const { return servers_; }
+
+  // A server (or Nil, 0) named by a model value.
+  int64_t server(const json& v, const std::string& where) const {
+    if (!v.is_string()) fail(where, "expected a server (a model value)");
+    const std::string s = v.get<std::string>();
+    if (s == "Nil") return 0;
+    auto it = servers_.find(s);
+    if (it == servers_.end()) fail(where, "'" + s + "' is not a server of the trace");
+    return it->second;
+  }
+
+  json command(const json& c, const std::string& where) const {
+    if (c.contains("voters") || c.contains("learners")) {
+      fail(where, "a configuration entry: import-tla does not model membership changes");
+    }
+    return json{{"op", string(c, "op", where)},
+                {"key", string(c, "key", where)},
+                {"value", string(c, "value", where)},
+                {"client", integer(c, "client", where)},
+                {"seq", integer(c, "seq", where)}};
+  }
+
+  json entries(const json& log, const std::string& where) const {
+    if (!log.is_array()) fail(where, "expected a sequence of entries");
+    json out = json::array();
+    for (size_t k = 0; k < log.size(); ++k) {
+      std::string at = where + "[" + std::to_string(k + 1) + "]";
+      out.push_back(json{{"term", integer(log[k], "term", at)},
+                         {"cmd", command(field(log[k], "cmd", at), at + ".cmd")}});
+    }
+    return out;
+  }
+
+  // A message record with servers as numbers and entries in canonical form.
+  json message(const json& m, const std::string& where) const {
+    if (!m.is_object()) fail(where, "expected a message record");
+    json out = json::object();
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      const std::string& k = it.key();
+      if (k == "from" || k == "to") {
+        out[k] = server(*it, where + "." + k);
+      } else if (k == "entries") {
+        out[k] = entries(*it, where + ".entries");
+      } else if (it->is_number_integer() || it->is_boolean() || it->is_string()) {
+        out[k] = *it;
+      } else {
+        fail(where + "." + k, "a field import-tla does not model (snapshots are not imported)");
+      }
+    }
+    if (!out.contains("type")) fail(where, "a message without 'type'");
+    return out;
+  }
+
+  View view(const json& vars, const std::string& where) const {
+    View v;
+    const json& node = field(vars, "node", where);
+    if (!node.is_object() || node.size() != servers_.size()) {
+      fail(where + ".node", "expected one record per server");
+    }
+    v.nodes.resize(servers_.size());
+    for (const auto& [name, id] : servers_) {
+      std::string at = where + ".node." + name;
+      const json& s = field(node, name.c_str(), where + ".node");
+      ViewNode& n = v.nodes[static_cast<size_t>(id - 1)];
+      n.role = string(s, "role", at);
+      n.term = integer(s, "term", at);
+      n.vote = server(field(s, "vote", at), at + ".vote");
+      if (s.contains("snap") && integer(field(s, "snap", at), "index", at + ".snap") != 0) {
+        fail(at + ".snap", "a snapshot: import-tla does not model log compaction");
+      }
+      n.log = entries(field(s, "log", at), at + ".log").dump();
+      if (n.role != "down") {
+        n.commit = integer(s, "commit", at);
+        n.applied = integer(s, "applied", at);
+        // A function from the keys present to values; TLC writes the empty
+        // function as an empty sequence.
+        const json& store = field(s, "store", at);
+        if (store.is_array() && store.empty()) {
+          n.store = json::object().dump();
+        } else if (store.is_object() && std::all_of(store.begin(), store.end(),
+                                                    [](const json& x) { return x.is_string(); })) {
+          n.store = store.dump();
+        } else {
+          fail(at + ".store", "expected a function from keys to values");
+        }
+      }
+    }
+    if (vars.contains("lapsed") && vars["lapsed"].is_array()) {
+      for (const json& l : vars["lapsed"]) {
+        v.lapsed.insert({integer(l, "term", where + ".lapsed"),
+                         server(field(l, "leader", where + ".lapsed"), where + ".lapsed.leader")});
+      }
+    }
+    const json& msgs = field(vars, "msgs", where);
+    if (!msgs.is_array()) fail(where + ".msgs", "expected a set of messages");
+    for (size_t k = 0; k < msgs.size(); ++k) {
+      json m = message(msgs[k], where + ".msgs[" + std::to_string(k + 1) + "]");
+      if (m["type"] == "ClientRequest" || m["type"] == "ClientReply") continue;
+      v.msgs.insert(m.dump());
+    }
+    return v;
+  }
+
+ private:
+  std::string name_;
+  std::map<std::string, int> servers_;
+};
+
+// ---------------------------------------------------------------------------
+// The code's side: the nodes and every message sent, numbered as `raftkv
+// replay` numbers a scenario's messages (every send from 1, client requests
+// and replies included), so the scenario can name them.
+
+struct CodeState {
+  NodeSet nodes;
+  std::vector<Message> sent;  // [id - 1]
+};
+
+View code_view(const CodeState& s) {
+  View v;
+  v.nodes.resize(static_cast<size_t>(s.nodes.size()));
+  for (int id = 1; id <= s.nodes.size(); ++id) {
+    const Node& node = s.nodes.node(id);
+    ViewNode& n = v.nodes[static_cast<size_t>(id - 1)];
+    bool up = s.nodes.is_up(id);
+    n.role = up ? to_string(node.role()) : "down";
+    n.term = node.term();
+    n.vote = node.vote();
+    n.log = entries_json(node.log()).dump();
+    if (up) {
+      n.commit = node.commit_index();
+      n.applied = node.last_applied();
+      json store = json::object();
+      for (const auto& [key, value] : node.store().data()) store[key] = value;
+      n.store = store.dump();
+    }
+  }
+  for (const Message& m : s.sent) {
+    if (auto j = message_view(m)) v.msgs.insert(j->dump());
+  }
+  return v;
+}
+
+// The variables on which `code` differs from `spec`, worded for a reader.
+std::vector<std::string> differences(const View& spec, const View& code) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < spec.nodes.size() && i < code.nodes.size(); ++i) {
+    const ViewNode& a = spec.nodes[i];
+    const ViewNode& b = code.nodes[i];
+    std::string who = "node " + std::to_string(i + 1) + " ";
+    auto num = [&](const char* what, int64_t x, int64_t y) {
+      if (x != y) {
+        out.push_back(who + what + ": spec " + std::to_string(x) + ", code " + std::to_string(y));
+      }
+    };
+    if (a.role != b.role) out.push_back(who + "role: spec " + a.role + ", code " + b.role);
+    num("term", a.term, b.term);
+    num("vote", a.vote, b.vote);
+    if (a.log != b.log) out.push_back(who + "log: spec " + a.log + ", code " + b.log);
+    num("commit", a.commit, b.commit);
+    num("applied", a.applied, b.applied);
+    if (a.store != b.store) out.push_back(who + "store: spec " + a.store + ", code " + b.store);
+  }
+  for (const std::string& m : spec.msgs) {
+    if (!code.msgs.count(m)) out.push_back("message only the spec sent: " + m);
+  }
+  for (const std::string& m : code.msgs) {
+    if (!spec.msgs.count(m)) out.push_back("message only the code sent: " + m);
+  }
+  return out;
+}
+
+// One input the runtime could give the code, as a scenario line.
+struct Input {
+  enum Kind { Deliver, Election, Heartbeat, CheckQuorum, Client, Crash, Restart } kind;
+  int node = 0;
+  int64_t id = 0;  // Deliver: the message
+  Command cmd;     // Client
+};
+
+std::string input_line(const Input& in) {
+  json j;
+  auto timeout = [&](const char* timer) {
+    j = json{{"event", "timeout"}, {"node", in.node}, {"timer", timer}};
+  };
+  switch (in.kind) {
+    case Input::Deliver: j = json{{"event", "deliver"}, {"id", in.id}}; break;
+    case Input::Election: timeout("election"); break;
+    case Input::Heartbeat: timeout("heartbeat"); break;
+    case Input::CheckQuorum: timeout("check_quorum"); break;
+    case Input::Client:
+      j = json{{"event", "client_request"}, {"node", in.node}, {"cmd", command_json(in.cmd)}};
+      break;
+    case Input::Crash: j = json{{"event", "crash"}, {"node", in.node}}; break;
+    case Input::Restart: j = json{{"event", "restart"}, {"node", in.node}}; break;
+  }
+  // The scenario format's own key order: event first.
+  std::string out = "{\"event\":" + j["event"].dump();
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() != "event") out += ",\"" + it.key() + "\":" + it->dump();
+  }
+  return out + "}";
+}
+
+std::string describe(const Input& in, const CodeState& s) {
+  std::string node = "node " + std::to_string(in.node);
+  switch (in.kind) {
+    case Input::Deliver: {
+      const Message& m = s.sent[static_cast<size_t>(in.id - 1)];
+      return "deliver message " + std::to_string(in.id) + " (" + to_string(m.type) + " of term " +
+             std::to_string(m.term) + " from node " + std::to_string(m.from) + " to node " +
+             std::to_string(m.to) + ")";
+    }
+    case Input::Election: return node + "'s election timer fires";
+    case Input::Heartbeat: return node + "'s heartbeat timer fires";
+    case Input::CheckQuorum: return node + "'s quorum check timer fires";
+    case Input::Client:
+      return "a client's " + std::string(to_string(in.cmd.op)) + " " + in.cmd.key +
+             (in.cmd.client != 0 ? " (client " + std::to_string(in.cmd.client) + " seq " +
+                                       std::to_string(in.cmd.seq) + ")"
+                                 : "") +
+             " reaches " + node;
+    case Input::Crash: return node + " crashes";
+    case Input::Restart: return node + " restarts";
+  }
+  return "";
+}
+
+// Runs one input on `s` (a copy). False if the node code refused it with an
+// exception (a rule of its own broken).
+bool apply(CodeState& s, const Input& in) {
+  Effects fx;
+  try {
+    switch (in.kind) {
+      case Input::Deliver: {
+        Message m = s.sent[static_cast<size_t>(in.id - 1)];
+        s.nodes.deliver(m, fx);
+        break;
+      }
+      case Input::Election: s.nodes.timeout(in.node, Timer::Election, fx); break;
+      case Input::Heartbeat: s.nodes.timeout(in.node, Timer::Heartbeat, fx); break;
+      case Input::CheckQuorum: s.nodes.timeout(in.node, Timer::CheckQuorum, fx); break;
+      case Input::Client: {
+        // As replay runs a client_request: the request takes the next id.
+        Message m;
+        m.type = MsgType::ClientRequest;
+        m.to = in.node;
+        m.id = static_cast<int64_t>(s.sent.size()) + 1;
+        m.cmd = in.cmd;
+        m.client = in.cmd.client;
+        s.sent.push_back(m);
+        s.nodes.deliver(m, fx);
+        break;
+      }
+      case Input::Crash: s.nodes.crash(in.node); break;
+      case Input::Restart:
+        // A restarted node boots at once (its start step), as replay does.
+        s.nodes.restart(in.node);
+        s.nodes.start(in.node, fx);
+        break;
+    }
+  } catch (const std::exception&) {
+    return false;
+  }
+  for (Message& m : fx.messages) {
+    m.id = static_cast<int64_t>(s.sent.size()) + 1;
+    s.sent.push_back(std::move(m));
+  }
+  return true;
+}
+
+// Every input the runtime could give at `s`, in a fixed order: deliveries
+// (by id), then each node's timers, client commands, crash and restart.
+std::vector<Input> inputs(const CodeState& s, const std::vector<Command>& commands,
+                          const ImportSettings& settings) {
+  std::vector<Input> out;
+  for (const Message& m : s.sent) {
+    if (m.type == MsgType::ClientRequest || m.type == MsgType::ClientReply) continue;
+    if (m.to >= 1 && m.to <= s.nodes.size() && s.nodes.is_up(m.to)) {
+      out.push_back({Input::Deliver, 0, m.id, {}});
+    }
+  }
+  for (int id = 1; id <= s.nodes.size(); ++id) {
+    if (!s.nodes.is_up(id)) {
+      out.push_back({Input::Restart, id, 0, {}});
+      continue;
+    }
+    // The runtime fires an election timer only at a follower or candidate,
+    // a heartbeat or quorum check only at a leader, and a client's request
+    // changes a node only at a leader.
+    if (s.nodes.node(id).role() == Role::Leader) {
+      out.push_back({Input::Heartbeat, id, 0, {}});
+      if (settings.check_quorum) out.push_back({Input::CheckQuorum, id, 0, {}});
+      for (const Command& c : commands) out.push_back({Input::Client, id, 0, c});
+    } else {
+      out.push_back({Input::Election, id, 0, {}});
+    }
+    out.push_back({Input::Crash, id, 0, {}});
+  }
+  return out;
+}
+
+Command command_from(const json& c) {
+  Command out;
+  const std::string op = c["op"].get<std::string>();
+  out.op = op == "put" ? Op::Put : op == "get" ? Op::Get : op == "delete" ? Op::Delete : Op::Noop;
+  out.key = c["key"].get<std::string>();
+  out.value = c["value"].get<std::string>();
+  out.client = c["client"].get<int>();
+  out.seq = c["seq"].get<int64_t>();
+  return out;
+}
+
+std::string scenario_header(int servers, int clients, const ImportSettings& st) {
+  json config{{"num_nodes", servers}, {"leader_noop", st.leader_noop}};
+  if (clients > 0) config["num_clients"] = clients;
+  if (st.pre_vote) config["pre_vote"] = true;
+  if (st.check_quorum) config["check_quorum"] = true;
+  json bugs = json::array();
+  for (const std::string& b : planted_bug_list(st.bugs)) bugs.push_back(b);
+  return "{\"format\":\"raftkv-scenario\",\"version\":1,\"config\":" + config.dump() +
+         ",\"planted_bugs\":" + bugs.dump() + "}\n";
+}
+
+}  // namespace
+
+void read_tlc_config(std::istream& in, const std::string& name, ImportSettings& st) {
+  // The constants that change what the code does, by their RaftKV.tla names.
+  struct Switch {
+    const char* constant;
+    bool* flag;
+  };
+  const Switch switches[] = {
+      {"LeaderNoop", &st.leader_noop},
+      {"PreVote", &st.pre_vote},
+      {"CheckQuorum", &st.check_quorum},
+      {"DedupLastSeqOnly", &st.bugs.dedup_last_seq_only},
+      {"PlantedPreVoteRaisesTerm", &st.bugs.prevote_raises_term},
+      {"PlantedLeaderIgnoresQuorum", &st.bugs.leader_ignores_quorum},
+      {"PlantedVoteTwice", &st.bugs.vote_twice},
+      {"PlantedCommitOldTerm", &st.bugs.commit_old_term},
+  };
+  // Switches of features the importer does not drive (their inputs and
+  // messages have no candidate here): TRUE is refused.
+  const char* unsupported[] = {"ReadIndex", "LeaseRead", "LeaderTransfer", "Snapshots",
+                               "MembershipChanges"};
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (auto c = line.find("\\*"); c != std::string::npos) line.erase(c);
+    std::istringstream words(line);
+    std::string key, eq, value, rest;
+    if (!(words >> key >> eq >> value) || eq != "=" || (words >> rest)) continue;
+    if (value != "TRUE" && value != "FALSE") continue;
+    bool on = value == "TRUE";
+    for (const Switch& s : switches) {
+      if (key == s.constant) *s.flag = on;
+    }
+    for (const char* u : unsupported) {
+      if (key == u && on) {
+        throw ImportInputError(name + ":" + std::to_string(number) + ": " + key +
+                               " = TRUE: import-tla drives the code through elections, "
+                               "replication, client commands, crashes and restarts only");
+      }
+    }
+  }
+}
+
+ImportResult import_tla_trace(std::istream& in, const std::string& name,
+                              const ImportSettings& settings) {
+  json doc;
+  try {
+    doc = json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw ImportInputError(name + ": not JSON (" + std::string(e.what()) +
+                           "); import-tla reads TLC's `-dumpTrace json FILE` output");
+  }
+  SpecReader r(name);
+  if (!doc.is_object() || !doc.contains("state")) {
+    r.fail("top level", "no 'state' list: import-tla reads TLC's `-dumpTrace json FILE` output");
+  }
+  const json& states = doc["state"];
+  if (!states.is_array() || states.empty()) r.fail("state", "expected a non-empty list");
+  std::vector<const json*> vars;
+  for (size_t k = 0; k < states.size(); ++k) {
+    std::string where = "state[" + std::to_string(k) + "]";
+    const json& s = states[k];
+    if (!s.is_array() || s.size() != 2 || !s[0].is_number_integer() || !s[1].is_object()) {
+      r.fail(where, "expected [number, {variables}]");
+    }
+    if (s[0].get<int64_t>() != static_cast<int64_t>(k) + 1) {
+      r.fail(where,
+             "states must be numbered 1, 2, ... in order (a lasso's back edge is not "
+             "imported)");
+    }
+    vars.push_back(&s[1]);
+  }
+  r.learn_servers(r.field(*vars[0], "node", "state 1"), "state 1.node");
+  const int n = r.servers();
+
+  std::vector<View> spec;
+  for (size_t k = 0; k < vars.size(); ++k) {
+    spec.push_back(r.view(*vars[k], "state " + std::to_string(k + 1)));
+  }
+  // The client commands the trace's logs hold: the candidates for a
+  // client's request at a leader.
+  std::vector<Command> commands;
+  std::set<std::string> seen;
+  int clients = 0;
+  for (const View& v : spec) {
+    for (const ViewNode& node : v.nodes) {
+      for (const json& e : json::parse(node.log)) {
+        if (e["cmd"]["op"] == "noop" || !seen.insert(e["cmd"].dump()).second) continue;
+        commands.push_back(command_from(e["cmd"]));
+        clients = std::max(clients, commands.back().client);
+      }
+    }
+  }
+
+  NodeOptions options;
+  options.leader_noop = settings.leader_noop;
+  options.pre_vote = settings.pre_vote;
+  options.check_quorum = settings.check_quorum;
+  options.bugs = settings.bugs;
+  std::optional<CodeState> code;
+  code.emplace(CodeState{NodeSet(n, options), {}});
+  for (int id = 1; id <= n; ++id) {
+    // Replay boots every node before the scenario's first line.
+    code->nodes.up(id);
+    Effects fx;
+    code->nodes.start(id, fx);
+    for (Message& m : fx.messages) {
+      m.id = static_cast<int64_t>(code->sent.size()) + 1;
+      code->sent.push_back(std::move(m));
+    }
+  }
+
+  ImportResult result;
+  result.states = static_cast<int>(spec.size());
+  result.scenario = scenario_header(n, clients, settings);
+  std::vector<std::string> first = differences(spec[0], code_view(*code));
+  if (!first.empty()) {
+    result.parted_at = 1;
+    result.parted_why = "the initial states differ: " + first.front();
+    return result;
+  }
+  int64_t t = 0;  // the scenario's clock, as replay keeps it
+  for (size_t k = 1; k < spec.size(); ++k) {
+    std::optional<CodeState> best;
+    std::optional<Input> best_input;
+    std::vector<std::string> closest;
+    std::string closest_input;
+    // A quorum check that failed is in the spec's history only: take the
+    // step for that leader's check.
+    int lapsed_leader = 0;
+    for (const auto& rec : spec[k].lapsed) {
+      if (!spec[k - 1].lapsed.count(rec)) lapsed_leader = static_cast<int>(rec.second);
+    }
+    for (const Input& in : inputs(*code, commands, settings)) {
+      if (lapsed_leader != 0 && !(in.kind == Input::CheckQuorum && in.node == lapsed_leader)) {
+        continue;
+      }
+      CodeState next{NodeSet(code->nodes), code->sent};
+      if (!apply(next, in)) continue;
+      std::vector<std::string> diff = differences(spec[k], code_view(next));
+      if (diff.empty()) {
+        best_input = in;
+        best.emplace(std::move(next));
+        break;
+      }
+      if (closest_input.empty() || diff.size() < closest.size()) {
+        closest = std::move(diff);
+        closest_input = describe(in, *code);
+      }
+    }
+    if (!best) {
+      result.parted_at = static_cast<int>(k) + 1;
+      std::string why = "no input to the code reaches TLC's state " + std::to_string(k + 1);
+      if (!closest_input.empty()) {
+        why += "; the closest, " + closest_input + ", differs in " +
+               std::to_string(closest.size()) + " place" + (closest.size() == 1 ? "" : "s") + ": " +
+               closest.front();
+        for (size_t d = 1; d < closest.size() && d < 4; ++d) why += "; " + closest[d];
+      }
+      result.parted_why = why;
+      return result;
+    }
+    ImportStep step{static_cast<int>(k) + 1, input_line(*best_input), describe(*best_input, *code)};
+    if (best_input->kind == Input::CheckQuorum) {
+      // RaftKV abstracts the check's timer to "at any time while leading";
+      // the runtime checks once per minimum election timeout E, and the
+      // trace checker judges a leader by whom it heard from in the last 2E
+      // (spec/checks.md, CheckQuorum). The check is placed 2E + 1 ms after
+      // the previous line, as a run would see it; every other line is 1 ms
+      // after the one before (the scenario format's default).
+      t += 2 * TimingConfig{}.election_timeout_min_ms + 1;
+      step.input.insert(step.input.size() - 1, ",\"t\":" + std::to_string(t));
+    } else {
+      t += 1;
+    }
+    result.scenario += step.input + "\n";
+    result.steps.push_back(std::move(step));
+    code.emplace(std::move(*best));
+  }
+  result.complete = true;
+  return result;
+}
+
+namespace {
+
+bool write_text(const std::string& path, const std::string& text, std::ostream& err) {
+  AtomicOutputFile f(path);
+  if (!f.open() || !(f.stream() << text) || !f.commit()) {
+    err << "raftkv import-tla: cannot write '" << path << "': " << f.error() << '\n';
+    return false;
+  }
+  return true;
+}
+
+std::string default_out(const std::string& input) {
+  std::string stem = input;
+  auto slash = stem.find_last_of('/');
+  auto dot = stem.find_last_of('.');
+  if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) stem.erase(dot);
+  return stem + ".scenario.jsonl";
+}
+
+}  // namespace
+
+int import_tla_command(const ImportTlaOptions& opts, std::ostream& out, std::ostream& err) {
+  ImportSettings st;
+  if (!opts.tlc_config.empty()) {
+    std::ifstream cfg(opts.tlc_config);
+    if (!cfg) {
+      err << "raftkv import-tla: cannot open the TLC config '" << opts.tlc_config << "'\n";
+      return 2;
+    }
+    try {
+      read_tlc_config(cfg, opts.tlc_config, st);
+    } catch (const ImportInputError& e) {
+      err << "raftkv import-tla: " << e.what() << '\n';
+      return 2;
+    }
+  }
+  if (!opts.leader_noop.empty()) {
+    if (opts.leader_noop != "true" && opts.leader_noop != "false") {
+      err << "raftkv import-tla: --leader-noop must be true or false, got '" << opts.leader_noop
+          << "'\n";
+      return 2;
+    }
+    st.leader_noop = opts.leader_noop == "true";
+  }
+  // --plant-bug adds to the config's planted bugs.
+  std::optional<PlantedBugs> extra = parse_planted_bugs(opts.planted_bugs, "import-tla", err);
+  if (!extra) return 2;
+  for (const std::string& b : planted_bug_list(*extra)) plant_bug(st.bugs, b);
+  if (opts.correct_code) st.bugs = PlantedBugs{};
+  const std::string out_path = opts.out_path.empty() ? default_out(opts.input) : opts.out_path;
+  if (same_file(out_path, opts.input)) {
+    err << "raftkv import-tla: --out names the input file '" << opts.input << "'\n";
+    return 2;
+  }
+  if (!opts.trace_path.empty() &&
+      (same_file(opts.trace_path, out_path) || same_file(opts.trace_path, opts.input))) {
+    err << "raftkv import-tla: --trace names the same file as the input or --out\n";
+    return 2;
+  }
+  std::ifstream in(opts.input);
+  if (!in) {
+    err << "raftkv import-tla: cannot open '" << opts.input << "'\n";
+    return 2;
+  }
+  ImportResult r;
+  try {
+    r = import_tla_trace(in, opts.input, st);
+  } catch (const ImportInputError& e) {
+    err << "raftkv import-tla: " << e.what() << '\n';
+    return 2;
+  }
+  if (!opts.quiet) {
+    out << "import-tla: " << r.states << " TLC states, " << (r.states > 0 ? r.states - 1 : 0)
+        << " steps; the code runs with leader_noop " << (st.leader_noop ? "true" : "false");
+    if (st.pre_vote) out << ", pre_vote";
+    if (st.check_quorum) out << ", check_quorum";
+    for (const std::string& b : planted_bug_list(st.bugs)) out << ", planted " << b;
+    out << '\n';
+    for (const ImportStep& s : r.steps) {
+      out << "  state " << s.state << ": " << s.description << '\n';
+    }
+  }
+  if (!write_text(out_path, r.scenario, err)) return 2;
+  if (!r.complete) {
+    out << "PARTED at TLC state " << r.parted_at << ": " << r.parted_why << '\n';
+    out << "scenario of the " << r.steps.size() << " steps before it: " << out_path << '\n';
+    return 1;
+  }
+  out << "scenario: " << out_path << " (" << r.steps.size()
+      << " inputs; every TLC state reached)\n";
+  if (!opts.trace_path.empty()) {
+    std::istringstream scenario(r.scenario);
+    std::ostringstream trace;
+    ReplayOptions ro;
+    ro.trace_out = &trace;
+    try {
+      replay(scenario, out_path, ro);
+    } catch (const std::exception& e) {
+      err << "raftkv import-tla: replaying the scenario failed: " << e.what() << '\n';
+      return 2;
+    }
+    if (!write_text(opts.trace_path, trace.str(), err)) return 2;
+    std::string verdict;
+    try {
+      check::Report rep = check::check_trace_file(opts.trace_path);
+      verdict = rep.violation
+                    ? "VIOLATION " + rep.violation->check + ": " + rep.violation->explanation
+                    : "no violation";
+    } catch (const std::exception& e) {
+      verdict = std::string("unreadable: ") + e.what();
+    }
+    out << "trace: " << opts.trace_path << " (raftkv check: " << verdict << ")\n";
+  }
+  return 0;
+}
+
+}  // namespace raftkv
