@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <span>
 #include <sstream>
 #include <string_view>
@@ -52,6 +53,17 @@ bool explore_preset(const std::string& name, ExploreBounds* bounds) {
     b.max_crashes = 0;
     b.commands = 2;
     b.leader_noop = false;
+    b.figure8_shape = true;
+  } else if (name == "client") {
+    // MCRaftKVClient.cfg's bounds: one term, logs of up to 4 entries, the
+    // no-op, client 1's put a and delete a with a retry (3 requests sent).
+    b.servers = 3;
+    b.max_term = 1;
+    b.max_log = 4;
+    b.max_msgs = 2;
+    b.max_crashes = 0;
+    b.commands = 3;
+    b.sessions = true;
   } else {
     return false;
   }
@@ -127,11 +139,15 @@ struct State {
   NodeSet nodes;
   std::vector<InFlight> net;  // sorted by key: a canonical multiset
   int crashes = 0;
-  int issued = 0;  // client commands sent so far
+  int issued = 0;      // client commands sent so far (retries included)
+  int introduced = 0;  // --sessions: the session's commands sent at least once
   // History variables, as TLA+ specs keep them, since the invariants speak
   // of the past: every (term, leader) seen, every entry known committed,
   // and the entry applied at each index (by anyone; encoded).
   std::vector<std::pair<int64_t, int>> leaders;
+  // Every (term, node) that stood for election; kept only for the figure8
+  // shape (ExploreBounds::figure8_shape).
+  std::vector<std::pair<int64_t, int>> stood;
   std::vector<Committed> committed;
   std::vector<std::string> applied;  // [i] = the entry applied at index i + 1
   int64_t depth = 0;
@@ -192,7 +208,7 @@ class Explorer {
   }
 
   State initial() const {
-    State s{NodeSet(b_.servers, options_), {}, 0, 0, {}, {}, {}, 0, 0};
+    State s{NodeSet(b_.servers, options_), {}, 0, 0, 0, {}, {}, {}, {}, 0, 0};
     for (int id = 1; id <= b_.servers; ++id) {
       s.nodes.up(id);
       Effects fx;
@@ -224,8 +240,22 @@ class Explorer {
       // The runtime fires an election timer only at a follower or
       // candidate, a heartbeat timer only at a leader.
       if (s.nodes.node(id).role() == Role::Leader) {
-        out.push_back({Kind::Heartbeat, n, 0});
-        if (s.issued < b_.commands) out.push_back({Kind::Client, n, 0});
+        // The figure8 shape has no heartbeats: a new leader's AppendEntries
+        // and the retries after a refusal carry the entries.
+        if (!b_.figure8_shape) out.push_back({Kind::Heartbeat, n, 0});
+        if (s.issued < b_.commands) {
+          if (!b_.sessions) {
+            out.push_back({Kind::Client, n, 0});
+          } else {
+            // Client 1's session: its next request, or a retry of any it
+            // already sent (a client that timed out resends; a duplicate
+            // from the network is the same request again).
+            int next = std::min(s.introduced + 1, static_cast<int>(session_commands().size()));
+            for (int j = 0; j < next; ++j) {
+              out.push_back({Kind::Client, n, static_cast<uint16_t>(j)});
+            }
+          }
+        }
       } else {
         out.push_back({Kind::Election, n, 0});
       }
@@ -287,11 +317,22 @@ class Explorer {
           Message m;
           m.type = MsgType::ClientRequest;
           m.to = id;
-          m.cmd = client_command(s.issued);
+          if (b_.sessions) {
+            m.cmd = session_commands()[a.msg];
+            m.client = m.cmd.client;
+            s.introduced = std::max(s.introduced, static_cast<int>(a.msg) + 1);
+          } else {
+            m.cmd = client_command(s.issued);
+          }
           ++s.issued;
           line = "{\"event\":\"client_request\",\"node\":" + std::to_string(id) +
-                 ",\"cmd\":{\"op\":\"put\",\"key\":\"" + m.cmd.key + "\",\"value\":\"" +
-                 m.cmd.value + "\"}}";
+                 ",\"cmd\":{\"op\":\"" + to_string(m.cmd.op) + "\",\"key\":\"" + m.cmd.key +
+                 "\",\"value\":\"" + m.cmd.value + "\"";
+          if (b_.sessions) {
+            line += ",\"client\":" + std::to_string(m.cmd.client) +
+                    ",\"seq\":" + std::to_string(m.cmd.seq);
+          }
+          line += "}}";
           if (ids != nullptr) ++ids->next;  // replay numbers the request first
           applied_before = s.nodes.node(id).last_applied();
           s.nodes.deliver(m, fx);
@@ -330,6 +371,14 @@ class Explorer {
   // Figure 3's guarantees on a new state; updates its history variables.
   std::optional<StepError> check(State& s) const {
     const int n = b_.servers;
+    if (b_.figure8_shape) {
+      for (int id = 1; id <= n; ++id) {
+        if (!s.nodes.is_up(id) || s.nodes.node(id).role() != Role::Candidate) continue;
+        std::pair<int64_t, int> rec{s.nodes.node(id).term(), id};
+        auto it = std::lower_bound(s.stood.begin(), s.stood.end(), rec);
+        if (it == s.stood.end() || *it != rec) s.stood.insert(it, rec);
+      }
+    }
     // Election Safety: at most one leader can be elected in a given term.
     // Checked over the whole path: every (term, leader) ever seen is kept.
     for (int id = 1; id <= n; ++id) {
@@ -402,16 +451,105 @@ class Explorer {
         }
       }
     }
+    if (b_.sessions) return check_kv(s);
+    return std::nullopt;
+  }
+
+  // --sessions: client 1's requests, in order (MCRaftKVClient.cfg's): put a,
+  // then delete a.
+  static const std::vector<Command>& session_commands() {
+    static const std::vector<Command> cmds = [] {
+      Command put;
+      put.op = Op::Put;
+      put.key = "a";
+      put.value = "x";
+      put.client = 1;
+      put.seq = 1;
+      Command del;
+      del.op = Op::Delete;
+      del.key = "a";
+      del.client = 1;
+      del.seq = 2;
+      return std::vector<Command>{put, del};
+    }();
+    return cmds;
+  }
+
+  // KVSemantics with sessions: each request takes effect at most once, and
+  // never after a later request of its client took effect (exactly-once in
+  // client order, §8). Written from that guarantee, not from the node's
+  // dedup table: the store a node holds after applying its log's prefix
+  // must be the store this reference computes from the same prefix.
+  std::optional<StepError> check_kv(const State& s) const {
+    for (int id = 1; id <= b_.servers; ++id) {
+      if (!s.nodes.is_up(id)) continue;
+      const Node& node = s.nodes.node(id);
+      std::map<std::string, std::string> store;
+      std::map<int, std::set<int64_t>> done;  // client -> seqs that took effect
+      int64_t applied = std::min(node.last_applied(), node.last_index());
+      for (int64_t i = 1; i <= applied; ++i) {
+        const Command& c = node.entry(i).cmd;
+        if (c.op == Op::Noop || c.op == Op::Config) continue;
+        if (c.client != 0) {
+          std::set<int64_t>& seqs = done[c.client];
+          if (seqs.count(c.seq) || (!seqs.empty() && *seqs.rbegin() > c.seq)) continue;
+          seqs.insert(c.seq);
+        }
+        if (c.op == Op::Put && !store.count(c.key)) store[c.key] = c.value;
+        if (c.op == Op::Delete) store.erase(c.key);
+      }
+      if (store != node.store().data()) {
+        auto text = [](const std::map<std::string, std::string>& m) {
+          std::string t = "{";
+          for (const auto& [k, v] : m) t += (t.size() > 1 ? ", " : "") + k + "=" + v;
+          return t + "}";
+        };
+        return StepError{"KVSemantics",
+                         "node " + std::to_string(id) + " holds " + text(node.store().data()) +
+                             " after applying " + std::to_string(applied) +
+                             " entries; exactly-once in client order gives " + text(store)};
+      }
+    }
     return std::nullopt;
   }
 
   bool past_bounds(const State& s) const {
     if (static_cast<int>(s.net.size()) > b_.max_msgs) return true;
+    if (b_.figure8_shape && !figure8_shape(s)) return true;
     for (int id = 1; id <= b_.servers; ++id) {
       const Node& node = s.nodes.node(id);
       if (node.term() > b_.max_term || node.last_index() > b_.max_log) return true;
     }
     return false;
+  }
+
+  // Figure 8 of the Raft paper on three servers, as MCRaftKV.tla's
+  // MCFig8Constraint directs TLC: one candidate per term; the leader of term
+  // 1 stands again in term 3 and the leader of term 2 in term 4, the
+  // candidate of term 2 being another server; log entries only of terms 1
+  // and 2; no server but its leader holds the entry of term 2, nor, before
+  // term 3, the entry of term 1. Every state explored is reachable by the
+  // code (the shape only prunes), so a violation found is a real one.
+  bool figure8_shape(const State& s) const {
+    auto led = [&](int64_t term, int id) {
+      return std::binary_search(s.leaders.begin(), s.leaders.end(), std::make_pair(term, id));
+    };
+    for (size_t i = 0; i < s.stood.size(); ++i) {
+      auto [term, id] = s.stood[i];
+      if (i > 0 && s.stood[i - 1].first == term) return false;  // two candidates in a term
+      if (term == 2 && led(1, id)) return false;
+      if (term == 3 && !led(1, id)) return false;
+      if (term == 4 && !led(2, id)) return false;
+    }
+    for (int id = 1; id <= b_.servers; ++id) {
+      const Node& node = s.nodes.node(id);
+      for (const Entry& e : node.log()) {
+        if (e.term != 1 && e.term != 2) return false;
+        if (e.term == 2 && !led(2, id)) return false;
+        if (e.term == 1 && node.term() < 3 && !led(1, id)) return false;
+      }
+    }
+    return true;
   }
 
   // The canonical encoding of a state: equal for states that behave the same.
@@ -437,8 +575,14 @@ class Explorer {
     for (const InFlight& f : s.net) put_str(out, f.key);
     put_int(out, s.crashes);
     put_int(out, s.issued);
+    put_int(out, s.introduced);
     put_int(out, static_cast<int64_t>(s.leaders.size()));
     for (const auto& [term, id] : s.leaders) {
+      put_int(out, term);
+      put_int(out, id);
+    }
+    put_int(out, static_cast<int64_t>(s.stood.size()));
+    for (const auto& [term, id] : s.stood) {
       put_int(out, term);
       put_int(out, id);
     }
@@ -457,7 +601,7 @@ class Explorer {
     std::string out = "{\"format\":\"raftkv-scenario\",\"version\":1,\"config\":{\"num_nodes\":" +
                       std::to_string(b_.servers) +
                       ",\"leader_noop\":" + (b_.leader_noop ? "true" : "false") +
-                      "},\"planted_bugs\":[";
+                      (b_.sessions ? ",\"num_clients\":1" : "") + "},\"planted_bugs\":[";
     bool first = true;
     for (const std::string& name : planted_bug_list(bugs)) {
       out += (first ? "\"" : ",\"") + name + "\"";
@@ -605,8 +749,17 @@ ExploreResult explore(const ExploreBounds& bounds, const PlantedBugs& bugs,
       continue;
     }
     for (const Action& a : ex.enabled(cur)) {
-      State next{NodeSet(cur.nodes), cur.net,     cur.crashes, cur.issued, cur.leaders,
-                 cur.committed,      cur.applied, cur.depth,   0};
+      State next{NodeSet(cur.nodes),
+                 cur.net,
+                 cur.crashes,
+                 cur.issued,
+                 cur.introduced,
+                 cur.leaders,
+                 cur.stood,
+                 cur.committed,
+                 cur.applied,
+                 cur.depth,
+                 0};
       ++r.transitions;
       std::optional<StepError> err = ex.apply(next, a, nullptr);
       if (!err) err = ex.check(next);
@@ -645,7 +798,8 @@ bool write_file(const std::string& path, const std::string& text, std::ostream& 
 int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream& err) {
   ExploreBounds b;
   if (!explore_preset(opts.preset, &b)) {
-    err << "raftkv explore: --preset must be small or figure8, got '" << opts.preset << "'\n";
+    err << "raftkv explore: --preset must be small, figure8 or client, got '" << opts.preset
+        << "'\n";
     return 2;
   }
   // Each flag given overrides the preset's value; each is checked alone, and
@@ -696,6 +850,7 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
     }
     b.leader_noop = opts.leader_noop == "true";
   }
+  if (opts.sessions) b.sessions = true;
   if (opts.max_depth < 0) return bad("--max-depth", "at least 0", std::to_string(opts.max_depth));
   b.max_depth = opts.max_depth;
   if (!(opts.time_limit_s >= 0)) {
@@ -716,7 +871,8 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
 
   out << "explore: servers " << b.servers << ", max-term " << b.max_term << ", max-log "
       << b.max_log << ", max-msgs " << b.max_msgs << ", max-crashes " << b.max_crashes
-      << ", commands " << b.commands << ", leader_noop " << (b.leader_noop ? "true" : "false");
+      << ", commands " << b.commands << (b.sessions ? " (client 1's session)" : "")
+      << ", leader_noop " << (b.leader_noop ? "true" : "false");
   if (b.max_depth > 0) out << ", max-depth " << b.max_depth;
   if (b.time_limit_s > 0) out << ", time-limit " << b.time_limit_s << " s";
   if (b.max_states > 0) out << ", max-states " << b.max_states;

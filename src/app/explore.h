@@ -26,12 +26,22 @@ namespace raftkv {
 
 struct ExploreBounds {
   int servers = 3;
-  int64_t max_term = 2;     // states with a term above it are not expanded
-  int64_t max_log = 2;      // states with a longer log are not expanded
-  int max_msgs = 2;         // states with more in flight are not expanded; no duplication at it
-  int max_crashes = 0;      // crashes along one path
-  int commands = 1;         // client Puts along one path (each a distinct key and value)
+  int64_t max_term = 2;  // states with a term above it are not expanded
+  int64_t max_log = 2;   // states with a longer log are not expanded
+  int max_msgs = 2;      // states with more in flight are not expanded; no duplication at it
+  int max_crashes = 0;   // crashes along one path
+  int commands = 1;      // client commands along one path (each a distinct Put; with
+                         // sessions, client 1's requests and their retries)
+  // Client 1's session instead of client 0's Puts: its requests put a, then
+  // delete a, each sent (again, as a retry) any number of times within
+  // `commands`; KVSemantics (exactly-once in client order) is checked too.
+  bool sessions = false;
   bool leader_noop = true;  // §8: a new leader appends a no-op ([raft] leader_noop)
+  // Explore only schedules of Figure 8's shape (the figure8 preset; see
+  // Explorer::figure8_shape): a search directed as MCRaftKVCommitOldTerm.cfg
+  // directs TLC's. No heartbeats; states outside the shape are checked but
+  // not expanded.
+  bool figure8_shape = false;
   int64_t max_depth = 0;    // 0: none
   double time_limit_s = 0;  // 0: none
   // Stop (incomplete) once this many distinct states are found: the queue of
