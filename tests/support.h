@@ -2,9 +2,11 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -16,8 +18,10 @@
 #include <deque>
 #include <variant>
 
+#include "check/checker.h"
 #include "config/config.h"
 #include "raft/node_set.h"
+#include "replay/replay.h"
 #include "sim/cluster.h"
 #include "trace/reader.h"
 
@@ -257,5 +261,27 @@ struct Net {
     return out;
   }
 };
+
+// Replays a scenario's text on the code, writes its trace to a temporary
+// file and checks it as `raftkv check` would (explore's and import-tla's
+// counterexamples). Throws if the text is not a scenario.
+inline check::Report replay_scenario_and_check(const std::string& scenario,
+                                               const std::string& name) {
+  std::istringstream in(scenario);
+  std::ostringstream trace;
+  ReplayOptions ro;
+  ro.trace_out = &trace;
+  ReplayResult rr = replay(in, name, ro);
+  if (!rr.scenario) throw std::runtime_error(name + " is not a scenario");
+  auto path = std::filesystem::temp_directory_path() /
+              ("raftkv-scenario-" + std::to_string(getpid()) + "-" + name + ".jsonl");
+  {
+    std::ofstream f(path);
+    f << trace.str();
+  }
+  check::Report rep = check::check_trace_file(path.string());
+  std::filesystem::remove(path);
+  return rep;
+}
 
 }  // namespace raftkv::testing

@@ -14,30 +14,12 @@
 #include "app/explore.h"
 #include "check/checker.h"
 #include "replay/replay.h"
+#include "support.h"
 
 using namespace raftkv;
+using namespace raftkv::testing;
 
 namespace {
-
-// Replays a scenario's text on the code, writes its trace to a temporary
-// file and checks it as `raftkv check` would.
-check::Report replay_and_check(const std::string& scenario, const std::string& name) {
-  std::istringstream in(scenario);
-  std::ostringstream trace;
-  ReplayOptions ro;
-  ro.trace_out = &trace;
-  ReplayResult rr = replay(in, name, ro);
-  REQUIRE(rr.scenario);
-  auto path = std::filesystem::temp_directory_path() /
-              ("raftkv-explore-" + std::to_string(getpid()) + "-" + name + ".jsonl");
-  {
-    std::ofstream f(path);
-    f << trace.str();
-  }
-  check::Report rep = check::check_trace_file(path.string());
-  std::filesystem::remove(path);
-  return rep;
-}
 
 ExploreBounds small() {
   ExploreBounds b;
@@ -106,7 +88,7 @@ TEST_CASE("explore: each planted bug reachable at small bounds is found and repl
       // The scenario plants the bug, and the code it drives breaks a check.
       CHECK(r.scenario.find(std::string("\"planted_bugs\":[\"") + c.bug + "\"]") !=
             std::string::npos);
-      check::Report rep = replay_and_check(r.scenario, c.bug);
+      check::Report rep = replay_scenario_and_check(r.scenario, c.bug);
       REQUIRE(rep.violation.has_value());
       INFO(rep.violation->check << ": " << rep.violation->explanation);
       // The trace checker, an oracle apart from explore's, names the same guarantee.
@@ -152,7 +134,7 @@ TEST_CASE("explore: the figure8 preset finds commit_old_term, and nothing in the
   // The term-1 entry s1 committed in term 3 by counting is missing from the
   // leader of term 4: the loss Figure 8 shows.
   CHECK(r.invariant == "LeaderCompleteness");
-  check::Report rep = replay_and_check(r.scenario, "commit_old_term");
+  check::Report rep = replay_scenario_and_check(r.scenario, "commit_old_term");
   REQUIRE(rep.violation.has_value());
   CHECK(rep.violation->check == "LeaderCompleteness");
 }
@@ -175,7 +157,7 @@ TEST_CASE("explore: with client sessions, the dedup bugs break exactly-once and 
       // The scenario names the session: client 1 with its seq numbers.
       CHECK(r.scenario.find("\"num_clients\":1") != std::string::npos);
       CHECK(r.scenario.find("\"client\":1,\"seq\":2") != std::string::npos);
-      check::Report rep = replay_and_check(r.scenario, bug);
+      check::Report rep = replay_scenario_and_check(r.scenario, bug);
       REQUIRE(rep.violation.has_value());
       CHECK(rep.violation->check == "KVSemantics");
     }

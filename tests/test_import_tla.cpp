@@ -39,26 +39,6 @@ ImportResult import_sample(const std::string& sample, const ImportSettings& st) 
   return import_tla_trace(in, sample, st);
 }
 
-// Replays a scenario's text on the code and checks its trace as `raftkv
-// check` would.
-check::Report replay_and_check(const std::string& scenario, const std::string& name) {
-  std::istringstream in(scenario);
-  std::ostringstream trace;
-  ReplayOptions ro;
-  ro.trace_out = &trace;
-  ReplayResult rr = replay(in, name, ro);
-  REQUIRE(rr.scenario);
-  auto path = std::filesystem::temp_directory_path() /
-              ("raftkv-import-" + std::to_string(getpid()) + "-" + name + ".jsonl");
-  {
-    std::ofstream f(path);
-    f << trace.str();
-  }
-  check::Report rep = check::check_trace_file(path.string());
-  std::filesystem::remove(path);
-  return rep;
-}
-
 ImportResult import_text(const std::string& text, const ImportSettings& st = {}) {
   std::istringstream in(text);
   return import_tla_trace(in, "t.json", st);
@@ -94,6 +74,9 @@ TEST_CASE(
        9},
       {"leader_ignores_quorum.json", "MCRaftKVLeaderIgnoresQuorum.cfg", "leader_ignores_quorum",
        "CheckQuorum", 6},
+      // Figure 8: servers numbered 1..3 (no model values), 20 steps.
+      {"commit_old_term.json", "MCRaftKVCommitOldTerm.cfg", "commit_old_term", "LeaderCompleteness",
+       21},
   };
   for (const Case& c : cases) {
     INFO(c.sample);
@@ -103,7 +86,7 @@ TEST_CASE(
     CHECK(r.states == c.states);
     REQUIRE(r.complete);
     CHECK(r.steps.size() == static_cast<size_t>(c.states - 1));
-    check::Report rep = replay_and_check(r.scenario, c.bug);
+    check::Report rep = replay_scenario_and_check(r.scenario, c.bug);
     REQUIRE(rep.violation);
     CHECK(rep.violation->check == c.check);
   }
@@ -126,6 +109,9 @@ TEST_CASE("import-tla: the correct code parts from each counterexample where the
       // The leader that heard from no one steps down at its quorum check.
       {"leader_ignores_quorum.json", "MCRaftKVLeaderIgnoresQuorum.cfg", 6,
        "node 1 role: spec leader, code follower"},
+      // Node 1, leader of term 3, does not commit its term-1 entry on node
+      // 3's acknowledgement (Figure 8).
+      {"commit_old_term.json", "MCRaftKVCommitOldTerm.cfg", 19, "node 1 commit: spec 1, code 0"},
   };
   for (const Case& c : cases) {
     INFO(c.sample);
@@ -137,7 +123,7 @@ TEST_CASE("import-tla: the correct code parts from each counterexample where the
     CHECK(r.steps.size() == static_cast<size_t>(c.parted_at - 2));
     CHECK_THAT(r.parted_why, Catch::Contains(c.why));
     // The steps before it still replay, and break nothing.
-    check::Report rep = replay_and_check(r.scenario, "prefix");
+    check::Report rep = replay_scenario_and_check(r.scenario, "prefix");
     CHECK_FALSE(rep.violation);
   }
 }
@@ -150,7 +136,7 @@ TEST_CASE("import-tla: a correct behaviour TLC found is followed by the correct 
   ImportResult r = import_sample("client-retry-witness.json", settings_of("MCRaftKVClient.cfg"));
   REQUIRE(r.complete);
   CHECK(r.steps.size() == 9);
-  CHECK_FALSE(replay_and_check(r.scenario, "witness").violation);
+  CHECK_FALSE(replay_scenario_and_check(r.scenario, "witness").violation);
   // With the wrong no-op setting the code parts at the election.
   ImportSettings st = settings_of("MCRaftKVClient.cfg");
   st.leader_noop = false;
@@ -180,6 +166,10 @@ TEST_CASE("import-tla: a malformed TLC trace is named where it is wrong", "[impo
   std::string bad_term = one;
   bad_term.replace(bad_term.find("\"term\":0"), 8, "\"term\":\"0\"");
   CHECK_THAT(import_error(bad_term), Catch::Contains("node.s1.term: expected an integer"));
+  // Servers numbered (Server = {1, 2}): `node` is a sequence, servers are numbers.
+  std::string numbered =
+      R"({"state":[[1,{"msgs":[],"node":[{"role":"follower","term":0,"vote":"Nil","log":[],"commit":0,"applied":0,"store":[]},{"role":"follower","term":0,"vote":5,"log":[],"commit":0,"applied":0,"store":[]}]}]]})";
+  CHECK_THAT(import_error(numbered), Catch::Contains("state 1.node.2.vote: 5 is not a server"));
 }
 
 TEST_CASE("import-tla: a TLC config with a feature the import does not drive is refused",

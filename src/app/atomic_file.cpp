@@ -163,4 +163,14 @@ void remove_temp_file_on_interrupt() {
   }
 }
 
+bool write_file_atomically(const std::string& path, const std::string& text,
+                           const std::string& command, std::ostream& err) {
+  AtomicOutputFile f(path);
+  if (!f.open() || !(f.stream() << text) || !f.commit()) {
+    err << "raftkv " << command << ": cannot write '" << path << "': " << f.error() << '\n';
+    return false;
+  }
+  return true;
+}
+
 }  // namespace raftkv

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <fstream>
+#include <ostream>
 #include <string>
 
 namespace raftkv {
@@ -53,6 +54,11 @@ class AtomicOutputFile {
   std::ofstream out_;
   std::string error_;
 };
+
+// Writes `text` to `path` whole or not at all. False, after "raftkv COMMAND:
+// cannot write 'PATH': why" on `err`, when it cannot.
+bool write_file_atomically(const std::string& path, const std::string& text,
+                           const std::string& command, std::ostream& err);
 
 // Installs SIGINT, SIGTERM and SIGHUP handlers that remove the temporary file
 // of the AtomicOutputFile being written, if any, before the process dies of

@@ -780,21 +780,6 @@ ExploreResult explore(const ExploreBounds& bounds, const PlantedBugs& bugs,
   return r;
 }
 
-namespace {
-
-// Writes `text` to `path` whole or not at all; false (with the reason on
-// `err`) when it cannot.
-bool write_file(const std::string& path, const std::string& text, std::ostream& err) {
-  AtomicOutputFile f(path);
-  if (!f.open() || !(f.stream() << text) || !f.commit()) {
-    err << "raftkv explore: cannot write '" << path << "': " << f.error() << '\n';
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream& err) {
   ExploreBounds b;
   if (!explore_preset(opts.preset, &b)) {
@@ -893,7 +878,7 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
     code = 1;
     out << "VIOLATION " << r.invariant << " at depth " << r.violation_depth << ": " << r.detail
         << '\n';
-    if (!write_file(opts.out_path, r.scenario, err)) return 2;
+    if (!write_file_atomically(opts.out_path, r.scenario, "explore", err)) return 2;
     out << "counterexample: " << opts.out_path << " (" << r.violation_depth << " inputs)\n";
     if (!opts.trace_path.empty()) {
       std::istringstream in(r.scenario);
@@ -906,7 +891,7 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
         err << "raftkv explore: replaying the counterexample failed: " << e.what() << '\n';
         return 2;
       }
-      if (!write_file(opts.trace_path, trace.str(), err)) return 2;
+      if (!write_file_atomically(opts.trace_path, trace.str(), "explore", err)) return 2;
       std::string verdict;
       try {
         check::Report rep = check::check_trace_file(opts.trace_path);

@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "raft/node_set.h"
 #include "replay/replay.h"
+#include "trace/codec.h"
 
 namespace raftkv {
 namespace {
@@ -51,63 +52,16 @@ struct View {
   std::set<std::pair<int64_t, int64_t>> lapsed;
 };
 
-json command_json(const Command& c) {
-  return json{{"op", to_string(c.op)},
-              {"key", c.key},
-              {"value", c.value},
-              {"client", c.client},
-              {"seq", c.seq}};
-}
-
-json entries_json(const std::vector<Entry>& entries) {
-  json out = json::array();
-  for (const Entry& e : entries)
-    out.push_back(json{{"term", e.term}, {"cmd", command_json(e.cmd)}});
-  return out;
-}
-
-// A message of the code as RaftKV.tla's record of its type (RaftKV's
-// ...Msg operators name the same fields as the trace). Client requests and
+// A message of the code as RaftKV.tla's record of its type: RaftKV's ...Msg
+// operators name the fields the trace writes (trace/codec.h, the contract),
+// without the runtime's id; a RequestVote's `transfer`, which the trace
+// writes only when true, is always in the record. Client requests and
 // replies are not in the spec's msgs (it has no clients): nullopt.
 std::optional<json> message_view(const Message& m) {
-  json j{{"type", to_string(m.type)}, {"from", m.from}, {"to", m.to}, {"term", m.term}};
-  switch (m.type) {
-    case MsgType::RequestVote: j["transfer"] = m.transfer; [[fallthrough]];
-    case MsgType::PreVote:
-      j["last_log_index"] = m.last_log_index;
-      j["last_log_term"] = m.last_log_term;
-      break;
-    case MsgType::RequestVoteResponse:
-    case MsgType::PreVoteResponse:
-      j["granted"] = m.granted;
-      j["reason"] = m.reason;
-      break;
-    case MsgType::AppendEntries:
-      j["prev_log_index"] = m.prev_log_index;
-      j["prev_log_term"] = m.prev_log_term;
-      j["entries"] = entries_json(m.entries);
-      j["leader_commit"] = m.leader_commit;
-      break;
-    case MsgType::AppendEntriesResponse:
-      j["success"] = m.success;
-      j["prev_log_index"] = m.prev_log_index;
-      j["match_index"] = m.match_index;
-      j["conflict_index"] = m.conflict_index;
-      j["conflict_term"] = m.conflict_term;
-      j["reason"] = m.reason;
-      break;
-    case MsgType::CommitNotification: j["leader_commit"] = m.leader_commit; break;
-    case MsgType::ReadConfirm:
-    case MsgType::ReadConfirmResponse: j["round"] = m.round; break;
-    case MsgType::TimeoutNow: break;
-    case MsgType::InstallSnapshot:
-    case MsgType::InstallSnapshotResponse:
-      // Never sent with snapshots off, which the import requires.
-      j["last_included_index"] = m.snap_index;
-      break;
-    case MsgType::ClientRequest:
-    case MsgType::ClientReply: return std::nullopt;
-  }
+  if (m.type == MsgType::ClientRequest || m.type == MsgType::ClientReply) return std::nullopt;
+  json j = to_json(m);
+  j.erase("id");
+  if (m.type == MsgType::RequestVote) j["transfer"] = m.transfer;
   return j;
 }
 
@@ -141,11 +95,16 @@ class SpecReader {
     return v.get<std::string>();
   }
 
-  // The servers, from the first state's `node`: named s1, s2, ... (or 1, 2,
-  // ...) they keep their numbers; otherwise they are numbered in name order.
+  // The servers, from the first state's `node`. With servers numbered
+  // (Server = {1, 2, 3}) `node` is a sequence and they keep their numbers;
+  // with model values named s1, s2, ... (or 1, 2, ...) they keep theirs;
+  // otherwise they are numbered in name order.
   void learn_servers(const json& node, const std::string& where) {
-    if (!node.is_object() || node.empty())
-      fail(where, "expected an object with one key per server");
+    if (node.is_array() && !node.empty()) {
+      numbered_ = static_cast<int>(node.size());
+      return;
+    }
+    if (!node.is_object() || node.empty()) fail(where, "expected one record per server");
     std::vector<std::string> names;
     for (auto it = node.begin(); it != node.end(); ++it) names.push_back(it.key());
     std::map<std::string, int> ids;
@@ -170,15 +129,28 @@ class SpecReader {
     }
     servers_ = ids;
   }
-  int servers() const { return static_cast<int>(servers_.size()); }
-  const std::map<std::string, int>& server_ids() const { return servers_; }
+  int servers() const { return numbered_ > 0 ? numbered_ : static_cast<int>(servers_.size()); }
 
-  // A server (or Nil, 0) named by a model value.
+  std::string name_of(int id) const {
+    for (const auto& [name, i] : servers_) {
+      if (i == id) return name;
+    }
+    return std::to_string(id);
+  }
+
+  // A server (or Nil, 0): a number, or a model value.
   int64_t server(const json& v, const std::string& where) const {
-    if (!v.is_string()) fail(where, "expected a server (a model value)");
+    if (numbered_ > 0 && v.is_number_integer()) {
+      int64_t id = v.get<int64_t>();
+      if (id < 1 || id > numbered_)
+        fail(where, std::to_string(id) + " is not a server of the trace");
+      return id;
+    }
+    if (!v.is_string()) fail(where, "expected a server");
     const std::string s = v.get<std::string>();
     if (s == "Nil") return 0;
     auto it = servers_.find(s);
+    if (numbered_ > 0) it = servers_.end();
     if (it == servers_.end()) fail(where, "'" + s + "' is not a server of the trace");
     return it->second;
   }
@@ -228,13 +200,17 @@ class SpecReader {
   View view(const json& vars, const std::string& where) const {
     View v;
     const json& node = field(vars, "node", where);
-    if (!node.is_object() || node.size() != servers_.size()) {
+    const size_t n = static_cast<size_t>(servers());
+    if (numbered_ > 0 ? !node.is_array() || node.size() != n
+                      : !node.is_object() || node.size() != n) {
       fail(where + ".node", "expected one record per server");
     }
-    v.nodes.resize(servers_.size());
-    for (const auto& [name, id] : servers_) {
+    v.nodes.resize(n);
+    for (int id = 1; id <= servers(); ++id) {
+      std::string name = numbered_ > 0 ? std::to_string(id) : name_of(id);
       std::string at = where + ".node." + name;
-      const json& s = field(node, name.c_str(), where + ".node");
+      const json& s = numbered_ > 0 ? node[static_cast<size_t>(id - 1)]
+                                    : field(node, name.c_str(), where + ".node");
       ViewNode& n = v.nodes[static_cast<size_t>(id - 1)];
       n.role = string(s, "role", at);
       n.term = integer(s, "term", at);
@@ -277,7 +253,8 @@ class SpecReader {
 
  private:
   std::string name_;
-  std::map<std::string, int> servers_;
+  std::map<std::string, int> servers_;  // model value -> id
+  int numbered_ = 0;                    // > 0: servers 1..numbered_, by number
 };
 
 // ---------------------------------------------------------------------------
@@ -300,7 +277,7 @@ View code_view(const CodeState& s) {
     n.role = up ? to_string(node.role()) : "down";
     n.term = node.term();
     n.vote = node.vote();
-    n.log = entries_json(node.log()).dump();
+    n.log = to_json(node.log()).dump();
     if (up) {
       n.commit = node.commit_index();
       n.applied = node.last_applied();
@@ -363,7 +340,7 @@ std::string input_line(const Input& in) {
     case Input::Heartbeat: timeout("heartbeat"); break;
     case Input::CheckQuorum: timeout("check_quorum"); break;
     case Input::Client:
-      j = json{{"event", "client_request"}, {"node", in.node}, {"cmd", command_json(in.cmd)}};
+      j = json{{"event", "client_request"}, {"node", in.node}, {"cmd", to_json(in.cmd)}};
       break;
     case Input::Crash: j = json{{"event", "crash"}, {"node", in.node}}; break;
     case Input::Restart: j = json{{"event", "restart"}, {"node", in.node}}; break;
@@ -474,17 +451,6 @@ std::vector<Input> inputs(const CodeState& s, const std::vector<Command>& comman
   return out;
 }
 
-Command command_from(const json& c) {
-  Command out;
-  const std::string op = c["op"].get<std::string>();
-  out.op = op == "put" ? Op::Put : op == "get" ? Op::Get : op == "delete" ? Op::Delete : Op::Noop;
-  out.key = c["key"].get<std::string>();
-  out.value = c["value"].get<std::string>();
-  out.client = c["client"].get<int>();
-  out.seq = c["seq"].get<int64_t>();
-  return out;
-}
-
 std::string scenario_header(int servers, int clients, const ImportSettings& st) {
   json config{{"num_nodes", servers}, {"leader_noop", st.leader_noop}};
   if (clients > 0) config["num_clients"] = clients;
@@ -586,7 +552,7 @@ ImportResult import_tla_trace(std::istream& in, const std::string& name,
     for (const ViewNode& node : v.nodes) {
       for (const json& e : json::parse(node.log)) {
         if (e["cmd"]["op"] == "noop" || !seen.insert(e["cmd"].dump()).second) continue;
-        commands.push_back(command_from(e["cmd"]));
+        commands.push_back(command_from_json(e["cmd"]));
         clients = std::max(clients, commands.back().client);
       }
     }
@@ -683,15 +649,6 @@ ImportResult import_tla_trace(std::istream& in, const std::string& name,
 
 namespace {
 
-bool write_text(const std::string& path, const std::string& text, std::ostream& err) {
-  AtomicOutputFile f(path);
-  if (!f.open() || !(f.stream() << text) || !f.commit()) {
-    err << "raftkv import-tla: cannot write '" << path << "': " << f.error() << '\n';
-    return false;
-  }
-  return true;
-}
-
 std::string default_out(const std::string& input) {
   std::string stem = input;
   auto slash = stem.find_last_of('/');
@@ -763,7 +720,7 @@ int import_tla_command(const ImportTlaOptions& opts, std::ostream& out, std::ost
       out << "  state " << s.state << ": " << s.description << '\n';
     }
   }
-  if (!write_text(out_path, r.scenario, err)) return 2;
+  if (!write_file_atomically(out_path, r.scenario, "import-tla", err)) return 2;
   if (!r.complete) {
     out << "PARTED at TLC state " << r.parted_at << ": " << r.parted_why << '\n';
     out << "scenario of the " << r.steps.size() << " steps before it: " << out_path << '\n';
@@ -782,7 +739,7 @@ int import_tla_command(const ImportTlaOptions& opts, std::ostream& out, std::ost
       err << "raftkv import-tla: replaying the scenario failed: " << e.what() << '\n';
       return 2;
     }
-    if (!write_text(opts.trace_path, trace.str(), err)) return 2;
+    if (!write_file_atomically(opts.trace_path, trace.str(), "import-tla", err)) return 2;
     std::string verdict;
     try {
       check::Report rep = check::check_trace_file(opts.trace_path);
