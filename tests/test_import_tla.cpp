@@ -74,6 +74,9 @@ TEST_CASE(
        9},
       {"leader_ignores_quorum.json", "MCRaftKVLeaderIgnoresQuorum.cfg", "leader_ignores_quorum",
        "CheckQuorum", 6},
+      // PreVote on; an action property in the spec (exit 13).
+      {"prevote_raises_term.json", "MCRaftKVPreVoteRaisesTerm.cfg", "prevote_raises_term",
+       "TermAdoption", 3},
       // Figure 8: servers numbered 1..3 (no model values), 20 steps.
       {"commit_old_term.json", "MCRaftKVCommitOldTerm.cfg", "commit_old_term", "LeaderCompleteness",
        21},
@@ -109,6 +112,9 @@ TEST_CASE("import-tla: the correct code parts from each counterexample where the
       // The leader that heard from no one steps down at its quorum check.
       {"leader_ignores_quorum.json", "MCRaftKVLeaderIgnoresQuorum.cfg", 6,
        "node 1 role: spec leader, code follower"},
+      // Node 2 answers the PreVote without adopting its term.
+      {"prevote_raises_term.json", "MCRaftKVPreVoteRaisesTerm.cfg", 3,
+       "node 2 term: spec 1, code 0"},
       // Node 1, leader of term 3, does not commit its term-1 entry on node
       // 3's acknowledgement (Figure 8).
       {"commit_old_term.json", "MCRaftKVCommitOldTerm.cfg", 19, "node 1 commit: spec 1, code 0"},
