@@ -162,10 +162,11 @@ TEST_CASE("explore: with client sessions, the dedup bugs break exactly-once and 
       CHECK(rep.violation->check == "KVSemantics");
     }
   }
-  // The correct code: no violation among the first 200,000 states (the
-  // whole preset is more than 4 million).
-  b.max_states = 200'000;
+  // The correct code: no violation among the first 50,000 states (the
+  // whole preset is more than 4 million), more than the 20,867 in which
+  // each bug above is found.
+  b.max_states = 50'000;
   ExploreResult clean = explore(b, PlantedBugs{});
   CHECK_FALSE(clean.violation);
-  CHECK(clean.distinct >= 200'000);
+  CHECK(clean.distinct >= 50'000);
 }
