@@ -151,6 +151,16 @@ struct ExploreOptions {
   std::vector<std::string> planted_bugs;  // --plant-bug NAME
   std::string out_path = "explore-counterexample.jsonl";
   std::string trace_path;  // empty: no trace
+  std::string network;     // "runtime", "spec"; empty: runtime, or spec with compare_tlc
+  // --compare-tlc FILE: the views TLC wrote of its states (spec/MCRaftKVView.tla),
+  // compared with the views of the states explore reaches; exit 1 if the sets differ.
+  std::string compare_tlc;
+  bool tlc_symmetry = false;  // TLC ran with SYMMETRY: compare up to the servers' names
+  // --cfg FILE: a TLC config of MCRaftKV whose bounds (Server, MaxTerm,
+  // MaxLogLen, MaxMsgs, MaxCrashes, NumCommands), LeaderNoop, planted bugs
+  // and SYMMETRY explore takes, on the spec's network; flags override them.
+  std::string tlc_config;
+  bool depth_first = false;  // --depth-first
 };
 int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream& err);
 

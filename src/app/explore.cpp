@@ -4,6 +4,7 @@
 #include <chrono>
 #include <deque>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <iomanip>
 #include <map>
@@ -19,7 +20,9 @@
 
 #include "app/atomic_file.h"
 #include "app/commands.h"
+#include "app/import_tla.h"
 #include "app/progress.h"
+#include "app/spec_view.h"
 #include "check/checker.h"
 #include "config/config.h"
 #include "raft/kv.h"
@@ -225,6 +228,12 @@ class Explorer {
       // Copies of one message give the same successors: take the first.
       if (i > 0 && s.net[i].key == s.net[i - 1].key) continue;
       auto k = static_cast<uint16_t>(i);
+      if (b_.spec_network) {
+        // RaftKV's Receive: any message sent, to a running node, again and
+        // again; it never leaves the network.
+        if (s.nodes.is_up(s.net[i].msg.to)) out.push_back({Kind::Deliver, 0, k});
+        continue;
+      }
       if (s.nodes.is_up(s.net[i].msg.to)) {
         out.push_back({Kind::Deliver, 0, k});
         if (static_cast<int>(s.net.size()) < b_.max_msgs) out.push_back({Kind::Duplicate, 0, k});
@@ -243,7 +252,13 @@ class Explorer {
         // The figure8 shape has no heartbeats: a new leader's AppendEntries
         // and the retries after a refusal carry the entries.
         if (!b_.figure8_shape) out.push_back({Kind::Heartbeat, n, 0});
-        if (s.issued < b_.commands) {
+        if (b_.spec_network) {
+          // MCRaftKV's ClientRequest(i, c): any of its commands, at any leader,
+          // any number of times (a retry is the same command again).
+          for (int j = 0; j < b_.commands && j < static_cast<int>(mc_commands().size()); ++j) {
+            out.push_back({Kind::Client, n, static_cast<uint16_t>(j)});
+          }
+        } else if (s.issued < b_.commands) {
           if (!b_.sessions) {
             out.push_back({Kind::Client, n, 0});
           } else {
@@ -282,11 +297,11 @@ class Explorer {
           if (ids != nullptr) {
             auto it = ids->in_flight.find(s.net[i].key);  // the oldest copy
             int64_t mid = it->second;
-            if (a.kind != Kind::Duplicate) ids->in_flight.erase(it);
+            if (a.kind != Kind::Duplicate && !b_.spec_network) ids->in_flight.erase(it);
             line = std::string("{\"event\":\"") + (a.kind == Kind::Drop ? "drop" : "deliver") +
                    "\",\"id\":" + std::to_string(mid) + "}";
           }
-          if (a.kind != Kind::Duplicate)
+          if (a.kind != Kind::Duplicate && !b_.spec_network)
             s.net.erase(s.net.begin() + static_cast<std::ptrdiff_t>(i));
           if (a.kind == Kind::Drop) break;
           id = m.to;
@@ -317,18 +332,21 @@ class Explorer {
           Message m;
           m.type = MsgType::ClientRequest;
           m.to = id;
-          if (b_.sessions) {
+          if (b_.spec_network) {
+            m.cmd = mc_commands()[a.msg];
+            m.client = m.cmd.client;
+          } else if (b_.sessions) {
             m.cmd = session_commands()[a.msg];
             m.client = m.cmd.client;
             s.introduced = std::max(s.introduced, static_cast<int>(a.msg) + 1);
           } else {
             m.cmd = client_command(s.issued);
           }
-          ++s.issued;
+          if (!b_.spec_network) ++s.issued;  // the spec counts no commands
           line = "{\"event\":\"client_request\",\"node\":" + std::to_string(id) +
                  ",\"cmd\":{\"op\":\"" + to_string(m.cmd.op) + "\",\"key\":\"" + m.cmd.key +
                  "\",\"value\":\"" + m.cmd.value + "\"";
-          if (b_.sessions) {
+          if (b_.sessions || b_.spec_network) {
             line += ",\"client\":" + std::to_string(m.cmd.client) +
                     ",\"seq\":" + std::to_string(m.cmd.seq);
           }
@@ -475,6 +493,38 @@ class Explorer {
     return cmds;
   }
 
+  // MCRaftKV.tla's MCCommandSeq: --network spec hands the first `commands`
+  // of these to leaders, as MCCommands does.
+  static const std::vector<Command>& mc_commands() {
+    static const std::vector<Command> cmds = [] {
+      auto cmd = [](Op op, const char* key, const char* value, int client, int64_t seq) {
+        Command c;
+        c.op = op;
+        c.key = key;
+        c.value = value;
+        c.client = client;
+        c.seq = seq;
+        return c;
+      };
+      return std::vector<Command>{cmd(Op::Put, "a", "x", 1, 1), cmd(Op::Get, "a", "", 2, 1),
+                                  cmd(Op::Put, "b", "y", 2, 2), cmd(Op::Delete, "a", "", 1, 2)};
+    }();
+    return cmds;
+  }
+
+  // The spec's view of `s` (--compare-tlc).
+  View view(const State& s) const {
+    std::vector<Message> sent;
+    sent.reserve(s.net.size());
+    for (const InFlight& f : s.net) sent.push_back(f.msg);
+    View v = code_view(s.nodes, sent);
+    v.has_history = true;
+    v.elected.insert(s.leaders.begin(), s.leaders.end());
+    for (const Committed& c : s.committed) v.committed.insert({c.index, c.term, c.known_in});
+    v.crashes = s.crashes;
+    return v;
+  }
+
   // KVSemantics with sessions: each request takes effect at most once, and
   // never after a later request of its client took effect (exactly-once in
   // client order, §8). Written from that guarantee, not from the node's
@@ -560,6 +610,13 @@ class Explorer {
       if (s.nodes.is_up(id)) {
         put_int(out, 1);
         node.encode_state(out);
+        // A leader's votes are dead state (only a candidate counts them), so
+        // the node's encoding leaves them out; RaftKV keeps them, and TLC
+        // tells apart states that differ in them only. On the spec's network
+        // explore does too, so that its states are the spec's.
+        if (b_.spec_network && node.role() == Role::Leader) {
+          for (int v : node.votes_granted()) put_int(out, v);
+        }
       } else {
         // A crashed node is what its storage holds (Figure 2's persistent
         // state): after every step the node's term, vote and log are the
@@ -614,16 +671,19 @@ class Explorer {
   // The step's messages join the network; client replies go to clients,
   // which are not emulated (a scenario never delivers them), but they take
   // an id as in replay.
-  static void add_sends(State& s, Effects& fx, IdTracker* ids) {
+  void add_sends(State& s, Effects& fx, IdTracker* ids) const {
     for (Message& m : fx.messages) {
       int64_t mid = ids != nullptr ? ids->next++ : 0;
       if (m.type == MsgType::ClientReply) continue;
       m.id = 0;
       InFlight f{message_key(m), std::move(m)};
-      if (ids != nullptr) ids->in_flight.emplace(f.key, mid);
       auto it =
           std::upper_bound(s.net.begin(), s.net.end(), f,
                            [](const InFlight& p, const InFlight& q) { return p.key < q.key; });
+      // RaftKV's msgs is a set: a message sent again is the one already
+      // there (a scenario names it by its first id).
+      if (b_.spec_network && it != s.net.begin() && (it - 1)->key == f.key) continue;
+      if (ids != nullptr) ids->in_flight.emplace(f.key, mid);
       s.net.insert(it, std::move(f));
     }
   }
@@ -674,7 +734,8 @@ Key key_of(const std::string& bytes) {
 }  // namespace
 
 ExploreResult explore(const ExploreBounds& bounds, const PlantedBugs& bugs,
-                      const std::function<void(int64_t, int64_t)>& progress) {
+                      const std::function<void(int64_t, int64_t)>& progress,
+                      const std::function<void(const View&)>& on_view) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   Explorer ex(bounds, bugs);
@@ -725,6 +786,7 @@ ExploreResult explore(const ExploreBounds& bounds, const PlantedBugs& bugs,
   {
     State s0 = ex.initial();
     seen.insert(key_of(ex.encode(s0)));
+    if (on_view) on_view(ex.view(s0));
     records.push_back(Record{});
     s0.record = 0;
     queue.push_back(std::move(s0));
@@ -740,8 +802,14 @@ ExploreResult explore(const ExploreBounds& bounds, const PlantedBugs& bugs,
       r.complete = false;
       break;
     }
-    State cur = std::move(queue.front());
-    queue.pop_front();
+    // Breadth-first keeps a whole frontier of states (a few kilobytes each)
+    // in memory; depth-first only a path's worth of successors.
+    State cur = std::move(bounds.depth_first ? queue.back() : queue.front());
+    if (bounds.depth_first) {
+      queue.pop_back();
+    } else {
+      queue.pop_front();
+    }
     ++expanded;
     if (progress && (expanded & 255) == 0) progress(expanded, static_cast<int64_t>(seen.size()));
     if (bounds.max_depth > 0 && cur.depth >= bounds.max_depth) {
@@ -773,12 +841,106 @@ ExploreResult explore(const ExploreBounds& bounds, const PlantedBugs& bugs,
         ++r.pruned;  // checked above; not expanded
         continue;
       }
+      // TLC neither keeps nor counts a state outside MCConstraint.
+      if (on_view) on_view(ex.view(next));
       queue.push_back(std::move(next));
     }
   }
   finish();
   return r;
 }
+
+namespace {
+
+// --compare-tlc: the views TLC wrote (spec/MCRaftKVView.tla), one JSON line
+// `{"node": ..., "msgs": ...}` per distinct state within the bounds, are
+// compared with the views of the states explore reaches, as sets of hashes
+// of their canonical forms (up to the servers' names if TLC used symmetry).
+class ViewComparison {
+ public:
+  ViewComparison(const std::string& path, const ExploreBounds& b, bool symmetric)
+      : path_(path), b_(b), symmetric_(symmetric) {}
+
+  std::string canon(const View& v) const {
+    return symmetric_ ? canonical_up_to_symmetry(v) : canonical(v);
+  }
+
+  // Reads TLC's views; false (the message written to err) on bad input.
+  // With `wanted`, reads the file again and keeps the canonical form of the
+  // views whose key is in it (to show a difference).
+  bool read(std::ostream& err, const std::unordered_set<Key, KeyHash>* wanted = nullptr,
+            std::vector<std::string>* found = nullptr) {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) {
+      err << "raftkv explore: cannot read '" << path_ << "'\n";
+      return false;
+    }
+    SpecReader reader(path_);
+    std::string line;
+    int64_t lines = 0;
+    try {
+      while (std::getline(in, line)) {
+        ++lines;
+        std::string where = "line " + std::to_string(lines);
+        nlohmann::json vars = nlohmann::json::parse(line, nullptr, false);
+        if (vars.is_discarded() || !vars.is_object()) {
+          throw ImportInputError(path_ + ": " + where + ": not a JSON object");
+        }
+        if (lines == 1) {
+          reader.learn_servers(reader.field(vars, "node", where), where + ".node");
+          if (reader.servers() != b_.servers) {
+            throw ImportInputError(path_ + ": " + where + ": TLC's states have " +
+                                   std::to_string(reader.servers()) + " servers, explore " +
+                                   std::to_string(b_.servers) + " (--servers)");
+          }
+        }
+        View v = reader.view(vars, where, true);
+        // MCRaftKVView.tla writes only states within MCConstraint: one
+        // outside explore's bounds means the bounds differ.
+        bool outside = static_cast<int>(v.msgs.size()) > b_.max_msgs;
+        for (const ViewNode& n : v.nodes) {
+          if (n.term > b_.max_term ||
+              static_cast<int64_t>(nlohmann::json::parse(n.log).size()) > b_.max_log) {
+            outside = true;
+          }
+        }
+        if (outside) {
+          throw ImportInputError(path_ + ": " + where +
+                                 ": a state outside explore's bounds (--max-term, --max-log, "
+                                 "--max-msgs): were TLC's bounds the same?");
+        }
+        std::string c = canon(v);
+        Key k = key_of(c);
+        if (wanted == nullptr) {
+          keys_.insert(k);
+        } else if (wanted->count(k) && found->size() < 3) {
+          found->push_back(c);
+        }
+      }
+    } catch (const ImportInputError& e) {
+      err << "raftkv explore: " << e.what() << '\n';
+      return false;
+    }
+    if (lines == 0) {
+      err << "raftkv explore: " << path_ << ": empty (no state of TLC's)\n";
+      return false;
+    }
+    lines_ = lines;
+    return true;
+  }
+
+  const std::unordered_set<Key, KeyHash>& tlc() const { return keys_; }
+  int64_t lines() const { return lines_; }
+
+ private:
+  std::string path_;
+  ExploreBounds b_;
+  bool symmetric_;
+  std::unordered_set<Key, KeyHash> keys_;
+  int64_t lines_ = 0;
+};
+
+}  // namespace
 
 int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream& err) {
   ExploreBounds b;
@@ -793,6 +955,58 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
     err << "raftkv explore: " << flag << " must be " << want << ", got " << got << '\n';
     return 2;
   };
+  // A TLC config's bounds come next (MCRaftKV's names), then the flags.
+  bool symmetry = opts.tlc_symmetry;
+  PlantedBugs cfg_bugs;
+  if (!opts.tlc_config.empty()) {
+    std::ifstream in(opts.tlc_config);
+    if (!in) {
+      err << "raftkv explore: cannot open the TLC config '" << opts.tlc_config << "'\n";
+      return 2;
+    }
+    ImportSettings st;
+    try {
+      read_tlc_config(in, opts.tlc_config, st);
+    } catch (const ImportInputError& e) {
+      err << "raftkv explore: " << e.what() << '\n';
+      return 2;
+    }
+    if (st.pre_vote || st.check_quorum) {
+      err << "raftkv explore: " << opts.tlc_config
+          << ": PreVote and CheckQuorum are not explored (set them FALSE)\n";
+      return 2;
+    }
+    const struct {
+      const char* constant;
+      int64_t lo, hi;
+    } need[] = {{"MaxTerm", 1, 100},
+                {"MaxLogLen", 0, 100},
+                {"MaxMsgs", 1, 1000},
+                {"MaxCrashes", 0, 100},
+                {"NumCommands", 0, 4}};
+    for (const auto& n : need) {
+      auto it = st.numbers.find(n.constant);
+      if (it == st.numbers.end() || it->second < n.lo || it->second > n.hi) {
+        err << "raftkv explore: " << opts.tlc_config << ": " << n.constant << " must be given, "
+            << n.lo << ".." << n.hi << '\n';
+        return 2;
+      }
+    }
+    if (st.servers < 1 || st.servers > 9) {
+      err << "raftkv explore: " << opts.tlc_config << ": Server must be a set of 1..9 servers\n";
+      return 2;
+    }
+    b.servers = st.servers;
+    b.max_term = st.numbers["MaxTerm"];
+    b.max_log = st.numbers["MaxLogLen"];
+    b.max_msgs = static_cast<int>(st.numbers["MaxMsgs"]);
+    b.max_crashes = static_cast<int>(st.numbers["MaxCrashes"]);
+    b.commands = static_cast<int>(st.numbers["NumCommands"]);
+    b.leader_noop = st.leader_noop;
+    b.spec_network = true;
+    cfg_bugs = st.bugs;
+    symmetry = symmetry || st.symmetry;
+  }
   if (opts.servers != -1) {
     if (opts.servers < 1 || opts.servers > 9) {
       return bad("--servers", "1..9", std::to_string(opts.servers));
@@ -836,8 +1050,32 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
     b.leader_noop = opts.leader_noop == "true";
   }
   if (opts.sessions) b.sessions = true;
+  if (!opts.network.empty() && opts.network != "runtime" && opts.network != "spec") {
+    return bad("--network", "runtime or spec", "'" + opts.network + "'");
+  }
+  if (opts.network == "runtime" && !opts.compare_tlc.empty()) {
+    err << "raftkv explore: --compare-tlc needs the spec's network (--network spec)\n";
+    return 2;
+  }
+  if (opts.network == "runtime" && !opts.tlc_config.empty()) {
+    err << "raftkv explore: --cfg runs the spec's model, on its network (--network spec)\n";
+    return 2;
+  }
+  b.spec_network = b.spec_network || opts.network == "spec" || !opts.compare_tlc.empty();
+  if (b.spec_network && (b.sessions || b.figure8_shape)) {
+    err << "raftkv explore: --network spec runs MCRaftKV's commands; it takes neither "
+           "--sessions nor --preset figure8\n";
+    return 2;
+  }
   if (opts.max_depth < 0) return bad("--max-depth", "at least 0", std::to_string(opts.max_depth));
   b.max_depth = opts.max_depth;
+  b.depth_first = opts.depth_first;
+  if (b.depth_first && b.max_depth > 0) {
+    // A state first reached deep would not be expanded again when reached
+    // by a shorter path, so a depth limit would cut states it need not.
+    err << "raftkv explore: --depth-first and --max-depth do not go together\n";
+    return 2;
+  }
   if (!(opts.time_limit_s >= 0)) {
     return bad("--time-limit-s", "at least 0", std::to_string(opts.time_limit_s));
   }
@@ -848,16 +1086,23 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
   b.max_states = opts.max_states;
   std::optional<PlantedBugs> planted = parse_planted_bugs(opts.planted_bugs, "explore", err);
   if (!planted) return 2;
+  // The config's planted bugs (DedupLastSeqOnly, PlantedVoteTwice, ...) too.
+  for (const std::string& name : planted_bug_list(cfg_bugs)) plant_bug(*planted, name);
   const PlantedBugs& bugs = *planted;
   if (!opts.trace_path.empty() && same_file(opts.trace_path, opts.out_path)) {
     err << "raftkv explore: --trace and --out name the same file '" << opts.trace_path << "'\n";
     return 2;
   }
 
+  ViewComparison tlc(opts.compare_tlc, b, symmetry);
+  if (!opts.compare_tlc.empty() && !tlc.read(err)) return 2;
+
   out << "explore: servers " << b.servers << ", max-term " << b.max_term << ", max-log "
       << b.max_log << ", max-msgs " << b.max_msgs << ", max-crashes " << b.max_crashes
       << ", commands " << b.commands << (b.sessions ? " (client 1's session)" : "")
       << ", leader_noop " << (b.leader_noop ? "true" : "false");
+  if (b.spec_network) out << ", the spec's network";
+  if (b.depth_first) out << ", depth-first";
   if (b.max_depth > 0) out << ", max-depth " << b.max_depth;
   if (b.time_limit_s > 0) out << ", time-limit " << b.time_limit_s << " s";
   if (b.max_states > 0) out << ", max-states " << b.max_states;
@@ -865,12 +1110,18 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
   out << '\n' << std::flush;
 
   ExploreResult r;
+  std::unordered_set<Key, KeyHash> code_views;
+  std::function<void(const View&)> on_view;
+  if (!opts.compare_tlc.empty()) {
+    on_view = [&](const View& v) { code_views.insert(key_of(tlc.canon(v))); };
+  }
   {
     // The progress line: states expanded of states found (the rest is the
     // queue), with the rate of expansion.
     Progress progress(err, "explore", "states expanded");
-    r = explore(b, bugs,
-                [&](int64_t expanded, int64_t found) { progress.update(expanded, found); });
+    r = explore(
+        b, bugs, [&](int64_t expanded, int64_t found) { progress.update(expanded, found); },
+        on_view);
     progress.finish();
   }
   int code = 0;
@@ -910,6 +1161,47 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
       << r.transitions << " transitions, max depth " << r.max_depth << ", " << std::fixed
       << std::setprecision(2) << r.seconds << " s, " << std::setprecision(0) << rate
       << " states/s, " << r.bytes_per_state << " bytes per stored state\n";
+  if (!opts.compare_tlc.empty() && !r.violation) {
+    if (!r.complete) {
+      out << "compare-tlc: the exploration did not finish, so its states are not compared\n";
+      return 1;
+    }
+    std::unordered_set<Key, KeyHash> only_tlc, only_code;
+    for (const Key& k : tlc.tlc()) {
+      if (!code_views.count(k)) only_tlc.insert(k);
+    }
+    for (const Key& k : code_views) {
+      if (!tlc.tlc().count(k)) only_code.insert(k);
+    }
+    out << "compare-tlc: the view: each node's role, term, vote, log and, if running, commit, "
+           "applied, store, sessions and verified, a candidate's or leader's votes, a "
+           "leader's next, match, probe and csent; the set of messages sent; the histories "
+           "elected and committed; the crashes"
+        << (symmetry ? "; up to the servers' names (TLC's symmetry)" : "") << '\n';
+    out << "compare-tlc: TLC " << tlc.tlc().size() << " distinct views (" << tlc.lines()
+        << " states written); the code " << code_views.size() << " distinct views of "
+        << r.distinct - r.pruned << " distinct states within the bounds\n";
+    if (only_tlc.empty() && only_code.empty()) {
+      out << "compare-tlc: SAME views: the code reached every state TLC reached, and no other\n";
+    } else {
+      code = 1;
+      out << "compare-tlc: DIFFERENT: " << only_tlc.size() << " views only TLC reached, "
+          << only_code.size() << " only the code reached\n";
+      std::vector<std::string> examples;
+      if (!only_tlc.empty() && tlc.read(err, &only_tlc, &examples)) {
+        for (const std::string& e : examples) out << "  only TLC reached: " << e << '\n';
+      }
+      if (!only_code.empty()) {
+        // Explored again, keeping the views this time.
+        std::vector<std::string> mine;
+        explore(b, bugs, {}, [&](const View& v) {
+          std::string c = tlc.canon(v);
+          if (mine.size() < 3 && only_code.count(key_of(c))) mine.push_back(c);
+        });
+        for (const std::string& e : mine) out << "  only the code reached: " << e << '\n';
+      }
+    }
+  }
   return code;
 }
 

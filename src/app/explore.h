@@ -20,6 +20,7 @@
 #include <functional>
 #include <string>
 
+#include "app/spec_view.h"
 #include "raft/planted_bugs.h"
 
 namespace raftkv {
@@ -42,6 +43,19 @@ struct ExploreBounds {
   // directs TLC's. No heartbeats; states outside the shape are checked but
   // not expanded.
   bool figure8_shape = false;
+  // RaftKV.tla's network instead of the runtime's (`--network spec`): the
+  // network is the set of every message ever sent, each deliverable to a
+  // running node any number of times (never delivering one is its loss, so
+  // there is no drop and no duplication); max_msgs bounds the messages ever
+  // sent (MCRaftKV's MaxMsgs); client commands are MCRaftKV's MCCommands,
+  // the first `commands` of its MCCommandSeq, each handed to any leader any
+  // number of times. The model TLC checks, run on the code.
+  bool spec_network = false;
+  // Depth-first instead of breadth-first (`--depth-first`): the same states,
+  // in another order, with the memory of a path instead of a frontier (the
+  // breadth-first frontier at MCRaftKV.cfg's bounds passed 19 GB). A
+  // counterexample found is then not the shortest.
+  bool depth_first = false;
   int64_t max_depth = 0;    // 0: none
   double time_limit_s = 0;  // 0: none
   // Stop (incomplete) once this many distinct states are found: the queue of
@@ -70,7 +84,11 @@ struct ExploreResult {
 };
 
 // `progress(expanded, found)`: called now and then (states expanded, states found).
+// `on_view`, if given, is called with the spec's view (app/spec_view.h) of
+// every distinct state within the bounds: what `--compare-tlc` compares with
+// the views of TLC's states.
 ExploreResult explore(const ExploreBounds& bounds, const PlantedBugs& bugs,
-                      const std::function<void(int64_t, int64_t)>& progress = {});
+                      const std::function<void(int64_t, int64_t)>& progress = {},
+                      const std::function<void(const View&)>& on_view = {});
 
 }  // namespace raftkv

@@ -24,240 +24,6 @@ namespace {
 using json = nlohmann::json;
 
 // ---------------------------------------------------------------------------
-// The spec's view of a cluster: what RaftKV.tla's variables say about each
-// node and about the network, in one canonical form for both sides.
-
-// One node as Figure 2's variables give it. A crashed node ("down") keeps
-// only what it persisted (term, vote, log): RaftKV's Crash resets the rest,
-// and the code's crashed node is what its storage holds, so commit and
-// applied are not compared for it.
-struct ViewNode {
-  std::string role;
-  int64_t term = 0;
-  int64_t vote = 0;
-  std::string log;  // canonical JSON of [{term, cmd}]
-  int64_t commit = 0;
-  int64_t applied = 0;
-  std::string store;  // canonical JSON of the KV store, {key: value}
-};
-
-struct View {
-  std::vector<ViewNode> nodes;  // [id - 1]
-  std::set<std::string> msgs;   // canonical JSON of every message ever sent
-  // CheckQuorum: the spec's history `lapsed`, the (term, leader) of every
-  // quorum check that found fewer than a majority. Not compared (the code
-  // keeps no history): a record new in a step says which input the step was,
-  // since with the planted bug leader_ignores_quorum that check changes
-  // nothing else the spec shows.
-  std::set<std::pair<int64_t, int64_t>> lapsed;
-};
-
-// A message of the code as RaftKV.tla's record of its type: RaftKV's ...Msg
-// operators name the fields the trace writes (trace/codec.h, the contract),
-// without the runtime's id; a RequestVote's `transfer`, which the trace
-// writes only when true, is always in the record. Client requests and
-// replies are not in the spec's msgs (it has no clients): nullopt.
-std::optional<json> message_view(const Message& m) {
-  if (m.type == MsgType::ClientRequest || m.type == MsgType::ClientReply) return std::nullopt;
-  json j = to_json(m);
-  j.erase("id");
-  if (m.type == MsgType::RequestVote) j["transfer"] = m.transfer;
-  return j;
-}
-
-// ---------------------------------------------------------------------------
-// Reading TLC's JSON: states as `[number, {variable: value}]`, model values
-// (servers, Nil) as strings, sets and sequences as arrays, records and
-// functions over servers as objects.
-
-class SpecReader {
- public:
-  SpecReader(std::string name) : name_(std::move(name)) {}
-
-  [[noreturn]] void fail(const std::string& where, const std::string& what) const {
-    throw ImportInputError(name_ + ": " + where + ": " + what);
-  }
-
-  const json& field(const json& j, const char* key, const std::string& where) const {
-    if (!j.is_object()) fail(where, "expected an object");
-    auto it = j.find(key);
-    if (it == j.end()) fail(where, std::string("no '") + key + "'");
-    return *it;
-  }
-  int64_t integer(const json& j, const char* key, const std::string& where) const {
-    const json& v = field(j, key, where);
-    if (!v.is_number_integer()) fail(where + "." + key, "expected an integer");
-    return v.get<int64_t>();
-  }
-  std::string string(const json& j, const char* key, const std::string& where) const {
-    const json& v = field(j, key, where);
-    if (!v.is_string()) fail(where + "." + key, "expected a string");
-    return v.get<std::string>();
-  }
-
-  // The servers, from the first state's `node`. With servers numbered
-  // (Server = {1, 2, 3}) `node` is a sequence and they keep their numbers;
-  // with model values named s1, s2, ... (or 1, 2, ...) they keep theirs;
-  // otherwise they are numbered in name order.
-  void learn_servers(const json& node, const std::string& where) {
-    if (node.is_array() && !node.empty()) {
-      numbered_ = static_cast<int>(node.size());
-      return;
-    }
-    if (!node.is_object() || node.empty()) fail(where, "expected one record per server");
-    std::vector<std::string> names;
-    for (auto it = node.begin(); it != node.end(); ++it) names.push_back(it.key());
-    std::map<std::string, int> ids;
-    bool numbered = true;
-    for (const std::string& n : names) {
-      size_t at = !n.empty() && (n[0] == 's' || n[0] == 'S') ? 1 : 0;
-      if (at >= n.size() || n.size() - at > 3 ||
-          !std::all_of(n.begin() + static_cast<std::ptrdiff_t>(at), n.end(),
-                       [](unsigned char c) { return std::isdigit(c) != 0; })) {
-        numbered = false;
-        break;
-      }
-      ids[n] = std::stoi(n.substr(at));
-    }
-    std::set<int> seen;
-    for (const auto& [n, id] : ids) seen.insert(id);
-    if (!numbered || seen.size() != names.size() || *seen.begin() != 1 ||
-        *seen.rbegin() != static_cast<int>(names.size())) {
-      std::sort(names.begin(), names.end());
-      ids.clear();
-      for (size_t i = 0; i < names.size(); ++i) ids[names[i]] = static_cast<int>(i) + 1;
-    }
-    servers_ = ids;
-  }
-  int servers() const { return numbered_ > 0 ? numbered_ : static_cast<int>(servers_.size()); }
-
-  std::string name_of(int id) const {
-    for (const auto& [name, i] : servers_) {
-      if (i == id) return name;
-    }
-    return std::to_string(id);
-  }
-
-  // A server (or Nil, 0): a number, or a model value.
-  int64_t server(const json& v, const std::string& where) const {
-    if (numbered_ > 0 && v.is_number_integer()) {
-      int64_t id = v.get<int64_t>();
-      if (id < 1 || id > numbered_)
-        fail(where, std::to_string(id) + " is not a server of the trace");
-      return id;
-    }
-    if (!v.is_string()) fail(where, "expected a server");
-    const std::string s = v.get<std::string>();
-    if (s == "Nil") return 0;
-    auto it = servers_.find(s);
-    if (numbered_ > 0) it = servers_.end();
-    if (it == servers_.end()) fail(where, "'" + s + "' is not a server of the trace");
-    return it->second;
-  }
-
-  json command(const json& c, const std::string& where) const {
-    if (c.contains("voters") || c.contains("learners")) {
-      fail(where, "a configuration entry: import-tla does not model membership changes");
-    }
-    return json{{"op", string(c, "op", where)},
-                {"key", string(c, "key", where)},
-                {"value", string(c, "value", where)},
-                {"client", integer(c, "client", where)},
-                {"seq", integer(c, "seq", where)}};
-  }
-
-  json entries(const json& log, const std::string& where) const {
-    if (!log.is_array()) fail(where, "expected a sequence of entries");
-    json out = json::array();
-    for (size_t k = 0; k < log.size(); ++k) {
-      std::string at = where + "[" + std::to_string(k + 1) + "]";
-      out.push_back(json{{"term", integer(log[k], "term", at)},
-                         {"cmd", command(field(log[k], "cmd", at), at + ".cmd")}});
-    }
-    return out;
-  }
-
-  // A message record with servers as numbers and entries in canonical form.
-  json message(const json& m, const std::string& where) const {
-    if (!m.is_object()) fail(where, "expected a message record");
-    json out = json::object();
-    for (auto it = m.begin(); it != m.end(); ++it) {
-      const std::string& k = it.key();
-      if (k == "from" || k == "to") {
-        out[k] = server(*it, where + "." + k);
-      } else if (k == "entries") {
-        out[k] = entries(*it, where + ".entries");
-      } else if (it->is_number_integer() || it->is_boolean() || it->is_string()) {
-        out[k] = *it;
-      } else {
-        fail(where + "." + k, "a field import-tla does not model (snapshots are not imported)");
-      }
-    }
-    if (!out.contains("type")) fail(where, "a message without 'type'");
-    return out;
-  }
-
-  View view(const json& vars, const std::string& where) const {
-    View v;
-    const json& node = field(vars, "node", where);
-    const size_t n = static_cast<size_t>(servers());
-    if (numbered_ > 0 ? !node.is_array() || node.size() != n
-                      : !node.is_object() || node.size() != n) {
-      fail(where + ".node", "expected one record per server");
-    }
-    v.nodes.resize(n);
-    for (int id = 1; id <= servers(); ++id) {
-      std::string name = numbered_ > 0 ? std::to_string(id) : name_of(id);
-      std::string at = where + ".node." + name;
-      const json& s = numbered_ > 0 ? node[static_cast<size_t>(id - 1)]
-                                    : field(node, name.c_str(), where + ".node");
-      ViewNode& n = v.nodes[static_cast<size_t>(id - 1)];
-      n.role = string(s, "role", at);
-      n.term = integer(s, "term", at);
-      n.vote = server(field(s, "vote", at), at + ".vote");
-      if (s.contains("snap") && integer(field(s, "snap", at), "index", at + ".snap") != 0) {
-        fail(at + ".snap", "a snapshot: import-tla does not model log compaction");
-      }
-      n.log = entries(field(s, "log", at), at + ".log").dump();
-      if (n.role != "down") {
-        n.commit = integer(s, "commit", at);
-        n.applied = integer(s, "applied", at);
-        // A function from the keys present to values; TLC writes the empty
-        // function as an empty sequence.
-        const json& store = field(s, "store", at);
-        if (store.is_array() && store.empty()) {
-          n.store = json::object().dump();
-        } else if (store.is_object() && std::all_of(store.begin(), store.end(),
-                                                    [](const json& x) { return x.is_string(); })) {
-          n.store = store.dump();
-        } else {
-          fail(at + ".store", "expected a function from keys to values");
-        }
-      }
-    }
-    if (vars.contains("lapsed") && vars["lapsed"].is_array()) {
-      for (const json& l : vars["lapsed"]) {
-        v.lapsed.insert({integer(l, "term", where + ".lapsed"),
-                         server(field(l, "leader", where + ".lapsed"), where + ".lapsed.leader")});
-      }
-    }
-    const json& msgs = field(vars, "msgs", where);
-    if (!msgs.is_array()) fail(where + ".msgs", "expected a set of messages");
-    for (size_t k = 0; k < msgs.size(); ++k) {
-      json m = message(msgs[k], where + ".msgs[" + std::to_string(k + 1) + "]");
-      if (m["type"] == "ClientRequest" || m["type"] == "ClientReply") continue;
-      v.msgs.insert(m.dump());
-    }
-    return v;
-  }
-
- private:
-  std::string name_;
-  std::map<std::string, int> servers_;  // model value -> id
-  int numbered_ = 0;                    // > 0: servers 1..numbered_, by number
-};
-
-// ---------------------------------------------------------------------------
 // The code's side: the nodes and every message sent, numbered as `raftkv
 // replay` numbers a scenario's messages (every send from 1, client requests
 // and replies included), so the scenario can name them.
@@ -267,30 +33,7 @@ struct CodeState {
   std::vector<Message> sent;  // [id - 1]
 };
 
-View code_view(const CodeState& s) {
-  View v;
-  v.nodes.resize(static_cast<size_t>(s.nodes.size()));
-  for (int id = 1; id <= s.nodes.size(); ++id) {
-    const Node& node = s.nodes.node(id);
-    ViewNode& n = v.nodes[static_cast<size_t>(id - 1)];
-    bool up = s.nodes.is_up(id);
-    n.role = up ? to_string(node.role()) : "down";
-    n.term = node.term();
-    n.vote = node.vote();
-    n.log = to_json(node.log()).dump();
-    if (up) {
-      n.commit = node.commit_index();
-      n.applied = node.last_applied();
-      json store = json::object();
-      for (const auto& [key, value] : node.store().data()) store[key] = value;
-      n.store = store.dump();
-    }
-  }
-  for (const Message& m : s.sent) {
-    if (auto j = message_view(m)) v.msgs.insert(j->dump());
-  }
-  return v;
-}
+View code_view(const CodeState& s) { return code_view(s.nodes, s.sent); }
 
 // The variables on which `code` differs from `spec`, worded for a reader.
 std::vector<std::string> differences(const View& spec, const View& code) {
@@ -489,9 +232,29 @@ void read_tlc_config(std::istream& in, const std::string& name, ImportSettings& 
   while (std::getline(in, line)) {
     ++number;
     if (auto c = line.find("\\*"); c != std::string::npos) line.erase(c);
+    if (line.rfind("SYMMETRY", 0) == 0) st.symmetry = true;
+    // `Server = {s1, s2, s3}`: the servers, counted.
+    if (auto eq = line.find('='); eq != std::string::npos) {
+      std::istringstream lhs(line.substr(0, eq));
+      std::string key;
+      size_t open = line.find('{', eq), close = line.find('}', eq);
+      if ((lhs >> key) && key == "Server" && open != std::string::npos &&
+          close != std::string::npos && close > open) {
+        std::string inside = line.substr(open + 1, close - open - 1);
+        st.servers = inside.find_first_not_of(" \t") == std::string::npos
+                         ? 0
+                         : static_cast<int>(std::count(inside.begin(), inside.end(), ',')) + 1;
+        continue;
+      }
+    }
     std::istringstream words(line);
     std::string key, eq, value, rest;
     if (!(words >> key >> eq >> value) || eq != "=" || (words >> rest)) continue;
+    if (!value.empty() && value.size() <= 9 &&
+        std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); })) {
+      st.numbers[key] = std::stoll(value);
+      continue;
+    }
     if (value != "TRUE" && value != "FALSE") continue;
     bool on = value == "TRUE";
     for (const Switch& s : switches) {
@@ -500,7 +263,7 @@ void read_tlc_config(std::istream& in, const std::string& name, ImportSettings& 
     for (const char* u : unsupported) {
       if (key == u && on) {
         throw ImportInputError(name + ":" + std::to_string(number) + ": " + key +
-                               " = TRUE: import-tla drives the code through elections, "
+                               " = TRUE: import-tla and explore drive the code through elections, "
                                "replication, client commands, crashes and restarts only");
       }
     }

@@ -18,11 +18,13 @@
 #pragma once
 
 #include <istream>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "app/spec_view.h"
 #include "raft/planted_bugs.h"
 
 namespace raftkv {
@@ -34,12 +36,13 @@ struct ImportSettings {
   bool pre_vote = false;      // PreVote
   bool check_quorum = false;  // CheckQuorum
   PlantedBugs bugs;           // DedupLastSeqOnly, PlantedVoteTwice, ...
-};
-
-// A file that is not what it should be: "NAME: where: what is wrong".
-class ImportInputError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
+  // The model's bounds, which `explore --cfg` reads: the integer constants
+  // (MaxTerm, MaxLogLen, MaxMsgs, MaxCrashes, NumCommands, ...) by name, the
+  // number of servers (`Server = {...}`; 0 if not given) and whether TLC
+  // checks up to symmetry (a SYMMETRY line).
+  std::map<std::string, int64_t> numbers;
+  int servers = 0;
+  bool symmetry = false;
 };
 
 // Reads a TLC config's CONSTANTS that the import needs (`Name = TRUE`,

@@ -258,9 +258,27 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   explore_cmd->add_option("--trace", explore.trace_path,
                           "Also replay a counterexample and write its trace here");
+  explore_cmd->add_option("--network", explore.network,
+                          "runtime (messages in flight, lost or duplicated; the default) or spec "
+                          "(RaftKV.tla's: every message ever sent stays deliverable; --max-msgs "
+                          "bounds the messages sent; --commands N: MCRaftKV's first N commands)");
+  explore_cmd->add_option("--compare-tlc", explore.compare_tlc,
+                          "Compare the states reached (seen through the spec's variables) with "
+                          "TLC's, written by spec/MCRaftKVView.tla; implies --network spec");
+  explore_cmd->add_option("--cfg", explore.tlc_config,
+                          "Take the bounds, LeaderNoop, planted bugs and SYMMETRY from this TLC "
+                          "config of MCRaftKV (e.g. spec/MCRaftKVConform.cfg); implies --network "
+                          "spec; flags given override it");
+  explore_cmd->add_flag("--depth-first", explore.depth_first,
+                        "Depth-first: the same states with far less memory, but a "
+                        "counterexample found is not the shortest");
+  explore_cmd->add_flag("--tlc-symmetry", explore.tlc_symmetry,
+                        "TLC ran with SYMMETRY Permutations(Server): compare the views up to "
+                        "the servers' names");
   explore_cmd->footer(
-      "Exit: 0 no violation within the bounds, 1 a violation (its scenario is written), 2 bad "
-      "input.");
+      "Exit: 0 no violation within the bounds (and, with --compare-tlc, the same states as "
+      "TLC's), 1 a violation (its scenario is written) or states TLC did not reach or the "
+      "code did not, 2 bad input.");
 
   raftkv::ImportTlaOptions import_tla;
   auto* import_tla_cmd = app.add_subcommand(

@@ -25,6 +25,16 @@ KvStore::LastApplied& KvStore::add_session(int client) {
   return sparse_sessions_[client];
 }
 
+std::map<int, std::pair<int64_t, Result>> KvStore::sessions() const {
+  std::map<int, std::pair<int64_t, Result>> out;
+  for (size_t c = 0; c < dense_sessions_.size(); ++c) {
+    const LastApplied& s = dense_sessions_[c];
+    if (s.known) out[static_cast<int>(c)] = {s.seq, s.result};
+  }
+  for (const auto& [client, s] : sparse_sessions_) out[client] = {s.seq, s.result};
+  return out;
+}
+
 Result KvStore::apply(const Command& cmd, DedupMode mode) {
   if (cmd.op == Op::Noop || cmd.op == Op::Config) {
     ++counts_.noops;

@@ -43,6 +43,10 @@ class KvStore {
   Result apply(const Command& cmd, DedupMode mode = DedupMode::Full);
 
   const std::map<std::string, std::string>& data() const { return data_; }
+  // The dedup table: each client's last applied seq and its result (read by
+  // the spec's view, app/spec_view.h, which compares it with RaftKV.tla's
+  // sessions).
+  std::map<int, std::pair<int64_t, Result>> sessions() const;
   // FNV-1a 64 over the sorted "key=value\n" lines, as 16 hex digits.
   std::string digest() const;
 

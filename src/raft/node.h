@@ -219,9 +219,23 @@ class Node {
   int64_t membership_index() const { return conf_index_; }
   // The target of the leadership transfer under way at this leader (0: none).
   int transfer_target() const { return transfer_to_; }
+  // Read by the spec's view of a node (app/spec_view.h), which compares them
+  // with RaftKV.tla's votes, verified, next, match, probe and csent.
+  const std::set<int>& votes_granted() const { return votes_; }
+  int64_t verified_index() const { return verified_; }
+  int64_t next_index(int peer) const { return at(next_index_, peer); }
+  int64_t match_index(int peer) const { return at(match_index_, peer); }
+  bool probing(int peer) const { return at(probing_, peer) != 0; }
+  int64_t commit_sent(int peer) const { return at(commit_sent_, peer); }
 
  private:
   static constexpr int64_t kMaxBatch = 64;  // entries per AppendEntries
+
+  // v[peer], or 0 for a peer the vector has no slot for.
+  template <typename T>
+  static T at(const std::vector<T>& v, int peer) {
+    return peer >= 0 && static_cast<size_t>(peer) < v.size() ? v[static_cast<size_t>(peer)] : T{};
+  }
 
   // Thesis §4.1: elections and commitment count the voters of the
   // configuration in effect at this node.
