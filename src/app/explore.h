@@ -76,7 +76,8 @@ struct ExploreResult {
   std::string scenario;     // the path to it, as a scenario file's text
   int64_t distinct = 0;     // distinct states found (the initial one included)
   int64_t transitions = 0;  // successors computed
-  int64_t pruned = 0;       // states past the bounds (checked, not expanded)
+  int64_t pruned = 0;       // states past the bounds (checked, not expanded); on the
+                            // spec's network, successors past them (not kept, as TLC)
   int64_t max_depth = 0;    // the deepest state found
   bool complete = true;     // false: stopped by the depth, time or state limit
   double seconds = 0;
