@@ -160,7 +160,10 @@ struct ExploreOptions {
   // MaxLogLen, MaxMsgs, MaxCrashes, NumCommands), LeaderNoop, planted bugs
   // and SYMMETRY explore takes, on the spec's network; flags override them.
   std::string tlc_config;
-  bool depth_first = false;  // --depth-first
+  bool depth_first = false;   // --depth-first
+  bool symmetry = false;      // --symmetry: node-id symmetry reduction
+  bool pre_vote = false;      // --pre-vote: [raft] pre_vote
+  bool check_quorum = false;  // --check-quorum: [raft] check_quorum
 };
 int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream& err);
 

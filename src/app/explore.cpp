@@ -1,6 +1,7 @@
 #include "app/explore.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -129,15 +130,22 @@ std::string message_key(const Message& m) {
 // with its entries was a third of explore's time.
 class InFlight {
  public:
-  InFlight(std::string key, Message msg)
-      : p_(std::make_shared<const Payload>(Payload{std::move(key), std::move(msg)})) {}
+  InFlight(std::string key, Message msg, std::vector<std::string> renamed = {})
+      : p_(std::make_shared<const Payload>(
+            Payload{std::move(key), std::move(msg), std::move(renamed)})) {}
   const std::string& key() const { return p_->key; }
   const Message& msg() const { return p_->msg; }
+  // With symmetry reduction: the key under the servers' renaming number r.
+  const std::string& renamed_key(size_t r) const { return p_->renamed[r]; }
 
  private:
   struct Payload {
     std::string key;  // message_key(msg)
     Message msg;
+    // With symmetry reduction, message_key of msg under each renaming of
+    // the servers (Explorer::renamings_), made once when it is sent rather
+    // than at every state that holds it.
+    std::vector<std::string> renamed;
   };
   std::shared_ptr<const Payload> p_;
 };
@@ -168,6 +176,11 @@ struct State {
   std::vector<std::pair<int64_t, int>> stood;
   std::vector<Committed> committed;
   std::vector<std::string> applied;  // [i] = the entry applied at index i + 1
+  // With check_quorum: answered[i], for a leader i, the servers (a bit per
+  // id) whose AppendEntriesResponse of i's term reached i since it became
+  // leader or last checked its quorum (RaftKV.tla's history `answered`);
+  // 0 for a server that does not lead. Empty without check_quorum.
+  std::vector<uint32_t> answered;
   int64_t depth = 0;
   int64_t record = 0;  // index of this state's path record
 };
@@ -178,6 +191,7 @@ enum class Kind : uint8_t {
   Drop,       // the message is lost
   Election,   // a follower's or candidate's election timer fires
   Heartbeat,  // a leader's heartbeat timer fires
+  Quorum,     // a leader's quorum check timer fires (check_quorum)
   Client,     // a client Put reaches a leader
   Crash,
   Restart,
@@ -210,6 +224,7 @@ struct IdTracker {
   int64_t next = 1;
   std::multimap<std::string, int64_t> in_flight;  // key -> ids of copies
   std::string lines;                              // the scenario's input lines
+  int64_t t = 0;                                  // the last line's virtual time (ms)
 };
 
 // A violation found while stepping (a protocol rule the code itself checks,
@@ -218,15 +233,48 @@ struct StepError {
   std::string invariant, detail;
 };
 
+// A renaming of the servers (symmetry reduction): server i is named to[i],
+// and the server named j is from[j] (index 0 unused: 0 is "no server").
+struct Renaming {
+  std::vector<int> to, from;
+};
+
+// Message `m` as it reads with the servers renamed by `r`: its sender,
+// receiver and leader hint are server ids (a client request's client is not).
+Message rename(Message m, const Renaming& r) {
+  auto id = [&r](int x) { return x > 0 ? r.to[static_cast<size_t>(x)] : x; };
+  m.from = id(m.from);
+  m.to = id(m.to);
+  m.leader_hint = id(m.leader_hint);
+  return m;
+}
+
 class Explorer {
  public:
   Explorer(const ExploreBounds& b, const PlantedBugs& bugs) : b_(b) {
     options_.leader_noop = b.leader_noop;
+    options_.pre_vote = b.pre_vote;
+    options_.check_quorum = b.check_quorum;
     options_.bugs = bugs;
+    if (b.symmetry) {
+      std::vector<int> names(static_cast<size_t>(b.servers));
+      for (int i = 0; i < b.servers; ++i) names[static_cast<size_t>(i)] = i + 1;
+      do {
+        Renaming r;
+        r.to.assign(static_cast<size_t>(b.servers) + 1, 0);
+        r.from.assign(static_cast<size_t>(b.servers) + 1, 0);
+        for (int i = 0; i < b.servers; ++i) {
+          r.to[static_cast<size_t>(i) + 1] = names[static_cast<size_t>(i)];
+          r.from[static_cast<size_t>(names[static_cast<size_t>(i)])] = i + 1;
+        }
+        renamings_.push_back(std::move(r));
+      } while (std::next_permutation(names.begin(), names.end()));
+    }
   }
 
   State initial() const {
-    State s{NodeSet(b_.servers, options_), {}, 0, 0, 0, {}, {}, {}, {}, 0, 0};
+    State s{NodeSet(b_.servers, options_), {}, 0, 0, 0, {}, {}, {}, {}, {}, 0, 0};
+    if (b_.check_quorum) s.answered.assign(static_cast<size_t>(b_.servers) + 1, 0);
     for (int id = 1; id <= b_.servers; ++id) {
       s.nodes.up(id);
       Effects fx;
@@ -267,6 +315,7 @@ class Explorer {
         // The figure8 shape has no heartbeats: a new leader's AppendEntries
         // and the retries after a refusal carry the entries.
         if (!b_.figure8_shape) out.push_back({Kind::Heartbeat, n, 0});
+        if (b_.check_quorum) out.push_back({Kind::Quorum, n, 0});
         if (b_.spec_network) {
           // MCRaftKV's ClientRequest(i, c): any of its commands, at any leader,
           // any number of times (a retry is the same command again).
@@ -320,17 +369,75 @@ class Explorer {
             s.net.erase(s.net.begin() + static_cast<std::ptrdiff_t>(i));
           if (a.kind == Kind::Drop) break;
           id = m.to;
-          applied_before = s.nodes.node(id).last_applied();
+          const Node& to = s.nodes.node(id);
+          int64_t term_before = to.term();
+          int vote_before = to.vote();
+          bool led_before = to.role() == Role::Leader;
+          applied_before = to.last_applied();
           s.nodes.deliver(m, fx);
+          const Node& after = s.nodes.node(id);
+          bool prevote = m.type == MsgType::PreVote || m.type == MsgType::PreVoteResponse;
           // Figure 2, rules for all servers: a request or response with a
-          // term above the receiver's sets its term (with pre-vote off, every
-          // message's term counts). A transition rule, not a Figure 3
-          // guarantee: the only check here that looks at a step.
-          if (s.nodes.node(id).term() < m.term) {
+          // term above the receiver's sets its term. Except (thesis §9.6) a
+          // pre-vote's, which asks about a term nobody holds yet, and (§4.2.3,
+          // check_quorum) a RequestVote that a node with a live leader may
+          // disregard: explore does not judge liveness, so with check_quorum
+          // it leaves every RequestVote out (a transfer's included). A
+          // transition rule, not a Figure 3 guarantee.
+          bool may_ignore = prevote || (b_.check_quorum && m.type == MsgType::RequestVote);
+          if (after.term() < m.term && !may_ignore) {
             term_error =
                 StepError{"TermAdoption", "node " + std::to_string(id) + " kept term " +
-                                              std::to_string(s.nodes.node(id).term()) +
+                                              std::to_string(after.term()) +
                                               " after a message of term " + std::to_string(m.term)};
+          }
+          // Thesis §9.6, PreVoteKeepsTermsAndVotes: a pre-vote, asked or
+          // answered, changes no term and no vote; only a majority of grants
+          // starts the receiver's own election (term + 1, a vote for itself).
+          if (prevote && (after.term() != term_before || after.vote() != vote_before)) {
+            bool own_election = m.type == MsgType::PreVoteResponse &&
+                                after.term() == term_before + 1 && after.vote() == id &&
+                                after.role() != Role::Follower;
+            if (!own_election) {
+              term_error = StepError{
+                  "TermAdoption", "node " + std::to_string(id) + " went from term " +
+                                      std::to_string(term_before) + " (vote " +
+                                      std::to_string(vote_before) + ") to term " +
+                                      std::to_string(after.term()) + " (vote " +
+                                      std::to_string(after.vote()) + ") on a " + to_string(m.type) +
+                                      ", which changes no term or vote (thesis §9.6)"};
+            }
+          }
+          // RaftKV.tla's history `answered`: an AppendEntriesResponse of a
+          // leader's term, delivered to it, shows its sender can reach it.
+          if (b_.check_quorum && led_before && m.term == term_before &&
+              m.type == MsgType::AppendEntriesResponse) {
+            s.answered[static_cast<size_t>(id)] |= 1u << m.from;
+          }
+          break;
+        }
+        case Kind::Quorum: {
+          // Thesis §6.2: a leader that did not hear from a majority (itself
+          // included) since its election or its previous check steps down
+          // at this check, and one that did stays leader (QuorumCheckSound;
+          // LapsedLeaderStepsDown). Judged from `answered`, not from the
+          // node's own bookkeeping.
+          line = "{\"event\":\"timeout\",\"node\":" + std::to_string(id) +
+                 ",\"timer\":\"check_quorum\"}";
+          uint32_t heard = s.answered[static_cast<size_t>(id)] | (1u << id);
+          int count = std::popcount(heard);
+          bool quorum = count > b_.servers / 2;
+          int64_t term = s.nodes.node(id).term();
+          s.nodes.timeout(id, Timer::CheckQuorum, fx);
+          bool leads = s.nodes.node(id).role() == Role::Leader;
+          s.answered[static_cast<size_t>(id)] = 0;
+          if (leads != quorum) {
+            term_error = StepError{
+                "CheckQuorum",
+                "node " + std::to_string(id) + ", leader of term " + std::to_string(term) +
+                    ", heard from " + std::to_string(count) + " of " + std::to_string(b_.servers) +
+                    " servers (itself included) since its election or previous check, and " +
+                    (leads ? "still leads after" : "stepped down at") + " its quorum check"};
           }
           break;
         }
@@ -339,8 +446,21 @@ class Explorer {
           bool election = a.kind == Kind::Election;
           line = "{\"event\":\"timeout\",\"node\":" + std::to_string(id) + ",\"timer\":\"" +
                  (election ? "election" : "heartbeat") + "\"}";
-          applied_before = s.nodes.node(id).last_applied();
+          const Node& node = s.nodes.node(id);
+          int64_t term_before = node.term();
+          int vote_before = node.vote();
+          applied_before = node.last_applied();
           s.nodes.timeout(id, election ? Timer::Election : Timer::Heartbeat, fx);
+          // Thesis §9.6: with pre-vote, an election timeout asks for
+          // pre-votes and changes no term or vote, unless this server alone
+          // is a majority and stands at once.
+          const Node& after = s.nodes.node(id);
+          if (election && b_.pre_vote && b_.servers > 1 &&
+              (after.term() != term_before || after.vote() != vote_before)) {
+            term_error = StepError{"TermAdoption", "node " + std::to_string(id) +
+                                                       " changed its term or vote when its "
+                                                       "election timer fired, with pre-vote on"};
+          }
           break;
         }
         case Kind::Client: {
@@ -390,8 +510,31 @@ class Explorer {
       if (ids != nullptr) ids->lines += line + "\n";
       return StepError{"ProtocolBug", e.what()};
     }
-    if (ids != nullptr) ids->lines += line + "\n";
+    if (ids != nullptr) {
+      if (a.kind == Kind::Quorum) {
+        // The runtime checks once per minimum election timeout E, and the
+        // trace checker judges a leader by whom it heard from in the last
+        // 2E (spec/checks.md, CheckQuorum): the check is placed 2E + 1 ms
+        // after the line before, as import-tla places it; every other line
+        // is 1 ms after the one before (the scenario format's default).
+        ids->t += 2 * TimingConfig{}.election_timeout_min_ms + 1;
+        line.insert(line.size() - 1, ",\"t\":" + std::to_string(ids->t));
+      } else {
+        ids->t += 1;
+      }
+      ids->lines += line + "\n";
+    }
     add_sends(s, fx, ids);
+    // `answered` is about a leader's current term: none for a server that
+    // does not lead (it became leader or stepped down in this step, or
+    // crashed), from none again when it is elected.
+    if (b_.check_quorum) {
+      for (int n = 1; n <= b_.servers; ++n) {
+        if (!s.nodes.is_up(n) || s.nodes.node(n).role() != Role::Leader) {
+          s.answered[static_cast<size_t>(n)] = 0;
+        }
+      }
+    }
     if (term_error) return term_error;
     if (a.kind == Kind::Deliver || a.kind == Kind::Duplicate || a.kind == Kind::Election ||
         a.kind == Kind::Heartbeat || a.kind == Kind::Client) {
@@ -618,20 +761,48 @@ class Explorer {
   }
 
   // The canonical encoding of a state: equal for states that behave the same.
+  // With symmetry reduction (ExploreBounds::symmetry), the least of the
+  // encodings under every renaming of the servers, so that states that differ
+  // only in the servers' names, which behave the same up to those names,
+  // encode the same.
   std::string encode(const State& s) const {
-    std::string out;
-    out.reserve(4096);  // most states' encodings fit: no growth on the way
-    for (int id = 1; id <= b_.servers; ++id) {
-      const Node& node = s.nodes.node(id);
-      if (s.nodes.is_up(id)) {
+    std::string least;
+    least.reserve(4096);  // most states' encodings fit: no growth on the way
+    if (!b_.symmetry) {
+      encode(s, nullptr, least);
+      return least;
+    }
+    std::string other;
+    other.reserve(4096);
+    for (const Renaming& r : renamings_) {
+      std::string& out = &r == renamings_.data() ? least : other;
+      out.clear();
+      encode(s, &r, out);
+      if (other < least && &r != renamings_.data()) least.swap(other);
+    }
+    return least;
+  }
+
+  // Appends the encoding of `s` with its servers renamed by `r` (none: as
+  // named) to `out`.
+  void encode(const State& s, const Renaming* r, std::string& out) const {
+    auto id = [r](int x) { return r != nullptr && x > 0 ? r->to[static_cast<size_t>(x)] : x; };
+    for (int slot = 1; slot <= b_.servers; ++slot) {
+      // The server that takes the name `slot`.
+      int sid = r != nullptr ? r->from[static_cast<size_t>(slot)] : slot;
+      const Node& node = s.nodes.node(sid);
+      if (s.nodes.is_up(sid)) {
         put_int(out, 1);
-        node.encode_state(out);
+        node.encode_state(out, r != nullptr ? &r->to : nullptr);
         // A leader's votes are dead state (only a candidate counts them), so
         // the node's encoding leaves them out; RaftKV keeps them, and TLC
         // tells apart states that differ in them only. On the spec's network
         // explore does too, so that its states are the spec's.
         if (b_.spec_network && node.role() == Role::Leader) {
-          for (int v : node.votes_granted()) put_int(out, v);
+          std::vector<int> votes;
+          for (int v : node.votes_granted()) votes.push_back(id(v));
+          std::sort(votes.begin(), votes.end());
+          for (int v : votes) put_int(out, v);
         }
       } else {
         // A crashed node is what its storage holds (Figure 2's persistent
@@ -639,26 +810,39 @@ class Explorer {
         // stored ones, and a restart reads nothing else.
         put_int(out, 0);
         put_int(out, node.term());
-        put_int(out, node.vote());
+        put_int(out, id(node.vote()));
         put_int(out, static_cast<int64_t>(node.log().size()));
         for (const Entry& e : node.log()) put_entry(out, e);
       }
     }
     put_int(out, static_cast<int64_t>(s.net.size()));
-    for (const InFlight& f : s.net) put_str(out, f.key());
+    if (r == nullptr) {
+      for (const InFlight& f : s.net) put_str(out, f.key());
+    } else {
+      // The renamed messages, sorted again: the network is a multiset.
+      auto which = static_cast<size_t>(r - renamings_.data());
+      std::vector<const std::string*> keys;
+      keys.reserve(s.net.size());
+      for (const InFlight& f : s.net) keys.push_back(&f.renamed_key(which));
+      std::sort(keys.begin(), keys.end(),
+                [](const std::string* p, const std::string* q) { return *p < *q; });
+      for (const std::string* k : keys) put_str(out, *k);
+    }
     put_int(out, s.crashes);
     put_int(out, s.issued);
     put_int(out, s.introduced);
-    put_int(out, static_cast<int64_t>(s.leaders.size()));
-    for (const auto& [term, id] : s.leaders) {
-      put_int(out, term);
-      put_int(out, id);
-    }
-    put_int(out, static_cast<int64_t>(s.stood.size()));
-    for (const auto& [term, id] : s.stood) {
-      put_int(out, term);
-      put_int(out, id);
-    }
+    auto put_pairs = [&](const std::vector<std::pair<int64_t, int>>& pairs) {
+      std::vector<std::pair<int64_t, int>> renamed = pairs;
+      for (auto& [term, who] : renamed) who = id(who);
+      if (r != nullptr) std::sort(renamed.begin(), renamed.end());
+      put_int(out, static_cast<int64_t>(renamed.size()));
+      for (const auto& [term, who] : renamed) {
+        put_int(out, term);
+        put_int(out, who);
+      }
+    };
+    put_pairs(s.leaders);
+    put_pairs(s.stood);
     put_int(out, static_cast<int64_t>(s.committed.size()));
     for (const Committed& c : s.committed) {
       put_int(out, c.index);
@@ -667,14 +851,24 @@ class Explorer {
     }
     put_int(out, static_cast<int64_t>(s.applied.size()));
     for (const std::string& e : s.applied) put_str(out, e);
-    return out;
+    if (b_.check_quorum) {
+      for (int slot = 1; slot <= b_.servers; ++slot) {
+        int sid = r != nullptr ? r->from[static_cast<size_t>(slot)] : slot;
+        uint32_t mask = s.answered[static_cast<size_t>(sid)], renamed = 0;
+        for (int j = 1; j <= b_.servers; ++j) {
+          if (mask & (1u << j)) renamed |= 1u << id(j);
+        }
+        put_int(out, renamed);
+      }
+    }
   }
 
   std::string header(const PlantedBugs& bugs) const {
-    std::string out = "{\"format\":\"raftkv-scenario\",\"version\":1,\"config\":{\"num_nodes\":" +
-                      std::to_string(b_.servers) +
-                      ",\"leader_noop\":" + (b_.leader_noop ? "true" : "false") +
-                      (b_.sessions ? ",\"num_clients\":1" : "") + "},\"planted_bugs\":[";
+    std::string out =
+        "{\"format\":\"raftkv-scenario\",\"version\":1,\"config\":{\"num_nodes\":" +
+        std::to_string(b_.servers) + ",\"leader_noop\":" + (b_.leader_noop ? "true" : "false") +
+        (b_.sessions ? ",\"num_clients\":1" : "") + (b_.pre_vote ? ",\"pre_vote\":true" : "") +
+        (b_.check_quorum ? ",\"check_quorum\":true" : "") + "},\"planted_bugs\":[";
     bool first = true;
     for (const std::string& name : planted_bug_list(bugs)) {
       out += (first ? "\"" : ",\"") + name + "\"";
@@ -693,7 +887,9 @@ class Explorer {
       if (m.type == MsgType::ClientReply) continue;
       m.id = 0;
       std::string key = message_key(m);
-      InFlight f(std::move(key), std::move(m));
+      std::vector<std::string> renamed;
+      for (const Renaming& r : renamings_) renamed.push_back(message_key(rename(m, r)));
+      InFlight f(std::move(key), std::move(m), std::move(renamed));
       auto it =
           std::upper_bound(s.net.begin(), s.net.end(), f,
                            [](const InFlight& p, const InFlight& q) { return p.key() < q.key(); });
@@ -729,6 +925,7 @@ class Explorer {
 
   ExploreBounds b_;
   NodeOptions options_;
+  std::vector<Renaming> renamings_;  // with symmetry: every renaming of the servers
 };
 
 struct Key {
@@ -859,17 +1056,9 @@ ExploreResult explore(const ExploreBounds& bounds, const PlantedBugs& bugs,
       continue;
     }
     for (const Action& a : ex.enabled(cur)) {
-      State next{NodeSet(cur.nodes),
-                 cur.net,
-                 cur.crashes,
-                 cur.issued,
-                 cur.introduced,
-                 cur.leaders,
-                 cur.stood,
-                 cur.committed,
-                 cur.applied,
-                 cur.depth,
-                 0};
+      State next{NodeSet(cur.nodes), cur.net,      cur.crashes, cur.issued,
+                 cur.introduced,     cur.leaders,  cur.stood,   cur.committed,
+                 cur.applied,        cur.answered, cur.depth,   0};
       ++r.transitions;
       std::optional<StepError> err = ex.apply(next, a, nullptr);
       if (!err) err = ex.check(next);
@@ -1004,7 +1193,7 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
     return 2;
   };
   // A TLC config's bounds come next (MCRaftKV's names), then the flags.
-  bool symmetry = opts.tlc_symmetry;
+  bool cfg_symmetry = false;  // the config has SYMMETRY
   PlantedBugs cfg_bugs;
   if (!opts.tlc_config.empty()) {
     std::ifstream in(opts.tlc_config);
@@ -1019,9 +1208,11 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
       err << "raftkv explore: " << e.what() << '\n';
       return 2;
     }
-    if (st.pre_vote || st.check_quorum) {
+    if ((st.pre_vote || st.check_quorum) && !opts.compare_tlc.empty()) {
+      // The view leaves out pvotes, live and heard, which vary with these.
       err << "raftkv explore: " << opts.tlc_config
-          << ": PreVote and CheckQuorum are not explored (set them FALSE)\n";
+          << ": --compare-tlc does not cover PreVote or CheckQuorum (their variables are not in "
+             "the view); explore such a config without it\n";
       return 2;
     }
     const struct {
@@ -1051,9 +1242,11 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
     b.max_crashes = static_cast<int>(st.numbers["MaxCrashes"]);
     b.commands = static_cast<int>(st.numbers["NumCommands"]);
     b.leader_noop = st.leader_noop;
+    b.pre_vote = st.pre_vote;
+    b.check_quorum = st.check_quorum;
     b.spec_network = true;
     cfg_bugs = st.bugs;
-    symmetry = symmetry || st.symmetry;
+    cfg_symmetry = st.symmetry;
   }
   if (opts.servers != -1) {
     if (opts.servers < 1 || opts.servers > 9) {
@@ -1098,6 +1291,13 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
     b.leader_noop = opts.leader_noop == "true";
   }
   if (opts.sessions) b.sessions = true;
+  if (opts.pre_vote) b.pre_vote = true;
+  if (opts.check_quorum) b.check_quorum = true;
+  if ((b.pre_vote || b.check_quorum) && !opts.compare_tlc.empty()) {
+    err << "raftkv explore: --compare-tlc does not cover --pre-vote or --check-quorum (their "
+           "variables are not in the view)\n";
+    return 2;
+  }
   if (!opts.network.empty() && opts.network != "runtime" && opts.network != "spec") {
     return bad("--network", "runtime or spec", "'" + opts.network + "'");
   }
@@ -1142,6 +1342,11 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
     return 2;
   }
 
+  // Symmetry reduction (--symmetry, or a SYMMETRY line in --cfg) keeps one
+  // state of each set that differs only in the servers' names, so its views
+  // can only be compared with TLC's up to those names.
+  b.symmetry = opts.symmetry || cfg_symmetry;
+  bool symmetry = opts.tlc_symmetry || b.symmetry;
   ViewComparison tlc(opts.compare_tlc, b, symmetry);
   if (!opts.compare_tlc.empty() && !tlc.read(err)) return 2;
 
@@ -1149,8 +1354,11 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
       << b.max_log << ", max-msgs " << b.max_msgs << ", max-crashes " << b.max_crashes
       << ", commands " << b.commands << (b.sessions ? " (client 1's session)" : "")
       << ", leader_noop " << (b.leader_noop ? "true" : "false");
+  if (b.pre_vote) out << ", pre-vote";
+  if (b.check_quorum) out << ", check-quorum";
   if (b.spec_network) out << ", the spec's network";
   if (b.depth_first) out << ", depth-first";
+  if (b.symmetry) out << ", symmetry reduction";
   if (b.max_depth > 0) out << ", max-depth " << b.max_depth;
   if (b.time_limit_s > 0) out << ", time-limit " << b.time_limit_s << " s";
   if (b.max_states > 0) out << ", max-states " << b.max_states;

@@ -38,6 +38,12 @@ struct ExploreBounds {
   // `commands`; KVSemantics (exactly-once in client order) is checked too.
   bool sessions = false;
   bool leader_noop = true;  // §8: a new leader appends a no-op ([raft] leader_noop)
+  // [raft] pre_vote (thesis §9.6, `--pre-vote`): an election timeout starts a
+  // pre-vote round; PreVoteKeepsTermsAndVotes is checked at each step.
+  bool pre_vote = false;
+  // [raft] check_quorum (thesis §6.2, §4.2.3, `--check-quorum`): a leader's
+  // quorum check timer is an input too; CheckQuorum is checked at each check.
+  bool check_quorum = false;
   // Explore only schedules of Figure 8's shape (the figure8 preset; see
   // Explorer::figure8_shape): a search directed as MCRaftKVCommitOldTerm.cfg
   // directs TLC's. No heartbeats; states outside the shape are checked but
@@ -56,6 +62,14 @@ struct ExploreBounds {
   // breadth-first frontier at MCRaftKV.cfg's bounds passed 19 GB). A
   // counterexample found is then not the shortest.
   bool depth_first = false;
+  // Node-id symmetry reduction (`--symmetry`): states that differ only in the
+  // servers' names are one state (the least encoding under every renaming),
+  // as TLC's SYMMETRY Permutations(Server). The servers are interchangeable
+  // (every one starts alike, the inputs are offered to each alike, and the
+  // node code never orders servers by id), so each renaming of a reachable
+  // state is reachable, and checking one of them checks all: the invariants
+  // do not name servers. Costs servers! encodings per state.
+  bool symmetry = false;
   int64_t max_depth = 0;    // 0: none
   double time_limit_s = 0;  // 0: none
   // Stop (incomplete) once this many distinct states are found: the queue of

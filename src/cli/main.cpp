@@ -272,6 +272,17 @@ int main(int argc, char** argv) {
   explore_cmd->add_flag("--depth-first", explore.depth_first,
                         "Depth-first: the same states with far less memory, but a "
                         "counterexample found is not the shortest");
+  explore_cmd->add_flag("--pre-vote", explore.pre_vote,
+                        "[raft] pre_vote: an election timeout starts a pre-vote round (thesis "
+                        "§9.6); a pre-vote that changes a term or vote is a violation");
+  explore_cmd->add_flag("--check-quorum", explore.check_quorum,
+                        "[raft] check_quorum: a leader's quorum check timer is an input too "
+                        "(thesis §6.2); a check that keeps a leader no majority answered, or "
+                        "deposes one a majority answered, is a violation");
+  explore_cmd->add_flag("--symmetry", explore.symmetry,
+                        "Symmetry reduction: states that differ only in the servers' names "
+                        "are one state (as TLC's SYMMETRY Permutations(Server)); implied by a "
+                        "SYMMETRY line in --cfg");
   explore_cmd->add_flag("--tlc-symmetry", explore.tlc_symmetry,
                         "TLC ran with SYMMETRY Permutations(Server): compare the views up to "
                         "the servers' names");

@@ -1457,14 +1457,47 @@ void Node::handle_install_snapshot_response(const Message& m) {
 
 using namespace state_encoding;
 
-void Node::encode_state(std::string& out) const {
+void Node::encode_state(std::string& out, const std::vector<int>* rename) const {
+  // Server ids through `rename` (the identity without one).
+  auto id = [rename](int x) -> int64_t {
+    return rename != nullptr && x > 0 && static_cast<size_t>(x) < rename->size()
+               ? (*rename)[static_cast<size_t>(x)]
+               : x;
+  };
+  // A set of server ids, renamed and in ascending order again.
+  auto ids = [&](const auto& set) {
+    std::vector<int64_t> v;
+    v.reserve(set.size());
+    for (int x : set) v.push_back(id(x));
+    if (rename != nullptr) std::sort(v.begin(), v.end());
+    put_ints(out, v);
+  };
+  // A table indexed by peer id, each value moved to its peer's new index.
+  auto by_peer = [&](const auto& table) {
+    if (rename == nullptr) return put_ints(out, table);
+    std::vector<int64_t> v(table.size());
+    for (size_t i = 0; i < table.size(); ++i) {
+      v[static_cast<size_t>(id(static_cast<int>(i)))] = static_cast<int64_t>(table[i]);
+    }
+    put_ints(out, v);
+  };
+  // A command; a configuration entry's members are server ids.
+  auto command = [&](const Command& c) {
+    put_int(out, static_cast<int64_t>(c.op));
+    put_str(out, c.key);
+    put_str(out, c.value);
+    put_int(out, c.client);
+    put_int(out, c.seq);
+    ids(c.conf.get().voters);
+    ids(c.conf.get().learners);
+  };
   // Persistent state (Figure 2): term, vote, log; the compacted prefix (§7).
   put_int(out, term_);
-  put_int(out, vote_);
+  put_int(out, id(vote_));
   put_int(out, static_cast<int64_t>(log_.size()));
   for (const Entry& e : log_) {
     put_int(out, e.term);
-    put_command(out, e.cmd);
+    command(e.cmd);
   }
   put_int(out, snap_index_);
   put_int(out, snap_term_);
@@ -1477,18 +1510,18 @@ void Node::encode_state(std::string& out) const {
   }
   // The configuration in effect (thesis §4.1).
   put_int(out, conf_index_);
-  put_ints(out, conf_.voters);
-  put_ints(out, conf_.learners);
+  ids(conf_.voters);
+  ids(conf_.learners);
   put_int(out, slots_);
   // Volatile state on all servers, and the state machine it applied to.
   put_int(out, static_cast<int64_t>(role_));
   put_int(out, commit_);
   put_int(out, applied_);
   put_str(out, store_.encode());
-  put_int(out, leader_id_);
+  put_int(out, id(leader_id_));
   put_int(out, verified_);
   put_int(out, precandidate_ ? 1 : 0);
-  put_ints(out, std::vector<int>(prevote_grants_.begin(), prevote_grants_.end()));
+  ids(prevote_grants_);
   put_int(out, leader_live_ ? 1 : 0);
   put_int(out, promise_until_us_);
   put_int(out, restarted_ ? 1 : 0);
@@ -1496,38 +1529,37 @@ void Node::encode_state(std::string& out) const {
   put_int(out, unsynced_from_);
   // Candidate state: start_election resets the votes, and only a candidate
   // counts them, so they matter only while this node is a candidate.
-  if (role_ == Role::Candidate) {
-    put_ints(out, std::vector<int>(votes_.begin(), votes_.end()));
-  }
+  if (role_ == Role::Candidate) ids(votes_);
   // Leader state: become_leader reinitializes all of it (Figure 2, "Volatile
   // state on leaders, reinitialized after election"), so only a leader's
   // counts.
   if (role_ == Role::Leader) {
-    put_ints(out, next_index_);
-    put_ints(out, match_index_);
-    put_ints(out, probing_);
-    put_ints(out, commit_sent_);
-    put_ints(out, snap_sending_);
-    put_ints(out, snap_offset_);
-    put_ints(out, snap_quiet_beats_);
-    put_ints(out, recent_active_);
+    by_peer(next_index_);
+    by_peer(match_index_);
+    by_peer(probing_);
+    by_peer(commit_sent_);
+    by_peer(snap_sending_);
+    by_peer(snap_offset_);
+    by_peer(snap_quiet_beats_);
+    by_peer(recent_active_);
     put_int(out, static_cast<int64_t>(pending_.size()));
     for (const auto& [index, cmd] : pending_) {
       put_int(out, index);
-      put_command(out, cmd);
+      command(cmd);
     }
     put_int(out, static_cast<int64_t>(reads_.size()));
     for (const PendingRead& r : reads_) {
-      put_command(out, r.cmd);
+      command(r.cmd);
       put_int(out, r.index);
       put_int(out, r.round);
     }
     put_int(out, read_round_);
-    put_ints(out, read_acked_);
-    put_ints(out, round_sent_us_);
+    by_peer(read_acked_);
+    put_int(out, static_cast<int64_t>(round_sent_us_.size()));  // by round, not by peer
+    for (int64_t t : round_sent_us_) put_int(out, t);
     put_int(out, lease_until_us_);
     put_int(out, lease_void_ ? 1 : 0);
-    put_int(out, transfer_to_);
+    put_int(out, id(transfer_to_));
     put_int(out, timeout_now_sent_ ? 1 : 0);
   }
 }

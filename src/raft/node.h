@@ -160,7 +160,13 @@ class Node {
   // bookkeeping: flow control, commit notifications sent, pending client
   // requests), in a fixed byte layout, for `raftkv explore`'s visited set.
   // Two nodes that append the same bytes behave the same on every input.
-  void encode_state(std::string& out) const;
+  //
+  // With `rename` (explore's symmetry reduction), every server id the state
+  // holds is written as rename[id] instead (ids past its end unchanged), and
+  // sets and per-peer tables are rewritten in the new ids' order: the bytes
+  // the same node would give if the servers had been named that way. Sound
+  // because nothing the node does depends on the order of server ids.
+  void encode_state(std::string& out, const std::vector<int>* rename = nullptr) const;
 
   // Boot: arms the election timer.
   void start(Effects& fx);
