@@ -197,6 +197,32 @@ TEST_CASE(
     REQUIRE(rep.violation.has_value());
     CHECK(rep.violation->check == "CheckQuorum");
   }
+  SECTION("transfers: a TimeoutNow goes only to a target whose log holds the leader's") {
+    // One transfer per path, asked of any leader toward any other server
+    // (the target's election of term 2 is checked, not expanded).
+    ExploreBounds b = small();
+    b.max_term = 1;
+    b.max_log = 1;
+    b.commands = 0;
+    b.symmetry = true;
+    b.transfers = 1;
+    ExploreResult clean = explore(b, PlantedBugs{});
+    CHECK_FALSE(clean.violation);
+    CHECK(clean.complete);
+    CHECK(clean.distinct == 16479);
+    PlantedBugs bugs;
+    REQUIRE(plant_bug(bugs, "transfer_before_caught_up"));
+    ExploreResult r = explore(b, bugs);
+    REQUIRE(r.violation);
+    // Node 1, just elected with its no-op not yet on node 2, is asked to
+    // hand leadership to node 2 and tells it to stand at once.
+    CHECK(r.invariant == "LeaderTransfer");
+    CHECK(r.violation_depth == 5);
+    CHECK(r.scenario.find("{\"event\":\"transfer\",\"node\":1,\"to\":") != std::string::npos);
+    check::Report rep = replay_scenario_and_check(r.scenario, "transfer_before_caught_up");
+    REQUIRE(rep.violation.has_value());
+    CHECK(rep.violation->check == "LeaderTransfer");
+  }
   SECTION("a TLC config with PreVote or CheckQuorum runs with it, its planted bug found") {
     ExploreOptions o;
     o.tlc_config = std::string(RAFTKV_SOURCE_DIR) + "/spec/MCRaftKVPreVoteRaisesTerm.cfg";
@@ -229,6 +255,11 @@ TEST_CASE("explore: a bad flag value is exit 2 naming the flag", "[explore]") {
   std::ostringstream err3;
   CHECK(explore_command(q, out, err3) == 2);
   CHECK(err3.str().find("--preset") != std::string::npos);
+  ExploreOptions t;
+  t.transfers = 101;
+  std::ostringstream err4;
+  CHECK(explore_command(t, out, err4) == 2);
+  CHECK(err4.str().find("--transfers must be 0..100, got 101") != std::string::npos);
 }
 
 TEST_CASE("explore: the figure8 preset finds commit_old_term, and nothing in the correct code",

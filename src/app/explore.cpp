@@ -165,6 +165,7 @@ struct State {
   NodeSet nodes;
   std::vector<InFlight> net;  // sorted by key: a canonical multiset
   int crashes = 0;
+  int transfers = 0;   // leadership transfers asked so far
   int issued = 0;      // client commands sent so far (retries included)
   int introduced = 0;  // --sessions: the session's commands sent at least once
   // History variables, as TLA+ specs keep them, since the invariants speak
@@ -192,6 +193,8 @@ enum class Kind : uint8_t {
   Election,   // a follower's or candidate's election timer fires
   Heartbeat,  // a leader's heartbeat timer fires
   Quorum,     // a leader's quorum check timer fires (check_quorum)
+  Transfer,   // a leader is asked to hand leadership to server `msg`
+  GiveUp,     // a leader's transfer timer fires: it gives the transfer up
   Client,     // a client Put reaches a leader
   Crash,
   Restart,
@@ -273,7 +276,7 @@ class Explorer {
   }
 
   State initial() const {
-    State s{NodeSet(b_.servers, options_), {}, 0, 0, 0, {}, {}, {}, {}, {}, 0, 0};
+    State s{NodeSet(b_.servers, options_), {}, 0, 0, 0, 0, {}, {}, {}, {}, {}, 0, 0};
     if (b_.check_quorum) s.answered.assign(static_cast<size_t>(b_.servers) + 1, 0);
     for (int id = 1; id <= b_.servers; ++id) {
       s.nodes.up(id);
@@ -316,6 +319,13 @@ class Explorer {
         // and the retries after a refusal carry the entries.
         if (!b_.figure8_shape) out.push_back({Kind::Heartbeat, n, 0});
         if (b_.check_quorum) out.push_back({Kind::Quorum, n, 0});
+        if (s.nodes.node(id).transfer_target() != 0) {
+          out.push_back({Kind::GiveUp, n, 0});
+        } else if (s.transfers < b_.transfers) {
+          for (int to = 1; to <= b_.servers; ++to) {
+            if (to != id) out.push_back({Kind::Transfer, n, static_cast<uint16_t>(to)});
+          }
+        }
         if (b_.spec_network) {
           // MCRaftKV's ClientRequest(i, c): any of its commands, at any leader,
           // any number of times (a retry is the same command again).
@@ -491,6 +501,17 @@ class Explorer {
           s.nodes.deliver(m, fx);
           break;
         }
+        case Kind::Transfer:
+          line = "{\"event\":\"transfer\",\"node\":" + std::to_string(id) +
+                 ",\"to\":" + std::to_string(a.msg) + "}";
+          s.nodes.transfer(id, a.msg, fx);
+          ++s.transfers;
+          break;
+        case Kind::GiveUp:
+          line =
+              "{\"event\":\"timeout\",\"node\":" + std::to_string(id) + ",\"timer\":\"transfer\"}";
+          s.nodes.timeout(id, Timer::Transfer, fx);
+          break;
         case Kind::Crash:
           line = "{\"event\":\"crash\",\"node\":" + std::to_string(id) + "}";
           s.nodes.crash(id);
@@ -523,6 +544,27 @@ class Explorer {
         ids->t += 1;
       }
       ids->lines += line + "\n";
+    }
+    // Thesis §3.10 (TimeoutNowOnlyToCaughtUp): a leader tells the target of
+    // a transfer to stand only once the target's log holds all of its own,
+    // so that the target can win. Judged on the target's log itself.
+    for (const Message& m : fx.messages) {
+      if (m.type != MsgType::TimeoutNow || term_error) continue;
+      const Node& leader = s.nodes.node(m.from);
+      const Node& target = s.nodes.node(m.to);
+      int64_t last = leader.last_index(), common = 0;
+      while (common < std::min(last, target.last_index()) &&
+             leader.entry(common + 1) == target.entry(common + 1)) {
+        ++common;
+      }
+      if (common < last) {
+        term_error =
+            StepError{"LeaderTransfer", "node " + std::to_string(m.from) + ", leader of term " +
+                                            std::to_string(leader.term()) +
+                                            ", sent TimeoutNow to node " + std::to_string(m.to) +
+                                            ", whose log matches its own only through index " +
+                                            std::to_string(common) + " of " + std::to_string(last)};
+      }
     }
     add_sends(s, fx, ids);
     // `answered` is about a leader's current term: none for a server that
@@ -829,6 +871,7 @@ class Explorer {
       for (const std::string* k : keys) put_str(out, *k);
     }
     put_int(out, s.crashes);
+    put_int(out, s.transfers);
     put_int(out, s.issued);
     put_int(out, s.introduced);
     auto put_pairs = [&](const std::vector<std::pair<int64_t, int>>& pairs) {
@@ -1056,9 +1099,8 @@ ExploreResult explore(const ExploreBounds& bounds, const PlantedBugs& bugs,
       continue;
     }
     for (const Action& a : ex.enabled(cur)) {
-      State next{NodeSet(cur.nodes), cur.net,      cur.crashes, cur.issued,
-                 cur.introduced,     cur.leaders,  cur.stood,   cur.committed,
-                 cur.applied,        cur.answered, cur.depth,   0};
+      State next = cur;  // the parent's state, which the input then changes
+      next.record = 0;
       ++r.transitions;
       std::optional<StepError> err = ex.apply(next, a, nullptr);
       if (!err) err = ex.check(next);
@@ -1291,6 +1333,12 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
     b.leader_noop = opts.leader_noop == "true";
   }
   if (opts.sessions) b.sessions = true;
+  if (opts.transfers != -1) {
+    if (opts.transfers < 0 || opts.transfers > 100) {
+      return bad("--transfers", "0..100", std::to_string(opts.transfers));
+    }
+    b.transfers = opts.transfers;
+  }
   if (opts.pre_vote) b.pre_vote = true;
   if (opts.check_quorum) b.check_quorum = true;
   if ((b.pre_vote || b.check_quorum) && !opts.compare_tlc.empty()) {
@@ -1356,6 +1404,7 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
       << ", leader_noop " << (b.leader_noop ? "true" : "false");
   if (b.pre_vote) out << ", pre-vote";
   if (b.check_quorum) out << ", check-quorum";
+  if (b.transfers > 0) out << ", transfers " << b.transfers;
   if (b.spec_network) out << ", the spec's network";
   if (b.depth_first) out << ", depth-first";
   if (b.symmetry) out << ", symmetry reduction";

@@ -44,6 +44,11 @@ struct ExploreBounds {
   // [raft] check_quorum (thesis §6.2, §4.2.3, `--check-quorum`): a leader's
   // quorum check timer is an input too; CheckQuorum is checked at each check.
   bool check_quorum = false;
+  // Leadership transfers (thesis §3.10, `--transfers`) asked of a leader along
+  // one path: a leader with none under way may be asked to hand leadership
+  // to any other server, and one with a transfer under way may give it up
+  // (its transfer timer). LeaderTransfer is checked at each TimeoutNow sent.
+  int transfers = 0;
   // Explore only schedules of Figure 8's shape (the figure8 preset; see
   // Explorer::figure8_shape): a search directed as MCRaftKVCommitOldTerm.cfg
   // directs TLC's. No heartbeats; states outside the shape are checked but

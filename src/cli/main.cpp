@@ -279,6 +279,11 @@ int main(int argc, char** argv) {
                         "[raft] check_quorum: a leader's quorum check timer is an input too "
                         "(thesis §6.2); a check that keeps a leader no majority answered, or "
                         "deposes one a majority answered, is a violation");
+  explore_cmd->add_option("--transfers", explore.transfers,
+                          "Leadership transfers asked along one path (thesis §3.10): a leader is "
+                          "asked to hand leadership to another server, or gives a transfer up; "
+                          "a TimeoutNow to a target whose log lacks the leader's is a violation "
+                          "(default 0)");
   explore_cmd->add_flag("--symmetry", explore.symmetry,
                         "Symmetry reduction: states that differ only in the servers' names "
                         "are one state (as TLC's SYMMETRY Permutations(Server)); implied by a "
