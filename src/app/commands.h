@@ -164,6 +164,8 @@ struct ExploreOptions {
   bool symmetry = false;      // --symmetry: node-id symmetry reduction
   bool pre_vote = false;      // --pre-vote: [raft] pre_vote
   bool check_quorum = false;  // --check-quorum: [raft] check_quorum
+  int reads = -1;             // --reads N: gets of k1 along a path; -1: the preset's (0)
+  bool read_index = false;    // --read-index: [raft] read_mode = "read_index"
   int transfers = -1;         // --transfers N: leadership transfers along a path; -1: the preset's
 };
 int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream& err);

@@ -165,7 +165,13 @@ struct State {
   NodeSet nodes;
   std::vector<InFlight> net;  // sorted by key: a canonical multiset
   int crashes = 0;
-  int transfers = 0;   // leadership transfers asked so far
+  int transfers = 0;  // leadership transfers asked so far
+  // Gets sent so far (--reads), and for each, the highest index known
+  // committed anywhere when it arrived (-1 once it is answered).
+  std::vector<int64_t> read_lo;
+  // Gets answered in the step just taken (seq, result): judged by check(),
+  // once the histories know what the step committed. Empty between steps.
+  std::vector<std::pair<int64_t, Result>> answers;
   int issued = 0;      // client commands sent so far (retries included)
   int introduced = 0;  // --sessions: the session's commands sent at least once
   // History variables, as TLA+ specs keep them, since the invariants speak
@@ -195,6 +201,7 @@ enum class Kind : uint8_t {
   Quorum,     // a leader's quorum check timer fires (check_quorum)
   Transfer,   // a leader is asked to hand leadership to server `msg`
   GiveUp,     // a leader's transfer timer fires: it gives the transfer up
+  Read,       // a get of k1 from client 2 reaches a leader (--reads)
   Client,     // a client Put reaches a leader
   Crash,
   Restart,
@@ -211,6 +218,9 @@ struct Record {
   int64_t parent = -1;
   Action action;
 };
+
+// The client whose gets --reads sends (client 0 sends the puts).
+constexpr int kReadClient = 2;
 
 Command client_command(int i) {
   Command c;
@@ -258,6 +268,7 @@ class Explorer {
     options_.leader_noop = b.leader_noop;
     options_.pre_vote = b.pre_vote;
     options_.check_quorum = b.check_quorum;
+    options_.read_index = b.read_index;
     options_.bugs = bugs;
     if (b.symmetry) {
       std::vector<int> names(static_cast<size_t>(b.servers));
@@ -276,7 +287,7 @@ class Explorer {
   }
 
   State initial() const {
-    State s{NodeSet(b_.servers, options_), {}, 0, 0, 0, 0, {}, {}, {}, {}, {}, 0, 0};
+    State s{NodeSet(b_.servers, options_), {}, 0, 0, {}, {}, 0, 0, {}, {}, {}, {}, {}, 0, 0};
     if (b_.check_quorum) s.answered.assign(static_cast<size_t>(b_.servers) + 1, 0);
     for (int id = 1; id <= b_.servers; ++id) {
       s.nodes.up(id);
@@ -319,6 +330,7 @@ class Explorer {
         // and the retries after a refusal carry the entries.
         if (!b_.figure8_shape) out.push_back({Kind::Heartbeat, n, 0});
         if (b_.check_quorum) out.push_back({Kind::Quorum, n, 0});
+        if (static_cast<int>(s.read_lo.size()) < b_.reads) out.push_back({Kind::Read, n, 0});
         if (s.nodes.node(id).transfer_target() != 0) {
           out.push_back({Kind::GiveUp, n, 0});
         } else if (s.transfers < b_.transfers) {
@@ -501,6 +513,25 @@ class Explorer {
           s.nodes.deliver(m, fx);
           break;
         }
+        case Kind::Read: {
+          Message m;
+          m.type = MsgType::ClientRequest;
+          m.to = id;
+          m.client = kReadClient;
+          m.cmd.op = Op::Get;
+          m.cmd.key = "k1";
+          m.cmd.client = kReadClient;
+          m.cmd.seq = static_cast<int64_t>(s.read_lo.size()) + 1;
+          // Invoked now: every write committed so far must show in its answer.
+          s.read_lo.push_back(s.committed.empty() ? 0 : s.committed.back().index);
+          line = "{\"event\":\"client_request\",\"node\":" + std::to_string(id) +
+                 ",\"cmd\":{\"op\":\"get\",\"key\":\"k1\",\"value\":\"\",\"client\":" +
+                 std::to_string(kReadClient) + ",\"seq\":" + std::to_string(m.cmd.seq) + "}}";
+          if (ids != nullptr) ++ids->next;  // replay numbers the request first
+          applied_before = s.nodes.node(id).last_applied();
+          s.nodes.deliver(m, fx);
+          break;
+        }
         case Kind::Transfer:
           line = "{\"event\":\"transfer\",\"node\":" + std::to_string(id) +
                  ",\"to\":" + std::to_string(a.msg) + "}";
@@ -544,6 +575,13 @@ class Explorer {
         ids->t += 1;
       }
       ids->lines += line + "\n";
+    }
+    // The gets answered in this step (a refusal, not_leader, answers nothing).
+    for (const Message& m : fx.messages) {
+      if (m.type == MsgType::ClientReply && m.client == kReadClient &&
+          m.result.status != Status::NotLeader) {
+        s.answers.emplace_back(m.seq, m.result);
+      }
     }
     // Thesis §3.10 (TimeoutNowOnlyToCaughtUp): a leader tells the target of
     // a transfer to stand only once the target's log holds all of its own,
@@ -669,6 +707,9 @@ class Explorer {
         }
       }
     }
+    if (!s.answers.empty()) {
+      if (auto err = check_reads(s)) return err;
+    }
     if (b_.sessions) return check_kv(s);
     return std::nullopt;
   }
@@ -760,6 +801,59 @@ class Explorer {
                              " entries; exactly-once in client order gives " + text(store)};
       }
     }
+    return std::nullopt;
+  }
+
+  // Linearizable reads: a get answered with the value k1 has after the
+  // committed prefix 1..i of the log, for some i from the highest index
+  // known committed anywhere when the get arrived (lo) to the highest known
+  // committed once it is answered (hi): it sees every write that completed
+  // before it began, and none that was not yet committed when it ended.
+  // From the guarantee, not from the read index the node chose.
+  std::optional<StepError> check_reads(State& s) const {
+    int64_t hi = s.committed.empty() ? 0 : s.committed.back().index;
+    // The committed log through hi: the prefix of any log holding the entry
+    // committed at hi (Log Matching makes them one), a crashed node's too.
+    const Node* holder = nullptr;
+    for (int id = 1; id <= b_.servers && hi > 0; ++id) {
+      const Node& node = s.nodes.node(id);
+      if (node.last_index() >= hi && node.term_at(hi) == s.committed.back().term) {
+        holder = &node;
+        break;
+      }
+    }
+    for (const auto& [seq, result] : s.answers) {
+      auto slot = static_cast<size_t>(seq - 1);
+      int64_t lo = s.read_lo[slot];
+      s.read_lo[slot] = -1;
+      if (lo < 0 || (hi > 0 && holder == nullptr)) continue;  // answered twice; no log to judge by
+      std::optional<std::string> value;  // k1's value after 1..i (none: absent)
+      std::set<std::pair<Status, std::string>> allowed;
+      auto note = [&] {
+        allowed.insert(value ? std::make_pair(Status::Ok, *value)
+                             : std::make_pair(Status::NotFound, std::string()));
+      };
+      if (lo == 0) note();
+      for (int64_t i = 1; i <= hi; ++i) {
+        const Command& c = holder->entry(i).cmd;
+        // The seed's KV semantics: a put fails if the key exists, a delete
+        // if it is missing; gets and no-ops change nothing.
+        if (c.key == "k1" && c.op == Op::Put && !value) value = c.value;
+        if (c.key == "k1" && c.op == Op::Delete) value.reset();
+        if (i >= lo) note();
+      }
+      if (!allowed.count({result.status, result.value})) {
+        std::string got =
+            result.status == Status::Ok ? "\"" + result.value + "\"" : to_string(result.status);
+        return StepError{"Linearizability",
+                         "the get of k1 (client " + std::to_string(kReadClient) + ", seq " +
+                             std::to_string(seq) + ") was answered " + got +
+                             ", which k1 held after none of the committed prefixes 1.." +
+                             std::to_string(lo) + " to 1.." + std::to_string(hi) +
+                             " (committed when it arrived, when it was answered)"};
+      }
+    }
+    s.answers.clear();
     return std::nullopt;
   }
 
@@ -872,6 +966,8 @@ class Explorer {
     }
     put_int(out, s.crashes);
     put_int(out, s.transfers);
+    put_int(out, static_cast<int64_t>(s.read_lo.size()));
+    for (int64_t lo : s.read_lo) put_int(out, lo);
     put_int(out, s.issued);
     put_int(out, s.introduced);
     auto put_pairs = [&](const std::vector<std::pair<int64_t, int>>& pairs) {
@@ -911,7 +1007,9 @@ class Explorer {
         "{\"format\":\"raftkv-scenario\",\"version\":1,\"config\":{\"num_nodes\":" +
         std::to_string(b_.servers) + ",\"leader_noop\":" + (b_.leader_noop ? "true" : "false") +
         (b_.sessions ? ",\"num_clients\":1" : "") + (b_.pre_vote ? ",\"pre_vote\":true" : "") +
-        (b_.check_quorum ? ",\"check_quorum\":true" : "") + "},\"planted_bugs\":[";
+        (b_.check_quorum ? ",\"check_quorum\":true" : "") +
+        (b_.read_index ? ",\"read_mode\":\"read_index\"" : "") +
+        (b_.reads > 0 ? ",\"num_clients\":2" : "") + "},\"planted_bugs\":[";
     bool first = true;
     for (const std::string& name : planted_bug_list(bugs)) {
       out += (first ? "\"" : ",\"") + name + "\"";
@@ -1333,6 +1431,20 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
     b.leader_noop = opts.leader_noop == "true";
   }
   if (opts.sessions) b.sessions = true;
+  if (opts.reads != -1) {
+    if (opts.reads < 0 || opts.reads > 100) {
+      return bad("--reads", "0..100", std::to_string(opts.reads));
+    }
+    b.reads = opts.reads;
+  }
+  if (opts.read_index) b.read_index = true;
+  if ((b.reads > 0 || b.read_index) && (b.sessions || b.spec_network || !opts.network.empty() ||
+                                        !opts.tlc_config.empty() || !opts.compare_tlc.empty())) {
+    err << "raftkv explore: --reads and --read-index run on the runtime's network with client "
+           "0's puts; they take neither --sessions nor the spec's network (--network spec, --cfg, "
+           "--compare-tlc)\n";
+    return 2;
+  }
   if (opts.transfers != -1) {
     if (opts.transfers < 0 || opts.transfers > 100) {
       return bad("--transfers", "0..100", std::to_string(opts.transfers));
@@ -1405,6 +1517,8 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
   if (b.pre_vote) out << ", pre-vote";
   if (b.check_quorum) out << ", check-quorum";
   if (b.transfers > 0) out << ", transfers " << b.transfers;
+  if (b.reads > 0) out << ", reads " << b.reads;
+  if (b.read_index) out << ", read-index";
   if (b.spec_network) out << ", the spec's network";
   if (b.depth_first) out << ", depth-first";
   if (b.symmetry) out << ", symmetry reduction";

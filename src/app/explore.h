@@ -49,6 +49,14 @@ struct ExploreBounds {
   // to any other server, and one with a transfer under way may give it up
   // (its transfer timer). LeaderTransfer is checked at each TimeoutNow sent.
   int transfers = 0;
+  // Gets (`--reads`, `--read-index`): up to `reads` gets of key k1 from client
+  // 2 along one path, each at a leader, answered through the log or, with
+  // read_index ([raft] read_mode = "read_index", thesis §6.4), without a log
+  // entry. Each answer must be linearizable: the value of k1 after some
+  // committed prefix of the log at least as long as any committed when the
+  // get arrived and no longer than what is committed when it is answered.
+  bool read_index = false;
+  int reads = 0;
   // Explore only schedules of Figure 8's shape (the figure8 preset; see
   // Explorer::figure8_shape): a search directed as MCRaftKVCommitOldTerm.cfg
   // directs TLC's. No heartbeats; states outside the shape are checked but

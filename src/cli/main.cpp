@@ -279,6 +279,13 @@ int main(int argc, char** argv) {
                         "[raft] check_quorum: a leader's quorum check timer is an input too "
                         "(thesis §6.2); a check that keeps a leader no majority answered, or "
                         "deposes one a majority answered, is a violation");
+  explore_cmd->add_option("--reads", explore.reads,
+                          "Gets of k1 from client 2 along one path, each at a leader: an answer "
+                          "must be linearizable (k1's value after a committed prefix between "
+                          "those committed when it arrived and when it was answered; default 0)");
+  explore_cmd->add_flag("--read-index", explore.read_index,
+                        "[raft] read_mode = \"read_index\": gets are answered without a log "
+                        "entry, after a round of ReadConfirm a majority answers (thesis §6.4)");
   explore_cmd->add_option("--transfers", explore.transfers,
                           "Leadership transfers asked along one path (thesis §3.10): a leader is "
                           "asked to hand leadership to another server, or gives a transfer up; "
