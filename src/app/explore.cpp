@@ -219,6 +219,17 @@ struct Record {
   Action action;
 };
 
+// A client command of client `client`'s session (seq > 0) or of no session.
+Command command(Op op, const char* key, const char* value, int client, int64_t seq) {
+  Command c;
+  c.op = op;
+  c.key = key;
+  c.value = value;
+  c.client = client;
+  c.seq = seq;
+  return c;
+}
+
 // The client whose gets --reads sends (client 0 sends the puts).
 constexpr int kReadClient = 2;
 
@@ -717,39 +728,17 @@ class Explorer {
   // --sessions: client 1's requests, in order (MCRaftKVClient.cfg's): put a,
   // then delete a.
   static const std::vector<Command>& session_commands() {
-    static const std::vector<Command> cmds = [] {
-      Command put;
-      put.op = Op::Put;
-      put.key = "a";
-      put.value = "x";
-      put.client = 1;
-      put.seq = 1;
-      Command del;
-      del.op = Op::Delete;
-      del.key = "a";
-      del.client = 1;
-      del.seq = 2;
-      return std::vector<Command>{put, del};
-    }();
+    static const std::vector<Command> cmds{command(Op::Put, "a", "x", 1, 1),
+                                           command(Op::Delete, "a", "", 1, 2)};
     return cmds;
   }
 
   // MCRaftKV.tla's MCCommandSeq: --network spec hands the first `commands`
   // of these to leaders, as MCCommands does.
   static const std::vector<Command>& mc_commands() {
-    static const std::vector<Command> cmds = [] {
-      auto cmd = [](Op op, const char* key, const char* value, int client, int64_t seq) {
-        Command c;
-        c.op = op;
-        c.key = key;
-        c.value = value;
-        c.client = client;
-        c.seq = seq;
-        return c;
-      };
-      return std::vector<Command>{cmd(Op::Put, "a", "x", 1, 1), cmd(Op::Get, "a", "", 2, 1),
-                                  cmd(Op::Put, "b", "y", 2, 2), cmd(Op::Delete, "a", "", 1, 2)};
-    }();
+    static const std::vector<Command> cmds{
+        command(Op::Put, "a", "x", 1, 1), command(Op::Get, "a", "", 2, 1),
+        command(Op::Put, "b", "y", 2, 2), command(Op::Delete, "a", "", 1, 2)};
     return cmds;
   }
 
@@ -1336,18 +1325,8 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
   bool cfg_symmetry = false;  // the config has SYMMETRY
   PlantedBugs cfg_bugs;
   if (!opts.tlc_config.empty()) {
-    std::ifstream in(opts.tlc_config);
-    if (!in) {
-      err << "raftkv explore: cannot open the TLC config '" << opts.tlc_config << "'\n";
-      return 2;
-    }
     ImportSettings st;
-    try {
-      read_tlc_config(in, opts.tlc_config, st);
-    } catch (const ImportInputError& e) {
-      err << "raftkv explore: " << e.what() << '\n';
-      return 2;
-    }
+    if (!load_tlc_config(opts.tlc_config, "explore", st, err)) return 2;
     if ((st.pre_vote || st.check_quorum) && !opts.compare_tlc.empty()) {
       // The view leaves out pvotes, live and heard, which vary with these.
       err << "raftkv explore: " << opts.tlc_config

@@ -422,20 +422,26 @@ std::string default_out(const std::string& input) {
 
 }  // namespace
 
+bool load_tlc_config(const std::string& path, const char* command, ImportSettings& settings,
+                     std::ostream& err) {
+  std::ifstream in(path);
+  if (!in) {
+    err << "raftkv " << command << ": cannot open the TLC config '" << path << "'\n";
+    return false;
+  }
+  try {
+    read_tlc_config(in, path, settings);
+  } catch (const ImportInputError& e) {
+    err << "raftkv " << command << ": " << e.what() << '\n';
+    return false;
+  }
+  return true;
+}
+
 int import_tla_command(const ImportTlaOptions& opts, std::ostream& out, std::ostream& err) {
   ImportSettings st;
-  if (!opts.tlc_config.empty()) {
-    std::ifstream cfg(opts.tlc_config);
-    if (!cfg) {
-      err << "raftkv import-tla: cannot open the TLC config '" << opts.tlc_config << "'\n";
-      return 2;
-    }
-    try {
-      read_tlc_config(cfg, opts.tlc_config, st);
-    } catch (const ImportInputError& e) {
-      err << "raftkv import-tla: " << e.what() << '\n';
-      return 2;
-    }
+  if (!opts.tlc_config.empty() && !load_tlc_config(opts.tlc_config, "import-tla", st, err)) {
+    return 2;
   }
   if (!opts.leader_noop.empty()) {
     if (opts.leader_noop != "true" && opts.leader_noop != "false") {

@@ -51,6 +51,12 @@ struct ImportSettings {
 // TRUE) is an ImportInputError naming the line.
 void read_tlc_config(std::istream& in, const std::string& name, ImportSettings& settings);
 
+// Opens the TLC config at `path` and reads it as read_tlc_config does; false,
+// with one line on `err` naming the command, the file and what is wrong, if it
+// cannot be opened or read (the commands' exit 2).
+bool load_tlc_config(const std::string& path, const char* command, ImportSettings& settings,
+                     std::ostream& err);
+
 struct ImportStep {
   int state = 0;            // TLC's number of the state this step reaches
   std::string input;        // the scenario line (without its line end)
