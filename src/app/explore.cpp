@@ -587,9 +587,11 @@ class Explorer {
       }
       ids->lines += line + "\n";
     }
-    // The gets answered in this step (a refusal, not_leader, answers nothing).
+    // The gets --reads sent, answered in this step (a refusal, not_leader,
+    // answers nothing). Only with --reads: MCRaftKV's commands (the spec's
+    // network) have a get of client 2's too, which nothing here judges.
     for (const Message& m : fx.messages) {
-      if (m.type == MsgType::ClientReply && m.client == kReadClient &&
+      if (b_.reads > 0 && m.type == MsgType::ClientReply && m.client == kReadClient &&
           m.result.status != Status::NotLeader) {
         s.answers.emplace_back(m.seq, m.result);
       }
@@ -813,6 +815,7 @@ class Explorer {
     }
     for (const auto& [seq, result] : s.answers) {
       auto slot = static_cast<size_t>(seq - 1);
+      if (seq < 1 || slot >= s.read_lo.size()) continue;  // not a get --reads sent
       int64_t lo = s.read_lo[slot];
       s.read_lo[slot] = -1;
       if (lo < 0 || (hi > 0 && holder == nullptr)) continue;  // answered twice; no log to judge by
