@@ -974,6 +974,34 @@ TEST_CASE("LeaderCompleteness: a committed entry missing from a later leader",
   CHECK(r.violation->explanation.find("(index 1, term 1)") != std::string::npos);
 }
 
+TEST_CASE(
+    "LeaderCompleteness: an entry committed after a higher-term leader was elected without it",
+    "[checker][LeaderCompleteness]") {
+  // The other order: node 3 is elected for term 4 (node 2's vote, given without the §5.4.1
+  // check) while node 1, still leader of term 1, has its no-op on node 2 but not yet committed;
+  // node 1 then commits it. At node 3's election nothing was committed, so only the commit can
+  // show that a leader of a higher term lacks a committed entry (Figure 8's loss, as TLC's
+  // counterexample of commit_old_term found with one worker has it).
+  TraceBuilder tb(3, 1);
+  tb.start_all();
+  tb.elect(1, {2});
+  tb.replicate(1, 2);  // node 2 holds index 1 (term 1)
+  tb.lose_election(3);
+  tb.lose_election(3);
+  tb.lose_election(3);
+  tb.elect(3, {2});  // term 4; node 3 holds only its own no-op
+  tb.tick();
+  tb.timeout(1, "heartbeat");
+  tb.commit(1, 1);  // node 1, leader of term 1, commits index 1 (on nodes 1 and 2)
+  tb.end();
+  Report r = tb.check();
+  INFO((r.violation ? r.violation->explanation : std::string()));
+  REQUIRE(violated(r) == "LeaderCompleteness");
+  CHECK(r.violation->nodes == std::vector<int>{1, 3});
+  CHECK(r.violation->explanation.find("node 3, leader of term 4, lacks the entry at index 1") !=
+        std::string::npos);
+}
+
 TEST_CASE("LeaderCompleteness: a stale-term leader need not hold later commits",
           "[checker][LeaderCompleteness]") {
   // Node 2 commits in term 2; afterwards node 1, still in term 1, completes a term-1 election

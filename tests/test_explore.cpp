@@ -145,83 +145,64 @@ TEST_CASE("explore --symmetry: one state per renaming of the servers, the same v
   }
 }
 
+namespace {
+
+// The correct code has no violation in the whole of `b` (exactly `states`
+// distinct states); with `bug` planted, `invariant` fails at `depth`, the
+// scenario holds `needle`, and its replay is rejected by `raftkv check` with
+// the same check.
+void clean_then_found(const ExploreBounds& b, int64_t states, const char* bug,
+                      const char* invariant, int64_t depth, const std::string& needle) {
+  ExploreResult clean = explore(b, PlantedBugs{});
+  CHECK_FALSE(clean.violation);
+  CHECK(clean.complete);
+  CHECK(clean.distinct == states);
+  PlantedBugs bugs;
+  REQUIRE(plant_bug(bugs, bug));
+  ExploreResult r = explore(b, bugs);
+  REQUIRE(r.violation);
+  CHECK(r.invariant == invariant);
+  CHECK(r.violation_depth == depth);
+  CHECK(r.scenario.find(needle) != std::string::npos);
+  check::Report rep = replay_scenario_and_check(r.scenario, bug);
+  REQUIRE(rep.violation.has_value());
+  CHECK(rep.violation->check == invariant);
+}
+
+}  // namespace
+
 TEST_CASE(
-    "explore --pre-vote, --check-quorum: the correct code keeps thesis §9.6 and §6.2, and "
-    "the planted bugs are found",
+    "explore --pre-vote, --check-quorum, --transfers: the correct code keeps thesis §9.6, "
+    "§6.2 and §3.10, and the planted bugs are found",
     "[explore][symmetry]") {
+  ExploreBounds b = small();
+  b.max_log = 1;
+  b.commands = 0;
+  b.symmetry = true;
   SECTION("pre-vote: no pre-vote changes a term or vote; prevote_raises_term does") {
-    ExploreBounds b = small();
     b.max_term = 1;
-    b.max_log = 1;
-    b.commands = 0;
-    b.symmetry = true;
     b.pre_vote = true;
-    ExploreResult clean = explore(b, PlantedBugs{});
-    CHECK_FALSE(clean.violation);
-    CHECK(clean.complete);
-    CHECK(clean.distinct == 28265);
-    PlantedBugs bugs;
-    REQUIRE(plant_bug(bugs, "prevote_raises_term"));
-    ExploreResult r = explore(b, bugs);
-    REQUIRE(r.violation);
     // Node 1's election timer starts a pre-vote round; node 2 takes term 1
     // from the PreVote it answers.
-    CHECK(r.invariant == "TermAdoption");
-    CHECK(r.violation_depth == 2);
-    CHECK(r.scenario.find("\"pre_vote\":true") != std::string::npos);
-    check::Report rep = replay_scenario_and_check(r.scenario, "prevote_raises_term");
-    REQUIRE(rep.violation.has_value());
-    CHECK(rep.violation->check == "TermAdoption");
+    clean_then_found(b, 28265, "prevote_raises_term", "TermAdoption", 2, "\"pre_vote\":true");
   }
   SECTION("check-quorum: a check keeps a leader iff a majority answered it") {
-    ExploreBounds b = small();
-    b.max_log = 1;
-    b.commands = 0;
-    b.symmetry = true;
     b.check_quorum = true;
-    ExploreResult clean = explore(b, PlantedBugs{});
-    CHECK_FALSE(clean.violation);
-    CHECK(clean.complete);
-    CHECK(clean.distinct == 60986);
-    PlantedBugs bugs;
-    REQUIRE(plant_bug(bugs, "leader_ignores_quorum"));
-    ExploreResult r = explore(b, bugs);
-    REQUIRE(r.violation);
     // Node 1 is elected with one vote and checks its quorum before any
-    // follower answered it: it must step down, and does not.
-    CHECK(r.invariant == "CheckQuorum");
-    CHECK(r.violation_depth == 5);
-    // The check is placed 2E + 1 ms later, where the trace checker judges it.
-    CHECK(r.scenario.find("\"timer\":\"check_quorum\",\"t\":305") != std::string::npos);
-    check::Report rep = replay_scenario_and_check(r.scenario, "leader_ignores_quorum");
-    REQUIRE(rep.violation.has_value());
-    CHECK(rep.violation->check == "CheckQuorum");
+    // follower answered it: it must step down, and does not. The check is
+    // placed 2E + 1 ms later, where the trace checker judges it.
+    clean_then_found(b, 60986, "leader_ignores_quorum", "CheckQuorum", 5,
+                     "\"timer\":\"check_quorum\",\"t\":305");
   }
   SECTION("transfers: a TimeoutNow goes only to a target whose log holds the leader's") {
     // One transfer per path, asked of any leader toward any other server
-    // (the target's election of term 2 is checked, not expanded).
-    ExploreBounds b = small();
+    // (the target's election of term 2 is checked, not expanded). Node 1,
+    // just elected with its no-op not yet on node 2, is asked to hand
+    // leadership to node 2 and tells it to stand at once.
     b.max_term = 1;
-    b.max_log = 1;
-    b.commands = 0;
-    b.symmetry = true;
     b.transfers = 1;
-    ExploreResult clean = explore(b, PlantedBugs{});
-    CHECK_FALSE(clean.violation);
-    CHECK(clean.complete);
-    CHECK(clean.distinct == 16479);
-    PlantedBugs bugs;
-    REQUIRE(plant_bug(bugs, "transfer_before_caught_up"));
-    ExploreResult r = explore(b, bugs);
-    REQUIRE(r.violation);
-    // Node 1, just elected with its no-op not yet on node 2, is asked to
-    // hand leadership to node 2 and tells it to stand at once.
-    CHECK(r.invariant == "LeaderTransfer");
-    CHECK(r.violation_depth == 5);
-    CHECK(r.scenario.find("{\"event\":\"transfer\",\"node\":1,\"to\":") != std::string::npos);
-    check::Report rep = replay_scenario_and_check(r.scenario, "transfer_before_caught_up");
-    REQUIRE(rep.violation.has_value());
-    CHECK(rep.violation->check == "LeaderTransfer");
+    clean_then_found(b, 16479, "transfer_before_caught_up", "LeaderTransfer", 5,
+                     "{\"event\":\"transfer\",\"node\":1,\"to\":");
   }
   SECTION("a TLC config with PreVote or CheckQuorum runs with it, its planted bug found") {
     ExploreOptions o;
@@ -363,20 +344,8 @@ TEST_CASE("explore: the figure8 shape with two entries a log finds skip_truncate
   b.max_log = 2;
   b.commands = 3;
   b.symmetry = true;
-  PlantedBugs bugs;
-  REQUIRE(plant_bug(bugs, "skip_truncate"));
-  ExploreResult r = explore(b, bugs);
-  REQUIRE(r.violation);
-  CHECK(r.invariant == "LogMatching");
-  CHECK(r.violation_depth == 33);
-  check::Report rep = replay_scenario_and_check(r.scenario, "skip_truncate");
-  REQUIRE(rep.violation.has_value());
-  CHECK(rep.violation->check == "LogMatching");
   // The correct code has no violation in the whole of that space.
-  ExploreResult clean = explore(b, PlantedBugs{});
-  CHECK_FALSE(clean.violation);
-  CHECK(clean.complete);
-  CHECK(clean.distinct == 149089);
+  clean_then_found(b, 149089, "skip_truncate", "LogMatching", 33, "\"leader_noop\":false");
 }
 
 TEST_CASE("explore: with client sessions, the dedup bugs break exactly-once and are found",

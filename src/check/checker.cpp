@@ -1082,6 +1082,7 @@ class TraceChecker {
   // The safety checks
   void check_election_safety(const NodeEvent& e, const std::vector<int64_t>& votes);
   void check_leader_completeness(const NodeEvent& e);
+  void check_leaders_hold(const NodeEvent& e, int64_t c);
   void check_log_matching(const NodeEvent& e, int64_t from_index);
   void check_committed_kept(const NodeEvent& e, int64_t index, const char* verb);
   void advance_commit(const NodeEvent& e);
@@ -2785,8 +2786,38 @@ void TraceChecker::advance_commit(const NodeEvent& e) {
     }
     completeness_stack_.push_back(i);
   }
+  if (c > known) check_leaders_hold(e, c);
   n.commit = c;
   counter("committed_entries") = static_cast<int64_t>(committed_.size());
+}
+
+// LeaderCompleteness, the other order: an entry first committed now, in term T, must already be
+// in the log of every node that leads a term above T now. Such a leader was elected before the
+// commit, so check_leader_completeness could not ask it then (Figure 8 with the planted
+// commit_old_term: s1, leader of term 3, commits its term-1 entry by counting after s2 was
+// elected for term 4 without it). Holding the entry at index c with the committing node's
+// prefix is holding it, by Log Matching.
+void TraceChecker::check_leaders_hold(const NodeEvent& e, int64_t c) {
+  const NodeTrack& n = *e.node;
+  for (size_t id = 1; id < nodes_.size(); ++id) {
+    const NodeTrack& o = nodes_[id];
+    if (o.down || o.role != Role::Leader || o.term <= e.st.term) continue;
+    if (o.last_index() >= c && o.prefix(c) == n.prefix(c)) continue;
+    int64_t missing = 1;
+    while (missing < c && o.last_index() >= missing && o.prefix(missing) == n.prefix(missing)) {
+      ++missing;
+    }
+    fail(kLeaderCompleteness, {e.seq}, {e.id, static_cast<int>(id)},
+         cat("Node ", e.id, " commits through index ", c, " at seq ", e.seq, " in term ", e.st.term,
+             ", but node ", id, ", leader of term ", o.term, ", lacks the entry at index ", missing,
+             o.last_index() < missing ? cat(" (its log ends at index ", o.last_index(), ")")
+                                      : cat(" (it has term ", o.term_at(missing), " there)"),
+             ". Leader Completeness (Raft Figure 3, §5.4): an entry committed in a term is in the "
+             "log of every leader of a higher term; a leader commits only entries of its own "
+             "term by counting replicas (§5.4.2), which a later leader's election guarantees "
+             "it holds."));
+    return;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
