@@ -266,8 +266,9 @@ int main(int argc, char** argv) {
                           "Compare the states reached (seen through the spec's variables) with "
                           "TLC's, written by spec/MCRaftKVView.tla; implies --network spec");
   explore_cmd->add_option("--cfg", explore.tlc_config,
-                          "Take the bounds, LeaderNoop, planted bugs and SYMMETRY from this TLC "
-                          "config of MCRaftKV (e.g. spec/MCRaftKVConform.cfg); implies --network "
+                          "Take the bounds, LeaderNoop, PreVote, CheckQuorum, planted bugs and "
+                          "SYMMETRY (symmetry reduction) from this TLC config of MCRaftKV (e.g. "
+                          "spec/MCRaftKVConform.cfg); implies --network "
                           "spec; flags given override it");
   explore_cmd->add_flag("--depth-first", explore.depth_first,
                         "Depth-first: the same states with far less memory, but a "
