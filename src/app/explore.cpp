@@ -629,8 +629,10 @@ class Explorer {
       }
     }
     if (term_error) return term_error;
+    // The inputs after which a node may apply entries (a get through the log
+    // commits at once in a cluster of one).
     if (a.kind == Kind::Deliver || a.kind == Kind::Duplicate || a.kind == Kind::Election ||
-        a.kind == Kind::Heartbeat || a.kind == Kind::Client) {
+        a.kind == Kind::Heartbeat || a.kind == Kind::Client || a.kind == Kind::Read) {
       if (auto err = record_applied(s, id, applied_before)) return err;
     }
     ++s.depth;
