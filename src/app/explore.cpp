@@ -1,6 +1,7 @@
 #include "app/explore.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <chrono>
 #include <cstring>
@@ -86,12 +87,15 @@ using namespace state_encoding;
 
 // A message without its id (a counter of the runtime's, not part of what
 // the message says) and without time: two copies of one message encode the
-// same, so the network is a multiset of encodings.
+// same, so the network is a multiset of encodings. The server ids come
+// first, where a renaming can rewrite them in place (renamed_key).
 std::string message_key(const Message& m) {
   std::string out;
-  put_int(out, static_cast<int64_t>(m.type));
+  out.reserve(320 + 96 * m.entries.size());  // most keys fit: no growth on the way
   put_int(out, m.from);
   put_int(out, m.to);
+  put_int(out, m.leader_hint);
+  put_int(out, static_cast<int64_t>(m.type));
   put_int(out, m.client);
   put_int(out, m.term);
   put_int(out, m.last_log_index);
@@ -112,7 +116,6 @@ std::string message_key(const Message& m) {
   put_int(out, m.seq);
   put_int(out, static_cast<int64_t>(m.result.status));
   put_str(out, m.result.value);
-  put_int(out, m.leader_hint);
   put_int(out, m.round);
   put_int(out, m.snap_index);
   put_int(out, m.snap_term);
@@ -263,14 +266,15 @@ struct Renaming {
   std::vector<int> to, from;
 };
 
-// Message `m` as it reads with the servers renamed by `r`: its sender,
-// receiver and leader hint are server ids (a client request's client is not).
-Message rename(Message m, const Renaming& r) {
-  auto id = [&r](int x) { return x > 0 ? r.to[static_cast<size_t>(x)] : x; };
-  m.from = id(m.from);
-  m.to = id(m.to);
-  m.leader_hint = id(m.leader_hint);
-  return m;
+// The key of message `m` with its servers renamed by `r`, made from m's key
+// `key`: a message's server ids are its sender, receiver and leader hint (a
+// client request's client is not a server), the key's first three integers.
+std::string renamed_key(const std::string& key, const Message& m, const Renaming& r) {
+  std::string out = key;
+  auto id = [&r](int x) -> int64_t { return x > 0 ? r.to[static_cast<size_t>(x)] : x; };
+  const int64_t ids[3] = {id(m.from), id(m.to), id(m.leader_hint)};
+  std::memcpy(out.data(), ids, sizeof ids);
+  return out;
 }
 
 class Explorer {
@@ -892,23 +896,39 @@ class Explorer {
 
   // The canonical encoding of a state: equal for states that behave the same.
   // With symmetry reduction (ExploreBounds::symmetry), the least of the
-  // encodings under every renaming of the servers, so that states that differ
-  // only in the servers' names, which behave the same up to those names,
-  // encode the same.
-  std::string encode(const State& s) const {
-    std::string least;
-    least.reserve(4096);  // most states' encodings fit: no growth on the way
+  // encodings under the renamings of the servers that list them in the order
+  // of their features (features()), so that states that differ only in the
+  // servers' names, which behave the same up to those names, encode the same.
+  // Why trying only those renamings is enough: renaming a state by p moves
+  // each server's features to its new name, so the renamings tried for the
+  // renamed state are exactly those tried for the original composed with p's
+  // inverse, and they give the same encodings, hence the same least one.
+  // (Every renaming, as at first, gives the same counts, but costs n! encodings
+  // per state where this mostly costs one.) The result lives until the next call.
+  const std::string& encode(const State& s) const {
+    std::string& least = scratch_[0];
+    least.clear();
     if (!b_.symmetry) {
       encode(s, nullptr, least);
       return least;
     }
-    std::string other;
-    other.reserve(4096);
+    std::vector<Features>& f = features_;
+    f.resize(static_cast<size_t>(b_.servers) + 1);
+    for (int id = 1; id <= b_.servers; ++id) f[static_cast<size_t>(id)] = features(s, id);
+    std::string& other = scratch_[1];
+    bool first = true;
     for (const Renaming& r : renamings_) {
-      std::string& out = &r == renamings_.data() ? least : other;
+      bool ordered = true;
+      for (int slot = 1; slot < b_.servers && ordered; ++slot) {
+        ordered = f[static_cast<size_t>(r.from[static_cast<size_t>(slot)])] <=
+                  f[static_cast<size_t>(r.from[static_cast<size_t>(slot) + 1])];
+      }
+      if (!ordered) continue;
+      std::string& out = first ? least : other;
       out.clear();
       encode(s, &r, out);
-      if (other < least && &r != renamings_.data()) least.swap(other);
+      if (!first && other < least) least.swap(other);
+      first = false;
     }
     return least;
   }
@@ -996,6 +1016,33 @@ class Explorer {
     }
   }
 
+  // What a server is in state `s` that no renaming of the servers changes
+  // (no server id is among it), read only from what encode() writes, so that
+  // states that encode the same have the same features: whether it runs, its
+  // term, log length, last log term, whether it voted for itself; while it
+  // runs, its role, commit and applied indices; and how many in-flight
+  // messages it sent and is sent.
+  using Features = std::array<int64_t, 9>;
+  Features features(const State& s, int id) const {
+    const Node& node = s.nodes.node(id);
+    Features f{};
+    f[0] = s.nodes.is_up(id) ? 1 : 0;
+    f[1] = node.term();
+    f[2] = node.last_index();
+    f[3] = node.last_term();
+    f[4] = node.vote() == id ? 1 : 0;
+    if (s.nodes.is_up(id)) {  // a crashed node is only its storage (see encode)
+      f[5] = static_cast<int64_t>(node.role());
+      f[6] = node.commit_index();
+      f[7] = node.last_applied();
+    }
+    for (const InFlight& m : s.net) {
+      if (m.msg().from == id) f[8] += 1;
+      if (m.msg().to == id) f[8] += 1 << 16;
+    }
+    return f;
+  }
+
   std::string header(const PlantedBugs& bugs) const {
     std::string out =
         "{\"format\":\"raftkv-scenario\",\"version\":1,\"config\":{\"num_nodes\":" +
@@ -1023,7 +1070,8 @@ class Explorer {
       m.id = 0;
       std::string key = message_key(m);
       std::vector<std::string> renamed;
-      for (const Renaming& r : renamings_) renamed.push_back(message_key(rename(m, r)));
+      renamed.reserve(renamings_.size());
+      for (const Renaming& r : renamings_) renamed.push_back(renamed_key(key, m, r));
       InFlight f(std::move(key), std::move(m), std::move(renamed));
       auto it =
           std::upper_bound(s.net.begin(), s.net.end(), f,
@@ -1061,6 +1109,9 @@ class Explorer {
   ExploreBounds b_;
   NodeOptions options_;
   std::vector<Renaming> renamings_;  // with symmetry: every renaming of the servers
+  // encode()'s buffers, kept for their capacity.
+  mutable std::string scratch_[2];
+  mutable std::vector<Features> features_;
 };
 
 struct Key {
