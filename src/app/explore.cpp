@@ -284,6 +284,7 @@ class Explorer {
     options_.pre_vote = b.pre_vote;
     options_.check_quorum = b.check_quorum;
     options_.read_index = b.read_index;
+    options_.snapshot_every = b.snapshot_every;
     options_.bugs = bugs;
     if (b.symmetry) {
       std::vector<int> names(static_cast<size_t>(b.servers));
@@ -387,6 +388,10 @@ class Explorer {
     int id = a.node;
     std::string line;
     int64_t applied_before = 0;
+    // With snapshots, the stepped node as it was before the step: a step may
+    // apply entries and compact them away at once (§7), and record_applied
+    // reads them here. Holding it makes the step work on a copy (NodeSet::own).
+    std::shared_ptr<const Node> before;
     std::optional<StepError> term_error;
     try {
       switch (a.kind) {
@@ -411,6 +416,7 @@ class Explorer {
           int vote_before = to.vote();
           bool led_before = to.role() == Role::Leader;
           applied_before = to.last_applied();
+          if (b_.snapshot_every > 0) before = s.nodes.share(id);
           s.nodes.deliver(m, fx);
           const Node& after = s.nodes.node(id);
           bool prevote = m.type == MsgType::PreVote || m.type == MsgType::PreVoteResponse;
@@ -487,6 +493,7 @@ class Explorer {
           int64_t term_before = node.term();
           int vote_before = node.vote();
           applied_before = node.last_applied();
+          if (b_.snapshot_every > 0) before = s.nodes.share(id);
           s.nodes.timeout(id, election ? Timer::Election : Timer::Heartbeat, fx);
           // Thesis §9.6: with pre-vote, an election timeout asks for
           // pre-votes and changes no term or vote, unless this server alone
@@ -525,6 +532,7 @@ class Explorer {
           line += "}}";
           if (ids != nullptr) ++ids->next;  // replay numbers the request first
           applied_before = s.nodes.node(id).last_applied();
+          if (b_.snapshot_every > 0) before = s.nodes.share(id);
           s.nodes.deliver(m, fx);
           break;
         }
@@ -544,6 +552,7 @@ class Explorer {
                  std::to_string(kReadClient) + ",\"seq\":" + std::to_string(m.cmd.seq) + "}}";
           if (ids != nullptr) ++ids->next;  // replay numbers the request first
           applied_before = s.nodes.node(id).last_applied();
+          if (b_.snapshot_every > 0) before = s.nodes.share(id);
           s.nodes.deliver(m, fx);
           break;
         }
@@ -637,7 +646,7 @@ class Explorer {
     // commits at once in a cluster of one).
     if (a.kind == Kind::Deliver || a.kind == Kind::Duplicate || a.kind == Kind::Election ||
         a.kind == Kind::Heartbeat || a.kind == Kind::Client || a.kind == Kind::Read) {
-      if (auto err = record_applied(s, id, applied_before)) return err;
+      if (auto err = record_applied(s, id, applied_before, before.get())) return err;
     }
     ++s.depth;
     return std::nullopt;
@@ -672,15 +681,18 @@ class Explorer {
     }
     // Log Matching: if two logs contain an entry with the same index and
     // term, the logs are identical in all entries up through that index.
-    // Every log, a crashed node's stored one included.
+    // Every log, a crashed node's stored one included; with snapshots, the
+    // entries both still hold (a snapshot is a committed prefix, judged by
+    // SnapshotCommitted).
     for (int x = 1; x <= n; ++x) {
       const Node& a = s.nodes.node(x);
       for (int y = x + 1; y <= n; ++y) {
         const Node& c = s.nodes.node(y);
         int64_t last = std::min(a.last_index(), c.last_index());
-        for (int64_t i = last; i >= 1; --i) {
+        int64_t first = std::max(a.snapshot_index(), c.snapshot_index()) + 1;
+        for (int64_t i = last; i >= first; --i) {
           if (a.term_at(i) == 0 || a.term_at(i) != c.term_at(i)) continue;
-          for (int64_t j = 1; j <= i; ++j) {
+          for (int64_t j = first; j <= i; ++j) {
             if (!(a.entry(j) == c.entry(j))) {
               return StepError{"LogMatching", "nodes " + std::to_string(x) + " and " +
                                                   std::to_string(y) + " agree on index " +
@@ -699,7 +711,10 @@ class Explorer {
     for (int id = 1; id <= n; ++id) {
       if (!s.nodes.is_up(id)) continue;
       const Node& node = s.nodes.node(id);
-      for (int64_t i = 1; i <= node.commit_index() && i <= node.last_index(); ++i) {
+      // (Entries below a snapshot are no longer in the log: they were
+      // recorded when committed, by this node or by the snapshot's sender.)
+      for (int64_t i = std::max<int64_t>(1, node.snapshot_index());
+           i <= node.commit_index() && i <= node.last_index(); ++i) {
         Committed c{i, node.term_at(i), node.term()};
         auto it = std::lower_bound(s.committed.begin(), s.committed.end(), c,
                                    [](const Committed& p, const Committed& q) {
@@ -717,6 +732,7 @@ class Explorer {
       const Node& leader = s.nodes.node(id);
       for (const Committed& c : s.committed) {
         if (leader.term() <= c.known_in) continue;
+        if (c.index < leader.snapshot_index()) continue;  // in its (committed) snapshot
         if (leader.last_index() < c.index || leader.term_at(c.index) != c.term) {
           return StepError{"LeaderCompleteness",
                            "node " + std::to_string(id) + ", leader of term " +
@@ -726,10 +742,59 @@ class Explorer {
         }
       }
     }
+    if (b_.snapshot_every > 0) {
+      if (auto err = check_snapshots(s)) return err;
+    }
+    // Durability (RaftKV.tla's CommittedOnMajority), what a user relies on:
+    // an entry once committed is held by a majority of the servers, each in
+    // its log at its index or through a snapshot covering it, crashed ones
+    // included (they hold what they stored). Every majority that elects a
+    // later leader then meets it.
+    for (const Committed& c : s.committed) {
+      int holders = 0;
+      for (int id = 1; id <= n; ++id) {
+        const Node& node = s.nodes.node(id);
+        if (c.index <= node.snapshot_index() ||
+            (c.index <= node.last_index() && node.term_at(c.index) == c.term)) {
+          ++holders;
+        }
+      }
+      if (holders <= n / 2) {
+        return StepError{"CommittedOnMajority",
+                         "the entry at index " + std::to_string(c.index) + " (term " +
+                             std::to_string(c.term) + "), committed, is held by only " +
+                             std::to_string(holders) + " of " + std::to_string(n) + " servers"};
+      }
+    }
     if (!s.answers.empty()) {
       if (auto err = check_reads(s)) return err;
     }
     if (b_.sessions) return check_kv(s);
+    return std::nullopt;
+  }
+
+  // Raft §7 (RaftKV.tla's SnapshotCommitted): a snapshot holds only
+  // committed entries, since an uncommitted one folded into the state machine
+  // could never be undone if a new leader replaced it. Every server's
+  // snapshot, a crashed one's included, must end at an entry known committed
+  // (in the history, with the same term); by Log Matching the whole prefix
+  // it covers is then the committed one.
+  std::optional<StepError> check_snapshots(const State& s) const {
+    for (int id = 1; id <= b_.servers; ++id) {
+      const Node& node = s.nodes.node(id);
+      if (node.snapshot_index() == 0) continue;
+      Committed key{node.snapshot_index(), node.snapshot_term(), 0};
+      auto it = std::lower_bound(s.committed.begin(), s.committed.end(), key,
+                                 [](const Committed& p, const Committed& q) {
+                                   return std::tie(p.index, p.term) < std::tie(q.index, q.term);
+                                 });
+      if (it == s.committed.end() || it->index != key.index || it->term != key.term) {
+        return StepError{"SnapshotCommitted",
+                         "node " + std::to_string(id) + " holds a snapshot through index " +
+                             std::to_string(key.index) + " (term " + std::to_string(key.term) +
+                             "), an entry no server has committed"};
+      }
+    }
     return std::nullopt;
   }
 
@@ -963,6 +1028,11 @@ class Explorer {
         put_int(out, id(node.vote()));
         put_int(out, static_cast<int64_t>(node.log().size()));
         for (const Entry& e : node.log()) put_entry(out, e);
+        if (b_.snapshot_every > 0) {  // and the snapshot it stored (§7)
+          put_int(out, node.snapshot_index());
+          put_int(out, node.snapshot_term());
+          put_str(out, node.snapshot() ? node.snapshot()->data : std::string());
+        }
       }
     }
     put_int(out, static_cast<int64_t>(s.net.size()));
@@ -1050,7 +1120,9 @@ class Explorer {
         (b_.sessions ? ",\"num_clients\":1" : "") + (b_.pre_vote ? ",\"pre_vote\":true" : "") +
         (b_.check_quorum ? ",\"check_quorum\":true" : "") +
         (b_.read_index ? ",\"read_mode\":\"read_index\"" : "") +
-        (b_.reads > 0 ? ",\"num_clients\":2" : "") + "},\"planted_bugs\":[";
+        (b_.reads > 0 ? ",\"num_clients\":2" : "") +
+        (b_.snapshot_every > 0 ? ",\"snapshot_every\":" + std::to_string(b_.snapshot_every) : "") +
+        "},\"planted_bugs\":[";
     bool first = true;
     for (const std::string& name : planted_bug_list(bugs)) {
       out += (first ? "\"" : ",\"") + name + "\"";
@@ -1086,13 +1158,29 @@ class Explorer {
 
   // State Machine Safety: if a server has applied a log entry at a given
   // index, no other server ever applies a different entry there (and the
-  // same server, after a restart, applies the same one again).
-  static std::optional<StepError> record_applied(State& s, int id, int64_t before) {
+  // same server, after a restart, applies the same one again). `before`
+  // (with snapshots): the node before the step, whose log still holds the
+  // entries the step applied and then compacted into a snapshot. Entries a
+  // step brought in through an installed snapshot are in no log here (the
+  // log before the step holds them only if it agrees with the snapshot's
+  // last entry); the snapshot is judged by SnapshotCommitted instead.
+  static std::optional<StepError> record_applied(State& s, int id, int64_t from,
+                                                 const Node* before) {
     const Node& node = s.nodes.node(id);
-    for (int64_t i = before + 1; i <= node.last_applied(); ++i) {
-      if (i > node.last_index()) break;  // applied, then lost from the log: nothing to compare
+    if (before != nullptr && before->term_at(node.snapshot_index()) != node.snapshot_term()) {
+      before = nullptr;
+    }
+    auto holds = [](const Node& n, int64_t i) {
+      return i > n.snapshot_index() && i <= n.last_index();
+    };
+    for (int64_t i = from + 1; i <= node.last_applied(); ++i) {
+      const Node* holder = holds(node, i)                           ? &node
+                           : before != nullptr && holds(*before, i) ? before
+                                                                    : nullptr;
+      // Applied, then lost from the log, or installed: nothing to compare.
+      if (holder == nullptr) continue;
       std::string e;
-      put_entry(e, node.entry(i));
+      put_entry(e, holder->entry(i));
       auto slot = static_cast<size_t>(i - 1);
       if (s.applied.size() <= slot) s.applied.resize(slot + 1);
       if (s.applied[slot].empty()) {
@@ -1480,6 +1568,20 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
            "--compare-tlc)\n";
     return 2;
   }
+  if (opts.snapshot_every != -1) {
+    if (opts.snapshot_every < 0 || opts.snapshot_every > 100) {
+      return bad("--snapshot-every", "0..100", std::to_string(opts.snapshot_every));
+    }
+    b.snapshot_every = opts.snapshot_every;
+  }
+  if (b.snapshot_every > 0 &&
+      (b.sessions || b.reads > 0 || opts.transfers > 0 || b.spec_network || !opts.network.empty() ||
+       !opts.tlc_config.empty() || !opts.compare_tlc.empty())) {
+    err << "raftkv explore: --snapshot-every runs on the runtime's network with client 0's "
+           "puts; it takes neither --sessions, --reads, --transfers nor the spec's network "
+           "(--network spec, --cfg, --compare-tlc)\n";
+    return 2;
+  }
   if (opts.transfers != -1) {
     if (opts.transfers < 0 || opts.transfers > 100) {
       return bad("--transfers", "0..100", std::to_string(opts.transfers));
@@ -1554,6 +1656,7 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
   if (b.transfers > 0) out << ", transfers " << b.transfers;
   if (b.reads > 0) out << ", reads " << b.reads;
   if (b.read_index) out << ", read-index";
+  if (b.snapshot_every > 0) out << ", snapshot-every " << b.snapshot_every;
   if (b.spec_network) out << ", the spec's network";
   if (b.depth_first) out << ", depth-first";
   if (b.symmetry) out << ", symmetry reduction";

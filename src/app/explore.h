@@ -57,6 +57,11 @@ struct ExploreBounds {
   // get arrived and no longer than what is committed when it is answered.
   bool read_index = false;
   int reads = 0;
+  // [raft] snapshot_every (Raft §7, `--snapshot-every`): a node snapshots its
+  // state machine once it applied this many entries past its last snapshot,
+  // and a leader sends InstallSnapshot to a follower that needs compacted
+  // entries. SnapshotCommitted is checked at every state. 0: no snapshots.
+  int64_t snapshot_every = 0;
   // Explore only schedules of Figure 8's shape (the figure8 preset; see
   // Explorer::figure8_shape): a search directed as MCRaftKVCommitOldTerm.cfg
   // directs TLC's. No heartbeats; states outside the shape are checked but

@@ -292,6 +292,11 @@ int main(int argc, char** argv) {
                           "asked to hand leadership to another server, or gives a transfer up; "
                           "a TimeoutNow to a target whose log lacks the leader's is a violation "
                           "(default 0)");
+  explore_cmd->add_option("--snapshot-every", explore.snapshot_every,
+                          "[raft] snapshot_every: a node snapshots once it applied this many "
+                          "entries past its last snapshot, and a leader sends InstallSnapshot "
+                          "to a follower that needs compacted entries (Raft §7); a snapshot of "
+                          "an entry not committed is a violation (default 0: none)");
   explore_cmd->add_flag("--symmetry", explore.symmetry,
                         "Symmetry reduction: states that differ only in the servers' names "
                         "are one state (as TLC's SYMMETRY Permutations(Server)); implied by a "

@@ -1540,7 +1540,12 @@ void Node::encode_state(std::string& out, const std::vector<int>* rename) const 
     by_peer(commit_sent_);
     by_peer(snap_sending_);
     by_peer(snap_offset_);
-    by_peer(snap_quiet_beats_);
+    // Only "more than two" matters of a quiet count (maybe_take_snapshot),
+    // so counts past three encode alike: states that differ in them behave
+    // the same, and heartbeats would otherwise make new states forever.
+    std::vector<int64_t> quiet = snap_quiet_beats_;
+    for (int64_t& q : quiet) q = std::min<int64_t>(q, 3);
+    by_peer(quiet);
     by_peer(recent_active_);
     put_int(out, static_cast<int64_t>(pending_.size()));
     for (const auto& [index, cmd] : pending_) {

@@ -47,6 +47,9 @@ class NodeSet {
   bool exists(int id) const { return id >= 1 && id <= size(); }
   bool is_up(int id) const { return up_[static_cast<size_t>(id)]; }
   const Node& node(int id) const { return *nodes_[static_cast<size_t>(id)]; }
+  // Node `id` as it is now, kept alive and unchanged for as long as the
+  // caller holds it: a later step or restart of it works on a copy (own()).
+  std::shared_ptr<const Node> share(int id) const { return nodes_[static_cast<size_t>(id)]; }
 
   // Before its first boot, the node's storage holds `persisted` (a scenario's
   // initial state): it boots from it as a restart would.
