@@ -157,6 +157,17 @@ namespace {
 // distinct states); with `bug` planted, `invariant` fails at `depth`, the
 // scenario holds `needle`, and its replay is rejected by `raftkv check` with
 // the same check.
+// Explores `b` with `bug` planted: a violation of `invariant` at `depth`.
+ExploreResult found(const ExploreBounds& b, const char* bug, const char* invariant, int64_t depth) {
+  PlantedBugs bugs;
+  REQUIRE(plant_bug(bugs, bug));
+  ExploreResult r = explore(b, bugs);
+  REQUIRE(r.violation);
+  CHECK(r.invariant == invariant);
+  CHECK(r.violation_depth == depth);
+  return r;
+}
+
 // `checked`: the check `raftkv check` names on the replayed trace, when it
 // is not explore's own invariant (nullptr: the same).
 void clean_then_found(const ExploreBounds& b, int64_t states, const char* bug,
@@ -166,12 +177,7 @@ void clean_then_found(const ExploreBounds& b, int64_t states, const char* bug,
   CHECK_FALSE(clean.violation);
   CHECK(clean.complete);
   CHECK(clean.distinct == states);
-  PlantedBugs bugs;
-  REQUIRE(plant_bug(bugs, bug));
-  ExploreResult r = explore(b, bugs);
-  REQUIRE(r.violation);
-  CHECK(r.invariant == invariant);
-  CHECK(r.violation_depth == depth);
+  ExploreResult r = found(b, bug, invariant, depth);
   CHECK(r.scenario.find(needle) != std::string::npos);
   check::Report rep = replay_scenario_and_check(r.scenario, bug);
   REQUIRE(rep.violation.has_value());
@@ -269,12 +275,7 @@ TEST_CASE(
     // check` reports the follower's log behind what it acknowledged
     // (Replication).
     b.max_msgs = 3;
-    PlantedBugs bugs;
-    REQUIRE(plant_bug(bugs, "install_discards_log"));
-    ExploreResult r = explore(b, bugs);
-    REQUIRE(r.violation);
-    CHECK(r.invariant == "CommittedOnMajority");
-    CHECK(r.violation_depth == 15);
+    ExploreResult r = found(b, "install_discards_log", "CommittedOnMajority", 15);
     CHECK(r.detail.find("held by only 1 of 3 servers") != std::string::npos);
     check::Report rep = replay_scenario_and_check(r.scenario, "install_discards_log");
     REQUIRE(rep.violation.has_value());
@@ -294,15 +295,10 @@ TEST_CASE(
   b.symmetry = true;
   b.reads = 1;
   b.read_index = true;
-  PlantedBugs bugs;
-  REQUIRE(plant_bug(bugs, "read_index_without_confirm"));
-  ExploreResult r = explore(b, bugs);
-  REQUIRE(r.violation);
   // Node 1 leads term 1 and commits its no-op; node 2 leads term 2 and
   // commits its no-op and put k1=v1 with node 3; node 1, deposed without
   // knowing it, answers the get from its own state: not found.
-  CHECK(r.invariant == "Linearizability");
-  CHECK(r.violation_depth == 18);
+  ExploreResult r = found(b, "read_index_without_confirm", "Linearizability", 18);
   CHECK(r.detail.find("answered not_found") != std::string::npos);
   CHECK(r.scenario.find("\"read_mode\":\"read_index\"") != std::string::npos);
   // The scenario replays to the same stale read: the put of k1 applied

@@ -10,7 +10,9 @@
 // applied at each index). Each enabled input is a successor: deliver a
 // message, deliver it and keep a copy (duplication), drop it, an election
 // timeout at a follower or candidate, a heartbeat at a leader, a client Put
-// at a leader, a crash, a restart. States past the bounds are checked but not
+// at a leader, a crash, a restart (and, as flags ask, quorum checks,
+// transfers, gets; with snapshot_every, snapshots and InstallSnapshot come
+// from the nodes themselves). States past the bounds are checked but not
 // expanded. Breadth-first, so the first violation found is a shortest one; it
 // is written as a scenario (spec/scenario-format.md) that `raftkv replay`
 // runs on the code and `raftkv check` finds violating.
@@ -86,7 +88,8 @@ struct ExploreBounds {
   // (every one starts alike, the inputs are offered to each alike, and the
   // node code never orders servers by id), so each renaming of a reachable
   // state is reachable, and checking one of them checks all: the invariants
-  // do not name servers. Costs servers! encodings per state.
+  // do not name servers. Only the renamings that order the servers by
+  // rename-free features are encoded (Explorer::encode): mostly one a state.
   bool symmetry = false;
   int64_t max_depth = 0;    // 0: none
   double time_limit_s = 0;  // 0: none
