@@ -802,3 +802,16 @@ TEST_CASE("Long work shows a progress line on stderr only, and stdout never chan
   fs::remove(trace);
   fs::remove(err_file);
 }
+
+TEST_CASE("explore: a negative bound is refused and never taken for the preset's",
+          "[cli][explore]") {
+  // The bounds' options hold -1 until given; a typed -1 must not pass for
+  // "not given" and run the preset silently.
+  for (const char* flag : {"--max-term", "--snapshot-every", "--transfers"}) {
+    Result r = cli(std::string("explore ") + flag + " -1");
+    INFO(r.out);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.out, Catch::Contains(std::string(flag) + ": must not be negative, got -1"));
+    CHECK_THAT(r.out, !Catch::Contains("no violation"));
+  }
+}

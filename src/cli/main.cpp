@@ -223,17 +223,32 @@ int main(int argc, char** argv) {
       "safety guarantees at each state; a violation is written as a scenario");
   explore_cmd->add_option("--preset", explore.preset, "Bounds: small, figure8 or client")
       ->capture_default_str();
-  explore_cmd->add_option("--servers", explore.servers, "Servers (default: the preset's)");
-  explore_cmd->add_option("--max-term", explore.max_term,
-                          "States with a term above this are not expanded");
-  explore_cmd->add_option("--max-log", explore.max_log,
-                          "States with a longer log are not expanded");
-  explore_cmd->add_option("--max-msgs", explore.max_msgs,
-                          "States with more messages in flight are not expanded; a message is "
-                          "duplicated only while fewer are");
-  explore_cmd->add_option("--max-crashes", explore.max_crashes, "Crashes along one schedule");
-  explore_cmd->add_option("--commands", explore.commands,
-                          "Client Puts along one schedule (distinct keys and values)");
+  // The bounds' options are -1 until given (the preset's value): a negative
+  // value typed is refused here, never taken for "not given".
+  const CLI::Validator not_negative(
+      [](std::string& value) {
+        return !value.empty() && value[0] == '-' ? "must not be negative, got " + value
+                                                 : std::string();
+      },
+      "NONNEGATIVE");
+  explore_cmd->add_option("--servers", explore.servers, "Servers (default: the preset's)")
+      ->check(not_negative);
+  explore_cmd
+      ->add_option("--max-term", explore.max_term, "States with a term above this are not expanded")
+      ->check(not_negative);
+  explore_cmd->add_option("--max-log", explore.max_log, "States with a longer log are not expanded")
+      ->check(not_negative);
+  explore_cmd
+      ->add_option("--max-msgs", explore.max_msgs,
+                   "States with more messages in flight are not expanded; a message is "
+                   "duplicated only while fewer are")
+      ->check(not_negative);
+  explore_cmd->add_option("--max-crashes", explore.max_crashes, "Crashes along one schedule")
+      ->check(not_negative);
+  explore_cmd
+      ->add_option("--commands", explore.commands,
+                   "Client Puts along one schedule (distinct keys and values)")
+      ->check(not_negative);
   explore_cmd->add_option("--leader-noop", explore.leader_noop,
                           "true or false: a new leader appends a no-op (default: the preset's)");
   explore_cmd->add_flag("--sessions", explore.sessions,
@@ -280,23 +295,29 @@ int main(int argc, char** argv) {
                         "[raft] check_quorum: a leader's quorum check timer is an input too "
                         "(thesis §6.2); a check that keeps a leader no majority answered, or "
                         "deposes one a majority answered, is a violation");
-  explore_cmd->add_option("--reads", explore.reads,
-                          "Gets of k1 from client 2 along one path, each at a leader: an answer "
-                          "must be linearizable (k1's value after a committed prefix between "
-                          "those committed when it arrived and when it was answered; default 0)");
+  explore_cmd
+      ->add_option("--reads", explore.reads,
+                   "Gets of k1 from client 2 along one path, each at a leader: an answer "
+                   "must be linearizable (k1's value after a committed prefix between "
+                   "those committed when it arrived and when it was answered; default 0)")
+      ->check(not_negative);
   explore_cmd->add_flag("--read-index", explore.read_index,
                         "[raft] read_mode = \"read_index\": gets are answered without a log "
                         "entry, after a round of ReadConfirm a majority answers (thesis §6.4)");
-  explore_cmd->add_option("--transfers", explore.transfers,
-                          "Leadership transfers asked along one path (thesis §3.10): a leader is "
-                          "asked to hand leadership to another server, or gives a transfer up; "
-                          "a TimeoutNow to a target whose log lacks the leader's is a violation "
-                          "(default 0)");
-  explore_cmd->add_option("--snapshot-every", explore.snapshot_every,
-                          "[raft] snapshot_every: a node snapshots once it applied this many "
-                          "entries past its last snapshot, and a leader sends InstallSnapshot "
-                          "to a follower that needs compacted entries (Raft §7); a snapshot of "
-                          "an entry not committed is a violation (default 0: none)");
+  explore_cmd
+      ->add_option("--transfers", explore.transfers,
+                   "Leadership transfers asked along one path (thesis §3.10): a leader is "
+                   "asked to hand leadership to another server, or gives a transfer up; "
+                   "a TimeoutNow to a target whose log lacks the leader's is a violation "
+                   "(default 0)")
+      ->check(not_negative);
+  explore_cmd
+      ->add_option("--snapshot-every", explore.snapshot_every,
+                   "[raft] snapshot_every: a node snapshots once it applied this many entries "
+                   "past its last snapshot, and a leader sends InstallSnapshot to a follower "
+                   "that needs compacted entries (Raft §7); a snapshot of an entry not "
+                   "committed is a violation (default 0: none)")
+      ->check(not_negative);
   explore_cmd->add_flag("--symmetry", explore.symmetry,
                         "Symmetry reduction: states that differ only in the servers' names "
                         "are one state (as TLC's SYMMETRY Permutations(Server)); implied by a "
