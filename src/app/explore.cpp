@@ -260,6 +260,17 @@ struct StepError {
   std::string invariant, detail;
 };
 
+// Where the entry (index, term) is, or would go, in a history of committed
+// entries kept sorted by (index, term).
+// (A template for the const history too.)
+template <typename History>
+auto committed_at(History& history, int64_t index, int64_t term) {
+  return std::lower_bound(history.begin(), history.end(), std::make_pair(index, term),
+                          [](const Committed& c, const std::pair<int64_t, int64_t>& key) {
+                            return std::make_pair(c.index, c.term) < key;
+                          });
+}
+
 // A renaming of the servers (symmetry reduction): server i is named to[i],
 // and the server named j is from[j] (index 0 unused: 0 is "no server").
 struct Renaming {
@@ -716,10 +727,7 @@ class Explorer {
       for (int64_t i = std::max<int64_t>(1, node.snapshot_index());
            i <= node.commit_index() && i <= node.last_index(); ++i) {
         Committed c{i, node.term_at(i), node.term()};
-        auto it = std::lower_bound(s.committed.begin(), s.committed.end(), c,
-                                   [](const Committed& p, const Committed& q) {
-                                     return std::tie(p.index, p.term) < std::tie(q.index, q.term);
-                                   });
+        auto it = committed_at(s.committed, c.index, c.term);
         if (it != s.committed.end() && it->index == c.index && it->term == c.term) {
           it->known_in = std::min(it->known_in, c.known_in);  // the earliest term is the strongest
         } else {
@@ -784,10 +792,7 @@ class Explorer {
       const Node& node = s.nodes.node(id);
       if (node.snapshot_index() == 0) continue;
       Committed key{node.snapshot_index(), node.snapshot_term(), 0};
-      auto it = std::lower_bound(s.committed.begin(), s.committed.end(), key,
-                                 [](const Committed& p, const Committed& q) {
-                                   return std::tie(p.index, p.term) < std::tie(q.index, q.term);
-                                 });
+      auto it = committed_at(s.committed, key.index, key.term);
       if (it == s.committed.end() || it->index != key.index || it->term != key.term) {
         return StepError{"SnapshotCommitted",
                          "node " + std::to_string(id) + " holds a snapshot through index " +
