@@ -529,7 +529,7 @@ void Cluster::write_line() {
 // The json path leaves `state` out by the rule the line encoder follows
 // (StateCache::changed, schema version 3), so both write the same bytes.
 json Cluster::omit_same_state(json event, int node, const NodeState& state, bool up) {
-  if (state_text_.changed(node, state, up) == nullptr) event.erase("state");
+  if (!state_text_.changed(node, state, up)) event.erase("state");
   return event;
 }
 

@@ -21,18 +21,17 @@ namespace raftkv {
 // implied (the node's first line always has it).
 class StateCache {
  public:
-  // The text `{"applied":...,"vote":...}` of node `node` in state `s` (role
-  // "down" if !up) if the node's line must carry it, i.e. it differs from the
-  // last state given for the node (or there was none); nullptr if the line
-  // leaves it out. Every node line asks exactly once, in trace order.
-  const std::string* changed(int node, const NodeState& s, bool up);
+  // Whether a line of node `node` in state `s` (role "down" if !up) must
+  // carry its state, i.e. it differs from the last state given for the node
+  // (or there was none); false if the line leaves it out. Every node line
+  // asks exactly once, in trace order.
+  bool changed(int node, const NodeState& s, bool up);
 
  private:
   struct Slot {
     bool valid = false;
     bool up = true;
     NodeState state;
-    std::string text;
   };
   std::vector<Slot> slots_;  // index = node id
 };
