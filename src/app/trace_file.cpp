@@ -1,5 +1,7 @@
 #include "app/trace_file.h"
 
+#include "trace/line_encoder.h"
+
 namespace raftkv {
 
 FileSink::FileSink(std::ostream& out) : out_(out), writer_([this] { writer_loop(); }) {
@@ -55,8 +57,11 @@ void FileSink::writer_loop() {
     queued_.pop_front();
     writing_ = true;
     lock.unlock();
-    out_.write(block.data(), static_cast<std::streamsize>(block.size()));
+    expanded_.clear();
+    expand_deferred(block, expanded_);
+    out_.write(expanded_.data(), static_cast<std::streamsize>(expanded_.size()));
     lock.lock();
+    bytes_ += static_cast<int64_t>(expanded_.size());
     writing_ = false;
     spare_.push_back(std::move(block));
     cv_.notify_all();

@@ -26,6 +26,9 @@ namespace raftkv {
 // the simulation waited for it. The bytes and their order are exactly those
 // of writing each line in turn. flush() must be called (and has returned)
 // before the stream is closed or checked.
+// The run may put deferred lines in the blocks (takes_deferred): the writer
+// thread expands them (trace/line_encoder.h) before writing, so formatting the
+// most frequent lines happens on the second core too.
 class FileSink : public TraceSink {
  public:
   explicit FileSink(std::ostream& out);
@@ -38,19 +41,22 @@ class FileSink : public TraceSink {
   void write_line(const std::string& line) override {
     block_.append(line);
     block_.push_back('\n');
-    bytes_ += static_cast<int64_t>(line.size()) + 1;
     if (block_.size() >= kBlock) hand_over();
   }
   // The runtime appends each line to the block itself (no copy of the line).
   std::string* line_buffer() override { return &block_; }
-  void line_appended(size_t bytes) override {
+  void line_appended(size_t /*bytes*/) override {
     block_.push_back('\n');
-    bytes_ += static_cast<int64_t>(bytes) + 1;
     if (block_.size() >= kBlock) hand_over();
   }
+  bool takes_deferred() const override { return true; }
   // Returns once every line written so far has reached the stream.
   void flush();
-  int64_t bytes() const { return bytes_; }
+  // The bytes written to the stream so far (all of the trace, after flush()).
+  int64_t bytes() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bytes_;
+  }
 
  private:
   static constexpr size_t kBlock = size_t{1} << 20;
@@ -62,9 +68,10 @@ class FileSink : public TraceSink {
   std::ostream& out_;
   std::string line_;
   std::string block_;
-  int64_t bytes_ = 0;
+  std::string expanded_;  // the writer thread's: a block with its deferred lines expanded
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  int64_t bytes_ = 0;  // written to the stream (guarded by mu_)
   std::condition_variable cv_;
   std::deque<std::string> queued_;  // full blocks, oldest first
   std::vector<std::string> spare_;  // written blocks, kept for their capacity

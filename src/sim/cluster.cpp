@@ -5,6 +5,7 @@
 #include "trace/line_encoder.h"
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <sstream>
 
@@ -117,6 +118,7 @@ Cluster::~Cluster() = default;
 void Cluster::add_sink(TraceSink* sink) {
   sinks_.push_back(sink);
   lines_only_ = lines_only_ && sink->lines_only();
+  deferred_ = sinks_.size() == 1 && lines_only_ && sink->takes_deferred();
 }
 
 void Cluster::set_drop_filter(std::function<bool(const Message&)> filter) {
@@ -535,7 +537,10 @@ json Cluster::omit_same_state(json event, int node, const NodeState& state, bool
 
 void Cluster::emit_effect(int node, const NodeEvent& event) {
   if (!lines_only_) return emit(omit_same_state(to_json(event, node), node, event.state, true));
-  append_node_event(line_out(), state_text_, event, node, next_seq_, now_);
+  std::string& out = line_out();
+  if (!deferred_ || !defer_node_event(out, state_text_, event, node, next_seq_, now_)) {
+    append_node_event(out, state_text_, event, node, next_seq_, now_);
+  }
   write_line();
 }
 
@@ -546,8 +551,11 @@ void Cluster::emit_send(int node, const Message& m) {
         json{{"event", "send"}, {"node", node}, {"state", to_json(state)}, {"msg", to_json(m)}},
         node, state, true));
   }
-  append_node_input(line_out(), state_text_, "send", node, nodes_.node(node).state(), true, &m,
-                    nullptr, next_seq_, now_);
+  std::string& out = line_out();
+  const NodeState& state = nodes_.node(node).state();
+  if (!deferred_ || !defer_send(out, state_text_, node, state, m, next_seq_, now_)) {
+    append_node_input(out, state_text_, "send", node, state, true, &m, nullptr, next_seq_, now_);
+  }
   write_line();
 }
 
@@ -555,8 +563,16 @@ void Cluster::emit_input(const char* event, int node, const Message* msg, const 
                          const char* action) {
   if (sinks_.empty()) return;
   if (lines_only_) {
-    append_node_input(line_out(), state_text_, event, node, nodes_.node(node).state(),
-                      nodes_.is_up(node), msg, timer, next_seq_, now_, to, action);
+    std::string& out = line_out();
+    const NodeState& state = nodes_.node(node).state();
+    bool up = nodes_.is_up(node);
+    // A deliver is the most frequent line of all; only its id is recorded.
+    bool deferred = deferred_ && msg != nullptr && std::strcmp(event, "deliver") == 0 &&
+                    defer_deliver(out, state_text_, node, state, up, msg->id, next_seq_, now_);
+    if (!deferred) {
+      append_node_input(out, state_text_, event, node, state, up, msg, timer, next_seq_, now_, to,
+                        action);
+    }
     return write_line();
   }
   json fields{{"event", event},

@@ -47,6 +47,10 @@ class TraceSink {
   // different one after each line_appended.
   virtual std::string* line_buffer() { return nullptr; }
   virtual void line_appended(size_t /*bytes*/) {}
+  // A sink that lends its buffer and expands deferred lines (trace/line_encoder.h,
+  // expand_deferred) before it writes the buffer out says so: when it is the
+  // only sink, the runtime may append a deferred record in place of a line.
+  virtual bool takes_deferred() const { return false; }
 };
 
 // Sees, as the run makes them and without building trace events, the facts the liveness
@@ -422,6 +426,7 @@ class Cluster {
   std::vector<TraceSink*> sinks_;
   RunObserver* observer_ = nullptr;
   bool lines_only_ = true;         // every sink takes lines (trace/line_encoder.h)
+  bool deferred_ = false;          // the only sink takes deferred lines
   std::string line_;               // the line being written (no sink lends a buffer)
   std::string* direct_ = nullptr;  // the only sink's buffer, being appended to
   size_t direct_start_ = 0;        // where the line being written starts in it

@@ -460,30 +460,42 @@ std::string_view timer_name(const char* timer) {
 
 }  // namespace
 
-void append_node_input(std::string& line, StateCache& states, const char* event, int node,
-                       const NodeState& state, bool up, const Message* msg, const char* timer,
-                       int64_t seq, int64_t t, int to, const char* action) {
-  Out out(line);
+namespace {
+
+// A node input or send line; `state` is written when not null (StateCache
+// decided).
+void write_node_input(Out& out, const NodeState* state, bool up, const char* event, int node,
+                      const Message* msg, int64_t msg_id, const char* timer, int64_t seq, int64_t t,
+                      int to, const char* action) {
   Obj o(out);
   std::string_view name = input_name(event);
   if (action != nullptr) o.name("action", action);  // change only
   o.name("event", name);
-  if (msg != nullptr) {
+  if (name == "deliver") {
     // A deliver names the message its send already wrote out in full (schema
     // version 2): repeating it was a fifth of a trace's bytes.
-    if (name == "deliver") {
-      o.num("msg_id", msg->id);
-    } else {
-      write_message(o.key("msg"), *msg);
-    }
+    o.num("msg_id", msg_id);
+  } else if (msg != nullptr) {
+    write_message(o.key("msg"), *msg);
   }
   o.num("node", node);
   o.num("seq", seq);
-  if (states.changed(node, state, up)) append_state(o.key("state"), state, up);
+  if (state != nullptr) append_state(o.key("state"), *state, up);
   o.num("t", t);
   if (action != nullptr) o.num("target", to);  // change: its target
   if (timer != nullptr) o.name("timer", timer_name(timer));
   if (to != 0 && action == nullptr) o.num("to", to);  // transfer only
+}
+
+}  // namespace
+
+void append_node_input(std::string& line, StateCache& states, const char* event, int node,
+                       const NodeState& state, bool up, const Message* msg, const char* timer,
+                       int64_t seq, int64_t t, int to, const char* action) {
+  Out out(line);
+  const NodeState* written = states.changed(node, state, up) ? &state : nullptr;
+  write_node_input(out, written, up, event, node, msg, msg != nullptr ? msg->id : 0, timer, seq, t,
+                   to, action);
 }
 
 namespace {
@@ -493,7 +505,7 @@ namespace {
 // part at the right places.
 struct EventWriter {
   Out& out;
-  StateCache& states;
+  const NodeState* state;  // written when not null (StateCache decided)
   const NodeEvent& event;
   int node;
   int64_t seq;
@@ -507,7 +519,7 @@ struct EventWriter {
   // store_size come between state and t.
   void seq_state(Obj& o) const {
     o.num("seq", seq);
-    if (states.changed(node, event.state, true)) append_state(o.key("state"), event.state, true);
+    if (state != nullptr) append_state(o.key("state"), *state, true);
   }
   void seq_state_t(Obj& o) const {
     seq_state(o);
@@ -686,7 +698,8 @@ struct EventWriter {
 void append_node_event(std::string& line, StateCache& states, const NodeEvent& event, int node,
                        int64_t seq, int64_t t) {
   Out out(line);
-  std::visit(EventWriter{out, states, event, node, seq, t}, event.body);
+  const NodeState* written = states.changed(node, event.state, true) ? &event.state : nullptr;
+  std::visit(EventWriter{out, written, event, node, seq, t}, event.body);
 }
 
 namespace {
@@ -770,6 +783,234 @@ struct RuntimeWriter {
 void append_runtime_event(std::string& line, const RuntimeEvent& event, int64_t seq, int64_t t) {
   Out out(line);
   std::visit(RuntimeWriter{out, seq, t}, event);
+}
+
+// ---------------------------------------------------------------------------
+// Deferred lines
+
+namespace {
+
+enum class Deferred : uint8_t { Deliver, Progress, Persist, Commit, SendResponse, SendNotify };
+
+// Record flags.
+constexpr uint8_t kWithState = 1;  // the line carries `state` (the NodeState follows the header)
+constexpr uint8_t kUp = 2;         // the node is up (its state's role, else "down")
+constexpr uint8_t kFlag = 4;       // progress: probing; AppendEntriesResponse: success
+
+// A record: mark, kind, flags, node (int32), seq, t, [state], then the kind's
+// integers (int64 each) and, for an AppendEntriesResponse, its reason as a
+// length byte and the bytes. Written and read with memcpy: no alignment.
+class RecordWriter {
+ public:
+  RecordWriter(std::string& s, Deferred kind, uint8_t flags, int node, int64_t seq, int64_t t)
+      : out_(s) {
+    p_ = out_.room(kMaxRecord);
+    *p_++ = kDeferredMark;
+    *p_++ = static_cast<char>(kind);
+    *p_++ = static_cast<char>(flags);
+    int32_t n = node;
+    put(&n, sizeof n);
+    put(&seq, sizeof seq);
+    put(&t, sizeof t);
+  }
+  ~RecordWriter() { out_.advance(p_); }
+  RecordWriter(const RecordWriter&) = delete;
+  RecordWriter& operator=(const RecordWriter&) = delete;
+
+  void state(const NodeState& s) { put(&s, sizeof s); }
+  void num(int64_t v) { put(&v, sizeof v); }
+  void text(const std::string& v) {  // at most 255 bytes (defer_send checks)
+    *p_++ = static_cast<char>(v.size());
+    put(v.data(), v.size());
+  }
+  static constexpr size_t kMaxRecord = 3 + 4 + 16 + sizeof(NodeState) + 8 * 8 + 1 + 255;
+
+ private:
+  void put(const void* v, size_t n) {
+    std::memcpy(p_, v, n);
+    p_ += n;
+  }
+  Out out_;
+  char* p_;
+};
+
+class RecordReader {
+ public:
+  explicit RecordReader(const char* p) : begin_(p), p_(p + 1) {}
+  template <typename T>
+  T get() {
+    T v;
+    std::memcpy(&v, p_, sizeof v);
+    p_ += sizeof v;
+    return v;
+  }
+  uint8_t byte() { return static_cast<uint8_t>(*p_++); }
+  std::string text() {
+    size_t n = byte();
+    std::string v(p_, n);
+    p_ += n;
+    return v;
+  }
+  size_t size() const { return static_cast<size_t>(p_ - begin_); }
+
+ private:
+  const char* begin_;
+  const char* p_;
+};
+
+// Whether the node line must carry its state, as a record flag.
+uint8_t state_flag(StateCache& states, int node, const NodeState& state, bool up) {
+  return states.changed(node, state, up) ? kWithState : 0;
+}
+
+// Writes the text of the record at p (p[0] is the mark); returns its length.
+size_t expand_record(const char* p, std::string& line) {
+  RecordReader r(p);
+  auto kind = static_cast<Deferred>(r.byte());
+  uint8_t flags = r.byte();
+  int node = r.get<int32_t>();
+  int64_t seq = r.get<int64_t>();
+  int64_t t = r.get<int64_t>();
+  NodeState state;
+  if (flags & kWithState) state = r.get<NodeState>();
+  const NodeState* written = (flags & kWithState) ? &state : nullptr;
+  bool up = (flags & kUp) != 0;
+  bool flag = (flags & kFlag) != 0;
+  Out out(line);
+  auto node_event = [&](NodeEventBody body) {
+    NodeEvent event{std::move(body), state};
+    std::visit(EventWriter{out, written, event, node, seq, t}, event.body);
+  };
+  switch (kind) {
+    case Deferred::Deliver: {
+      int64_t msg_id = r.get<int64_t>();
+      write_node_input(out, written, up, "deliver", node, nullptr, msg_id, nullptr, seq, t, 0,
+                       nullptr);
+      break;
+    }
+    case Deferred::Progress: {
+      ev::Progress e;
+      e.peer = static_cast<int>(r.get<int64_t>());
+      e.next_index = r.get<int64_t>();
+      e.match_index = r.get<int64_t>();
+      e.probing = flag;
+      node_event(e);
+      break;
+    }
+    case Deferred::Persist: {
+      ev::Persist e;
+      e.term = r.get<int64_t>();
+      e.vote = static_cast<int>(r.get<int64_t>());
+      e.log_len = r.get<int64_t>();
+      node_event(e);
+      break;
+    }
+    case Deferred::Commit: node_event(ev::Commit{r.get<int64_t>()}); break;
+    case Deferred::SendResponse:
+    case Deferred::SendNotify: {
+      Message m;
+      m.type = kind == Deferred::SendResponse ? MsgType::AppendEntriesResponse
+                                              : MsgType::CommitNotification;
+      m.from = static_cast<int>(r.get<int64_t>());
+      m.to = static_cast<int>(r.get<int64_t>());
+      m.id = r.get<int64_t>();
+      m.term = r.get<int64_t>();
+      if (kind == Deferred::SendNotify) {
+        m.leader_commit = r.get<int64_t>();
+      } else {
+        m.prev_log_index = r.get<int64_t>();
+        m.match_index = r.get<int64_t>();
+        m.conflict_index = r.get<int64_t>();
+        m.conflict_term = r.get<int64_t>();
+        m.success = flag;
+        m.reason = r.text();
+      }
+      write_node_input(out, written, up, "send", node, &m, 0, nullptr, seq, t, 0, nullptr);
+      break;
+    }
+  }
+  return r.size();
+}
+
+}  // namespace
+
+bool defer_node_event(std::string& out, StateCache& states, const NodeEvent& event, int node,
+                      int64_t seq, int64_t t) {
+  Deferred kind;
+  if (std::holds_alternative<ev::Progress>(event.body)) {
+    kind = Deferred::Progress;
+  } else if (std::holds_alternative<ev::Persist>(event.body)) {
+    kind = Deferred::Persist;
+  } else if (std::holds_alternative<ev::Commit>(event.body)) {
+    kind = Deferred::Commit;
+  } else {
+    return false;
+  }
+  uint8_t flags = state_flag(states, node, event.state, true) | kUp;
+  if (const auto* p = std::get_if<ev::Progress>(&event.body); p != nullptr && p->probing) {
+    flags |= kFlag;
+  }
+  RecordWriter w(out, kind, flags, node, seq, t);
+  if (flags & kWithState) w.state(event.state);
+  if (const auto* p = std::get_if<ev::Progress>(&event.body)) {
+    w.num(p->peer);
+    w.num(p->next_index);
+    w.num(p->match_index);
+  } else if (const auto* p = std::get_if<ev::Persist>(&event.body)) {
+    w.num(p->term);
+    w.num(p->vote);
+    w.num(p->log_len);
+  } else {
+    w.num(std::get<ev::Commit>(event.body).old_commit);
+  }
+  return true;
+}
+
+bool defer_deliver(std::string& out, StateCache& states, int node, const NodeState& state, bool up,
+                   int64_t msg_id, int64_t seq, int64_t t) {
+  uint8_t flags = state_flag(states, node, state, up) | (up ? kUp : 0);
+  RecordWriter w(out, Deferred::Deliver, flags, node, seq, t);
+  if (flags & kWithState) w.state(state);
+  w.num(msg_id);
+  return true;
+}
+
+bool defer_send(std::string& out, StateCache& states, int node, const NodeState& state,
+                const Message& m, int64_t seq, int64_t t) {
+  bool response = m.type == MsgType::AppendEntriesResponse;
+  if (!response && m.type != MsgType::CommitNotification) return false;
+  if (response && m.reason.size() > 255) return false;
+  uint8_t flags = state_flag(states, node, state, true) | kUp;
+  if (response && m.success) flags |= kFlag;
+  RecordWriter w(out, response ? Deferred::SendResponse : Deferred::SendNotify, flags, node, seq,
+                 t);
+  if (flags & kWithState) w.state(state);
+  w.num(m.from);
+  w.num(m.to);
+  w.num(m.id);
+  w.num(m.term);
+  if (response) {
+    w.num(m.prev_log_index);
+    w.num(m.match_index);
+    w.num(m.conflict_index);
+    w.num(m.conflict_term);
+    w.text(m.reason);
+  } else {
+    w.num(m.leader_commit);
+  }
+  return true;
+}
+
+void expand_deferred(std::string_view block, std::string& out) {
+  const char* p = block.data();
+  const char* end = p + block.size();
+  while (p < end) {
+    const void* mark = std::memchr(p, kDeferredMark, static_cast<size_t>(end - p));
+    const char* text_end = mark != nullptr ? static_cast<const char*>(mark) : end;
+    out.append(p, static_cast<size_t>(text_end - p));
+    if (mark == nullptr) break;
+    p = text_end + expand_record(text_end, out);
+  }
 }
 
 }  // namespace raftkv

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "raft/events.h"
@@ -54,5 +55,32 @@ void append_runtime_event(std::string& out, const RuntimeEvent& event, int64_t s
 
 // Appends a message object as the trace writes it.
 void append_message(std::string& out, const Message& m);
+
+// Deferred lines. A sink whose buffer is written out on another thread
+// (FileSink) may take, in place of the text of one of a run's most frequent
+// lines (a deliver, a progress, persist or commit, the send of an
+// AppendEntriesResponse or a CommitNotification: some sixty percent of a
+// steady run's lines), a record of the line's values: the run's thread then
+// copies a few integers instead of formatting them, and expand_deferred, on
+// the sink's thread, writes the very text the append_* functions above would
+// have, with the same writers. The two threads of a traced run then share
+// the encoding. Whether the line carries its state is decided when the record
+// is made (the StateCache is the run's), so a record holds the state to write
+// or none.
+//
+// Each defer_* appends a record for the line and returns true, or returns
+// false having changed nothing (not a kind that is deferred: the caller
+// writes the line as text). A record starts with the byte kDeferredMark, which
+// the text of a line never holds (JSON escapes control characters inside
+// strings), and its length follows from its contents.
+inline constexpr char kDeferredMark = '\x01';
+bool defer_node_event(std::string& out, StateCache& states, const NodeEvent& event, int node,
+                      int64_t seq, int64_t t);
+bool defer_deliver(std::string& out, StateCache& states, int node, const NodeState& state, bool up,
+                   int64_t msg_id, int64_t seq, int64_t t);
+bool defer_send(std::string& out, StateCache& states, int node, const NodeState& state,
+                const Message& m, int64_t seq, int64_t t);
+// Appends `block` to `out` with each record in it replaced by its line's text.
+void expand_deferred(std::string_view block, std::string& out);
 
 }  // namespace raftkv
