@@ -29,6 +29,9 @@ void FileSink::hand_over() {
   // A writer that cannot keep up slows the run down instead of letting the
   // queue grow without bound.
   cv_.wait(lock, [this] { return queued_.size() < kMaxQueued; });
+  // The writer is idle when it holds no block and none waits (this one aside).
+  defer_ = queued_.empty() && !writing_;
+  ++(defer_ ? blocks_deferring_ : blocks_formatting_);
   queued_.push_back(std::move(block_));
   if (spare_.empty()) {
     block_ = std::string();

@@ -27,8 +27,15 @@ namespace raftkv {
 // of writing each line in turn. flush() must be called (and has returned)
 // before the stream is closed or checked.
 // The run may put deferred lines in the blocks (takes_deferred): the writer
-// thread expands them (trace/line_encoder.h) before writing, so formatting the
-// most frequent lines happens on the second core too.
+// thread expands them (trace/line_encoder.h) before writing, so formatting
+// happens on the second core too. It takes them while the writer keeps up: a
+// block handed over while the writer is still busy with an earlier one makes
+// the run format the next block's lines itself, and one that finds the writer
+// idle lets it defer them again. That shares the work between the two
+// threads whichever is slower on a given machine and file system (at 5x3 the
+// kernel's copy into the page cache makes the writer the slower one, at 51x16
+// the formatting of long AppendEntries makes it the run). Which thread writes
+// a line's text never changes its bytes.
 class FileSink : public TraceSink {
  public:
   explicit FileSink(std::ostream& out);
@@ -49,9 +56,13 @@ class FileSink : public TraceSink {
     block_.push_back('\n');
     if (block_.size() >= kBlock) hand_over();
   }
-  bool takes_deferred() const override { return true; }
+  bool takes_deferred() const override { return defer_; }
   // Returns once every line written so far has reached the stream.
   void flush();
+  // How many blocks were begun with the writer idle (the run defers the
+  // block's lines) and busy (the run formats them itself).
+  int64_t blocks_deferring() const { return blocks_deferring_; }
+  int64_t blocks_formatting() const { return blocks_formatting_; }
   // The bytes written to the stream so far (all of the trace, after flush()).
   int64_t bytes() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -68,6 +79,9 @@ class FileSink : public TraceSink {
   std::ostream& out_;
   std::string line_;
   std::string block_;
+  bool defer_ = true;             // the run's: the writer was idle at the last hand-over
+  int64_t blocks_deferring_ = 0;  // the run's, counted at each hand-over
+  int64_t blocks_formatting_ = 0;
   std::string expanded_;  // the writer thread's: a block with its deferred lines expanded
 
   mutable std::mutex mu_;

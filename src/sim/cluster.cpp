@@ -118,7 +118,7 @@ Cluster::~Cluster() = default;
 void Cluster::add_sink(TraceSink* sink) {
   sinks_.push_back(sink);
   lines_only_ = lines_only_ && sink->lines_only();
-  deferred_ = sinks_.size() == 1 && lines_only_ && sink->takes_deferred();
+  may_defer_ = sinks_.size() == 1 && lines_only_;
 }
 
 void Cluster::set_drop_filter(std::function<bool(const Message&)> filter) {
@@ -538,7 +538,7 @@ json Cluster::omit_same_state(json event, int node, const NodeState& state, bool
 void Cluster::emit_effect(int node, const NodeEvent& event) {
   if (!lines_only_) return emit(omit_same_state(to_json(event, node), node, event.state, true));
   std::string& out = line_out();
-  if (!deferred_ || !defer_node_event(out, state_text_, event, node, next_seq_, now_)) {
+  if (!defer_now() || !defer_node_event(out, state_text_, event, node, next_seq_, now_)) {
     append_node_event(out, state_text_, event, node, next_seq_, now_);
   }
   write_line();
@@ -553,7 +553,7 @@ void Cluster::emit_send(int node, const Message& m) {
   }
   std::string& out = line_out();
   const NodeState& state = nodes_.node(node).state();
-  if (!deferred_ || !defer_send(out, state_text_, node, state, m, next_seq_, now_)) {
+  if (!defer_now() || !defer_send(out, state_text_, node, state, m, next_seq_, now_)) {
     append_node_input(out, state_text_, "send", node, state, true, &m, nullptr, next_seq_, now_);
   }
   write_line();
@@ -567,7 +567,7 @@ void Cluster::emit_input(const char* event, int node, const Message* msg, const 
     const NodeState& state = nodes_.node(node).state();
     bool up = nodes_.is_up(node);
     // A deliver is the most frequent line of all; only its id is recorded.
-    bool deferred = deferred_ && msg != nullptr && std::strcmp(event, "deliver") == 0 &&
+    bool deferred = msg != nullptr && defer_now() && std::strcmp(event, "deliver") == 0 &&
                     defer_deliver(out, state_text_, node, state, up, msg->id, next_seq_, now_);
     if (!deferred) {
       append_node_input(out, state_text_, event, node, state, up, msg, timer, next_seq_, now_, to,

@@ -49,7 +49,8 @@ class TraceSink {
   virtual void line_appended(size_t /*bytes*/) {}
   // A sink that lends its buffer and expands deferred lines (trace/line_encoder.h,
   // expand_deferred) before it writes the buffer out says so: when it is the
-  // only sink, the runtime may append a deferred record in place of a line.
+  // only sink, the runtime appends a deferred record in place of a line while
+  // this is true. It is asked before each line and may change between lines.
   virtual bool takes_deferred() const { return false; }
 };
 
@@ -425,8 +426,9 @@ class Cluster {
 
   std::vector<TraceSink*> sinks_;
   RunObserver* observer_ = nullptr;
-  bool lines_only_ = true;         // every sink takes lines (trace/line_encoder.h)
-  bool deferred_ = false;          // the only sink takes deferred lines
+  bool lines_only_ = true;  // every sink takes lines (trace/line_encoder.h)
+  bool may_defer_ = false;  // a single sink, taking lines: it may take deferred ones
+  bool defer_now() const { return may_defer_ && sinks_[0]->takes_deferred(); }
   std::string line_;               // the line being written (no sink lends a buffer)
   std::string* direct_ = nullptr;  // the only sink's buffer, being appended to
   size_t direct_start_ = 0;        // where the line being written starts in it

@@ -790,7 +790,17 @@ void append_runtime_event(std::string& line, const RuntimeEvent& event, int64_t 
 
 namespace {
 
-enum class Deferred : uint8_t { Deliver, Progress, Persist, Commit, SendResponse, SendNotify };
+enum class Deferred : uint8_t {
+  Deliver,
+  Progress,
+  Persist,
+  Commit,
+  Append,
+  Apply,
+  SendEntries,   // AppendEntries
+  SendResponse,  // AppendEntriesResponse
+  SendNotify,    // CommitNotification
+};
 
 // Record flags.
 constexpr uint8_t kWithState = 1;  // the line carries `state` (the NodeState follows the header)
@@ -798,13 +808,34 @@ constexpr uint8_t kUp = 2;         // the node is up (its state's role, else "do
 constexpr uint8_t kFlag = 4;       // progress: probing; AppendEntriesResponse: success
 
 // A record: mark, kind, flags, node (int32), seq, t, [state], then the kind's
-// integers (int64 each) and, for an AppendEntriesResponse, its reason as a
-// length byte and the bytes. Written and read with memcpy: no alignment.
+// fields: integers as int64, strings as a uint32 length and the bytes, an
+// entry as term, op (one byte), client, seq, key and value, a list of entries
+// as a uint32 count and the entries. Written and read with memcpy (no
+// alignment). A configuration entry's members are not recorded: a line with
+// one is written as text.
+constexpr size_t kFixedRecord = 3 + 4 + 16 + sizeof(NodeState) + 8 * 8 + 4;
+
+size_t entry_bytes(const Entry& e) {
+  return 8 + 1 + 8 + 8 + 4 + e.cmd.key.size() + 4 + e.cmd.value.size();
+}
+bool recordable(const Entry& e) { return e.cmd.op != Op::Config; }
+// The room the entries take in a record, or SIZE_MAX if one is not recordable.
+size_t entries_bytes(const std::vector<Entry>& entries) {
+  size_t n = 4;
+  for (const Entry& e : entries) {
+    if (!recordable(e)) return SIZE_MAX;
+    n += entry_bytes(e);
+  }
+  return n;
+}
+
 class RecordWriter {
  public:
-  RecordWriter(std::string& s, Deferred kind, uint8_t flags, int node, int64_t seq, int64_t t)
+  // `extra`: the room the record's strings and entries take beyond kFixedRecord.
+  RecordWriter(std::string& s, Deferred kind, uint8_t flags, int node, int64_t seq, int64_t t,
+               size_t extra = 0)
       : out_(s) {
-    p_ = out_.room(kMaxRecord);
+    p_ = out_.room(kFixedRecord + extra);
     *p_++ = kDeferredMark;
     *p_++ = static_cast<char>(kind);
     *p_++ = static_cast<char>(flags);
@@ -819,11 +850,25 @@ class RecordWriter {
 
   void state(const NodeState& s) { put(&s, sizeof s); }
   void num(int64_t v) { put(&v, sizeof v); }
-  void text(const std::string& v) {  // at most 255 bytes (defer_send checks)
-    *p_++ = static_cast<char>(v.size());
+  void byte(uint8_t v) { *p_++ = static_cast<char>(v); }
+  void text(const std::string& v) {
+    auto n = static_cast<uint32_t>(v.size());
+    put(&n, sizeof n);
     put(v.data(), v.size());
   }
-  static constexpr size_t kMaxRecord = 3 + 4 + 16 + sizeof(NodeState) + 8 * 8 + 1 + 255;
+  void entry(const Entry& e) {
+    num(e.term);
+    *p_++ = static_cast<char>(e.cmd.op);
+    num(e.cmd.client);
+    num(e.cmd.seq);
+    text(e.cmd.key);
+    text(e.cmd.value);
+  }
+  void entries(const std::vector<Entry>& v) {
+    auto n = static_cast<uint32_t>(v.size());
+    put(&n, sizeof n);
+    for (const Entry& e : v) entry(e);
+  }
 
  private:
   void put(const void* v, size_t n) {
@@ -846,9 +891,24 @@ class RecordReader {
   }
   uint8_t byte() { return static_cast<uint8_t>(*p_++); }
   std::string text() {
-    size_t n = byte();
+    auto n = get<uint32_t>();
     std::string v(p_, n);
     p_ += n;
+    return v;
+  }
+  Entry entry() {
+    Entry e;
+    e.term = get<int64_t>();
+    e.cmd.op = static_cast<Op>(byte());
+    e.cmd.client = static_cast<int>(get<int64_t>());
+    e.cmd.seq = get<int64_t>();
+    e.cmd.key = text();
+    e.cmd.value = text();
+    return e;
+  }
+  std::vector<Entry> entries() {
+    std::vector<Entry> v(get<uint32_t>());
+    for (Entry& e : v) e = entry();
     return v;
   }
   size_t size() const { return static_cast<size_t>(p_ - begin_); }
@@ -906,16 +966,39 @@ size_t expand_record(const char* p, std::string& line) {
       break;
     }
     case Deferred::Commit: node_event(ev::Commit{r.get<int64_t>()}); break;
+    case Deferred::Append: {
+      ev::Append e;
+      e.first_index = r.get<int64_t>();
+      e.entries = r.entries();
+      node_event(std::move(e));
+      break;
+    }
+    case Deferred::Apply: {
+      ev::Apply e;
+      e.index = r.get<int64_t>();
+      e.entry = r.entry();
+      e.result.status = static_cast<Status>(r.byte());
+      e.result.value = r.text();
+      node_event(std::move(e));
+      break;
+    }
+    case Deferred::SendEntries:
     case Deferred::SendResponse:
     case Deferred::SendNotify: {
       Message m;
-      m.type = kind == Deferred::SendResponse ? MsgType::AppendEntriesResponse
-                                              : MsgType::CommitNotification;
+      m.type = kind == Deferred::SendEntries    ? MsgType::AppendEntries
+               : kind == Deferred::SendResponse ? MsgType::AppendEntriesResponse
+                                                : MsgType::CommitNotification;
       m.from = static_cast<int>(r.get<int64_t>());
       m.to = static_cast<int>(r.get<int64_t>());
       m.id = r.get<int64_t>();
       m.term = r.get<int64_t>();
-      if (kind == Deferred::SendNotify) {
+      if (kind == Deferred::SendEntries) {
+        m.prev_log_index = r.get<int64_t>();
+        m.prev_log_term = r.get<int64_t>();
+        m.leader_commit = r.get<int64_t>();
+        m.entries = r.entries();
+      } else if (kind == Deferred::SendNotify) {
         m.leader_commit = r.get<int64_t>();
       } else {
         m.prev_log_index = r.get<int64_t>();
@@ -937,20 +1020,29 @@ size_t expand_record(const char* p, std::string& line) {
 bool defer_node_event(std::string& out, StateCache& states, const NodeEvent& event, int node,
                       int64_t seq, int64_t t) {
   Deferred kind;
+  size_t extra = 0;
   if (std::holds_alternative<ev::Progress>(event.body)) {
     kind = Deferred::Progress;
   } else if (std::holds_alternative<ev::Persist>(event.body)) {
     kind = Deferred::Persist;
   } else if (std::holds_alternative<ev::Commit>(event.body)) {
     kind = Deferred::Commit;
+  } else if (const auto* a = std::get_if<ev::Append>(&event.body)) {
+    kind = Deferred::Append;
+    extra = entries_bytes(a->entries);
+  } else if (const auto* a = std::get_if<ev::Apply>(&event.body)) {
+    kind = Deferred::Apply;
+    extra =
+        recordable(a->entry) ? entry_bytes(a->entry) + 1 + 4 + a->result.value.size() : SIZE_MAX;
   } else {
     return false;
   }
+  if (extra == SIZE_MAX) return false;
   uint8_t flags = state_flag(states, node, event.state, true) | kUp;
   if (const auto* p = std::get_if<ev::Progress>(&event.body); p != nullptr && p->probing) {
     flags |= kFlag;
   }
-  RecordWriter w(out, kind, flags, node, seq, t);
+  RecordWriter w(out, kind, flags, node, seq, t, extra);
   if (flags & kWithState) w.state(event.state);
   if (const auto* p = std::get_if<ev::Progress>(&event.body)) {
     w.num(p->peer);
@@ -960,8 +1052,17 @@ bool defer_node_event(std::string& out, StateCache& states, const NodeEvent& eve
     w.num(p->term);
     w.num(p->vote);
     w.num(p->log_len);
+  } else if (const auto* p = std::get_if<ev::Commit>(&event.body)) {
+    w.num(p->old_commit);
+  } else if (const auto* p = std::get_if<ev::Append>(&event.body)) {
+    w.num(p->first_index);
+    w.entries(p->entries);
   } else {
-    w.num(std::get<ev::Commit>(event.body).old_commit);
+    const auto& a = std::get<ev::Apply>(event.body);
+    w.num(a.index);
+    w.entry(a.entry);
+    w.byte(static_cast<uint8_t>(a.result.status));
+    w.text(a.result.value);
   }
   return true;
 }
@@ -977,19 +1078,35 @@ bool defer_deliver(std::string& out, StateCache& states, int node, const NodeSta
 
 bool defer_send(std::string& out, StateCache& states, int node, const NodeState& state,
                 const Message& m, int64_t seq, int64_t t) {
-  bool response = m.type == MsgType::AppendEntriesResponse;
-  if (!response && m.type != MsgType::CommitNotification) return false;
-  if (response && m.reason.size() > 255) return false;
+  Deferred kind;
+  size_t extra = 0;
+  switch (m.type) {
+    case MsgType::AppendEntries:
+      kind = Deferred::SendEntries;
+      extra = entries_bytes(m.entries);
+      if (extra == SIZE_MAX) return false;
+      break;
+    case MsgType::AppendEntriesResponse:
+      kind = Deferred::SendResponse;
+      extra = m.reason.size();
+      break;
+    case MsgType::CommitNotification: kind = Deferred::SendNotify; break;
+    default: return false;
+  }
   uint8_t flags = state_flag(states, node, state, true) | kUp;
-  if (response && m.success) flags |= kFlag;
-  RecordWriter w(out, response ? Deferred::SendResponse : Deferred::SendNotify, flags, node, seq,
-                 t);
+  if (kind == Deferred::SendResponse && m.success) flags |= kFlag;
+  RecordWriter w(out, kind, flags, node, seq, t, extra);
   if (flags & kWithState) w.state(state);
   w.num(m.from);
   w.num(m.to);
   w.num(m.id);
   w.num(m.term);
-  if (response) {
+  if (kind == Deferred::SendEntries) {
+    w.num(m.prev_log_index);
+    w.num(m.prev_log_term);
+    w.num(m.leader_commit);
+    w.entries(m.entries);
+  } else if (kind == Deferred::SendResponse) {
     w.num(m.prev_log_index);
     w.num(m.match_index);
     w.num(m.conflict_index);

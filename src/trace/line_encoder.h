@@ -58,11 +58,11 @@ void append_message(std::string& out, const Message& m);
 
 // Deferred lines. A sink whose buffer is written out on another thread
 // (FileSink) may take, in place of the text of one of a run's most frequent
-// lines (a deliver, a progress, persist or commit, the send of an
-// AppendEntriesResponse or a CommitNotification: some sixty percent of a
-// steady run's lines), a record of the line's values: the run's thread then
-// copies a few integers instead of formatting them, and expand_deferred, on
-// the sink's thread, writes the very text the append_* functions above would
+// lines (a deliver; a progress, persist, commit, append or apply; the send of
+// an AppendEntries, AppendEntriesResponse or CommitNotification: nearly all of
+// a steady run's lines), a record of the line's values: the run's thread then
+// copies the values instead of formatting them, and expand_deferred, on the
+// sink's thread, writes the very text the append_* functions above would
 // have, with the same writers. The two threads of a traced run then share
 // the encoding. Whether the line carries its state is decided when the record
 // is made (the StateCache is the run's), so a record holds the state to write
