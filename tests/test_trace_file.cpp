@@ -73,25 +73,6 @@ TEST_CASE("A stream that fails shows it after flush", "[trace][file]") {
   CHECK_FALSE(out.good());
 }
 
-namespace {
-
-// A run's trace as every line's text, made on the run's thread.
-std::string text_path(const Config& cfg) {
-  struct Lines : TraceSink {
-    bool lines_only() const override { return true; }
-    void write(const json& event) override { write_line(event.dump()); }
-    void write_line(const std::string& line) override { text += line + "\n"; }
-    std::string text;
-  } sink;
-  Cluster cluster(cfg);
-  cluster.add_sink(&sink);
-  cluster.run();
-  cluster.finish();
-  return sink.text;
-}
-
-}  // namespace
-
 TEST_CASE("A run traced through FileSink has the same bytes whichever thread formats its lines",
           "[trace][file]") {
   // Losses and duplicates: refused appends, probes, retries and repeated
@@ -99,7 +80,8 @@ TEST_CASE("A run traced through FileSink has the same bytes whichever thread for
   Config cfg = testing::test_config(5, 3, 200, 7);
   cfg.network.loss = 0.1;
   cfg.network.duplicate = 0.1;
-  const std::string expected = text_path(cfg);
+  // The json path's text (tests/support.h), the header first.
+  const std::string expected = testing::trace_text(cfg);
   REQUIRE(expected.size() > 3 * (size_t{1} << 20));
   for (bool slow : {false, true}) {
     INFO((slow ? "a slow stream: the writer stays busy" : "a fast stream"));
@@ -114,7 +96,7 @@ TEST_CASE("A run traced through FileSink has the same bytes whichever thread for
     sink.flush();
     std::string written = slow ? slow_buf.str() : fast_buf.str();
     CHECK(sink.bytes() == static_cast<int64_t>(written.size()));
-    REQUIRE(written == expected);
+    REQUIRE(cluster.header().dump() + "\n" + written == expected);
     // The first block always finds the writer idle; a stream that takes 5 ms
     // per block keeps it busy, so the run formats later blocks itself.
     CHECK(sink.blocks_deferring() >= 1);
