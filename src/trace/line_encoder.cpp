@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <stdexcept>
 #include <string_view>
 
 #include "trace/codec.h"
@@ -117,7 +118,8 @@ std::string_view type_name(MsgType t) {
 // (resize, so that every byte written lies inside it) zero-filled the slack:
 // a third of the encoder's own time. Appending piece by piece was worse: a
 // call to memmove of a few bytes plus a capacity check, twenty-odd times per
-// line. One Out at a time per thread: they do not nest.
+// line. An Out made while another is open on the same thread (none is today)
+// takes the next scratch buffer, so the two never write over each other.
 class Out {
  public:
   explicit Out(std::string& s) : s_(s), sc_(scratch()) {
@@ -125,7 +127,10 @@ class Out {
     p_ = sc_.buf.get();
     end_ = p_ + sc_.cap;
   }
-  ~Out() { s_.append(sc_.buf.get(), static_cast<size_t>(p_ - sc_.buf.get())); }
+  ~Out() {
+    s_.append(sc_.buf.get(), static_cast<size_t>(p_ - sc_.buf.get()));
+    --depth();
+  }
   Out(const Out&) = delete;
   Out& operator=(const Out&) = delete;
 
@@ -158,9 +163,16 @@ class Out {
       cap = want;
     }
   };
+  static constexpr int kMaxDepth = 4;
+  static int& depth() {
+    thread_local int open = 0;  // Outs open on this thread
+    return open;
+  }
   static Scratch& scratch() {
-    thread_local Scratch s;
-    return s;
+    thread_local Scratch s[kMaxDepth];
+    int& d = depth();
+    if (d == kMaxDepth) throw std::logic_error("trace line encoder: Outs nested too deep");
+    return s[d++];
   }
 
   [[gnu::noinline]] void grow(size_t n) {
