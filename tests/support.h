@@ -28,7 +28,7 @@
 namespace raftkv::testing {
 
 // Keeps every trace event in memory: `raw` as the runtime wrote it (a node
-// line's unchanged state left out, schema version 3), `events` with every node
+// line's unchanged state fields left out, schema version 4), `events` with every node
 // line whole (the state put back, as the trace reader does), which the tests
 // inspect.
 class VectorSink : public TraceSink {
@@ -52,6 +52,22 @@ class VectorSink : public TraceSink {
  private:
   StateFiller states_;
 };
+
+// A trace's lines, the header first, with every node line's state whole, as
+// the trace reader gives them to its consumers (the trace writes only the
+// fields that changed, schema version 4), for tests to read and edit.
+inline std::vector<json> whole_lines(const std::string& text) {
+  std::vector<json> lines;
+  StateFiller states;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    json e = json::parse(line);
+    if (!lines.empty() && !states.fill(e))
+      throw std::logic_error("a node's first line without state");
+    lines.push_back(std::move(e));
+  }
+  return lines;
+}
 
 // Every leader a trace saw, by term.
 inline std::map<int64_t, std::set<int>> leaders_by_term(const VectorSink& sink) {

@@ -508,8 +508,8 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
                                 l = j.dump();
                               }),
                     4});
-  // Schema version 3 reads no version-1 or -2 trace: every command says so on line 1, in one
-  // message that tells how to get a version-3 trace.
+  // Schema version 4 reads no version-1 or -2 trace: every command says so on line 1, in one
+  // message that tells how to get a version-4 trace.
   for (int version : {1, 2}) {
     corpus.push_back({"a version-" + std::to_string(version) + " trace",
                       edit_line(1,
@@ -520,7 +520,7 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
                                 }),
                       1,
                       "version is " + std::to_string(version) +
-                          "; this raftkv reads version 3 traces (regenerate"});
+                          "; this raftkv reads version 3 and 4 traces (regenerate"});
   }
   // Version 3 leaves out a node line's state when it repeats the node's previous one; a node's
   // first line has no previous one, so without a state its state is unknown.
@@ -539,6 +539,17 @@ TEST_CASE("Every reader of traces gives one verdict on a malformed file", "[bad-
                                   l = j.dump();
                                 }),
                       first, "missing field 'state' (node "});
+    // Version 4 writes only the fields of a state that changed: a node's first state, with no
+    // earlier one to take the others from, must have them all.
+    corpus.push_back({"a node's first state without one of its fields",
+                      edit_line(first,
+                                [](std::string& l) {
+                                  json j = json::parse(l);
+                                  REQUIRE(j["state"].size() == 7);
+                                  j["state"].erase("last_term");
+                                  l = j.dump();
+                                }),
+                      first, "missing field 'state.last_term' (node "});
   }
 
   std::string dir = std::string(RAFTKV_BINARY) + ".bad-input";

@@ -271,9 +271,7 @@ TEST_CASE("The change_before_term_commit scenario: two leaders with the bug, one
     std::istringstream tin(trace.str());
     check::Report report = check::check_trace(tin, "scenario-trace.jsonl");
     int leaders_in_3 = 0;
-    std::istringstream lines(trace.str());
-    for (std::string line; std::getline(lines, line);) {
-      json e = json::parse(line);
+    for (const json& e : testing::whole_lines(trace.str())) {
       if (e.value("event", "") == "become_leader" && e["state"]["term"] == 3) ++leaders_in_3;
     }
     if (planted) {

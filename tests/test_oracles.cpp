@@ -354,23 +354,9 @@ std::string transfer_run(PlantedBugs bugs = {}) {
   return traced_run(cluster);
 }
 
-// The trace's lines, every node line with its state written out (a line that
-// omits it has its node's previous one), so lines can be edited one by one.
-std::vector<json> lines_with_states(const std::string& text) {
-  std::vector<json> lines = lines_as_json(text);
-  std::map<int, json> last;
-  for (size_t i = 1; i < lines.size(); ++i) {
-    json& e = lines[i];
-    if (!e.contains("node")) continue;
-    int node = e["node"].get<int>();
-    if (e.contains("state")) {
-      last[node] = e["state"];
-    } else {
-      e["state"] = last[node];
-    }
-  }
-  return lines;
-}
+// The trace's lines, every node line with its state written out whole (a line
+// writes only the fields that changed), so lines can be edited one by one.
+std::vector<json> lines_with_states(const std::string& text) { return testing::whole_lines(text); }
 
 void renumber(std::vector<json>& lines) {
   for (size_t i = 1; i < lines.size(); ++i) lines[i]["seq"] = static_cast<int64_t>(i);

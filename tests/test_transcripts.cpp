@@ -363,7 +363,7 @@ class Transcript {
       json ev = json::parse(line);
       if (!ev.contains("node")) continue;
       int n = ev["node"];
-      if (ev.contains("state")) states[n] = ev["state"];
+      if (ev.contains("state")) states[n].update(ev["state"]);  // the fields that changed
       std::vector<std::string>& log = logs[n];
       if (ev["event"] == "truncate") log.resize(ev["from_index"].get<size_t>() - 1);
       if (ev["event"] == "snapshot" || ev["event"] == "install_snapshot") {

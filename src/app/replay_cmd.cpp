@@ -37,12 +37,17 @@ bool narrate_trace_file(const std::string& path, const NarrateOptions& options, 
   } catch (const json::exception&) {
     return false;  // a header field of the wrong type: the replay reports it
   }
-  // Node lines leave out an unchanged state (schema v3); the narrator reads
-  // whole lines, as the live narrative of `run` does.
+  // Node lines leave out an unchanged state and unchanged fields of one
+  // (schema v3 and v4); the narrator reads whole lines, as the live
+  // narrative of `run` does.
   StateFiller states;
   for (int64_t line_no = 2; std::getline(in, line); ++line_no) {
     json ev = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!ev.is_object() || !states.fill(ev)) break;
+    try {
+      if (!ev.is_object() || !states.fill(ev)) break;
+    } catch (const StateFiller::IncompleteState&) {
+      break;  // the replay reports the line
+    }
     try {
       if (auto text = narrator.line(ev)) out << *text << '\n';
     } catch (const json::exception&) {

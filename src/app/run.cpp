@@ -31,7 +31,8 @@ class NarrativeSink : public TraceSink {
   NarrativeSink(std::ostream& out, const NarrateOptions& options) : out_(out), narrator_(options) {}
   void write(const json& event) override {
     // The narrator reads whole node lines, as TraceFraming gives them to
-    // `replay --narrate`: put back the state the runtime left out (v3).
+    // `replay --narrate`: put back the state, or the fields of it, the
+    // runtime left out (schema v3, v4).
     json full = event;
     states_.fill(full);
     if (auto text = narrator_.line(full)) out_ << *text << '\n';

@@ -146,7 +146,8 @@ void write_page(std::ostream& out, const nlohmann::json& verdict, std::istream& 
   // The header and the window's lines as one JSON array (one JSON.parse in the
   // page): the checker has just read them, so each is one valid JSON object.
   // A window that starts after seq 1 gives each node's first line in it the
-  // state the trace left out (schema v3), so the page knows every node's state.
+  // state, or the fields of it, the trace left out (schema v3, v4), so the
+  // page knows every node's state.
   out << '[';
   std::string line, header;
   std::map<int64_t, nlohmann::json> states;  // node -> last state, before the window
@@ -199,7 +200,7 @@ void write_page(std::ostream& out, const nlohmann::json& verdict, std::istream& 
       if (line.find("\"state\":") != std::string::npos || append || truncate || install) {
         nlohmann::json ev = nlohmann::json::parse(line);
         int64_t node = ev["node"].get<int64_t>();
-        if (ev.contains("state")) states[node] = ev["state"];
+        if (ev.contains("state")) states[node].update(ev["state"]);  // the fields it changed
         std::vector<std::string>& log = logs[node];
         if (truncate) log.resize(static_cast<size_t>(ev["from_index"].get<int64_t>() - 1));
         if (install) install_snapshot(logs, node, ev);
@@ -224,8 +225,12 @@ void write_page(std::ostream& out, const nlohmann::json& verdict, std::istream& 
       nlohmann::json ev = nlohmann::json::parse(line);
       if (ev.contains("node") && ev["node"].is_number()) {
         int64_t node = ev["node"].get<int64_t>();
-        if (seen.insert(node).second && !ev.contains("state") && states.count(node)) {
-          ev["state"] = states[node];
+        if (seen.insert(node).second && states.count(node)) {
+          // Its state whole: the one before the window with what the line
+          // changed (schema v4 writes only changed fields).
+          nlohmann::json whole = states[node];
+          if (ev.contains("state")) whole.update(ev["state"]);
+          ev["state"] = whole;
           write_script_safe(out, ev.dump());
           continue;
         }

@@ -348,6 +348,25 @@ NodeState parse_state(const Obj& s) {
   return st;
 }
 
+// A node line's `state` (schema version 4): the fields it has replace those
+// of `st`, the node's previous state.
+NodeState parse_state_change(const Obj& s, NodeState st) {
+  if (s.has("applied")) st.applied = s.integer("applied");
+  if (s.has("commit")) st.commit = s.integer("commit");
+  if (s.has("last_index")) st.last_index = s.integer("last_index");
+  if (s.has("last_term")) st.last_term = s.integer("last_term");
+  if (s.has("role")) {
+    std::string_view role = s.one_of("role", {"follower", "candidate", "leader", "down"});
+    st.role = role == "follower"    ? Role::Follower
+              : role == "candidate" ? Role::Candidate
+              : role == "leader"    ? Role::Leader
+                                    : Role::Down;
+  }
+  if (s.has("term")) st.term = s.integer("term");
+  if (s.has("vote")) st.vote = s.integer("vote");
+  return st;
+}
+
 struct Command {
   std::string op;  // put | get | delete | noop | config
   std::string key;
@@ -1334,7 +1353,7 @@ void TraceChecker::header(const json& j) {
     throw FormatIssue("format is " + quote(format) + ", expected \"raftkv-trace\"");
   }
   int64_t version = h.integer("version");
-  if (version != trace::kTraceVersion) throw FormatIssue(trace::version_mismatch(version));
+  if (!trace::readable_version(version)) throw FormatIssue(trace::version_mismatch(version));
   h.integer("seed");
   for (const json& bug : h.array("planted_bugs")) {
     if (!bug.is_string()) throw FormatIssue("field 'planted_bugs' must be an array of strings");
@@ -1629,7 +1648,16 @@ SentMessage* TraceChecker::recover_message(int64_t id) {
 NodeState TraceChecker::line_state(const Obj& ev, int64_t id) {
   NodeTrack& n = nodes_[static_cast<size_t>(id)];
   if (ev.has("state")) {
-    n.line_state = parse_state(ev.object("state"));
+    // Schema version 4: the fields the line writes are those that changed;
+    // the others are the node's previous state's, and a first state names
+    // them all.
+    Obj s = ev.object("state");
+    if (!n.has_line_state) {
+      for (const char* field : trace::kStateFields) {
+        if (!s.has(field)) throw FormatIssue(trace::incomplete_state(id, field));
+      }
+    }
+    n.line_state = parse_state_change(s, n.line_state);
     n.has_line_state = true;
   } else if (!n.has_line_state) {
     throw FormatIssue(trace::missing_state(id));

@@ -830,15 +830,12 @@ class ScenarioRunner {
       if (auto text = narrator_.line(ev)) *opts_.narrate << *text << '\n';
     }
     if (opts_.trace_out) {
-      // Schema version 3: a node line leaves out a state equal to the one its
-      // node's previous line carried (the end event keeps every state).
+      // Schema version 4: a node line writes only the fields of its state
+      // that differ from its node's previous line's (none: no `state`); the
+      // end event keeps every state whole.
       if (ev.contains("node") && ev.contains("state")) {
         json& last = written_state_[ev["node"].get<int64_t>()];
-        if (last == ev["state"]) {
-          ev.erase("state");
-        } else {
-          last = ev["state"];
-        }
+        if (!keep_changed_state(ev["state"], last)) ev.erase("state");
       }
       *opts_.trace_out << ev.dump() << '\n';
     }

@@ -528,10 +528,18 @@ void Cluster::write_line() {
   for (TraceSink* sink : sinks_) sink->write_line(line_);
 }
 
-// The json path leaves `state` out by the rule the line encoder follows
-// (StateCache::changed, schema version 3), so both write the same bytes.
+// The json path keeps of `state` what the line encoder writes (the fields
+// StateCache::changed names, schema version 4), so both write the same bytes.
 json Cluster::omit_same_state(json event, int node, const NodeState& state, bool up) {
-  if (!state_text_.changed(node, state, up)) event.erase("state");
+  uint8_t mask = state_text_.changed(node, state, up);
+  if (mask == 0) {
+    event.erase("state");
+  } else {
+    json& written = event["state"];
+    for (int i = 0; i < trace::kStateFieldCount; ++i) {
+      if (!(mask & (1 << i))) written.erase(trace::kStateFields[i]);
+    }
+  }
   return event;
 }
 

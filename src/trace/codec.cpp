@@ -299,6 +299,23 @@ Message message_from_json(const json& j) {
   return m;
 }
 
+bool keep_changed_state(json& state, json& last) {
+  if (!last.is_object()) {
+    last = state;
+    return true;
+  }
+  json whole = last;
+  for (auto it = state.begin(); it != state.end(); ++it) whole[it.key()] = it.value();
+  json changed = json::object();
+  for (auto it = whole.begin(); it != whole.end(); ++it) {
+    auto before = last.find(it.key());
+    if (before == last.end() || *before != it.value()) changed[it.key()] = it.value();
+  }
+  last = std::move(whole);
+  state = std::move(changed);
+  return !state.empty();
+}
+
 json to_json(const NodeState& s, bool up) {
   return json{
       {"term", s.term},          {"vote", s.vote},       {"role", up ? to_string(s.role) : "down"},

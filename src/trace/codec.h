@@ -29,6 +29,11 @@ json to_json(const Message& msg);
 // A node's state as the trace's `state` object; a node that is down shows
 // role "down" with the values it held when it crashed.
 json to_json(const NodeState& state, bool up = true);
+// Schema version 4's rule for a node line's `state` on the json path: `last`
+// is the node's last state (null before its first line) and becomes `state`;
+// `state` keeps only the fields that differ from it (all, for a first state).
+// Returns false when none differs: the line leaves `state` out.
+bool keep_changed_state(json& state, json& last);
 // The schema's name of an effect event ("term_update", "append", ...).
 const char* event_name(const NodeEventBody& body);
 // An effect event as a trace line (without seq and t, which the runtime adds).

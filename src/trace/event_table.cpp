@@ -250,7 +250,7 @@ const std::vector<FieldSpec>& event_common_fields(const EventSpec& event) {
                                                      {"t", T::Int},
                                                      {"event", T::String},
                                                      {"node", T::Int},
-                                                     {"state", T::State, {}, {}, false}};
+                                                     {"state", T::StateChange, {}, {}, false}};
   return is_node_event(event) ? node_common : runtime_common;
 }
 
@@ -270,6 +270,17 @@ const std::vector<FieldSpec>& state_fields() {
       {"last_index", T::Int},
       {"last_term", T::Int}};
   return state;
+}
+
+const std::vector<FieldSpec>& state_change_fields() {
+  // Any of the state's fields: those the line's event changed (a node's first
+  // state must have all; TraceFraming and the checker hold it to that).
+  static const std::vector<FieldSpec> change = [] {
+    std::vector<FieldSpec> fields = state_fields();
+    for (FieldSpec& f : fields) f.required = false;
+    return fields;
+  }();
+  return change;
 }
 
 const std::vector<FieldSpec>& command_fields() {
@@ -305,7 +316,7 @@ const std::vector<FieldSpec>& end_node_fields() {
 
 std::string version_mismatch(int64_t version) {
   return "version is " + std::to_string(version) + "; this raftkv reads version " +
-         std::to_string(kTraceVersion) +
+         std::to_string(kOldestReadVersion) + " and " + std::to_string(kTraceVersion) +
          " traces (regenerate the trace with this raftkv: raftkv run --trace, or "
          "tools/make-sample-traces for the samples)";
 }
@@ -313,6 +324,11 @@ std::string version_mismatch(int64_t version) {
 std::string missing_state(int64_t node) {
   return "missing field 'state' (node " + std::to_string(node) +
          " has no earlier line with a state, so this line's state is unknown)";
+}
+
+std::string incomplete_state(int64_t node, std::string_view field) {
+  return "missing field 'state." + std::string(field) + "' (node " + std::to_string(node) +
+         " has no earlier line with a state, so its first state must have every field)";
 }
 
 const EventSpec* find_event(std::string_view name) {
@@ -441,6 +457,7 @@ class Validator {
       case T::StringArray: array_of(v, path, kStringElement); break;
       case T::Groups: array_of(v, path, kIntArrayElement); break;
       case T::State: object(v, path, {}, state_fields()); break;
+      case T::StateChange: object(v, path, {}, state_change_fields()); break;
       case T::Message: message(v, path); break;
       case T::Command: object(v, path, {}, command_fields()); break;
       case T::Entry: object(v, path, {}, entry_fields()); break;
@@ -560,7 +577,7 @@ void validate_header(const json& h) {
   if (version == h.end() || !version->is_number_integer()) {
     throw SchemaError("field 'version' missing or not an integer");
   }
-  if (*version != kTraceVersion) {
+  if (!readable_version(version->get<int64_t>())) {
     throw SchemaError(version_mismatch(version->get<int64_t>()));
   }
   // The effective config as config_to_json writes it. Traces written by hand

@@ -20,19 +20,36 @@ using json = nlohmann::json;
 
 namespace raftkv::trace {
 
-// The schema version this code writes and reads. Version 2 names a delivered
-// message by id (`deliver.msg_id`) instead of repeating it; version 3 leaves a
-// node line's `state` out when it equals the state of that node's previous
-// line. A reader given another version rejects the file with
-// version_mismatch's message.
-inline constexpr int kTraceVersion = 3;
-// "version is 2; this raftkv reads version 3 traces (regenerate ...)": one
-// wording for every command, so check, replay and export-tla agree.
+// The schema version this code writes. Version 2 names a delivered message by
+// id (`deliver.msg_id`) instead of repeating it; version 3 leaves a node
+// line's `state` out when it equals the state of that node's previous line;
+// version 4 writes only the fields of `state` that changed.
+inline constexpr int kTraceVersion = 4;
+// The oldest version this code reads: a version-3 trace is a valid version-4
+// one (its states, whole where present, name every field, changed or not).
+// A reader given another version rejects the file with version_mismatch's
+// message.
+inline constexpr int kOldestReadVersion = 3;
+inline bool readable_version(int64_t v) { return v >= kOldestReadVersion && v <= kTraceVersion; }
+// "version is 2; this raftkv reads version 3 and 4 traces (regenerate ...)":
+// one wording for every command, so check, replay and export-tla agree.
 std::string version_mismatch(int64_t version);
 // A node line without `state` whose node has no earlier line with one: the
 // line's state is unknown, which makes the file malformed. One wording for the
 // nlohmann reader (TraceFraming) and the checker.
 std::string missing_state(int64_t node);
+// A node's first state (its first line that has one) without field `field`:
+// the field is unknown, as no earlier line of the node gave it (schema
+// version 4 writes only the fields that changed, so a node's first state
+// must be whole).
+std::string incomplete_state(int64_t node, std::string_view field);
+
+// The fields of a node's state in the order a line writes them (sorted): the
+// bit 1 << i of a state mask stands for kStateFields[i].
+inline constexpr const char* kStateFields[] = {"applied", "commit", "last_index", "last_term",
+                                               "role",    "term",   "vote"};
+inline constexpr int kStateFieldCount = 7;
+inline constexpr uint8_t kWholeState = 0x7f;
 
 // Where an event comes from (spec/trace-schema.md, "Steps").
 enum class EventKind {
@@ -47,9 +64,10 @@ enum class FieldType {
   String,  // any string, or one of FieldSpec::allowed
   IntArray,
   StringArray,
-  Groups,   // array of arrays of node ids (partition)
-  State,    // a node's post-state
-  Message,  // checked against the message table
+  Groups,       // array of arrays of node ids (partition)
+  State,        // a node's post-state, every field (the end event's)
+  StateChange,  // a node line's post-state: the fields that changed (schema v4)
+  Message,      // checked against the message table
   Command,
   Entry,        // {term, cmd}
   Entries,      // array of Entry
@@ -94,6 +112,7 @@ inline bool is_node_event(const EventSpec& e) { return e.kind != EventKind::Runt
 const std::vector<FieldSpec>& event_common_fields(const EventSpec& event);  // seq, t, event (...)
 const std::vector<FieldSpec>& message_common_fields();                      // id, type, from, to
 const std::vector<FieldSpec>& state_fields();
+const std::vector<FieldSpec>& state_change_fields();  // state_fields, none required
 const std::vector<FieldSpec>& command_fields();
 const std::vector<FieldSpec>& entry_fields();
 const std::vector<FieldSpec>& result_fields();

@@ -39,13 +39,14 @@ struct CompiledObject {
 };
 
 struct CompiledSchema {
-  CompiledObject state, command, entry, result, end_node;
+  CompiledObject state, state_change, command, entry, result, end_node;
   std::vector<std::pair<std::string_view, CompiledObject>> messages;  // by type
   std::vector<CompiledObject> events;  // in the order of trace::event_table()
   std::vector<std::unique_ptr<CompiledObject>> header_objects;  // Object / ObjectArray fields
 
   CompiledSchema() {
     compile(state, {&trace::state_fields()});
+    compile(state_change, {&trace::state_change_fields()});
     compile(command, {&trace::command_fields()});
     compile(entry, {&trace::entry_fields()});
     compile(result, {&trace::result_fields()});
@@ -76,6 +77,7 @@ struct CompiledSchema {
   const CompiledObject* sub_object(const FieldSpec& f) {
     switch (f.type) {
       case T::State: return &state;
+      case T::StateChange: return &state_change;
       case T::Command: return &command;
       case T::Entry:
       case T::Entries: return &entry;
@@ -190,6 +192,7 @@ bool valid_value(LineValue v, const CompiledField& f) {
       return true;
     case T::Message: return valid_message(v);
     case T::State:
+    case T::StateChange:
     case T::Command:
     case T::Entry:
     case T::Result:

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "trace/codec.h"
+#include "trace/event_table.h"
 
 namespace raftkv {
 namespace {
@@ -271,16 +272,24 @@ class Obj {
   bool first_ = true;
 };
 
-void append_state(Out& out, const NodeState& s, bool up) {
+// The fields of `s` whose bits are set in `mask` (trace::kStateFields' order).
+void append_state(Out& out, const NodeState& s, bool up, uint8_t mask) {
   Obj o(out);
-  o.num("applied", s.applied);
-  o.num("commit", s.commit);
-  o.num("last_index", s.last_index);
-  o.num("last_term", s.last_term);
-  o.name("role", up ? role_name(s.role) : std::string_view("down"));
-  o.num("term", s.term);
-  o.num("vote", s.vote);
+  if (mask & 1) o.num("applied", s.applied);
+  if (mask & 2) o.num("commit", s.commit);
+  if (mask & 4) o.num("last_index", s.last_index);
+  if (mask & 8) o.num("last_term", s.last_term);
+  if (mask & 16) o.name("role", up ? role_name(s.role) : std::string_view("down"));
+  if (mask & 32) o.num("term", s.term);
+  if (mask & 64) o.num("vote", s.vote);
 }
+
+// What a node line writes of its state: the fields in `mask` (none: no
+// `state` key), as StateCache::changed decided.
+struct StateOut {
+  const NodeState* state;
+  uint8_t mask;
+};
 
 void append_ids(Out& s, const std::vector<int>& ids);
 
@@ -431,16 +440,26 @@ void append_message(std::string& out, const Message& m) {
   write_message(o, m);
 }
 
-bool StateCache::changed(int node, const NodeState& s, bool up) {
+uint8_t StateCache::changed(int node, const NodeState& s, bool up) {
   if (static_cast<size_t>(node) >= slots_.size()) slots_.resize(static_cast<size_t>(node) + 1);
   Slot& slot = slots_[static_cast<size_t>(node)];
   // A crashed node's role is "down" whatever its volatile state says, so up
   // is part of the state compared.
-  if (slot.valid && slot.up == up && slot.state == s) return false;
+  if (slot.valid && slot.up == up && slot.state == s) return 0;
+  uint8_t mask = trace::kWholeState;  // a node's first state is whole
+  if (slot.valid) {
+    const NodeState& p = slot.state;
+    // The written role: "down" whenever the node is down.
+    bool role_changed = up != slot.up || (up && s.role != p.role);
+    mask = static_cast<uint8_t>((s.applied != p.applied ? 1 : 0) | (s.commit != p.commit ? 2 : 0) |
+                                (s.last_index != p.last_index ? 4 : 0) |
+                                (s.last_term != p.last_term ? 8 : 0) | (role_changed ? 16 : 0) |
+                                (s.term != p.term ? 32 : 0) | (s.vote != p.vote ? 64 : 0));
+  }
   slot.valid = true;
   slot.up = up;
   slot.state = s;
-  return true;
+  return mask;
 }
 
 namespace {
@@ -474,9 +493,8 @@ std::string_view timer_name(const char* timer) {
 
 namespace {
 
-// A node input or send line; `state` is written when not null (StateCache
-// decided).
-void write_node_input(Out& out, const NodeState* state, bool up, const char* event, int node,
+// A node input or send line; its `state` as StateCache decided.
+void write_node_input(Out& out, StateOut state, bool up, const char* event, int node,
                       const Message* msg, int64_t msg_id, const char* timer, int64_t seq, int64_t t,
                       int to, const char* action) {
   Obj o(out);
@@ -492,7 +510,7 @@ void write_node_input(Out& out, const NodeState* state, bool up, const char* eve
   }
   o.num("node", node);
   o.num("seq", seq);
-  if (state != nullptr) append_state(o.key("state"), *state, up);
+  if (state.mask != 0) append_state(o.key("state"), *state.state, up, state.mask);
   o.num("t", t);
   if (action != nullptr) o.num("target", to);  // change: its target
   if (timer != nullptr) o.name("timer", timer_name(timer));
@@ -505,7 +523,7 @@ void append_node_input(std::string& line, StateCache& states, const char* event,
                        const NodeState& state, bool up, const Message* msg, const char* timer,
                        int64_t seq, int64_t t, int to, const char* action) {
   Out out(line);
-  const NodeState* written = states.changed(node, state, up) ? &state : nullptr;
+  StateOut written{&state, states.changed(node, state, up)};
   write_node_input(out, written, up, event, node, msg, msg != nullptr ? msg->id : 0, timer, seq, t,
                    to, action);
 }
@@ -517,7 +535,7 @@ namespace {
 // part at the right places.
 struct EventWriter {
   Out& out;
-  const NodeState* state;  // written when not null (StateCache decided)
+  StateOut state;  // as StateCache decided
   const NodeEvent& event;
   int node;
   int64_t seq;
@@ -531,7 +549,7 @@ struct EventWriter {
   // store_size come between state and t.
   void seq_state(Obj& o) const {
     o.num("seq", seq);
-    if (state != nullptr) append_state(o.key("state"), *state, true);
+    if (state.mask != 0) append_state(o.key("state"), *state.state, true, state.mask);
   }
   void seq_state_t(Obj& o) const {
     seq_state(o);
@@ -710,7 +728,7 @@ struct EventWriter {
 void append_node_event(std::string& line, StateCache& states, const NodeEvent& event, int node,
                        int64_t seq, int64_t t) {
   Out out(line);
-  const NodeState* written = states.changed(node, event.state, true) ? &event.state : nullptr;
+  StateOut written{&event.state, states.changed(node, event.state, true)};
   std::visit(EventWriter{out, written, event, node, seq, t}, event.body);
 }
 
@@ -815,17 +833,17 @@ enum class Deferred : uint8_t {
 };
 
 // Record flags.
-constexpr uint8_t kWithState = 1;  // the line carries `state` (the NodeState follows the header)
-constexpr uint8_t kUp = 2;         // the node is up (its state's role, else "down")
-constexpr uint8_t kFlag = 4;       // progress: probing; AppendEntriesResponse: success
+constexpr uint8_t kUp = 2;    // the node is up (its state's role, else "down")
+constexpr uint8_t kFlag = 4;  // progress: probing; AppendEntriesResponse: success
 
-// A record: mark, kind, flags, node (int32), seq, t, [state], then the kind's
+// A record: mark, kind, flags, state mask (StateCache::changed's), node
+// (int32), seq, t, [state, if the mask is not 0], then the kind's
 // fields: integers as int64, strings as a uint32 length and the bytes, an
 // entry as term, op (one byte), client, seq, key and value, a list of entries
 // as a uint32 count and the entries. Written and read with memcpy (no
 // alignment). A configuration entry's members are not recorded: a line with
 // one is written as text.
-constexpr size_t kFixedRecord = 3 + 4 + 16 + sizeof(NodeState) + 8 * 8 + 4;
+constexpr size_t kFixedRecord = 4 + 4 + 16 + sizeof(NodeState) + 8 * 8 + 4;
 
 size_t entry_bytes(const Entry& e) {
   return 8 + 1 + 8 + 8 + 4 + e.cmd.key.size() + 4 + e.cmd.value.size();
@@ -844,13 +862,14 @@ size_t entries_bytes(const std::vector<Entry>& entries) {
 class RecordWriter {
  public:
   // `extra`: the room the record's strings and entries take beyond kFixedRecord.
-  RecordWriter(std::string& s, Deferred kind, uint8_t flags, int node, int64_t seq, int64_t t,
-               size_t extra = 0)
+  RecordWriter(std::string& s, Deferred kind, uint8_t flags, uint8_t mask, int node, int64_t seq,
+               int64_t t, size_t extra = 0)
       : out_(s) {
     p_ = out_.room(kFixedRecord + extra);
     *p_++ = kDeferredMark;
     *p_++ = static_cast<char>(kind);
     *p_++ = static_cast<char>(flags);
+    *p_++ = static_cast<char>(mask);
     int32_t n = node;
     put(&n, sizeof n);
     put(&seq, sizeof seq);
@@ -930,22 +949,18 @@ class RecordReader {
   const char* p_;
 };
 
-// Whether the node line must carry its state, as a record flag.
-uint8_t state_flag(StateCache& states, int node, const NodeState& state, bool up) {
-  return states.changed(node, state, up) ? kWithState : 0;
-}
-
 // Writes the text of the record at p (p[0] is the mark); returns its length.
 size_t expand_record(const char* p, std::string& line) {
   RecordReader r(p);
   auto kind = static_cast<Deferred>(r.byte());
   uint8_t flags = r.byte();
+  uint8_t mask = r.byte();
   int node = r.get<int32_t>();
   int64_t seq = r.get<int64_t>();
   int64_t t = r.get<int64_t>();
   NodeState state;
-  if (flags & kWithState) state = r.get<NodeState>();
-  const NodeState* written = (flags & kWithState) ? &state : nullptr;
+  if (mask != 0) state = r.get<NodeState>();
+  StateOut written{&state, mask};
   bool up = (flags & kUp) != 0;
   bool flag = (flags & kFlag) != 0;
   Out out(line);
@@ -1050,12 +1065,13 @@ bool defer_node_event(std::string& out, StateCache& states, const NodeEvent& eve
     return false;
   }
   if (extra == SIZE_MAX) return false;
-  uint8_t flags = state_flag(states, node, event.state, true) | kUp;
+  uint8_t mask = states.changed(node, event.state, true);
+  uint8_t flags = kUp;
   if (const auto* p = std::get_if<ev::Progress>(&event.body); p != nullptr && p->probing) {
     flags |= kFlag;
   }
-  RecordWriter w(out, kind, flags, node, seq, t, extra);
-  if (flags & kWithState) w.state(event.state);
+  RecordWriter w(out, kind, flags, mask, node, seq, t, extra);
+  if (mask != 0) w.state(event.state);
   if (const auto* p = std::get_if<ev::Progress>(&event.body)) {
     w.num(p->peer);
     w.num(p->next_index);
@@ -1081,9 +1097,9 @@ bool defer_node_event(std::string& out, StateCache& states, const NodeEvent& eve
 
 bool defer_deliver(std::string& out, StateCache& states, int node, const NodeState& state, bool up,
                    int64_t msg_id, int64_t seq, int64_t t) {
-  uint8_t flags = state_flag(states, node, state, up) | (up ? kUp : 0);
-  RecordWriter w(out, Deferred::Deliver, flags, node, seq, t);
-  if (flags & kWithState) w.state(state);
+  uint8_t mask = states.changed(node, state, up);
+  RecordWriter w(out, Deferred::Deliver, up ? kUp : 0, mask, node, seq, t);
+  if (mask != 0) w.state(state);
   w.num(msg_id);
   return true;
 }
@@ -1105,10 +1121,11 @@ bool defer_send(std::string& out, StateCache& states, int node, const NodeState&
     case MsgType::CommitNotification: kind = Deferred::SendNotify; break;
     default: return false;
   }
-  uint8_t flags = state_flag(states, node, state, true) | kUp;
+  uint8_t mask = states.changed(node, state, true);
+  uint8_t flags = kUp;
   if (kind == Deferred::SendResponse && m.success) flags |= kFlag;
-  RecordWriter w(out, kind, flags, node, seq, t, extra);
-  if (flags & kWithState) w.state(state);
+  RecordWriter w(out, kind, flags, mask, node, seq, t, extra);
+  if (mask != 0) w.state(state);
   w.num(m.from);
   w.num(m.to);
   w.num(m.id);

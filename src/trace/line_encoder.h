@@ -17,16 +17,17 @@
 namespace raftkv {
 
 // Each node's last written state. A node's state changes on few of its events
-// (a term, a commit, an append), so schema version 3 writes `state` on a node
-// line only when it differs from the one the node's previous line carried or
-// implied (the node's first line always has it).
+// (a term, a commit, an append), and then in one or two fields, so a node
+// line carries `state` only when it differs from the one the node's previous
+// line carried or implied (schema version 3), and then only the fields that
+// changed (version 4; the node's first line has all of them).
 class StateCache {
  public:
-  // Whether a line of node `node` in state `s` (role "down" if !up) must
-  // carry its state, i.e. it differs from the last state given for the node
-  // (or there was none); false if the line leaves it out. Every node line
-  // asks exactly once, in trace order.
-  bool changed(int node, const NodeState& s, bool up);
+  // The fields a line of node `node` in state `s` (role "down" if !up) must
+  // write, as a mask over trace::kStateFields: those that differ from the
+  // node's last state, all of them if there was none, 0 if the line leaves
+  // `state` out. Every node line asks exactly once, in trace order.
+  uint8_t changed(int node, const NodeState& s, bool up);
 
  private:
   struct Slot {
@@ -64,9 +65,9 @@ void append_message(std::string& out, const Message& m);
 // copies the values instead of formatting them, and expand_deferred, on the
 // sink's thread, writes the very text the append_* functions above would
 // have, with the same writers. The two threads of a traced run then share
-// the encoding. Whether the line carries its state is decided when the record
-// is made (the StateCache is the run's), so a record holds the state to write
-// or none.
+// the encoding. Which of its state's fields the line carries is decided when
+// the record is made (the StateCache is the run's), so a record holds the
+// state and the mask of the fields to write.
 //
 // Each defer_* appends a record for the line and returns true, or returns
 // false having changed nothing (not a kind that is deferred: the caller

@@ -120,13 +120,25 @@ bool StateFiller::fill(json& ev) {
   if (spec == nullptr || !trace::is_node_event(*spec)) return true;
   int64_t id = node->get<int64_t>();
   auto state = ev.find("state");
-  if (state != ev.end()) {
+  auto last = last_.find(id);
+  if (state == ev.end()) {
+    if (last == last_.end()) return false;
+    ev["state"] = last->second;
+    return true;
+  }
+  if (!state->is_object()) return true;  // the schema's check names it
+  if (last == last_.end()) {
+    // The node's first state: it must be whole (schema version 4 writes
+    // only the fields that changed, and nothing came before).
+    for (const char* field : trace::kStateFields) {
+      if (!state->contains(field)) throw IncompleteState{id, field};
+    }
     last_[id] = *state;
     return true;
   }
-  auto last = last_.find(id);
-  if (last == last_.end()) return false;
-  ev["state"] = last->second;
+  // The fields the line leaves out are those of the node's previous state.
+  for (auto it = state->begin(); it != state->end(); ++it) last->second[it.key()] = it.value();
+  *state = last->second;
   return true;
 }
 
@@ -143,9 +155,15 @@ std::string TraceFraming::read(const LineReader& r, json& ev) {
   if (t < last_t_)
     r.fail("time goes back (t " + std::to_string(t) + " after " + std::to_string(last_t_) + ")");
   last_t_ = t;
-  if (!states_.fill(ev)) {
-    int64_t node = ev["node"].get<int64_t>();
-    if (num_nodes_ == 0 || (node >= 1 && node <= num_nodes_)) r.fail(trace::missing_state(node));
+  try {
+    if (!states_.fill(ev)) {
+      int64_t node = ev["node"].get<int64_t>();
+      if (num_nodes_ == 0 || (node >= 1 && node <= num_nodes_)) r.fail(trace::missing_state(node));
+    }
+  } catch (const StateFiller::IncompleteState& e) {
+    if (num_nodes_ == 0 || (e.node >= 1 && e.node <= num_nodes_)) {
+      r.fail(trace::incomplete_state(e.node, e.field));
+    }
   }
   const std::string& name = ev["event"].get_ref<const std::string&>();
   if (name == "end") ended_ = true;

@@ -88,8 +88,16 @@ class StateFiller {
  public:
   // Returns false, changing nothing, for a node line without `state` whose
   // node had no state yet (the file is malformed: trace::missing_state).
-  // Runtime events pass unchanged.
+  // A line with some of the state's fields (schema version 4) gets the
+  // others from its node's previous state; a node's first state without
+  // every field throws IncompleteState (trace::incomplete_state). Runtime
+  // events pass unchanged.
   bool fill(json& ev);
+
+  struct IncompleteState {
+    int64_t node;
+    const char* field;  // the first field it lacks
+  };
 
  private:
   std::map<int64_t, json> last_;  // node id -> its last state

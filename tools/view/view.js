@@ -87,8 +87,9 @@
     if (n !== undefined) {
       laneEvents[nodeLane[n]].push(s);
       if (ev.state) {
-        const st = ev.state;
         const prev = states[n].length ? states[n][states[n].length - 1] : null;
+        // A line writes only the fields of its state that changed (schema v4).
+        const st = prev ? Object.assign({}, prev, ev.state) : ev.state;
         stateSeqs[n].push(s); states[n].push(st);
         const segs = roleSegs[n];
         if (!prev || prev.role !== st.role || prev.term !== st.term) {
