@@ -199,7 +199,8 @@ TEST_CASE("The narrative says why, from both sides", "[narrate]") {
 }
 
 TEST_CASE("replay --narrate of a trace tells what run told while making it", "[narrate]") {
-  // Node lines of a trace leave out an unchanged state (schema v3): the
+  // Node lines of a trace leave out an unchanged state (schema v3) and the
+  // unchanged fields of a changed one (v4): the
   // replay's narrator must see them whole, as the live one does, or it
   // tells "term 0" where the node is in term 2.
   for (const char* config : {"traces/configs/partition-heal.toml", "traces/configs/chaos.toml"}) {

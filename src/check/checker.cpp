@@ -866,7 +866,8 @@ struct NodeTrack {
   bool transferring(const NodeState& st) const {
     return transfer_to != 0 && st.role == Role::Leader && st.term == transfer_term;
   }
-  // The state the node's last line carried: a line without `state` has it (schema v3).
+  // The node's state after its last line: a line without `state` has it (schema v3), a line
+  // with some fields of it has the others (v4).
   bool has_line_state = false;
   NodeState line_state;
 
@@ -1078,7 +1079,8 @@ class TraceChecker {
   // Node events
   std::string_view event_name_;  // the current line's event (static storage)
   void node_event(Ev kind, const Obj& ev, int64_t seq);
-  // The line's `state`, or (absent, schema v3) that of node id's previous line.
+  // The line's `state` over node id's previous one (fields left out, schema v4), or that one
+  // (absent, v3).
   NodeState line_state(const Obj& ev, int64_t id);
   void on_deliver(const NodeEvent& e, const Obj& ev);
   void on_crash(const NodeEvent& e);

@@ -104,8 +104,9 @@ const EventSpec* find_event(std::string_view name);
 // here so the reader (and the checker on it) depends on no protocol code; a
 // test holds it equal to raft/planted_bugs.cpp's table.
 const std::vector<std::string>& planted_bug_vocabulary();
-// Node events (input and effect) carry `node`, and `state` unless it is the
-// state of the node's previous line (version 3); runtime events carry neither.
+// Node events (input and effect) carry `node`, and `state` (the fields that
+// changed, version 4) unless it is the state of the node's previous line
+// (version 3); runtime events carry neither.
 inline bool is_node_event(const EventSpec& e) { return e.kind != EventKind::Runtime; }
 // The fields of the schema's nested objects, one definition for every validator (the nlohmann
 // one below and the one of trace/fast_reader.h, which parses the writer's encoding).

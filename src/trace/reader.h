@@ -4,8 +4,9 @@
 // the contract (trace/event_table.h) before anyone looks at it, so the same
 // malformed file gets the same verdict from every command.
 //
-// Omitted states (schema version 3): a node line leaves `state` out when it is
-// the state of that node's previous line. TraceFraming::read puts it back, so
+// Omitted states (schema versions 3 and 4): a node line leaves `state` out when
+// it is the state of that node's previous line, and writes only the fields
+// that changed when it is not (v4). TraceFraming::read puts the rest back, so
 // every consumer of this reader (replay, export-tla, the narrator) sees each
 // node line whole, as in version 2, and none of them keeps node states for the
 // sake of the encoding. The checker reads through trace/fast_reader.h instead
