@@ -51,32 +51,33 @@ class StringSink : public TraceSink {
  public:
   bool lines_only() const override { return true; }
   void write(const json& event) override {
-    text_ += event.dump();
-    text_ += '\n';
+    text_.append(event.dump());
+    text_.push_back('\n');
   }
   void write_line(const std::string& line) override {
-    text_ += line;
-    text_ += '\n';
+    text_.append(line);
+    text_.push_back('\n');
   }
-  std::string* line_buffer() override { return &text_; }
-  void line_appended(size_t /*bytes*/) override { text_ += '\n'; }
-  std::string& text() { return text_; }
+  LineBuffer* line_buffer() override { return &text_; }
+  void line_appended(size_t /*bytes*/) override { text_.push_back('\n'); }
+  std::string_view text() const { return text_.view(); }
+  void append(std::string_view s) { text_.append(s); }
 
  private:
-  std::string text_;
+  LineBuffer text_;
 };
 
 // An input stream over a string that stays put (the checker may reopen it).
 class ViewBuf : public std::streambuf {
  public:
-  explicit ViewBuf(const std::string& s) {
+  explicit ViewBuf(std::string_view s) {
     char* p = const_cast<char*>(s.data());
     setg(p, p, p + s.size());
   }
 };
 class ViewStream : public std::istream {
  public:
-  explicit ViewStream(const std::string& s) : std::istream(nullptr), buf_(s) { rdbuf(&buf_); }
+  explicit ViewStream(std::string_view s) : std::istream(nullptr), buf_(s) { rdbuf(&buf_); }
 
  private:
   ViewBuf buf_;
@@ -223,8 +224,8 @@ SeedResult run_seed(const Config& base, const PlantedBugs& bugs, uint64_t seed,
   LivenessObserver liveness(cluster);
   cluster.set_observer(&liveness);
   cluster.add_sink(&sink);
-  sink.text() = cluster.header().dump();
-  sink.text() += '\n';
+  sink.append(cluster.header().dump());
+  sink.append("\n");
   cluster.start();
   while (cluster.step()) {
   }
@@ -247,7 +248,7 @@ SeedResult run_seed(const Config& base, const PlantedBugs& bugs, uint64_t seed,
   r.availability = f.availability();
   r.longest_unavailable_ms = f.longest_unavailable_ms;
 
-  const std::string& text = sink.text();
+  std::string_view text = sink.text();
   try {
     ViewStream in(text);
     check::Report report = check::check_trace(
@@ -273,7 +274,7 @@ SeedResult run_seed(const Config& base, const PlantedBugs& bugs, uint64_t seed,
     r.check = "diverged";
     r.explanation = outcome.divergence;
   }
-  if (r.verdict != "ok") r.trace = std::move(sink.text());
+  if (r.verdict != "ok") r.trace = std::string(sink.text());
   return r;
 }
 

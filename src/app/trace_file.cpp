@@ -34,7 +34,7 @@ void FileSink::hand_over() {
   ++(defer_ ? blocks_deferring_ : blocks_formatting_);
   queued_.push_back(std::move(block_));
   if (spare_.empty()) {
-    block_ = std::string();
+    block_ = LineBuffer();
   } else {
     block_ = std::move(spare_.back());
     spare_.pop_back();
@@ -56,12 +56,12 @@ void FileSink::writer_loop() {
   for (;;) {
     cv_.wait(lock, [this] { return stop_ || !queued_.empty(); });
     if (queued_.empty()) return;  // stop_ with nothing left to write
-    std::string block = std::move(queued_.front());
+    LineBuffer block = std::move(queued_.front());
     queued_.pop_front();
     writing_ = true;
     lock.unlock();
     expanded_.clear();
-    expand_deferred(block, expanded_);
+    expand_deferred(block.view(), expanded_);
     out_.write(expanded_.data(), static_cast<std::streamsize>(expanded_.size()));
     lock.lock();
     bytes_ += static_cast<int64_t>(expanded_.size());

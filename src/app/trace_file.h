@@ -51,7 +51,7 @@ class FileSink : public TraceSink {
     if (block_.size() >= kBlock) hand_over();
   }
   // The runtime appends each line to the block itself (no copy of the line).
-  std::string* line_buffer() override { return &block_; }
+  LineBuffer* line_buffer() override { return &block_; }
   void line_appended(size_t /*bytes*/) override {
     block_.push_back('\n');
     if (block_.size() >= kBlock) hand_over();
@@ -78,18 +78,18 @@ class FileSink : public TraceSink {
 
   std::ostream& out_;
   std::string line_;
-  std::string block_;
+  LineBuffer block_;
   bool defer_ = true;             // the run's: the writer was idle at the last hand-over
   int64_t blocks_deferring_ = 0;  // the run's, counted at each hand-over
   int64_t blocks_formatting_ = 0;
-  std::string expanded_;  // the writer thread's: a block with its deferred lines expanded
+  LineBuffer expanded_;  // the writer thread's: a block with its deferred lines expanded
 
   mutable std::mutex mu_;
   int64_t bytes_ = 0;  // written to the stream (guarded by mu_)
   std::condition_variable cv_;
-  std::deque<std::string> queued_;  // full blocks, oldest first
-  std::vector<std::string> spare_;  // written blocks, kept for their capacity
-  bool writing_ = false;            // the writer holds a block outside the queue
+  std::deque<LineBuffer> queued_;  // full blocks, oldest first
+  std::vector<LineBuffer> spare_;  // written blocks, kept for their capacity
+  bool writing_ = false;           // the writer holds a block outside the queue
   bool stop_ = false;
   std::thread writer_;
 };

@@ -503,18 +503,21 @@ void Cluster::emit(json event) {
 
 void Cluster::emit(const RuntimeEvent& event) {
   if (!lines_only_) return emit(to_json(event));
-  append_runtime_event(line_out(), event, next_seq_, now_);
+  LineBuffer& out = line_out();
+  if (!defer_now() || !defer_runtime_event(out, event, next_seq_, now_)) {
+    append_runtime_event(out, event, next_seq_, now_);
+  }
   write_line();
 }
 
-std::string& Cluster::line_out() {
+LineBuffer& Cluster::line_out() {
   direct_ = sinks_.size() == 1 ? sinks_[0]->line_buffer() : nullptr;
   if (direct_ != nullptr) {
     direct_start_ = direct_->size();
     return *direct_;
   }
-  line_.clear();
-  return line_;
+  own_line_.clear();
+  return own_line_;
 }
 
 void Cluster::write_line() {
@@ -525,6 +528,7 @@ void Cluster::write_line() {
     direct_ = nullptr;
     return;
   }
+  line_.assign(own_line_.data(), own_line_.size());
   for (TraceSink* sink : sinks_) sink->write_line(line_);
 }
 
@@ -545,7 +549,7 @@ json Cluster::omit_same_state(json event, int node, const NodeState& state, bool
 
 void Cluster::emit_effect(int node, const NodeEvent& event) {
   if (!lines_only_) return emit(omit_same_state(to_json(event, node), node, event.state, true));
-  std::string& out = line_out();
+  LineBuffer& out = line_out();
   if (!defer_now() || !defer_node_event(out, state_text_, event, node, next_seq_, now_)) {
     append_node_event(out, state_text_, event, node, next_seq_, now_);
   }
@@ -559,7 +563,7 @@ void Cluster::emit_send(int node, const Message& m) {
         json{{"event", "send"}, {"node", node}, {"state", to_json(state)}, {"msg", to_json(m)}},
         node, state, true));
   }
-  std::string& out = line_out();
+  LineBuffer& out = line_out();
   const NodeState& state = nodes_.node(node).state();
   if (!defer_now() || !defer_send(out, state_text_, node, state, m, next_seq_, now_)) {
     append_node_input(out, state_text_, "send", node, state, true, &m, nullptr, next_seq_, now_);
@@ -571,7 +575,7 @@ void Cluster::emit_input(const char* event, int node, const Message* msg, const 
                          const char* action) {
   if (sinks_.empty()) return;
   if (lines_only_) {
-    std::string& out = line_out();
+    LineBuffer& out = line_out();
     const NodeState& state = nodes_.node(node).state();
     bool up = nodes_.is_up(node);
     // A deliver is the most frequent line of all; only its id is recorded.

@@ -45,7 +45,7 @@ class TraceSink {
   // line apart and handing it over to be copied (that copy was a tenth of a
   // traced run). nullptr: lines come through write_line. The buffer may be a
   // different one after each line_appended.
-  virtual std::string* line_buffer() { return nullptr; }
+  virtual LineBuffer* line_buffer() { return nullptr; }
   virtual void line_appended(size_t /*bytes*/) {}
   // A sink that lends its buffer and expands deferred lines (trace/line_encoder.h,
   // expand_deferred) before it writes the buffer out says so: when it is the
@@ -310,8 +310,8 @@ class Cluster {
   void emit_send(int node, const Message& m);
   // A line of the line encoder is written to line_out() and then handed to
   // every sink by write_line(): straight into the only sink's buffer when it
-  // lends one (TraceSink::line_buffer), else into line_.
-  std::string& line_out();
+  // lends one (TraceSink::line_buffer), else into own_line_.
+  LineBuffer& line_out();
   void write_line();
   json omit_same_state(json event, int node, const NodeState& state, bool up);
   template <typename Input>
@@ -429,10 +429,11 @@ class Cluster {
   bool lines_only_ = true;  // every sink takes lines (trace/line_encoder.h)
   bool may_defer_ = false;  // a single sink, taking lines: it may take deferred ones
   bool defer_now() const { return may_defer_ && sinks_[0]->takes_deferred(); }
-  std::string line_;               // the line being written (no sink lends a buffer)
-  std::string* direct_ = nullptr;  // the only sink's buffer, being appended to
-  size_t direct_start_ = 0;        // where the line being written starts in it
-  StateCache state_text_;          // each node's last written `state` (omitted when unchanged)
+  std::string line_;              // a json event's line, or a copy of own_line_ for the sinks
+  LineBuffer own_line_;           // the line being written (no sink lends a buffer)
+  LineBuffer* direct_ = nullptr;  // the only sink's buffer, being appended to
+  size_t direct_start_ = 0;       // where the line being written starts in it
+  StateCache state_text_;         // each node's last written `state` (omitted when unchanged)
   std::function<bool(const Message&)> drop_filter_;
   RunStats stats_;
   int64_t last_fault_ms_ = 0;

@@ -112,25 +112,27 @@ std::string_view type_name(MsgType t) {
   return to_string(t);
 }
 
-// A line being appended to a std::string. Its bytes are first put in a
-// per-thread scratch buffer, whose room is never initialised, by writers that
-// check only that there is room, and the whole line is appended to the string
-// at the end with one copy. Growing the string by a slack per line instead
-// (resize, so that every byte written lies inside it) zero-filled the slack:
-// a third of the encoder's own time. Appending piece by piece was worse: a
-// call to memmove of a few bytes plus a capacity check, twenty-odd times per
-// line. An Out made while another is open on the same thread (none is today)
-// takes the next scratch buffer, so the two never write over each other.
+// A line being appended to a LineBuffer, straight into its room, or to a
+// std::string, through a per-thread scratch LineBuffer and one copy at the end
+// (writing into a string's room needs it resized, which zero-fills the room:
+// that was a third of the encoder's own time). Writers check only that there
+// is room; appending piece by piece to a string was worse: a call to memmove
+// of a few bytes plus a capacity check, twenty-odd times per line. An Out on
+// a string made while another is open on the same thread takes the next
+// scratch buffer, so the two never write over each other.
 class Out {
  public:
-  explicit Out(std::string& s) : s_(s), sc_(scratch()) {
-    if (sc_.cap < kSlack) sc_.grow(0, kSlack);
-    p_ = sc_.buf.get();
-    end_ = p_ + sc_.cap;
+  explicit Out(LineBuffer& b) : s_(nullptr), b_(b) { open(); }
+  explicit Out(std::string& s) : s_(&s), b_(scratch()) {
+    b_.clear();
+    open();
   }
   ~Out() {
-    s_.append(sc_.buf.get(), static_cast<size_t>(p_ - sc_.buf.get()));
-    --depth();
+    b_.commit(p_);
+    if (s_ != nullptr) {
+      s_->append(b_.data(), b_.size());
+      --depth();
+    }
   }
   Out(const Out&) = delete;
   Out& operator=(const Out&) = delete;
@@ -152,41 +154,32 @@ class Out {
  private:
   static constexpr size_t kSlack = 4096;  // most lines fit, and any key with its value
 
-  struct Scratch {
-    std::unique_ptr<char[]> buf;
-    size_t cap = 0;
-    // Room for `more` bytes after the first `kept`, which are kept.
-    void grow(size_t kept, size_t more) {
-      size_t want = std::max(cap * 2, kept + more + kSlack);
-      std::unique_ptr<char[]> bigger(new char[want]);
-      if (kept > 0) std::memcpy(bigger.get(), buf.get(), kept);
-      buf = std::move(bigger);
-      cap = want;
-    }
-  };
+  void open() {
+    p_ = b_.room(kSlack);
+    end_ = b_.limit();
+  }
+  [[gnu::noinline]] void grow(size_t n) {
+    b_.commit(p_);
+    p_ = b_.room(n + kSlack);
+    end_ = b_.limit();
+  }
+
   static constexpr int kMaxDepth = 4;
   static int& depth() {
-    thread_local int open = 0;  // Outs open on this thread
+    thread_local int open = 0;  // Outs on strings open on this thread
     return open;
   }
-  static Scratch& scratch() {
-    thread_local Scratch s[kMaxDepth];
+  static LineBuffer& scratch() {
+    thread_local LineBuffer s[kMaxDepth];
     int& d = depth();
     if (d == kMaxDepth) throw std::logic_error("trace line encoder: Outs nested too deep");
     return s[d++];
   }
 
-  [[gnu::noinline]] void grow(size_t n) {
-    size_t written = static_cast<size_t>(p_ - sc_.buf.get());
-    sc_.grow(written, n);
-    p_ = sc_.buf.get() + written;
-    end_ = sc_.buf.get() + sc_.cap;
-  }
-
-  std::string& s_;
-  Scratch& sc_;
-  char* p_;    // the end of what was written
-  char* end_;  // the end of the room (of the scratch buffer)
+  std::string* s_;  // the string the line goes to, or null: it is written into b_
+  LineBuffer& b_;   // where the line is written
+  char* p_;         // the end of what was written
+  char* end_;       // the end of the room
 };
 
 // Writes one object's fields in the order given, which every caller below
@@ -517,15 +510,27 @@ void write_node_input(Out& out, StateOut state, bool up, const char* event, int 
   if (to != 0 && action == nullptr) o.num("to", to);  // transfer only
 }
 
+template <typename Buffer>
+void node_input_line(Buffer& line, StateCache& states, const char* event, int node,
+                     const NodeState& state, bool up, const Message* msg, const char* timer,
+                     int64_t seq, int64_t t, int to, const char* action) {
+  Out out(line);
+  StateOut written{&state, states.changed(node, state, up)};
+  write_node_input(out, written, up, event, node, msg, msg != nullptr ? msg->id : 0, timer, seq, t,
+                   to, action);
+}
+
 }  // namespace
 
 void append_node_input(std::string& line, StateCache& states, const char* event, int node,
                        const NodeState& state, bool up, const Message* msg, const char* timer,
                        int64_t seq, int64_t t, int to, const char* action) {
-  Out out(line);
-  StateOut written{&state, states.changed(node, state, up)};
-  write_node_input(out, written, up, event, node, msg, msg != nullptr ? msg->id : 0, timer, seq, t,
-                   to, action);
+  node_input_line(line, states, event, node, state, up, msg, timer, seq, t, to, action);
+}
+void append_node_input(LineBuffer& line, StateCache& states, const char* event, int node,
+                       const NodeState& state, bool up, const Message* msg, const char* timer,
+                       int64_t seq, int64_t t, int to, const char* action) {
+  node_input_line(line, states, event, node, state, up, msg, timer, seq, t, to, action);
 }
 
 namespace {
@@ -723,13 +728,23 @@ struct EventWriter {
   }
 };
 
+template <typename Buffer>
+void node_event_line(Buffer& line, StateCache& states, const NodeEvent& event, int node,
+                     int64_t seq, int64_t t) {
+  Out out(line);
+  StateOut written{&event.state, states.changed(node, event.state, true)};
+  std::visit(EventWriter{out, written, event, node, seq, t}, event.body);
+}
+
 }  // namespace
 
 void append_node_event(std::string& line, StateCache& states, const NodeEvent& event, int node,
                        int64_t seq, int64_t t) {
-  Out out(line);
-  StateOut written{&event.state, states.changed(node, event.state, true)};
-  std::visit(EventWriter{out, written, event, node, seq, t}, event.body);
+  node_event_line(line, states, event, node, seq, t);
+}
+void append_node_event(LineBuffer& line, StateCache& states, const NodeEvent& event, int node,
+                       int64_t seq, int64_t t) {
+  node_event_line(line, states, event, node, seq, t);
 }
 
 namespace {
@@ -814,6 +829,10 @@ void append_runtime_event(std::string& line, const RuntimeEvent& event, int64_t 
   Out out(line);
   std::visit(RuntimeWriter{out, seq, t}, event);
 }
+void append_runtime_event(LineBuffer& line, const RuntimeEvent& event, int64_t seq, int64_t t) {
+  Out out(line);
+  std::visit(RuntimeWriter{out, seq, t}, event);
+}
 
 // ---------------------------------------------------------------------------
 // Deferred lines
@@ -830,6 +849,13 @@ enum class Deferred : uint8_t {
   SendEntries,   // AppendEntries
   SendResponse,  // AppendEntriesResponse
   SendNotify,    // CommitNotification
+  SendReply,     // ClientReply
+  // Runtime events (no node, no state): a client's, four lines of every
+  // operation.
+  ClientInvoke,
+  ClientSend,
+  ClientReceive,
+  ClientComplete,
 };
 
 // Record flags.
@@ -845,10 +871,11 @@ constexpr uint8_t kFlag = 4;  // progress: probing; AppendEntriesResponse: succe
 // one is written as text.
 constexpr size_t kFixedRecord = 4 + 4 + 16 + sizeof(NodeState) + 8 * 8 + 4;
 
-size_t entry_bytes(const Entry& e) {
-  return 8 + 1 + 8 + 8 + 4 + e.cmd.key.size() + 4 + e.cmd.value.size();
-}
-bool recordable(const Entry& e) { return e.cmd.op != Op::Config; }
+size_t command_bytes(const Command& c) { return 1 + 8 + 8 + 4 + c.key.size() + 4 + c.value.size(); }
+size_t entry_bytes(const Entry& e) { return 8 + command_bytes(e.cmd); }
+size_t result_bytes(const Result& r) { return 1 + 4 + r.value.size(); }
+bool recordable(const Command& c) { return c.op != Op::Config; }
+bool recordable(const Entry& e) { return recordable(e.cmd); }
 // The room the entries take in a record, or SIZE_MAX if one is not recordable.
 size_t entries_bytes(const std::vector<Entry>& entries) {
   size_t n = 4;
@@ -862,7 +889,8 @@ size_t entries_bytes(const std::vector<Entry>& entries) {
 class RecordWriter {
  public:
   // `extra`: the room the record's strings and entries take beyond kFixedRecord.
-  RecordWriter(std::string& s, Deferred kind, uint8_t flags, uint8_t mask, int node, int64_t seq,
+  template <typename Buffer>
+  RecordWriter(Buffer& s, Deferred kind, uint8_t flags, uint8_t mask, int node, int64_t seq,
                int64_t t, size_t extra = 0)
       : out_(s) {
     p_ = out_.room(kFixedRecord + extra);
@@ -887,13 +915,20 @@ class RecordWriter {
     put(&n, sizeof n);
     put(v.data(), v.size());
   }
+  void command(const Command& c) {
+    *p_++ = static_cast<char>(c.op);
+    num(c.client);
+    num(c.seq);
+    text(c.key);
+    text(c.value);
+  }
   void entry(const Entry& e) {
     num(e.term);
-    *p_++ = static_cast<char>(e.cmd.op);
-    num(e.cmd.client);
-    num(e.cmd.seq);
-    text(e.cmd.key);
-    text(e.cmd.value);
+    command(e.cmd);
+  }
+  void result(const Result& r) {
+    byte(static_cast<uint8_t>(r.status));
+    text(r.value);
   }
   void entries(const std::vector<Entry>& v) {
     auto n = static_cast<uint32_t>(v.size());
@@ -927,15 +962,26 @@ class RecordReader {
     p_ += n;
     return v;
   }
+  Command command() {
+    Command c;
+    c.op = static_cast<Op>(byte());
+    c.client = static_cast<int>(get<int64_t>());
+    c.seq = get<int64_t>();
+    c.key = text();
+    c.value = text();
+    return c;
+  }
   Entry entry() {
     Entry e;
     e.term = get<int64_t>();
-    e.cmd.op = static_cast<Op>(byte());
-    e.cmd.client = static_cast<int>(get<int64_t>());
-    e.cmd.seq = get<int64_t>();
-    e.cmd.key = text();
-    e.cmd.value = text();
+    e.cmd = command();
     return e;
+  }
+  Result result() {
+    Result r;
+    r.status = static_cast<Status>(byte());
+    r.value = text();
+    return r;
   }
   std::vector<Entry> entries() {
     std::vector<Entry> v(get<uint32_t>());
@@ -950,7 +996,7 @@ class RecordReader {
 };
 
 // Writes the text of the record at p (p[0] is the mark); returns its length.
-size_t expand_record(const char* p, std::string& line) {
+size_t expand_record(const char* p, Out& out) {
   RecordReader r(p);
   auto kind = static_cast<Deferred>(r.byte());
   uint8_t flags = r.byte();
@@ -963,7 +1009,6 @@ size_t expand_record(const char* p, std::string& line) {
   StateOut written{&state, mask};
   bool up = (flags & kUp) != 0;
   bool flag = (flags & kFlag) != 0;
-  Out out(line);
   auto node_event = [&](NodeEventBody body) {
     NodeEvent event{std::move(body), state};
     std::visit(EventWriter{out, written, event, node, seq, t}, event.body);
@@ -1004,18 +1049,19 @@ size_t expand_record(const char* p, std::string& line) {
       ev::Apply e;
       e.index = r.get<int64_t>();
       e.entry = r.entry();
-      e.result.status = static_cast<Status>(r.byte());
-      e.result.value = r.text();
+      e.result = r.result();
       node_event(std::move(e));
       break;
     }
     case Deferred::SendEntries:
     case Deferred::SendResponse:
-    case Deferred::SendNotify: {
+    case Deferred::SendNotify:
+    case Deferred::SendReply: {
       Message m;
       m.type = kind == Deferred::SendEntries    ? MsgType::AppendEntries
                : kind == Deferred::SendResponse ? MsgType::AppendEntriesResponse
-                                                : MsgType::CommitNotification;
+               : kind == Deferred::SendNotify   ? MsgType::CommitNotification
+                                                : MsgType::ClientReply;
       m.from = static_cast<int>(r.get<int64_t>());
       m.to = static_cast<int>(r.get<int64_t>());
       m.id = r.get<int64_t>();
@@ -1027,6 +1073,11 @@ size_t expand_record(const char* p, std::string& line) {
         m.entries = r.entries();
       } else if (kind == Deferred::SendNotify) {
         m.leader_commit = r.get<int64_t>();
+      } else if (kind == Deferred::SendReply) {
+        m.client = static_cast<int>(r.get<int64_t>());
+        m.seq = r.get<int64_t>();
+        m.leader_hint = static_cast<int>(r.get<int64_t>());
+        m.result = r.result();
       } else {
         m.prev_log_index = r.get<int64_t>();
         m.match_index = r.get<int64_t>();
@@ -1038,14 +1089,65 @@ size_t expand_record(const char* p, std::string& line) {
       write_node_input(out, written, up, "send", node, &m, 0, nullptr, seq, t, 0, nullptr);
       break;
     }
+    case Deferred::ClientInvoke: {
+      rt::ClientInvoke e;
+      e.client = static_cast<int>(r.get<int64_t>());
+      e.client_seq = r.get<int64_t>();
+      e.to = static_cast<int>(r.get<int64_t>());
+      Command cmd = r.command();
+      e.cmd = &cmd;
+      RuntimeWriter{out, seq, t}(e);
+      break;
+    }
+    case Deferred::ClientSend: {
+      rt::ClientSend e;
+      e.client = static_cast<int>(r.get<int64_t>());
+      e.client_seq = r.get<int64_t>();
+      e.to = static_cast<int>(r.get<int64_t>());
+      Message m;
+      m.type = MsgType::ClientRequest;
+      m.from = static_cast<int>(r.get<int64_t>());
+      m.to = static_cast<int>(r.get<int64_t>());
+      m.id = r.get<int64_t>();
+      m.client = static_cast<int>(r.get<int64_t>());
+      m.cmd = r.command();
+      e.msg = &m;
+      RuntimeWriter{out, seq, t}(e);
+      break;
+    }
+    case Deferred::ClientReceive: {
+      rt::ClientReceive e;
+      e.client = static_cast<int>(r.get<int64_t>());
+      Message m;
+      m.type = MsgType::ClientReply;
+      m.from = static_cast<int>(r.get<int64_t>());
+      m.to = static_cast<int>(r.get<int64_t>());
+      m.id = r.get<int64_t>();
+      m.client = static_cast<int>(r.get<int64_t>());
+      m.seq = r.get<int64_t>();
+      m.leader_hint = static_cast<int>(r.get<int64_t>());
+      m.result = r.result();
+      e.msg = &m;
+      RuntimeWriter{out, seq, t}(e);
+      break;
+    }
+    case Deferred::ClientComplete: {
+      rt::ClientComplete e;
+      e.client = static_cast<int>(r.get<int64_t>());
+      e.client_seq = r.get<int64_t>();
+      e.from = static_cast<int>(r.get<int64_t>());
+      Result result = r.result();
+      e.result = &result;
+      RuntimeWriter{out, seq, t}(e);
+      break;
+    }
   }
   return r.size();
 }
 
-}  // namespace
-
-bool defer_node_event(std::string& out, StateCache& states, const NodeEvent& event, int node,
-                      int64_t seq, int64_t t) {
+template <typename Buffer>
+bool defer_node_event_to(Buffer& out, StateCache& states, const NodeEvent& event, int node,
+                         int64_t seq, int64_t t) {
   Deferred kind;
   size_t extra = 0;
   if (std::holds_alternative<ev::Progress>(event.body)) {
@@ -1059,8 +1161,7 @@ bool defer_node_event(std::string& out, StateCache& states, const NodeEvent& eve
     extra = entries_bytes(a->entries);
   } else if (const auto* a = std::get_if<ev::Apply>(&event.body)) {
     kind = Deferred::Apply;
-    extra =
-        recordable(a->entry) ? entry_bytes(a->entry) + 1 + 4 + a->result.value.size() : SIZE_MAX;
+    extra = recordable(a->entry) ? entry_bytes(a->entry) + result_bytes(a->result) : SIZE_MAX;
   } else {
     return false;
   }
@@ -1089,14 +1190,14 @@ bool defer_node_event(std::string& out, StateCache& states, const NodeEvent& eve
     const auto& a = std::get<ev::Apply>(event.body);
     w.num(a.index);
     w.entry(a.entry);
-    w.byte(static_cast<uint8_t>(a.result.status));
-    w.text(a.result.value);
+    w.result(a.result);
   }
   return true;
 }
 
-bool defer_deliver(std::string& out, StateCache& states, int node, const NodeState& state, bool up,
-                   int64_t msg_id, int64_t seq, int64_t t) {
+template <typename Buffer>
+bool defer_deliver_to(Buffer& out, StateCache& states, int node, const NodeState& state, bool up,
+                      int64_t msg_id, int64_t seq, int64_t t) {
   uint8_t mask = states.changed(node, state, up);
   RecordWriter w(out, Deferred::Deliver, up ? kUp : 0, mask, node, seq, t);
   if (mask != 0) w.state(state);
@@ -1104,8 +1205,9 @@ bool defer_deliver(std::string& out, StateCache& states, int node, const NodeSta
   return true;
 }
 
-bool defer_send(std::string& out, StateCache& states, int node, const NodeState& state,
-                const Message& m, int64_t seq, int64_t t) {
+template <typename Buffer>
+bool defer_send_to(Buffer& out, StateCache& states, int node, const NodeState& state,
+                   const Message& m, int64_t seq, int64_t t) {
   Deferred kind;
   size_t extra = 0;
   switch (m.type) {
@@ -1119,6 +1221,10 @@ bool defer_send(std::string& out, StateCache& states, int node, const NodeState&
       extra = m.reason.size();
       break;
     case MsgType::CommitNotification: kind = Deferred::SendNotify; break;
+    case MsgType::ClientReply:
+      kind = Deferred::SendReply;
+      extra = result_bytes(m.result);
+      break;
     default: return false;
   }
   uint8_t mask = states.changed(node, state, true);
@@ -1135,6 +1241,11 @@ bool defer_send(std::string& out, StateCache& states, int node, const NodeState&
     w.num(m.prev_log_term);
     w.num(m.leader_commit);
     w.entries(m.entries);
+  } else if (kind == Deferred::SendReply) {
+    w.num(m.client);
+    w.num(m.seq);
+    w.num(m.leader_hint);
+    w.result(m.result);
   } else if (kind == Deferred::SendResponse) {
     w.num(m.prev_log_index);
     w.num(m.match_index);
@@ -1147,16 +1258,99 @@ bool defer_send(std::string& out, StateCache& states, int node, const NodeState&
   return true;
 }
 
-void expand_deferred(std::string_view block, std::string& out) {
+template <typename Buffer>
+bool defer_runtime_event_to(Buffer& out, const RuntimeEvent& event, int64_t seq, int64_t t) {
+  if (const auto* e = std::get_if<rt::ClientInvoke>(&event)) {
+    if (!recordable(*e->cmd)) return false;
+    RecordWriter w(out, Deferred::ClientInvoke, 0, 0, 0, seq, t, command_bytes(*e->cmd));
+    w.num(e->client);
+    w.num(e->client_seq);
+    w.num(e->to);
+    w.command(*e->cmd);
+  } else if (const auto* e = std::get_if<rt::ClientSend>(&event)) {
+    const Message& m = *e->msg;
+    if (m.type != MsgType::ClientRequest || !recordable(m.cmd)) return false;
+    RecordWriter w(out, Deferred::ClientSend, 0, 0, 0, seq, t, command_bytes(m.cmd));
+    w.num(e->client);
+    w.num(e->client_seq);
+    w.num(e->to);
+    w.num(m.from);
+    w.num(m.to);
+    w.num(m.id);
+    w.num(m.client);
+    w.command(m.cmd);
+  } else if (const auto* e = std::get_if<rt::ClientReceive>(&event)) {
+    const Message& m = *e->msg;
+    if (m.type != MsgType::ClientReply) return false;
+    RecordWriter w(out, Deferred::ClientReceive, 0, 0, 0, seq, t, result_bytes(m.result));
+    w.num(e->client);
+    w.num(m.from);
+    w.num(m.to);
+    w.num(m.id);
+    w.num(m.client);
+    w.num(m.seq);
+    w.num(m.leader_hint);
+    w.result(m.result);
+  } else if (const auto* e = std::get_if<rt::ClientComplete>(&event)) {
+    RecordWriter w(out, Deferred::ClientComplete, 0, 0, 0, seq, t, result_bytes(*e->result));
+    w.num(e->client);
+    w.num(e->client_seq);
+    w.num(e->from);
+    w.result(*e->result);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+template <typename Buffer>
+void expand_deferred_to(std::string_view block, Buffer& out) {
+  // One Out for the whole block: its lines reach `out` in one copy.
+  Out o(out);
   const char* p = block.data();
   const char* end = p + block.size();
   while (p < end) {
     const void* mark = std::memchr(p, kDeferredMark, static_cast<size_t>(end - p));
     const char* text_end = mark != nullptr ? static_cast<const char*>(mark) : end;
-    out.append(p, static_cast<size_t>(text_end - p));
+    o.put(p, static_cast<size_t>(text_end - p));
     if (mark == nullptr) break;
-    p = text_end + expand_record(text_end, out);
+    p = text_end + expand_record(text_end, o);
   }
 }
+
+}  // namespace
+
+bool defer_node_event(std::string& out, StateCache& states, const NodeEvent& event, int node,
+                      int64_t seq, int64_t t) {
+  return defer_node_event_to(out, states, event, node, seq, t);
+}
+bool defer_node_event(LineBuffer& out, StateCache& states, const NodeEvent& event, int node,
+                      int64_t seq, int64_t t) {
+  return defer_node_event_to(out, states, event, node, seq, t);
+}
+bool defer_deliver(std::string& out, StateCache& states, int node, const NodeState& state, bool up,
+                   int64_t msg_id, int64_t seq, int64_t t) {
+  return defer_deliver_to(out, states, node, state, up, msg_id, seq, t);
+}
+bool defer_deliver(LineBuffer& out, StateCache& states, int node, const NodeState& state, bool up,
+                   int64_t msg_id, int64_t seq, int64_t t) {
+  return defer_deliver_to(out, states, node, state, up, msg_id, seq, t);
+}
+bool defer_send(std::string& out, StateCache& states, int node, const NodeState& state,
+                const Message& m, int64_t seq, int64_t t) {
+  return defer_send_to(out, states, node, state, m, seq, t);
+}
+bool defer_send(LineBuffer& out, StateCache& states, int node, const NodeState& state,
+                const Message& m, int64_t seq, int64_t t) {
+  return defer_send_to(out, states, node, state, m, seq, t);
+}
+bool defer_runtime_event(std::string& out, const RuntimeEvent& event, int64_t seq, int64_t t) {
+  return defer_runtime_event_to(out, event, seq, t);
+}
+bool defer_runtime_event(LineBuffer& out, const RuntimeEvent& event, int64_t seq, int64_t t) {
+  return defer_runtime_event_to(out, event, seq, t);
+}
+void expand_deferred(std::string_view block, std::string& out) { expand_deferred_to(block, out); }
+void expand_deferred(std::string_view block, LineBuffer& out) { expand_deferred_to(block, out); }
 
 }  // namespace raftkv

@@ -12,6 +12,7 @@
 
 #include "raft/events.h"
 #include "raft/types.h"
+#include "trace/line_buffer.h"
 #include "trace/runtime_events.h"
 
 namespace raftkv {
@@ -39,7 +40,11 @@ class StateCache {
 };
 
 // Appends `{"...":...}` for an effect event of `node` at (seq, t).
+// Each appending function writes to a std::string or, without the copy a
+// string needs (trace/line_buffer.h), to a LineBuffer.
 void append_node_event(std::string& out, StateCache& states, const NodeEvent& event, int node,
+                       int64_t seq, int64_t t);
+void append_node_event(LineBuffer& out, StateCache& states, const NodeEvent& event, int node,
                        int64_t seq, int64_t t);
 
 // Appends a node's input or send event: "send" (with `msg`), "deliver" (with
@@ -50,9 +55,13 @@ void append_node_event(std::string& out, StateCache& states, const NodeEvent& ev
 void append_node_input(std::string& out, StateCache& states, const char* event, int node,
                        const NodeState& state, bool up, const Message* msg, const char* timer,
                        int64_t seq, int64_t t, int to = 0, const char* action = nullptr);
+void append_node_input(LineBuffer& out, StateCache& states, const char* event, int node,
+                       const NodeState& state, bool up, const Message* msg, const char* timer,
+                       int64_t seq, int64_t t, int to = 0, const char* action = nullptr);
 
 // Appends a runtime event (drop, duplicate, client_*) at (seq, t).
 void append_runtime_event(std::string& out, const RuntimeEvent& event, int64_t seq, int64_t t);
+void append_runtime_event(LineBuffer& out, const RuntimeEvent& event, int64_t seq, int64_t t);
 
 // Appends a message object as the trace writes it.
 void append_message(std::string& out, const Message& m);
@@ -60,8 +69,9 @@ void append_message(std::string& out, const Message& m);
 // Deferred lines. A sink whose buffer is written out on another thread
 // (FileSink) may take, in place of the text of one of a run's most frequent
 // lines (a deliver; a progress, persist, commit, append or apply; the send of
-// an AppendEntries, AppendEntriesResponse or CommitNotification: nearly all of
-// a steady run's lines), a record of the line's values: the run's thread then
+// an AppendEntries, AppendEntriesResponse, CommitNotification or ClientReply;
+// a client's invoke, send, receive and complete: nearly all of a steady
+// run's lines), a record of the line's values: the run's thread then
 // copies the values instead of formatting them, and expand_deferred, on the
 // sink's thread, writes the very text the append_* functions above would
 // have, with the same writers. The two threads of a traced run then share
@@ -77,11 +87,20 @@ void append_message(std::string& out, const Message& m);
 inline constexpr char kDeferredMark = '\x01';
 bool defer_node_event(std::string& out, StateCache& states, const NodeEvent& event, int node,
                       int64_t seq, int64_t t);
+bool defer_node_event(LineBuffer& out, StateCache& states, const NodeEvent& event, int node,
+                      int64_t seq, int64_t t);
 bool defer_deliver(std::string& out, StateCache& states, int node, const NodeState& state, bool up,
+                   int64_t msg_id, int64_t seq, int64_t t);
+bool defer_deliver(LineBuffer& out, StateCache& states, int node, const NodeState& state, bool up,
                    int64_t msg_id, int64_t seq, int64_t t);
 bool defer_send(std::string& out, StateCache& states, int node, const NodeState& state,
                 const Message& m, int64_t seq, int64_t t);
+bool defer_send(LineBuffer& out, StateCache& states, int node, const NodeState& state,
+                const Message& m, int64_t seq, int64_t t);
+bool defer_runtime_event(std::string& out, const RuntimeEvent& event, int64_t seq, int64_t t);
+bool defer_runtime_event(LineBuffer& out, const RuntimeEvent& event, int64_t seq, int64_t t);
 // Appends `block` to `out` with each record in it replaced by its line's text.
 void expand_deferred(std::string_view block, std::string& out);
+void expand_deferred(std::string_view block, LineBuffer& out);
 
 }  // namespace raftkv
