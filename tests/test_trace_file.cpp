@@ -1,8 +1,13 @@
 // The trace file sink hands blocks of lines to a writer thread; what reaches
 // the file must be exactly the lines in the order they were written, with
 // nothing held back once flush() returns.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -20,12 +25,13 @@ std::string numbered_line(int i) {
   return "{\"n\":" + std::to_string(i) + std::string(i % 97, 'x') + "}";
 }
 
-// A stream slower than the run: each write takes a few milliseconds, so a
-// flush() that did not wait for the writer thread would return early.
+// A stream slower than the run: each write takes 30 ms, so a flush() that
+// did not wait for the writer thread would return early, and the writer falls
+// behind the run by several blocks even in a sanitizer build.
 class SlowBuf : public std::stringbuf {
  protected:
   std::streamsize xsputn(const char* s, std::streamsize n) override {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
     return std::stringbuf::xsputn(s, n);
   }
 };
@@ -76,13 +82,14 @@ TEST_CASE("A stream that fails shows it after flush", "[trace][file]") {
 TEST_CASE("A run traced through FileSink has the same bytes whichever thread formats its lines",
           "[trace][file]") {
   // Losses and duplicates: refused appends, probes, retries and repeated
-  // deliveries among the deferred kinds. About 6 MB: several blocks.
-  Config cfg = testing::test_config(5, 3, 200, 7);
+  // deliveries among the deferred kinds. About 12 MB: more blocks than the
+  // writer may fall behind by before the run formats lines itself.
+  Config cfg = testing::test_config(5, 3, 400, 7);
   cfg.network.loss = 0.1;
   cfg.network.duplicate = 0.1;
   // The json path's text (tests/support.h), the header first.
   const std::string expected = testing::trace_text(cfg);
-  REQUIRE(expected.size() > 3 * (size_t{1} << 20));
+  REQUIRE(expected.size() > 10 * (size_t{1} << 20));
   for (bool slow : {false, true}) {
     INFO((slow ? "a slow stream: the writer stays busy" : "a fast stream"));
     SlowBuf slow_buf;
@@ -97,9 +104,80 @@ TEST_CASE("A run traced through FileSink has the same bytes whichever thread for
     std::string written = slow ? slow_buf.str() : fast_buf.str();
     CHECK(sink.bytes() == static_cast<int64_t>(written.size()));
     REQUIRE(cluster.header().dump() + "\n" + written == expected);
-    // The first block always finds the writer idle; a stream that takes 5 ms
-    // per block keeps it busy, so the run formats later blocks itself.
+    // The first block always finds the writer keeping up; a stream that
+    // takes 30 ms per block leaves it behind, so the run formats later
+    // blocks itself.
     CHECK(sink.blocks_deferring() >= 1);
     if (slow) CHECK(sink.blocks_formatting() >= 1);
   }
+}
+
+namespace {
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+TEST_CASE("FileSink given the file's descriptor writes the file itself, after what the stream wrote",
+          "[trace][file]") {
+  // As `run --trace` uses it: the header through the stream, then the sink
+  // from there, whole 1 MiB chunks bypassing the page cache where the file
+  // system allows it, the rest at each flush through it. The header is not a
+  // whole number of pages, nor is any chunk's end a line's.
+  TempTrace temp("raftkv-test-filesink");
+  REQUIRE_FALSE(temp.path().empty());
+  std::ofstream out(temp.path(), std::ios::binary | std::ios::in | std::ios::out);
+  int fd = ::open(temp.path().c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  const std::string header = "{\"header\":\"" + std::string(5000, 'h') + "\"}\n";
+  out << header;
+  std::string expected = header;
+  {
+    FileSink sink(out, fd);
+    INFO("bypassing the page cache: " << sink.direct());
+    for (int i = 0; i < 60000; ++i) {  // about 3.5 MB
+      std::string line = numbered_line(i);
+      sink.write_line(line);
+      expected += line + "\n";
+      if (i == 100 || i == 30000) {
+        // A flush writes everything so far, and the sink goes on after.
+        sink.flush();
+        CHECK(sink.error().empty());
+        REQUIRE(file_text(temp.path()) == expected);
+      }
+    }
+    sink.flush();
+    CHECK(sink.error().empty());
+    CHECK(sink.bytes() == static_cast<int64_t>(expected.size() - header.size()));
+    // A run's deferred lines, expanded by the writer, land in the file the same.
+    Config cfg = testing::test_config(5, 3, 100, 3);
+    Cluster cluster(cfg);
+    cluster.add_sink(&sink);
+    cluster.run();
+    cluster.finish();
+    sink.flush();
+    std::string run_text = testing::trace_text(cfg);
+    expected += run_text.substr(run_text.find('\n') + 1);  // without its header
+  }
+  out.close();
+  ::close(fd);
+  CHECK(file_text(temp.path()) == expected);
+}
+
+TEST_CASE("FileSink reports a write to its descriptor that fails", "[trace][file]") {
+  TempTrace temp("raftkv-test-filesink");
+  REQUIRE_FALSE(temp.path().empty());
+  std::ofstream out(temp.path(), std::ios::binary);
+  int fd = ::open(temp.path().c_str(), O_RDONLY);  // readable, not writable
+  REQUIRE(fd >= 0);
+  {
+    FileSink sink(out, fd);
+    for (int i = 0; i < 30000; ++i) sink.write_line(numbered_line(i));  // chunks and a rest
+    sink.flush();
+    CHECK_THAT(sink.error(), Catch::Contains("Bad file descriptor"));
+  }
+  ::close(fd);
 }

@@ -32,6 +32,10 @@ class AtomicOutputFile {
 
   // Where to write. Valid after a successful open().
   std::ostream& stream() { return out_; }
+  // The temporary file's descriptor (open for reading and writing), or -1
+  // when the output goes straight to a device or pipe. What is written
+  // through it is committed with the rest.
+  int fd() const { return fd_; }
 
   // Flushes, checks that every write succeeded, syncs the data to disk and
   // renames the temporary file over the destination. On failure returns

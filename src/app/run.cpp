@@ -144,9 +144,10 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
   std::optional<FileSink> file_sink;
   NarrativeSink narrative(out, opts.narrative);
   if (trace_file) {
-    file_sink.emplace(trace_file->stream());
-    cluster.add_sink(&*file_sink);
+    // The header first: the sink writes the file from where the stream is.
     trace_file->stream() << cluster.header().dump() << '\n';
+    file_sink.emplace(trace_file->stream(), trace_file->fd());
+    cluster.add_sink(&*file_sink);
   }
   if (!opts.quiet) {
     cluster.add_sink(&narrative);
@@ -169,6 +170,11 @@ int run_command(const RunOptions& opts, std::ostream& out, std::ostream& err) {
   if (file_sink) file_sink->flush();
   // A run that found a problem still keeps its trace: that is the trace the
   // user needs. Only a trace that could not be written completely is lost.
+  if (file_sink && !file_sink->error().empty()) {
+    err << "raftkv run: cannot write '" << trace_file->path() << "': " << file_sink->error()
+        << '\n';
+    return 2;
+  }
   if (trace_file && !trace_file->commit()) {
     err << "raftkv run: " << trace_file->error() << '\n';
     return 2;

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 
@@ -16,8 +17,12 @@ namespace raftkv {
 // copied, as C++20 has no way to write into a string's unused capacity
 // without zero-filling it. The runtime's main trace buffers (a trace file's
 // blocks, a sweep's in-memory trace) are LineBuffers for that reason.
+// Its bytes start at a multiple of kAlignment, as writes that bypass the page
+// cache (O_DIRECT) need of their source.
 class LineBuffer {
  public:
+  static constexpr size_t kAlignment = 4096;
+
   LineBuffer() = default;
   LineBuffer(LineBuffer&& other) noexcept { swap(other); }
   LineBuffer& operator=(LineBuffer&& other) noexcept {
@@ -68,13 +73,17 @@ class LineBuffer {
   void grow(size_t more) {
     size_t want = size_ + more;
     if (want < 2 * cap_) want = 2 * cap_;
-    std::unique_ptr<char[]> bigger(new char[want]);
+    Bytes bigger(static_cast<char*>(::operator new[](want, std::align_val_t{kAlignment})));
     if (size_ > 0) std::memcpy(bigger.get(), buf_.get(), size_);
     buf_ = std::move(bigger);
     cap_ = want;
   }
 
-  std::unique_ptr<char[]> buf_;
+  struct Free {
+    void operator()(char* p) const { ::operator delete[](p, std::align_val_t{kAlignment}); }
+  };
+  using Bytes = std::unique_ptr<char[], Free>;
+  Bytes buf_;
   size_t size_ = 0;
   size_t cap_ = 0;
 };
