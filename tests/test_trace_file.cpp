@@ -121,8 +121,9 @@ std::string file_text(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("FileSink given the file's descriptor writes the file itself, after what the stream wrote",
-          "[trace][file]") {
+TEST_CASE(
+    "FileSink given the file's descriptor writes the file itself, after what the stream wrote",
+    "[trace][file]") {
   // As `run --trace` uses it: the header through the stream, then the sink
   // from there, whole 1 MiB chunks bypassing the page cache where the file
   // system allows it, the rest at each flush through it. The header is not a
