@@ -1569,6 +1569,78 @@ TEST_CASE("Linearizability: a stale read after an acknowledged put", "[checker][
   CHECK(r.violation->nodes == std::vector<int>{1});
 }
 
+// A scenario's requests have no client_invoke or client_complete: the send is the invocation,
+// the first ClientReply with a result a node sends is the completion.
+json node_reply(TraceBuilder& tb, int leader, int client, int64_t seq, const json& result) {
+  return tb.send(leader, {{"type", "ClientReply"},
+                          {"to", 0},
+                          {"client", client},
+                          {"seq", seq},
+                          {"result", result},
+                          {"leader_hint", leader}});
+}
+
+TEST_CASE("Linearizability: requests with no client are operations from their send to the reply",
+          "[checker][Linearizability]") {
+  TraceBuilder tb(3, 2);
+  tb.start_all();
+  tb.elect(1, {2});
+  tb.request(1, 1, put(1, 1, "x", "a"));  // a scenario's: client_send, no client_invoke
+  tb.replicate(1, 2);
+  tb.commit_and_apply(1, 2);
+  node_reply(tb, 1, 1, 1, {{"status", "ok"}, {"value", ""}});
+  tb.tick();
+  tb.request(1, 2, get(2, 1, "x"));  // sent after the put was answered
+  tb.replicate(1, 2);
+  tb.commit_and_apply(1, 3);
+  SECTION("answered with the put's value: linearizable") {
+    node_reply(tb, 1, 2, 1, {{"status", "ok"}, {"value", "a"}});
+    tb.end();
+    Report r = tb.check();
+    INFO(format_report(r));
+    CHECK_FALSE(r.violation.has_value());
+    CHECK(format_report(r).find("Linearizability ok (2 ops on 1 keys)") != std::string::npos);
+  }
+  SECTION("answered not_found (a stale read): not linearizable") {
+    node_reply(tb, 1, 2, 1, {{"status", "not_found"}, {"value", ""}});
+    tb.end();
+    Report r = tb.check();
+    INFO(format_report(r));
+    REQUIRE(r.violation.has_value());
+    CHECK(r.violation->check == "Linearizability");
+    CHECK(r.violation->explanation.find("client 2 get x -> not_found") != std::string::npos);
+  }
+}
+
+TEST_CASE("Linearizability: replies to client 0, which numbers every request 0, are not guessed",
+          "[checker][Linearizability]") {
+  // Two sessionless requests on x are open at once; the log has the delete first (not_found)
+  // and then the put (ok). Matching the first reply to (0, 0) with the first request sent
+  // would make "put x=a -> not_found", which no order explains: both stay open instead.
+  TraceBuilder tb(3, 2);
+  tb.start_all();
+  tb.elect(1, {2});
+  json p = tb.client_send(0, put(0, 0, "x", "a"), 1);
+  json d = tb.client_send(0, del(0, 0, "x"), 1);
+  tb.tick();
+  tb.deliver(1, d);
+  tb.leader_append(1, del(0, 0, "x"));
+  tb.persist(1);
+  tb.tick();
+  tb.deliver(1, p);
+  tb.leader_append(1, put(0, 0, "x", "a"));
+  tb.persist(1);
+  tb.replicate(1, 2);
+  tb.commit_and_apply(1, 3);
+  node_reply(tb, 1, 0, 0, {{"status", "not_found"}, {"value", ""}});
+  node_reply(tb, 1, 0, 0, {{"status", "ok"}, {"value", ""}});
+  tb.end();
+  Report r = tb.check();
+  INFO(format_report(r));
+  CHECK_FALSE(r.violation.has_value());
+  CHECK(format_report(r).find("Linearizability ok (2 ops on 1 keys)") != std::string::npos);
+}
+
 TEST_CASE("Linearizability: a lost acknowledged write", "[checker][Linearizability]") {
   // Log order: put x=b (client 2), delete x (client 3), put x=a (client 1) -- all ok. Real time:
   // client 1's put x=a completes first, then client 2's put x=b is invoked and answered ok

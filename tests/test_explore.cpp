@@ -317,6 +317,11 @@ TEST_CASE(
     }
   }
   CHECK(stale);
+  // `raftkv check` rejects it: the scenario's put and get have no client,
+  // and are operations of the history from their client_send to their reply.
+  check::Report rep = replay_scenario_and_check(r.scenario, "read_index_without_confirm");
+  REQUIRE(rep.violation.has_value());
+  CHECK(rep.violation->check == "Linearizability");
   // The correct code: no violation among the first 200,000 states, more
   // than the 191,835 in which the bug is found (the whole space, 4,597,564
   // states, takes 211 s: see README).

@@ -1123,6 +1123,8 @@ class TraceChecker {
   // Runtime events
   void runtime_event(Ev kind, const Obj& ev, int64_t seq);
   void on_client_invoke(const Obj& ev, int64_t seq);
+  void on_scenario_request(const Obj& msg, int64_t seq);
+  void on_scenario_reply(const Obj& msg, int64_t seq, int node);
   void on_client_receive(const Obj& ev, int64_t seq);
   void on_client_complete(const Obj& ev, int64_t seq);
   void on_end(const Obj& ev, int64_t seq);
@@ -1225,6 +1227,22 @@ class TraceChecker {
   LinearizabilityMonitor history_;
   // The last ClientReply each client was handed: its request's seq and result.
   std::unordered_map<int64_t, std::pair<int64_t, Result>> last_reply_;
+  // Requests put on the network with no client_invoke: a scenario's, or explore's
+  // (`raftkv replay`, `raftkv explore`), which no client waits for. They are operations of the
+  // history all the same -- a get answered with a stale value is as wrong when a scenario asked
+  // -- from the client_send (their invocation) to the first ClientReply with a result a node
+  // sends for them (their response: the reply leaves the system then, so a correct one took
+  // effect within that interval). By (client, seq). A client with a session (not 0) sending
+  // the same request again is retrying the same operation. Client 0 has no session and numbers
+  // every request 0, so each of its sends is an operation of its own, and a reply to (0, 0)
+  // while more than one is open cannot be matched: those stay open, which the history reads as
+  // "took effect at some time after its invocation, or never" -- weaker, never wrong.
+  struct ScenarioRequest {
+    Command cmd;
+    std::vector<LinearizabilityMonitor::Handle> history;  // open operations with this number
+    bool replied = false;
+  };
+  std::unordered_map<uint64_t, ScenarioRequest> scenario_requests_;
 
   // The AppendEntries the current step delivers, if it does: the replies it causes must answer
   // exactly it (Replication).
@@ -2330,6 +2348,7 @@ void TraceChecker::check_transfer_send(const NodeEvent& e, const Obj& msg) {
 void TraceChecker::on_send(const NodeEvent& e, const Obj& ev) {
   Obj msg = ev.object("msg");
   record_send(msg, e.seq, e.id);
+  if (msg.str("type") == "ClientReply") on_scenario_reply(msg, e.seq, e.id);
   check_transfer_send(e, msg);
   check_acknowledgement(e, msg);
   check_snapshot_acknowledgement(e, msg);
@@ -3205,6 +3224,7 @@ void TraceChecker::runtime_event(Ev kind, const Obj& ev, int64_t seq) {
       int64_t from = msg.integer("from");
       check_node_id(from, seq, "an injected message's sender");
       record_send(msg, seq, static_cast<int>(from));
+      if (msg.str("type") == "ClientRequest") on_scenario_request(msg, seq);
       count("injected");
       break;
     }
@@ -3213,9 +3233,12 @@ void TraceChecker::runtime_event(Ev kind, const Obj& ev, int64_t seq) {
       // Client 0 with client_seq 0 is a request injected by the runtime (no client waits).
       int64_t client = ev.integer("client");
       if (client != 0) check_client_id(client, seq);
-      ev.integer("client_seq");
+      int64_t request = ev.integer("client_seq");
       check_node_id(ev.integer("to"), seq, "the client's target");
       record_send(ev.object("msg"), seq, 0);
+      if (requests_.count(client_key(client, request)) == 0) {
+        on_scenario_request(ev.object("msg"), seq);
+      }
       break;
     }
     case Ev::ClientReceive: on_client_receive(ev, seq); break;
@@ -3356,12 +3379,54 @@ void TraceChecker::on_client_invoke(const Obj& ev, int64_t seq) {
     op.key = cmd.key;
     op.value = cmd.value;
     op.invoke = seq;
+    // A hand-made trace may send a request before its client_invoke: the send made it an
+    // operation already (on_scenario_request); it is the client's, invoked here.
+    auto sent = scenario_requests_.find(client_key(client, request));
+    if (sent != scenario_requests_.end() && client != 0) {
+      for (LinearizabilityMonitor::Handle h : sent->second.history) history_.withdraw(h);
+      scenario_requests_.erase(sent);
+    }
     track.history = history_.invoke(op);
   }
   invoked_at_[client_key(client, request)] = last_t_;
   requests_.emplace(client_key(client, request), std::move(track));
   if (meter_) meter_->client_invoked(static_cast<int>(client), request);
   count("client_ops");
+}
+
+void TraceChecker::on_scenario_request(const Obj& msg, int64_t seq) {
+  if (!options_.linearizability) return;
+  Command cmd = parse_command(msg.object("cmd"));
+  if (cmd.op != "put" && cmd.op != "get" && cmd.op != "delete") return;
+  ScenarioRequest& r = scenario_requests_[client_key(cmd.client, cmd.seq)];
+  bool first = r.history.empty() && !r.replied;
+  if (!first && cmd.client != 0 && r.cmd == cmd) return;  // a retry: the same operation
+  r.cmd = cmd;
+  KvOperation op;
+  op.client = static_cast<int>(cmd.client);
+  op.request_seq = cmd.seq;
+  op.kind = op_kind(cmd.op);
+  op.key = cmd.key;
+  op.value = cmd.value;
+  op.invoke = seq;
+  r.history.push_back(history_.invoke(op));
+  count("scenario_ops");
+}
+
+void TraceChecker::on_scenario_reply(const Obj& msg, int64_t seq, int node) {
+  auto it = scenario_requests_.find(client_key(msg.integer("client"), msg.integer("seq")));
+  if (it == scenario_requests_.end()) return;
+  ScenarioRequest& r = it->second;
+  Result result = parse_result(msg.object("result"));
+  KvOutcome outcome = result.status == "ok"           ? KvOutcome::Ok
+                      : result.status == "key_exists" ? KvOutcome::KeyExists
+                      : result.status == "not_found"  ? KvOutcome::NotFound
+                                                      : KvOutcome::Unknown;
+  // not_leader, stale and unknown are no result: the operation stays open.
+  if (outcome == KvOutcome::Unknown || r.history.size() != 1) return;
+  history_.complete(r.history.front(), seq, outcome, result.value, node);
+  r.history.clear();
+  r.replied = true;
 }
 
 // KVSemantics, client side: a reply the client accepted as final (ok / key_exists / not_found)

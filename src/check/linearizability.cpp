@@ -620,6 +620,19 @@ LinearizabilityMonitor::Handle LinearizabilityMonitor::invoke(const KvOperation&
   return handle;
 }
 
+void LinearizabilityMonitor::withdraw(Handle handle) {
+  auto it = open_.find(handle);
+  if (it == open_.end()) return;  // its key was judged already
+  Key& key = keys_[it->second];
+  open_.erase(it);
+  auto at = std::lower_bound(key.handles.begin(), key.handles.end(), handle);
+  key.segment.erase(key.segment.begin() + (at - key.handles.begin()));
+  key.handles.erase(at);
+  --key.open;
+  --key.total_ops;
+  --operations_;
+}
+
 void LinearizabilityMonitor::complete(Handle handle, int64_t position, KvOutcome outcome,
                                       const std::string& read_value, int reply_node) {
   auto it = open_.find(handle);

@@ -160,6 +160,9 @@ class LinearizabilityMonitor {
 
   // An operation invoked (op.complete 0, outcome Unknown). Invocations arrive in position order.
   Handle invoke(const KvOperation& op);
+  // Takes back an operation that has not completed, as if it had never been invoked (a
+  // request sent before its client invoked it: the invocation makes the operation anew).
+  void withdraw(Handle handle);
   // Its completion, at a position after every earlier call's.
   void complete(Handle handle, int64_t position, KvOutcome outcome, const std::string& read_value,
                 int reply_node);
