@@ -535,7 +535,7 @@ void Cluster::write_line() {
 // The json path keeps of `state` what the line encoder writes (the fields
 // StateCache::changed names, schema version 4), so both write the same bytes.
 json Cluster::omit_same_state(json event, int node, const NodeState& state, bool up) {
-  uint8_t mask = state_text_.changed(node, state, up);
+  uint8_t mask = written_states_.changed(node, state, up);
   if (mask == 0) {
     event.erase("state");
   } else {
@@ -550,8 +550,8 @@ json Cluster::omit_same_state(json event, int node, const NodeState& state, bool
 void Cluster::emit_effect(int node, const NodeEvent& event) {
   if (!lines_only_) return emit(omit_same_state(to_json(event, node), node, event.state, true));
   LineBuffer& out = line_out();
-  if (!defer_now() || !defer_node_event(out, state_text_, event, node, next_seq_, now_)) {
-    append_node_event(out, state_text_, event, node, next_seq_, now_);
+  if (!defer_now() || !defer_node_event(out, written_states_, event, node, next_seq_, now_)) {
+    append_node_event(out, written_states_, event, node, next_seq_, now_);
   }
   write_line();
 }
@@ -565,8 +565,9 @@ void Cluster::emit_send(int node, const Message& m) {
   }
   LineBuffer& out = line_out();
   const NodeState& state = nodes_.node(node).state();
-  if (!defer_now() || !defer_send(out, state_text_, node, state, m, next_seq_, now_)) {
-    append_node_input(out, state_text_, "send", node, state, true, &m, nullptr, next_seq_, now_);
+  if (!defer_now() || !defer_send(out, written_states_, node, state, m, next_seq_, now_)) {
+    append_node_input(out, written_states_, "send", node, state, true, &m, nullptr, next_seq_,
+                      now_);
   }
   write_line();
 }
@@ -580,10 +581,10 @@ void Cluster::emit_input(const char* event, int node, const Message* msg, const 
     bool up = nodes_.is_up(node);
     // A deliver is the most frequent line of all; only its id is recorded.
     bool deferred = msg != nullptr && defer_now() && std::strcmp(event, "deliver") == 0 &&
-                    defer_deliver(out, state_text_, node, state, up, msg->id, next_seq_, now_);
+                    defer_deliver(out, written_states_, node, state, up, msg->id, next_seq_, now_);
     if (!deferred) {
-      append_node_input(out, state_text_, event, node, state, up, msg, timer, next_seq_, now_, to,
-                        action);
+      append_node_input(out, written_states_, event, node, state, up, msg, timer, next_seq_, now_,
+                        to, action);
     }
     return write_line();
   }

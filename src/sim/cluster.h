@@ -433,7 +433,7 @@ class Cluster {
   LineBuffer own_line_;           // the line being written (no sink lends a buffer)
   LineBuffer* direct_ = nullptr;  // the only sink's buffer, being appended to
   size_t direct_start_ = 0;       // where the line being written starts in it
-  StateCache state_text_;         // each node's last written `state` (omitted when unchanged)
+  StateCache written_states_;     // each node's last written `state` (omitted when unchanged)
   std::function<bool(const Message&)> drop_filter_;
   RunStats stats_;
   int64_t last_fault_ms_ = 0;

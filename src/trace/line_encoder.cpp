@@ -188,6 +188,48 @@ class Out {
   char* end_;       // the end of the room
 };
 
+// The decimal text of the value last written for one field on this thread.
+class CounterText {
+ public:
+  // Writes v at p; returns the end.
+  char* put(char* p, int64_t v) {
+    if (v != value_) {
+      if (v == value_ + 1 && value_ >= 0) {
+        increment();
+      } else {
+        length_ = static_cast<size_t>(put_int(digits_, v) - digits_);
+      }
+      value_ = v;
+    }
+    std::memcpy(p, digits_, length_);
+    return p + length_;
+  }
+
+ private:
+  void increment() {
+    size_t i = length_;
+    while (i > 0 && digits_[i - 1] == '9') digits_[--i] = '0';
+    if (i > 0) {
+      ++digits_[i - 1];
+      return;
+    }
+    std::memmove(digits_ + 1, digits_, length_++);  // 99 -> 100
+    digits_[0] = '1';
+  }
+  int64_t value_ = -1;  // none yet
+  size_t length_ = 0;
+  char digits_[24];
+};
+
+CounterText& seq_text() {
+  thread_local CounterText text;
+  return text;
+}
+CounterText& t_text() {
+  thread_local CounterText text;
+  return text;
+}
+
 // Writes one object's fields in the order given, which every caller below
 // lists sorted by key (std::map order, as nlohmann::json writes them).
 // Keys are string literals, so their length is known at compile time: a key
@@ -221,6 +263,15 @@ class Obj {
       p += 5;
     }
     out_.advance(p);
+  }
+  // A line's seq or t, from `text`, the thread's copy of the value last written
+  // there: seq is one more than the last line's nearly always, and t the same
+  // as it, so their digits are mostly copied (put_int was the encoder's
+  // largest cost).
+  template <size_t N>
+  void counter(const char (&k)[N], int64_t v, CounterText& text) {
+    char* p = put_key(out_.room(N + 3 + 24), k);
+    out_.advance(text.put(p, v));
   }
   // A string the schema fixes (an event, role or type name): never escaped.
   template <size_t N>
@@ -574,9 +625,9 @@ void write_node_input(Out& out, StateOut state, bool up, const char* event, int 
     write_message(o.key("msg"), *msg);
   }
   o.num("node", node);
-  o.num("seq", seq);
+  o.counter("seq", seq, seq_text());
   if (state.mask != 0) append_state(o.key("state"), *state.state, up, state.mask);
-  o.num("t", t);
+  o.counter("t", t, t_text());
   if (action != nullptr) o.num("target", to);  // change: its target
   if (timer != nullptr) o.name("timer", timer_name(timer));
   if (to != 0 && action == nullptr) o.num("to", to);  // transfer only
@@ -625,12 +676,12 @@ struct EventWriter {
   // term and vote follow t, and the snapshot events', where store_digest and
   // store_size come between state and t.
   void seq_state(Obj& o) const {
-    o.num("seq", seq);
+    o.counter("seq", seq, seq_text());
     if (state.mask != 0) append_state(o.key("state"), *state.state, true, state.mask);
   }
   void seq_state_t(Obj& o) const {
     seq_state(o);
-    o.num("t", t);
+    o.counter("t", t, t_text());
   }
 
   void operator()(const ev::TermUpdate& e) const {
@@ -828,8 +879,8 @@ struct RuntimeWriter {
   int64_t t;
 
   void seq_t(Obj& o) const {
-    o.num("seq", seq);
-    o.num("t", t);
+    o.counter("seq", seq, seq_text());
+    o.counter("t", t, t_text());
   }
   void operator()(const rt::Drop& e) const {
     Obj o(out);
@@ -1220,51 +1271,50 @@ size_t expand_record(const char* p, Out& out) {
 template <typename Buffer>
 bool defer_node_event_to(Buffer& out, StateCache& states, const NodeEvent& event, int node,
                          int64_t seq, int64_t t) {
-  Deferred kind;
-  size_t extra = 0;
-  if (std::holds_alternative<ev::Progress>(event.body)) {
-    kind = Deferred::Progress;
-  } else if (std::holds_alternative<ev::Persist>(event.body)) {
-    kind = Deferred::Persist;
-  } else if (std::holds_alternative<ev::Commit>(event.body)) {
-    kind = Deferred::Commit;
-  } else if (const auto* a = std::get_if<ev::Append>(&event.body)) {
-    kind = Deferred::Append;
-    extra = entries_bytes(a->entries);
-  } else if (const auto* a = std::get_if<ev::Apply>(&event.body)) {
-    kind = Deferred::Apply;
-    extra = recordable(a->entry) ? entry_bytes(a->entry) + result_bytes(a->result) : SIZE_MAX;
-  } else {
-    return false;
-  }
-  if (extra == SIZE_MAX) return false;
-  uint8_t mask = states.changed(node, event.state, true);
-  uint8_t flags = kUp;
-  if (const auto* p = std::get_if<ev::Progress>(&event.body); p != nullptr && p->probing) {
-    flags |= kFlag;
-  }
-  RecordWriter w(out, kind, flags, mask, node, seq, t, extra);
-  if (mask != 0) w.state(event.state);
+  // The record, once its kind, size and flags are known; `fields` writes the kind's own fields.
+  // (The state's mask is asked for only when the line is deferred: StateCache::changed is
+  // asked exactly once per line.)
+  auto record = [&](Deferred kind, size_t extra, uint8_t flags, auto fields) {
+    if (extra == SIZE_MAX) return false;  // holds a configuration entry: written as text
+    uint8_t mask = states.changed(node, event.state, true);
+    RecordWriter w(out, kind, flags, mask, node, seq, t, extra);
+    if (mask != 0) w.state(event.state);
+    fields(w);
+    return true;
+  };
   if (const auto* p = std::get_if<ev::Progress>(&event.body)) {
-    w.num(p->peer);
-    w.num(p->next_index);
-    w.num(p->match_index);
-  } else if (const auto* p = std::get_if<ev::Persist>(&event.body)) {
-    w.num(p->term);
-    w.num(p->vote);
-    w.num(p->log_len);
-  } else if (const auto* p = std::get_if<ev::Commit>(&event.body)) {
-    w.num(p->old_commit);
-  } else if (const auto* p = std::get_if<ev::Append>(&event.body)) {
-    w.num(p->first_index);
-    w.entries(p->entries);
-  } else {
-    const auto& a = std::get<ev::Apply>(event.body);
-    w.num(a.index);
-    w.entry(a.entry);
-    w.result(a.result);
+    return record(Deferred::Progress, 0, p->probing ? kUp | kFlag : kUp, [p](RecordWriter& w) {
+      w.num(p->peer);
+      w.num(p->next_index);
+      w.num(p->match_index);
+    });
   }
-  return true;
+  if (const auto* p = std::get_if<ev::Persist>(&event.body)) {
+    return record(Deferred::Persist, 0, kUp, [p](RecordWriter& w) {
+      w.num(p->term);
+      w.num(p->vote);
+      w.num(p->log_len);
+    });
+  }
+  if (const auto* p = std::get_if<ev::Commit>(&event.body)) {
+    return record(Deferred::Commit, 0, kUp, [p](RecordWriter& w) { w.num(p->old_commit); });
+  }
+  if (const auto* p = std::get_if<ev::Append>(&event.body)) {
+    return record(Deferred::Append, entries_bytes(p->entries), kUp, [p](RecordWriter& w) {
+      w.num(p->first_index);
+      w.entries(p->entries);
+    });
+  }
+  if (const auto* p = std::get_if<ev::Apply>(&event.body)) {
+    size_t extra =
+        recordable(p->entry) ? entry_bytes(p->entry) + result_bytes(p->result) : SIZE_MAX;
+    return record(Deferred::Apply, extra, kUp, [p](RecordWriter& w) {
+      w.num(p->index);
+      w.entry(p->entry);
+      w.result(p->result);
+    });
+  }
+  return false;  // not a kind that is deferred
 }
 
 template <typename Buffer>
