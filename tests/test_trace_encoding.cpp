@@ -42,9 +42,10 @@ class LendingSink : public LineSink {
     lent.push_back('\n');
   }
   LineBuffer* line_buffer() override { return &lent; }
-  void line_appended(size_t bytes) override {
+  bool line_appended(size_t bytes) override {
     lent.push_back('\n');
     appended += bytes + 1;
+    return takes_deferred();
   }
   std::string all() const { return lent.str(); }
   LineBuffer lent;

@@ -59,7 +59,10 @@ class StringSink : public TraceSink {
     text_.push_back('\n');
   }
   LineBuffer* line_buffer() override { return &text_; }
-  void line_appended(size_t /*bytes*/) override { text_.push_back('\n'); }
+  bool line_appended(size_t /*bytes*/) override {
+    text_.push_back('\n');
+    return false;
+  }
   std::string_view text() const { return text_.view(); }
   void append(std::string_view s) { text_.append(s); }
 

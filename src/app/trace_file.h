@@ -64,9 +64,10 @@ class FileSink : public TraceSink {
   }
   // The runtime appends each line to the block itself (no copy of the line).
   LineBuffer* line_buffer() override { return &block_; }
-  void line_appended(size_t /*bytes*/) override {
+  bool line_appended(size_t /*bytes*/) override {
     block_.push_back('\n');
     if (block_.size() >= kBlock) hand_over();
+    return defer_;
   }
   bool takes_deferred() const override { return defer_; }
   // Returns once every line written so far has reached the stream or file.

@@ -119,6 +119,8 @@ void Cluster::add_sink(TraceSink* sink) {
   sinks_.push_back(sink);
   lines_only_ = lines_only_ && sink->lines_only();
   may_defer_ = sinks_.size() == 1 && lines_only_;
+  defer_next_ = may_defer_ && sinks_[0]->takes_deferred();
+  lent_ = sinks_.size() == 1 && lines_only_ ? sinks_[0]->line_buffer() : nullptr;
 }
 
 void Cluster::set_drop_filter(std::function<bool(const Message&)> filter) {
@@ -496,6 +498,7 @@ void Cluster::emit(json event) {
     line_.clear();
     append_json(event, line_);
     for (TraceSink* sink : sinks_) sink->write_line(line_);
+    defer_next_ = may_defer_ && sinks_[0]->takes_deferred();
     return;
   }
   for (TraceSink* sink : sinks_) sink->write(event);
@@ -511,7 +514,7 @@ void Cluster::emit(const RuntimeEvent& event) {
 }
 
 LineBuffer& Cluster::line_out() {
-  direct_ = sinks_.size() == 1 ? sinks_[0]->line_buffer() : nullptr;
+  direct_ = lent_;
   if (direct_ != nullptr) {
     direct_start_ = direct_->size();
     return *direct_;
@@ -524,12 +527,14 @@ void Cluster::write_line() {
   ++stats_.trace_events;
   ++next_seq_;
   if (direct_ != nullptr) {
-    sinks_[0]->line_appended(direct_->size() - direct_start_);
+    bool defer = sinks_[0]->line_appended(direct_->size() - direct_start_);
+    defer_next_ = may_defer_ && defer;
     direct_ = nullptr;
     return;
   }
   line_.assign(own_line_.data(), own_line_.size());
   for (TraceSink* sink : sinks_) sink->write_line(line_);
+  if (may_defer_) defer_next_ = sinks_[0]->takes_deferred();
 }
 
 // The json path keeps of `state` what the line encoder writes (the fields

@@ -39,18 +39,21 @@ class TraceSink {
   virtual void write(const json& event) = 0;
   // The event as one JSON line, without its line end (lines_only sinks).
   virtual void write_line(const std::string& line) { write(json::parse(line)); }
-  // A lines_only sink that gathers lines in a buffer of its own may lend it:
-  // when it is the only sink, the runtime appends each line straight to it and
-  // then calls line_appended with the line's length, instead of building the
-  // line apart and handing it over to be copied (that copy was a tenth of a
-  // traced run). nullptr: lines come through write_line. The buffer may be a
-  // different one after each line_appended.
+  // A lines_only sink that gathers lines in a buffer of its own may lend it
+  // (asked once, when the sink is added: the same buffer for the sink's
+  // life): when it is the only sink, the runtime appends each line straight
+  // to it and then calls line_appended with the line's length, instead of
+  // building the line apart and handing it over to be copied (that copy was a
+  // tenth of a traced run). nullptr: lines come through write_line.
   virtual LineBuffer* line_buffer() { return nullptr; }
-  virtual void line_appended(size_t /*bytes*/) {}
+  // Returns takes_deferred() as it is after the line: one call per line, not
+  // two (at 51x16 a traced run writes some 50 million lines).
+  virtual bool line_appended(size_t /*bytes*/) { return takes_deferred(); }
   // A sink that lends its buffer and expands deferred lines (trace/line_encoder.h,
   // expand_deferred) before it writes the buffer out says so: when it is the
   // only sink, the runtime appends a deferred record in place of a line while
-  // this is true. It is asked before each line and may change between lines.
+  // this is true. It is asked when the sink is added and after each line, and
+  // may change between lines.
   virtual bool takes_deferred() const { return false; }
 };
 
@@ -426,12 +429,14 @@ class Cluster {
 
   std::vector<TraceSink*> sinks_;
   RunObserver* observer_ = nullptr;
-  bool lines_only_ = true;  // every sink takes lines (trace/line_encoder.h)
-  bool may_defer_ = false;  // a single sink, taking lines: it may take deferred ones
-  bool defer_now() const { return may_defer_ && sinks_[0]->takes_deferred(); }
+  bool lines_only_ = true;   // every sink takes lines (trace/line_encoder.h)
+  bool may_defer_ = false;   // a single sink, taking lines: it may take deferred ones
+  bool defer_next_ = false;  // may_defer_ and the sink takes deferred lines now
+  bool defer_now() const { return defer_next_; }
   std::string line_;              // a json event's line, or a copy of own_line_ for the sinks
   LineBuffer own_line_;           // the line being written (no sink lends a buffer)
-  LineBuffer* direct_ = nullptr;  // the only sink's buffer, being appended to
+  LineBuffer* lent_ = nullptr;    // the only sink's buffer, if it lends one
+  LineBuffer* direct_ = nullptr;  // lent_ while a line is being appended to it
   size_t direct_start_ = 0;       // where the line being written starts in it
   StateCache written_states_;     // each node's last written `state` (omitted when unchanged)
   std::function<bool(const Message&)> drop_filter_;
