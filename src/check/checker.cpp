@@ -3327,6 +3327,27 @@ KvOpKind op_kind(const std::string& op) {
   return op == "put" ? KvOpKind::Put : op == "get" ? KvOpKind::Get : KvOpKind::Delete;
 }
 
+// A reply's status as the history's outcome: unknown for what is no result (not_leader, stale,
+// unknown).
+KvOutcome outcome_of(const std::string& status) {
+  return status == "ok"           ? KvOutcome::Ok
+         : status == "key_exists" ? KvOutcome::KeyExists
+         : status == "not_found"  ? KvOutcome::NotFound
+                                  : KvOutcome::Unknown;
+}
+
+// The history's operation for a command, invoked at `position`.
+KvOperation operation_of(const Command& cmd, int64_t client, int64_t request, int64_t position) {
+  KvOperation op;
+  op.client = static_cast<int>(client);
+  op.request_seq = request;
+  op.kind = op_kind(cmd.op);
+  op.key = cmd.key;
+  op.value = cmd.value;
+  op.invoke = position;
+  return op;
+}
+
 // The network hands a ClientReply to its client: like a deliver, it uses up one sent copy.
 void TraceChecker::on_client_receive(const Obj& ev, int64_t seq) {
   int64_t client = ev.integer("client");
@@ -3372,13 +3393,6 @@ void TraceChecker::on_client_invoke(const Obj& ev, int64_t seq) {
   }
   ClientRequestTrack track{cmd, seq, 0};
   if (cmd.op != "noop" && options_.linearizability) {
-    KvOperation op;
-    op.client = static_cast<int>(client);
-    op.request_seq = request;
-    op.kind = op_kind(cmd.op);
-    op.key = cmd.key;
-    op.value = cmd.value;
-    op.invoke = seq;
     // A hand-made trace may send a request before its client_invoke: the send made it an
     // operation already (on_scenario_request); it is the client's, invoked here.
     auto sent = scenario_requests_.find(client_key(client, request));
@@ -3386,7 +3400,7 @@ void TraceChecker::on_client_invoke(const Obj& ev, int64_t seq) {
       for (LinearizabilityMonitor::Handle h : sent->second.history) history_.withdraw(h);
       scenario_requests_.erase(sent);
     }
-    track.history = history_.invoke(op);
+    track.history = history_.invoke(operation_of(cmd, client, request, seq));
   }
   invoked_at_[client_key(client, request)] = last_t_;
   requests_.emplace(client_key(client, request), std::move(track));
@@ -3402,14 +3416,7 @@ void TraceChecker::on_scenario_request(const Obj& msg, int64_t seq) {
   bool first = r.history.empty() && !r.replied;
   if (!first && cmd.client != 0 && r.cmd == cmd) return;  // a retry: the same operation
   r.cmd = cmd;
-  KvOperation op;
-  op.client = static_cast<int>(cmd.client);
-  op.request_seq = cmd.seq;
-  op.kind = op_kind(cmd.op);
-  op.key = cmd.key;
-  op.value = cmd.value;
-  op.invoke = seq;
-  r.history.push_back(history_.invoke(op));
+  r.history.push_back(history_.invoke(operation_of(cmd, cmd.client, cmd.seq, seq)));
   count("scenario_ops");
 }
 
@@ -3418,10 +3425,7 @@ void TraceChecker::on_scenario_reply(const Obj& msg, int64_t seq, int node) {
   if (it == scenario_requests_.end()) return;
   ScenarioRequest& r = it->second;
   Result result = parse_result(msg.object("result"));
-  KvOutcome outcome = result.status == "ok"           ? KvOutcome::Ok
-                      : result.status == "key_exists" ? KvOutcome::KeyExists
-                      : result.status == "not_found"  ? KvOutcome::NotFound
-                                                      : KvOutcome::Unknown;
+  KvOutcome outcome = outcome_of(result.status);
   // not_leader, stale and unknown are no result: the operation stays open.
   if (outcome == KvOutcome::Unknown || r.history.size() != 1) return;
   history_.complete(r.history.front(), seq, outcome, result.value, node);
@@ -3494,11 +3498,8 @@ void TraceChecker::on_client_complete(const Obj& ev, int64_t seq) {
              "passes (§8); its caller gets ok, key_exists, not_found or unknown."));
   }
   if (track.history != 0) {
-    KvOutcome outcome = result.status == "ok"           ? KvOutcome::Ok
-                        : result.status == "key_exists" ? KvOutcome::KeyExists
-                        : result.status == "not_found"  ? KvOutcome::NotFound
-                                                        : KvOutcome::Unknown;
-    history_.complete(track.history, seq, outcome, result.value, static_cast<int>(from));
+    history_.complete(track.history, seq, outcome_of(result.status), result.value,
+                      static_cast<int>(from));
   }
   if (!definite) {
     retire();
