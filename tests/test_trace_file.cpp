@@ -6,8 +6,10 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -25,15 +27,38 @@ std::string numbered_line(int i) {
   return "{\"n\":" + std::to_string(i) + std::string(i % 97, 'x') + "}";
 }
 
-// A stream slower than the run: each write takes 30 ms, so a flush() that
-// did not wait for the writer thread would return early, and the writer falls
-// behind the run by several blocks even in a sanitizer build.
+// A stream slower than the run: each write takes a few milliseconds, so a
+// flush() that did not wait for the writer thread would return early.
 class SlowBuf : public std::stringbuf {
  protected:
   std::streamsize xsputn(const char* s, std::streamsize n) override {
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
     return std::stringbuf::xsputn(s, n);
   }
+};
+
+// A stream whose writes wait until open() is called: the writer thread,
+// stuck on its first block, falls as far behind the run as the test wants,
+// however fast or slow the build (a sanitizer's run is several times slower).
+class GateBuf : public std::stringbuf {
+ public:
+  void open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return open_; });
+    return std::stringbuf::xsputn(s, n);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
 };
 
 }  // namespace
@@ -82,33 +107,46 @@ TEST_CASE("A stream that fails shows it after flush", "[trace][file]") {
 TEST_CASE("A run traced through FileSink has the same bytes whichever thread formats its lines",
           "[trace][file]") {
   // Losses and duplicates: refused appends, probes, retries and repeated
-  // deliveries among the deferred kinds. About 12 MB: more blocks than the
-  // writer may fall behind by before the run formats lines itself.
-  Config cfg = testing::test_config(5, 3, 400, 7);
+  // deliveries among the deferred kinds. About 21 MB of text: blocks enough,
+  // even as deferred records, for the writer to fall behind by the 6 blocks
+  // that make the run format lines itself.
+  Config cfg = testing::test_config(5, 3, 1200, 7);
+  cfg.time_limit_ms = 600'000;  // the losses slow it: all 3,600 requests, not the default minute's
   cfg.network.loss = 0.1;
   cfg.network.duplicate = 0.1;
   // The json path's text (tests/support.h), the header first.
   const std::string expected = testing::trace_text(cfg);
-  REQUIRE(expected.size() > 10 * (size_t{1} << 20));
-  for (bool slow : {false, true}) {
-    INFO((slow ? "a slow stream: the writer stays busy" : "a fast stream"));
-    SlowBuf slow_buf;
+  REQUIRE(expected.size() > 16 * (size_t{1} << 20));
+  for (bool held : {false, true}) {
+    INFO((held ? "the writer held back until the run formats lines itself" : "a fast stream"));
+    GateBuf gate;
     std::stringbuf fast_buf;
-    std::ostream out(slow ? static_cast<std::streambuf*>(&slow_buf) : &fast_buf);
+    std::ostream out(held ? static_cast<std::streambuf*>(&gate) : &fast_buf);
     FileSink sink(out);
+    // Opens the gate once the run formats a block itself (or after a minute,
+    // so that a failure is a failed check, not a hang).
+    std::thread opener([&] {
+      if (held) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (sink.blocks_formatting() == 0 && std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      }
+      gate.open();
+    });
     Cluster cluster(cfg);
     cluster.add_sink(&sink);
     cluster.run();
     cluster.finish();
     sink.flush();
-    std::string written = slow ? slow_buf.str() : fast_buf.str();
+    opener.join();
+    std::string written = held ? gate.str() : fast_buf.str();
     CHECK(sink.bytes() == static_cast<int64_t>(written.size()));
     REQUIRE(cluster.header().dump() + "\n" + written == expected);
-    // The first block always finds the writer keeping up; a stream that
-    // takes 30 ms per block leaves it behind, so the run formats later
-    // blocks itself.
+    // The first block always finds the writer keeping up; held back, the
+    // writer falls 6 blocks behind and the run formats the next ones itself.
     CHECK(sink.blocks_deferring() >= 1);
-    if (slow) CHECK(sink.blocks_formatting() >= 1);
+    if (held) CHECK(sink.blocks_formatting() >= 1);
   }
 }
 

@@ -86,8 +86,15 @@ class FileSink : public TraceSink {
   }
   // How many blocks were begun with the writer keeping up (the run defers the
   // block's lines) and behind (the run formats them itself).
-  int64_t blocks_deferring() const { return blocks_deferring_; }
-  int64_t blocks_formatting() const { return blocks_formatting_; }
+  // (Counted under the lock: another thread may ask while the run goes on.)
+  int64_t blocks_deferring() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return blocks_deferring_;
+  }
+  int64_t blocks_formatting() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return blocks_formatting_;
+  }
   // The bytes of trace written so far (all of the trace, after flush()).
   int64_t bytes() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -120,7 +127,7 @@ class FileSink : public TraceSink {
   std::string line_;
   LineBuffer block_;
   bool defer_ = true;             // the run's: the writer kept up at the last hand-over
-  int64_t blocks_deferring_ = 0;  // the run's, counted at each hand-over
+  int64_t blocks_deferring_ = 0;  // counted at each hand-over (guarded by mu_)
   int64_t blocks_formatting_ = 0;
   LineBuffer expanded_;  // the writer thread's: a block with its deferred lines expanded
 
