@@ -28,6 +28,7 @@
 #include "app/progress.h"
 #include "app/spec_view.h"
 #include "check/checker.h"
+#include "config/clock.h"
 #include "config/config.h"
 #include "raft/kv.h"
 #include "raft/node_set.h"
@@ -60,7 +61,7 @@ bool explore_preset(const std::string& name, ExploreBounds* bounds) {
     b.max_crashes = 0;
     b.commands = 2;
     b.leader_noop = false;
-    b.figure8_shape = true;
+    b.shape = ExploreBounds::Shape::Figure8;
   } else if (name == "client") {
     // MCRaftKVClient.cfg's bounds: one term, logs of up to 4 entries, the
     // no-op, client 1's put a and delete a with a retry (3 requests sent).
@@ -71,6 +72,41 @@ bool explore_preset(const std::string& name, ExploreBounds* bounds) {
     b.max_crashes = 0;
     b.commands = 3;
     b.sessions = true;
+  } else if (name == "change") {
+    // The single-server-change bug (Ongaro, raft-dev, 2015) on four
+    // servers, removals only: S1 leads term 1 and removes S4 (its
+    // configuration {1,2,3}, held by S1 alone); S2 leads term 2 with S3's
+    // and S4's votes and removes S3 ({1,2,4}, committed by S2 and S4); S1
+    // leads term 3 with S3's vote under {1,2,3}. Each majority is one of its
+    // own configuration, and the two share no server. The fix (a leader
+    // changes nothing before an entry of its term is committed) makes S2's
+    // no-op reach S3 or S4 first, and then S1 cannot win term 3.
+    b.servers = 4;
+    b.max_term = 3;
+    b.max_log = 2;  // S1's no-op and change; S2's (S1's term-3 no-op is checked, not expanded)
+    b.max_msgs = 3;
+    b.max_crashes = 0;
+    b.commands = 0;
+    b.changes = 2;
+    b.shape = ExploreBounds::Shape::Change;
+  } else if (name == "lease") {
+    // A lease outliving the promise it rests on: S1 (the slowest clock)
+    // leads term 1 and takes a lease from a round S3 (the fastest) answers;
+    // one tick later S3's promise and election timer have run out on its
+    // clock while S1's lease, as long as E on S1's clock with
+    // lease_ignores_drift, has not on S1's; S3 leads term 2 with S2's vote
+    // and commits a put of k1, and S1 answers a get of k1 on its lease. Two
+    // ticks before S1 can stand, one after the round.
+    b.servers = 3;
+    b.max_term = 2;
+    b.max_log = 3;  // S1's no-op; S3's no-op and put
+    b.max_msgs = 2;
+    b.max_crashes = 0;
+    b.commands = 1;
+    b.reads = 2;
+    b.lease = true;
+    b.ticks = 3;
+    b.shape = ExploreBounds::Shape::Lease;
   } else {
     return false;
   }
@@ -166,31 +202,37 @@ struct Committed {
 
 struct State {
   NodeSet nodes;
-  std::vector<InFlight> net;  // sorted by key: a canonical multiset
+  std::vector<InFlight> net{};  // sorted by key: a canonical multiset
   int crashes = 0;
   int transfers = 0;  // leadership transfers asked so far
   // Gets sent so far (--reads), and for each, the highest index known
   // committed anywhere when it arrived (-1 once it is answered).
-  std::vector<int64_t> read_lo;
+  std::vector<int64_t> read_lo{};
   // Gets answered in the step just taken (seq, result): judged by check(),
   // once the histories know what the step committed. Empty between steps.
-  std::vector<std::pair<int64_t, Result>> answers;
+  std::vector<std::pair<int64_t, Result>> answers{};
+  int changes = 0;  // membership changes asked so far (--changes)
+  // --lease: true time (ms), ticks taken, and each node's clock (us) when
+  // it last restarted its election timer (by node id). Empty without.
+  int64_t time_ms = 0;
+  int ticks = 0;
+  std::vector<int64_t> armed_us{};
   int issued = 0;      // client commands sent so far (retries included)
   int introduced = 0;  // --sessions: the session's commands sent at least once
   // History variables, as TLA+ specs keep them, since the invariants speak
   // of the past: every (term, leader) seen, every entry known committed,
   // and the entry applied at each index (by anyone; encoded).
-  std::vector<std::pair<int64_t, int>> leaders;
-  // Every (term, node) that stood for election; kept only for the figure8
-  // shape (ExploreBounds::figure8_shape).
-  std::vector<std::pair<int64_t, int>> stood;
-  std::vector<Committed> committed;
-  std::vector<std::string> applied;  // [i] = the entry applied at index i + 1
+  std::vector<std::pair<int64_t, int>> leaders{};
+  // Every (term, node) that stood for election; kept only for a directed
+  // shape (ExploreBounds::shape).
+  std::vector<std::pair<int64_t, int>> stood{};
+  std::vector<Committed> committed{};
+  std::vector<std::string> applied{};  // [i] = the entry applied at index i + 1
   // With check_quorum: answered[i], for a leader i, the servers (a bit per
   // id) whose AppendEntriesResponse of i's term reached i since it became
   // leader or last checked its quorum (RaftKV.tla's history `answered`);
   // 0 for a server that does not lead. Empty without check_quorum.
-  std::vector<uint32_t> answered;
+  std::vector<uint32_t> answered{};
   int64_t depth = 0;
   int64_t record = 0;  // index of this state's path record
 };
@@ -205,6 +247,8 @@ enum class Kind : uint8_t {
   Transfer,   // a leader is asked to hand leadership to server `msg`
   GiveUp,     // a leader's transfer timer fires: it gives the transfer up
   Read,       // a get of k1 from client 2 reaches a leader (--reads)
+  Change,     // a leader is asked to remove server `msg` (--changes)
+  Tick,       // true time moves on by one minimum election timeout (--lease)
   Client,     // a client Put reaches a leader
   Crash,
   Restart,
@@ -290,11 +334,18 @@ std::string renamed_key(const std::string& key, const Message& m, const Renaming
 
 class Explorer {
  public:
-  Explorer(const ExploreBounds& b, const PlantedBugs& bugs) : b_(b) {
+  Explorer(const ExploreBounds& b, const PlantedBugs& bugs)
+      : b_(b), clocks_(b.servers, b.lease ? b.clock_drift_ppm : 0) {
+    // Thesis §6.4.1: a lease is a read-index read that skips its round while
+    // the lease lasts; the config requires check_quorum with it.
+    if (b_.lease) b_.check_quorum = b_.read_index = true;
     options_.leader_noop = b.leader_noop;
     options_.pre_vote = b.pre_vote;
-    options_.check_quorum = b.check_quorum;
-    options_.read_index = b.read_index;
+    options_.check_quorum = b_.check_quorum;
+    options_.read_index = b_.read_index;
+    options_.lease_reads = b.lease;
+    options_.clock_drift_ppm = b.lease ? b.clock_drift_ppm : 0;
+    options_.election_timeout_min_ms = kElectionMinMs;
     options_.snapshot_every = b.snapshot_every;
     options_.bugs = bugs;
     if (b.symmetry) {
@@ -314,15 +365,29 @@ class Explorer {
   }
 
   State initial() const {
-    State s{NodeSet(b_.servers, options_), {}, 0, 0, {}, {}, 0, 0, {}, {}, {}, {}, {}, 0, 0};
+    State s{.nodes = NodeSet(b_.servers, options_)};
     if (b_.check_quorum) s.answered.assign(static_cast<size_t>(b_.servers) + 1, 0);
+    if (b_.lease) s.armed_us.assign(static_cast<size_t>(b_.servers) + 1, 0);
     for (int id = 1; id <= b_.servers; ++id) {
       s.nodes.up(id);
       Effects fx;
-      s.nodes.start(id, fx);
+      s.nodes.start(id, fx);  // at time 0: every clock reads 0, and each timer starts
       add_sends(s, fx, nullptr);
     }
     return s;
+  }
+
+  // --lease: node id's clock now (us; 0 without clocks).
+  int64_t clock_us(const State& s, int id) const {
+    return b_.lease ? clocks_.read_us(id, s.time_ms) : 0;
+  }
+
+  // May node id's election timer fire now? Without --lease, at any time (no
+  // clocks: any delay is possible); with it, only once a minimum election
+  // timeout has passed on its own clock since the node last restarted it.
+  bool election_due(const State& s, int id) const {
+    return !b_.lease ||
+           clock_us(s, id) - s.armed_us[static_cast<size_t>(id)] >= kElectionMinMs * 1000;
   }
 
   // The inputs enabled at `s`, in a fixed order.
@@ -340,7 +405,10 @@ class Explorer {
       }
       if (s.nodes.is_up(s.net[i].msg().to)) {
         out.push_back({Kind::Deliver, 0, k});
-        if (static_cast<int>(s.net.size()) < b_.max_msgs) out.push_back({Kind::Duplicate, 0, k});
+        // (The change and lease shapes deliver each message at most once.)
+        if (static_cast<int>(s.net.size()) < b_.max_msgs &&
+            (b_.shape == ExploreBounds::Shape::None || b_.shape == ExploreBounds::Shape::Figure8))
+          out.push_back({Kind::Duplicate, 0, k});
       }
       out.push_back({Kind::Drop, 0, k});
     }
@@ -353,11 +421,17 @@ class Explorer {
       // The runtime fires an election timer only at a follower or
       // candidate, a heartbeat timer only at a leader.
       if (s.nodes.node(id).role() == Role::Leader) {
-        // The figure8 shape has no heartbeats: a new leader's AppendEntries
+        // A directed shape has no heartbeats: a new leader's AppendEntries
         // and the retries after a refusal carry the entries.
-        if (!b_.figure8_shape) out.push_back({Kind::Heartbeat, n, 0});
-        if (b_.check_quorum) out.push_back({Kind::Quorum, n, 0});
+        if (b_.shape == ExploreBounds::Shape::None) out.push_back({Kind::Heartbeat, n, 0});
+        if (b_.check_quorum && !b_.lease) out.push_back({Kind::Quorum, n, 0});
         if (static_cast<int>(s.read_lo.size()) < b_.reads) out.push_back({Kind::Read, n, 0});
+        if (s.changes < b_.changes) {
+          // Thesis §4.1: remove any voter of the leader's configuration.
+          for (int target : s.nodes.node(id).membership().voters) {
+            out.push_back({Kind::Change, n, static_cast<uint16_t>(target)});
+          }
+        }
         if (s.nodes.node(id).transfer_target() != 0) {
           out.push_back({Kind::GiveUp, n, 0});
         } else if (s.transfers < b_.transfers) {
@@ -384,11 +458,12 @@ class Explorer {
             }
           }
         }
-      } else {
+      } else if (election_due(s, id)) {
         out.push_back({Kind::Election, n, 0});
       }
       if (s.crashes < b_.max_crashes) out.push_back({Kind::Crash, n, 0});
     }
+    if (s.ticks < b_.ticks) out.push_back({Kind::Tick, 0, 0});
     return out;
   }
 
@@ -397,6 +472,7 @@ class Explorer {
   std::optional<StepError> apply(State& s, const Action& a, IdTracker* ids) const {
     Effects fx;
     int id = a.node;
+    if (id > 0) fx.clock_us = clock_us(s, id);
     std::string line;
     int64_t applied_before = 0;
     // With snapshots, the stepped node as it was before the step: a step may
@@ -422,6 +498,7 @@ class Explorer {
             s.net.erase(s.net.begin() + static_cast<std::ptrdiff_t>(i));
           if (a.kind == Kind::Drop) break;
           id = m.to;
+          fx.clock_us = clock_us(s, id);
           const Node& to = s.nodes.node(id);
           int64_t term_before = to.term();
           int vote_before = to.vote();
@@ -573,6 +650,17 @@ class Explorer {
           s.nodes.transfer(id, a.msg, fx);
           ++s.transfers;
           break;
+        case Kind::Tick:
+          s.time_ms += kElectionMinMs;  // no line: the next line's "t" says it
+          ++s.ticks;
+          break;
+        case Kind::Change:
+          line = "{\"event\":\"change\",\"node\":" + std::to_string(id) +
+                 ",\"action\":\"remove\",\"target\":" + std::to_string(a.msg) + "}";
+          applied_before = s.nodes.node(id).last_applied();
+          s.nodes.change(id, ChangeAction::Remove, a.msg, fx);
+          ++s.changes;
+          break;
         case Kind::GiveUp:
           line =
               "{\"event\":\"timeout\",\"node\":" + std::to_string(id) + ",\"timer\":\"transfer\"}";
@@ -597,7 +685,18 @@ class Explorer {
       if (ids != nullptr) ids->lines += line + "\n";
       return StepError{"ProtocolBug", e.what()};
     }
-    if (ids != nullptr) {
+    // The runtime restarts the election timer when a step asks it to.
+    if (b_.lease && id > 0 && fx.reset_election_timer) {
+      s.armed_us[static_cast<size_t>(id)] = fx.clock_us;
+    }
+    if (ids != nullptr && b_.lease) {
+      // Each line at the true time explore stepped it at: replay reads each
+      // node's clock there, as explore did.
+      if (!line.empty()) {
+        line.insert(line.size() - 1, ",\"t\":" + std::to_string(s.time_ms));
+        ids->lines += line + "\n";
+      }
+    } else if (ids != nullptr) {
       if (a.kind == Kind::Quorum) {
         // The runtime checks once per minimum election timeout E, and the
         // trace checker judges a leader by whom it heard from in the last
@@ -656,7 +755,8 @@ class Explorer {
     // The inputs after which a node may apply entries (a get through the log
     // commits at once in a cluster of one).
     if (a.kind == Kind::Deliver || a.kind == Kind::Duplicate || a.kind == Kind::Election ||
-        a.kind == Kind::Heartbeat || a.kind == Kind::Client || a.kind == Kind::Read) {
+        a.kind == Kind::Heartbeat || a.kind == Kind::Client || a.kind == Kind::Read ||
+        a.kind == Kind::Change) {
       if (auto err = record_applied(s, id, applied_before, before.get())) return err;
     }
     ++s.depth;
@@ -666,7 +766,7 @@ class Explorer {
   // Figure 3's guarantees on a new state; updates its history variables.
   std::optional<StepError> check(State& s) const {
     const int n = b_.servers;
-    if (b_.figure8_shape) {
+    if (b_.shape != ExploreBounds::Shape::None) {
       for (int id = 1; id <= n; ++id) {
         if (!s.nodes.is_up(id) || s.nodes.node(id).role() != Role::Candidate) continue;
         std::pair<int64_t, int> rec{s.nodes.node(id).term(), id};
@@ -757,8 +857,9 @@ class Explorer {
     // an entry once committed is held by a majority of the servers, each in
     // its log at its index or through a snapshot covering it, crashed ones
     // included (they hold what they stored). Every majority that elects a
-    // later leader then meets it.
-    for (const Committed& c : s.committed) {
+    // later leader then meets it. (Not with membership changes: there a
+    // majority is one of a configuration; ExploreBounds::changes.)
+    for (const Committed& c : b_.changes > 0 ? std::vector<Committed>{} : s.committed) {
       int holders = 0;
       for (int id = 1; id <= n; ++id) {
         const Node& node = s.nodes.node(id);
@@ -927,7 +1028,9 @@ class Explorer {
 
   bool past_bounds(const State& s) const {
     if (static_cast<int>(s.net.size()) > b_.max_msgs) return true;
-    if (b_.figure8_shape && !figure8_shape(s)) return true;
+    if (b_.shape == ExploreBounds::Shape::Figure8 && !figure8_shape(s)) return true;
+    if (b_.shape == ExploreBounds::Shape::Change && !change_shape(s)) return true;
+    if (b_.shape == ExploreBounds::Shape::Lease && !lease_shape(s)) return true;
     for (int id = 1; id <= b_.servers; ++id) {
       const Node& node = s.nodes.node(id);
       if (node.term() > b_.max_term || node.last_index() > b_.max_log) return true;
@@ -959,6 +1062,51 @@ class Explorer {
         if (e.term != 1 && e.term != 2) return false;
         if (e.term == 2 && !led(2, id)) return false;
         if (e.term == 1 && node.term() < 3 && !led(1, id)) return false;
+      }
+    }
+    return true;
+  }
+
+  // The single-server-change bug's shape (the change preset), as
+  // figure8_shape directs Figure 8's: S1 alone stands in term 1 and, once it
+  // led term 1, S2 alone in term 2; once S2 led term 2, S1 alone in term 3
+  // (naming the two candidates breaks the servers' symmetry by hand: any
+  // other pair behaves alike up to names); no server but S1 holds an entry
+  // of term 1 (the configuration it changed to stays its own).
+  bool change_shape(const State& s) const {
+    auto led = [&](int64_t term, int id) {
+      return std::binary_search(s.leaders.begin(), s.leaders.end(), std::make_pair(term, id));
+    };
+    for (auto [term, id] : s.stood) {
+      if (term == 1 && id != 1) return false;
+      if (term == 2 && (id != 2 || !led(1, 1))) return false;
+      if (term == 3 && (id != 1 || !led(2, 2))) return false;
+    }
+    for (int id = 2; id <= b_.servers; ++id) {
+      const Node& node = s.nodes.node(id);
+      if (node.last_index() >= 1 && node.term_at(1) == 1) return false;
+    }
+    return true;
+  }
+
+  // A lease outliving its promise (the lease preset): S1 (the slowest clock)
+  // alone stands in term 1 and, once it led term 1, S3 (the fastest) alone
+  // in term 2; S2 holds no entry of term 1 before term 2 (so that it can
+  // vote for S3 whatever S3 holds), and every entry of term 1 is a no-op
+  // (the put goes to the leader of term 2).
+  bool lease_shape(const State& s) const {
+    auto led = [&](int64_t term, int id) {
+      return std::binary_search(s.leaders.begin(), s.leaders.end(), std::make_pair(term, id));
+    };
+    for (auto [term, id] : s.stood) {
+      if (term == 1 && id != 1) return false;
+      if (term == 2 && (id != b_.servers || !led(1, 1))) return false;
+    }
+    for (int id = 1; id <= b_.servers; ++id) {
+      const Node& node = s.nodes.node(id);
+      for (int64_t i = 1; i <= node.last_index(); ++i) {
+        if (node.term_at(i) != 1) continue;
+        if ((id == 2 && node.term() < 2) || node.entry(i).cmd.op != Op::Noop) return false;
       }
     }
     return true;
@@ -1055,6 +1203,12 @@ class Explorer {
     }
     put_int(out, s.crashes);
     put_int(out, s.transfers);
+    put_int(out, s.changes);
+    if (b_.lease) {  // (no renaming: no symmetry reduction with clocks)
+      put_int(out, s.time_ms);
+      put_int(out, s.ticks);
+      for (int64_t armed : s.armed_us) put_int(out, armed);
+    }
     put_int(out, static_cast<int64_t>(s.read_lo.size()));
     for (int64_t lo : s.read_lo) put_int(out, lo);
     put_int(out, s.issued);
@@ -1124,7 +1278,10 @@ class Explorer {
         std::to_string(b_.servers) + ",\"leader_noop\":" + (b_.leader_noop ? "true" : "false") +
         (b_.sessions ? ",\"num_clients\":1" : "") + (b_.pre_vote ? ",\"pre_vote\":true" : "") +
         (b_.check_quorum ? ",\"check_quorum\":true" : "") +
-        (b_.read_index ? ",\"read_mode\":\"read_index\"" : "") +
+        (b_.lease
+             ? ",\"read_mode\":\"lease\",\"clock_drift_ppm\":" + std::to_string(b_.clock_drift_ppm)
+         : b_.read_index ? ",\"read_mode\":\"read_index\""
+                         : "") +
         (b_.reads > 0 ? ",\"num_clients\":2" : "") +
         (b_.snapshot_every > 0 ? ",\"snapshot_every\":" + std::to_string(b_.snapshot_every) : "") +
         "},\"planted_bugs\":[";
@@ -1199,7 +1356,12 @@ class Explorer {
     return std::nullopt;
   }
 
+  // --lease: time moves by one minimum election timeout (the default
+  // [timing]'s, which a scenario's replay uses too).
+  static constexpr int64_t kElectionMinMs = TimingConfig{}.election_timeout_min_ms;
+
   ExploreBounds b_;
+  NodeClocks clocks_;
   NodeOptions options_;
   std::vector<Renaming> renamings_;  // with symmetry: every renaming of the servers
   // encode()'s buffers, kept for their capacity.
@@ -1460,8 +1622,8 @@ class ViewComparison {
 int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream& err) {
   ExploreBounds b;
   if (!explore_preset(opts.preset, &b)) {
-    err << "raftkv explore: --preset must be small, figure8 or client, got '" << opts.preset
-        << "'\n";
+    err << "raftkv explore: --preset must be small, figure8, client, change or lease, got '"
+        << opts.preset << "'\n";
     return 2;
   }
   // Each flag given overrides the preset's value; each is checked alone, and
@@ -1593,6 +1755,12 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
     }
     b.transfers = opts.transfers;
   }
+  if (opts.changes != -1) {
+    if (opts.changes < 0 || opts.changes > 100) {
+      return bad("--changes", "0..100", std::to_string(opts.changes));
+    }
+    b.changes = opts.changes;
+  }
   if (opts.pre_vote) b.pre_vote = true;
   if (opts.check_quorum) b.check_quorum = true;
   if ((b.pre_vote || b.check_quorum) && !opts.compare_tlc.empty()) {
@@ -1612,9 +1780,49 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
     return 2;
   }
   b.spec_network = b.spec_network || opts.network == "spec" || !opts.compare_tlc.empty();
-  if (b.spec_network && (b.sessions || b.figure8_shape)) {
+  if (b.spec_network && (b.sessions || b.shape != ExploreBounds::Shape::None)) {
     err << "raftkv explore: --network spec runs MCRaftKV's commands; it takes neither "
-           "--sessions nor --preset figure8\n";
+           "--sessions nor a directed preset (figure8, change)\n";
+    return 2;
+  }
+  if (opts.lease) b.lease = true;
+  if (b.lease && b.ticks == 0) b.ticks = 3;
+  if (opts.ticks != -1) {
+    if (!b.lease) {
+      err << "raftkv explore: --ticks is time for --lease's clocks; give --lease too\n";
+      return 2;
+    }
+    if (opts.ticks > 100) return bad("--ticks", "0..100", std::to_string(opts.ticks));
+    b.ticks = opts.ticks;
+  }
+  if (opts.clock_drift_ppm != -1) {
+    if (!b.lease) {
+      err << "raftkv explore: --clock-drift-ppm is the drift of --lease's clocks; give --lease "
+             "too\n";
+      return 2;
+    }
+    if (opts.clock_drift_ppm > 500000) {
+      return bad("--clock-drift-ppm", "0..500000", std::to_string(opts.clock_drift_ppm));
+    }
+    b.clock_drift_ppm = opts.clock_drift_ppm;
+  }
+  if (b.lease && (b.changes > 0 || b.snapshot_every > 0 || b.spec_network || opts.symmetry ||
+                  cfg_symmetry || b.sessions)) {
+    // Clocks tell the servers apart (no renaming), and the gets --reads sends
+    // are what a lease serves.
+    err << "raftkv explore: --lease runs on the runtime's network with client 0's puts and "
+           "--reads' gets; it takes neither --sessions, --changes, --snapshot-every, --symmetry "
+           "nor the spec's network (--network spec, --cfg, --compare-tlc)\n";
+    return 2;
+  }
+  if (b.changes > 0 &&
+      (b.check_quorum || b.snapshot_every > 0 || b.spec_network || opts.symmetry || cfg_symmetry)) {
+    // The quorum check and snapshots count a majority of all the servers,
+    // and a renaming would have to rename the members inside every
+    // configuration entry in flight; none of them knows configurations yet.
+    err << "raftkv explore: --changes runs on the runtime's network; it takes neither "
+           "--check-quorum, --snapshot-every, --symmetry nor the spec's network (--network "
+           "spec, --cfg, --compare-tlc)\n";
     return 2;
   }
   if (opts.max_depth < 0) return bad("--max-depth", "at least 0", std::to_string(opts.max_depth));
@@ -1659,6 +1867,10 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
   if (b.pre_vote) out << ", pre-vote";
   if (b.check_quorum) out << ", check-quorum";
   if (b.transfers > 0) out << ", transfers " << b.transfers;
+  if (b.changes > 0) out << ", changes " << b.changes;
+  if (b.lease) {
+    out << ", lease (clock drift " << b.clock_drift_ppm << " ppm, ticks " << b.ticks << ")";
+  }
   if (b.reads > 0) out << ", reads " << b.reads;
   if (b.read_index) out << ", read-index";
   if (b.snapshot_every > 0) out << ", snapshot-every " << b.snapshot_every;

@@ -11,8 +11,9 @@
 // message, deliver it and keep a copy (duplication), drop it, an election
 // timeout at a follower or candidate, a heartbeat at a leader, a client Put
 // at a leader, a crash, a restart (and, as flags ask, quorum checks,
-// transfers, gets; with snapshot_every, snapshots and InstallSnapshot come
-// from the nodes themselves). States past the bounds are checked but not
+// transfers, gets, membership changes, ticks of the clocks leases read;
+// with snapshot_every, snapshots and InstallSnapshot come from the nodes
+// themselves). States past the bounds are checked but not
 // expanded. Breadth-first, so the first violation found is a shortest one; it
 // is written as a scenario (spec/scenario-format.md) that `raftkv replay`
 // runs on the code and `raftkv check` finds violating.
@@ -64,11 +65,45 @@ struct ExploreBounds {
   // and a leader sends InstallSnapshot to a follower that needs compacted
   // entries. SnapshotCommitted is checked at every state. 0: no snapshots.
   int64_t snapshot_every = 0;
-  // Explore only schedules of Figure 8's shape (the figure8 preset; see
-  // Explorer::figure8_shape): a search directed as MCRaftKVCommitOldTerm.cfg
-  // directs TLC's. No heartbeats; states outside the shape are checked but
-  // not expanded.
-  bool figure8_shape = false;
+  // [raft] read_mode = "lease" (thesis §6.4.1, `--lease`; with check_quorum,
+  // as the config requires, and --reads' gets): each node has a clock, and
+  // true time moves on only at a Tick input, by one minimum election timeout
+  // E (the default [timing]'s 150 ms), at most `ticks` times along a path.
+  // Node i's clock runs at its own fixed rate, spread over 1 +- drift as
+  // in a run (config/clock.h: node 1 slowest, the last node fastest), and a
+  // follower's or candidate's election timer fires only once E has passed
+  // on its clock since the node last restarted it: the timing a lease
+  // relies on. (Heartbeats may fire at any time; quorum checks are not
+  // inputs: the trace checker judges one by the time since the last, which
+  // would need a jump of 2E.) No symmetry reduction: the clocks tell the
+  // servers apart.
+  bool lease = false;
+  int ticks = 0;
+  int64_t clock_drift_ppm = 200'000;
+  // Membership changes (thesis §4.1, `--changes`) asked of a leader along
+  // one path: a leader may be asked to remove any voter of its configuration
+  // (itself included; the node refuses what §4.1 forbids, e.g. a second
+  // change before the first is committed). A removed server keeps running
+  // (the runtime would shut it down once its removal is committed): it may
+  // still answer, but never stands. Durability (CommittedOnMajority) is not
+  // judged with changes: which servers form "a majority" depends on the
+  // configuration; LeaderCompleteness and StateMachineSafety, which name no
+  // majority, are. 0: none.
+  int changes = 0;
+  // Explore only schedules of a directed shape (states outside it are
+  // checked but not expanded; every state explored is still one the code
+  // reaches, so a violation found is real). No heartbeats: a new leader's
+  // AppendEntries and the retries after a refusal carry the entries.
+  //   Figure8 (the figure8 preset; Explorer::figure8_shape): a search
+  //     directed as MCRaftKVCommitOldTerm.cfg directs TLC's.
+  //   Change (the change preset; Explorer::change_shape): one candidate a
+  //     term, the leader of term 1 standing again in term 3 against another
+  //     leader in term 2, the shape of the single-server-change bug
+  //     (Ongaro, raft-dev, 2015).
+  //   Lease (the lease preset; Explorer::lease_shape): S1 leads term 1 and
+  //     S3 term 2, with S2's vote, as a lease outliving its promise needs.
+  enum class Shape { None, Figure8, Change, Lease };
+  Shape shape = Shape::None;
   // RaftKV.tla's network instead of the runtime's (`--network spec`): the
   // network is the set of every message ever sent, each deliverable to a
   // running node any number of times (never delivering one is its loss, so
@@ -100,7 +135,8 @@ struct ExploreBounds {
   int64_t max_states = 4'000'000;
 };
 
-// The named bounds: "small" (the default) and "figure8". False: no such preset.
+// The named bounds: "small" (the default), "figure8", "client" and "change".
+// False: no such preset.
 bool explore_preset(const std::string& name, ExploreBounds* bounds);
 
 struct ExploreResult {

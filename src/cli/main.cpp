@@ -221,7 +221,8 @@ int main(int argc, char** argv) {
       "explore",
       "Explore every schedule of the node code within bounds (breadth-first) and check Raft's "
       "safety guarantees at each state; a violation is written as a scenario");
-  explore_cmd->add_option("--preset", explore.preset, "Bounds: small, figure8 or client")
+  explore_cmd
+      ->add_option("--preset", explore.preset, "Bounds: small, figure8, client, change or lease")
       ->capture_default_str();
   // The bounds' options are -1 until given (the preset's value): a negative
   // value typed is refused here, never taken for "not given".
@@ -310,6 +311,26 @@ int main(int argc, char** argv) {
                    "asked to hand leadership to another server, or gives a transfer up; "
                    "a TimeoutNow to a target whose log lacks the leader's is a violation "
                    "(default 0)")
+      ->check(not_negative);
+  explore_cmd->add_flag("--lease", explore.lease,
+                        "[raft] read_mode = \"lease\" (thesis §6.4.1), with check_quorum: "
+                        "nodes have drifting clocks, time moves on by a minimum election "
+                        "timeout at a tick input, and an election timer fires only once that "
+                        "much passed on the node's clock (the lease preset has it)");
+  explore_cmd
+      ->add_option("--ticks", explore.ticks,
+                   "With --lease: ticks of true time along one path (default 3)")
+      ->check(not_negative);
+  explore_cmd
+      ->add_option("--clock-drift-ppm", explore.clock_drift_ppm,
+                   "With --lease: [timing] clock_drift_ppm, node 1's clock slowest and the "
+                   "last node's fastest (0..500000, default 200000)")
+      ->check(not_negative);
+  explore_cmd
+      ->add_option("--changes", explore.changes,
+                   "Membership changes asked along one path (thesis §4.1): a leader is asked "
+                   "to remove a voter of its configuration; durability is then judged by "
+                   "LeaderCompleteness and StateMachineSafety (default 0; the change preset 2)")
       ->check(not_negative);
   explore_cmd
       ->add_option("--snapshot-every", explore.snapshot_every,
