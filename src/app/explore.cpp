@@ -237,6 +237,12 @@ struct State {
   int64_t record = 0;  // index of this state's path record
 };
 
+// Did server `id` lead term `term` along the path to `s`? (The directed
+// shapes ask.)
+bool led_term(const State& s, int64_t term, int id) {
+  return std::binary_search(s.leaders.begin(), s.leaders.end(), std::make_pair(term, id));
+}
+
 enum class Kind : uint8_t {
   Deliver,    // deliver a message; it leaves the network
   Duplicate,  // deliver a message and keep a copy in flight
@@ -1046,9 +1052,7 @@ class Explorer {
   // term 3, the entry of term 1. Every state explored is reachable by the
   // code (the shape only prunes), so a violation found is a real one.
   bool figure8_shape(const State& s) const {
-    auto led = [&](int64_t term, int id) {
-      return std::binary_search(s.leaders.begin(), s.leaders.end(), std::make_pair(term, id));
-    };
+    auto led = [&s](int64_t term, int id) { return led_term(s, term, id); };
     for (size_t i = 0; i < s.stood.size(); ++i) {
       auto [term, id] = s.stood[i];
       if (i > 0 && s.stood[i - 1].first == term) return false;  // two candidates in a term
@@ -1074,9 +1078,7 @@ class Explorer {
   // other pair behaves alike up to names); no server but S1 holds an entry
   // of term 1 (the configuration it changed to stays its own).
   bool change_shape(const State& s) const {
-    auto led = [&](int64_t term, int id) {
-      return std::binary_search(s.leaders.begin(), s.leaders.end(), std::make_pair(term, id));
-    };
+    auto led = [&s](int64_t term, int id) { return led_term(s, term, id); };
     for (auto [term, id] : s.stood) {
       if (term == 1 && id != 1) return false;
       if (term == 2 && (id != 2 || !led(1, 1))) return false;
@@ -1095,9 +1097,7 @@ class Explorer {
   // vote for S3 whatever S3 holds), and every entry of term 1 is a no-op
   // (the put goes to the leader of term 2).
   bool lease_shape(const State& s) const {
-    auto led = [&](int64_t term, int id) {
-      return std::binary_search(s.leaders.begin(), s.leaders.end(), std::make_pair(term, id));
-    };
+    auto led = [&s](int64_t term, int id) { return led_term(s, term, id); };
     for (auto [term, id] : s.stood) {
       if (term == 1 && id != 1) return false;
       if (term == 2 && (id != b_.servers || !led(1, 1))) return false;
