@@ -168,8 +168,9 @@ struct ExploreOptions {
   bool read_index = false;    // --read-index: [raft] read_mode = "read_index"
   int transfers = -1;         // --transfers N: leadership transfers along a path; -1: the preset's
   int changes = -1;           // --changes N: membership changes along a path; -1: the preset's
+  int joiners = -1;           // --joiners N: servers that may join; -1: the preset's (0)
   bool lease = false;         // --lease: [raft] read_mode = "lease", with clocks
-  int ticks = -1;             // --ticks N: with --lease; -1: the preset's (3)
+  int ticks = -1;             // --ticks N: with --lease; -1: the preset's (4)
   int64_t clock_drift_ppm = -1;  // --clock-drift-ppm: with --lease; -1: 200000
   int64_t snapshot_every = -1;   // --snapshot-every N: [raft] snapshot_every; -1: the preset's (0)
 };

@@ -74,13 +74,15 @@ bool explore_preset(const std::string& name, ExploreBounds* bounds) {
     b.sessions = true;
   } else if (name == "change") {
     // The single-server-change bug (Ongaro, raft-dev, 2015) on four
-    // servers, removals only: S1 leads term 1 and removes S4 (its
-    // configuration {1,2,3}, held by S1 alone); S2 leads term 2 with S3's
-    // and S4's votes and removes S3 ({1,2,4}, committed by S2 and S4); S1
-    // leads term 3 with S3's vote under {1,2,3}. Each majority is one of its
-    // own configuration, and the two share no server. The fix (a leader
-    // changes nothing before an entry of its term is committed) makes S2's
-    // no-op reach S3 or S4 first, and then S1 cannot win term 3.
+    // servers, removals only. One schedule of it: S1 leads term 1 and
+    // removes S2 (its configuration {1,3,4}, held by S1 alone); S2 leads
+    // term 2 with S3's and S4's votes, its no-op reaches S3, and S4 votes for
+    // S1 in term 3; S2 removes S1 ({2,3,4}), which commits the no-op with S3
+    // at once; S1 leads term 3 with S4's vote under {1,3,4} and lacks it. The
+    // two majorities are each of its own configuration and share no server.
+    // With the fix (a leader changes nothing before an entry of its term is
+    // committed) S2's no-op needs three of {1,2,3,4} first, and S1 then
+    // finds no vote among them.
     b.servers = 4;
     b.max_term = 3;
     b.max_log = 2;  // S1's no-op and change; S2's (S1's term-3 no-op is checked, not expanded)
@@ -92,11 +94,10 @@ bool explore_preset(const std::string& name, ExploreBounds* bounds) {
   } else if (name == "lease") {
     // A lease outliving the promise it rests on: S1 (the slowest clock)
     // leads term 1 and takes a lease from a round S3 (the fastest) answers;
-    // one tick later S3's promise and election timer have run out on its
-    // clock while S1's lease, as long as E on S1's clock with
+    // at the next instant S3's promise and election timer have run out on
+    // its clock while S1's lease, as long as E on S1's clock with
     // lease_ignores_drift, has not on S1's; S3 leads term 2 with S2's vote
-    // and commits a put of k1, and S1 answers a get of k1 on its lease. Two
-    // ticks before S1 can stand, one after the round.
+    // and commits a put of k1, and S1 answers a get of k1 on its lease.
     b.servers = 3;
     b.max_term = 2;
     b.max_log = 3;  // S1's no-op; S3's no-op and put
@@ -105,7 +106,7 @@ bool explore_preset(const std::string& name, ExploreBounds* bounds) {
     b.commands = 1;
     b.reads = 2;
     b.lease = true;
-    b.ticks = 3;
+    b.ticks = 4;  // at 125, 150 and 188 ms the election timers of S3, S2, S1
     b.shape = ExploreBounds::Shape::Lease;
   } else {
     return false;
@@ -211,12 +212,16 @@ struct State {
   // Gets answered in the step just taken (seq, result): judged by check(),
   // once the histories know what the step committed. Empty between steps.
   std::vector<std::pair<int64_t, Result>> answers{};
-  int changes = 0;  // membership changes asked so far (--changes)
-  // --lease: true time (ms), ticks taken, and each node's clock (us) when
-  // it last restarted its election timer (by node id). Empty without.
+  int changes = 0;      // membership changes asked so far (--changes)
+  uint32_t joined = 0;  // --joiners: a bit for each joiner id that booted (its join input)
+  // --lease: true time (ms), ticks taken, and by node id the true time at
+  // which its election timer, and a leader's quorum check timer, may first
+  // fire (as the runtime arms them: E on the node's own clock). Empty
+  // without.
   int64_t time_ms = 0;
   int ticks = 0;
-  std::vector<int64_t> armed_us{};
+  std::vector<int64_t> election_due_ms{};
+  std::vector<int64_t> quorum_due_ms{};
   int issued = 0;      // client commands sent so far (retries included)
   int introduced = 0;  // --sessions: the session's commands sent at least once
   // History variables, as TLA+ specs keep them, since the invariants speak
@@ -254,6 +259,8 @@ enum class Kind : uint8_t {
   GiveUp,     // a leader's transfer timer fires: it gives the transfer up
   Read,       // a get of k1 from client 2 reaches a leader (--reads)
   Change,     // a leader is asked to remove server `msg` (--changes)
+  Add,        // a leader is asked to add server `msg`, a joiner (--changes, --joiners)
+  Join,       // a joiner boots, empty (--joiners)
   Tick,       // true time moves on by one minimum election timeout (--lease)
   Client,     // a client Put reaches a leader
   Crash,
@@ -341,7 +348,7 @@ std::string renamed_key(const std::string& key, const Message& m, const Renaming
 class Explorer {
  public:
   Explorer(const ExploreBounds& b, const PlantedBugs& bugs)
-      : b_(b), clocks_(b.servers, b.lease ? b.clock_drift_ppm : 0) {
+      : b_(b), ids_(b.servers + b.joiners), clocks_(b.servers, b.lease ? b.clock_drift_ppm : 0) {
     // Thesis §6.4.1: a lease is a read-index read that skips its round while
     // the lease lasts; the config requires check_quorum with it.
     if (b_.lease) b_.check_quorum = b_.read_index = true;
@@ -371,13 +378,19 @@ class Explorer {
   }
 
   State initial() const {
-    State s{.nodes = NodeSet(b_.servers, options_)};
-    if (b_.check_quorum) s.answered.assign(static_cast<size_t>(b_.servers) + 1, 0);
-    if (b_.lease) s.armed_us.assign(static_cast<size_t>(b_.servers) + 1, 0);
+    // Joiners (servers + 1..) exist from the start, down and unbooted until
+    // their join input.
+    State s{.nodes = NodeSet(b_.servers, options_, ids_)};
+    if (b_.check_quorum) s.answered.assign(static_cast<size_t>(ids_) + 1, 0);
+    if (b_.lease) {
+      s.election_due_ms.assign(static_cast<size_t>(ids_) + 1, 0);
+      s.quorum_due_ms.assign(static_cast<size_t>(ids_) + 1, 0);
+    }
     for (int id = 1; id <= b_.servers; ++id) {
       s.nodes.up(id);
       Effects fx;
       s.nodes.start(id, fx);  // at time 0: every clock reads 0, and each timer starts
+      arm_timers(s, id, fx);
       add_sends(s, fx, nullptr);
     }
     return s;
@@ -390,10 +403,57 @@ class Explorer {
 
   // May node id's election timer fire now? Without --lease, at any time (no
   // clocks: any delay is possible); with it, only once a minimum election
-  // timeout has passed on its own clock since the node last restarted it.
+  // timeout has passed on its own clock since the node last restarted it:
+  // the runtime's earliest firing (any later one is possible too).
   bool election_due(const State& s, int id) const {
-    return !b_.lease ||
-           clock_us(s, id) - s.armed_us[static_cast<size_t>(id)] >= kElectionMinMs * 1000;
+    return !b_.lease || s.time_ms >= s.election_due_ms[static_cast<size_t>(id)];
+  }
+
+  // --lease: is a leader's quorum check due now? The runtime fires it exactly
+  // E of the leader's clock after arming it, so time stops until it has.
+  bool quorum_due(const State& s, int id) const {
+    return s.time_ms >= s.quorum_due_ms[static_cast<size_t>(id)];
+  }
+
+  // --lease: the timers a step of node id asked for, armed as the runtime
+  // arms them (config/clock.h: E on the node's clock, in true time).
+  void arm_timers(State& s, int id, const Effects& fx) const {
+    if (!b_.lease) return;
+    int64_t e_ms = clocks_.true_delay_ms(id, kElectionMinMs);
+    if (fx.reset_election_timer) s.election_due_ms[static_cast<size_t>(id)] = s.time_ms + e_ms;
+    if (fx.arm_check_quorum_timer) s.quorum_due_ms[static_cast<size_t>(id)] = s.time_ms + e_ms;
+  }
+
+  // --lease: the next true time (ms) after now at which something the nodes
+  // do can depend on the time: an election timer or quorum check coming
+  // due, a promise or a lease running out (the first ms at which the node's
+  // clock reads its end). Between two such instants every input has the
+  // same effect, so a tick moves to the next one. 0: none (or a quorum
+  // check is due now, which the runtime fires before time moves on).
+  int64_t next_instant(const State& s) const {
+    int64_t next = 0;
+    auto consider = [&](int64_t t) {
+      if (t > s.time_ms && (next == 0 || t < next)) next = t;
+    };
+    // The first true ms at which node id's clock reads at least `us`.
+    auto reaches = [&](int id, int64_t us) {
+      int64_t rate = 1'000'000 + clocks_.drift_ppm(id);
+      return (us * 1000 + rate - 1) / rate;
+    };
+    for (int id = 1; id <= ids_; ++id) {
+      if (!s.nodes.is_up(id)) continue;
+      const Node& node = s.nodes.node(id);
+      auto slot = static_cast<size_t>(id);
+      if (node.role() == Role::Leader) {
+        if (quorum_due(s, id)) return 0;
+        consider(s.quorum_due_ms[slot]);
+        consider(reaches(id, node.lease_until_us()));
+      } else {
+        consider(s.election_due_ms[slot]);
+      }
+      consider(reaches(id, node.promise_until_us()));
+    }
+    return next;
   }
 
   // The inputs enabled at `s`, in a fixed order.
@@ -418,8 +478,12 @@ class Explorer {
       }
       out.push_back({Kind::Drop, 0, k});
     }
-    for (int id = 1; id <= b_.servers; ++id) {
+    for (int id = 1; id <= ids_; ++id) {
       auto n = static_cast<uint8_t>(id);
+      if (!booted(s, id)) {
+        out.push_back({Kind::Join, n, 0});
+        continue;
+      }
       if (!s.nodes.is_up(id)) {
         out.push_back({Kind::Restart, n, 0});
         continue;
@@ -430,18 +494,25 @@ class Explorer {
         // A directed shape has no heartbeats: a new leader's AppendEntries
         // and the retries after a refusal carry the entries.
         if (b_.shape == ExploreBounds::Shape::None) out.push_back({Kind::Heartbeat, n, 0});
-        if (b_.check_quorum && !b_.lease) out.push_back({Kind::Quorum, n, 0});
+        if (b_.check_quorum && (!b_.lease || quorum_due(s, id))) {
+          out.push_back({Kind::Quorum, n, 0});
+        }
         if (static_cast<int>(s.read_lo.size()) < b_.reads) out.push_back({Kind::Read, n, 0});
         if (s.changes < b_.changes) {
           // Thesis §4.1: remove any voter of the leader's configuration.
-          for (int target : s.nodes.node(id).membership().voters) {
+          const Membership& conf = s.nodes.node(id).membership();
+          for (int target : conf.voters) {
             out.push_back({Kind::Change, n, static_cast<uint16_t>(target)});
+          }
+          // Thesis §4.2.1: add a joiner not yet in it (as a learner first).
+          for (int j = b_.servers + 1; j <= ids_; ++j) {
+            if (!conf.is_member(j)) out.push_back({Kind::Add, n, static_cast<uint16_t>(j)});
           }
         }
         if (s.nodes.node(id).transfer_target() != 0) {
           out.push_back({Kind::GiveUp, n, 0});
         } else if (s.transfers < b_.transfers) {
-          for (int to = 1; to <= b_.servers; ++to) {
+          for (int to = 1; to <= ids_; ++to) {
             if (to != id) out.push_back({Kind::Transfer, n, static_cast<uint16_t>(to)});
           }
         }
@@ -469,7 +540,7 @@ class Explorer {
       }
       if (s.crashes < b_.max_crashes) out.push_back({Kind::Crash, n, 0});
     }
-    if (s.ticks < b_.ticks) out.push_back({Kind::Tick, 0, 0});
+    if (s.ticks < b_.ticks && next_instant(s) != 0) out.push_back({Kind::Tick, 0, 0});
     return out;
   }
 
@@ -548,7 +619,8 @@ class Explorer {
           // RaftKV.tla's history `answered`: an AppendEntriesResponse of a
           // leader's term, delivered to it, shows its sender can reach it.
           if (b_.check_quorum && led_before && m.term == term_before &&
-              m.type == MsgType::AppendEntriesResponse) {
+              (m.type == MsgType::AppendEntriesResponse ||
+               m.type == MsgType::ReadConfirmResponse)) {
             s.answered[static_cast<size_t>(id)] |= 1u << m.from;
           }
           break;
@@ -657,15 +729,26 @@ class Explorer {
           ++s.transfers;
           break;
         case Kind::Tick:
-          s.time_ms += kElectionMinMs;  // no line: the next line's "t" says it
+          s.time_ms = next_instant(s);  // no line: the next line's "t" says it
           ++s.ticks;
           break;
         case Kind::Change:
-          line = "{\"event\":\"change\",\"node\":" + std::to_string(id) +
-                 ",\"action\":\"remove\",\"target\":" + std::to_string(a.msg) + "}";
+        case Kind::Add: {
+          bool add = a.kind == Kind::Add;
+          line = "{\"event\":\"change\",\"node\":" + std::to_string(id) + ",\"action\":\"" +
+                 (add ? "add" : "remove") + "\",\"target\":" + std::to_string(a.msg) + "}";
           applied_before = s.nodes.node(id).last_applied();
-          s.nodes.change(id, ChangeAction::Remove, a.msg, fx);
+          s.nodes.change(id, add ? ChangeAction::Add : ChangeAction::Remove, a.msg, fx);
           ++s.changes;
+          break;
+        }
+        case Kind::Join:
+          // As replay's `join`: the server boots, empty, with the bootstrap
+          // configuration, and learns the rest from the leader's log.
+          line = "{\"event\":\"join\",\"node\":" + std::to_string(id) + "}";
+          s.nodes.up(id);
+          s.nodes.start(id, fx);
+          s.joined |= 1u << id;
           break;
         case Kind::GiveUp:
           line =
@@ -691,10 +774,8 @@ class Explorer {
       if (ids != nullptr) ids->lines += line + "\n";
       return StepError{"ProtocolBug", e.what()};
     }
-    // The runtime restarts the election timer when a step asks it to.
-    if (b_.lease && id > 0 && fx.reset_election_timer) {
-      s.armed_us[static_cast<size_t>(id)] = fx.clock_us;
-    }
+    // The runtime restarts a node's timers when its step asks it to.
+    if (id > 0) arm_timers(s, id, fx);
     if (ids != nullptr && b_.lease) {
       // Each line at the true time explore stepped it at: replay reads each
       // node's clock there, as explore did.
@@ -751,7 +832,7 @@ class Explorer {
     // does not lead (it became leader or stepped down in this step, or
     // crashed), from none again when it is elected.
     if (b_.check_quorum) {
-      for (int n = 1; n <= b_.servers; ++n) {
+      for (int n = 1; n <= ids_; ++n) {
         if (!s.nodes.is_up(n) || s.nodes.node(n).role() != Role::Leader) {
           s.answered[static_cast<size_t>(n)] = 0;
         }
@@ -762,7 +843,7 @@ class Explorer {
     // commits at once in a cluster of one).
     if (a.kind == Kind::Deliver || a.kind == Kind::Duplicate || a.kind == Kind::Election ||
         a.kind == Kind::Heartbeat || a.kind == Kind::Client || a.kind == Kind::Read ||
-        a.kind == Kind::Change) {
+        a.kind == Kind::Change || a.kind == Kind::Add) {
       if (auto err = record_applied(s, id, applied_before, before.get())) return err;
     }
     ++s.depth;
@@ -771,7 +852,7 @@ class Explorer {
 
   // Figure 3's guarantees on a new state; updates its history variables.
   std::optional<StepError> check(State& s) const {
-    const int n = b_.servers;
+    const int n = ids_;  // joiners too
     if (b_.shape != ExploreBounds::Shape::None) {
       for (int id = 1; id <= n; ++id) {
         if (!s.nodes.is_up(id) || s.nodes.node(id).role() != Role::Candidate) continue;
@@ -895,7 +976,7 @@ class Explorer {
   // (in the history, with the same term); by Log Matching the whole prefix
   // it covers is then the committed one.
   std::optional<StepError> check_snapshots(const State& s) const {
-    for (int id = 1; id <= b_.servers; ++id) {
+    for (int id = 1; id <= ids_; ++id) {
       const Node& node = s.nodes.node(id);
       if (node.snapshot_index() == 0) continue;
       Committed key{node.snapshot_index(), node.snapshot_term(), 0};
@@ -946,7 +1027,7 @@ class Explorer {
   // dedup table: the store a node holds after applying its log's prefix
   // must be the store this reference computes from the same prefix.
   std::optional<StepError> check_kv(const State& s) const {
-    for (int id = 1; id <= b_.servers; ++id) {
+    for (int id = 1; id <= ids_; ++id) {
       if (!s.nodes.is_up(id)) continue;
       const Node& node = s.nodes.node(id);
       std::map<std::string, std::string> store;
@@ -989,7 +1070,7 @@ class Explorer {
     // The committed log through hi: the prefix of any log holding the entry
     // committed at hi (Log Matching makes them one), a crashed node's too.
     const Node* holder = nullptr;
-    for (int id = 1; id <= b_.servers && hi > 0; ++id) {
+    for (int id = 1; id <= ids_ && hi > 0; ++id) {
       const Node& node = s.nodes.node(id);
       if (node.last_index() >= hi && node.term_at(hi) == s.committed.back().term) {
         holder = &node;
@@ -1037,7 +1118,7 @@ class Explorer {
     if (b_.shape == ExploreBounds::Shape::Figure8 && !figure8_shape(s)) return true;
     if (b_.shape == ExploreBounds::Shape::Change && !change_shape(s)) return true;
     if (b_.shape == ExploreBounds::Shape::Lease && !lease_shape(s)) return true;
-    for (int id = 1; id <= b_.servers; ++id) {
+    for (int id = 1; id <= ids_; ++id) {
       const Node& node = s.nodes.node(id);
       if (node.term() > b_.max_term || node.last_index() > b_.max_log) return true;
     }
@@ -1060,7 +1141,7 @@ class Explorer {
       if (term == 3 && !led(1, id)) return false;
       if (term == 4 && !led(2, id)) return false;
     }
-    for (int id = 1; id <= b_.servers; ++id) {
+    for (int id = 1; id <= ids_; ++id) {
       const Node& node = s.nodes.node(id);
       for (const Entry& e : node.log()) {
         if (e.term != 1 && e.term != 2) return false;
@@ -1084,7 +1165,7 @@ class Explorer {
       if (term == 2 && (id != 2 || !led(1, 1))) return false;
       if (term == 3 && (id != 1 || !led(2, 2))) return false;
     }
-    for (int id = 2; id <= b_.servers; ++id) {
+    for (int id = 2; id <= ids_; ++id) {
       const Node& node = s.nodes.node(id);
       if (node.last_index() >= 1 && node.term_at(1) == 1) return false;
     }
@@ -1102,7 +1183,7 @@ class Explorer {
       if (term == 1 && id != 1) return false;
       if (term == 2 && (id != b_.servers || !led(1, 1))) return false;
     }
-    for (int id = 1; id <= b_.servers; ++id) {
+    for (int id = 1; id <= ids_; ++id) {
       const Node& node = s.nodes.node(id);
       for (int64_t i = 1; i <= node.last_index(); ++i) {
         if (node.term_at(i) != 1) continue;
@@ -1155,11 +1236,13 @@ class Explorer {
   // named) to `out`.
   void encode(const State& s, const Renaming* r, std::string& out) const {
     auto id = [r](int x) { return r != nullptr && x > 0 ? r->to[static_cast<size_t>(x)] : x; };
-    for (int slot = 1; slot <= b_.servers; ++slot) {
+    for (int slot = 1; slot <= ids_; ++slot) {
       // The server that takes the name `slot`.
       int sid = r != nullptr ? r->from[static_cast<size_t>(slot)] : slot;
       const Node& node = s.nodes.node(sid);
-      if (s.nodes.is_up(sid)) {
+      if (!booted(s, sid)) {
+        put_int(out, 2);  // a joiner yet to boot: nothing but its id
+      } else if (s.nodes.is_up(sid)) {
         put_int(out, 1);
         node.encode_state(out, r != nullptr ? &r->to : nullptr);
         // A leader's votes are dead state (only a candidate counts them), so
@@ -1207,7 +1290,15 @@ class Explorer {
     if (b_.lease) {  // (no renaming: no symmetry reduction with clocks)
       put_int(out, s.time_ms);
       put_int(out, s.ticks);
-      for (int64_t armed : s.armed_us) put_int(out, armed);
+      // Only the timers that can fire: a follower's or candidate's election
+      // timer, a leader's quorum check (a node that steps down or restarts
+      // arms its election timer anew).
+      for (int id = 1; id <= ids_; ++id) {
+        bool leads = s.nodes.is_up(id) && s.nodes.node(id).role() == Role::Leader;
+        put_int(out, !s.nodes.is_up(id) ? -1
+                     : leads            ? s.quorum_due_ms[static_cast<size_t>(id)]
+                                        : s.election_due_ms[static_cast<size_t>(id)]);
+      }
     }
     put_int(out, static_cast<int64_t>(s.read_lo.size()));
     for (int64_t lo : s.read_lo) put_int(out, lo);
@@ -1284,7 +1375,7 @@ class Explorer {
                          : "") +
         (b_.reads > 0 ? ",\"num_clients\":2" : "") +
         (b_.snapshot_every > 0 ? ",\"snapshot_every\":" + std::to_string(b_.snapshot_every) : "") +
-        "},\"planted_bugs\":[";
+        joins() + "},\"planted_bugs\":[";
     bool first = true;
     for (const std::string& name : planted_bug_list(bugs)) {
       out += (first ? "\"" : ",\"") + name + "\"";
@@ -1360,7 +1451,24 @@ class Explorer {
   // [timing]'s, which a scenario's replay uses too).
   static constexpr int64_t kElectionMinMs = TimingConfig{}.election_timeout_min_ms;
 
+  // Has server id booted? A joiner boots at its join input, the others at
+  // the start.
+  bool booted(const State& s, int id) const {
+    return id <= b_.servers || (s.joined & (1u << id)) != 0;
+  }
+
+  // The scenario header's "joins" (the joiners' ids), or nothing.
+  std::string joins() const {
+    if (b_.joiners == 0) return "";
+    std::string out = ",\"joins\":[";
+    for (int j = b_.servers + 1; j <= ids_; ++j) {
+      out += (j > b_.servers + 1 ? "," : "") + std::to_string(j);
+    }
+    return out + "]";
+  }
+
   ExploreBounds b_;
+  int ids_;  // the highest server id: the servers, then the joiners
   NodeClocks clocks_;
   NodeOptions options_;
   std::vector<Renaming> renamings_;  // with symmetry: every renaming of the servers
@@ -1761,6 +1869,18 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
     }
     b.changes = opts.changes;
   }
+  if (opts.joiners != -1) {
+    if (opts.joiners > 3) return bad("--joiners", "0..3", std::to_string(opts.joiners));
+    if (opts.joiners > 0 && b.changes == 0) {
+      err << "raftkv explore: --joiners are servers a leader is asked to add: give --changes "
+             "too\n";
+      return 2;
+    }
+    if (b.servers + opts.joiners > 9) {
+      return bad("--servers plus --joiners", "at most 9", std::to_string(b.servers + opts.joiners));
+    }
+    b.joiners = opts.joiners;
+  }
   if (opts.pre_vote) b.pre_vote = true;
   if (opts.check_quorum) b.check_quorum = true;
   if ((b.pre_vote || b.check_quorum) && !opts.compare_tlc.empty()) {
@@ -1782,11 +1902,20 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
   b.spec_network = b.spec_network || opts.network == "spec" || !opts.compare_tlc.empty();
   if (b.spec_network && (b.sessions || b.shape != ExploreBounds::Shape::None)) {
     err << "raftkv explore: --network spec runs MCRaftKV's commands; it takes neither "
-           "--sessions nor a directed preset (figure8, change)\n";
+           "--sessions nor a directed preset (figure8, change, lease)\n";
     return 2;
   }
   if (opts.lease) b.lease = true;
-  if (b.lease && b.ticks == 0) b.ticks = 3;
+  if (b.lease && b.ticks == 0) b.ticks = 4;
+  if (b.lease) {
+    // Thesis §6.4.1: a lease is a read-index read that skips its round while
+    // it lasts; the config requires check_quorum with it.
+    b.check_quorum = b.read_index = true;
+    if (b.reads == 0) {
+      err << "raftkv explore: --lease serves --reads' gets: give --reads N (N >= 1)\n";
+      return 2;
+    }
+  }
   if (opts.ticks != -1) {
     if (!b.lease) {
       err << "raftkv explore: --ticks is time for --lease's clocks; give --lease too\n";
@@ -1868,6 +1997,7 @@ int explore_command(const ExploreOptions& opts, std::ostream& out, std::ostream&
   if (b.check_quorum) out << ", check-quorum";
   if (b.transfers > 0) out << ", transfers " << b.transfers;
   if (b.changes > 0) out << ", changes " << b.changes;
+  if (b.joiners > 0) out << ", joiners " << b.joiners;
   if (b.lease) {
     out << ", lease (clock drift " << b.clock_drift_ppm << " ppm, ticks " << b.ticks << ")";
   }

@@ -67,29 +67,37 @@ struct ExploreBounds {
   int64_t snapshot_every = 0;
   // [raft] read_mode = "lease" (thesis §6.4.1, `--lease`; with check_quorum,
   // as the config requires, and --reads' gets): each node has a clock, and
-  // true time moves on only at a Tick input, by one minimum election timeout
-  // E (the default [timing]'s 150 ms), at most `ticks` times along a path.
-  // Node i's clock runs at its own fixed rate, spread over 1 +- drift as
-  // in a run (config/clock.h: node 1 slowest, the last node fastest), and a
-  // follower's or candidate's election timer fires only once E has passed
-  // on its clock since the node last restarted it: the timing a lease
-  // relies on. (Heartbeats may fire at any time; quorum checks are not
-  // inputs: the trace checker judges one by the time since the last, which
-  // would need a jump of 2E.) No symmetry reduction: the clocks tell the
-  // servers apart.
+  // true time moves on only at a Tick input, at most `ticks` times along a
+  // path, to the next instant at which an input can have another effect: an
+  // election timer or quorum check coming due, a promise or lease running
+  // out (Explorer::next_instant). Node i's clock runs at its own fixed
+  // rate, spread over 1 +- drift as in a run (config/clock.h: node 1
+  // slowest, the last node fastest); a follower's or candidate's election
+  // timer fires once the minimum election timeout E (the default
+  // [timing]'s 150 ms) has passed on its clock since the node last
+  // restarted it, or later, and a leader's quorum check exactly E of its
+  // clock after the last (time does not move on past it), as the runtime
+  // fires them. Heartbeats and a transfer's give-up may fire at any time. No
+  // symmetry reduction: the clocks tell the servers apart.
   bool lease = false;
   int ticks = 0;
   int64_t clock_drift_ppm = 200'000;
   // Membership changes (thesis §4.1, `--changes`) asked of a leader along
   // one path: a leader may be asked to remove any voter of its configuration
-  // (itself included; the node refuses what §4.1 forbids, e.g. a second
-  // change before the first is committed). A removed server keeps running
+  // (itself included) or to add a joiner not in it (`joiners`); the node
+  // refuses what §4.1 forbids, e.g. a second change before the first is
+  // committed. A removed server keeps running
   // (the runtime would shut it down once its removal is committed): it may
   // still answer, but never stands. Durability (CommittedOnMajority) is not
   // judged with changes: which servers form "a majority" depends on the
   // configuration; LeaderCompleteness and StateMachineSafety, which name no
   // majority, are. 0: none.
   int changes = 0;
+  // Servers that may join (`--joiners`): ids servers + 1 .. servers +
+  // joiners, each booted once, empty, by a join input, and added by a
+  // leader asked to (a change, as a learner the leader promotes to voter
+  // once it caught up, thesis §4.2.1). 0: none.
+  int joiners = 0;
   // Explore only schedules of a directed shape (states outside it are
   // checked but not expanded; every state explored is still one the code
   // reaches, so a violation found is real). No heartbeats: a new leader's
@@ -135,8 +143,8 @@ struct ExploreBounds {
   int64_t max_states = 4'000'000;
 };
 
-// The named bounds: "small" (the default), "figure8", "client" and "change".
-// False: no such preset.
+// The named bounds: "small" (the default), "figure8", "client", "change" and
+// "lease". False: no such preset.
 bool explore_preset(const std::string& name, ExploreBounds* bounds);
 
 struct ExploreResult {

@@ -313,13 +313,14 @@ int main(int argc, char** argv) {
                    "(default 0)")
       ->check(not_negative);
   explore_cmd->add_flag("--lease", explore.lease,
-                        "[raft] read_mode = \"lease\" (thesis §6.4.1), with check_quorum: "
-                        "nodes have drifting clocks, time moves on by a minimum election "
-                        "timeout at a tick input, and an election timer fires only once that "
-                        "much passed on the node's clock (the lease preset has it)");
+                        "[raft] read_mode = \"lease\" (thesis §6.4.1), with check_quorum and "
+                        "--reads' gets: nodes have drifting clocks, time moves on at a tick "
+                        "input, and election timers and quorum checks fire as the runtime "
+                        "fires them on the node's clock (the lease preset has it)");
   explore_cmd
       ->add_option("--ticks", explore.ticks,
-                   "With --lease: ticks of true time along one path (default 3)")
+                   "With --lease: ticks of true time along one path, each to the next instant "
+                   "a timer comes due or a promise or lease runs out (default 4)")
       ->check(not_negative);
   explore_cmd
       ->add_option("--clock-drift-ppm", explore.clock_drift_ppm,
@@ -327,10 +328,17 @@ int main(int argc, char** argv) {
                    "last node's fastest (0..500000, default 200000)")
       ->check(not_negative);
   explore_cmd
-      ->add_option("--changes", explore.changes,
-                   "Membership changes asked along one path (thesis §4.1): a leader is asked "
-                   "to remove a voter of its configuration; durability is then judged by "
-                   "LeaderCompleteness and StateMachineSafety (default 0; the change preset 2)")
+      ->add_option(
+          "--changes", explore.changes,
+          "Membership changes asked along one path (thesis §4.1): a leader is asked "
+          "to remove a voter of its configuration (or add a joiner); durability is then judged by "
+          "LeaderCompleteness and StateMachineSafety (default 0; the change preset 2)")
+      ->check(not_negative);
+  explore_cmd
+      ->add_option("--joiners", explore.joiners,
+                   "With --changes: servers that may join (ids after --servers'), each booted "
+                   "once by a join input, that a leader may be asked to add (as a learner, "
+                   "promoted once caught up; thesis §4.2.1; 0..3, default 0)")
       ->check(not_negative);
   explore_cmd
       ->add_option("--snapshot-every", explore.snapshot_every,

@@ -225,6 +225,11 @@ class Node {
   int64_t membership_index() const { return conf_index_; }
   // The target of the leadership transfer under way at this leader (0: none).
   int transfer_target() const { return transfer_to_; }
+  // [raft] read_mode = "lease", on this node's clock (us): until when it
+  // refuses every vote (it answered a lease round), and until when its lease
+  // as leader lasts. `raftkv explore` moves time to the next of these.
+  int64_t promise_until_us() const { return promise_until_us_; }
+  int64_t lease_until_us() const { return lease_until_us_; }
   // Read by the spec's view of a node (app/spec_view.h), which compares them
   // with RaftKV.tla's votes, verified, next, match, probe and csent.
   const std::set<int>& votes_granted() const { return votes_; }
