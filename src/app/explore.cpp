@@ -946,20 +946,22 @@ class Explorer {
     // included (they hold what they stored). Every majority that elects a
     // later leader then meets it. (Not with membership changes: there a
     // majority is one of a configuration; ExploreBounds::changes.)
-    for (const Committed& c : b_.changes > 0 ? std::vector<Committed>{} : s.committed) {
-      int holders = 0;
-      for (int id = 1; id <= n; ++id) {
-        const Node& node = s.nodes.node(id);
-        if (c.index <= node.snapshot_index() ||
-            (c.index <= node.last_index() && node.term_at(c.index) == c.term)) {
-          ++holders;
+    if (b_.changes == 0) {
+      for (const Committed& c : s.committed) {
+        int holders = 0;
+        for (int id = 1; id <= n; ++id) {
+          const Node& node = s.nodes.node(id);
+          if (c.index <= node.snapshot_index() ||
+              (c.index <= node.last_index() && node.term_at(c.index) == c.term)) {
+            ++holders;
+          }
         }
-      }
-      if (holders <= n / 2) {
-        return StepError{"CommittedOnMajority",
-                         "the entry at index " + std::to_string(c.index) + " (term " +
-                             std::to_string(c.term) + "), committed, is held by only " +
-                             std::to_string(holders) + " of " + std::to_string(n) + " servers"};
+        if (holders <= n / 2) {
+          return StepError{"CommittedOnMajority",
+                           "the entry at index " + std::to_string(c.index) + " (term " +
+                               std::to_string(c.term) + "), committed, is held by only " +
+                               std::to_string(holders) + " of " + std::to_string(n) + " servers"};
+        }
       }
     }
     if (!s.answers.empty()) {
